@@ -1,0 +1,137 @@
+/*
+ * result.c - an evaluation's result: construction, JSON, release.
+ *
+ * The JSON object is the contract of `huella eval`: other tools read the
+ * keys modality, dataset, protocol, samples, classes, fte, genuine,
+ * impostor, eer, fmr100, fmr1000, fmr10000, zero_fmr, extract_ms_median
+ * and compare_us_median.  Rates are fractions, not percents.  `fte` is the
+ * failure-to-enrol rate (fte_count the number of samples); `genuine` and
+ * `impostor` count comparisons, failed ones included.  Numbers that do
+ * not exist (a threshold at infinity, a timing without a dataset) are
+ * null rather than invented.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "huella/eval.h"
+
+#include <jansson.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static double *copy_scores(const double *v, size_t n)
+{
+    double *c = malloc((n ? n : 1) * sizeof(double));
+    if (c != NULL && n > 0)
+        memcpy(c, v, n * sizeof(double));
+    return c;
+}
+
+huella_status huella_eval_result_from_scores(const char *name, const double *genuine,
+                                             size_t n_genuine, const double *impostor,
+                                             size_t n_impostor, huella_score_kind kind,
+                                             huella_eval_result **out, huella_error *err)
+{
+    *out = NULL;
+    huella_eval_result *r = calloc(1, sizeof(*r));
+    if (r == NULL)
+        return huella_error_set(err, HUELLA_E_NOMEM, "out of memory");
+    r->from_scores = true;
+    r->score_kind = kind;
+    r->modality = strdup(name);
+    r->genuine_scores = copy_scores(genuine, n_genuine);
+    r->impostor_scores = copy_scores(impostor, n_impostor);
+    r->n_genuine = n_genuine;
+    r->n_impostor = n_impostor;
+    r->extract_ms_median = NAN;
+    r->compare_us_median = NAN;
+    r->wall_seconds = NAN;
+    if (r->modality == NULL || r->genuine_scores == NULL || r->impostor_scores == NULL) {
+        huella_eval_result_free(r);
+        return huella_error_set(err, HUELLA_E_NOMEM, "out of memory");
+    }
+    huella_status st = huella_eval_metrics_compute(genuine, n_genuine, impostor, n_impostor, kind,
+                                                   &r->metrics, err);
+    if (st != HUELLA_OK) {
+        huella_eval_result_free(r);
+        return st;
+    }
+    *out = r;
+    return HUELLA_OK;
+}
+
+void huella_eval_result_free(huella_eval_result *r)
+{
+    if (r == NULL)
+        return;
+    if (r->fte_names != NULL)
+        for (size_t i = 0; i < r->fte; i++)
+            free(r->fte_names[i]);
+    free(r->fte_names);
+    free(r->modality);
+    free(r->dataset);
+    free(r->score_meaning);
+    free(r->genuine_scores);
+    free(r->impostor_scores);
+    free(r);
+}
+
+/* A finite number, or null. */
+static json_t *number_or_null(double x)
+{
+    return isfinite(x) ? json_real(x) : json_null();
+}
+
+static json_t *string_or_null(const char *s)
+{
+    return s != NULL ? json_string(s) : json_null();
+}
+
+char *huella_eval_result_json(const huella_eval_result *r)
+{
+    const huella_eval_metrics *m = &r->metrics;
+    json_t *thresholds = json_object();
+    json_t *o = json_object();
+    if (o == NULL || thresholds == NULL) {
+        json_decref(o);
+        json_decref(thresholds);
+        return NULL;
+    }
+    json_object_set_new(thresholds, "eer", number_or_null(m->eer_threshold));
+    json_object_set_new(thresholds, "fmr100", number_or_null(m->threshold_fmr100));
+    json_object_set_new(thresholds, "fmr1000", number_or_null(m->threshold_fmr1000));
+    json_object_set_new(thresholds, "fmr10000", number_or_null(m->threshold_fmr10000));
+    json_object_set_new(thresholds, "zero_fmr", number_or_null(m->threshold_zero_fmr));
+
+    json_object_set_new(o, "modality", string_or_null(r->modality));
+    json_object_set_new(o, "dataset", string_or_null(r->dataset));
+    json_object_set_new(o, "protocol",
+                        r->from_scores ? json_null() : json_string(huella_protocol_name(r->protocol)));
+    json_object_set_new(o, "score_kind", json_string(r->score_kind == HUELLA_SCORE_DISTANCE
+                                                         ? "distance"
+                                                         : "similarity"));
+    json_object_set_new(o, "samples", json_integer((json_int_t)r->samples));
+    json_object_set_new(o, "classes", json_integer((json_int_t)r->classes));
+    json_object_set_new(o, "fte", json_real(r->samples ? (double)r->fte / (double)r->samples : 0));
+    json_object_set_new(o, "fte_count", json_integer((json_int_t)r->fte));
+    json_object_set_new(o, "genuine", json_integer((json_int_t)m->genuine));
+    json_object_set_new(o, "impostor", json_integer((json_int_t)m->impostor));
+    json_object_set_new(o, "genuine_failed", json_integer((json_int_t)m->genuine_failed));
+    json_object_set_new(o, "impostor_failed", json_integer((json_int_t)m->impostor_failed));
+    json_object_set_new(o, "eer", json_real(m->eer));
+    json_object_set_new(o, "eer_low", json_real(m->eer_low));
+    json_object_set_new(o, "eer_high", json_real(m->eer_high));
+    json_object_set_new(o, "fmr100", json_real(m->fmr100));
+    json_object_set_new(o, "fmr1000", json_real(m->fmr1000));
+    json_object_set_new(o, "fmr10000", json_real(m->fmr10000));
+    json_object_set_new(o, "zero_fmr", json_real(m->zero_fmr));
+    json_object_set_new(o, "thresholds", thresholds);
+    json_object_set_new(o, "extract_ms_median", number_or_null(r->extract_ms_median));
+    json_object_set_new(o, "compare_us_median", number_or_null(r->compare_us_median));
+    json_object_set_new(o, "threads", json_integer((json_int_t)r->threads));
+    json_object_set_new(o, "wall_seconds", number_or_null(r->wall_seconds));
+    json_object_set_new(o, "version", json_string(HUELLA_VERSION));
+
+    char *s = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
+    json_decref(o);
+    return s;
+}

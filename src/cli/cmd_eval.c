@@ -1,0 +1,244 @@
+/*
+ * cmd_eval.c - `huella eval`: accuracy of an engine on a dataset, or of a
+ * list of scores, as one JSON object on stdout (ISO/IEC 19795-1 rates).
+ */
+#define _GNU_SOURCE
+#include "cli.h"
+
+#include "huella/eval.h"
+
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char eval_help[] =
+    "huella eval - measure accuracy (ISO/IEC 19795-1)\n"
+    "\n"
+    "usage: huella eval MODALITY --dataset DIR [--protocol fvc|all]\n"
+    "                   [--input images|templates] [--ppi N] [--threads N]\n"
+    "                   [--report OUTDIR]\n"
+    "       huella eval scores FILE [--distance] [--report OUTDIR]\n"
+    "\n"
+    "Dataset layout: files named FFF_I.ext directly in DIR are FVC style\n"
+    "(class FFF); otherwise a sample's class is the directory that holds it,\n"
+    "relative to DIR.  Genuine comparisons: all pairs within a class.\n"
+    "Impostor comparisons: --protocol fvc (default) compares the first sample\n"
+    "of each class with the first of every other; --protocol all compares\n"
+    "every cross-class pair.  A sample whose template cannot be made counts\n"
+    "toward failure to enrol (fte) and its comparisons count as non-matches.\n"
+    "\n"
+    "Output: one JSON object with modality, dataset, protocol, samples,\n"
+    "classes, fte, genuine, impostor, eer, fmr100, fmr1000, fmr10000,\n"
+    "zero_fmr (FNMR at FMR 1%, 0.1%, 0.01%, 0, as fractions),\n"
+    "extract_ms_median, compare_us_median and the thresholds behind them.\n"
+    "--report OUTDIR also writes a DET curve, score histograms and an HTML page.\n"
+    "\n"
+    "`huella eval scores FILE` reads 'g SCORE' (genuine) and 'i SCORE'\n"
+    "(impostor) lines ('-' for standard input) and computes the same metrics;\n"
+    "--distance when lower scores mean more alike.\n";
+
+static void print_modalities(void)
+{
+    const huella_modality *const *all = huella_eval_modalities();
+    fputs("modalities in this build:", stderr);
+    if (all[0] == NULL)
+        fputs(" none yet (use 'huella eval scores')", stderr);
+    for (size_t i = 0; all[i] != NULL; i++)
+        fprintf(stderr, " %s", all[i]->name);
+    fputs("\n", stderr);
+}
+
+static int finish(huella_eval_result *r, const char *report)
+{
+    huella_error err;
+    if (report != NULL) {
+        huella_status st = huella_eval_report_write(r, report, &err);
+        if (st != HUELLA_OK) {
+            huella_eval_result_free(r);
+            return cli_fail(st, &err);
+        }
+    }
+    char *json = huella_eval_result_json(r);
+    huella_eval_result_free(r);
+    if (json == NULL) {
+        huella_error_set(&err, HUELLA_E_NOMEM, "out of memory writing the result");
+        return cli_fail(HUELLA_E_NOMEM, &err);
+    }
+    puts(json);
+    free(json);
+    return EXIT_OK;
+}
+
+static int eval_scores(int argc, char **argv)
+{
+    static const struct option opts[] = {{"distance", no_argument, NULL, 'd'},
+                                         {"report", required_argument, NULL, 'r'},
+                                         {"json", no_argument, NULL, 'j'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    huella_score_kind kind = HUELLA_SCORE_SIMILARITY;
+    const char *report = NULL;
+    int c;
+    optind = 0;
+    while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'd':
+            kind = HUELLA_SCORE_DISTANCE;
+            break;
+        case 'r':
+            report = optarg;
+            break;
+        case 'j':
+            break; /* output is always JSON */
+        case 'h':
+            fputs(eval_help, stdout);
+            return EXIT_OK;
+        default:
+            return cli_usage_error("eval", "bad option");
+        }
+    }
+    if (optind + 1 != argc)
+        return cli_usage_error("eval", "want exactly one scores file");
+    const char *path = argv[optind];
+    huella_error err;
+    uint8_t *text = NULL;
+    size_t len = 0;
+    huella_status st;
+    if (strcmp(path, "-") == 0) {
+        huella_buf b;
+        huella_buf_init(&b);
+        char chunk[65536];
+        size_t n;
+        while ((n = fread(chunk, 1, sizeof(chunk), stdin)) > 0)
+            huella_buf_append(&b, chunk, n);
+        if (!b.ok) {
+            huella_buf_free(&b);
+            huella_error_set(&err, HUELLA_E_NOMEM, "standard input: out of memory");
+            return cli_fail(HUELLA_E_NOMEM, &err);
+        }
+        text = b.data;
+        len = b.len;
+        path = "standard input";
+    } else {
+        st = huella_file_read(path, 0, &text, &len, &err);
+        if (st != HUELLA_OK)
+            return cli_fail(st, &err);
+    }
+    double *gen = NULL, *imp = NULL;
+    size_t ng = 0, ni = 0;
+    st = huella_eval_scores_parse((const char *)text, len, &gen, &ng, &imp, &ni, &err);
+    free(text);
+    huella_eval_result *r = NULL;
+    if (st == HUELLA_OK)
+        st = huella_eval_result_from_scores("scores", gen, ng, imp, ni, kind, &r, &err);
+    free(gen);
+    free(imp);
+    if (st == HUELLA_OK) {
+        r->dataset = strdup(path);
+        if (r->dataset == NULL)
+            st = huella_error_set(&err, HUELLA_E_NOMEM, "out of memory");
+    }
+    if (st != HUELLA_OK) {
+        huella_eval_result_free(r);
+        huella_error_prefix(&err, "%s: ", path);
+        return cli_fail(st, &err);
+    }
+    return finish(r, report);
+}
+
+static int eval_modality(int argc, char **argv)
+{
+    const huella_modality *m = huella_eval_modality_find(argv[0]);
+    if (m == NULL) {
+        int s = cli_usage_error("eval", "unknown modality '%s'", argv[0]);
+        print_modalities();
+        return s;
+    }
+    static const struct option opts[] = {{"dataset", required_argument, NULL, 'd'},
+                                         {"protocol", required_argument, NULL, 'p'},
+                                         {"input", required_argument, NULL, 'i'},
+                                         {"ppi", required_argument, NULL, 'P'},
+                                         {"threads", required_argument, NULL, 't'},
+                                         {"report", required_argument, NULL, 'r'},
+                                         {"json", no_argument, NULL, 'j'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    huella_eval_options opt = {.protocol = HUELLA_PROTOCOL_FVC};
+    const char *dataset = NULL, *report = NULL;
+    int c;
+    optind = 0;
+    while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'd':
+            dataset = optarg;
+            break;
+        case 'p':
+            if (!huella_protocol_parse(optarg, &opt.protocol))
+                return cli_usage_error("eval", "--protocol is fvc or all, not '%s'", optarg);
+            break;
+        case 'i':
+            if (strcmp(optarg, "images") == 0)
+                opt.sample.input = HUELLA_INPUT_IMAGES;
+            else if (strcmp(optarg, "templates") == 0)
+                opt.sample.input = HUELLA_INPUT_TEMPLATES;
+            else
+                return cli_usage_error("eval", "--input is images or templates, not '%s'",
+                                       optarg);
+            break;
+        case 'P':
+            if (!cli_parse_double(optarg, &opt.sample.ppi))
+                return cli_usage_error("eval", "--ppi wants a positive number, not '%s'", optarg);
+            break;
+        case 't':
+            if (!cli_parse_uint(optarg, &opt.threads) || opt.threads == 0 || opt.threads > 1024)
+                return cli_usage_error("eval", "--threads wants a number from 1 to 1024");
+            break;
+        case 'r':
+            report = optarg;
+            break;
+        case 'j':
+            break; /* output is always JSON */
+        case 'h':
+            fputs(eval_help, stdout);
+            return EXIT_OK;
+        default:
+            return cli_usage_error("eval", "bad option");
+        }
+    }
+    if (optind != argc)
+        return cli_usage_error("eval", "unexpected argument '%s'", argv[optind]);
+    if (dataset == NULL)
+        return cli_usage_error("eval", "--dataset DIR is required");
+    const char *const *ext = opt.sample.input == HUELLA_INPUT_TEMPLATES ? m->template_extensions
+                                                                          : m->image_extensions;
+    huella_error err;
+    if (ext == NULL) {
+        huella_error_set(&err, HUELLA_E_UNSUPPORTED, "the %s engine does not read %s", m->name,
+                         opt.sample.input == HUELLA_INPUT_TEMPLATES ? "templates" : "images");
+        return cli_fail(HUELLA_E_UNSUPPORTED, &err);
+    }
+    opt.progress = isatty(2);
+    huella_dataset *ds = NULL;
+    huella_status st = huella_dataset_scan(dataset, ext, &ds, &err);
+    if (st != HUELLA_OK)
+        return cli_fail(st, &err);
+    huella_eval_result *r = NULL;
+    st = huella_eval_run(m, ds, &opt, &r, &err);
+    huella_dataset_free(ds);
+    if (st != HUELLA_OK)
+        return cli_fail(st, &err);
+    return finish(r, report);
+}
+
+int cmd_eval(int argc, char **argv)
+{
+    if (argc < 2 || cli_is_help(argv[1])) {
+        fputs(eval_help, stdout);
+        print_modalities();
+        return argc < 2 ? EXIT_USAGE : EXIT_OK;
+    }
+    if (strcmp(argv[1], "scores") == 0)
+        return eval_scores(argc - 1, argv + 1);
+    return eval_modality(argc - 1, argv + 1);
+}

@@ -1,0 +1,146 @@
+/*
+ * main.c - the huella command: `huella <noun> <verb> [options]`.
+ *
+ * Contract: exit status 0 on success, 1 for a usage error, 2 for bad
+ * input, 3 for an internal error, with the message on stderr; `--help`
+ * works at every level; `--json` gives machine-readable output where a
+ * command has any.
+ */
+#include "cli.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int cmd_version(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    printf("huella %s\n", HUELLA_VERSION);
+    return EXIT_OK;
+}
+
+static const cli_command nouns[] = {
+    {"image", cmd_image, "decode images: info, convert"},
+    {"eval", cmd_eval, "measure accuracy: error rates, DET curves, reports"},
+    {"version", cmd_version, "print the version"},
+    {NULL, NULL, NULL},
+};
+
+static const char main_help[] =
+    "huella - open multimodal biometric identification\n"
+    "\n"
+    "usage: huella <command> <verb> [options]   (huella <command> --help for more)\n"
+    "\n"
+    "Exit status: 0 success, 1 usage error, 2 bad input, 3 internal error.\n"
+    "Most commands take --json for machine-readable output.\n";
+
+int cli_exit_status(huella_status st)
+{
+    switch (st) {
+    case HUELLA_OK:
+        return EXIT_OK;
+    case HUELLA_E_INPUT:
+    case HUELLA_E_UNSUPPORTED:
+    case HUELLA_E_NOTFOUND:
+    case HUELLA_E_DENIED:
+        return EXIT_INPUT;
+    default:
+        return EXIT_INTERNAL;
+    }
+}
+
+int cli_fail(huella_status st, const huella_error *err)
+{
+    const char *msg = err != NULL && err->message[0] ? err->message : huella_status_name(st);
+    fprintf(stderr, "huella: %s\n", msg);
+    return cli_exit_status(st);
+}
+
+int cli_usage_error(const char *noun, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("huella: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    if (noun != NULL)
+        fprintf(stderr, "\n(try 'huella %s --help')\n", noun);
+    else
+        fputs("\n(try 'huella --help')\n", stderr);
+    return EXIT_USAGE;
+}
+
+bool cli_is_help(const char *arg)
+{
+    return strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0 || strcmp(arg, "help") == 0;
+}
+
+bool cli_parse_double(const char *s, double *out)
+{
+    char *end;
+    double v = strtod(s, &end);
+    if (end == s || *end != '\0' || !(v > 0) || v > 1e9)
+        return false;
+    *out = v;
+    return true;
+}
+
+bool cli_parse_uint(const char *s, unsigned *out)
+{
+    char *end;
+    if (*s < '0' || *s > '9')
+        return false;
+    unsigned long v = strtoul(s, &end, 10);
+    if (*end != '\0' || v > 1000000000ul)
+        return false;
+    *out = (unsigned)v;
+    return true;
+}
+
+bool cli_parse_size(const char *s, unsigned *w, unsigned *h)
+{
+    const char *x = strchr(s, 'x');
+    if (x == NULL)
+        return false;
+    char buf[32];
+    size_t n = (size_t)(x - s);
+    if (n == 0 || n >= sizeof(buf))
+        return false;
+    memcpy(buf, s, n);
+    buf[n] = '\0';
+    return cli_parse_uint(buf, w) && cli_parse_uint(x + 1, h) && *w > 0 && *h > 0;
+}
+
+static void print_verbs(const char *help, const cli_command *verbs)
+{
+    fputs(help, stdout);
+    fputs("\ncommands:\n", stdout);
+    for (const cli_command *c = verbs; c->name != NULL; c++)
+        printf("  %-10s %s\n", c->name, c->summary);
+}
+
+int cli_dispatch(const char *noun, const char *help, const cli_command *verbs, int argc,
+                 char **argv)
+{
+    if (argc < 2 || cli_is_help(argv[1])) {
+        print_verbs(help, verbs);
+        return argc < 2 ? EXIT_USAGE : EXIT_OK;
+    }
+    for (const cli_command *c = verbs; c->name != NULL; c++)
+        if (strcmp(argv[1], c->name) == 0)
+            return c->run(argc - 1, argv + 1);
+    return cli_usage_error(noun, "unknown command '%s'", argv[1]);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc >= 2 && strcmp(argv[1], "--version") == 0)
+        return cmd_version(argc - 1, argv + 1);
+    int status = cli_dispatch(NULL, main_help, nouns, argc, argv);
+    if (fflush(stdout) != 0) {
+        perror("huella: writing output");
+        return EXIT_INTERNAL;
+    }
+    return status;
+}
