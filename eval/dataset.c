@@ -147,8 +147,7 @@ static huella_status scan_dir(scan_state *s, const char *dir_rel, int depth, hue
     DIR *d = opendir(path);
     if (d == NULL) {
         huella_status st = huella_error_set(err, errno == ENOENT ? HUELLA_E_NOTFOUND : HUELLA_E_IO,
-                                            "%s: cannot read directory: %s", path,
-                                            strerror(errno));
+                                            "%s: cannot read directory: %s", path, strerror(errno));
         free(path);
         return st;
     }

@@ -110,8 +110,8 @@ static double next_candidate(const sorted_scores *gen, const sorted_scores *imp,
 }
 
 /* Lowest threshold whose FMR <= target; its FNMR goes to *fnmr. */
-static double threshold_for_fmr(const sorted_scores *gen, const sorted_scores *imp,
-                                double target, double *fnmr)
+static double threshold_for_fmr(const sorted_scores *gen, const sorted_scores *imp, double target,
+                                double *fnmr)
 {
     /* Allowed false matches; the small slack keeps 0.001 * 1000 from
      * rounding down to 0 through binary floating point. */
@@ -139,11 +139,13 @@ huella_status huella_eval_metrics_compute(const double *genuine, size_t n_genuin
                                           huella_error *err)
 {
     if (n_genuine == 0)
-        return huella_error_set(err, HUELLA_E_INPUT, "no genuine comparisons: cannot compute "
-                                                     "error rates");
+        return huella_error_set(err, HUELLA_E_INPUT,
+                                "no genuine comparisons: cannot compute "
+                                "error rates");
     if (n_impostor == 0)
-        return huella_error_set(err, HUELLA_E_INPUT, "no impostor comparisons: cannot compute "
-                                                     "error rates");
+        return huella_error_set(err, HUELLA_E_INPUT,
+                                "no impostor comparisons: cannot compute "
+                                "error rates");
     sorted_scores gen, imp;
     huella_status st = sort_scores(genuine, n_genuine, kind, &gen, err);
     if (st != HUELLA_OK)
@@ -209,8 +211,7 @@ huella_status huella_eval_metrics_compute(const double *genuine, size_t n_genuin
     out->eer_threshold = to_units(eer_t, kind);
     out->threshold_fmr100 = to_units(threshold_for_fmr(&gen, &imp, 0.01, &out->fmr100), kind);
     out->threshold_fmr1000 = to_units(threshold_for_fmr(&gen, &imp, 0.001, &out->fmr1000), kind);
-    out->threshold_fmr10000 =
-        to_units(threshold_for_fmr(&gen, &imp, 0.0001, &out->fmr10000), kind);
+    out->threshold_fmr10000 = to_units(threshold_for_fmr(&gen, &imp, 0.0001, &out->fmr10000), kind);
     out->threshold_zero_fmr = to_units(threshold_for_fmr(&gen, &imp, 0.0, &out->zero_fmr), kind);
     free(gen.v);
     free(imp.v);
@@ -218,20 +219,18 @@ huella_status huella_eval_metrics_compute(const double *genuine, size_t n_genuin
 }
 
 void huella_eval_rates_at(const double *genuine, size_t n_genuine, const double *impostor,
-                          size_t n_impostor, huella_score_kind kind, double threshold,
-                          double *fmr, double *fnmr)
+                          size_t n_impostor, huella_score_kind kind, double threshold, double *fmr,
+                          double *fnmr)
 {
     size_t false_non_match = 0, false_match = 0;
     for (size_t i = 0; i < n_genuine; i++) {
         double s = genuine[i];
-        bool match = !isnan(s) && (kind == HUELLA_SCORE_DISTANCE ? s <= threshold
-                                                                  : s >= threshold);
+        bool match = !isnan(s) && (kind == HUELLA_SCORE_DISTANCE ? s <= threshold : s >= threshold);
         false_non_match += !match;
     }
     for (size_t i = 0; i < n_impostor; i++) {
         double s = impostor[i];
-        bool match = !isnan(s) && (kind == HUELLA_SCORE_DISTANCE ? s <= threshold
-                                                                  : s >= threshold);
+        bool match = !isnan(s) && (kind == HUELLA_SCORE_DISTANCE ? s <= threshold : s >= threshold);
         false_match += match;
     }
     *fnmr = n_genuine ? (double)false_non_match / (double)n_genuine : 0.0;

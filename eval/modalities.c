@@ -9,8 +9,12 @@
 
 #include <string.h>
 
+#include "finger/modality.h"
+
 static const huella_modality *const registry[] = {
-    NULL, /* engines are listed above this line */
+    /* one line per engine */
+    &huella_finger_modality,
+    NULL,
 };
 
 const huella_modality *const *huella_eval_modalities(void)

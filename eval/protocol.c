@@ -38,8 +38,7 @@ bool huella_protocol_parse(const char *name, huella_protocol *out)
 
 huella_status huella_protocol_pairs(const huella_dataset *ds, huella_protocol protocol,
                                     huella_pair **genuine, size_t *n_genuine,
-                                    huella_pair **impostor, size_t *n_impostor,
-                                    huella_error *err)
+                                    huella_pair **impostor, size_t *n_impostor, huella_error *err)
 {
     *genuine = *impostor = NULL;
     *n_genuine = *n_impostor = 0;

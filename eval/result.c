@@ -105,10 +105,11 @@ char *huella_eval_result_json(const huella_eval_result *r)
     json_object_set_new(o, "modality", string_or_null(r->modality));
     json_object_set_new(o, "dataset", string_or_null(r->dataset));
     json_object_set_new(o, "protocol",
-                        r->from_scores ? json_null() : json_string(huella_protocol_name(r->protocol)));
-    json_object_set_new(o, "score_kind", json_string(r->score_kind == HUELLA_SCORE_DISTANCE
-                                                         ? "distance"
-                                                         : "similarity"));
+                        r->from_scores ? json_null()
+                                       : json_string(huella_protocol_name(r->protocol)));
+    json_object_set_new(
+        o, "score_kind",
+        json_string(r->score_kind == HUELLA_SCORE_DISTANCE ? "distance" : "similarity"));
     json_object_set_new(o, "samples", json_integer((json_int_t)r->samples));
     json_object_set_new(o, "classes", json_integer((json_int_t)r->classes));
     json_object_set_new(o, "fte", json_real(r->samples ? (double)r->fte / (double)r->samples : 0));

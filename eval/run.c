@@ -40,9 +40,9 @@ struct job {
     void **templates;
     const huella_pair *pairs;
     /* outputs */
-    char **reasons;  /* per sample: why no template, or NULL */
-    double *scores;  /* per pair */
-    float *times;    /* per item, in the unit of the job */
+    char **reasons; /* per sample: why no template, or NULL */
+    double *scores; /* per pair */
+    float *times;   /* per item, in the unit of the job */
     atomic_size_t failed_compares;
 };
 
@@ -96,8 +96,8 @@ static huella_status run_parallel(job *j, unsigned threads, const char *label, b
         struct timespec nap = {0, 250 * 1000 * 1000};
         while (atomic_load(&j->done) < j->n) {
             nanosleep(&nap, NULL);
-            show_progress(label, atomic_load(&j->done), j->n,
-                          (double)(huella_now_ns() - t0) / 1e9, false);
+            show_progress(label, atomic_load(&j->done), j->n, (double)(huella_now_ns() - t0) / 1e9,
+                          false);
         }
     }
     for (unsigned i = 0; i < started; i++)

@@ -51,8 +51,8 @@ static huella_status parse_line(const char *line, size_t len, size_t lineno, sco
     if (p == len || line[p] == '#')
         return HUELLA_OK;
     if (len > MAX_LINE)
-        return huella_error_set(err, HUELLA_E_INPUT, "line %zu: longer than %d characters",
-                                lineno, MAX_LINE);
+        return huella_error_set(err, HUELLA_E_INPUT, "line %zu: longer than %d characters", lineno,
+                                MAX_LINE);
     char buf[MAX_LINE + 1];
     memcpy(buf, line, len);
     buf[len] = '\0';
@@ -71,8 +71,8 @@ static huella_status parse_line(const char *line, size_t len, size_t lineno, sco
         target = imp;
     else
         return huella_error_set(err, HUELLA_E_INPUT,
-                                "line %zu: label '%.*s' is not g (genuine) or i (impostor)",
-                                lineno, (int)(label_len > 20 ? 20 : label_len), s);
+                                "line %zu: label '%.*s' is not g (genuine) or i (impostor)", lineno,
+                                (int)(label_len > 20 ? 20 : label_len), s);
     char *q = label_end;
     while (is_blank(*q))
         q++;
@@ -117,8 +117,9 @@ huella_status huella_eval_scores_parse(const char *text, size_t len, double **ge
         lineno++;
     }
     if (st == HUELLA_OK && gen.n == 0 && imp.n == 0)
-        st = huella_error_set(err, HUELLA_E_INPUT, "no scores: expected lines 'g SCORE' or "
-                                                   "'i SCORE'");
+        st = huella_error_set(err, HUELLA_E_INPUT,
+                              "no scores: expected lines 'g SCORE' or "
+                              "'i SCORE'");
     if (st != HUELLA_OK) {
         free(gen.v);
         free(imp.v);

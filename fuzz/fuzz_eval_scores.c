@@ -15,8 +15,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t ng = 0, ni = 0;
     huella_error err;
     huella_error_clear(&err);
-    huella_status st = huella_eval_scores_parse((const char *)data, size, &gen, &ng, &imp, &ni,
-                                                &err);
+    huella_status st =
+        huella_eval_scores_parse((const char *)data, size, &gen, &ng, &imp, &ni, &err);
     if (st == HUELLA_OK) {
         huella_eval_metrics m;
         if (huella_eval_metrics_compute(gen, ng, imp, ni, HUELLA_SCORE_SIMILARITY, &m, &err) ==

@@ -5,6 +5,13 @@
 #include "support.h"
 
 #include <errno.h>
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,7 +20,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define SLOTS 8
+#define SLOTS    8
 #define PATH_LEN 4096
 
 static const char *data_dir(void)
@@ -73,7 +80,14 @@ const char *test_tmpdir(void)
 const char *test_tmpfile(const char *name)
 {
     char *s = next_slot();
-    snprintf(s, PATH_LEN, "%s/%s", test_tmpdir(), name);
+    const char *dir = test_tmpdir();
+    if (strlen(dir) + strlen(name) + 2 > PATH_LEN) {
+        fprintf(stderr, "scratch path too long: %s/%s\n", dir, name);
+        exit(1);
+    }
+    memcpy(s, dir, strlen(dir));
+    s[strlen(dir)] = '/';
+    memcpy(s + strlen(dir) + 1, name, strlen(name) + 1);
     return s;
 }
 
@@ -165,4 +179,14 @@ int test_run_huella(const char *const *argv, const char *stdin_text, char **out,
     if (!WIFEXITED(status))
         return -1;
     return WEXITSTATUS(status);
+}
+
+void test_assert_near(double a, double b, double eps, const char *a_text, const char *b_text,
+                      const char *file, int line)
+{
+    if (!(fabs(a - b) <= eps)) {
+        print_error("%s:%d: %s = %.17g is not within %g of %s = %.17g\n", file, line, a_text, a,
+                    eps, b_text, b);
+        _fail(file, line);
+    }
 }

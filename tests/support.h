@@ -29,4 +29,12 @@ uint8_t *test_read_file(const char *path, size_t *len);
 /* Write a whole file; false on failure. */
 bool test_write_file(const char *path, const void *data, size_t len);
 
+/* |a - b| <= eps for doubles (cmocka 1.1.5 only compares floats). */
+void test_assert_near(double a, double b, double eps, const char *a_text, const char *b_text,
+                      const char *file, int line);
+#ifndef assert_double_equal
+#define assert_double_equal(a, b, eps)                                                             \
+    test_assert_near((double)(a), (double)(b), (double)(eps), #a, #b, __FILE__, __LINE__)
+#endif
+
 #endif

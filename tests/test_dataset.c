@@ -45,8 +45,8 @@ static void fvc_names_give_fvc_classes_in_natural_order(void **state)
 {
     (void)state;
     const char *d = fresh_dir("fvc");
-    const char *files[] = {"101_10.tif", "101_2.tif", "101_1.tif", "102_1.tif", "99_1.tif",
-                           "notes.txt",  ".hidden_1.tif"};
+    const char *files[] = {"101_10.tif", "101_2.tif", "101_1.tif",    "102_1.tif",
+                           "99_1.tif",   "notes.txt", ".hidden_1.tif"};
     for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
         touch(d, files[i]);
     huella_dataset *ds;

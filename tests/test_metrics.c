@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "huella/eval.h"
+#include "support.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -89,7 +90,7 @@ static void distances_are_handled_in_their_own_units(void **state)
     double fmr, fnmr;
     huella_eval_rates_at(g, N(g), i, N(i), HUELLA_SCORE_DISTANCE, 0.35, &fmr, &fnmr);
     assert_double_equal(fmr, 0.25, 0);
-    assert_double_equal(fnmr, 0.0, 0);
+    assert_double_equal(fnmr, 0.25, 0);
 }
 
 /* A failed comparison (NaN) is a non-match at every threshold. */

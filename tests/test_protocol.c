@@ -1,6 +1,7 @@
 /*
  * test_protocol.c - which pairs the fvc and all protocols compare.
  */
+#define _POSIX_C_SOURCE 200809L
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -68,8 +69,7 @@ static void fvc2002_shape_gives_280_genuine_and_45_or_2880_impostor(void **state
     assert_int_equal(ni, 2880);
     for (size_t k = 0; k < ni; k++) {
         assert_true(im[k].a < im[k].b);
-        assert_int_not_equal(ds->samples[im[k].a].class_index,
-                             ds->samples[im[k].b].class_index);
+        assert_int_not_equal(ds->samples[im[k].a].class_index, ds->samples[im[k].b].class_index);
     }
     free(g);
     free(im);

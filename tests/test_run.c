@@ -24,8 +24,7 @@
 #include "support.h"
 
 static huella_status number_make(const huella_modality *m, const char *path,
-                                 const huella_sample_options *opt, void **tmpl,
-                                 huella_error *err)
+                                 const huella_sample_options *opt, void **tmpl, huella_error *err)
 {
     (void)m;
     (void)opt;
@@ -74,8 +73,8 @@ static const char *make_fixture(void)
 {
     const char *d = test_tmpfile("numbers");
     mkdir(d, 0700);
-    const char *files[][2] = {{"1_1.num", "1.0"}, {"1_2.num", "1.1"}, {"1_3.num", "1.2"},
-                              {"2_1.num", "5.0"}, {"2_2.num", "5.1"}, {"2_3.num", "fail"},
+    const char *files[][2] = {{"1_1.num", "1.0"}, {"1_2.num", "1.1"},  {"1_3.num", "1.2"},
+                              {"2_1.num", "5.0"}, {"2_2.num", "5.1"},  {"2_3.num", "fail"},
                               {"3_1.num", "9.0"}, {"3_2.num", "9.05"}, {"3_3.num", "9.1"}};
     for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
         char path[4096];
@@ -151,10 +150,11 @@ static void json_carries_the_contract_keys(void **state)
     json_error_t jerr;
     json_t *o = json_loads(s, 0, &jerr);
     assert_non_null(o);
-    const char *keys[] = {"modality",  "dataset",  "protocol", "samples",
-                          "classes",   "fte",      "genuine",  "impostor",
-                          "eer",       "fmr100",   "fmr1000",  "fmr10000",
-                          "zero_fmr",  "extract_ms_median",    "compare_us_median"};
+    const char *keys[] = {"modality", "dataset",           "protocol",
+                          "samples",  "classes",           "fte",
+                          "genuine",  "impostor",          "eer",
+                          "fmr100",   "fmr1000",           "fmr10000",
+                          "zero_fmr", "extract_ms_median", "compare_us_median"};
     for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
         if (json_object_get(o, keys[i]) == NULL)
             fail_msg("key %s missing from %s", keys[i], s);

@@ -11,9 +11,10 @@
 #include <cmocka.h>
 
 #include "huella/eval.h"
+#include "support.h"
 
-static huella_status parse(const char *text, huella_error *err, size_t *ng, size_t *ni,
-                           double **g, double **i)
+static huella_status parse(const char *text, huella_error *err, size_t *ng, size_t *ni, double **g,
+                           double **i)
 {
     return huella_eval_scores_parse(text, strlen(text), g, ng, i, ni, err);
 }

@@ -56,8 +56,8 @@ HUELLA_API const char *huella_status_name(huella_status status);
  * `return huella_error_set(err, HUELLA_E_INPUT, "...", ...);`. */
 HUELLA_API huella_status huella_error_set(huella_error *err, huella_status status, const char *fmt,
                                           ...) HUELLA_PRINTF(3, 4);
-HUELLA_API huella_status huella_error_vset(huella_error *err, huella_status status,
-                                           const char *fmt, va_list ap) HUELLA_PRINTF(3, 0);
+HUELLA_API huella_status huella_error_vset(huella_error *err, huella_status status, const char *fmt,
+                                           va_list ap) HUELLA_PRINTF(3, 0);
 
 /* Put context in front of an existing message: "FILE: " + message. */
 HUELLA_API void huella_error_prefix(huella_error *err, const char *fmt, ...) HUELLA_PRINTF(2, 3);

@@ -30,14 +30,14 @@ typedef enum huella_score_kind {
 /* ---- Metrics ------------------------------------------------------------ */
 
 typedef struct huella_eval_metrics {
-    size_t genuine;          /* genuine comparisons, failures included */
-    size_t impostor;         /* impostor comparisons, failures included */
-    size_t genuine_failed;   /* genuine comparisons without a score */
-    size_t impostor_failed;  /* impostor comparisons without a score */
-    double eer;              /* (eer_low + eer_high) / 2, FVC2000 definition */
+    size_t genuine;         /* genuine comparisons, failures included */
+    size_t impostor;        /* impostor comparisons, failures included */
+    size_t genuine_failed;  /* genuine comparisons without a score */
+    size_t impostor_failed; /* impostor comparisons without a score */
+    double eer;             /* (eer_low + eer_high) / 2, FVC2000 definition */
     double eer_low;
     double eer_high;
-    double eer_threshold;    /* in the modality's units */
+    double eer_threshold; /* in the modality's units */
     /* FNMR at the lowest threshold whose FMR is at most 1 %, 0.1 %,
      * 0.01 %, 0 %.  Fractions, not percents. */
     double fmr100;
@@ -80,8 +80,8 @@ HUELLA_API huella_status huella_eval_scores_parse(const char *text, size_t len, 
 /* ---- Datasets ----------------------------------------------------------- */
 
 typedef struct huella_sample {
-    char *path;     /* full path to the file */
-    char *name;     /* path relative to the dataset directory */
+    char *path; /* full path to the file */
+    char *name; /* path relative to the dataset directory */
     size_t class_index;
 } huella_sample;
 
@@ -89,9 +89,9 @@ typedef struct huella_dataset {
     char *root;
     huella_sample *samples; /* sorted by class, then by natural order of name */
     size_t n_samples;
-    char **classes;         /* class labels, sorted */
+    char **classes; /* class labels, sorted */
     size_t n_classes;
-    bool fvc_layout;        /* FFF_I.ext files directly in the directory */
+    bool fvc_layout; /* FFF_I.ext files directly in the directory */
 } huella_dataset;
 
 /*
@@ -175,12 +175,12 @@ HUELLA_API const huella_modality *huella_eval_modality_find(const char *name);
 typedef struct huella_eval_options {
     huella_protocol protocol;
     huella_sample_options sample;
-    unsigned threads;  /* 0 = one per core */
-    bool progress;     /* show progress on stderr */
+    unsigned threads; /* 0 = one per core */
+    bool progress;    /* show progress on stderr */
 } huella_eval_options;
 
 typedef struct huella_eval_result {
-    bool from_scores;          /* built from a scores file: no dataset, no timing */
+    bool from_scores; /* built from a scores file: no dataset, no timing */
     char *modality;
     char *dataset;
     huella_protocol protocol;
@@ -188,9 +188,9 @@ typedef struct huella_eval_result {
     char *score_meaning;
     size_t samples;
     size_t classes;
-    size_t fte;                /* samples whose template could not be made */
-    char **fte_names;          /* their names, and why, "name: reason" */
-    double *genuine_scores;    /* NaN where a sample failed to enrol */
+    size_t fte;             /* samples whose template could not be made */
+    char **fte_names;       /* their names, and why, "name: reason" */
+    double *genuine_scores; /* NaN where a sample failed to enrol */
     size_t n_genuine;
     double *impostor_scores;
     size_t n_impostor;
@@ -202,18 +202,16 @@ typedef struct huella_eval_result {
 } huella_eval_result;
 
 HUELLA_API huella_status huella_eval_run(const huella_modality *m, const huella_dataset *ds,
-                                         const huella_eval_options *opt,
-                                         huella_eval_result **out, huella_error *err);
+                                         const huella_eval_options *opt, huella_eval_result **out,
+                                         huella_error *err);
 
 /*
  * Build a result from bare scores (the `huella eval scores` path): no
  * dataset, no timing.  Takes copies of the arrays.
  */
 HUELLA_API huella_status huella_eval_result_from_scores(const char *name, const double *genuine,
-                                                        size_t n_genuine,
-                                                        const double *impostor,
-                                                        size_t n_impostor,
-                                                        huella_score_kind kind,
+                                                        size_t n_genuine, const double *impostor,
+                                                        size_t n_impostor, huella_score_kind kind,
                                                         huella_eval_result **out,
                                                         huella_error *err);
 

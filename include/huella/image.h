@@ -78,8 +78,8 @@ HUELLA_API const char *huella_image_format_name(huella_image_format format);
 
 /* Decode any supported format, detected from its content. */
 HUELLA_API huella_status huella_image_decode(const uint8_t *data, size_t len,
-                                             const huella_image_limits *limits,
-                                             huella_image **out, huella_error *err);
+                                             const huella_image_limits *limits, huella_image **out,
+                                             huella_error *err);
 
 /* Decoders for one format each; they reject input of another format. */
 HUELLA_API huella_status huella_image_decode_png(const uint8_t *data, size_t len,
@@ -102,8 +102,7 @@ HUELLA_API huella_status huella_image_decode_pnm(const uint8_t *data, size_t len
                                                  huella_image **out, huella_error *err);
 /* Headerless 8-bit greyscale: len must equal width * height exactly. */
 HUELLA_API huella_status huella_image_decode_raw(const uint8_t *data, size_t len, uint32_t width,
-                                                 uint32_t height,
-                                                 const huella_image_limits *limits,
+                                                 uint32_t height, const huella_image_limits *limits,
                                                  huella_image **out, huella_error *err);
 
 /* Read and decode a file.  Error messages start with the path. */

@@ -13,9 +13,9 @@
 /* Exit statuses: the contract of the huella command. */
 enum {
     EXIT_OK = 0,
-    EXIT_USAGE = 1,    /* wrong command line */
-    EXIT_INPUT = 2,    /* bad input: malformed, unsupported or missing file */
-    EXIT_INTERNAL = 3  /* anything else: out of memory, i/o, bugs */
+    EXIT_USAGE = 1,   /* wrong command line */
+    EXIT_INPUT = 2,   /* bad input: malformed, unsupported or missing file */
+    EXIT_INTERNAL = 3 /* anything else: out of memory, i/o, bugs */
 };
 
 typedef struct cli_command {
@@ -44,5 +44,6 @@ int cli_dispatch(const char *noun, const char *help, const cli_command *verbs, i
 
 int cmd_image(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
+int cmd_finger(int argc, char **argv);
 
 #endif

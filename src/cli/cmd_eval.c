@@ -81,7 +81,7 @@ static int eval_scores(int argc, char **argv)
     const char *report = NULL;
     int c;
     optind = 0;
-    while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
         case 'd':
             kind = HUELLA_SCORE_DISTANCE;
@@ -168,7 +168,7 @@ static int eval_modality(int argc, char **argv)
     const char *dataset = NULL, *report = NULL;
     int c;
     optind = 0;
-    while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
         case 'd':
             dataset = optarg;
@@ -183,8 +183,7 @@ static int eval_modality(int argc, char **argv)
             else if (strcmp(optarg, "templates") == 0)
                 opt.sample.input = HUELLA_INPUT_TEMPLATES;
             else
-                return cli_usage_error("eval", "--input is images or templates, not '%s'",
-                                       optarg);
+                return cli_usage_error("eval", "--input is images or templates, not '%s'", optarg);
             break;
         case 'P':
             if (!cli_parse_double(optarg, &opt.sample.ppi))
@@ -210,8 +209,8 @@ static int eval_modality(int argc, char **argv)
         return cli_usage_error("eval", "unexpected argument '%s'", argv[optind]);
     if (dataset == NULL)
         return cli_usage_error("eval", "--dataset DIR is required");
-    const char *const *ext = opt.sample.input == HUELLA_INPUT_TEMPLATES ? m->template_extensions
-                                                                          : m->image_extensions;
+    const char *const *ext =
+        opt.sample.input == HUELLA_INPUT_TEMPLATES ? m->template_extensions : m->image_extensions;
     huella_error err;
     if (ext == NULL) {
         huella_error_set(&err, HUELLA_E_UNSUPPORTED, "the %s engine does not read %s", m->name,

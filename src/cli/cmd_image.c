@@ -12,12 +12,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char image_help[] = "huella image - decode images into 8-bit greyscale\n"
-                                 "\n"
-                                 "usage: huella image <command> [options] FILE...\n"
-                                 "\n"
-                                 "Formats: PNG, JPEG, TIFF, JPEG 2000 (JP2 and J2K), BMP, PGM/PPM/PBM,\n"
-                                 "and headerless 8-bit greyscale with --raw WIDTHxHEIGHT.\n";
+static const char image_help[] =
+    "huella image - decode images into 8-bit greyscale\n"
+    "\n"
+    "usage: huella image <command> [options] FILE...\n"
+    "\n"
+    "Formats: PNG, JPEG, TIFF, JPEG 2000 (JP2 and J2K), BMP, PGM/PPM/PBM,\n"
+    "and headerless 8-bit greyscale with --raw WIDTHxHEIGHT.\n";
 
 static const char info_help[] =
     "usage: huella image info [--json] [--raw WxH] FILE...\n"
@@ -89,8 +90,8 @@ static void print_info(const char *path, const huella_image *img, bool json)
         json_decref(o);
         return;
     }
-    printf("%s: %s, %u x %u, %s %u-bit, ", path, huella_image_format_name(img->format),
-           img->width, img->height, channels_name(img->source_channels), img->source_bits);
+    printf("%s: %s, %u x %u, %s %u-bit, ", path, huella_image_format_name(img->format), img->width,
+           img->height, channels_name(img->source_channels), img->source_bits);
     if (img->ppi_x <= 0 || img->ppi_y <= 0)
         printf("resolution not declared\n");
     else if (fabs(img->ppi_x - img->ppi_y) < 0.005)
@@ -109,7 +110,7 @@ static int image_info(int argc, char **argv)
     unsigned raw_w = 0, raw_h = 0;
     int c;
     optind = 0;
-    while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
         case 'j':
             json = true;
@@ -146,18 +147,16 @@ static int image_info(int argc, char **argv)
 
 static int image_convert(int argc, char **argv)
 {
-    static const struct option opts[] = {{"output", required_argument, NULL, 'o'},
-                                         {"raw", required_argument, NULL, 'r'},
-                                         {"ppi", required_argument, NULL, 'p'},
-                                         {"to-ppi", required_argument, NULL, 't'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {
+        {"output", required_argument, NULL, 'o'}, {"raw", required_argument, NULL, 'r'},
+        {"ppi", required_argument, NULL, 'p'},    {"to-ppi", required_argument, NULL, 't'},
+        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0}};
     const char *out = NULL;
     unsigned raw_w = 0, raw_h = 0;
     double ppi = 0, to_ppi = 0;
     int c;
     optind = 0;
-    while ((c = getopt_long(argc, argv, "+o:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
         switch (c) {
         case 'o':
             out = optarg;
@@ -194,8 +193,8 @@ static int image_convert(int argc, char **argv)
     if (to_ppi > 0) {
         if (img->ppi_x <= 0) {
             huella_image_free(img);
-            huella_error_set(&err, HUELLA_E_INPUT,
-                             "%s: declares no resolution; give it with --ppi", argv[optind]);
+            huella_error_set(&err, HUELLA_E_INPUT, "%s: declares no resolution; give it with --ppi",
+                             argv[optind]);
             return cli_fail(HUELLA_E_INPUT, &err);
         }
         huella_image *scaled = NULL;

@@ -22,6 +22,7 @@ static int cmd_version(int argc, char **argv)
 
 static const cli_command nouns[] = {
     {"image", cmd_image, "decode images: info, convert"},
+    {"finger", cmd_finger, "fingerprints: extract minutiae, compare"},
     {"eval", cmd_eval, "measure accuracy: error rates, DET curves, reports"},
     {"version", cmd_version, "print the version"},
     {NULL, NULL, NULL},
