@@ -197,6 +197,12 @@ static void images_without_a_print_are_refused_or_nearly_empty(void **state)
     assert_int_equal(huella_image_new(40, 300, &img, NULL), HUELLA_OK);
     assert_int_equal(huella_finger_extract(img, 500, NULL, &t, &err), HUELLA_E_INPUT);
     huella_image_free(img);
+    /* A real blank capture (FingerJetFX made no template of it either). */
+    if (test_have_data()) {
+        img = read_image("finger/fjfx-samples/images-pgm/a999_01p.pgm");
+        assert_int_equal(huella_finger_extract(img, 500, NULL, &t, &err), HUELLA_E_INPUT);
+        huella_image_free(img);
+    }
     /* No image at all. */
     assert_int_equal(huella_finger_extract(NULL, 500, NULL, &t, &err), HUELLA_E_INPUT);
 }

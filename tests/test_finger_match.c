@@ -123,8 +123,106 @@ static void mates_score_above_non_mates_and_scores_are_symmetric(void **state)
     huella_finger_template_free(t3);
 }
 
+/* A template prepared compact (no index, for a 1:N gallery) scores
+ * exactly as the same template prepared with its index, on either side and
+ * even against another compact one, and takes far less memory. */
+static void compact_templates_score_the_same_in_less_memory(void **state)
+{
+    (void)state;
+    if (!test_have_data())
+        skip();
+    const char *files[] = {"finger/fvc2002/DB1_B/101_1.iso", "finger/fvc2002/DB1_B/101_2.iso",
+                           "finger/fvc2002/DB1_B/102_1.iso", "finger/fvc2002/DB2_B/101_1.iso"};
+    enum { N = sizeof(files) / sizeof(files[0]) };
+    huella_finger_template *t[N];
+    huella_finger_prepared *full[N], *compact[N];
+    for (int i = 0; i < N; i++) {
+        t[i] = load(files[i]);
+        full[i] = prepare(t[i]);
+        assert_int_equal(huella_finger_prepare_compact(t[i], &compact[i], NULL), HUELLA_OK);
+        assert_true(huella_finger_prepared_size(compact[i]) * 4 <
+                    huella_finger_prepared_size(full[i]));
+    }
+    assert_int_equal(huella_finger_prepared_size(NULL), 0);
+    for (int i = 0; i < N; i++) {
+        for (int j = 0; j < N; j++) {
+            double s = huella_finger_compare(full[i], full[j]);
+            /* Through full[i]'s index every time: the scores are equal,
+             * not just close. */
+            assert_true(huella_finger_compare(full[i], compact[j]) == s);
+            assert_true(huella_finger_compare(compact[j], full[i]) == s);
+            assert_true(huella_finger_compare(compact[i], compact[j]) == s);
+        }
+    }
+    for (int i = 0; i < N; i++) {
+        huella_finger_prepared_free(full[i]);
+        huella_finger_prepared_free(compact[i]);
+        huella_finger_template_free(t[i]);
+    }
+}
+
+/* The explanation gives the score of huella_finger_compare and the pairs
+ * behind it, as indexes into each template's minutiae, each minutia in
+ * one pair at most, in the order of the arguments whichever side holds
+ * the index. */
+static void explain_gives_the_score_and_the_pairs_behind_it(void **state)
+{
+    (void)state;
+    if (!test_have_data())
+        skip();
+    huella_finger_template *ta = load("finger/fvc2002/DB1_B/101_1.iso");
+    huella_finger_template *tb = load("finger/fvc2002/DB1_B/101_3.iso");
+    huella_finger_prepared *a = prepare(ta), *b = prepare(tb), *ca;
+    assert_int_equal(huella_finger_prepare_compact(ta, &ca, NULL), HUELLA_OK);
+    huella_finger_pairing pairs[HUELLA_FINGER_MAX_MINUTIAE];
+    size_t n = 0;
+    double s = huella_finger_compare_explain(a, b, pairs, HUELLA_FINGER_MAX_MINUTIAE, &n);
+    assert_true(s == huella_finger_compare(a, b));
+    assert_true(s > 0 && n >= 2);
+    bool seen_a[HUELLA_FINGER_MAX_MINUTIAE] = {false}, seen_b[HUELLA_FINGER_MAX_MINUTIAE] = {false};
+    for (size_t q = 0; q < n; q++) {
+        assert_true(pairs[q].a < ta->n_minutiae && pairs[q].b < tb->n_minutiae);
+        assert_false(seen_a[pairs[q].a] || seen_b[pairs[q].b]);
+        seen_a[pairs[q].a] = seen_b[pairs[q].b] = true;
+    }
+    /* Fewer slots than pairs: the first ones, and the full count. */
+    huella_finger_pairing first[2];
+    size_t n2 = 0;
+    assert_true(huella_finger_compare_explain(a, b, first, 2, &n2) == s);
+    assert_int_equal(n2, n);
+    assert_memory_equal(first, pairs, sizeof(first));
+    /* A compact first argument is compared through b's index: the pairs
+     * are those of (b, a), given back in the order (a, b). */
+    size_t nr = 0, nc = 0;
+    huella_finger_pairing reverse[HUELLA_FINGER_MAX_MINUTIAE], swapped[HUELLA_FINGER_MAX_MINUTIAE];
+    double sr = huella_finger_compare_explain(b, a, reverse, HUELLA_FINGER_MAX_MINUTIAE, &nr);
+    double sc = huella_finger_compare_explain(ca, b, swapped, HUELLA_FINGER_MAX_MINUTIAE, &nc);
+    assert_true(sc == sr);
+    assert_int_equal(nc, nr);
+    for (size_t q = 0; q < nr; q++) {
+        assert_int_equal(swapped[q].a, reverse[q].b);
+        assert_int_equal(swapped[q].b, reverse[q].a);
+    }
+    /* No pairs behind a zero score. */
+    huella_finger_template *empty;
+    assert_int_equal(huella_finger_template_new(&empty, NULL), HUELLA_OK);
+    huella_finger_prepared *e = prepare(empty);
+    n = 99;
+    assert_true(huella_finger_compare_explain(a, e, pairs, HUELLA_FINGER_MAX_MINUTIAE, &n) == 0.0);
+    assert_int_equal(n, 0);
+    huella_finger_prepared_free(e);
+    huella_finger_template_free(empty);
+    huella_finger_prepared_free(a);
+    huella_finger_prepared_free(b);
+    huella_finger_prepared_free(ca);
+    huella_finger_template_free(ta);
+    huella_finger_template_free(tb);
+}
+
 /* The regression guard: EER of the all-pairs protocol on FVC2002 DB1_B
- * templates, measured at 2.8 % when this test was written. */
+ * templates, measured at 2.8 % when this test was written and 3.2 % since
+ * the matcher keeps each edge once (one genuine comparison of 280 fell
+ * below the threshold; DB2..DB4 stayed or improved). */
 #define DB1_EER_LIMIT 0.035
 
 static void fvc2002_db1_accuracy_does_not_regress(void **state)
@@ -193,6 +291,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(a_moved_copy_matches_itself_at_any_angle),
         cmocka_unit_test(mates_score_above_non_mates_and_scores_are_symmetric),
+        cmocka_unit_test(compact_templates_score_the_same_in_less_memory),
+        cmocka_unit_test(explain_gives_the_score_and_the_pairs_behind_it),
         cmocka_unit_test(fvc2002_db1_accuracy_does_not_regress),
         cmocka_unit_test(images_and_records_both_make_templates),
     };

@@ -36,6 +36,13 @@ static const char compare_help[] =
     "the score corresponds to on the development data.  --explain draws both\n"
     "prints side by side with the minutiae the matcher paired joined by lines.\n";
 
+static const char quality_help[] =
+    "usage: huella finger quality IMG... [--ppi N] [--json]\n"
+    "\n"
+    "Image quality 0-100 (higher is better, in the spirit of NFIQ 2) with the\n"
+    "measures behind it: ridge area in mm2, contrast, ridge clarity; and in\n"
+    "words what lowers it.  With --json, one object per line.\n";
+
 static const char show_help[] =
     "usage: huella finger show IMG --out FILE.png|FILE.svg [--ppi N]\n"
     "\n"
@@ -46,7 +53,7 @@ static const char show_help[] =
 typedef struct finger_input {
     huella_finger_template *tmpl;
     huella_image *image; /* the decoded image at its own resolution, when the input was one */
-    double image_ppi;
+    double ppi;          /* --ppi: the resolution of images that declare none */
 } finger_input;
 
 /* The picture behind a template at 500 ppi: the image resampled, or a
@@ -60,10 +67,7 @@ static huella_status picture_at_500(const finger_input *in, huella_image **out, 
             memset((*out)->pixels, 255, (size_t)(*out)->width * (*out)->height);
         return st;
     }
-    double ppi = in->image_ppi > 0 ? in->image_ppi : HUELLA_FINGER_PPI;
-    if (fabs(ppi - HUELLA_FINGER_PPI) < 0.5)
-        return huella_image_clone(in->image, out, err);
-    return huella_image_scale(in->image, HUELLA_FINGER_PPI / ppi, out, err);
+    return huella_finger_image_500(in->image, in->ppi, out, err);
 }
 
 static void finger_input_free(finger_input *in)
@@ -87,7 +91,7 @@ static huella_status load_finger(const char *path, double ppi, bool keep_image, 
     } else {
         st = huella_image_decode(data, len, NULL, &in->image, err);
         if (st == HUELLA_OK) {
-            in->image_ppi = in->image->ppi_x > 0 ? in->image->ppi_x : ppi;
+            in->ppi = ppi;
             st = huella_finger_extract(in->image, ppi, NULL, &in->tmpl, err);
         }
         if (!keep_image || st != HUELLA_OK) {
@@ -385,12 +389,89 @@ static int finger_show(int argc, char **argv)
     return st == HUELLA_OK ? EXIT_OK : cli_fail(st, &err);
 }
 
+static void print_quality(const char *path, const huella_finger_quality *q, bool json)
+{
+    if (json) {
+        json_t *o = json_object();
+        json_object_set_new(o, "file", json_string(path));
+        json_object_set_new(o, "quality", json_integer(q->score));
+        json_object_set_new(o, "area_mm2", json_real(round(q->area_mm2 * 10) / 10));
+        json_object_set_new(o, "contrast", json_real(round(q->contrast * 100) / 100));
+        json_object_set_new(o, "clarity", json_real(round(q->clarity * 1000) / 1000));
+        json_t *r = json_array();
+        for (unsigned i = 0; i < q->n_reasons; i++)
+            json_array_append_new(r, json_string(q->reasons[i]));
+        json_object_set_new(o, "reasons", r);
+        char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(8));
+        if (s != NULL)
+            puts(s);
+        free(s);
+        json_decref(o);
+        return;
+    }
+    printf("%s: quality %u (area %.0f mm2, contrast %.1f, clarity %.2f)\n", path, q->score,
+           q->area_mm2, q->contrast, q->clarity);
+    for (unsigned i = 0; i < q->n_reasons; i++)
+        printf("  - %s\n", q->reasons[i]);
+}
+
+static int finger_quality(int argc, char **argv)
+{
+    static const struct option opts[] = {{"ppi", required_argument, NULL, 'p'},
+                                         {"json", no_argument, NULL, 'j'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    double ppi = 0;
+    bool json = false;
+    int c;
+    optind = 0;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'p':
+            if (!cli_parse_double(optarg, &ppi))
+                return cli_usage_error("finger quality", "--ppi wants a positive number");
+            break;
+        case 'j':
+            json = true;
+            break;
+        case 'h':
+            fputs(quality_help, stdout);
+            return EXIT_OK;
+        default:
+            return cli_usage_error("finger quality", "bad option");
+        }
+    }
+    if (optind >= argc)
+        return cli_usage_error("finger quality", "no image given");
+    int status = EXIT_OK;
+    for (int i = optind; i < argc; i++) {
+        huella_image *img = NULL;
+        huella_error err;
+        huella_finger_quality q;
+        huella_status st = huella_image_read(argv[i], NULL, &img, &err);
+        if (st == HUELLA_OK) {
+            st = huella_finger_quality_measure(img, ppi, &q, &err);
+            if (st != HUELLA_OK)
+                huella_error_prefix(&err, "%s: ", argv[i]);
+        }
+        huella_image_free(img);
+        if (st != HUELLA_OK) {
+            int s = cli_fail(st, &err);
+            status = s > status ? s : status;
+            continue;
+        }
+        print_quality(argv[i], &q, json);
+    }
+    return status;
+}
+
 int cmd_finger(int argc, char **argv)
 {
     static const cli_command verbs[] = {
         {"extract", finger_extract, "minutiae from an image, as ISO/ANSI/huella template"},
         {"compare", finger_compare, "similarity of two prints and the FMR it corresponds to"},
         {"show", finger_show, "draw the minutiae on the print"},
+        {"quality", finger_quality, "image quality 0-100 with its reasons"},
         {NULL, NULL, NULL},
     };
     return cli_dispatch("finger", finger_help, verbs, argc, argv);

@@ -430,10 +430,6 @@ static huella_status extract_500(const huella_image *img, double src_ppi,
     }
 
     size_t alive = 0;
-    double coh_sum = 0;
-    for (size_t i = 0; i < np; i++)
-        if (f.fg[i])
-            coh_sum += f.coh[i];
     for (size_t i = 0; i < n; i++) {
         if (c[i].dead)
             continue;
@@ -467,7 +463,9 @@ static huella_status extract_500(const huella_image *img, double src_ppi,
     t->height = (uint16_t)h;
     long ppcm = lround(src_ppi / 2.54);
     t->resolution_x = t->resolution_y = (uint16_t)(ppcm < 0 ? 0 : ppcm > 65535 ? 65535 : ppcm);
-    t->finger_quality = (uint8_t)lround(100.0 * coh_sum / (double)f.fg_pixels);
+    huella_finger_quality q;
+    fx_quality(&f, img->pixels, &q);
+    t->finger_quality = (uint8_t)q.score;
     for (size_t i = 0; i < alive; i++) {
         /* y grows downward, so counterclockwise as seen is -angle. */
         huella_minutia m = {(float)c[i].x, (float)c[i].y, wrap_angle(-(double)c[i].angle),
@@ -487,6 +485,36 @@ done:
     return st;
 }
 
+double huella_finger_source_ppi(const huella_image *img, double ppi)
+{
+    /* 72 and 96 ppi are what image tools write when they know nothing
+     * (screen resolutions), and no fingerprint is captured below 250 ppi:
+     * such a declaration is taken as no declaration. */
+    double declared = img->ppi_x >= MIN_DECLARED_PPI ? img->ppi_x : 0;
+    return declared > 0 ? declared : ppi > 0 ? ppi : HUELLA_FINGER_PPI;
+}
+
+huella_status huella_finger_image_500(const huella_image *img, double ppi, huella_image **out,
+                                      huella_error *err)
+{
+    *out = NULL;
+    if (img == NULL || img->pixels == NULL || img->width == 0 || img->height == 0)
+        return huella_error_set(err, HUELLA_E_INPUT, "finger: no image");
+    double src = huella_finger_source_ppi(img, ppi);
+    if (!isfinite(src) || src < 100.0 || src > 5000.0)
+        return huella_error_set(err, HUELLA_E_INPUT,
+                                "finger: resolution %g ppi is outside 100..5000", src);
+    double scale = HUELLA_FINGER_PPI / src;
+    huella_status st = fabs(scale - 1.0) < 0.005 ? huella_image_clone(img, out, err)
+                                                 : huella_image_scale(img, scale, out, err);
+    if (st != HUELLA_OK) {
+        huella_error_prefix(err, "finger: ");
+        return st;
+    }
+    (*out)->ppi_x = (*out)->ppi_y = HUELLA_FINGER_PPI;
+    return HUELLA_OK;
+}
+
 huella_status huella_finger_extract(const huella_image *img, double ppi,
                                     const huella_finger_extract_options *opt,
                                     huella_finger_template **out, huella_error *err)
@@ -496,11 +524,7 @@ huella_status huella_finger_extract(const huella_image *img, double ppi,
     *out = NULL;
     if (img == NULL || img->pixels == NULL || img->width == 0 || img->height == 0)
         return huella_error_set(err, HUELLA_E_INPUT, "finger extract: no image");
-    /* 72 and 96 ppi are what image tools write when they know nothing
-     * (screen resolutions), and no fingerprint is captured below 250 ppi:
-     * such a declaration is taken as no declaration. */
-    double declared = img->ppi_x >= MIN_DECLARED_PPI ? img->ppi_x : 0;
-    double src = declared > 0 ? declared : ppi > 0 ? ppi : HUELLA_FINGER_PPI;
+    double src = huella_finger_source_ppi(img, ppi);
     if (!isfinite(src) || src < 100.0 || src > 5000.0)
         return huella_error_set(err, HUELLA_E_INPUT,
                                 "finger extract: resolution %g ppi is outside 100..5000", src);

@@ -48,4 +48,9 @@ bool fx_enhance_binarise(const fx_field *f, uint8_t *ridge);
  * rows and columns are cleared.  False only when out of memory. */
 bool fx_thin(uint8_t *img, int w, int h);
 
+/* The image quality of src/finger/quality.c from a computed field and the
+ * 500-ppi pixels it was computed from.  (Declared with the public struct.) */
+struct huella_finger_quality;
+void fx_quality(const fx_field *f, const uint8_t *pixels, struct huella_finger_quality *out);
+
 #endif

@@ -5,8 +5,8 @@
  *
  * Contract: huella_finger_prepare turns a template into an immutable,
  * packed structure (one aligned allocation) with a hash index of its
- * edges; huella_finger_prepare_compact the same without the index (a
- * sixth of the memory, for the gallery of a 1:N search).
+ * edges; huella_finger_prepare_compact the same without the index (an
+ * eighth of the memory, for the gallery of a 1:N search).
  * huella_finger_compare scores two prepared templates through the index
  * of one of them (the first if it has one, else the second; with none, a
  * flat view of the first's edges on the stack, which finds the same edges
@@ -85,17 +85,17 @@
 #define TOL_A        11   /* edge angle tolerance in 1/256 turn (15.5 deg), < 256 / N_BIN_A / 2 */
 #define MAX_MATCHES  4096 /* matching edge pairs kept per comparison */
 #define MAX_BUCKET   (2 * MAX_M * K_NEIGHBOURS) /* most entries one index bin can hold */
-#define N_ROOTS      8                      /* best-supported pairs tried as roots */
-#define TOL_G        12.0f                  /* global check: distance tolerance at the root ... */
-#define TOL_G_SLOPE  0.10f                  /* ... growing by this much per pixel away from it */
+#define N_ROOTS      8                          /* best-supported pairs tried as roots */
+#define TOL_G        12.0f /* global check: distance tolerance at the root ... */
+#define TOL_G_SLOPE  0.10f /* ... growing by this much per pixel away from it */
 #define TOL_GA       0.55f /* global check: direction tolerance, radians (31 deg) */
 #define SCORE_FLOOR  12.0f
+#define HULL_MARGIN  8.0f
 /* A matching edge pair votes for its two minutia pairs with its
  * similarity s = 1 - (dd / (td + 1) + (d1 + d2) / (TOL_A + 1)) / 3 in
  * (0, 1], counted exactly in units of 1 / VOTE_ONE: 7560 = 3 * 2520, and
  * 2520 is a multiple of every td + 1 (1..9) and of TOL_A + 1 = 12. */
 #define VOTE_ONE 7560
-#define HULL_MARGIN  8.0f
 
 _Static_assert(2 * MAX_M * K_NEIGHBOURS <= MAX_BUCKET, "a bin holds each orientation at most once");
 _Static_assert(2 * MAX_M * K_NEIGHBOURS * 8 < 65536, "index offsets are 16-bit");
@@ -116,7 +116,7 @@ _Static_assert(2 * MAX_MATCHES <= 0xFFFF, "a root's key holds its rank of first 
 typedef struct edge {
     uint8_t d, b1, b2;
     uint8_t td;  /* distance tolerance, tol_d(d) */
-    uint8_t dir; /* EDGE_FORWARD | EDGE_BACKWARD; the first five bytes are read as one */
+    uint8_t dir; /* EDGE_FORWARD | EDGE_BACKWARD (d..dir first: see match_mask16) */
     uint8_t i, j, pad;
     uint16_t key; /* hash bin of (d, b1, b2), for the querying side */
 } edge;
@@ -152,12 +152,12 @@ struct huella_finger_prepared {
     size_t size;  /* bytes, for huella_finger_prepared_size */
     bool indexed; /* false: prepared compact, index is empty */
     edge_index index;
-    float *x, *y, *th;   /* positions (y flipped) and directions */
-    float *cth, *sth;    /* cosines and sines of the directions */
-    uint8_t *source;     /* the index of each minutia in the template */
-    edge *edges;         /* each edge once, from i to j with i < j when mutual */
-    float *hx, *hy;   /* convex hull of the minutiae, counterclockwise */
-    float *hnx, *hny; /* unit inward normals of the hull's sides */
+    float *x, *y, *th; /* positions (y flipped) and directions */
+    float *cth, *sth;  /* cosines and sines of the directions */
+    uint8_t *source;   /* the index of each minutia in the template */
+    edge *edges;       /* each edge once, from i to j with i < j when mutual */
+    float *hx, *hy;    /* convex hull of the minutiae, counterclockwise */
+    float *hnx, *hny;  /* unit inward normals of the hull's sides */
 };
 
 static float wrap_2pi(float a)
@@ -331,7 +331,7 @@ static huella_status prepare(const huella_finger_template *t, bool with_index,
         qsort(order, (size_t)n, sizeof(by_quality), cmp_quality);
         n = MAX_M;
     }
-    float x[MAX_M], y[MAX_M], th[MAX_M];
+    float x[MAX_M] = {0}, y[MAX_M] = {0}, th[MAX_M] = {0};
     for (int k = 0; k < n; k++) {
         const huella_minutia *m = &t->minutiae[order[k].i];
         x[k] = m->x;
@@ -416,8 +416,8 @@ static huella_status prepare(const huella_finger_template *t, bool with_index,
     size_t sz_eo = with_index ? align64((size_t)n_entries * sizeof(uint16_t) + 1) : 0;
     size_t sz_oriented = with_index ? align64(2 * (size_t)ne * sizeof(oriented) + 1) : 0;
     size_t sz_source = align64((size_t)n + 1);
-    size_t total_size = sz_head + 9 * sz_f + sz_source + sz_edges + sz_bins + 4 * sz_entries +
-                        sz_eo + sz_oriented;
+    size_t total_size =
+        sz_head + 9 * sz_f + sz_source + sz_edges + sz_bins + 4 * sz_entries + sz_eo + sz_oriented;
     uint8_t *block = aligned_alloc(64, total_size);
     if (block == NULL)
         return huella_error_set(err, HUELLA_E_NOMEM, "cannot allocate a prepared template");
@@ -535,20 +535,24 @@ void huella_finger_prepared_free(huella_finger_prepared *p)
  *   4. grow from each root, keep the largest set; the common area of
  *      the best alignment, counted over every side of the hulls.
  *
- * Every pass keeps the order of the one before (pairs in order of first
- * vote, links in order of the matching edges), which makes the result
- * deterministic and independent of anything but the two templates.
+ * Every pass has a fixed order (candidates in order of b's edges and of
+ * a's bins; link_pairs walks them backwards so that each pair's list of
+ * links comes out forwards, and numbers the pairs in that walk's order
+ * of first vote, which breaks ties between roots), so the result is
+ * deterministic and depends on nothing but the two templates.
  */
 
+#if defined(__SSE2__)
 /* Positions of the set bits of a 4-bit mask, one per byte, and their
  * number: appending the passing lanes of a comparison mask without a
  * branch per lane (whether an edge matches is a coin toss for the branch
  * predictor). */
-static const uint32_t nibble_positions[16] = {
-    0x00000000u, 0x00000000u, 0x00000001u, 0x00000100u, 0x00000002u, 0x00000200u,
-    0x00000201u, 0x00020100u, 0x00000003u, 0x00000300u, 0x00000301u, 0x00030100u,
-    0x00000302u, 0x00030200u, 0x00030201u, 0x03020100u};
+static const uint32_t nibble_positions[16] = {0x00000000u, 0x00000000u, 0x00000001u, 0x00000100u,
+                                              0x00000002u, 0x00000200u, 0x00000201u, 0x00020100u,
+                                              0x00000003u, 0x00000300u, 0x00000301u, 0x00030100u,
+                                              0x00000302u, 0x00030200u, 0x00030201u, 0x03020100u};
 static const uint8_t nibble_count[16] = {0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4};
+#endif
 
 /* Append base + k for every bit k of the 16-bit mask to at[], and e as
  * many times to es[], from index nm on; returns the new count.  Up to 8
@@ -652,9 +656,9 @@ typedef struct scratch {
     /* Matching edge pairs: a's index entry and b's edge (+ 8: see
      * append_lanes). */
     uint16_t cand_at[MAX_MATCHES + 8], cand_e[MAX_MATCHES + 8];
-    link links[2 * MAX_MATCHES]; /* two per matching edge pair */
+    link links[2 * MAX_MATCHES];             /* two per matching edge pair */
     uint16_t taken_a[MAX_M], taken_b[MAX_M]; /* see grow */
-    flat flat; /* a's edges when it has no index */
+    flat flat;                               /* a's edges when it has no index */
     uint8_t queue_a[MAX_M], queue_b[MAX_M];
 } scratch;
 
@@ -795,8 +799,8 @@ static int find_candidates(const edge_index *a, const huella_finger_prepared *b,
     return nm;
 }
 
-/* Passes 2 and 3: pair ids, votes and the links grouped by pair; returns
- * the number of pairs. */
+/* Pass 2: the votes of the pairs (listed in touched in order of first
+ * vote) and their lists of links; returns the number of pairs. */
 static int link_pairs(const edge_index *a, const huella_finger_prepared *b, scratch *w, int nm)
 {
     int nb = b->n, nt = 0;
@@ -835,8 +839,8 @@ static int link_pairs(const edge_index *a, const huella_finger_prepared *b, scra
         vote[pj] += s;
         /* Push both links on their pair's list: going backwards, the lists
          * end up in the order of the matching edges. */
-        links[2 * c] = (link){(uint8_t)xj, eb.j, (int8_t)(uint8_t)(eb.b1 - ea.b1),
-                              (uint8_t)mult, first_link[pi]};
+        links[2 * c] = (link){(uint8_t)xj, eb.j, (int8_t)(uint8_t)(eb.b1 - ea.b1), (uint8_t)mult,
+                              first_link[pi]};
         first_link[pi] = (int16_t)(2 * c);
         links[2 * c + 1] = (link){(uint8_t)xi, eb.i, (int8_t)(uint8_t)(eb.b2 - ea.b2),
                                   (uint8_t)mult, first_link[pj]};
@@ -867,8 +871,7 @@ static edge_index flat_index(const huella_finger_prepared *a, flat *f)
  * pairs (a's minutia first, or b's when swapped) when it is not NULL.
  */
 static double compare(const huella_finger_prepared *a, const huella_finger_prepared *b,
-                      bool swapped, huella_finger_pairing *pairs, size_t max_pairs,
-                      size_t *n_pairs)
+                      bool swapped, huella_finger_pairing *pairs, size_t max_pairs, size_t *n_pairs)
 {
     int na = a->n, nb = b->n;
     *n_pairs = 0;
@@ -903,9 +906,9 @@ static double compare(const huella_finger_prepared *a, const huella_finger_prepa
         }
     }
     int root[N_ROOTS], nr = 0;
-    while (nr < N_ROOTS && top[nr] >= 0) {
-        root[nr] = w->touched[0xFFFF - (int)(top[nr] & 0xFFFF)];
-        nr++;
+    for (; nr < N_ROOTS && top[nr] >= 0; nr++) {
+        int t = 0xFFFF - (int)(top[nr] & 0xFFFF); /* its rank of first vote, below nt */
+        root[nr] = w->touched[t < nt ? t : 0];
     }
 
     /* Grow from each root; keep the largest consistent set. */
@@ -977,9 +980,8 @@ double huella_finger_compare(const huella_finger_prepared *a, const huella_finge
 }
 
 double huella_finger_compare_explain(const huella_finger_prepared *a,
-                                     const huella_finger_prepared *b,
-                                     huella_finger_pairing *pairs, size_t max_pairs,
-                                     size_t *n_pairs)
+                                     const huella_finger_prepared *b, huella_finger_pairing *pairs,
+                                     size_t max_pairs, size_t *n_pairs)
 {
     size_t n = 0;
     double score = compare_either(a, b, pairs, max_pairs, &n);
