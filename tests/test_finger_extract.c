@@ -310,6 +310,32 @@ static void mates_score_above_non_mates(void **state)
         huella_finger_prepared_free(p[k]);
 }
 
+/* Loops have a core near the middle of a plain impression; the Poincare
+ * index finds it, and finds no singular point on a blank page. */
+static void cores_are_found_near_the_centre_of_loops(void **state)
+{
+    (void)state;
+    if (!test_have_data())
+        skip();
+    size_t with_core = 0;
+    for (int finger = 101; finger <= 110; finger++) {
+        char rel[64];
+        snprintf(rel, sizeof(rel), "finger/fvc2002/DB1_B/%d_1.tif", finger);
+        huella_finger_template *t = extract(rel, 500);
+        assert_true(t->n_cores <= 4 && t->n_deltas <= 4);
+        for (size_t i = 0; i < t->n_cores; i++) {
+            assert_in_range(t->cores[i].x, 0, t->width - 1);
+            assert_in_range(t->cores[i].y, 0, t->height - 1);
+        }
+        if (t->n_cores >= 1 && fabs(t->cores[0].x - t->width / 2.0) < t->width / 3.0 &&
+            fabs(t->cores[0].y - t->height / 2.0) < t->height / 3.0)
+            with_core++;
+        huella_finger_template_free(t);
+    }
+    /* Every first impression of DB1_B shows its core well inside the print. */
+    assert_true(with_core >= 9);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -321,6 +347,7 @@ int main(void)
         cmocka_unit_test(max_minutiae_keeps_the_best),
         cmocka_unit_test(directions_follow_the_iso_convention),
         cmocka_unit_test(mates_score_above_non_mates),
+        cmocka_unit_test(cores_are_found_near_the_centre_of_loops),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

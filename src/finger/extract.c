@@ -466,6 +466,7 @@ static huella_status extract_500(const huella_image *img, double src_ppi,
     huella_finger_quality q;
     fx_quality(&f, img->pixels, &q);
     t->finger_quality = (uint8_t)q.score;
+    fx_singular(&f, t);
     for (size_t i = 0; i < alive; i++) {
         /* y grows downward, so counterclockwise as seen is -angle. */
         huella_minutia m = {(float)c[i].x, (float)c[i].y, wrap_angle(-(double)c[i].angle),

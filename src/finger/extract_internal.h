@@ -51,6 +51,10 @@ bool fx_thin(uint8_t *img, int w, int h);
 /* The image quality of src/finger/quality.c from a computed field and the
  * 500-ppi pixels it was computed from.  (Declared with the public struct.) */
 struct huella_finger_quality;
+struct huella_finger_template;
 void fx_quality(const fx_field *f, const uint8_t *pixels, struct huella_finger_quality *out);
+
+/* Cores and deltas by the Poincare index (src/finger/singular.c). */
+void fx_singular(const fx_field *f, struct huella_finger_template *t);
 
 #endif
