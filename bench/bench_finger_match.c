@@ -21,7 +21,16 @@
  * baseline's for the same database, measured on the same machine by the
  * user; run both close together on an idle machine.
  *
- * usage: bench_finger_match [--baseline FILE] [DIR...]
+ * With --once, every comparison is made exactly once (no timing loop):
+ * a repeatable workload for instruction counts, for instance
+ * `valgrind --tool=callgrind bench_finger_match --once`.  With --scores,
+ * nothing is timed and the score of every ordered pair of each database
+ * is printed in hexadecimal floating point, one a line ("DB i j score
+ * score-of-the-compact-templates"),
+ * to check that a change of the matcher leaves every score bit for bit
+ * the same (diff the outputs of the two versions).
+ *
+ * usage: bench_finger_match [--baseline FILE] [--once | --scores] [DIR...]
  */
 #define _POSIX_C_SOURCE 200809L
 #include "huella/finger.h"
@@ -41,6 +50,8 @@ typedef struct baseline {
 
 static baseline base[MAX_BASELINE];
 static int n_base;
+static bool once;   /* --once: one pass, no timing loop */
+static bool scores; /* --scores: print every score instead of timing */
 
 /* Read the dataset and comparisons_per_second of each line of an earlier
  * run; lines without them are skipped. */
@@ -144,7 +155,7 @@ static double rate(huella_finger_prepared *const *probe, huella_finger_prepared 
                     sink += huella_finger_compare(probe[i], cand[j]);
         done += (uint64_t)n * (uint64_t)(n - 1);
         elapsed = huella_now_ns() - t0;
-    } while (elapsed < 2000000000ull);
+    } while (!once && elapsed < 2000000000ull);
     (void)sink;
     *count = done;
     return (double)done / ((double)elapsed / 1e9);
@@ -157,6 +168,18 @@ static void bench_db(const char *name, const char *dir)
     int n = load_dir(dir, full, compact, prep_us);
     if (n < 2) {
         fprintf(stderr, "%s: fewer than two templates\n", dir);
+        return;
+    }
+    if (scores) {
+        for (int i = 0; i < n; i++)
+            for (int j = 0; j < n; j++)
+                if (i != j)
+                    printf("%s %d %d %a %a\n", name, i, j, huella_finger_compare(full[i], full[j]),
+                           huella_finger_compare(compact[i], compact[j]));
+        for (int i = 0; i < n; i++) {
+            huella_finger_prepared_free(full[i]);
+            huella_finger_prepared_free(compact[i]);
+        }
         return;
     }
     qsort(prep_us, (size_t)n, sizeof(double), cmp_double);
@@ -189,10 +212,20 @@ static void bench_db(const char *name, const char *dir)
 int main(int argc, char **argv)
 {
     int first = 1;
-    if (argc > 2 && strcmp(argv[1], "--baseline") == 0) {
-        if (load_baseline(argv[2]) != 0)
-            return 1;
-        first = 3;
+    for (;;) {
+        if (argc > first + 1 && strcmp(argv[first], "--baseline") == 0) {
+            if (load_baseline(argv[first + 1]) != 0)
+                return 1;
+            first += 2;
+        } else if (argc > first && strcmp(argv[first], "--once") == 0) {
+            once = true;
+            first++;
+        } else if (argc > first && strcmp(argv[first], "--scores") == 0) {
+            scores = true;
+            first++;
+        } else {
+            break;
+        }
     }
     if (argc > first) {
         for (int i = first; i < argc; i++)

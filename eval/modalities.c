@@ -10,10 +10,12 @@
 #include <string.h>
 
 #include "finger/modality.h"
+#include "iris/modality.h"
 
 static const huella_modality *const registry[] = {
     /* one line per engine */
     &huella_finger_modality,
+    &huella_iris_modality,
     NULL,
 };
 

@@ -8,7 +8,8 @@
  * failure-to-enrol rate (fte_count the number of samples); `genuine` and
  * `impostor` count comparisons, failed ones included.  Numbers that do
  * not exist (a threshold at infinity, a timing without a dataset) are
- * null rather than invented.
+ * null rather than invented.  A pooled result (several datasets) adds
+ * "datasets": each dataset's own object, with the same keys.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "huella/eval.h"
@@ -72,6 +73,10 @@ void huella_eval_result_free(huella_eval_result *r)
     free(r->score_meaning);
     free(r->genuine_scores);
     free(r->impostor_scores);
+    if (r->datasets != NULL)
+        for (size_t k = 0; k < r->n_datasets; k++)
+            huella_eval_result_free(r->datasets[k]);
+    free(r->datasets);
     free(r);
 }
 
@@ -86,7 +91,8 @@ static json_t *string_or_null(const char *s)
     return s != NULL ? json_string(s) : json_null();
 }
 
-char *huella_eval_result_json(const huella_eval_result *r)
+/* The result as a JSON object, NULL when out of memory. */
+static json_t *result_object(const huella_eval_result *r)
 {
     const huella_eval_metrics *m = &r->metrics;
     json_t *thresholds = json_object();
@@ -131,7 +137,20 @@ char *huella_eval_result_json(const huella_eval_result *r)
     json_object_set_new(o, "threads", json_integer((json_int_t)r->threads));
     json_object_set_new(o, "wall_seconds", number_or_null(r->wall_seconds));
     json_object_set_new(o, "version", json_string(HUELLA_VERSION));
+    if (r->n_datasets > 0) {
+        json_t *parts = json_array();
+        for (size_t k = 0; k < r->n_datasets; k++)
+            json_array_append_new(parts, result_object(r->datasets[k]));
+        json_object_set_new(o, "datasets", parts);
+    }
+    return o;
+}
 
+char *huella_eval_result_json(const huella_eval_result *r)
+{
+    json_t *o = result_object(r);
+    if (o == NULL)
+        return NULL;
     char *s = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
     json_decref(o);
     return s;

@@ -10,6 +10,12 @@
  * times measured around each call; the medians are reported because they
  * resist the noise of a shared machine.  Progress goes to stderr only
  * when the caller asks for it (the CLI does when stderr is a terminal).
+ *
+ * Pooling (huella_eval_run_pooled): several datasets evaluated as one
+ * test set, each compared only within itself, their scores pooled before
+ * the rates are computed, the way FVC-style results over several
+ * databases are summarised; each dataset's own result is kept with the
+ * pooled one.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "huella/eval.h"
@@ -40,7 +46,7 @@ struct job {
     void **templates;
     const huella_pair *pairs;
     /* outputs */
-    char **reasons; /* per sample: why no template, or NULL */
+    char **reasons; /* per sample without a template: why (NULL if out of memory) */
     double *scores; /* per pair */
     float *times;   /* per item, in the unit of the job */
     atomic_size_t failed_compares;
@@ -127,7 +133,7 @@ static void make_one(job *j, size_t i)
     char *r = malloc(len);
     if (r != NULL)
         snprintf(r, len, "%s: %s", j->ds->samples[i].name, why);
-    j->reasons[i] = r != NULL ? r : (char *)"";
+    j->reasons[i] = r; /* NULL when out of memory: the name alone is reported */
     j->templates[i] = NULL;
 }
 
@@ -193,9 +199,20 @@ static huella_status compare_pairs(job *j, const huella_pair *pairs, size_t n, d
     return run_parallel(j, threads, label, progress, err);
 }
 
-huella_status huella_eval_run(const huella_modality *m, const huella_dataset *ds,
-                              const huella_eval_options *opt, huella_eval_result **out,
-                              huella_error *err)
+/* The operation times of one run, kept for pooling: extraction in ms per
+ * sample, comparison in us per pair (genuine then impostor). */
+typedef struct run_times {
+    float *extract;
+    size_t n_extract;
+    float *compare;
+    size_t n_compare;
+} run_times;
+
+/* huella_eval_run, handing the operation times to the caller when times is
+ * not NULL (the caller frees both arrays). */
+static huella_status run_one(const huella_modality *m, const huella_dataset *ds,
+                             const huella_eval_options *opt, huella_eval_result **out,
+                             run_times *times, huella_error *err)
 {
     *out = NULL;
     unsigned threads = opt->threads ? opt->threads : default_threads();
@@ -243,7 +260,7 @@ huella_status huella_eval_run(const huella_modality *m, const huella_dataset *ds
     r->classes = ds->n_classes;
     r->threads = threads;
     for (size_t i = 0; i < n; i++)
-        r->fte += j.reasons[i] != NULL;
+        r->fte += j.templates[i] == NULL;
     r->fte_names = calloc(r->fte + 1, sizeof(char *));
     if (r->dataset == NULL || r->fte_names == NULL ||
         (m->score_meaning != NULL && r->score_meaning == NULL)) {
@@ -251,8 +268,8 @@ huella_status huella_eval_run(const huella_modality *m, const huella_dataset *ds
         goto done;
     }
     for (size_t i = 0, k = 0; i < n; i++) {
-        if (j.reasons[i] != NULL) {
-            r->fte_names[k++] = j.reasons[i][0] ? j.reasons[i] : strdup("(out of memory)");
+        if (j.templates[i] == NULL) {
+            r->fte_names[k++] = j.reasons[i] ? j.reasons[i] : strdup(ds->samples[i].name);
             j.reasons[i] = NULL;
         }
     }
@@ -264,6 +281,20 @@ huella_status huella_eval_run(const huella_modality *m, const huella_dataset *ds
     }
     memcpy(all_times, gt, ng * sizeof(float));
     memcpy(all_times + ng, it, ni * sizeof(float));
+    if (times != NULL) {
+        /* Copies: median() sorts in place and drops NaN. */
+        times->compare = malloc((ng + ni + 1) * sizeof(float));
+        times->extract = malloc((n + 1) * sizeof(float));
+        if (times->compare == NULL || times->extract == NULL) {
+            free(all_times);
+            st = huella_error_set(err, HUELLA_E_NOMEM, "out of memory");
+            goto done;
+        }
+        memcpy(times->compare, all_times, (ng + ni) * sizeof(float));
+        memcpy(times->extract, extract_times, n * sizeof(float));
+        times->n_compare = ng + ni;
+        times->n_extract = n;
+    }
     r->compare_us_median = median(all_times, ng + ni);
     free(all_times);
     r->extract_ms_median = median(extract_times, n);
@@ -276,8 +307,7 @@ done:
                 m->free_template(j.templates[i]);
     if (j.reasons != NULL)
         for (size_t i = 0; i < n; i++)
-            if (j.reasons[i] != NULL && j.reasons[i][0] != '\0')
-                free(j.reasons[i]);
+            free(j.reasons[i]);
     free(j.templates);
     free(j.reasons);
     free(extract_times);
@@ -293,4 +323,152 @@ done:
     }
     *out = r;
     return HUELLA_OK;
+}
+
+huella_status huella_eval_run(const huella_modality *m, const huella_dataset *ds,
+                              const huella_eval_options *opt, huella_eval_result **out,
+                              huella_error *err)
+{
+    return run_one(m, ds, opt, out, NULL, err);
+}
+
+/* Append n values of src to dst at *at. */
+static void append_doubles(double *dst, size_t *at, const double *src, size_t n)
+{
+    if (n > 0)
+        memcpy(dst + *at, src, n * sizeof(double));
+    *at += n;
+}
+
+static void append_floats(float *dst, size_t *at, const float *src, size_t n)
+{
+    if (n > 0)
+        memcpy(dst + *at, src, n * sizeof(float));
+    *at += n;
+}
+
+/* The pooled result of the per-dataset results parts[0..n) and their
+ * operation times; takes ownership of parts on success. */
+static huella_status pool(const huella_modality *m, huella_eval_result **parts,
+                          const run_times *times, size_t n, const huella_eval_options *opt,
+                          uint64_t wall0, huella_eval_result **out, huella_error *err)
+{
+    size_t ng = 0, ni = 0, ne = 0, nc = 0, fte = 0, root_len = 0;
+    for (size_t k = 0; k < n; k++) {
+        ng += parts[k]->n_genuine;
+        ni += parts[k]->n_impostor;
+        ne += times[k].n_extract;
+        nc += times[k].n_compare;
+        fte += parts[k]->fte;
+        root_len += strlen(parts[k]->dataset) + 2;
+    }
+    double *gs = malloc((ng + 1) * sizeof(double));
+    double *is = malloc((ni + 1) * sizeof(double));
+    float *et = malloc((ne + 1) * sizeof(float));
+    float *ct = malloc((nc + 1) * sizeof(float));
+    huella_eval_result *r = NULL;
+    huella_status st = HUELLA_OK;
+    if (gs == NULL || is == NULL || et == NULL || ct == NULL) {
+        st = huella_error_set(err, HUELLA_E_NOMEM, "cannot allocate the pooled scores");
+        goto done;
+    }
+    size_t at_g = 0, at_i = 0, at_e = 0, at_c = 0;
+    for (size_t k = 0; k < n; k++) {
+        append_doubles(gs, &at_g, parts[k]->genuine_scores, parts[k]->n_genuine);
+        append_doubles(is, &at_i, parts[k]->impostor_scores, parts[k]->n_impostor);
+        append_floats(et, &at_e, times[k].extract, times[k].n_extract);
+        append_floats(ct, &at_c, times[k].compare, times[k].n_compare);
+    }
+    st = huella_eval_result_from_scores(m->name, gs, ng, is, ni, m->score_kind, &r, err);
+    if (st != HUELLA_OK)
+        goto done;
+    r->from_scores = false;
+    r->protocol = opt->protocol;
+    r->threads = parts[0]->threads;
+    r->score_meaning = m->score_meaning ? strdup(m->score_meaning) : NULL;
+    r->dataset = malloc(root_len + 1);
+    r->fte_names = calloc(fte + 1, sizeof(char *));
+    if (r->dataset == NULL || r->fte_names == NULL ||
+        (m->score_meaning != NULL && r->score_meaning == NULL)) {
+        st = huella_error_set(err, HUELLA_E_NOMEM, "out of memory");
+        goto done;
+    }
+    r->dataset[0] = '\0';
+    for (size_t k = 0; k < n; k++) {
+        if (k > 0)
+            strcat(r->dataset, ", ");
+        strcat(r->dataset, parts[k]->dataset);
+        r->samples += parts[k]->samples;
+        r->classes += parts[k]->classes;
+        /* A failed sample's name is relative to its dataset: name both. */
+        for (size_t i = 0; i < parts[k]->fte; i++) {
+            const char *name = parts[k]->fte_names[i];
+            size_t len = strlen(parts[k]->dataset) + strlen(name) + 2;
+            char *s = malloc(len);
+            if (s == NULL) {
+                st = huella_error_set(err, HUELLA_E_NOMEM, "out of memory");
+                goto done;
+            }
+            snprintf(s, len, "%s/%s", parts[k]->dataset, name);
+            r->fte_names[r->fte++] = s;
+        }
+    }
+    r->extract_ms_median = median(et, ne);
+    r->compare_us_median = median(ct, nc);
+    r->wall_seconds = (double)(huella_now_ns() - wall0) / 1e9;
+    r->datasets = parts;
+    r->n_datasets = n;
+
+done:
+    free(gs);
+    free(is);
+    free(et);
+    free(ct);
+    if (st != HUELLA_OK) {
+        huella_eval_result_free(r);
+        return st;
+    }
+    *out = r;
+    return HUELLA_OK;
+}
+
+huella_status huella_eval_run_pooled(const huella_modality *m, const huella_dataset *const *ds,
+                                     const double *ppi, size_t n_ds, const huella_eval_options *opt,
+                                     huella_eval_result **out, huella_error *err)
+{
+    *out = NULL;
+    if (n_ds == 0)
+        return huella_error_set(err, HUELLA_E_INPUT, "no dataset to evaluate");
+    uint64_t wall0 = huella_now_ns();
+    huella_eval_result **parts = calloc(n_ds, sizeof(*parts));
+    run_times *times = calloc(n_ds, sizeof(*times));
+    huella_status st = HUELLA_OK;
+    if (parts == NULL || times == NULL) {
+        st = huella_error_set(err, HUELLA_E_NOMEM, "out of memory");
+        goto done;
+    }
+    for (size_t k = 0; k < n_ds && st == HUELLA_OK; k++) {
+        huella_eval_options o = *opt;
+        if (ppi != NULL && ppi[k] > 0)
+            o.sample.ppi = ppi[k];
+        st = run_one(m, ds[k], &o, &parts[k], &times[k], err);
+        if (st != HUELLA_OK)
+            huella_error_prefix(err, "%s: ", ds[k]->root);
+    }
+    if (st == HUELLA_OK)
+        st = pool(m, parts, times, n_ds, opt, wall0, out, err);
+
+done:
+    if (times != NULL)
+        for (size_t k = 0; k < n_ds; k++) {
+            free(times[k].extract);
+            free(times[k].compare);
+        }
+    free(times);
+    if (st != HUELLA_OK && parts != NULL) {
+        for (size_t k = 0; k < n_ds; k++)
+            huella_eval_result_free(parts[k]);
+        free(parts);
+    }
+    return st;
 }

@@ -225,6 +225,38 @@ static void eval_scores_rejects_bad_files_with_the_line(void **state)
     free(err);
 }
 
+static void eval_pools_several_datasets(void **state)
+{
+    (void)state;
+    char db1[4096], db2[4096];
+    snprintf(db1, sizeof(db1), "%s", test_data("finger/fvc2002/DB1_B"));
+    snprintf(db2, sizeof(db2), "%s:569", test_data("finger/fvc2002/DB2_B"));
+    char *out, *err;
+    assert_int_equal(RUN(&out, &err, NULL, "eval", "finger", "--dataset", db1, "--dataset", db2,
+                         "--input", "templates", "--threads", "2"),
+                     0);
+    json_error_t jerr;
+    json_t *o = json_loads(out, 0, &jerr);
+    if (o == NULL)
+        fail_msg("not JSON: %s (%s)", out, err);
+    /* FVC protocol, 10 fingers x 8 impressions per database: 280 genuine
+     * and 45 impostor comparisons each, pooled. */
+    assert_int_equal(json_integer_value(json_object_get(o, "samples")), 160);
+    assert_int_equal(json_integer_value(json_object_get(o, "genuine")), 560);
+    assert_int_equal(json_integer_value(json_object_get(o, "impostor")), 90);
+    assert_non_null(json_object_get(o, "eer"));
+    json_t *parts = json_object_get(o, "datasets");
+    assert_int_equal(json_array_size(parts), 2);
+    /* The :569 was read as a resolution, not as part of the directory. */
+    const char *second = json_string_value(json_object_get(json_array_get(parts, 1), "dataset"));
+    assert_non_null(second);
+    assert_null(strstr(second, ":569"));
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(parts, 0), "genuine")), 280);
+    json_decref(o);
+    free(out);
+    free(err);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -234,6 +266,7 @@ int main(void)
         cmocka_unit_test(image_convert_writes_png_and_pgm),
         cmocka_unit_test(eval_scores_reproduces_a_known_eer),
         cmocka_unit_test(eval_scores_rejects_bad_files_with_the_line),
+        cmocka_unit_test(eval_pools_several_datasets),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

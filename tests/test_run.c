@@ -169,12 +169,87 @@ static void json_carries_the_contract_keys(void **state)
     huella_eval_result_free(r);
 }
 
+/* The fixture and a second, small dataset whose numbers are far from the
+ * fixture's: pooled, the counts add up, no comparison crosses the two,
+ * and each dataset keeps its own metrics beside the pooled ones. */
+static void pooled_datasets_add_counts_and_keep_each_result(void **state)
+{
+    (void)state;
+    huella_dataset *ds[2];
+    huella_error err;
+    assert_int_equal(huella_dataset_scan(make_fixture(), number_ext, &ds[0], &err), HUELLA_OK);
+    const char *d2 = test_tmpfile("numbers2");
+    mkdir(d2, 0700);
+    /* One class far from the others: every impostor score below -40. */
+    const char *files[][2] = {{"7_1.num", "50.0"}, {"7_2.num", "50.3"}, {"8_1.num", "100.0"}};
+    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+        char path[4096];
+        snprintf(path, sizeof(path), "%s/%s", d2, files[i][0]);
+        assert_true(test_write_file(path, files[i][1], strlen(files[i][1])));
+    }
+    assert_int_equal(huella_dataset_scan(d2, number_ext, &ds[1], &err), HUELLA_OK);
+    huella_eval_options opt = {.protocol = HUELLA_PROTOCOL_ALL, .threads = 2};
+    const double ppi[2] = {0, 600};
+    huella_eval_result *r = NULL;
+    assert_int_equal(huella_eval_run_pooled(&number_modality, (const huella_dataset *const *)ds,
+                                            ppi, 2, &opt, &r, &err),
+                     HUELLA_OK);
+    assert_int_equal(r->n_datasets, 2);
+    assert_int_equal(r->samples, 9 + 3);
+    assert_int_equal(r->classes, 3 + 2);
+    assert_int_equal(r->fte, 1);
+    assert_non_null(strstr(r->fte_names[0], "numbers/2_3.num: no number in the file"));
+    /* Comparisons stay within each dataset: 9 + 1 genuine, 27 + 2 impostor
+     * (never 50 against 9). */
+    assert_int_equal(r->n_genuine, 9 + 1);
+    assert_int_equal(r->n_impostor, 27 + 2);
+    assert_int_equal(r->datasets[0]->n_impostor, 27);
+    assert_int_equal(r->datasets[1]->n_impostor, 2);
+    /* The second dataset's impostor scores come last: |50 - 100|, |50.3 - 100|. */
+    assert_double_equal(r->impostor_scores[27], -50.0, 1e-12);
+    assert_double_equal(r->impostor_scores[28], -49.7, 1e-12);
+    /* Pooled genuine scores: the first dataset's 7 scores and 2 NaN, and
+     * -0.3: FNMR at zero FMR is 2/10 (the NaN); each dataset keeps its own. */
+    assert_double_equal(r->metrics.zero_fmr, 2.0 / 10.0, 1e-12);
+    assert_double_equal(r->datasets[0]->metrics.zero_fmr, 2.0 / 9.0, 1e-12);
+    assert_double_equal(r->datasets[1]->metrics.zero_fmr, 0.0, 1e-12);
+    assert_true(r->compare_us_median >= 0);
+
+    char *s = huella_eval_result_json(r);
+    json_error_t jerr;
+    json_t *o = json_loads(s, 0, &jerr);
+    assert_non_null(o);
+    assert_int_equal(json_integer_value(json_object_get(o, "samples")), 12);
+    json_t *parts = json_object_get(o, "datasets");
+    assert_true(json_is_array(parts));
+    assert_int_equal(json_array_size(parts), 2);
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(parts, 1), "genuine")), 1);
+    assert_non_null(json_object_get(json_array_get(parts, 0), "eer"));
+    json_decref(o);
+    free(s);
+    huella_eval_result_free(r);
+    huella_dataset_free(ds[0]);
+    huella_dataset_free(ds[1]);
+}
+
+static void a_single_result_has_no_datasets_array(void **state)
+{
+    (void)state;
+    huella_eval_result *r = run(HUELLA_PROTOCOL_FVC, 1);
+    char *s = huella_eval_result_json(r);
+    assert_null(strstr(s, "\"datasets\""));
+    free(s);
+    huella_eval_result_free(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(failure_to_enrol_is_counted_never_dropped),
         cmocka_unit_test(results_do_not_depend_on_thread_count),
         cmocka_unit_test(json_carries_the_contract_keys),
+        cmocka_unit_test(pooled_datasets_add_counts_and_keep_each_result),
+        cmocka_unit_test(a_single_result_has_no_datasets_array),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -199,11 +199,30 @@ typedef struct huella_eval_result {
     double compare_us_median;
     double wall_seconds;
     unsigned threads;
+    /* A pooled result (huella_eval_run_pooled): each dataset's own result,
+     * in the order given; 0 and NULL otherwise. */
+    size_t n_datasets;
+    struct huella_eval_result **datasets;
 } huella_eval_result;
 
 HUELLA_API huella_status huella_eval_run(const huella_modality *m, const huella_dataset *ds,
                                          const huella_eval_options *opt, huella_eval_result **out,
                                          huella_error *err);
+
+/*
+ * Evaluate several datasets as one test set: each dataset is run as by
+ * huella_eval_run (comparisons only within a dataset, never across two:
+ * different sensors, different fingers), and their genuine and impostor
+ * scores are pooled into one set of metrics.  ppi[k], when ppi is not NULL
+ * and ppi[k] > 0, replaces opt->sample.ppi for dataset k.  The result
+ * holds the pooled metrics and counts (dataset is the roots joined by
+ * ", "; timing medians are over every operation of every dataset) and, in
+ * datasets, each dataset's own result.  n_ds must be at least 1.
+ */
+HUELLA_API huella_status huella_eval_run_pooled(const huella_modality *m,
+                                                const huella_dataset *const *ds, const double *ppi,
+                                                size_t n_ds, const huella_eval_options *opt,
+                                                huella_eval_result **out, huella_error *err);
 
 /*
  * Build a result from bare scores (the `huella eval scores` path): no
@@ -218,7 +237,8 @@ HUELLA_API huella_status huella_eval_result_from_scores(const char *name, const 
 HUELLA_API void huella_eval_result_free(huella_eval_result *r);
 
 /* The result as one JSON object (the contract of `huella eval`); the
- * caller frees the string with free(). */
+ * caller frees the string with free().  A pooled result adds "datasets",
+ * an array of each dataset's own object (the same keys). */
 HUELLA_API char *huella_eval_result_json(const huella_eval_result *r);
 
 /*

@@ -226,19 +226,26 @@ HUELLA_API void huella_finger_prepared_free(huella_finger_prepared *p);
 /*
  * Similarity of two prepared templates in [0, 100], higher = more alike;
  * invariant to translation and rotation.  Thread-safe, allocation-free
- * (about 210 KB of stack).  The score is 100 * m^2 / (na * nb): m minutiae
- * paired consistently, na and nb the minutiae of each print that lie in
- * the common area (each at least 12), so it reads as the percentage of
- * common-area minutiae that pair up.  Monotone, not a probability.
+ * (about 230 KB of stack).  The score is 100 * m^2 / (na * nb): m the
+ * weight of the minutiae paired consistently, na and nb the weight of the
+ * minutiae of each print that lie in the common area (each at least 12
+ * minutiae's worth), a minutia weighing its quality / 100 (1 when the
+ * quality is not reported) and a pair the geometric mean of its two, less
+ * when their types disagree; so it reads as the percentage of common-area
+ * minutiae that pair up.  Monotone, not a probability.
  *
- * Thresholds measured on the FVC2002 DB1_B..DB4_B ISO templates (all
- * pairs, 2,880 impostor comparisons per database; the highest of the four
- * databases, rounded up).  FMR 0.01 % is beyond what 11,520 impostor
- * comparisons can show: its value is the zero-FMR threshold, a floor.
+ * Thresholds measured on FVC2002 DB1_B..DB4_B images through
+ * huella_finger_extract, all pairs, the scores of the four databases
+ * pooled (1,120 genuine and 11,520 impostor comparisons; `huella eval
+ * finger --protocol all --ppi 500 --dataset .../DB1_B --dataset
+ * .../DB2_B:569 --dataset .../DB3_B --dataset .../DB4_B`), rounded up.
+ * FMR 0.01 % is beyond what 11,520 impostor comparisons can show: its
+ * value is the zero-FMR threshold, a floor.  Per database, and on the
+ * SecuGen ISO records of the same prints, see docs/finger-extraction.md.
  */
-#define HUELLA_FINGER_THRESHOLD_FMR100   35.0 /* DB1..4: 25.1, 26.9, 23.7, 34.0 */
-#define HUELLA_FINGER_THRESHOLD_FMR1000  50.0 /* DB1..4: 35.4, 44.5, 39.5, 48.9 */
-#define HUELLA_FINGER_THRESHOLD_FMR10000 55.0 /* zero FMR: 44.5, 47.6, 44.5, 54.4 */
+#define HUELLA_FINGER_THRESHOLD_FMR100   22.0 /* pooled 21.8; DB1..4: 18.9, 22.6, 16.6, 25.1 */
+#define HUELLA_FINGER_THRESHOLD_FMR1000  31.0 /* pooled 31.0; DB1..4: 29.1, 35.3, 23.3, 36.5 */
+#define HUELLA_FINGER_THRESHOLD_FMR10000 45.0 /* zero FMR, pooled 44.4 */
 HUELLA_API double huella_finger_compare(const huella_finger_prepared *a,
                                         const huella_finger_prepared *b);
 

@@ -38,6 +38,28 @@ bool cli_parse_double(const char *s, double *out);
 bool cli_parse_uint(const char *s, unsigned *out);
 bool cli_parse_size(const char *s, unsigned *w, unsigned *h);
 
+/*
+ * Options that many commands share, parsed in one place so that they mean
+ * the same everywhere: -h/--help, --json, --ppi N, -o/--output FILE (also
+ * --out), --report DIR.  A command lists the long options it accepts in
+ * its getopt_long table with these short codes and passes every code it
+ * does not handle itself to cli_common_option.
+ */
+enum { OPT_JSON = 'j', OPT_PPI = 'p', OPT_OUTPUT = 'o', OPT_REPORT = 'r', OPT_HELP = 'h' };
+
+typedef struct cli_opts {
+    bool json;
+    double ppi;         /* 0 when not given */
+    const char *output; /* NULL when not given */
+    const char *report; /* NULL when not given */
+} cli_opts;
+
+#define CLI_CONTINUE (-1)
+/* Handle option code c of command cmd (e.g. "finger show").  Returns
+ * CLI_CONTINUE when parsing should go on, else the exit status to return
+ * at once (help printed: EXIT_OK; bad value or unknown option: EXIT_USAGE). */
+int cli_common_option(int c, const char *cmd, const char *help, cli_opts *o);
+
 /* Dispatch argv[1] among verbs; prints the help text on -h/--help or no verb. */
 int cli_dispatch(const char *noun, const char *help, const cli_command *verbs, int argc,
                  char **argv);
@@ -45,5 +67,9 @@ int cli_dispatch(const char *noun, const char *help, const cli_command *verbs, i
 int cmd_image(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_finger(int argc, char **argv);
+int cmd_mrz(int argc, char **argv);
+int cmd_iris(int argc, char **argv);
+int cmd_names(int argc, char **argv);
+int cmd_names_eval(int argc, char **argv); /* `huella eval names`, in cmd_names.c */
 
 #endif

@@ -15,9 +15,9 @@
 static const char eval_help[] =
     "huella eval - measure accuracy (ISO/IEC 19795-1)\n"
     "\n"
-    "usage: huella eval MODALITY --dataset DIR [--protocol fvc|all]\n"
-    "                   [--input images|templates] [--ppi N] [--threads N]\n"
-    "                   [--report OUTDIR]\n"
+    "usage: huella eval MODALITY --dataset DIR[:PPI] [--dataset DIR[:PPI] ...]\n"
+    "                   [--protocol fvc|all] [--input images|templates] [--ppi N]\n"
+    "                   [--threads N] [--report OUTDIR]\n"
     "       huella eval scores FILE [--distance] [--report OUTDIR]\n"
     "\n"
     "Dataset layout: files named FFF_I.ext directly in DIR are FVC style\n"
@@ -33,6 +33,11 @@ static const char eval_help[] =
     "zero_fmr (FNMR at FMR 1%, 0.1%, 0.01%, 0, as fractions),\n"
     "extract_ms_median, compare_us_median and the thresholds behind them.\n"
     "--report OUTDIR also writes a DET curve, score histograms and an HTML page.\n"
+    "\n"
+    "Several --dataset options evaluate the datasets as one test set: each is\n"
+    "compared only within itself, their genuine and impostor scores are\n"
+    "pooled for the metrics, and \"datasets\" lists each one's own metrics.\n"
+    "DIR:PPI gives that directory's image resolution (overriding --ppi).\n"
     "\n"
     "`huella eval scores FILE` reads 'g SCORE' (genuine) and 'i SCORE'\n"
     "(impostor) lines ('-' for standard input) and computes the same metrics;\n"
@@ -73,30 +78,22 @@ static int finish(huella_eval_result *r, const char *report)
 static int eval_scores(int argc, char **argv)
 {
     static const struct option opts[] = {{"distance", no_argument, NULL, 'd'},
-                                         {"report", required_argument, NULL, 'r'},
-                                         {"json", no_argument, NULL, 'j'},
-                                         {"help", no_argument, NULL, 'h'},
+                                         {"report", required_argument, NULL, OPT_REPORT},
+                                         {"json", no_argument, NULL, OPT_JSON},
+                                         {"help", no_argument, NULL, OPT_HELP},
                                          {NULL, 0, NULL, 0}};
     huella_score_kind kind = HUELLA_SCORE_SIMILARITY;
-    const char *report = NULL;
+    cli_opts opt = {0}; /* output is always JSON: --json is accepted and changes nothing */
     int c;
     optind = 0;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'd':
+        if (c == 'd') {
             kind = HUELLA_SCORE_DISTANCE;
-            break;
-        case 'r':
-            report = optarg;
-            break;
-        case 'j':
-            break; /* output is always JSON */
-        case 'h':
-            fputs(eval_help, stdout);
-            return EXIT_OK;
-        default:
-            return cli_usage_error("eval", "bad option");
+            continue;
         }
+        int r = cli_common_option(c, "eval", eval_help, &opt);
+        if (r != CLI_CONTINUE)
+            return r;
     }
     if (optind + 1 != argc)
         return cli_usage_error("eval", "want exactly one scores file");
@@ -144,7 +141,25 @@ static int eval_scores(int argc, char **argv)
         huella_error_prefix(&err, "%s: ", path);
         return cli_fail(st, &err);
     }
-    return finish(r, report);
+    return finish(r, opt.report);
+}
+
+#define MAX_DATASETS 64
+
+/* DIR[:PPI]: the resolution after the last colon when it is a positive
+ * number, else the whole argument is the directory (0 = no resolution).
+ * Returns the directory, a copy the caller frees, or NULL when out of memory. */
+static char *split_dataset(const char *arg, double *ppi)
+{
+    *ppi = 0;
+    const char *colon = strrchr(arg, ':');
+    size_t len = strlen(arg);
+    double v;
+    if (colon != NULL && colon != arg && cli_parse_double(colon + 1, &v) && v > 0) {
+        *ppi = v;
+        len = (size_t)(colon - arg);
+    }
+    return strndup(arg, len);
 }
 
 static int eval_modality(int argc, char **argv)
@@ -156,24 +171,28 @@ static int eval_modality(int argc, char **argv)
         return s;
     }
     static const struct option opts[] = {{"dataset", required_argument, NULL, 'd'},
-                                         {"protocol", required_argument, NULL, 'p'},
+                                         {"protocol", required_argument, NULL, 'P'},
                                          {"input", required_argument, NULL, 'i'},
-                                         {"ppi", required_argument, NULL, 'P'},
+                                         {"ppi", required_argument, NULL, OPT_PPI},
                                          {"threads", required_argument, NULL, 't'},
-                                         {"report", required_argument, NULL, 'r'},
-                                         {"json", no_argument, NULL, 'j'},
-                                         {"help", no_argument, NULL, 'h'},
+                                         {"report", required_argument, NULL, OPT_REPORT},
+                                         {"json", no_argument, NULL, OPT_JSON},
+                                         {"help", no_argument, NULL, OPT_HELP},
                                          {NULL, 0, NULL, 0}};
     huella_eval_options opt = {.protocol = HUELLA_PROTOCOL_FVC};
-    const char *dataset = NULL, *report = NULL;
+    cli_opts common = {0}; /* output is always JSON: --json is accepted and changes nothing */
+    const char *datasets[MAX_DATASETS];
+    size_t n_datasets = 0;
     int c;
     optind = 0;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
         case 'd':
-            dataset = optarg;
+            if (n_datasets == MAX_DATASETS)
+                return cli_usage_error("eval", "at most %d --dataset options", MAX_DATASETS);
+            datasets[n_datasets++] = optarg;
             break;
-        case 'p':
+        case 'P':
             if (!huella_protocol_parse(optarg, &opt.protocol))
                 return cli_usage_error("eval", "--protocol is fvc or all, not '%s'", optarg);
             break;
@@ -185,29 +204,21 @@ static int eval_modality(int argc, char **argv)
             else
                 return cli_usage_error("eval", "--input is images or templates, not '%s'", optarg);
             break;
-        case 'P':
-            if (!cli_parse_double(optarg, &opt.sample.ppi))
-                return cli_usage_error("eval", "--ppi wants a positive number, not '%s'", optarg);
-            break;
         case 't':
             if (!cli_parse_uint(optarg, &opt.threads) || opt.threads == 0 || opt.threads > 1024)
                 return cli_usage_error("eval", "--threads wants a number from 1 to 1024");
             break;
-        case 'r':
-            report = optarg;
-            break;
-        case 'j':
-            break; /* output is always JSON */
-        case 'h':
-            fputs(eval_help, stdout);
-            return EXIT_OK;
-        default:
-            return cli_usage_error("eval", "bad option");
+        default: {
+            int r = cli_common_option(c, "eval", eval_help, &common);
+            if (r != CLI_CONTINUE)
+                return r;
+        }
         }
     }
+    opt.sample.ppi = common.ppi;
     if (optind != argc)
         return cli_usage_error("eval", "unexpected argument '%s'", argv[optind]);
-    if (dataset == NULL)
+    if (n_datasets == 0)
         return cli_usage_error("eval", "--dataset DIR is required");
     const char *const *ext =
         opt.sample.input == HUELLA_INPUT_TEMPLATES ? m->template_extensions : m->image_extensions;
@@ -218,16 +229,32 @@ static int eval_modality(int argc, char **argv)
         return cli_fail(HUELLA_E_UNSUPPORTED, &err);
     }
     opt.progress = isatty(2);
-    huella_dataset *ds = NULL;
-    huella_status st = huella_dataset_scan(dataset, ext, &ds, &err);
-    if (st != HUELLA_OK)
-        return cli_fail(st, &err);
+    huella_dataset *ds[MAX_DATASETS] = {NULL};
+    double ppi[MAX_DATASETS];
+    huella_status st = HUELLA_OK;
+    for (size_t k = 0; k < n_datasets && st == HUELLA_OK; k++) {
+        char *dir = split_dataset(datasets[k], &ppi[k]);
+        if (dir == NULL)
+            st = huella_error_set(&err, HUELLA_E_NOMEM, "out of memory");
+        else
+            st = huella_dataset_scan(dir, ext, &ds[k], &err);
+        free(dir);
+    }
     huella_eval_result *r = NULL;
-    st = huella_eval_run(m, ds, &opt, &r, &err);
-    huella_dataset_free(ds);
+    if (st == HUELLA_OK && n_datasets == 1) {
+        /* One dataset: the plain result, without a "datasets" array. */
+        if (ppi[0] > 0)
+            opt.sample.ppi = ppi[0];
+        st = huella_eval_run(m, ds[0], &opt, &r, &err);
+    } else if (st == HUELLA_OK) {
+        st = huella_eval_run_pooled(m, (const huella_dataset *const *)ds, ppi, n_datasets, &opt, &r,
+                                    &err);
+    }
+    for (size_t k = 0; k < n_datasets; k++)
+        huella_dataset_free(ds[k]);
     if (st != HUELLA_OK)
         return cli_fail(st, &err);
-    return finish(r, report);
+    return finish(r, common.report);
 }
 
 int cmd_eval(int argc, char **argv)
@@ -239,5 +266,7 @@ int cmd_eval(int argc, char **argv)
     }
     if (strcmp(argv[1], "scores") == 0)
         return eval_scores(argc - 1, argv + 1);
+    if (strcmp(argv[1], "names") == 0) /* name matching: src/cli/cmd_names.c */
+        return cmd_names_eval(argc - 1, argv + 1);
     return eval_modality(argc - 1, argv + 1);
 }

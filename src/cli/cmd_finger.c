@@ -171,46 +171,31 @@ static bool parse_format(const char *s, huella_finger_format *f)
 static int finger_extract(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"output", required_argument, NULL, 'o'}, {"format", required_argument, NULL, 'f'},
-        {"ppi", required_argument, NULL, 'p'},    {"json", no_argument, NULL, 'j'},
-        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0}};
-    const char *out = NULL;
+        {"output", required_argument, NULL, OPT_OUTPUT}, {"format", required_argument, NULL, 'f'},
+        {"ppi", required_argument, NULL, OPT_PPI},       {"json", no_argument, NULL, OPT_JSON},
+        {"help", no_argument, NULL, OPT_HELP},           {NULL, 0, NULL, 0}};
     huella_finger_format format = HUELLA_FINGER_FORMAT_ISO_2005;
-    double ppi = 0;
-    bool json = false;
+    cli_opts opt = {0};
     int c;
     optind = 0;
     while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'o':
-            out = optarg;
-            break;
-        case 'f':
+        if (c == 'f') {
             if (!parse_format(optarg, &format))
                 return cli_usage_error("finger extract", "--format is iso, ansi or huella");
-            break;
-        case 'p':
-            if (!cli_parse_double(optarg, &ppi))
-                return cli_usage_error("finger extract", "--ppi wants a positive number");
-            break;
-        case 'j':
-            json = true;
-            break;
-        case 'h':
-            fputs(extract_help, stdout);
-            return EXIT_OK;
-        default:
-            return cli_usage_error("finger extract", "bad option");
+            continue;
         }
+        int r = cli_common_option(c, "finger extract", extract_help, &opt);
+        if (r != CLI_CONTINUE)
+            return r;
     }
     if (optind + 1 != argc)
         return cli_usage_error("finger extract", "want one image");
     finger_input in;
     huella_error err;
-    huella_status st = load_finger(argv[optind], ppi, false, &in, &err);
+    huella_status st = load_finger(argv[optind], opt.ppi, false, &in, &err);
     if (st != HUELLA_OK)
         return cli_fail(st, &err);
-    if (out != NULL) {
+    if (opt.output != NULL) {
         uint8_t *bytes = NULL;
         size_t len = 0;
         const huella_finger_template *views[1] = {in.tmpl};
@@ -219,13 +204,13 @@ static int finger_extract(int argc, char **argv)
         else
             st = huella_finger_record_write(views, 1, format, &bytes, &len, &err);
         if (st == HUELLA_OK)
-            st = huella_file_write(out, bytes, len, &err);
+            st = huella_file_write(opt.output, bytes, len, &err);
         free(bytes);
     }
     if (st == HUELLA_OK) {
-        if (json)
+        if (opt.json)
             print_template_json(in.tmpl);
-        else if (out == NULL)
+        else if (opt.output == NULL)
             printf("%s: %zu minutiae, %zu cores, %zu deltas, %u x %u pixels at 500 ppi\n",
                    argv[optind], in.tmpl->n_minutiae, in.tmpl->n_cores, in.tmpl->n_deltas,
                    in.tmpl->width, in.tmpl->height);
@@ -255,43 +240,32 @@ static const char *fmr_bracket(double score, double *fmr_bound)
 
 static int finger_compare(int argc, char **argv)
 {
-    static const struct option opts[] = {{"ppi", required_argument, NULL, 'p'},
-                                         {"json", no_argument, NULL, 'j'},
+    static const struct option opts[] = {{"ppi", required_argument, NULL, OPT_PPI},
+                                         {"json", no_argument, NULL, OPT_JSON},
                                          {"explain", required_argument, NULL, 'e'},
-                                         {"help", no_argument, NULL, 'h'},
+                                         {"help", no_argument, NULL, OPT_HELP},
                                          {NULL, 0, NULL, 0}};
-    double ppi = 0;
-    bool json = false;
+    cli_opts opt = {0};
     const char *explain = NULL;
     int c;
     optind = 0;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'p':
-            if (!cli_parse_double(optarg, &ppi))
-                return cli_usage_error("finger compare", "--ppi wants a positive number");
-            break;
-        case 'e':
+        if (c == 'e') {
             explain = optarg;
-            break;
-        case 'j':
-            json = true;
-            break;
-        case 'h':
-            fputs(compare_help, stdout);
-            return EXIT_OK;
-        default:
-            return cli_usage_error("finger compare", "bad option");
+            continue;
         }
+        int r = cli_common_option(c, "finger compare", compare_help, &opt);
+        if (r != CLI_CONTINUE)
+            return r;
     }
     if (optind + 2 != argc)
         return cli_usage_error("finger compare", "want two fingerprints");
     finger_input a, b;
     huella_error err;
-    huella_status st = load_finger(argv[optind], ppi, explain != NULL, &a, &err);
+    huella_status st = load_finger(argv[optind], opt.ppi, explain != NULL, &a, &err);
     if (st != HUELLA_OK)
         return cli_fail(st, &err);
-    st = load_finger(argv[optind + 1], ppi, explain != NULL, &b, &err);
+    st = load_finger(argv[optind + 1], opt.ppi, explain != NULL, &b, &err);
     if (st != HUELLA_OK) {
         finger_input_free(&a);
         return cli_fail(st, &err);
@@ -318,7 +292,7 @@ static int finger_compare(int argc, char **argv)
         }
         double bound;
         const char *bracket = fmr_bracket(score, &bound);
-        if (json) {
+        if (opt.json) {
             json_t *o = json_object();
             json_object_set_new(o, "score", json_real(score));
             json_object_set_new(o, "fmr_at_most", json_real(bound));
@@ -349,41 +323,30 @@ static int finger_compare(int argc, char **argv)
 
 static int finger_show(int argc, char **argv)
 {
-    static const struct option opts[] = {{"out", required_argument, NULL, 'o'},
-                                         {"ppi", required_argument, NULL, 'p'},
-                                         {"help", no_argument, NULL, 'h'},
+    static const struct option opts[] = {{"out", required_argument, NULL, OPT_OUTPUT},
+                                         {"output", required_argument, NULL, OPT_OUTPUT},
+                                         {"ppi", required_argument, NULL, OPT_PPI},
+                                         {"help", no_argument, NULL, OPT_HELP},
                                          {NULL, 0, NULL, 0}};
-    const char *out = NULL;
-    double ppi = 0;
+    cli_opts opt = {0};
     int c;
     optind = 0;
     while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'o':
-            out = optarg;
-            break;
-        case 'p':
-            if (!cli_parse_double(optarg, &ppi))
-                return cli_usage_error("finger show", "--ppi wants a positive number");
-            break;
-        case 'h':
-            fputs(show_help, stdout);
-            return EXIT_OK;
-        default:
-            return cli_usage_error("finger show", "bad option");
-        }
+        int r = cli_common_option(c, "finger show", show_help, &opt);
+        if (r != CLI_CONTINUE)
+            return r;
     }
-    if (optind + 1 != argc || out == NULL)
+    if (optind + 1 != argc || opt.output == NULL)
         return cli_usage_error("finger show", "want one fingerprint and --out FILE");
     finger_input in;
     huella_error err;
-    huella_status st = load_finger(argv[optind], ppi, true, &in, &err);
+    huella_status st = load_finger(argv[optind], opt.ppi, true, &in, &err);
     if (st != HUELLA_OK)
         return cli_fail(st, &err);
     huella_image *pic = NULL;
     st = picture_at_500(&in, &pic, &err);
     if (st == HUELLA_OK)
-        st = huella_finger_draw(pic, in.tmpl, out, &err);
+        st = huella_finger_draw(pic, in.tmpl, opt.output, &err);
     huella_image_free(pic);
     finger_input_free(&in);
     return st == HUELLA_OK ? EXIT_OK : cli_fail(st, &err);
@@ -417,29 +380,17 @@ static void print_quality(const char *path, const huella_finger_quality *q, bool
 
 static int finger_quality(int argc, char **argv)
 {
-    static const struct option opts[] = {{"ppi", required_argument, NULL, 'p'},
-                                         {"json", no_argument, NULL, 'j'},
-                                         {"help", no_argument, NULL, 'h'},
+    static const struct option opts[] = {{"ppi", required_argument, NULL, OPT_PPI},
+                                         {"json", no_argument, NULL, OPT_JSON},
+                                         {"help", no_argument, NULL, OPT_HELP},
                                          {NULL, 0, NULL, 0}};
-    double ppi = 0;
-    bool json = false;
+    cli_opts opt = {0};
     int c;
     optind = 0;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'p':
-            if (!cli_parse_double(optarg, &ppi))
-                return cli_usage_error("finger quality", "--ppi wants a positive number");
-            break;
-        case 'j':
-            json = true;
-            break;
-        case 'h':
-            fputs(quality_help, stdout);
-            return EXIT_OK;
-        default:
-            return cli_usage_error("finger quality", "bad option");
-        }
+        int r = cli_common_option(c, "finger quality", quality_help, &opt);
+        if (r != CLI_CONTINUE)
+            return r;
     }
     if (optind >= argc)
         return cli_usage_error("finger quality", "no image given");
@@ -450,7 +401,7 @@ static int finger_quality(int argc, char **argv)
         huella_finger_quality q;
         huella_status st = huella_image_read(argv[i], NULL, &img, &err);
         if (st == HUELLA_OK) {
-            st = huella_finger_quality_measure(img, ppi, &q, &err);
+            st = huella_finger_quality_measure(img, opt.ppi, &q, &err);
             if (st != HUELLA_OK)
                 huella_error_prefix(&err, "%s: ", argv[i]);
         }
@@ -460,7 +411,7 @@ static int finger_quality(int argc, char **argv)
             status = s > status ? s : status;
             continue;
         }
-        print_quality(argv[i], &q, json);
+        print_quality(argv[i], &q, opt.json);
     }
     return status;
 }

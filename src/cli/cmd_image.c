@@ -102,29 +102,23 @@ static void print_info(const char *path, const huella_image *img, bool json)
 
 static int image_info(int argc, char **argv)
 {
-    static const struct option opts[] = {{"json", no_argument, NULL, 'j'},
-                                         {"raw", required_argument, NULL, 'r'},
-                                         {"help", no_argument, NULL, 'h'},
+    static const struct option opts[] = {{"json", no_argument, NULL, OPT_JSON},
+                                         {"raw", required_argument, NULL, 'R'},
+                                         {"help", no_argument, NULL, OPT_HELP},
                                          {NULL, 0, NULL, 0}};
-    bool json = false;
+    cli_opts opt = {0};
     unsigned raw_w = 0, raw_h = 0;
     int c;
     optind = 0;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'j':
-            json = true;
-            break;
-        case 'r':
+        if (c == 'R') {
             if (!cli_parse_size(optarg, &raw_w, &raw_h))
                 return cli_usage_error("image info", "--raw wants WIDTHxHEIGHT, not '%s'", optarg);
-            break;
-        case 'h':
-            fputs(info_help, stdout);
-            return EXIT_OK;
-        default:
-            return cli_usage_error("image info", "bad option");
+            continue;
         }
+        int r = cli_common_option(c, "image info", info_help, &opt);
+        if (r != CLI_CONTINUE)
+            return r;
     }
     if (optind >= argc)
         return cli_usage_error("image info", "no file given");
@@ -139,7 +133,7 @@ static int image_info(int argc, char **argv)
                 status = s;
             continue;
         }
-        print_info(argv[i], img, json);
+        print_info(argv[i], img, opt.json);
         huella_image_free(img);
     }
     return status;
@@ -148,48 +142,39 @@ static int image_info(int argc, char **argv)
 static int image_convert(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"output", required_argument, NULL, 'o'}, {"raw", required_argument, NULL, 'r'},
-        {"ppi", required_argument, NULL, 'p'},    {"to-ppi", required_argument, NULL, 't'},
-        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0}};
-    const char *out = NULL;
+        {"output", required_argument, NULL, OPT_OUTPUT}, {"raw", required_argument, NULL, 'R'},
+        {"ppi", required_argument, NULL, OPT_PPI},       {"to-ppi", required_argument, NULL, 't'},
+        {"help", no_argument, NULL, OPT_HELP},           {NULL, 0, NULL, 0}};
+    cli_opts opt = {0};
     unsigned raw_w = 0, raw_h = 0;
-    double ppi = 0, to_ppi = 0;
+    double to_ppi = 0;
     int c;
     optind = 0;
     while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'o':
-            out = optarg;
-            break;
-        case 'r':
+        if (c == 'R') {
             if (!cli_parse_size(optarg, &raw_w, &raw_h))
                 return cli_usage_error("image convert", "--raw wants WIDTHxHEIGHT, not '%s'",
                                        optarg);
-            break;
-        case 'p':
-            if (!cli_parse_double(optarg, &ppi))
-                return cli_usage_error("image convert", "--ppi wants a positive number");
-            break;
-        case 't':
+            continue;
+        }
+        if (c == 't') {
             if (!cli_parse_double(optarg, &to_ppi))
                 return cli_usage_error("image convert", "--to-ppi wants a positive number");
-            break;
-        case 'h':
-            fputs(convert_help, stdout);
-            return EXIT_OK;
-        default:
-            return cli_usage_error("image convert", "bad option");
+            continue;
         }
+        int r = cli_common_option(c, "image convert", convert_help, &opt);
+        if (r != CLI_CONTINUE)
+            return r;
     }
-    if (optind + 1 != argc || out == NULL)
+    if (optind + 1 != argc || opt.output == NULL)
         return cli_usage_error("image convert", "want one input file and -o OUTPUT");
     huella_image *img = NULL;
     huella_error err;
     huella_status st = load(argv[optind], raw_w, raw_h, &img, &err);
     if (st != HUELLA_OK)
         return cli_fail(st, &err);
-    if (ppi > 0 && (img->ppi_x <= 0 || img->ppi_y <= 0))
-        img->ppi_x = img->ppi_y = ppi;
+    if (opt.ppi > 0 && (img->ppi_x <= 0 || img->ppi_y <= 0))
+        img->ppi_x = img->ppi_y = opt.ppi;
     if (to_ppi > 0) {
         if (img->ppi_x <= 0) {
             huella_image_free(img);
@@ -204,7 +189,7 @@ static int image_convert(int argc, char **argv)
             return cli_fail(st, &err);
         img = scaled;
     }
-    st = huella_image_write(img, out, &err);
+    st = huella_image_write(img, opt.output, &err);
     huella_image_free(img);
     return st == HUELLA_OK ? EXIT_OK : cli_fail(st, &err);
 }

@@ -6,7 +6,10 @@
  * works at every level; `--json` gives machine-readable output where a
  * command has any.
  */
+#define _GNU_SOURCE
 #include "cli.h"
+
+#include <getopt.h>
 
 #include <stdarg.h>
 #include <stdlib.h>
@@ -23,6 +26,9 @@ static int cmd_version(int argc, char **argv)
 static const cli_command nouns[] = {
     {"image", cmd_image, "decode images: info, convert"},
     {"finger", cmd_finger, "fingerprints: extract minutiae, compare"},
+    {"iris", cmd_iris, "irises: segment, encode, compare, show"},
+    {"mrz", cmd_mrz, "travel documents: parse and check machine-readable zones"},
+    {"names", cmd_names, "person names: normalize across scripts, compare"},
     {"eval", cmd_eval, "measure accuracy: error rates, DET curves, reports"},
     {"version", cmd_version, "print the version"},
     {NULL, NULL, NULL},
@@ -111,6 +117,30 @@ bool cli_parse_size(const char *s, unsigned *w, unsigned *h)
     memcpy(buf, s, n);
     buf[n] = '\0';
     return cli_parse_uint(buf, w) && cli_parse_uint(x + 1, h) && *w > 0 && *h > 0;
+}
+
+int cli_common_option(int c, const char *cmd, const char *help, cli_opts *o)
+{
+    switch (c) {
+    case OPT_JSON:
+        o->json = true;
+        return CLI_CONTINUE;
+    case OPT_PPI:
+        if (!cli_parse_double(optarg, &o->ppi))
+            return cli_usage_error(cmd, "--ppi wants a positive number, not '%s'", optarg);
+        return CLI_CONTINUE;
+    case OPT_OUTPUT:
+        o->output = optarg;
+        return CLI_CONTINUE;
+    case OPT_REPORT:
+        o->report = optarg;
+        return CLI_CONTINUE;
+    case OPT_HELP:
+        fputs(help, stdout);
+        return EXIT_OK;
+    default:
+        return cli_usage_error(cmd, "bad option");
+    }
 }
 
 static void print_verbs(const char *help, const cli_command *verbs)

@@ -14,7 +14,10 @@
  * zero-mean under its envelope so that the grey level does not leak into
  * the result.  Ridge specks and valley holes (pores) smaller than
  * SPECK_PIXELS are then removed, since each would become a pair of false
- * minutiae.
+ * minutiae.  The magnitude of the response, averaged per block, is the
+ * clarity of the ridges there: the input has unit local variance and the
+ * filter unit gain on a matched wave, so a clean sinusoidal pattern gives
+ * about 0.9 and noise, dry or smudged ridges much less.
  *
  * fx_thin is the two-subiteration parallel thinning of Zhang & Suen ("A
  * fast parallel algorithm for thinning digital patterns", CACM 27(3),
@@ -155,7 +158,7 @@ static bool remove_small(uint8_t *img, const uint8_t *fg, int w, int h, uint8_t 
     return true;
 }
 
-bool fx_enhance_binarise(const fx_field *f, uint8_t *ridge)
+bool fx_enhance_binarise(const fx_field *f, uint8_t *ridge, float *clarity)
 {
     /* Padded by KERNEL_R + 1 (bilinear reads one pixel further) with
      * zeros, the mean of the normalised image, and with the background
@@ -196,7 +199,9 @@ bool fx_enhance_binarise(const fx_field *f, uint8_t *ridge)
             mid[c] = s;
         }
     /* Pass 2: the 1-D Gabor across them, at the local period; the sign of
-     * the response is the ridge map. */
+     * the response is the ridge map, its magnitude the clarity. */
+    if (clarity != NULL)
+        memset(clarity, 0, (size_t)f->bw * f->bh * sizeof(float));
     for (int y = 0; y < h; y++) {
         const float *prow = f->period + (size_t)(y / FX_BLOCK) * f->bw;
         for (int x = 0; x < w; x++) {
@@ -216,8 +221,22 @@ bool fx_enhance_binarise(const fx_field *f, uint8_t *ridge)
                 s += g[k] * (wt[0] * q[0] + wt[1] * q[1] + wt[2] * q[pw] + wt[3] * q[pw + 1]);
             }
             ridge[i] = (uint8_t)(s < 0.0f);
+            if (clarity != NULL)
+                clarity[(size_t)(y / FX_BLOCK) * f->bw + x / FX_BLOCK] += fabsf(s);
         }
     }
+    /* Mean magnitude per block.  The input has unit local variance and the
+     * filter unit gain on a matched wave, so a clean sinusoidal ridge
+     * pattern gives 2 sqrt(2) / pi = 0.9 and noise much less. */
+    for (int by = 0; clarity != NULL && by < f->bh; by++)
+        for (int bx = 0; bx < f->bw; bx++) {
+            int n = 0;
+            for (int y = by * FX_BLOCK; y < (by + 1) * FX_BLOCK && y < h; y++)
+                for (int x = bx * FX_BLOCK; x < (bx + 1) * FX_BLOCK && x < w; x++)
+                    n += f->fg[(size_t)y * w + x];
+            if (n > 0)
+                clarity[(size_t)by * f->bw + bx] /= (float)n;
+        }
     free(bank);
     free(src);
     free(mid);

@@ -42,8 +42,17 @@
  *   - clusters: minutiae closer than CLUSTER_T T to another one.
  * The thresholds were set on the FVC2002 DB1..DB4 "B" sets (see
  * docs/finger-extraction.md), which are also the development data.
- * Quality (1..100) grows with the coherence of the orientation around the
- * minutia and its distance from the edge of the print.  When more than
+ * The spur and bridge lengths are what the structures measure on a
+ * ridge pattern: a spur juts into a valley, which is half a period wide,
+ * so 0.7 T covers it with margin; a bridge crosses one valley between
+ * neighbouring ridges, about 1 T.  Longer limits (1 T and 1.5 T before)
+ * also removed true minutiae close together.
+ * Quality (1..100) is the product of the coherence of the orientation
+ * around the minutia, the clarity of its ridges (the mean magnitude of
+ * the Gabor response of fx_enhance_binarise over the 3 x 3 blocks around
+ * it, relative to that of a clean ridge pattern: it is low where the
+ * print is dry, wet or faint) and a factor for its distance from the
+ * edge of the print.  The matcher weights pairs by it.  When more than
  * the allowed number remain, the lowest qualities go.
  *
  * At most MAX_CAND candidates are examined (raster order); a print has a
@@ -68,13 +77,14 @@
 #define BORDER_MIN       12.0f              /* pixels from the edge of the segmented print */
 #define MIN_COHERENCE    0.15f              /* below it the orientation is noise */
 /* Lengths of the false-minutia tests, in ridge periods. */
-#define SPUR_T    1.0f        /* ending to bifurcation along the ridge */
-#define SHORT_T   2.0f        /* ending to ending along the ridge */
-#define BRIDGE_T  1.5f        /* bifurcation to bifurcation along the ridge */
-#define BREAK_T   1.5f        /* facing endings, straight line */
-#define CLUSTER_T 1.0f        /* any two minutiae, straight line */
-#define FLOW_MAX  (FX_PI / 4) /* traced direction off the orientation field */
-#define MAX_CAND  4096        /* candidates considered before post-processing */
+#define SPUR_T     0.7f        /* ending to bifurcation along the ridge */
+#define SHORT_T    2.0f        /* ending to ending along the ridge */
+#define BRIDGE_T   1.0f        /* bifurcation to bifurcation along the ridge */
+#define BREAK_T    1.5f        /* facing endings, straight line */
+#define CLUSTER_T  1.0f        /* any two minutiae, straight line */
+#define FLOW_MAX   (FX_PI / 4) /* traced direction off the orientation field */
+#define CLEAR_FULL 0.9f        /* Gabor clarity of a clean ridge pattern */
+#define MAX_CAND   4096        /* candidates considered before post-processing */
 
 typedef struct cand {
     int x, y;
@@ -219,6 +229,25 @@ static float period_at(const fx_field *f, int x, int y)
     return f->period[(size_t)(y / FX_BLOCK) * f->bw + x / FX_BLOCK];
 }
 
+/* Mean Gabor clarity of the foreground blocks around (x, y). */
+static float clarity_at(const fx_field *f, const float *clar, int x, int y)
+{
+    int bx = x / FX_BLOCK, by = y / FX_BLOCK, n = 0;
+    float s = 0;
+    for (int dy = -1; dy <= 1; dy++)
+        for (int dx = -1; dx <= 1; dx++) {
+            int qx = bx + dx, qy = by + dy;
+            if (qx < 0 || qy < 0 || qx >= f->bw || qy >= f->bh)
+                continue;
+            int px = qx * FX_BLOCK + FX_BLOCK / 2, py = qy * FX_BLOCK + FX_BLOCK / 2;
+            if (px >= f->w || py >= f->h || !f->fg[(size_t)py * f->w + px])
+                continue;
+            s += clar[(size_t)qy * f->bw + qx];
+            n++;
+        }
+    return n > 0 ? s / (float)n : 0.0f;
+}
+
 /* Discard the candidates of a type at (x, y), where a trace stopped;
  * within 2 pixels, as a junction drawn over touching pixels was kept as
  * one of them. */
@@ -329,8 +358,9 @@ static huella_status extract_500(const huella_image *img, double src_ppi,
     size_t np = (size_t)w * h;
     uint8_t *sk = malloc(np), *cn = calloc(np, 1);
     cand *c = malloc(MAX_CAND * sizeof(cand));
+    float *clar = malloc((size_t)f.bw * f.bh * sizeof(float));
     huella_finger_template *t = NULL;
-    if (sk == NULL || cn == NULL || c == NULL) {
+    if (sk == NULL || cn == NULL || c == NULL || clar == NULL) {
         st = huella_error_set(err, HUELLA_E_NOMEM, "cannot allocate the extraction maps");
         goto done;
     }
@@ -340,7 +370,7 @@ static huella_status extract_500(const huella_image *img, double src_ppi,
                               f.fg_pixels, MIN_FG_PIXELS);
         goto done;
     }
-    if (!fx_enhance_binarise(&f, sk)) {
+    if (!fx_enhance_binarise(&f, sk, clar)) {
         st = huella_error_set(err, HUELLA_E_NOMEM, "cannot allocate the enhanced image");
         goto done;
     }
@@ -435,7 +465,11 @@ static huella_status extract_500(const huella_image *img, double src_ppi,
             continue;
         size_t k = (size_t)c[i].y * w + c[i].x;
         float edge = fminf(1.0f, f.border[k] / (3.0f * BORDER_MIN));
-        float q = 100.0f * sqrtf(fminf(1.0f, f.coh[k] / 0.8f)) * (0.5f + 0.5f * edge);
+        float cl = clarity_at(&f, clar, c[i].x, c[i].y);
+        /* Orientation that holds (coherence) times ridges that stand out
+         * from the noise (clarity, 0.9 for a clean sinusoidal pattern). */
+        float q = 100.0f * sqrtf(fminf(1.0f, f.coh[k] / 0.8f)) * fminf(1.0f, cl / CLEAR_FULL) *
+                  (0.5f + 0.5f * edge);
         c[i].quality = fmaxf(1.0f, fminf(100.0f, roundf(q)));
         c[alive++] = c[i];
     }
@@ -482,6 +516,7 @@ done:
     free(sk);
     free(cn);
     free(c);
+    free(clar);
     fx_field_free(&f);
     return st;
 }

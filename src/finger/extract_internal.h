@@ -40,8 +40,11 @@ void fx_field_free(fx_field *f);
 
 /* Contextual Gabor filtering of f->norm, thresholded to a ridge map
  * (1 = ridge) restricted to the foreground, with small specks and holes
- * removed.  ridge is w * h bytes.  False only when out of memory. */
-bool fx_enhance_binarise(const fx_field *f, uint8_t *ridge);
+ * removed.  ridge is w * h bytes.  clarity, when not NULL, receives
+ * bw * bh floats: the mean magnitude of the filter response over the
+ * foreground pixels of each block (0 for background blocks); about 0.9
+ * for a clean ridge pattern.  False only when out of memory. */
+bool fx_enhance_binarise(const fx_field *f, uint8_t *ridge, float *clarity);
 
 /* Thin a ridge map in place to an 8-connected skeleton one pixel wide
  * (Zhang & Suen 1984, then removal of staircase corners).  The outermost

@@ -1,0 +1,820 @@
+/*
+ * segment.c - segmentation of near-infrared eye images: where the iris is
+ * and which parts of it can be trusted.
+ *
+ * Contract: iris_segment finds the pupil and limbus boundaries as closed
+ * contours (a centre and a radius per angle, not circles, not concentric),
+ * the eyelid limit along each rubber-sheet ray, and a per-pixel mask of
+ * specular reflections and eyelashes; or fails with HUELLA_E_INPUT when no
+ * eye is found.  Pure function of the image: no state, no globals, so it
+ * may run in many threads at once.
+ *
+ * Method, coarse to fine:
+ *   1. Specular reflections: pixels near the top of the image's grey range
+ *      and much brighter than their 15 x 15 neighbourhood, dilated; they are left out of every
+ * later average.
+ *   2. Pupil, coarse: on a half-size copy (reflections filled from their
+ *      surroundings), Daugman's integro-differential idea with a contrast
+ *      that prefers a dark disc: for every candidate centre and radius the
+ *      mean grey on a ring just outside the circle against the brightest
+ *      ring mean inside it (J. Daugman, "How iris recognition works",
+ *      IEEE Trans. CSVT 14(1), 2004).  A ratio, not a difference, so that
+ *      the pupil wins over the whole-iris circle whose inside is darker
+ *      than the sclera too.
+ *   3. Limbus, coarse: the integro-differential operator (ring-mean jump
+ *      outwards) restricted to the lateral sectors that eyelids rarely
+ *      cover, with the centre near the pupil's.
+ *   4. Both refined to the real edge: per angle, the strongest edge of the
+ *      right polarity along the ray near the coarse circle, then a robust
+ *      least-squares Fourier series of the radius (order 3 for the pupil,
+ *      1 for the limbus whose top and bottom are often hidden) - the
+ *      "active contours" of J. Daugman, "New methods in iris recognition",
+ *      IEEE Trans. SMC-B 37(5), 2007.
+ *   5. Eyelids: along each rubber-sheet ray in the upper and lower sectors,
+ *      the point from which the grey level stays mostly outside the robust
+ *      range of the clear iris (skin is brighter, lashes darker), median
+ *      filtered across angles.
+ *   6. Eyelashes: pixels far darker than the clear iris (Kong and Zhang,
+ *      "Accurate iris segmentation based on novel reflection and eyelash
+ *      detection model", ISIMP 2001, separable/multiple lashes as dark thin
+ *      structures).
+ * Nothing depends on the pupil being filled with a uniform colour or on
+ * the presence of reflections.
+ */
+#include "iris/iris_internal.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define NPTS HUELLA_IRIS_CONTOUR_POINTS
+
+/* ---- small helpers ------------------------------------------------------ */
+
+static int clampi(int v, int lo, int hi)
+{
+    return v < lo ? lo : v > hi ? hi : v;
+}
+
+static int cmp_float(const void *a, const void *b)
+{
+    float x = *(const float *)a, y = *(const float *)b;
+    return (x > y) - (x < y);
+}
+
+/* Median of n values (reorders them). */
+static float median_of(float *v, size_t n)
+{
+    if (n == 0)
+        return 0;
+    qsort(v, n, sizeof(*v), cmp_float);
+    return n % 2 ? v[n / 2] : 0.5f * (v[n / 2 - 1] + v[n / 2]);
+}
+
+/* Box mean of radius r with an integral image (edges: the window is cut). */
+static void box_mean(const float *src, float *dst, int w, int h, int r, double *integral)
+{
+    size_t W = (size_t)w + 1;
+    memset(integral, 0, W * sizeof(double));
+    for (int y = 0; y < h; y++) {
+        double row = 0;
+        integral[(size_t)(y + 1) * W] = 0;
+        for (int x = 0; x < w; x++) {
+            row += src[(size_t)y * (size_t)w + (size_t)x];
+            integral[(size_t)(y + 1) * W + (size_t)x + 1] =
+                integral[(size_t)y * W + (size_t)x + 1] + row;
+        }
+    }
+    for (int y = 0; y < h; y++) {
+        int y0 = y - r < 0 ? 0 : y - r, y1 = y + r + 1 > h ? h : y + r + 1;
+        for (int x = 0; x < w; x++) {
+            int x0 = x - r < 0 ? 0 : x - r, x1 = x + r + 1 > w ? w : x + r + 1;
+            double s =
+                integral[(size_t)y1 * W + (size_t)x1] - integral[(size_t)y0 * W + (size_t)x1] -
+                integral[(size_t)y1 * W + (size_t)x0] + integral[(size_t)y0 * W + (size_t)x0];
+            dst[(size_t)y * (size_t)w + (size_t)x] = (float)(s / ((double)(y1 - y0) * (x1 - x0)));
+        }
+    }
+}
+
+/* Bilinear sample; false outside the image. */
+static bool sample(const float *img, int w, int h, double x, double y, float *v)
+{
+    if (!(x >= 0 && y >= 0 && x <= w - 1 && y <= h - 1))
+        return false;
+    int x0 = (int)x, y0 = (int)y;
+    int x1 = x0 + 1 < w ? x0 + 1 : x0, y1 = y0 + 1 < h ? y0 + 1 : y0;
+    double fx = x - x0, fy = y - y0;
+    const float *r0 = img + (size_t)y0 * (size_t)w, *r1 = img + (size_t)y1 * (size_t)w;
+    *v = (float)((r0[x0] * (1 - fx) + r0[x1] * fx) * (1 - fy) +
+                 (r1[x0] * (1 - fx) + r1[x1] * fx) * fy);
+    return true;
+}
+
+static bool is_reflection(const uint8_t *mask, int w, int h, double x, double y)
+{
+    int xi = (int)lround(x), yi = (int)lround(y);
+    if (xi < 0 || yi < 0 || xi >= w || yi >= h)
+        return true;
+    return mask[(size_t)yi * (size_t)w + (size_t)xi] == IRIS_PIX_REFLECTION;
+}
+
+/* ---- contours ----------------------------------------------------------- */
+
+double iris_boundary_radius(const huella_iris_boundary *b, double theta)
+{
+    double u = theta / (2 * IRIS_PI) * NPTS;
+    u -= floor(u / NPTS) * NPTS;
+    int k = (int)u;
+    if (k >= NPTS)
+        k = NPTS - 1;
+    double f = u - k;
+    return b->radius[k] * (1 - f) + b->radius[(k + 1) % NPTS] * f;
+}
+
+double iris_eyelid_at(const iris_segmentation *seg, double theta)
+{
+    double u = theta / (2 * IRIS_PI) * NPTS;
+    u -= floor(u / NPTS) * NPTS;
+    int k = (int)u;
+    if (k >= NPTS)
+        k = NPTS - 1;
+    double f = u - k;
+    return seg->eyelid[k] * (1 - f) + seg->eyelid[(k + 1) % NPTS] * f;
+}
+
+void iris_sheet_point(const huella_iris_boundary *pupil, const huella_iris_boundary *limbus,
+                      double theta, double t, double *x, double *y)
+{
+    double c = cos(theta), s = sin(theta);
+    double rp = iris_boundary_radius(pupil, theta), rl = iris_boundary_radius(limbus, theta);
+    double px = pupil->cx + rp * c, py = pupil->cy + rp * s;
+    double lx = limbus->cx + rl * c, ly = limbus->cy + rl * s;
+    *x = (1 - t) * px + t * lx;
+    *y = (1 - t) * py + t * ly;
+}
+
+/*
+ * Least-squares Fourier series of the radius, r(t) = a0 + sum_k a_k cos kt
+ * + b_k sin kt, over the angles with ok[i], then the same again without
+ * the points that lie far from the first fit.  Writes the fitted radius at
+ * every contour angle.  False when too few points.  ridge_sin1 > 0 pulls
+ * the sin t term (a vertical shift of the centre) towards 0, for a
+ * boundary seen only at its sides.
+ */
+static bool fourier_fit(const double *r, const bool *ok_in, int order, double ridge_sin1,
+                        float *out)
+{
+    enum { MAXP = 9 };
+    int np = 2 * order + 1;
+    bool ok[NPTS];
+    memcpy(ok, ok_in, sizeof(ok));
+    double coef[MAXP] = {0};
+    for (int pass = 0; pass < 3; pass++) {
+        double A[MAXP][MAXP + 1];
+        memset(A, 0, sizeof(A));
+        int n = 0;
+        for (int i = 0; i < NPTS; i++) {
+            if (!ok[i])
+                continue;
+            double t = 2 * IRIS_PI * i / NPTS, basis[MAXP];
+            basis[0] = 1;
+            for (int k = 1; k <= order; k++) {
+                basis[2 * k - 1] = cos(k * t);
+                basis[2 * k] = sin(k * t);
+            }
+            for (int a = 0; a < np; a++) {
+                for (int b = 0; b < np; b++)
+                    A[a][b] += basis[a] * basis[b];
+                A[a][np] += basis[a] * r[i];
+            }
+            n++;
+        }
+        if (n < np + 4)
+            return false;
+        if (order >= 1)
+            A[2][2] += ridge_sin1 * n;
+        /* Gaussian elimination with partial pivoting. */
+        for (int c = 0; c < np; c++) {
+            int piv = c;
+            for (int a = c + 1; a < np; a++)
+                if (fabs(A[a][c]) > fabs(A[piv][c]))
+                    piv = a;
+            if (fabs(A[piv][c]) < 1e-9)
+                return false;
+            if (piv != c)
+                for (int b = 0; b <= np; b++) {
+                    double tmp = A[c][b];
+                    A[c][b] = A[piv][b];
+                    A[piv][b] = tmp;
+                }
+            for (int a = c + 1; a < np; a++) {
+                double f = A[a][c] / A[c][c];
+                for (int b = c; b <= np; b++)
+                    A[a][b] -= f * A[c][b];
+            }
+        }
+        for (int c = np - 1; c >= 0; c--) {
+            double s = A[c][np];
+            for (int b = c + 1; b < np; b++)
+                s -= A[c][b] * coef[b];
+            coef[c] = s / A[c][c];
+        }
+        if (pass == 2)
+            break;
+        /* Drop outliers: beyond 2.5 robust deviations (and 1.5 px). */
+        float res[NPTS];
+        size_t nr = 0;
+        double fit[NPTS];
+        for (int i = 0; i < NPTS; i++) {
+            double t = 2 * IRIS_PI * i / NPTS, v = coef[0];
+            for (int k = 1; k <= order; k++)
+                v += coef[2 * k - 1] * cos(k * t) + coef[2 * k] * sin(k * t);
+            fit[i] = v;
+            if (ok[i])
+                res[nr++] = (float)fabs(r[i] - v);
+        }
+        double lim = 2.5 * 1.4826 * median_of(res, nr);
+        if (lim < 1.5)
+            lim = 1.5;
+        for (int i = 0; i < NPTS; i++)
+            if (ok_in[i])
+                ok[i] = fabs(r[i] - fit[i]) <= lim;
+    }
+    for (int i = 0; i < NPTS; i++) {
+        double t = 2 * IRIS_PI * i / NPTS, v = coef[0];
+        for (int k = 1; k <= order; k++)
+            v += coef[2 * k - 1] * cos(k * t) + coef[2 * k] * sin(k * t);
+        out[i] = (float)(v < 1 ? 1 : v);
+    }
+    return true;
+}
+
+/*
+ * Per contour angle, the radius of the strongest edge of the given
+ * polarity (+1: brighter outwards) between lo[i] and hi[i] along the ray
+ * from (cx, cy), on the grey levels averaged over three neighbouring
+ * angles, as the difference of samples d half-pixels either side.  Rays that touch a reflection or
+ * leave the image are not used.
+ */
+static void edge_search(const float *img, const uint8_t *mask, int w, int h, double cx, double cy,
+                        const double *lo, const double *hi, const bool *want, int polarity, int d,
+                        double *r, bool *ok)
+{
+    enum { MAXS = 256 };
+    const double step = 0.5;
+    for (int i = 0; i < NPTS; i++) {
+        ok[i] = false;
+        if (!want[i])
+            continue;
+        int n = (int)((hi[i] - lo[i]) / step) + 1;
+        if (n < 2 * d + 3 || n > MAXS)
+            continue;
+        float prof[MAXS];
+        bool good = true;
+        for (int s = 0; s < n && good; s++) {
+            double rho = lo[i] + s * step;
+            double acc = 0;
+            for (int da = -1; da <= 1 && good; da++) {
+                double t = 2 * IRIS_PI * (i + da / 3.0) / NPTS;
+                double x = cx + rho * cos(t), y = cy + rho * sin(t);
+                float v;
+                if (!sample(img, w, h, x, y, &v) || is_reflection(mask, w, h, x, y))
+                    good = false;
+                else
+                    acc += v;
+            }
+            prof[s] = (float)(acc / 3);
+        }
+        if (!good)
+            continue;
+        double best = 0;
+        int arg = -1;
+        for (int s = d; s < n - d; s++) {
+            double g = polarity * (prof[s + d] - prof[s - d]);
+            if (g > best) {
+                best = g;
+                arg = s;
+            }
+        }
+        if (arg >= 0 && best > 4) {
+            r[i] = lo[i] + arg * step;
+            ok[i] = true;
+        }
+    }
+}
+
+/* ---- coarse search on the half-size image ------------------------------- */
+
+typedef struct half_image {
+    int w, h;
+    float *v;
+} half_image;
+
+/* Half size by 2 x 2 means of non-reflection pixels; pixels with none are
+ * filled from their neighbours, then smoothed by two 3 x 3 box passes. */
+static bool make_half(const float *img, const uint8_t *mask, int w, int h, half_image *out,
+                      double *integral)
+{
+    int W = w / 2, H = h / 2;
+    size_t n = (size_t)W * (size_t)H;
+    float *v = malloc(n * sizeof(float));
+    float *tmp = malloc(n * sizeof(float));
+    uint8_t *hole = malloc(n);
+    if (v == NULL || tmp == NULL || hole == NULL) {
+        free(v);
+        free(tmp);
+        free(hole);
+        return false;
+    }
+    size_t holes = 0;
+    for (int y = 0; y < H; y++)
+        for (int x = 0; x < W; x++) {
+            double s = 0;
+            int c = 0;
+            for (int dy = 0; dy < 2; dy++)
+                for (int dx = 0; dx < 2; dx++) {
+                    size_t k = (size_t)(2 * y + dy) * (size_t)w + (size_t)(2 * x + dx);
+                    if (mask[k] != IRIS_PIX_REFLECTION) {
+                        s += img[k];
+                        c++;
+                    }
+                }
+            size_t k = (size_t)y * (size_t)W + (size_t)x;
+            hole[k] = c == 0;
+            v[k] = c ? (float)(s / c) : 0;
+            holes += c == 0;
+        }
+    for (int it = 0; it < 64 && holes > 0; it++) {
+        memcpy(tmp, v, n * sizeof(float));
+        for (int y = 0; y < H; y++)
+            for (int x = 0; x < W; x++) {
+                size_t k = (size_t)y * (size_t)W + (size_t)x;
+                if (!hole[k])
+                    continue;
+                double s = 0;
+                int c = 0;
+                for (int dy = -1; dy <= 1; dy++)
+                    for (int dx = -1; dx <= 1; dx++) {
+                        int xx = x + dx, yy = y + dy;
+                        if (xx < 0 || yy < 0 || xx >= W || yy >= H)
+                            continue;
+                        size_t q = (size_t)yy * (size_t)W + (size_t)xx;
+                        if (hole[q] != 1) {
+                            s += tmp[q];
+                            c++;
+                        }
+                    }
+                if (c > 0) {
+                    v[k] = (float)(s / c);
+                    hole[k] = 2; /* filled this round: usable from the next */
+                }
+            }
+        holes = 0;
+        for (size_t k = 0; k < n; k++) {
+            if (hole[k] == 2)
+                hole[k] = 0;
+            holes += hole[k];
+        }
+    }
+    box_mean(v, tmp, W, H, 1, integral);
+    box_mean(tmp, v, W, H, 1, integral);
+    free(tmp);
+    free(hole);
+    out->w = W;
+    out->h = H;
+    out->v = v;
+    return true;
+}
+
+#define RING_SAMPLES 48
+#define MAX_HALF_R   96
+
+typedef struct ring_table {
+    int max_r;
+    int dx[MAX_HALF_R + 4][RING_SAMPLES];
+    int dy[MAX_HALF_R + 4][RING_SAMPLES];
+} ring_table;
+
+static void ring_table_init(ring_table *t, int max_r)
+{
+    t->max_r = max_r;
+    for (int r = 0; r <= max_r + 3; r++)
+        for (int s = 0; s < RING_SAMPLES; s++) {
+            double a = 2 * IRIS_PI * s / RING_SAMPLES;
+            t->dx[r][s] = (int)lround(r * cos(a));
+            t->dy[r][s] = (int)lround(r * sin(a));
+        }
+}
+
+typedef struct circle {
+    double x, y, r, score;
+} circle;
+
+/*
+ * Coarse pupil: for centres on a 2-pixel grid whose grey is in the darker
+ * part of the image, and radii rmin..rmax, the contrast
+ *   (mean of rings r+1, r+2 - brightest ring mean inside) / (that + 8)
+ * maximised; the winner is then polished on a 1-pixel grid.
+ */
+static bool find_pupil_coarse(const half_image *g, const ring_table *rt, int rmin, int rmax,
+                              circle *best)
+{
+    int W = g->w, H = g->h;
+    size_t n = (size_t)W * (size_t)H;
+    float *sorted = malloc(n * sizeof(float));
+    if (sorted == NULL)
+        return false;
+    memcpy(sorted, g->v, n * sizeof(float));
+    qsort(sorted, n, sizeof(float), cmp_float);
+    float dark = sorted[n * 35 / 100];
+    free(sorted);
+    best->score = -1;
+    double ring[MAX_HALF_R + 4];
+    for (int pass = 0; pass < 2; pass++) {
+        int step = pass == 0 ? 2 : 1;
+        int x0 = rmin + 3, x1 = W - rmin - 4, y0 = rmin + 3, y1 = H - rmin - 4;
+        if (pass == 1) {
+            if (best->score < 0)
+                return false;
+            x0 = (int)best->x - 2;
+            x1 = (int)best->x + 2;
+            y0 = (int)best->y - 2;
+            y1 = (int)best->y + 2;
+        }
+        for (int cy = y0; cy <= y1; cy += step)
+            for (int cx = x0; cx <= x1; cx += step) {
+                if (cx < 0 || cy < 0 || cx >= W || cy >= H)
+                    continue;
+                if (pass == 0 && g->v[(size_t)cy * (size_t)W + (size_t)cx] > dark)
+                    continue;
+                int lim = cx < cy ? cx : cy;
+                lim = W - 1 - cx < lim ? W - 1 - cx : lim;
+                lim = H - 1 - cy < lim ? H - 1 - cy : lim;
+                int top = rmax + 2 < lim ? rmax + 2 : lim;
+                if (top < rmin + 2)
+                    continue;
+                const float *base = g->v + (size_t)cy * (size_t)W + (size_t)cx;
+                ring[0] = *base;
+                for (int r = 1; r <= top; r++) {
+                    double s = 0;
+                    for (int k = 0; k < RING_SAMPLES; k++)
+                        s += base[(ptrdiff_t)rt->dy[r][k] * W + rt->dx[r][k]];
+                    ring[r] = s / RING_SAMPLES;
+                }
+                /* The brightest ring inside, from the centre out to r - 1:
+                 * a pupil is dark all through. */
+                double inner_max = ring[0];
+                for (int r = 1; r < rmin - 1; r++)
+                    inner_max = ring[r] > inner_max ? ring[r] : inner_max;
+                for (int r = rmin; r + 2 <= top; r++) {
+                    if (ring[r - 1] > inner_max)
+                        inner_max = ring[r - 1];
+                    double out = 0.5 * (ring[r + 1] + ring[r + 2]);
+                    double sc = (out - inner_max) / (inner_max + 8.0);
+                    if (sc > best->score) {
+                        best->score = sc;
+                        best->x = cx;
+                        best->y = cy;
+                        best->r = r;
+                    }
+                }
+            }
+    }
+    return best->score > 0;
+}
+
+/* Mean grey on one lateral arc of a circle (side 0: right, |angle| < 37
+ * degrees; side 1: left), skipping samples outside the image; NAN when
+ * more than a tenth are outside. */
+static double lateral_arc(const half_image *g, double cx, double cy, double r, int side)
+{
+    enum { NS = 20 };
+    double s = 0;
+    int c = 0;
+    for (int k = 0; k < NS; k++) {
+        double a = side * IRIS_PI - 0.65 + 1.3 * k / (NS - 1);
+        int x = (int)lround(cx + r * cos(a)), y = (int)lround(cy + r * sin(a));
+        if (x < 0 || y < 0 || x >= g->w || y >= g->h)
+            continue;
+        s += g->v[(size_t)y * (size_t)g->w + (size_t)x];
+        c++;
+    }
+    return c * 10 >= NS * 9 ? s / c : NAN;
+}
+
+/*
+ * Coarse limbus: centres near the pupil's, radii from 1.35 to 5 pupil
+ * radii; on each lateral arc the jump from a band of 4 rings inside to 4
+ * rings outside (the limbus is a soft edge, some 10 pixels wide at full
+ * size).  The score is the smaller of the two jumps, so that a strong
+ * edge on one side only (an eye corner, the skin) cannot win.
+ */
+static bool find_limbus_coarse(const half_image *g, const circle *pupil, circle *best)
+{
+    double rp = pupil->r;
+    int rmin = (int)ceil(fmax(1.35 * rp, rp + 5)), rmax = (int)floor(fmin(5.0 * rp, 0.5 * g->w));
+    if (rmax > MAX_HALF_R - 4)
+        rmax = MAX_HALF_R - 4;
+    int d = (int)ceil(0.2 * rp) + 1;
+    best->score = -1;
+    double ring[2][MAX_HALF_R + 8];
+    /* The limbus centre lies near the pupil's, closer still vertically
+     * (the pupil is displaced mostly towards the nose). */
+    int dv = d / 2 > 1 ? d / 2 : 1;
+    for (int oy = -dv; oy <= dv; oy++)
+        for (int ox = -d; ox <= d; ox++) {
+            double cx = pupil->x + ox, cy = pupil->y + oy;
+            for (int side = 0; side < 2; side++)
+                for (int r = rmin - 4; r <= rmax + 4; r++)
+                    ring[side][r] = lateral_arc(g, cx, cy, r, side);
+            /* Both arcs must clear the pupil whatever the offset. */
+            int from = rmin + (abs(ox) > abs(oy) ? abs(ox) : abs(oy));
+            for (int r = from; r <= rmax; r++) {
+                double jump[2];
+                for (int side = 0; side < 2; side++) {
+                    const double *q = ring[side];
+                    jump[side] = 0.25 * (q[r + 1] + q[r + 2] + q[r + 3] + q[r + 4] - q[r - 1] -
+                                         q[r - 2] - q[r - 3] - q[r - 4]);
+                }
+                double sc = fmin(jump[0], jump[1]);
+                if (isfinite(sc) && sc > best->score) {
+                    best->score = sc;
+                    best->x = cx;
+                    best->y = cy;
+                    best->r = r;
+                }
+            }
+        }
+    return best->score > 0;
+}
+
+/* ---- the whole segmentation -------------------------------------------- */
+
+/* The grey level above which a pixel may be a specular reflection: 70 %
+ * of the 99.5th percentile (a reflection is near the top of the sensor's
+ * range, whatever the exposure).  Uses scratch (at least 256 doubles). */
+static float bright_level(const float *g, size_t n, double *scratch)
+{
+    memset(scratch, 0, 256 * sizeof(double));
+    for (size_t k = 0; k < n; k++)
+        scratch[(int)g[k]] += 1;
+    double want = 0.995 * (double)n, acc = 0;
+    int level = 255;
+    for (int v = 0; v < 256; v++) {
+        acc += scratch[v];
+        if (acc >= want) {
+            level = v;
+            break;
+        }
+    }
+    return (float)(0.7 * level);
+}
+
+static void set_circle(huella_iris_boundary *b, double cx, double cy, double r)
+{
+    b->cx = (float)cx;
+    b->cy = (float)cy;
+    for (int i = 0; i < NPTS; i++)
+        b->radius[i] = (float)r;
+}
+
+/* Refine a coarse circle (full-size coordinates) to the edge as a contour. */
+static void refine(const float *img, const uint8_t *mask, int w, int h, huella_iris_boundary *b,
+                   double margin, const bool *want, int order, int d, double ridge_sin1)
+{
+    double lo[NPTS], hi[NPTS], r[NPTS];
+    bool ok[NPTS];
+    for (int i = 0; i < NPTS; i++) {
+        lo[i] = b->radius[i] - margin;
+        hi[i] = b->radius[i] + margin;
+        if (lo[i] < 2)
+            lo[i] = 2;
+    }
+    edge_search(img, mask, w, h, b->cx, b->cy, lo, hi, want, +1, d, r, ok);
+    float fitted[NPTS];
+    if (fourier_fit(r, ok, order, ridge_sin1, fitted))
+        memcpy(b->radius, fitted, sizeof(fitted));
+    else if (order > 1 && fourier_fit(r, ok, 1, ridge_sin1, fitted))
+        memcpy(b->radius, fitted, sizeof(fitted));
+}
+
+static double mean_radius(const huella_iris_boundary *b)
+{
+    double s = 0;
+    for (int i = 0; i < NPTS; i++)
+        s += b->radius[i];
+    return s / NPTS;
+}
+
+/* Robust grey level of the iris on lateral rays, and its spread. */
+static void iris_statistics(const float *img, const uint8_t *mask, int w, int h,
+                            iris_segmentation *seg)
+{
+    float v[NPTS * 16];
+    size_t n = 0;
+    for (int i = 0; i < NPTS; i++) {
+        double t = 2 * IRIS_PI * i / NPTS;
+        if (fabs(sin(t)) > 0.5)
+            continue;
+        for (int j = 0; j < 16; j++) {
+            double x, y;
+            iris_sheet_point(&seg->pupil, &seg->limbus, t, 0.15 + 0.7 * j / 15.0, &x, &y);
+            float s;
+            if (sample(img, w, h, x, y, &s) && !is_reflection(mask, w, h, x, y))
+                v[n++] = s;
+        }
+    }
+    float m = median_of(v, n);
+    for (size_t k = 0; k < n; k++)
+        v[k] = fabsf(v[k] - m);
+    float mad = median_of(v, n);
+    seg->iris_median = m;
+    seg->iris_spread = fmax(1.4826 * mad, 4.0);
+}
+
+/* Eyelid limit along each ray of the upper and lower sectors. */
+static void find_eyelids(const float *smooth, const uint8_t *mask, int w, int h,
+                         iris_segmentation *seg)
+{
+    enum { NT = 32 };
+    float lid[NPTS];
+    double m = seg->iris_median, s = seg->iris_spread;
+    for (int i = 0; i < NPTS; i++) {
+        double t = 2 * IRIS_PI * i / NPTS;
+        lid[i] = 1;
+        if (fabs(sin(t)) < 0.35)
+            continue;
+        bool out[NT];
+        for (int j = 0; j < NT; j++) {
+            double x, y;
+            iris_sheet_point(&seg->pupil, &seg->limbus, t, (j + 0.5) / NT, &x, &y);
+            float v;
+            if (!sample(smooth, w, h, x, y, &v))
+                out[j] = true;
+            else
+                out[j] = is_reflection(mask, w, h, x, y) ? false : fabs(v - m) > 2.5 * s;
+        }
+        /* The first j from which at least 60 % of the rest is occluded,
+         * and that starts on an occluded sample. */
+        int count = 0;
+        for (int j = NT - 1; j >= 0; j--) {
+            count += out[j];
+            if (out[j] && count * 10 >= (NT - j) * 6 && NT - j >= 2)
+                lid[i] = (float)j / NT;
+        }
+    }
+    /* Circular median of 5 within the sectors, so that one stray ray
+     * neither opens nor closes a gap. */
+    for (int i = 0; i < NPTS; i++) {
+        float win[5];
+        for (int d = -2; d <= 2; d++)
+            win[d + 2] = lid[(i + d + NPTS) % NPTS];
+        seg->eyelid[i] = median_of(win, 5);
+    }
+}
+
+huella_status iris_segment(const huella_image *img, iris_segmentation *seg, huella_error *err)
+{
+    memset(seg, 0, sizeof(*seg));
+    if (img == NULL || img->width < 64 || img->height < 64 || img->width > 4096 ||
+        img->height > 4096)
+        return huella_error_set(err, HUELLA_E_INPUT,
+                                "iris image must be 64..4096 pixels on each side");
+    int w = (int)img->width, h = (int)img->height;
+    size_t n = (size_t)w * (size_t)h;
+    float *g = malloc(n * sizeof(float));
+    float *mean = malloc(n * sizeof(float));
+    double *integral = malloc(((size_t)w + 1) * ((size_t)h + 1) * sizeof(double));
+    uint8_t *mask = calloc(n, 1);
+    half_image half = {0, 0, NULL};
+    ring_table *rt = malloc(sizeof(*rt));
+    huella_status st = HUELLA_OK;
+    if (g == NULL || mean == NULL || integral == NULL || mask == NULL || rt == NULL) {
+        st = huella_error_set(err, HUELLA_E_NOMEM, "out of memory segmenting the iris");
+        goto done;
+    }
+    for (size_t k = 0; k < n; k++)
+        g[k] = img->pixels[k];
+
+    /* 1. Reflections: much brighter than the 15 x 15 neighbourhood. */
+    box_mean(g, mean, w, h, 7, integral);
+    float bright = bright_level(g, n, integral);
+    for (size_t k = 0; k < n; k++)
+        mask[k] = g[k] >= bright && g[k] > mean[k] + 45 ? 1 : 0;
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++) {
+            if (mask[(size_t)y * (size_t)w + (size_t)x] != 1)
+                continue;
+            for (int dy = -2; dy <= 2; dy++)
+                for (int dx = -2; dx <= 2; dx++) {
+                    int xx = clampi(x + dx, 0, w - 1), yy = clampi(y + dy, 0, h - 1);
+                    uint8_t *m = &mask[(size_t)yy * (size_t)w + (size_t)xx];
+                    if (*m == 0)
+                        *m = 2;
+                }
+        }
+    for (size_t k = 0; k < n; k++)
+        mask[k] = mask[k] ? IRIS_PIX_REFLECTION : IRIS_PIX_CLEAR;
+
+    /* 2. Pupil, coarse, on the half-size image. */
+    if (!make_half(g, mask, w, h, &half, integral)) {
+        st = huella_error_set(err, HUELLA_E_NOMEM, "out of memory segmenting the iris");
+        goto done;
+    }
+    int short_side = half.w < half.h ? half.w : half.h;
+    int rmin = 5, rmax = short_side / 4;
+    if (rmax > MAX_HALF_R - 8)
+        rmax = MAX_HALF_R - 8;
+    ring_table_init(rt, rmax);
+    circle pc = {0, 0, 0, -1}, lc = {0, 0, 0, -1};
+    if (rmax <= rmin || !find_pupil_coarse(&half, rt, rmin, rmax, &pc)) {
+        st = huella_error_set(err, HUELLA_E_INPUT, "no pupil found");
+        goto done;
+    }
+    /* 3. Limbus, coarse. */
+    if (!find_limbus_coarse(&half, &pc, &lc)) {
+        st = huella_error_set(err, HUELLA_E_INPUT, "no iris boundary found around the pupil");
+        goto done;
+    }
+
+    /* 4. Refine both at full size. */
+    seg->width = (uint32_t)w;
+    seg->height = (uint32_t)h;
+    set_circle(&seg->pupil, 2 * pc.x + 0.5, 2 * pc.y + 0.5, 2 * pc.r);
+    set_circle(&seg->limbus, 2 * lc.x + 0.5, 2 * lc.y + 0.5, 2 * lc.r);
+    bool all[NPTS], lateral[NPTS];
+    for (int i = 0; i < NPTS; i++) {
+        all[i] = true;
+        lateral[i] = fabs(sin(2 * IRIS_PI * i / NPTS)) < 0.75;
+    }
+    double rp = 2 * pc.r, rl = 2 * lc.r;
+    refine(g, mask, w, h, &seg->pupil, fmax(4.0, 0.25 * rp), all, 3, 4, 0.0);
+    refine(g, mask, w, h, &seg->limbus, fmax(5.0, 0.12 * rl), lateral, 1, 8, 1.0);
+    /* The pupil must lie inside the limbus, with some iris around it. */
+    for (int i = 0; i < NPTS; i++) {
+        double t = 2 * IRIS_PI * i / NPTS, x, y;
+        iris_sheet_point(&seg->pupil, &seg->limbus, t, 0, &x, &y);
+        double dx = x - seg->limbus.cx, dy = y - seg->limbus.cy;
+        if (sqrt(dx * dx + dy * dy) + 2 > iris_boundary_radius(&seg->limbus, t)) {
+            st = huella_error_set(err, HUELLA_E_INPUT,
+                                  "the pupil found is not inside the iris found");
+            goto done;
+        }
+    }
+    if (mean_radius(&seg->pupil) > 0.8 * mean_radius(&seg->limbus)) {
+        st = huella_error_set(err, HUELLA_E_INPUT, "implausible pupil/iris ratio");
+        goto done;
+    }
+
+    /* 5. and 6. Eyelids and lashes, against the clear iris. */
+    iris_statistics(g, mask, w, h, seg);
+    box_mean(g, mean, w, h, 1, integral);
+    find_eyelids(mean, mask, w, h, seg);
+    double lash = seg->iris_median - 3.0 * seg->iris_spread;
+    for (size_t k = 0; k < n; k++)
+        if (mask[k] == IRIS_PIX_CLEAR && mean[k] < lash)
+            mask[k] = IRIS_PIX_LASH;
+    seg->pixels = mask;
+    mask = NULL;
+
+    /* Usable area: the clear share of the rubber sheet, weighted by the
+     * image area each sample stands for (proportional to its radius). */
+    double clear = 0, total = 0;
+    for (int i = 0; i < 128; i++) {
+        double t = 2 * IRIS_PI * i / 128;
+        double lid = iris_eyelid_at(seg, t);
+        for (int j = 0; j < 16; j++) {
+            double f = (j + 0.5) / 16, x, y;
+            iris_sheet_point(&seg->pupil, &seg->limbus, t, f, &x, &y);
+            double wgt = (1 - f) * iris_boundary_radius(&seg->pupil, t) +
+                         f * iris_boundary_radius(&seg->limbus, t);
+            total += wgt;
+            int xi = (int)lround(x), yi = (int)lround(y);
+            if (f <= lid && xi >= 0 && yi >= 0 && xi < w && yi < h &&
+                seg->pixels[(size_t)yi * (size_t)w + (size_t)xi] == IRIS_PIX_CLEAR)
+                clear += wgt;
+        }
+    }
+    seg->usable = total > 0 ? clear / total : 0;
+done:
+    free(g);
+    free(mean);
+    free(integral);
+    free(mask);
+    free(half.v);
+    free(rt);
+    if (st != HUELLA_OK) {
+        free(seg->pixels);
+        seg->pixels = NULL;
+    }
+    return st;
+}
+
+void iris_segmentation_release(iris_segmentation *seg)
+{
+    if (seg == NULL)
+        return;
+    free(seg->pixels);
+    seg->pixels = NULL;
+}

@@ -1,0 +1,567 @@
+/*
+ * compare.c - how alike two person names are, and why.
+ *
+ * Contract: huella_names_compare normalises both names (normalize.c) and
+ * returns a score in [0, 1] with the alignment that produced it.  The
+ * score does not depend on token order (documents disagree on it: ICAO
+ * Doc 9303 puts the primary identifier first, many lists write "given
+ * family", others "FAMILY, Given"), and it tolerates a missing middle name
+ * or one of two surnames (Spanish and Portuguese naming customs: paternal
+ * and maternal surnames, one of which is often dropped).
+ *
+ * Method:
+ *  1. Token similarity, best of: exact (1); given-name equivalents from
+ *     data/names/given-name-equivalents.tsv (0.95); equal phonetic keys
+ *     (0.9, phonetic.c); Jaro-Winkler (Winkler 1990) blended with the
+ *     normalised Levenshtein distance, counted only above 0.75 (and
+ *     stricter for short tokens, where one letter is a different name);
+ *     an initial against a word that starts with it (0.75).
+ *  2. Joined tokens: two adjacent tokens (particles included) that make
+ *     the other name's single token (Abdul Rahman ~ Abdulrahman, Ze Dong ~
+ *     Zedong, Al Hassan ~ Alhassan) are aligned as one.
+ *  3. Optimal assignment between the two token lists (exact dynamic
+ *     programming over subsets of the shorter list, which has at most 10
+ *     tokens in practice; greedy beyond that).
+ *  4. Score = sum of aligned similarities / (tokens of the shorter name +
+ *     0.25 x tokens left over in the longer one), times a penalty for the
+ *     weakest aligned pair when it is only an edit-distance match, because
+ *     a one-letter difference in an otherwise identical name is how two
+ *     different people (Maria/Marta Garcia) most often look.
+ * Particles, titles, conjunctions and suffixes are not aligned: they
+ * carry little identity and their presence varies between documents.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "names_internal.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_ITEMS    HUELLA_NAMES_MAX_TOKENS
+#define DP_LIMIT     10
+#define MIN_SIM      0.75
+#define LEFT_COST    0.15
+#define LEFT_PATRO   0.10
+#define EDIT_PENALTY 2.0
+#define SOFT_PENALTY 1.0
+#define SIM_EXACT    1.0
+#define SIM_EQUIV    0.95
+#define SIM_PHON     0.90
+#define SIM_INIT     0.75
+#define SIM_JOINED   0.97
+
+const char *huella_name_match_name(huella_name_match how)
+{
+    switch (how) {
+    case HUELLA_MATCH_EXACT:
+        return "exact";
+    case HUELLA_MATCH_EQUIVALENT:
+        return "equivalent";
+    case HUELLA_MATCH_PHONETIC:
+        return "phonetic";
+    case HUELLA_MATCH_EDIT:
+        return "edit";
+    case HUELLA_MATCH_INITIAL:
+        return "initial";
+    case HUELLA_MATCH_JOINED:
+        return "joined";
+    }
+    return "unknown";
+}
+
+/* One unit of alignment: a token, or two adjacent tokens written as one. */
+typedef struct item {
+    char text[3 * HUELLA_NAMES_MAX_TOKEN];
+    char key[3 * HUELLA_NAMES_MAX_TOKEN];
+    size_t first, second; /* token indexes; second is SIZE_MAX for one token */
+    bool initial;
+    bool abjad; /* written without short vowels (Arabic, Hebrew scripts) */
+} item;
+
+/* Weighted Levenshtein distance: the edits that spellings of one name
+ * show (a vowel for another, a vowel or h added or dropped, a doubled
+ * letter: Salman/Salmane, Llamas/Lamas, O'Connor/O'Conner) cost half; a
+ * consonant for another costs one (Hawking/Hawkins, Hernandez/Fernandez).
+ * Costs are kept in halves so that the table holds integers. */
+static bool soft(char c)
+{
+    return c == 'a' || c == 'e' || c == 'i' || c == 'o' || c == 'u' || c == 'y' || c == 'h';
+}
+
+static size_t indel_cost(const char *s, size_t i)
+{
+    /* Deleting s[i] (0-based): cheap for a soft letter or a doubled one. */
+    if (soft(s[i]) || (i > 0 && s[i - 1] == s[i]) || s[i + 1] == s[i])
+        return 1;
+    return 2;
+}
+
+static size_t levenshtein2(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    if (la > 95)
+        la = 95;
+    if (lb > 95)
+        lb = 95;
+    size_t row[96];
+    row[0] = 0;
+    for (size_t j = 1; j <= lb; j++)
+        row[j] = row[j - 1] + indel_cost(b, j - 1);
+    for (size_t i = 1; i <= la; i++) {
+        size_t diag = row[0];
+        row[0] += indel_cost(a, i - 1);
+        for (size_t j = 1; j <= lb; j++) {
+            size_t up = row[j];
+            char x = a[i - 1], y = b[j - 1];
+            size_t sub = x == y ? 0 : (soft(x) && soft(y)) ? 1 : 2;
+            size_t best = diag + sub;
+            if (up + indel_cost(a, i - 1) < best)
+                best = up + indel_cost(a, i - 1);
+            if (row[j - 1] + indel_cost(b, j - 1) < best)
+                best = row[j - 1] + indel_cost(b, j - 1);
+            row[j] = best;
+            diag = up;
+        }
+    }
+    return row[lb];
+}
+
+/* True when a and b differ only by soft edits (vowels, h, doubled
+ * letters): the same consonants in the same order. */
+static bool soft_variant(const char *a, const char *b)
+{
+    char ca[3 * HUELLA_NAMES_MAX_TOKEN], cb[3 * HUELLA_NAMES_MAX_TOKEN];
+    size_t o = 0;
+    for (size_t i = 0; a[i] != '\0' && o + 1 < sizeof(ca); i++)
+        if (!soft(a[i]) && (o == 0 || ca[o - 1] != a[i]))
+            ca[o++] = a[i];
+    ca[o] = '\0';
+    o = 0;
+    for (size_t i = 0; b[i] != '\0' && o + 1 < sizeof(cb); i++)
+        if (!soft(b[i]) && (o == 0 || cb[o - 1] != b[i]))
+            cb[o++] = b[i];
+    cb[o] = '\0';
+    return strcmp(ca, cb) == 0;
+}
+
+static double edit_similarity(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b), longest = la > lb ? la : lb;
+    if (longest == 0)
+        return 1.0;
+    double lev = 1.0 - (double)levenshtein2(a, b) / (2.0 * (double)longest);
+    return 0.5 * huella_names_jaro_winkler(a, b) + 0.5 * lev;
+}
+
+/* Consonant skeleton: the phonetic key of the token without vowels, weak
+ * letters (w, y: the long vowels of Arabic and Hebrew) and h. */
+static void skeleton(const char *text, char *out, size_t size)
+{
+    char bare[3 * HUELLA_NAMES_MAX_TOKEN];
+    size_t o = 0, i = 0;
+    /* Arabic script writes the article joined to the word it defines
+     * (الظواهري, al-Zawahiri): a leading al/el is not part of the name. */
+    if ((strncmp(text, "al", 2) == 0 || strncmp(text, "el", 2) == 0) && strlen(text) > 4)
+        i = 2;
+    for (; text[i] != '\0' && o + 1 < sizeof(bare); i++)
+        if (strchr("aeiouywh", text[i]) == NULL)
+            bare[o++] = text[i];
+    bare[o] = '\0';
+    huella_names_phonetic_key(bare, out, size);
+}
+
+static bool is_vowel(char c)
+{
+    return c == 'a' || c == 'e' || c == 'i' || c == 'o' || c == 'u';
+}
+
+/* True when the two tokens differ only by a final -a (added, or in place
+ * of another final vowel): the feminine of the same name. */
+static bool gender_pair(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    if (la < 3 || lb < 3)
+        return false;
+    if (la + 1 == lb && b[la] == 'a' && strncmp(a, b, la) == 0)
+        return true;
+    if (lb + 1 == la && a[lb] == 'a' && strncmp(a, b, lb) == 0)
+        return true;
+    return la == lb && strncmp(a, b, la - 1) == 0 && a[la - 1] != b[la - 1] &&
+           is_vowel(a[la - 1]) && is_vowel(b[la - 1]) && (a[la - 1] == 'a' || b[la - 1] == 'a');
+}
+
+static double token_similarity(const huella_names *n, const item *x, const item *y,
+                               huella_name_match *how)
+{
+    if (strcmp(x->text, y->text) == 0) {
+        *how = HUELLA_MATCH_EXACT;
+        return SIM_EXACT;
+    }
+    if (x->initial || y->initial) {
+        const item *word = x->initial ? y : x, *init = x->initial ? x : y;
+        if (word->initial)
+            return 0.0; /* two different initials */
+        *how = HUELLA_MATCH_INITIAL;
+        return word->text[0] == init->text[0] ? SIM_INIT : 0.0;
+    }
+    long gx = huella_names_equivalent_group(n, x->text);
+    if (gx >= 0 && gx == huella_names_equivalent_group(n, y->text)) {
+        *how = HUELLA_MATCH_EQUIVALENT;
+        return SIM_EQUIV;
+    }
+    if (x->abjad || y->abjad) {
+        /* Arabic and Hebrew write no short vowels, so their romanisation
+         * (Arabic-Latin gives "mhmd", "ywsf") can only meet a Latin spelling
+         * on its consonant skeleton. */
+        char kx[sizeof(x->key)], ky[sizeof(y->key)];
+        skeleton(x->text, kx, sizeof(kx));
+        skeleton(y->text, ky, sizeof(ky));
+        size_t lk = strlen(kx) < strlen(ky) ? strlen(kx) : strlen(ky);
+        if (lk >= 2 && strcmp(kx, ky) == 0) {
+            *how = HUELLA_MATCH_PHONETIC;
+            return lk >= 3 ? SIM_PHON : 0.85;
+        }
+        double ek = lk >= 3 ? edit_similarity(kx, ky) : 0.0;
+        *how = HUELLA_MATCH_EDIT;
+        return ek >= 0.8 ? 0.9 * ek : 0.0;
+    }
+    if (gender_pair(x->text, y->text)) {
+        /* Gabriel/Gabriela, Mario/Maria, Kuznetsov/Kuznetsova: grammatical
+         * gender in Romance and Slavic names marks another person. */
+        *how = HUELLA_MATCH_EDIT;
+        return 0.0;
+    }
+    double e = edit_similarity(x->text, y->text);
+    size_t shortest = strlen(x->text) < strlen(y->text) ? strlen(x->text) : strlen(y->text);
+    if (strlen(x->key) >= 2 && strcmp(x->key, y->key) == 0 && e < SIM_PHON && shortest >= 3) {
+        *how = HUELLA_MATCH_PHONETIC;
+        return SIM_PHON;
+    }
+    /* Short tokens: one letter makes another name (Ali/Ala, Ivan/Iran). */
+    double floor = shortest <= 4 ? 0.85 : MIN_SIM;
+    *how = HUELLA_MATCH_EDIT;
+    return e >= floor ? e : 0.0;
+}
+
+/* Patronymics (the nasab after bin/ibn, Russian -ovich/-ovna) come and go
+ * between documents of one person, so leaving one over costs less. */
+static bool patronymic(const huella_name *nm, size_t i)
+{
+    static const char *const before[] = {"bin", "ibn",  "ben",  "bint", "binti",
+                                         "bn",  "ould", "wuld", "bte",  "binte"};
+    static const char *const endings[] = {"ovich", "evich",  "ovna", "evna", "ovych",
+                                          "ivna",  "yevych", "ovic", "evic"};
+    if (i > 0)
+        for (size_t k = 0; k < sizeof(before) / sizeof(before[0]); k++)
+            if (strcmp(nm->tokens[i - 1].text, before[k]) == 0)
+                return true;
+    size_t len = strlen(nm->tokens[i].text);
+    for (size_t k = 0; k < sizeof(endings) / sizeof(endings[0]); k++) {
+        size_t le = strlen(endings[k]);
+        if (len > le + 2 && strcmp(nm->tokens[i].text + len - le, endings[k]) == 0)
+            return true;
+    }
+    return false;
+}
+
+static double leftover_cost(const huella_name *nm, size_t i)
+{
+    return patronymic(nm, i) ? LEFT_PATRO : LEFT_COST;
+}
+
+static bool alignable(const huella_name_token *t)
+{
+    return t->role == HUELLA_NAME_WORD || t->role == HUELLA_NAME_INITIAL;
+}
+
+static size_t collect(const huella_name *nm, item *items)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < nm->n_tokens; i++) {
+        if (!alignable(&nm->tokens[i]))
+            continue;
+        item *it = &items[k++];
+        memset(it, 0, sizeof(*it));
+        strcpy(it->text, nm->tokens[i].text);
+        strcpy(it->key, nm->tokens[i].key);
+        it->first = i;
+        it->second = SIZE_MAX;
+        it->initial = nm->tokens[i].role == HUELLA_NAME_INITIAL;
+        it->abjad = strcmp(nm->script, "Arabic") == 0 || strcmp(nm->script, "Hebrew") == 0;
+    }
+    return k;
+}
+
+/* Join tokens i and i+1 of x when together they are the other name's
+ * single token and apart they are not. */
+/* Does the run of tokens first..last of x, written as one, explain the
+ * other name's single token y better than its last part alone?  Returns
+ * the similarity, or 0. */
+static double join_fits(const huella_names *n, const huella_name *xn, size_t first, size_t last,
+                        bool abjad, const item *y, item *joined)
+{
+    memset(joined, 0, sizeof(*joined));
+    for (size_t k = first; k <= last; k++) {
+        size_t len = strlen(joined->text);
+        snprintf(joined->text + len, sizeof(joined->text) - len, "%s", xn->tokens[k].text);
+    }
+    huella_names_phonetic_key(joined->text, joined->key, sizeof(joined->key));
+    joined->first = first;
+    joined->second = last;
+    joined->abjad = abjad;
+    huella_name_match how;
+    double s = token_similarity(n, joined, y, &how);
+    /* Arabic sun letters assimilate the l of the article: Abdul Rahman is
+     * also written Abdurrahman, Abdul Salam Abdussalam.  Try that form. */
+    const char *t1 = xn->tokens[first].text;
+    size_t l1 = strlen(t1);
+    char c2 = xn->tokens[first + 1].text[0];
+    if (last == first + 1 && l1 >= 3 && t1[l1 - 1] == 'l' && strchr("aeiou", t1[l1 - 2]) != NULL &&
+        c2 != '\0' && strchr("tdrzsn", c2) != NULL) {
+        item alt = *joined;
+        alt.text[l1 - 1] = c2;
+        huella_names_phonetic_key(alt.text, alt.key, sizeof(alt.key));
+        huella_name_match how_alt;
+        double s_alt = token_similarity(n, &alt, y, &how_alt);
+        if (s_alt > s) {
+            s = s_alt;
+            how = how_alt;
+            *joined = alt;
+        }
+    }
+    if (s < 0.9 || (xn->tokens[first].role == HUELLA_NAME_INITIAL && how != HUELLA_MATCH_EXACT))
+        return 0.0;
+    /* F Kennedy is not one word for Kennedy. */
+    item part;
+    memset(&part, 0, sizeof(part));
+    strcpy(part.text, xn->tokens[last].text);
+    strcpy(part.key, xn->tokens[last].key);
+    part.abjad = abjad;
+    return token_similarity(n, &part, y, &how) >= s ? 0.0 : s;
+}
+
+/* Join runs of two tokens (or three with a particle in the middle) of x
+ * that together are one of y's single tokens and apart are not:
+ * Abdul Rahman ~ Abdulrahman, Nur ud-Din ~ Nuruddin, O Connor ~ OConnor. */
+static size_t join_adjacent(const huella_names *n, const huella_name *xn, item *x, size_t nx,
+                            const item *y, size_t ny)
+{
+    bool abjad = nx > 0 && x[0].abjad;
+    for (size_t i = 0; i + 1 < xn->n_tokens; i++) {
+        const huella_name_token *t1 = &xn->tokens[i], *t2 = &xn->tokens[i + 1];
+        if ((t2->role != HUELLA_NAME_WORD && t2->role != HUELLA_NAME_PARTICLE) ||
+            t1->role == HUELLA_NAME_TITLE || t1->role == HUELLA_NAME_SUFFIX ||
+            t1->role == HUELLA_NAME_CONJUNCTION)
+            continue;
+        size_t lasts[2];
+        size_t n_lasts = 0;
+        if (t2->role == HUELLA_NAME_PARTICLE && i + 2 < xn->n_tokens &&
+            xn->tokens[i + 2].role == HUELLA_NAME_WORD)
+            lasts[n_lasts++] = i + 2;
+        lasts[n_lasts++] = i + 1;
+        bool done = false;
+        for (size_t l = 0; l < n_lasts && !done; l++)
+            for (size_t j = 0; j < ny && !done; j++) {
+                if (y[j].second != SIZE_MAX || y[j].initial)
+                    continue;
+                item joined;
+                if (join_fits(n, xn, i, lasts[l], abjad, &y[j], &joined) <= 0)
+                    continue;
+                size_t w = 0;
+                for (size_t k = 0; k < nx; k++)
+                    if (x[k].first < i || x[k].first > lasts[l])
+                        x[w++] = x[k];
+                if (w == MAX_ITEMS)
+                    return nx; /* no room: leave the tokens apart */
+                x[w++] = joined;
+                nx = w;
+                i = lasts[l]; /* go on after the joined run */
+                done = true;
+            }
+    }
+    return nx;
+}
+
+typedef struct matrix {
+    double s[MAX_ITEMS][MAX_ITEMS];
+    huella_name_match how[MAX_ITEMS][MAX_ITEMS];
+} matrix;
+
+/* Optimal assignment: rows are the longer list, columns the shorter; best
+ * total similarity with each column used at most once. */
+static void assign(const matrix *m, size_t rows, size_t cols, bool swapped, int *col_of_row)
+{
+#define S(r, c) (swapped ? m->s[c][r] : m->s[r][c])
+    for (size_t r = 0; r < rows; r++)
+        col_of_row[r] = -1;
+    if (cols <= DP_LIMIT) {
+        size_t states = (size_t)1 << cols;
+        double *dp = malloc((rows + 1) * states * sizeof(double));
+        if (dp != NULL) {
+            for (size_t i = 0; i < (rows + 1) * states; i++)
+                dp[i] = -1.0;
+            dp[0] = 0.0;
+            for (size_t r = 0; r < rows; r++)
+                for (size_t mask = 0; mask < states; mask++) {
+                    double v = dp[r * states + mask];
+                    if (v < 0)
+                        continue;
+                    double *skip = &dp[(r + 1) * states + mask];
+                    if (v > *skip)
+                        *skip = v;
+                    for (size_t c = 0; c < cols; c++) {
+                        if ((mask >> c) & 1 || S(r, c) <= 0)
+                            continue;
+                        double *take = &dp[(r + 1) * states + (mask | ((size_t)1 << c))];
+                        if (v + S(r, c) > *take)
+                            *take = v + S(r, c);
+                    }
+                }
+            size_t best = 0;
+            for (size_t mask = 0; mask < states; mask++)
+                if (dp[rows * states + mask] > dp[rows * states + best])
+                    best = mask;
+            /* Walk back. */
+            size_t mask = best;
+            for (size_t r = rows; r-- > 0;) {
+                double v = dp[(r + 1) * states + mask];
+                if (fabs(dp[r * states + mask] - v) < 1e-12) {
+                    continue;
+                }
+                for (size_t c = 0; c < cols; c++) {
+                    if (!((mask >> c) & 1) || S(r, c) <= 0)
+                        continue;
+                    size_t prev = mask & ~((size_t)1 << c);
+                    if (dp[r * states + prev] >= 0 &&
+                        fabs(dp[r * states + prev] + S(r, c) - v) < 1e-12) {
+                        col_of_row[r] = (int)c;
+                        mask = prev;
+                        break;
+                    }
+                }
+            }
+            free(dp);
+            return;
+        }
+    }
+    /* Greedy: best remaining pair first. */
+    bool used_c[MAX_ITEMS] = {false};
+    for (;;) {
+        double best = 0;
+        size_t br = 0, bc = 0;
+        for (size_t r = 0; r < rows; r++)
+            for (size_t c = 0; c < cols; c++)
+                if (col_of_row[r] < 0 && !used_c[c] && S(r, c) > best) {
+                    best = S(r, c);
+                    br = r;
+                    bc = c;
+                }
+        if (best <= 0)
+            break;
+        col_of_row[br] = (int)bc;
+        used_c[bc] = true;
+    }
+#undef S
+}
+
+huella_status huella_names_compare(huella_names *n, const char *a, const char *b,
+                                   huella_name_comparison *out, huella_error *err)
+{
+    memset(out, 0, sizeof(*out));
+    huella_status st = huella_names_normalize(n, a, &out->a, err);
+    if (st != HUELLA_OK) {
+        huella_error_prefix(err, "first name: ");
+        return st;
+    }
+    st = huella_names_normalize(n, b, &out->b, err);
+    if (st != HUELLA_OK) {
+        huella_error_prefix(err, "second name: ");
+        return st;
+    }
+    item xa[MAX_ITEMS], xb[MAX_ITEMS];
+    size_t na = collect(&out->a, xa), nb = collect(&out->b, xb);
+    na = join_adjacent(n, &out->a, xa, na, xb, nb);
+    nb = join_adjacent(n, &out->b, xb, nb, xa, na);
+    if (na == 0 || nb == 0)
+        return HUELLA_OK; /* nothing to align: score 0 */
+
+    matrix *m = malloc(sizeof(*m));
+    if (m == NULL)
+        return huella_error_set(err, HUELLA_E_NOMEM, "out of memory");
+    for (size_t i = 0; i < na; i++)
+        for (size_t j = 0; j < nb; j++) {
+            huella_name_match how = HUELLA_MATCH_EDIT;
+            double s = token_similarity(n, &xa[i], &xb[j], &how);
+            if (s > 0 && (xa[i].second != SIZE_MAX || xb[j].second != SIZE_MAX)) {
+                how = HUELLA_MATCH_JOINED;
+                s = s * SIM_JOINED;
+            }
+            m->s[i][j] = s;
+            m->how[i][j] = how;
+        }
+    bool swapped = na < nb;
+    size_t rows = swapped ? nb : na, cols = swapped ? na : nb;
+    int col_of_row[MAX_ITEMS];
+    assign(m, rows, cols, swapped, col_of_row);
+
+    bool used_a[MAX_ITEMS] = {false}, used_b[MAX_ITEMS] = {false};
+    double sum = 0, weakest_edit = 1.0;
+    bool weakest_soft = true;
+    for (size_t r = 0; r < rows; r++) {
+        if (col_of_row[r] < 0)
+            continue;
+        size_t i = swapped ? (size_t)col_of_row[r] : r, j = swapped ? r : (size_t)col_of_row[r];
+        used_a[i] = used_b[j] = true;
+        huella_name_alignment *al = &out->aligned[out->n_aligned++];
+        al->a = xa[i].first;
+        al->a2 = xa[i].second;
+        al->b = xb[j].first;
+        al->b2 = xb[j].second;
+        al->similarity = m->s[i][j];
+        al->how = m->how[i][j];
+        sum += m->s[i][j];
+        if (al->how == HUELLA_MATCH_EDIT && m->s[i][j] < weakest_edit) {
+            weakest_edit = m->s[i][j];
+            weakest_soft = soft_variant(xa[i].text, xb[j].text);
+        }
+    }
+    free(m);
+    /* Count in tokens, so that a joined pair weighs as one aligned unit
+     * against one token but does not shrink the denominator. */
+    size_t ta = 0, tb = 0;
+    double left_a = 0, left_b = 0;
+    for (size_t i = 0; i < na; i++) {
+        ta += 1;
+        if (!used_a[i]) {
+            left_a += leftover_cost(&out->a, xa[i].first);
+            out->left_a[out->n_left_a++] = xa[i].first;
+            if (xa[i].second != SIZE_MAX)
+                out->left_a[out->n_left_a++] = xa[i].second;
+        }
+    }
+    for (size_t j = 0; j < nb; j++) {
+        tb += 1;
+        if (!used_b[j]) {
+            left_b += leftover_cost(&out->b, xb[j].first);
+            out->left_b[out->n_left_b++] = xb[j].first;
+            if (xb[j].second != SIZE_MAX)
+                out->left_b[out->n_left_b++] = xb[j].second;
+        }
+    }
+    size_t shorter = ta < tb ? ta : tb;
+    double extra = ta < tb ? left_b : left_a;
+    double denom = (double)shorter + extra;
+    double score = sum / denom;
+    /* The weakest edit-only pair decides whether this is a typo or another
+     * person: scale by how far it is from certain. */
+    if (weakest_edit < 1.0)
+        score *= 1.0 - (weakest_soft ? SOFT_PENALTY : EDIT_PENALTY) * (1.0 - weakest_edit);
+    if (score < 0)
+        score = 0;
+    if (score > 1)
+        score = 1;
+    out->score = score;
+    return HUELLA_OK;
+}

@@ -1,0 +1,162 @@
+/*
+ * test_names_normalize.c - specification of src/names/normalize.c: scripts,
+ * transliteration to Latin-ASCII, diacritics, particles, roles.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "huella/names.h"
+
+/* One comparator for the whole program, made and freed by the group. */
+static huella_names *names;
+static huella_name result;
+
+static int setup(void **state)
+{
+    (void)state;
+    huella_error err;
+    return huella_names_new(NULL, &names, &err) == HUELLA_OK ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    huella_names_free(names);
+    return 0;
+}
+
+static huella_name *norm(const char *s)
+{
+    huella_error err;
+    assert_int_equal(huella_names_normalize(names, s, &result, &err), HUELLA_OK);
+    return &result;
+}
+
+static void cyrillic_is_romanised_with_bgn(void **state)
+{
+    (void)state;
+    huella_name *nm = norm("Дмитрий Медведев");
+    assert_string_equal(nm->script, "Cyrillic");
+    assert_string_equal(nm->latin, "dmitriy medvedev");
+}
+
+static void cyrillic_single_letters_stay_initials(void **state)
+{
+    (void)state;
+    huella_name *nm = norm("Ж. К. Роулинг");
+    assert_int_equal(nm->n_tokens, 3);
+    assert_int_equal(nm->tokens[0].role, HUELLA_NAME_INITIAL);
+    assert_string_equal(nm->tokens[0].text, "z");
+    assert_string_equal(nm->tokens[2].text, "rouling");
+}
+
+static void greek_is_romanised(void **state)
+{
+    (void)state;
+    huella_name *nm = norm("Αλέξης Τσίπρας");
+    assert_string_equal(nm->script, "Greek");
+    assert_string_equal(nm->latin, "alexis tsipras");
+}
+
+static void han_becomes_pinyin_without_tones(void **state)
+{
+    (void)state;
+    huella_name *nm = norm("毛泽东");
+    assert_string_equal(nm->script, "Han");
+    assert_string_equal(nm->latin, "mao ze dong");
+}
+
+static void arabic_becomes_latin_consonants(void **state)
+{
+    (void)state;
+    huella_name *nm = norm("محمد");
+    assert_string_equal(nm->script, "Arabic");
+    assert_string_equal(nm->latin, "mhmd");
+}
+
+static void diacritics_are_removed_and_original_kept(void **state)
+{
+    (void)state;
+    huella_name *nm = norm("Lech Wałęsa Søren Erdoğan");
+    assert_string_equal(nm->latin, "lech walesa soren erdogan");
+    assert_string_equal(nm->original, "Lech Wałęsa Søren Erdoğan");
+}
+
+static void particles_titles_and_initials_have_roles(void **state)
+{
+    (void)state;
+    huella_name *nm = norm("Colonel Johann W. von Goethe");
+    assert_int_equal(nm->n_tokens, 5);
+    assert_int_equal(nm->tokens[0].role, HUELLA_NAME_TITLE);
+    assert_int_equal(nm->tokens[1].role, HUELLA_NAME_WORD);
+    assert_int_equal(nm->tokens[2].role, HUELLA_NAME_INITIAL);
+    assert_int_equal(nm->tokens[3].role, HUELLA_NAME_PARTICLE);
+    assert_int_equal(nm->tokens[4].role, HUELLA_NAME_WORD);
+}
+
+static void hispanic_two_surnames_with_conjunction(void **state)
+{
+    (void)state;
+    huella_name *nm = norm("José María de la Cruz y García-Márquez");
+    assert_int_equal(nm->n_tokens, 8);
+    assert_string_equal(nm->tokens[6].text, "garcia");
+    assert_true(nm->tokens[6].hyphenated);
+    assert_string_equal(nm->tokens[7].text, "marquez");
+    assert_int_equal(nm->tokens[5].role, HUELLA_NAME_CONJUNCTION);
+    assert_int_equal(nm->tokens[2].role, HUELLA_NAME_PARTICLE);
+}
+
+static void a_particle_standing_last_is_a_word(void **state)
+{
+    (void)state;
+    huella_name *nm = norm("Duc Tho Le");
+    assert_int_equal(nm->tokens[2].role, HUELLA_NAME_WORD);
+}
+
+static void invalid_utf8_is_rejected(void **state)
+{
+    (void)state;
+    huella_names *n = NULL;
+    huella_error err;
+    huella_name *out = malloc(sizeof(*out));
+    assert_int_equal(huella_names_new(NULL, &n, &err), HUELLA_OK);
+    assert_int_equal(huella_names_normalize(n, "Jos\xc3", out, &err), HUELLA_E_INPUT);
+    assert_non_null(strstr(err.message, "UTF-8"));
+    huella_names_free(n);
+    free(out);
+}
+
+static void missing_data_dir_names_the_file(void **state)
+{
+    (void)state;
+    huella_names *n = NULL;
+    huella_error err;
+    assert_int_not_equal(huella_names_new("/nonexistent-dir", &n, &err), HUELLA_OK);
+    assert_null(n);
+    assert_non_null(strstr(err.message, "particles.tsv"));
+    huella_names_free(NULL);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(cyrillic_is_romanised_with_bgn),
+        cmocka_unit_test(cyrillic_single_letters_stay_initials),
+        cmocka_unit_test(greek_is_romanised),
+        cmocka_unit_test(han_becomes_pinyin_without_tones),
+        cmocka_unit_test(arabic_becomes_latin_consonants),
+        cmocka_unit_test(diacritics_are_removed_and_original_kept),
+        cmocka_unit_test(particles_titles_and_initials_have_roles),
+        cmocka_unit_test(hispanic_two_surnames_with_conjunction),
+        cmocka_unit_test(a_particle_standing_last_is_a_word),
+        cmocka_unit_test(invalid_utf8_is_rejected),
+        cmocka_unit_test(missing_data_dir_names_the_file),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
