@@ -185,15 +185,15 @@ HUELLA_API huella_status huella_iris_draw(const huella_image *img, const huella_
  * `huella eval iris --protocol all` on the development data (docs/iris.md):
  * CASIA V1 (283,122 impostor comparisons) and MMU1 (100,125); each value
  * is the lower (safer) of the two sets' thresholds.
- *   FMR 0.1 %:    CASIA 0.311, MMU1 0.269
- *   FMR 0.01 %:   CASIA 0.282, MMU1 0.240
+ *   FMR 0.1 %:    CASIA 0.315, MMU1 0.270
+ *   FMR 0.01 %:   CASIA 0.287, MMU1 0.232
  *   FMR 0.0001 %: not measurable with 383,247 impostor comparisons; the
- *                 lowest impostor distance seen was 0.248 (CASIA) and
- *                 0.206 (MMU1), so below 0.20 no impostor has been seen:
- *                 the zero-FMR point of this data, not a proven 1e-6.
+ *                 lowest impostor distance seen was 0.242 (CASIA) and
+ *                 0.212 (MMU1), so at or below 0.20 no impostor has been
+ *                 seen: the zero-FMR point of this data, not a proven 1e-6.
  */
-#define HUELLA_IRIS_THRESHOLD_FMR1000    0.27
-#define HUELLA_IRIS_THRESHOLD_FMR10000   0.24
+#define HUELLA_IRIS_THRESHOLD_FMR1000    0.265
+#define HUELLA_IRIS_THRESHOLD_FMR10000   0.23
 #define HUELLA_IRIS_THRESHOLD_FMR1000000 0.20
 
 /* ---- 1:N search (src/iris/search.c) ------------------------------------ */

@@ -93,8 +93,9 @@ HUELLA_API huella_status huella_names_new(const char *data_dir, huella_names **o
                                           huella_error *err);
 HUELLA_API void huella_names_free(huella_names *n);
 
-/* Normalise one name (NUL-terminated UTF-8).  Invalid UTF-8, an empty name
- * or one longer than HUELLA_NAMES_MAX_INPUT bytes is HUELLA_E_INPUT. */
+/* Normalise one name (NUL-terminated UTF-8).  Invalid UTF-8, a name with
+ * no letter or digit, or one longer than HUELLA_NAMES_MAX_INPUT bytes is
+ * HUELLA_E_INPUT. */
 HUELLA_API huella_status huella_names_normalize(huella_names *n, const char *name, huella_name *out,
                                                 huella_error *err);
 

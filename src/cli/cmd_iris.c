@@ -186,7 +186,7 @@ static const char *fmr_bracket(double d, double *fmr_bound)
 {
     if (d <= HUELLA_IRIS_THRESHOLD_FMR1000000) {
         *fmr_bound = 0.000001;
-        return "FMR <= 0.0001 %";
+        return "FMR <= 0.0001 % threshold: below every impostor seen in development";
     }
     if (d <= HUELLA_IRIS_THRESHOLD_FMR10000) {
         *fmr_bound = 0.0001;

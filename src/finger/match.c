@@ -86,11 +86,16 @@
  * Speed (bench/bench_finger_match.c, one core): consolidation and the
  * weights cost 12 to 13 % more instructions per comparison (callgrind,
  * FVC2002 DB1..DB4_B records), mostly the walk over the touched pairs in
- * consolidate.  Then 9 to 11 % fewer again, every score bit for bit the
+ * consolidate.  Then 8.5 to 9 % fewer instructions again and 6 to 11 %
+ * more comparisons per second of CPU time, every score bit for bit the
  * same (bench_finger_match --scores, diffed): passing lanes appended
- * through a table per byte of the mask, votes and link lists kept per
- * rank of first vote so that only a two-byte rank per pair is cleared,
- * and roots screened four votes at a time.  Earlier, 2.5 times the previous
+ * through one table look-up per byte of the mask rather than two per
+ * nibble, and roots screened by a plain comparison of votes.  Keeping
+ * the votes per rank of first vote (clearing a two-byte rank per pair
+ * rather than six bytes) saved 1 to 2 % more instructions but was
+ * slower: the extra indirection lengthens the chain from one vote to the
+ * next.
+ * Earlier, 2.5 times the previous
  * implementation of this file, which looked up every directed edge,
  * voted in floating point into a table cleared per comparison, rebuilt a
  * link table grouped by minutia, and filtered it while growing.  How:
@@ -577,13 +582,12 @@ void huella_finger_prepared_free(huella_finger_prepared *p)
  *      tests 16 entries at a time (SSE2) and appends those within
  *      tolerance through a table of bit positions;
  *   2. link_pairs: each matching edge pair votes for its two minutia
- *      pairs (i of a, i of b) and (j of a, j of b), in integers, each
- *      pair numbered on its first vote (its rank, through a table
- *      indexed by the pair), and pushes a link from each pair to the
+ *      pairs (i of a, i of b) and (j of a, j of b), in integers, in a
+ *      table indexed by the pair, and pushes a link from each pair to the
  *      other on the pair's list, so that growing from a pair reads
  *      exactly the pairs it links to;
- *   3. the roots: the N_ROOTS pairs with the most votes, screened four
- *      at a time against the last of them and kept sorted by min/max;
+ *   3. the roots: the N_ROOTS pairs with the most votes, screened by
+ *      their votes against the last of them and kept sorted by min/max;
  *   4. grow from each root, keep the largest set; consolidate it
  *      (consolidate); the common area of the least-squares alignment,
  *      weighed over every side of the hulls.
@@ -602,38 +606,70 @@ void huella_finger_prepared_free(huella_finger_prepared *p)
  * branch predictor), one table look-up per 8 lanes. */
 /* clang-format off */
 static const uint64_t byte_positions[256] = {
-    0x0ull, 0x0ull, 0x1ull, 0x100ull, 0x2ull, 0x200ull, 0x201ull, 0x20100ull,
-    0x3ull, 0x300ull, 0x301ull, 0x30100ull, 0x302ull, 0x30200ull, 0x30201ull, 0x3020100ull,
-    0x4ull, 0x400ull, 0x401ull, 0x40100ull, 0x402ull, 0x40200ull, 0x40201ull, 0x4020100ull,
-    0x403ull, 0x40300ull, 0x40301ull, 0x4030100ull, 0x40302ull, 0x4030200ull, 0x4030201ull, 0x403020100ull,
-    0x5ull, 0x500ull, 0x501ull, 0x50100ull, 0x502ull, 0x50200ull, 0x50201ull, 0x5020100ull,
-    0x503ull, 0x50300ull, 0x50301ull, 0x5030100ull, 0x50302ull, 0x5030200ull, 0x5030201ull, 0x503020100ull,
-    0x504ull, 0x50400ull, 0x50401ull, 0x5040100ull, 0x50402ull, 0x5040200ull, 0x5040201ull, 0x504020100ull,
-    0x50403ull, 0x5040300ull, 0x5040301ull, 0x504030100ull, 0x5040302ull, 0x504030200ull, 0x504030201ull, 0x50403020100ull,
-    0x6ull, 0x600ull, 0x601ull, 0x60100ull, 0x602ull, 0x60200ull, 0x60201ull, 0x6020100ull,
-    0x603ull, 0x60300ull, 0x60301ull, 0x6030100ull, 0x60302ull, 0x6030200ull, 0x6030201ull, 0x603020100ull,
-    0x604ull, 0x60400ull, 0x60401ull, 0x6040100ull, 0x60402ull, 0x6040200ull, 0x6040201ull, 0x604020100ull,
-    0x60403ull, 0x6040300ull, 0x6040301ull, 0x604030100ull, 0x6040302ull, 0x604030200ull, 0x604030201ull, 0x60403020100ull,
-    0x605ull, 0x60500ull, 0x60501ull, 0x6050100ull, 0x60502ull, 0x6050200ull, 0x6050201ull, 0x605020100ull,
-    0x60503ull, 0x6050300ull, 0x6050301ull, 0x605030100ull, 0x6050302ull, 0x605030200ull, 0x605030201ull, 0x60503020100ull,
-    0x60504ull, 0x6050400ull, 0x6050401ull, 0x605040100ull, 0x6050402ull, 0x605040200ull, 0x605040201ull, 0x60504020100ull,
-    0x6050403ull, 0x605040300ull, 0x605040301ull, 0x60504030100ull, 0x605040302ull, 0x60504030200ull, 0x60504030201ull, 0x6050403020100ull,
-    0x7ull, 0x700ull, 0x701ull, 0x70100ull, 0x702ull, 0x70200ull, 0x70201ull, 0x7020100ull,
-    0x703ull, 0x70300ull, 0x70301ull, 0x7030100ull, 0x70302ull, 0x7030200ull, 0x7030201ull, 0x703020100ull,
-    0x704ull, 0x70400ull, 0x70401ull, 0x7040100ull, 0x70402ull, 0x7040200ull, 0x7040201ull, 0x704020100ull,
-    0x70403ull, 0x7040300ull, 0x7040301ull, 0x704030100ull, 0x7040302ull, 0x704030200ull, 0x704030201ull, 0x70403020100ull,
-    0x705ull, 0x70500ull, 0x70501ull, 0x7050100ull, 0x70502ull, 0x7050200ull, 0x7050201ull, 0x705020100ull,
-    0x70503ull, 0x7050300ull, 0x7050301ull, 0x705030100ull, 0x7050302ull, 0x705030200ull, 0x705030201ull, 0x70503020100ull,
-    0x70504ull, 0x7050400ull, 0x7050401ull, 0x705040100ull, 0x7050402ull, 0x705040200ull, 0x705040201ull, 0x70504020100ull,
-    0x7050403ull, 0x705040300ull, 0x705040301ull, 0x70504030100ull, 0x705040302ull, 0x70504030200ull, 0x70504030201ull, 0x7050403020100ull,
-    0x706ull, 0x70600ull, 0x70601ull, 0x7060100ull, 0x70602ull, 0x7060200ull, 0x7060201ull, 0x706020100ull,
-    0x70603ull, 0x7060300ull, 0x7060301ull, 0x706030100ull, 0x7060302ull, 0x706030200ull, 0x706030201ull, 0x70603020100ull,
-    0x70604ull, 0x7060400ull, 0x7060401ull, 0x706040100ull, 0x7060402ull, 0x706040200ull, 0x706040201ull, 0x70604020100ull,
-    0x7060403ull, 0x706040300ull, 0x706040301ull, 0x70604030100ull, 0x706040302ull, 0x70604030200ull, 0x70604030201ull, 0x7060403020100ull,
-    0x70605ull, 0x7060500ull, 0x7060501ull, 0x706050100ull, 0x7060502ull, 0x706050200ull, 0x706050201ull, 0x70605020100ull,
-    0x7060503ull, 0x706050300ull, 0x706050301ull, 0x70605030100ull, 0x706050302ull, 0x70605030200ull, 0x70605030201ull, 0x7060503020100ull,
-    0x7060504ull, 0x706050400ull, 0x706050401ull, 0x70605040100ull, 0x706050402ull, 0x70605040200ull, 0x70605040201ull, 0x7060504020100ull,
-    0x706050403ull, 0x70605040300ull, 0x70605040301ull, 0x7060504030100ull, 0x70605040302ull, 0x7060504030200ull, 0x7060504030201ull, 0x706050403020100ull,
+    0x0ull, 0x0ull, 0x1ull, 0x100ull,
+    0x2ull, 0x200ull, 0x201ull, 0x20100ull,
+    0x3ull, 0x300ull, 0x301ull, 0x30100ull,
+    0x302ull, 0x30200ull, 0x30201ull, 0x3020100ull,
+    0x4ull, 0x400ull, 0x401ull, 0x40100ull,
+    0x402ull, 0x40200ull, 0x40201ull, 0x4020100ull,
+    0x403ull, 0x40300ull, 0x40301ull, 0x4030100ull,
+    0x40302ull, 0x4030200ull, 0x4030201ull, 0x403020100ull,
+    0x5ull, 0x500ull, 0x501ull, 0x50100ull,
+    0x502ull, 0x50200ull, 0x50201ull, 0x5020100ull,
+    0x503ull, 0x50300ull, 0x50301ull, 0x5030100ull,
+    0x50302ull, 0x5030200ull, 0x5030201ull, 0x503020100ull,
+    0x504ull, 0x50400ull, 0x50401ull, 0x5040100ull,
+    0x50402ull, 0x5040200ull, 0x5040201ull, 0x504020100ull,
+    0x50403ull, 0x5040300ull, 0x5040301ull, 0x504030100ull,
+    0x5040302ull, 0x504030200ull, 0x504030201ull, 0x50403020100ull,
+    0x6ull, 0x600ull, 0x601ull, 0x60100ull,
+    0x602ull, 0x60200ull, 0x60201ull, 0x6020100ull,
+    0x603ull, 0x60300ull, 0x60301ull, 0x6030100ull,
+    0x60302ull, 0x6030200ull, 0x6030201ull, 0x603020100ull,
+    0x604ull, 0x60400ull, 0x60401ull, 0x6040100ull,
+    0x60402ull, 0x6040200ull, 0x6040201ull, 0x604020100ull,
+    0x60403ull, 0x6040300ull, 0x6040301ull, 0x604030100ull,
+    0x6040302ull, 0x604030200ull, 0x604030201ull, 0x60403020100ull,
+    0x605ull, 0x60500ull, 0x60501ull, 0x6050100ull,
+    0x60502ull, 0x6050200ull, 0x6050201ull, 0x605020100ull,
+    0x60503ull, 0x6050300ull, 0x6050301ull, 0x605030100ull,
+    0x6050302ull, 0x605030200ull, 0x605030201ull, 0x60503020100ull,
+    0x60504ull, 0x6050400ull, 0x6050401ull, 0x605040100ull,
+    0x6050402ull, 0x605040200ull, 0x605040201ull, 0x60504020100ull,
+    0x6050403ull, 0x605040300ull, 0x605040301ull, 0x60504030100ull,
+    0x605040302ull, 0x60504030200ull, 0x60504030201ull, 0x6050403020100ull,
+    0x7ull, 0x700ull, 0x701ull, 0x70100ull,
+    0x702ull, 0x70200ull, 0x70201ull, 0x7020100ull,
+    0x703ull, 0x70300ull, 0x70301ull, 0x7030100ull,
+    0x70302ull, 0x7030200ull, 0x7030201ull, 0x703020100ull,
+    0x704ull, 0x70400ull, 0x70401ull, 0x7040100ull,
+    0x70402ull, 0x7040200ull, 0x7040201ull, 0x704020100ull,
+    0x70403ull, 0x7040300ull, 0x7040301ull, 0x704030100ull,
+    0x7040302ull, 0x704030200ull, 0x704030201ull, 0x70403020100ull,
+    0x705ull, 0x70500ull, 0x70501ull, 0x7050100ull,
+    0x70502ull, 0x7050200ull, 0x7050201ull, 0x705020100ull,
+    0x70503ull, 0x7050300ull, 0x7050301ull, 0x705030100ull,
+    0x7050302ull, 0x705030200ull, 0x705030201ull, 0x70503020100ull,
+    0x70504ull, 0x7050400ull, 0x7050401ull, 0x705040100ull,
+    0x7050402ull, 0x705040200ull, 0x705040201ull, 0x70504020100ull,
+    0x7050403ull, 0x705040300ull, 0x705040301ull, 0x70504030100ull,
+    0x705040302ull, 0x70504030200ull, 0x70504030201ull, 0x7050403020100ull,
+    0x706ull, 0x70600ull, 0x70601ull, 0x7060100ull,
+    0x70602ull, 0x7060200ull, 0x7060201ull, 0x706020100ull,
+    0x70603ull, 0x7060300ull, 0x7060301ull, 0x706030100ull,
+    0x7060302ull, 0x706030200ull, 0x706030201ull, 0x70603020100ull,
+    0x70604ull, 0x7060400ull, 0x7060401ull, 0x706040100ull,
+    0x7060402ull, 0x706040200ull, 0x706040201ull, 0x70604020100ull,
+    0x7060403ull, 0x706040300ull, 0x706040301ull, 0x70604030100ull,
+    0x706040302ull, 0x70604030200ull, 0x70604030201ull, 0x7060403020100ull,
+    0x70605ull, 0x7060500ull, 0x7060501ull, 0x706050100ull,
+    0x7060502ull, 0x706050200ull, 0x706050201ull, 0x70605020100ull,
+    0x7060503ull, 0x706050300ull, 0x706050301ull, 0x70605030100ull,
+    0x706050302ull, 0x70605030200ull, 0x70605030201ull, 0x7060503020100ull,
+    0x7060504ull, 0x706050400ull, 0x706050401ull, 0x70605040100ull,
+    0x706050402ull, 0x70605040200ull, 0x70605040201ull, 0x7060504020100ull,
+    0x706050403ull, 0x70605040300ull, 0x70605040301ull, 0x7060504030100ull,
+    0x70605040302ull, 0x7060504030200ull, 0x7060504030201ull, 0x706050403020100ull,
 };
 /* clang-format on */
 static const uint8_t byte_count[256] = {
@@ -742,17 +778,12 @@ typedef struct cons_pair {
 } cons_pair;
 
 typedef struct scratch {
-    /* Per pair of minutiae (ia * nb + ib): its rank of first vote, or -1
-     * when it has none.  Only this table is cleared per comparison (two
-     * bytes a pair rather than six), the rest is per rank and is written
-     * on first vote. */
-    int16_t slot[MAX_M * MAX_M];
-    /* Per rank of first vote: the pair, the sum of its votes in units of
-     * 1 / VOTE_ONE, and the first of its links or -1 (there are at most
-     * two ranks per matching edge pair). */
+    /* Per pair of minutiae (ia * nb + ib): the sum of its votes, in units
+     * of 1 / VOTE_ONE, and the first of its links or -1. */
+    int32_t vote[MAX_M * MAX_M];
+    int16_t first_link[MAX_M * MAX_M];
+    /* The pairs with a vote, in order of first vote. */
     uint16_t touched[2 * MAX_MATCHES];
-    int32_t vote[2 * MAX_MATCHES + 4]; /* + 4: read four at a time */
-    int16_t first_link[2 * MAX_MATCHES];
     /* Matching edge pairs: a's index entry and b's edge (+ 8: see
      * append_lanes). */
     uint16_t cand_at[MAX_MATCHES + 8], cand_e[MAX_MATCHES + 8];
@@ -823,8 +854,7 @@ static int grow(const huella_finger_prepared *a, const huella_finger_prepared *b
     w->queue_a[tail] = (uint8_t)ra;
     w->queue_b[tail++] = (uint8_t)rb;
     while (head < tail) {
-        /* Every queued pair came through a link: it has a vote, a rank. */
-        int from = w->slot[w->queue_a[head] * nb + w->queue_b[head]];
+        int from = w->queue_a[head] * nb + w->queue_b[head];
         head++;
         for (int l = w->first_link[from]; l >= 0; l = w->links[l].next) {
             int ja = w->links[l].ja, jb = w->links[l].jb;
@@ -959,7 +989,7 @@ static alignment align_on(const huella_finger_prepared *a, const huella_finger_p
                           const scratch *w, int ra, int rb)
 {
     int sum = 0, cnt = 0;
-    for (int l = w->first_link[w->slot[ra * b->n + rb]]; l >= 0; l = w->links[l].next) {
+    for (int l = w->first_link[ra * b->n + rb]; l >= 0; l = w->links[l].next) {
         sum += w->links[l].r * w->links[l].mult;
         cnt += w->links[l].mult;
     }
@@ -1024,13 +1054,10 @@ static int link_pairs(const edge_index *a, const huella_finger_prepared *b, scra
     const uint16_t *restrict eo = a->eo;
     const oriented *restrict ors = a->orientations;
     const edge *restrict edges = b->edges;
-    int16_t *restrict slot = w->slot;
     int32_t *restrict vote = w->vote;
     int16_t *restrict first_link = w->first_link;
     uint16_t *restrict touched = w->touched;
     link *restrict links = w->links;
-    memset(vote, 0, sizeof(int32_t) * 2 * (size_t)nm);
-    memset(first_link, 0xff, sizeof(int16_t) * 2 * (size_t)nm);
     for (int c = nm - 1; c >= 0; c--) {
         const oriented ea = ors[eo[w->cand_at[c]]];
         const edge eb = edges[w->cand_e[c]];
@@ -1045,30 +1072,22 @@ static int link_pairs(const edge_index *a, const huella_finger_prepared *b, scra
         int mult = (both + 1) >> 1; /* the bits set in both, which is 1, 2 or 3 */
         s *= mult;
         int pi = xi * nb + eb.i, pj = xj * nb + eb.j;
-        /* Give each pair the next rank on its first vote, without a branch
-         * (whether a pair was seen is a coin toss for the predictor, and
-         * compilers turn a conditional into one); the votes and lists of
-         * every rank that can be given were cleared beforehand. */
+        /* Remember each pair on its first vote (without a branch: whether
+         * a pair was seen is a coin toss for the predictor). */
         touched[nt] = (uint16_t)pi;
-        int ri = slot[pi], fresh_i = -(ri < 0); /* -1 when unseen, else 0 */
-        ri = (ri & ~fresh_i) | (nt & fresh_i);
-        nt -= fresh_i;
-        slot[pi] = (int16_t)ri;
-        vote[ri] += s;
+        nt += vote[pi] == 0;
+        vote[pi] += s;
+        touched[nt] = (uint16_t)pj;
+        nt += vote[pj] == 0;
+        vote[pj] += s;
         /* Push both links on their pair's list: going backwards, the lists
          * end up in the order of the matching edges. */
         links[2 * c] = (link){(uint8_t)xj, eb.j, (int8_t)(uint8_t)(eb.b1 - ea.b1), (uint8_t)mult,
-                              first_link[ri]};
-        first_link[ri] = (int16_t)(2 * c);
-        touched[nt] = (uint16_t)pj;
-        int rj = slot[pj], fresh_j = -(rj < 0); /* -1 when unseen, else 0 */
-        rj = (rj & ~fresh_j) | (nt & fresh_j);
-        nt -= fresh_j;
-        slot[pj] = (int16_t)rj;
-        vote[rj] += s;
+                              first_link[pi]};
+        first_link[pi] = (int16_t)(2 * c);
         links[2 * c + 1] = (link){(uint8_t)xi, eb.i, (int8_t)(uint8_t)(eb.b2 - ea.b2),
-                                  (uint8_t)mult, first_link[rj]};
-        first_link[rj] = (int16_t)(2 * c + 1);
+                                  (uint8_t)mult, first_link[pj]};
+        first_link[pj] = (int16_t)(2 * c + 1);
     }
     return nt;
 }
@@ -1108,7 +1127,8 @@ static double compare(const huella_finger_prepared *a, const huella_finger_prepa
     int nm = find_candidates(&ix, b, w);
     if (nm == 0)
         return 0.0;
-    memset(w->slot, 0xff, sizeof(int16_t) * (size_t)na * (size_t)nb);
+    memset(w->vote, 0, sizeof(int32_t) * (size_t)na * (size_t)nb);
+    memset(w->first_link, 0xff, sizeof(int16_t) * (size_t)na * (size_t)nb);
     int nt = link_pairs(&ix, b, w, nm);
 
     /* Roots: the pairs with the most local support, the first supported
@@ -1119,31 +1139,20 @@ static double compare(const huella_finger_prepared *a, const huella_finger_prepa
     for (int k = 0; k < N_ROOTS; k++)
         top[k] = -1;
     /* A later pair gets in only with more votes than the last of the top
-     * (on a tie, the earlier first vote wins), so the votes are screened
-     * four at a time against that count, and the few that pass are
-     * sorted in.  The votes are padded with zeros up to a multiple of 4. */
+     * (on a tie, the earlier first vote wins): a plain comparison of the
+     * votes screens out most. */
     int32_t least = -1; /* votes of the last of the top, -1 while it is not full */
-    memset(&w->vote[nt], 0, 4 * sizeof(int32_t));
-    for (int t = 0; t < nt; t += 4) {
-#if defined(__SSE2__)
-        __m128i v = _mm_loadu_si128((const __m128i *)&w->vote[t]);
-        unsigned pass =
-            (unsigned)_mm_movemask_ps(_mm_castsi128_ps(_mm_cmpgt_epi32(v, _mm_set1_epi32(least))));
-#else
-        unsigned pass = 15u;
-#endif
-        for (int k = 0; pass != 0 && k < 4 && t + k < nt; k++) {
-            int32_t vote = w->vote[t + k];
-            if (!((pass >> k) & 1u) || vote <= least)
-                continue;
-            int64_t key = (int64_t)vote << 16 | (0xFFFF - (t + k));
-            for (int r = 0; r < N_ROOTS; r++) {
-                int64_t hi = top[r] > key ? top[r] : key;
-                key = top[r] > key ? key : top[r];
-                top[r] = hi;
-            }
-            least = top[N_ROOTS - 1] < 0 ? -1 : (int32_t)(top[N_ROOTS - 1] >> 16);
+    for (int t = 0; t < nt; t++) {
+        int32_t vote = w->vote[w->touched[t]];
+        if (vote <= least)
+            continue;
+        int64_t key = (int64_t)vote << 16 | (0xFFFF - t);
+        for (int k = 0; k < N_ROOTS; k++) {
+            int64_t hi = top[k] > key ? top[k] : key;
+            key = top[k] > key ? key : top[k];
+            top[k] = hi;
         }
+        least = top[N_ROOTS - 1] < 0 ? -1 : (int32_t)(top[N_ROOTS - 1] >> 16);
     }
     int root[N_ROOTS], nr = 0;
     for (; nr < N_ROOTS && top[nr] >= 0; nr++) {

@@ -124,9 +124,9 @@ void iris_encode_strip(const iris_strip *strip, huella_iris_code *code)
     double f0 = 1.0 / IRIS_WAVELENGTH, ls = log(IRIS_SIGMA);
     filter[0] = 0;
     for (int k = 1; k < FFT_N; k++) {
-        double f = (double)k / FFT_N;
         /* positive frequencies only: the response is analytic */
-        filter[k] = k <= FFT_N / 2 ? exp(-pow(log(f / f0), 2) / (2 * ls * ls)) : 0;
+        double octaves = log(k / (FFT_N * f0)); /* ln(f / f0), f = k / FFT_N > 0 */
+        filter[k] = k <= FFT_N / 2 ? exp(-octaves * octaves / (2 * ls * ls)) : 0;
     }
     for (int r = 0; r < HUELLA_IRIS_ROWS; r++) {
         double re[FFT_N], im[FFT_N], cover[FFT_N];
@@ -138,7 +138,7 @@ void iris_encode_strip(const iris_strip *strip, huella_iris_code *code)
         int lo = (int)floor(centre - 2 * BAND_SIGMA), hi = (int)ceil(centre + 2 * BAND_SIGMA) + 1;
         lo = lo < 0 ? 0 : lo;
         hi = hi > IRIS_STRIP_ROWS ? IRIS_STRIP_ROWS : hi;
-        double weight[IRIS_STRIP_ROWS];
+        double weight[IRIS_STRIP_ROWS] = {0};
         for (int i = lo; i < hi; i++)
             weight[i - lo] = exp(-0.5 * pow((i + 0.5 - centre) / BAND_SIGMA, 2));
         double sum = 0;

@@ -23,7 +23,8 @@
  *      than the sclera too.
  *   3. Limbus, coarse: the integro-differential operator (ring-mean jump
  *      outwards) restricted to the lateral sectors that eyelids rarely
- *      cover, with the centre near the pupil's.
+ *      cover, with the centre near the pupil's; the innermost strong edge
+ *      at a plausible pupil/iris ratio, not merely the strongest.
  *   4. Both refined to the real edge: per angle, the strongest edge of the
  *      right polarity along the ray near the coarse circle, then a robust
  *      least-squares Fourier series of the radius (order 3 for the pupil,
@@ -270,7 +271,7 @@ static void edge_search(const float *img, const uint8_t *mask, int w, int h, dou
         int n = (int)((hi[i] - lo[i]) / step) + 1;
         if (n < 2 * d + 3 || n > MAXS)
             continue;
-        float prof[MAXS];
+        float prof[MAXS] = {0};
         bool good = true;
         for (int s = 0; s < n && good; s++) {
             double rho = lo[i] + s * step;
@@ -508,19 +509,28 @@ static double lateral_arc(const half_image *g, double cx, double cy, double r, i
  * radii; on each lateral arc the jump from a band of 4 rings inside to 4
  * rings outside (the limbus is a soft edge, some 10 pixels wide at full
  * size).  The score is the smaller of the two jumps, so that a strong
- * edge on one side only (an eye corner, the skin) cannot win.
+ * edge on one side only (an eye corner, the skin) cannot win; the radius
+ * chosen is explained below.
  */
+#define LIMBUS_NEAR_BEST 0.8
+#define LIMBUS_MIN_RATIO 1.9 /* pupil/iris radius ratio 0.53 */
+
 static bool find_limbus_coarse(const half_image *g, const circle *pupil, circle *best)
 {
     double rp = pupil->r;
     int rmin = (int)ceil(fmax(1.35 * rp, rp + 5)), rmax = (int)floor(fmin(5.0 * rp, 0.5 * g->w));
     if (rmax > MAX_HALF_R - 4)
         rmax = MAX_HALF_R - 4;
-    int d = (int)ceil(0.2 * rp) + 1;
+    int d = (int)ceil(0.1 * rp) + 1;
     best->score = -1;
     double ring[2][MAX_HALF_R + 8];
-    /* The limbus centre lies near the pupil's, closer still vertically
-     * (the pupil is displaced mostly towards the nose). */
+    circle per_r[MAX_HALF_R + 8];
+    for (int r = 0; r < MAX_HALF_R + 8; r++)
+        per_r[r] = (circle){0, 0, 0, -1};
+    /* The limbus centre lies near the pupil's (within a tenth of the
+     * pupil radius plus a pixel, at half size), closer still vertically:
+     * the pupil is displaced mostly towards the nose.  A looser bound lets
+     * one arc slide out to the eye corner. */
     int dv = d / 2 > 1 ? d / 2 : 1;
     for (int oy = -dv; oy <= dv; oy++)
         for (int ox = -d; ox <= d; ox++) {
@@ -538,14 +548,34 @@ static bool find_limbus_coarse(const half_image *g, const circle *pupil, circle 
                                          q[r - 2] - q[r - 3] - q[r - 4]);
                 }
                 double sc = fmin(jump[0], jump[1]);
-                if (isfinite(sc) && sc > best->score) {
-                    best->score = sc;
-                    best->x = cx;
-                    best->y = cy;
-                    best->r = r;
+                if (isfinite(sc) && sc > per_r[r].score) {
+                    per_r[r].score = sc;
+                    per_r[r].x = cx;
+                    per_r[r].y = cy;
+                    per_r[r].r = r;
                 }
             }
         }
+    /* Beyond a faint limbus the sclera's edge against the skin or the eye
+     * corner can be stronger, never nearer; inside it, the edge of the
+     * pupillary zone can be strong too.  So: the innermost radius of at
+     * least LIMBUS_MIN_RATIO pupil radii whose contrast is within
+     * LIMBUS_NEAR_BEST of the best, and the best itself when there is
+     * none (a very dilated pupil). */
+    double top = 0;
+    for (int r = rmin; r <= rmax; r++)
+        top = fmax(top, per_r[r].score);
+    for (int r = rmin; r <= rmax && top > 0; r++)
+        if (per_r[r].score >= LIMBUS_NEAR_BEST * top && r >= LIMBUS_MIN_RATIO * rp) {
+            *best = per_r[r];
+            break;
+        }
+    if (best->score < 0)
+        for (int r = rmin; r <= rmax; r++)
+            if (per_r[r].score >= top) {
+                *best = per_r[r];
+                break;
+            }
     return best->score > 0;
 }
 

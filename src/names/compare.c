@@ -9,24 +9,32 @@
  * or one of two surnames (Spanish and Portuguese naming customs: paternal
  * and maternal surnames, one of which is often dropped).
  *
- * Method:
+ * Method (docs/names.md has the measurements):
  *  1. Token similarity, best of: exact (1); given-name equivalents from
  *     data/names/given-name-equivalents.tsv (0.95); equal phonetic keys
- *     (0.9, phonetic.c); Jaro-Winkler (Winkler 1990) blended with the
- *     normalised Levenshtein distance, counted only above 0.75 (and
- *     stricter for short tokens, where one letter is a different name);
- *     an initial against a word that starts with it (0.75).
- *  2. Joined tokens: two adjacent tokens (particles included) that make
- *     the other name's single token (Abdul Rahman ~ Abdulrahman, Ze Dong ~
- *     Zedong, Al Hassan ~ Alhassan) are aligned as one.
+ *     (0.9, phonetic.c); the mean of Jaro-Winkler (Winkler 1990) and a
+ *     weighted Levenshtein ratio in which vowel, h and doubled-letter edits
+ *     cost half, counted from 0.75 (0.85 for tokens of four letters or
+ *     fewer, where one letter makes another name); an initial against a
+ *     word that starts with it (0.75).  A final -a that makes the feminine
+ *     never matches.  Tokens in Arabic or Hebrew script are compared on
+ *     their consonant skeleton, since those scripts write no short vowels.
+ *  2. Joined tokens: two adjacent tokens, or three with a particle in the
+ *     middle, that make the other name's single token (Abdul Rahman ~
+ *     Abdulrahman ~ Abdurrahman with the sun-letter assimilation of the
+ *     Arabic article, Nur ud-Din ~ Nuruddin, Ze Dong ~ Zedong) are aligned
+ *     as one.
  *  3. Optimal assignment between the two token lists (exact dynamic
  *     programming over subsets of the shorter list, which has at most 10
  *     tokens in practice; greedy beyond that).
  *  4. Score = sum of aligned similarities / (tokens of the shorter name +
- *     0.25 x tokens left over in the longer one), times a penalty for the
- *     weakest aligned pair when it is only an edit-distance match, because
- *     a one-letter difference in an otherwise identical name is how two
- *     different people (Maria/Marta Garcia) most often look.
+ *     0.15 per token left over in the longer one, 0.10 for a left-over
+ *     patronymic), times 1 - k (1 - w) for the weakest edit-only pair w,
+ *     k = 2 when it changes a consonant and 1 when it changes only vowels,
+ *     h or doubling: a one-letter difference in an otherwise identical
+ *     name is how two different people (Hawking/Hawkins) most often look.
+ *     The constants and the default threshold were chosen on
+ *     data/names/dev-pairs.tsv only.
  * Particles, titles, conjunctions and suffixes are not aligned: they
  * carry little identity and their presence varies between documents.
  */

@@ -23,11 +23,13 @@
  *  4. Canonical decomposition and removal of the marks that remain, then
  *     anything that is not a-z or 0-9 separates tokens, except apostrophes
  *     (O'Brien, Ma'mun), which vanish.
- *  5. Roles from data/names/particles.tsv: particles only before another
- *     token (so "Le" of Le Duc Tho stays a word when it stands last... and
- *     first-position particles such as "Al" still attach), conjunctions only
- *     between two tokens, single letters are initials; "Mc" is written
+ *  5. Roles from data/names/particles.tsv: a particle only when another
+ *     token follows (a "Le" or "Da" standing last is a surname), a
+ *     conjunction only between two tokens, titles and suffixes anywhere;
+ *     single letters are initials, also when a single letter of another
+ *     alphabet romanises to two (Ж. -> "z", not "zh"); "Mc" is written
  *     "Mac" (Scottish and Irish patronymic prefixes are one prefix).
+ *     Arabic ta marbuta is read as -h, the way Latin spellings end.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "names_internal.h"
