@@ -13,8 +13,8 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include "huella/finger.h"
+#include "image/picture.h"
 
-#include <cairo-svg.h>
 #include <cairo.h>
 #include <math.h>
 #include <stdio.h>
@@ -22,12 +22,6 @@
 #include <string.h>
 
 #define PI 3.14159265358979323846
-
-static bool ends_with(const char *s, const char *suffix)
-{
-    size_t n = strlen(s), m = strlen(suffix);
-    return n >= m && strcmp(s + n - m, suffix) == 0;
-}
 
 /* A cairo image surface holding the grey pixels (as RGB24). */
 static cairo_surface_t *grey_surface(const huella_image *img)
@@ -87,57 +81,6 @@ static void draw_minutiae(cairo_t *cr, const huella_finger_template *t, double o
     }
 }
 
-static void draw_text(cairo_t *cr, double x, double y, const char *text)
-{
-    cairo_select_font_face(cr, "sans-serif", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
-    cairo_set_font_size(cr, 13);
-    cairo_set_source_rgb(cr, 0.1, 0.1, 0.1);
-    cairo_move_to(cr, x, y);
-    cairo_show_text(cr, text);
-}
-
-typedef struct canvas {
-    cairo_surface_t *surface;
-    cairo_t *cr;
-    bool svg;
-} canvas;
-
-static huella_status canvas_open(canvas *c, const char *path, double w, double h, huella_error *err)
-{
-    c->svg = ends_with(path, ".svg");
-    c->surface = c->svg
-                     ? cairo_svg_surface_create(path, w, h)
-                     : cairo_image_surface_create(CAIRO_FORMAT_RGB24, (int)ceil(w), (int)ceil(h));
-    c->cr = cairo_create(c->surface);
-    if (cairo_status(c->cr) != CAIRO_STATUS_SUCCESS) {
-        huella_status st = huella_error_set(err, HUELLA_E_IO, "%s: cannot draw: %s", path,
-                                            cairo_status_to_string(cairo_status(c->cr)));
-        cairo_destroy(c->cr);
-        cairo_surface_destroy(c->surface);
-        return st;
-    }
-    cairo_set_source_rgb(c->cr, 1, 1, 1);
-    cairo_paint(c->cr);
-    return HUELLA_OK;
-}
-
-static huella_status canvas_close(canvas *c, const char *path, huella_error *err)
-{
-    cairo_destroy(c->cr);
-    cairo_status_t cs = CAIRO_STATUS_SUCCESS;
-    if (c->svg) {
-        cairo_surface_finish(c->surface);
-        cs = cairo_surface_status(c->surface);
-    } else {
-        cs = cairo_surface_write_to_png(c->surface, path);
-    }
-    cairo_surface_destroy(c->surface);
-    if (cs != CAIRO_STATUS_SUCCESS)
-        return huella_error_set(err, HUELLA_E_IO, "%s: cannot write: %s", path,
-                                cairo_status_to_string(cs));
-    return HUELLA_OK;
-}
-
 static void paint_print(cairo_t *cr, const huella_image *img, double ox, double oy)
 {
     cairo_surface_t *s = grey_surface(img);
@@ -154,9 +97,9 @@ huella_status huella_finger_draw(const huella_image *img, const huella_finger_te
 {
     if (img == NULL || t == NULL || img->width == 0 || img->height == 0)
         return huella_error_set(err, HUELLA_E_INPUT, "%s: nothing to draw", path);
-    canvas c;
-    huella_status st =
-        canvas_open(&c, path, img->width + 2 * MARGIN, img->height + 2 * MARGIN + CAPTION, err);
+    huella_picture c;
+    huella_status st = huella_picture_open(&c, path, img->width + 2 * MARGIN,
+                                           img->height + 2 * MARGIN + CAPTION, err);
     if (st != HUELLA_OK)
         return st;
     paint_print(c.cr, img, MARGIN, MARGIN);
@@ -171,8 +114,8 @@ huella_status huella_finger_draw(const huella_image *img, const huella_finger_te
              "%zu minutiae: %zu endings (o), %zu bifurcations ([]); "
              "quality %u",
              t->n_minutiae, endings, bifurcations, t->finger_quality);
-    draw_text(c.cr, MARGIN, img->height + MARGIN + 18, caption);
-    return canvas_close(&c, path, err);
+    huella_picture_text(c.cr, MARGIN, img->height + MARGIN + 18, 13, caption);
+    return huella_picture_close(&c, path, err);
 }
 
 huella_status huella_finger_draw_pair(const huella_image *img_a, const huella_finger_template *a,
@@ -184,9 +127,9 @@ huella_status huella_finger_draw_pair(const huella_image *img_a, const huella_fi
         return huella_error_set(err, HUELLA_E_INPUT, "%s: nothing to draw", path);
     double h = fmax(img_a->height, img_b->height);
     double bx = img_a->width + 3 * MARGIN;
-    canvas c;
+    huella_picture c;
     huella_status st =
-        canvas_open(&c, path, bx + img_b->width + MARGIN, h + 2 * MARGIN + CAPTION, err);
+        huella_picture_open(&c, path, bx + img_b->width + MARGIN, h + 2 * MARGIN + CAPTION, err);
     if (st != HUELLA_OK)
         return st;
     paint_print(c.cr, img_a, MARGIN, MARGIN);
@@ -213,6 +156,6 @@ huella_status huella_finger_draw_pair(const huella_image *img_a, const huella_fi
              "0.1%% %.0f, 0.01%% %.0f",
              score, n_pairs, a->n_minutiae, b->n_minutiae, HUELLA_FINGER_THRESHOLD_FMR100,
              HUELLA_FINGER_THRESHOLD_FMR1000, HUELLA_FINGER_THRESHOLD_FMR10000);
-    draw_text(c.cr, MARGIN, h + MARGIN + 18, caption);
-    return canvas_close(&c, path, err);
+    huella_picture_text(c.cr, MARGIN, h + MARGIN + 18, 13, caption);
+    return huella_picture_close(&c, path, err);
 }

@@ -11,9 +11,9 @@
  * what the engine computed; nothing here takes part in a decision.
  */
 #define _POSIX_C_SOURCE 200809L
+#include "image/picture.h"
 #include "iris/iris_internal.h"
 
-#include <cairo-svg.h>
 #include <cairo.h>
 #include <math.h>
 #include <stdio.h>
@@ -24,12 +24,6 @@
 #define LINE    16.0
 #define CODE_CW 2 /* pixels per code bit, across */
 #define CODE_CH 4 /* pixels per code row, down */
-
-static bool ends_with(const char *s, const char *suffix)
-{
-    size_t n = strlen(s), m = strlen(suffix);
-    return n >= m && strcmp(s + n - m, suffix) == 0;
-}
 
 /* An RGB24 surface of w x h filled by a callback-free loop over ARGB. */
 static cairo_surface_t *rgb_surface(int w, int h, unsigned char **data, int *stride)
@@ -180,15 +174,6 @@ static void paint_code(cairo_t *cr, const huella_iris_code *code, double ox, dou
     cairo_surface_destroy(s);
 }
 
-static void text(cairo_t *cr, double x, double y, const char *s)
-{
-    cairo_select_font_face(cr, "sans-serif", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
-    cairo_set_font_size(cr, 11);
-    cairo_set_source_rgb(cr, 0.1, 0.1, 0.1);
-    cairo_move_to(cr, x, y);
-    cairo_show_text(cr, s);
-}
-
 static huella_status render(const huella_image *img, const iris_analysis *a, const char *path,
                             huella_error *err)
 {
@@ -198,20 +183,11 @@ static huella_status render(const huella_image *img, const iris_analysis *a, con
     double code_y = strip_y + IRIS_STRIP_ROWS + MARGIN;
     double text_y = code_y + HUELLA_IRIS_ROWS * CODE_CH + MARGIN + LINE;
     double height = text_y + LINE * (1 + q->n_reasons) + MARGIN;
-    bool svg = ends_with(path, ".svg");
-    cairo_surface_t *surface =
-        svg ? cairo_svg_surface_create(path, width, height)
-            : cairo_image_surface_create(CAIRO_FORMAT_RGB24, (int)ceil(width), (int)ceil(height));
-    cairo_t *cr = cairo_create(surface);
-    if (cairo_status(cr) != CAIRO_STATUS_SUCCESS) {
-        huella_status st = huella_error_set(err, HUELLA_E_IO, "%s: cannot draw: %s", path,
-                                            cairo_status_to_string(cairo_status(cr)));
-        cairo_destroy(cr);
-        cairo_surface_destroy(surface);
+    huella_picture page;
+    huella_status st = huella_picture_open(&page, path, width, height, err);
+    if (st != HUELLA_OK)
         return st;
-    }
-    cairo_set_source_rgb(cr, 1, 1, 1);
-    cairo_paint(cr);
+    cairo_t *cr = page.cr;
     paint_eye(cr, img, &a->seg, MARGIN, MARGIN);
     cairo_set_line_width(cr, 1.2);
     cairo_set_source_rgba(cr, 0.0, 0.85, 0.2, 0.9);
@@ -226,22 +202,10 @@ static huella_status render(const huella_image *img, const iris_analysis *a, con
     snprintf(line, sizeof(line),
              "quality %u: %.0f %% clear, sharpness %.1f, pupil/iris %.2f, iris %.0f px across",
              q->score, 100 * q->usable, q->sharpness, q->dilation, 2 * q->iris_radius);
-    text(cr, MARGIN, text_y, line);
+    huella_picture_text(cr, MARGIN, text_y, 11, line);
     for (unsigned i = 0; i < q->n_reasons; i++)
-        text(cr, MARGIN + 10, text_y + LINE * (i + 1), q->reasons[i]);
-    cairo_destroy(cr);
-    cairo_status_t cs;
-    if (svg) {
-        cairo_surface_finish(surface);
-        cs = cairo_surface_status(surface);
-    } else {
-        cs = cairo_surface_write_to_png(surface, path);
-    }
-    cairo_surface_destroy(surface);
-    if (cs != CAIRO_STATUS_SUCCESS)
-        return huella_error_set(err, HUELLA_E_IO, "%s: cannot write: %s", path,
-                                cairo_status_to_string(cs));
-    return HUELLA_OK;
+        huella_picture_text(cr, MARGIN + 10, text_y + LINE * (i + 1), 11, q->reasons[i]);
+    return huella_picture_close(&page, path, err);
 }
 
 huella_status huella_iris_draw(const huella_image *img, const huella_iris_options *opt,
