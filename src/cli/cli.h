@@ -30,6 +30,11 @@ int cli_fail(huella_status st, const huella_error *err);
 int cli_usage_error(const char *noun, const char *fmt, ...) HUELLA_PRINTF(2, 3);
 int cli_exit_status(huella_status st);
 
+/* Print o (which this takes over) on stdout with json_dumps flags; returns
+ * EXIT_OK, or the failure status with a message when it cannot be made. */
+struct json_t;
+int cli_print_json(struct json_t *o, size_t flags);
+
 /* True for "-h", "--help" and "help". */
 bool cli_is_help(const char *arg);
 

@@ -115,7 +115,7 @@ static const char *minutia_type_name(uint8_t type)
                                                 : "other";
 }
 
-static void print_template_json(const huella_finger_template *t)
+static int print_template_json(const huella_finger_template *t)
 {
     json_t *o = json_object();
     json_object_set_new(o, "width", json_integer(t->width));
@@ -148,11 +148,7 @@ static void print_template_json(const huella_finger_template *t)
     }
     json_object_set_new(o, "cores", singular[0]);
     json_object_set_new(o, "deltas", singular[1]);
-    char *s = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(8));
-    if (s != NULL)
-        puts(s);
-    free(s);
-    json_decref(o);
+    return cli_print_json(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(8));
 }
 
 static bool parse_format(const char *s, huella_finger_format *f)
@@ -207,16 +203,17 @@ static int finger_extract(int argc, char **argv)
             st = huella_file_write(opt.output, bytes, len, &err);
         free(bytes);
     }
+    int status = EXIT_OK;
     if (st == HUELLA_OK) {
         if (opt.json)
-            print_template_json(in.tmpl);
+            status = print_template_json(in.tmpl);
         else if (opt.output == NULL)
             printf("%s: %zu minutiae, %zu cores, %zu deltas, %u x %u pixels at 500 ppi\n",
                    argv[optind], in.tmpl->n_minutiae, in.tmpl->n_cores, in.tmpl->n_deltas,
                    in.tmpl->width, in.tmpl->height);
     }
     finger_input_free(&in);
-    return st == HUELLA_OK ? EXIT_OK : cli_fail(st, &err);
+    return st == HUELLA_OK ? status : cli_fail(st, &err);
 }
 
 /* The development-data FMR bracket a score falls in. */
@@ -270,6 +267,7 @@ static int finger_compare(int argc, char **argv)
         finger_input_free(&a);
         return cli_fail(st, &err);
     }
+    int status = EXIT_OK;
     huella_finger_prepared *pa = NULL, *pb = NULL;
     st = huella_finger_prepare(a.tmpl, &pa, &err);
     if (st == HUELLA_OK)
@@ -304,11 +302,8 @@ static int finger_compare(int argc, char **argv)
             json_object_set_new(th, "fmr1000", json_real(HUELLA_FINGER_THRESHOLD_FMR1000));
             json_object_set_new(th, "fmr10000", json_real(HUELLA_FINGER_THRESHOLD_FMR10000));
             json_object_set_new(o, "thresholds", th);
-            char *s = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6));
-            if (s != NULL)
-                puts(s);
-            free(s);
-            json_decref(o);
+            status =
+                cli_print_json(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6));
         } else {
             printf("score %.1f (%s); %zu minutiae paired of %zu and %zu\n", score, bracket, n_pairs,
                    a.tmpl->n_minutiae, b.tmpl->n_minutiae);
@@ -318,7 +313,7 @@ static int finger_compare(int argc, char **argv)
     huella_finger_prepared_free(pb);
     finger_input_free(&a);
     finger_input_free(&b);
-    return st == HUELLA_OK ? EXIT_OK : cli_fail(st, &err);
+    return st == HUELLA_OK ? status : cli_fail(st, &err);
 }
 
 static int finger_show(int argc, char **argv)
@@ -352,7 +347,7 @@ static int finger_show(int argc, char **argv)
     return st == HUELLA_OK ? EXIT_OK : cli_fail(st, &err);
 }
 
-static void print_quality(const char *path, const huella_finger_quality *q, bool json)
+static int print_quality(const char *path, const huella_finger_quality *q, bool json)
 {
     if (json) {
         json_t *o = json_object();
@@ -365,17 +360,13 @@ static void print_quality(const char *path, const huella_finger_quality *q, bool
         for (unsigned i = 0; i < q->n_reasons; i++)
             json_array_append_new(r, json_string(q->reasons[i]));
         json_object_set_new(o, "reasons", r);
-        char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(8));
-        if (s != NULL)
-            puts(s);
-        free(s);
-        json_decref(o);
-        return;
+        return cli_print_json(o, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(8));
     }
     printf("%s: quality %u (area %.0f mm2, contrast %.1f, clarity %.2f)\n", path, q->score,
            q->area_mm2, q->contrast, q->clarity);
     for (unsigned i = 0; i < q->n_reasons; i++)
         printf("  - %s\n", q->reasons[i]);
+    return EXIT_OK;
 }
 
 static int finger_quality(int argc, char **argv)
@@ -411,7 +402,8 @@ static int finger_quality(int argc, char **argv)
             status = s > status ? s : status;
             continue;
         }
-        print_quality(argv[i], &q, opt.json);
+        int s = print_quality(argv[i], &q, opt.json);
+        status = s > status ? s : status;
     }
     return status;
 }

@@ -69,7 +69,7 @@ static const char *channels_name(unsigned channels)
     }
 }
 
-static void print_info(const char *path, const huella_image *img, bool json)
+static int print_info(const char *path, const huella_image *img, bool json)
 {
     if (json) {
         json_t *o = json_object();
@@ -83,12 +83,7 @@ static void print_info(const char *path, const huella_image *img, bool json)
         json_object_set_new(o, "ppi_y", declared ? json_real(img->ppi_y) : json_null());
         json_object_set_new(o, "channels", json_integer(img->source_channels));
         json_object_set_new(o, "bits", json_integer(img->source_bits));
-        char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6));
-        if (s != NULL)
-            puts(s);
-        free(s);
-        json_decref(o);
-        return;
+        return cli_print_json(o, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6));
     }
     printf("%s: %s, %u x %u, %s %u-bit, ", path, huella_image_format_name(img->format), img->width,
            img->height, channels_name(img->source_channels), img->source_bits);
@@ -98,6 +93,7 @@ static void print_info(const char *path, const huella_image *img, bool json)
         printf("%.4g ppi\n", img->ppi_x);
     else
         printf("%.4g x %.4g ppi\n", img->ppi_x, img->ppi_y);
+    return EXIT_OK;
 }
 
 static int image_info(int argc, char **argv)
@@ -133,7 +129,8 @@ static int image_info(int argc, char **argv)
                 status = s;
             continue;
         }
-        print_info(argv[i], img, opt.json);
+        int s = print_info(argv[i], img, opt.json);
+        status = s > status ? s : status;
         huella_image_free(img);
     }
     return status;

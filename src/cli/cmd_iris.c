@@ -97,16 +97,9 @@ static unsigned valid_bits(const huella_iris_code *c)
     return n;
 }
 
-static void print_json(json_t *o)
-{
-    char *s = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(8));
-    if (s != NULL)
-        puts(s);
-    free(s);
-    json_decref(o);
-}
+#define IRIS_JSON (JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(8))
 
-static void print_template_json(const char *path, const huella_iris_template *t)
+static int print_template_json(const char *path, const huella_iris_template *t)
 {
     json_t *o = json_object();
     json_object_set_new(o, "file", json_string(path));
@@ -127,7 +120,7 @@ static void print_template_json(const char *path, const huella_iris_template *t)
         json_array_append_new(r, json_string(q->reasons[i]));
     json_object_set_new(jq, "reasons", r);
     json_object_set_new(o, "quality", jq);
-    print_json(o);
+    return cli_print_json(o, IRIS_JSON);
 }
 
 static int iris_encode(int argc, char **argv)
@@ -160,9 +153,10 @@ static int iris_encode(int argc, char **argv)
             st = huella_file_write(opt.output, bytes, len, &err);
         free(bytes);
     }
+    int status = EXIT_OK;
     if (st == HUELLA_OK) {
         if (opt.json) {
-            print_template_json(argv[optind], t);
+            status = print_template_json(argv[optind], t);
         } else if (opt.output == NULL) {
             double rp = 0, rl = 0;
             for (int i = 0; i < HUELLA_IRIS_CONTOUR_POINTS; i++) {
@@ -178,7 +172,7 @@ static int iris_encode(int argc, char **argv)
         }
     }
     huella_iris_template_free(t);
-    return st == HUELLA_OK ? EXIT_OK : cli_fail(st, &err);
+    return st == HUELLA_OK ? status : cli_fail(st, &err);
 }
 
 /* The development-data FMR bracket a distance falls in. */
@@ -220,6 +214,7 @@ static int iris_compare(int argc, char **argv)
     huella_status st = load_iris(argv[optind], &a, &err);
     if (st == HUELLA_OK)
         st = load_iris(argv[optind + 1], &b, &err);
+    int status = EXIT_OK;
     if (st == HUELLA_OK) {
         int shift = 0;
         unsigned bits = 0;
@@ -240,7 +235,7 @@ static int iris_compare(int argc, char **argv)
             json_object_set_new(th, "fmr10000", json_real(HUELLA_IRIS_THRESHOLD_FMR10000));
             json_object_set_new(th, "fmr1000000", json_real(HUELLA_IRIS_THRESHOLD_FMR1000000));
             json_object_set_new(o, "thresholds", th);
-            print_json(o);
+            status = cli_print_json(o, IRIS_JSON);
         } else {
             printf("distance %.4f (%s); rotation %+.1f degrees, %u bits compared\n", d, bracket,
                    degrees, bits);
@@ -248,7 +243,7 @@ static int iris_compare(int argc, char **argv)
     }
     huella_iris_template_free(a);
     huella_iris_template_free(b);
-    return st == HUELLA_OK ? EXIT_OK : cli_fail(st, &err);
+    return st == HUELLA_OK ? status : cli_fail(st, &err);
 }
 
 static int iris_show(int argc, char **argv)

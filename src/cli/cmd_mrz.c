@@ -41,7 +41,7 @@ static json_t *resolved_date(const huella_mrz_date *d)
     return json_string(buf);
 }
 
-static char *mrz_json(const huella_mrz *m)
+static json_t *mrz_json(const huella_mrz *m)
 {
     json_t *o = json_object();
     json_object_set_new(o, "format", json_string(huella_mrz_format_name(m->format)));
@@ -80,9 +80,7 @@ static char *mrz_json(const huella_mrz *m)
         json_array_append_new(problems, json_string(m->problems[i]));
     json_object_set_new(o, "problems", problems);
     json_object_set_new(o, "valid", json_boolean(m->valid));
-    char *s = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-    json_decref(o);
-    return s;
+    return o;
 }
 
 #define MAX_STDIN_LINES 8
@@ -147,13 +145,9 @@ static int mrz_parse(int argc, char **argv)
     huella_status st = huella_mrz_parse(lines, n, year, month, day, &m, &err);
     if (st != HUELLA_OK)
         return cli_fail(st, &err);
-    char *s = mrz_json(&m);
-    if (s == NULL) {
-        huella_error_set(&err, HUELLA_E_NOMEM, "out of memory");
-        return cli_fail(HUELLA_E_NOMEM, &err);
-    }
-    puts(s);
-    free(s);
+    int status = cli_print_json(mrz_json(&m), JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    if (status != EXIT_OK)
+        return status;
     return m.valid ? EXIT_OK : EXIT_INPUT;
 }
 

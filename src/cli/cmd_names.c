@@ -50,20 +50,6 @@ static json_t *name_json(const huella_name *nm)
     return o;
 }
 
-static int print_json(json_t *o)
-{
-    char *s = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(4));
-    json_decref(o);
-    if (s == NULL) {
-        huella_error err;
-        huella_error_set(&err, HUELLA_E_NOMEM, "out of memory");
-        return cli_fail(HUELLA_E_NOMEM, &err);
-    }
-    puts(s);
-    free(s);
-    return EXIT_OK;
-}
-
 /* Parse the options shared by both verbs; returns CLI_CONTINUE or an exit
  * status.  *first is the index of the first positional argument. */
 static int parse(int argc, char **argv, const char *cmd, const char *help, cli_opts *opt,
@@ -118,7 +104,7 @@ static int names_normalize(int argc, char **argv)
     if (opt.json) {
         json_t *o = name_json(nm);
         free(nm);
-        return print_json(o);
+        return cli_print_json(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(4));
     }
     printf("script: %s\nlatin:  %s\ntokens:", nm->script, nm->latin);
     for (size_t i = 0; i < nm->n_tokens; i++)
@@ -194,7 +180,7 @@ static int names_compare(int argc, char **argv)
     json_object_set_new(o, "left_b", lb);
     if (opt.json) {
         free(c);
-        return print_json(o);
+        return cli_print_json(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(4));
     }
     printf("score %.3f (%s at %.2f)\n", c->score,
            c->score >= HUELLA_NAMES_THRESHOLD ? "same" : "different", HUELLA_NAMES_THRESHOLD);

@@ -10,6 +10,7 @@
 #include "cli.h"
 
 #include <getopt.h>
+#include <jansson.h>
 
 #include <stdarg.h>
 #include <stdlib.h>
@@ -76,6 +77,20 @@ int cli_usage_error(const char *noun, const char *fmt, ...)
     else
         fputs("\n(try 'huella --help')\n", stderr);
     return EXIT_USAGE;
+}
+
+int cli_print_json(json_t *o, size_t flags)
+{
+    char *s = o != NULL ? json_dumps(o, flags) : NULL;
+    json_decref(o);
+    if (s == NULL) {
+        huella_error err;
+        huella_error_set(&err, HUELLA_E_NOMEM, "out of memory writing JSON");
+        return cli_fail(HUELLA_E_NOMEM, &err);
+    }
+    puts(s);
+    free(s);
+    return EXIT_OK;
 }
 
 bool cli_is_help(const char *arg)
