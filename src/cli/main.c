@@ -30,6 +30,8 @@ static const cli_command nouns[] = {
     {"iris", cmd_iris, "irises: segment, encode, compare, show"},
     {"mrz", cmd_mrz, "travel documents: parse and check machine-readable zones"},
     {"names", cmd_names, "person names: normalize across scripts, compare"},
+    {"an2k", cmd_an2k, "ANSI/NIST-ITL transactions: dump, validate, rewrite, extract, build"},
+    {"record", cmd_record, "ISO/IEC 19794-4/-5/-6 image records: dump, extract"},
     {"eval", cmd_eval, "measure accuracy: error rates, DET curves, reports"},
     {"version", cmd_version, "print the version"},
     {NULL, NULL, NULL},
