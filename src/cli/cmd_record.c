@@ -317,6 +317,26 @@ static int cmd_dump(int argc, char **argv)
     return status;
 }
 
+/* mkdir -p: create dir and its missing parents. */
+static bool make_dirs(const char *dir)
+{
+    char path[4096];
+    size_t n = strlen(dir);
+    if (n == 0 || n >= sizeof(path))
+        return false;
+    memcpy(path, dir, n + 1);
+    for (size_t i = 1; i <= n; i++) {
+        if (path[i] != '/' && path[i] != '\0')
+            continue;
+        char c = path[i];
+        path[i] = '\0';
+        if (mkdir(path, 0777) != 0 && errno != EEXIST)
+            return false;
+        path[i] = c;
+    }
+    return true;
+}
+
 static int cmd_extract(int argc, char **argv)
 {
     cli_opts opt = {0};
@@ -325,7 +345,7 @@ static int cmd_extract(int argc, char **argv)
         return r;
     if (opt.output == NULL)
         return cli_usage_error("record extract", "want --out DIR");
-    if (mkdir(opt.output, 0777) != 0 && errno != EEXIST) {
+    if (!make_dirs(opt.output)) {
         fprintf(stderr, "huella: %s: cannot create directory: %s\n", opt.output, strerror(errno));
         return EXIT_INPUT;
     }

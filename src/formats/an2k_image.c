@@ -238,6 +238,32 @@ static huella_status decode_rgb(const huella_an2k_image_info *info, huella_image
     return HUELLA_OK;
 }
 
+/* 1 bit per pixel, rows padded to a byte, 1 black (ANSI/NIST-ITL binary
+ * images: Type-5, 6 and scanned Type-8). */
+static huella_status decode_bits(const huella_an2k_image_info *info, huella_image **out,
+                                 huella_error *err)
+{
+    size_t row = (info->width + 7u) / 8u, bytes;
+    if (!huella_size_mul(row, info->height, &bytes) || bytes != info->len)
+        return huella_error_set(err, HUELLA_E_INPUT,
+                                "record %zu (Type-%u): %zu bytes of 1-bit data do not fit %u x %u "
+                                "pixels",
+                                info->record + 1, info->type, info->len, info->width,
+                                info->height);
+    huella_status st = huella_image_new(info->width, info->height, out, err);
+    if (st != HUELLA_OK)
+        return st;
+    for (size_t y = 0; y < info->height; y++)
+        for (size_t x = 0; x < info->width; x++) {
+            unsigned bit = info->data[y * row + x / 8] >> (7 - x % 8) & 1u;
+            (*out)->pixels[y * info->width + x] = bit ? 0 : 255;
+        }
+    (*out)->source_channels = 1;
+    (*out)->source_bits = 1;
+    (*out)->format = HUELLA_IMAGE_RAW;
+    return HUELLA_OK;
+}
+
 huella_status huella_an2k_image_decode(const huella_an2k_image_info *info, huella_image **out,
                                        huella_error *err)
 {
@@ -245,10 +271,16 @@ huella_status huella_an2k_image_decode(const huella_an2k_image_info *info, huell
     huella_status st;
     const char *c = info->compression;
     if (strcmp(c, "NONE") == 0) {
-        if (info->bits_per_pixel == 8)
+        unsigned bpp = info->bits_per_pixel;
+        size_t px = (size_t)info->width * info->height;
+        if (info->type == 8) /* the depth of a Type-8 scan shows only in its size */
+            bpp = info->len == px ? 8 : info->len / 3 == px && info->len % 3 == 0 ? 24 : 1;
+        if (bpp == 1)
+            st = decode_bits(info, out, err);
+        else if (bpp == 8)
             st = huella_image_decode_raw(info->data, info->len, info->width, info->height, NULL,
                                          out, err);
-        else if (info->bits_per_pixel == 24)
+        else if (bpp == 24)
             st = decode_rgb(info, out, err);
         else
             return huella_error_set(err, HUELLA_E_UNSUPPORTED,
