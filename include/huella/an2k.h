@@ -168,8 +168,9 @@ typedef struct huella_an2k_problem {
  * fields, field structure, mandatory fields, image sizes); every problem
  * goes into *problems (free with free()).  Returns HUELLA_OK even when
  * problems were found; only allocation failures fail. */
-HUELLA_API huella_status huella_an2k_validate(const huella_an2k *txn, huella_an2k_problem **problems,
-                                              size_t *n_problems, huella_error *err);
+HUELLA_API huella_status huella_an2k_validate(const huella_an2k *txn,
+                                              huella_an2k_problem **problems, size_t *n_problems,
+                                              huella_error *err);
 
 #ifdef __cplusplus
 }

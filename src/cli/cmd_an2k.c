@@ -103,8 +103,8 @@ static json_t *field_value_json(const huella_an2k_field *f)
     for (size_t s = 0; s < f->n_subfields; s++) {
         json_t *items = json_array();
         for (size_t i = 0; i < f->subfields[s].n_items; i++)
-            json_array_append_new(items, jbytes(f->subfields[s].items[i].data,
-                                                f->subfields[s].items[i].len));
+            json_array_append_new(
+                items, jbytes(f->subfields[s].items[i].data, f->subfields[s].items[i].len));
         json_array_append_new(subs, items);
     }
     return subs;
@@ -434,8 +434,8 @@ static bool write_json_file(json_t *o, const char *path, huella_error *err)
     return ok;
 }
 
-static int extract_one(const huella_an2k *txn, const huella_an2k_image_info *info,
-                       const char *dir, json_t *summary)
+static int extract_one(const huella_an2k *txn, const huella_an2k_image_info *info, const char *dir,
+                       json_t *summary)
 {
     char base[4096], path[4200];
     snprintf(base, sizeof(base), "%s/r%02zu-t%02u", dir, info->record + 1, info->type);
@@ -703,14 +703,18 @@ static bool build_image_record(huella_an2k *txn, json_t *e, const char *spec_dir
         payload = encoded;
         cga = "PNG";
     } else if (want != NULL && (have == NULL || strcmp(want, have) != 0)) {
-        huella_error_set(err, HUELLA_E_INPUT, "build spec: %s: cannot store a %s file as %s (NONE and PNG convert; other "
-                   "compressions keep the file as it is)",
-                   path, have ? have : "non-image", want);
+        huella_error_set(
+            err, HUELLA_E_INPUT,
+            "build spec: %s: cannot store a %s file as %s (NONE and PNG convert; other "
+            "compressions keep the file as it is)",
+            path, have ? have : "non-image", want);
         goto fail;
     } else if (have == NULL) {
-        huella_error_set(err, HUELLA_E_INPUT, "build spec: %s: only PNG, JPEG, JPEG 2000 and WSQ files are stored as they "
-                   "are; use \"compression\": \"NONE\" or \"PNG\"",
-                   path);
+        huella_error_set(
+            err, HUELLA_E_INPUT,
+            "build spec: %s: only PNG, JPEG, JPEG 2000 and WSQ files are stored as they "
+            "are; use \"compression\": \"NONE\" or \"PNG\"",
+            path);
         goto fail;
     } else {
         cga = have;
@@ -721,8 +725,9 @@ static bool build_image_record(huella_an2k *txn, json_t *e, const char *spec_dir
     if (type == 4) {
         unsigned gca = type4_gca(cga);
         if (gca == 255 || img->width > 65535 || img->height > 65535) {
-            huella_error_set(err, HUELLA_E_INPUT, "build spec: %s: Type-4 cannot hold a %s image of %u x %u", path, cga,
-                       img->width, img->height);
+            huella_error_set(err, HUELLA_E_INPUT,
+                             "build spec: %s: Type-4 cannot hold a %s image of %u x %u", path, cga,
+                             img->width, img->height);
             goto fail;
         }
         size_t total = 18 + payload_len;
@@ -800,8 +805,7 @@ static bool build(json_t *spec, const char *spec_dir, huella_an2k *txn, huella_e
     json_t *t2 = json_object_get(spec, "type2");
     if (t2 != NULL) {
         if (huella_an2k_add_record(txn, 2, true, &rec, err) != HUELLA_OK ||
-            huella_an2k_set_field(rec, 2, "00", err) != HUELLA_OK ||
-            !set_spec_fields(rec, t2, err))
+            huella_an2k_set_field(rec, 2, "00", err) != HUELLA_OK || !set_spec_fields(rec, t2, err))
             return false;
     }
     json_t *records = json_object_get(spec, "records");

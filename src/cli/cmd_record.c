@@ -108,8 +108,7 @@ static huella_status load_fir(loaded *l, const uint8_t *data, size_t len, huella
         return st;
     l->kind = "finger (ISO/IEC 19794-4:2011)";
     l->header = json_object();
-    json_object_set_new(l->header, "certification_flag",
-                        json_integer(l->fir->certification_flag));
+    json_object_set_new(l->header, "certification_flag", json_integer(l->fir->certification_flag));
     json_object_set_new(l->header, "fingers", json_integer(l->fir->n_fingers));
     l->n = l->fir->n_views;
     l->views = calloc(l->n, sizeof(*l->views));
@@ -118,7 +117,8 @@ static huella_status load_fir(loaded *l, const uint8_t *data, size_t len, huella
     for (size_t i = 0; i < l->n; i++) {
         const huella_fir_view *v = &l->fir->views[i];
         json_t *o = capture_json(&v->capture);
-        json_object_set_new(o, "certification_blocks", json_integer((json_int_t)v->n_certification));
+        json_object_set_new(o, "certification_blocks",
+                            json_integer((json_int_t)v->n_certification));
         json_object_set_new(o, "position", json_integer(v->position));
         json_object_set_new(o, "representation_number", json_integer(v->number));
         json_object_set_new(o, "scale_units",
@@ -148,8 +148,7 @@ static huella_status load_fac(loaded *l, const uint8_t *data, size_t len, huella
         return st;
     l->kind = "face (ISO/IEC 19794-5:2011)";
     l->header = json_object();
-    json_object_set_new(l->header, "temporal_semantics",
-                        json_integer(l->fac->temporal_semantics));
+    json_object_set_new(l->header, "temporal_semantics", json_integer(l->fac->temporal_semantics));
     l->n = l->fac->n_images;
     l->views = calloc(l->n, sizeof(*l->views));
     if (l->views == NULL)
@@ -200,9 +199,10 @@ static huella_status load_iir(loaded *l, const uint8_t *data, size_t len, huella
         const huella_iris_representation *v = &l->iir->representations[i];
         json_t *o = json_object();
         json_object_set_new(o, "representation_number", json_integer(v->number));
-        json_object_set_new(o, "eye", json_string(v->eye == HUELLA_IRIS_EYE_RIGHT  ? "right"
-                                                  : v->eye == HUELLA_IRIS_EYE_LEFT ? "left"
-                                                                                   : "undefined"));
+        json_object_set_new(o, "eye",
+                            json_string(v->eye == HUELLA_IRIS_EYE_RIGHT  ? "right"
+                                        : v->eye == HUELLA_IRIS_EYE_LEFT ? "left"
+                                                                         : "undefined"));
         json_object_set_new(o, "image_type", json_integer(v->image_type));
         json_object_set_new(o, "image_format", json_integer(v->image_format));
         json_object_set_new(o, "width", json_integer(v->width));

@@ -89,8 +89,7 @@ huella_status huella_an2k_add_record(huella_an2k *txn, unsigned type, bool tagge
     if (txn->n_records >= AN2K_MAX_RECORDS)
         return huella_error_set(err, HUELLA_E_INPUT, "ANSI/NIST: more than %u records",
                                 AN2K_MAX_RECORDS);
-    huella_an2k_record *grown =
-        realloc(txn->records, (txn->n_records + 1) * sizeof(*txn->records));
+    huella_an2k_record *grown = realloc(txn->records, (txn->n_records + 1) * sizeof(*txn->records));
     if (grown == NULL)
         return huella_error_set(err, HUELLA_E_NOMEM, "ANSI/NIST: out of memory");
     txn->records = grown;
@@ -489,8 +488,8 @@ static huella_status read_all(huella_an2k *txn, const uint8_t *data, size_t len,
     while (st == HUELLA_OK && pos < len) {
         st = read_tagged(txn, data + pos, len - pos, txn->n_records + 1, 0, pos, &used, err);
         if (st != HUELLA_OK)
-            huella_error_prefix(err, "%zu bytes after the records listed in 1.003 CNT: ",
-                                len - pos);
+            huella_error_prefix(err,
+                                "%zu bytes after the records listed in 1.003 CNT: ", len - pos);
         pos += used;
     }
     return st;

@@ -19,18 +19,20 @@ typedef struct field_name {
 
 /* Fields common to the tagged image records 13, 14, 15 (and mostly 16). */
 #define FRICTION_RIDGE(T, what)                                                                    \
-    {T, 1, "LEN", "record length"}, {T, 2, "IDC", "information designation character"},           \
-        {T, 3, "IMP", "impression type"}, {T, 4, "SRC", "source agency"},                         \
-        {T, 5, "CD", what}, {T, 6, "HLL", "horizontal line length"},                              \
-        {T, 7, "VLL", "vertical line length"}, {T, 8, "SLC", "scale units"},                      \
-        {T, 9, "THPS", "transmitted horizontal pixel scale"},                                     \
-        {T, 10, "TVPS", "transmitted vertical pixel scale"},                                      \
-        {T, 11, "CGA", "compression algorithm"}, {T, 12, "BPX", "bits per pixel"},                \
-        {T, 13, "FGP", "friction ridge generalized position"},                                    \
-        {T, 16, "SHPS", "scanned horizontal pixel scale"},                                        \
-        {T, 17, "SVPS", "scanned vertical pixel scale"}, {T, 20, "COM", "comment"},               \
-        {T, 902, "ANN", "annotation information"}, {T, 903, "DUI", "device unique identifier"},   \
-        {T, 904, "MMS", "make/model/serial number"}, {T, 999, "DATA", "image data"}
+    {T, 1, "LEN", "record length"}, {T, 2, "IDC", "information designation character"},            \
+        {T, 3, "IMP", "impression type"}, {T, 4, "SRC", "source agency"}, {T, 5, "CD", what},      \
+        {T, 6, "HLL", "horizontal line length"}, {T, 7, "VLL", "vertical line length"},            \
+        {T, 8, "SLC", "scale units"}, {T, 9, "THPS", "transmitted horizontal pixel scale"},        \
+        {T, 10, "TVPS", "transmitted vertical pixel scale"},                                       \
+        {T, 11, "CGA", "compression algorithm"}, {T, 12, "BPX", "bits per pixel"},                 \
+        {T, 13, "FGP", "friction ridge generalized position"},                                     \
+        {T, 16, "SHPS", "scanned horizontal pixel scale"},                                         \
+        {T, 17, "SVPS", "scanned vertical pixel scale"}, {T, 20, "COM", "comment"},                \
+        {T, 902, "ANN", "annotation information"}, {T, 903, "DUI", "device unique identifier"},    \
+        {T, 904, "MMS", "make/model/serial number"},                                               \
+    {                                                                                              \
+        T, 999, "DATA", "image data"                                                               \
+    }
 
 static const field_name names[] = {
     {1, 1, "LEN", "record length"},

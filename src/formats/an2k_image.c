@@ -67,8 +67,8 @@ huella_status huella_an2k_binary_header_read(const huella_an2k_record *rec,
 static double type1_ppi(const huella_an2k *txn, unsigned number)
 {
     char buf[32];
-    if (txn->n_records == 0 || !huella_an2k_item_text(&txn->records[0], number, 0, 0, buf,
-                                                      sizeof(buf)))
+    if (txn->n_records == 0 ||
+        !huella_an2k_item_text(&txn->records[0], number, 0, 0, buf, sizeof(buf)))
         return 0;
     char *end;
     double ppmm = strtod(buf, &end);
@@ -105,7 +105,10 @@ static huella_status binary_info(const huella_an2k *txn, const huella_an2k_recor
         info->impression = -1;
         info->bits_per_pixel = 8;
         snprintf(info->compression, sizeof(info->compression), "%s",
-                 h.gca == 0 ? "NONE" : h.gca == 1 ? "FAX" : h.gca == 2 ? "VECTOR" : "UNKNOWN");
+                 h.gca == 0   ? "NONE"
+                 : h.gca == 1 ? "FAX"
+                 : h.gca == 2 ? "VECTOR"
+                              : "UNKNOWN");
         return HUELLA_OK;
     }
     info->impression = h.imp;
@@ -224,8 +227,7 @@ static huella_status decode_rgb(const huella_an2k_image_info *info, huella_image
         return huella_error_set(err, HUELLA_E_INPUT,
                                 "record %zu (Type-%u): %zu bytes of uncompressed RGB data do not "
                                 "fit %u x %u pixels",
-                                info->record + 1, info->type, info->len, info->width,
-                                info->height);
+                                info->record + 1, info->type, info->len, info->width, info->height);
     huella_status st = huella_image_new(info->width, info->height, out, err);
     if (st != HUELLA_OK)
         return st;
@@ -248,8 +250,7 @@ static huella_status decode_bits(const huella_an2k_image_info *info, huella_imag
         return huella_error_set(err, HUELLA_E_INPUT,
                                 "record %zu (Type-%u): %zu bytes of 1-bit data do not fit %u x %u "
                                 "pixels",
-                                info->record + 1, info->type, info->len, info->width,
-                                info->height);
+                                info->record + 1, info->type, info->len, info->width, info->height);
     huella_status st = huella_image_new(info->width, info->height, out, err);
     if (st != HUELLA_OK)
         return st;

@@ -182,13 +182,13 @@ static void check_cnt(const huella_an2k *txn, problems *p)
     snprintf(tag, sizeof(tag), "%s", cnt->tag);
     unsigned long count;
     const huella_an2k_subfield *first = &cnt->subfields[0];
-    if (first->n_items != 2 || !an2k_parse_uint(first->items[0].data, first->items[0].len,
-                                                &count) ||
-        count != 1 || !an2k_parse_uint(first->items[1].data, first->items[1].len, &count))
+    if (first->n_items != 2 ||
+        !an2k_parse_uint(first->items[0].data, first->items[0].len, &count) || count != 1 ||
+        !an2k_parse_uint(first->items[1].data, first->items[1].len, &count))
         add(p, 1, 1, tag, "CNT: the first subfield must be '1 US count of the other records'");
     else if (count != txn->n_records - 1)
-        add(p, 1, 1, tag, "CNT: the first subfield counts %lu records but %zu follow Type-1",
-            count, txn->n_records - 1);
+        add(p, 1, 1, tag, "CNT: the first subfield counts %lu records but %zu follow Type-1", count,
+            txn->n_records - 1);
     if (cnt->n_subfields - 1 != txn->n_records - 1)
         add(p, 1, 1, tag, "CNT: lists %zu records but the transaction holds %zu after Type-1",
             cnt->n_subfields - 1, txn->n_records - 1);
@@ -235,8 +235,7 @@ static void check_type1(const huella_an2k_record *rec, problems *p)
     for (unsigned n = 11; n <= 12; n++) {
         f = huella_an2k_find_field(rec, n);
         if (f != NULL && (!single_item(f) || !is_resolution(&f->subfields[0].items[0])))
-            add(p, 1, 1, f->tag, "%s: not a resolution NN.NN in pixels per millimetre",
-                mn(1, n));
+            add(p, 1, 1, f->tag, "%s: not a resolution NN.NN in pixels per millimetre", mn(1, n));
     }
 }
 
@@ -266,6 +265,8 @@ static void check_image(const huella_an2k *txn, size_t r, problems *p)
         add(p, r + 1, rec->type, "GCA", "compression code is not one the standard defines");
         return;
     }
+    if (rec->tagged && !known_cga(info.compression))
+        return; /* reported with field CGA */
     if (strcmp(info.compression, "NONE") == 0) {
         size_t px, bits, bytes;
         unsigned bpp = info.bits_per_pixel ? info.bits_per_pixel : 8;
@@ -308,9 +309,8 @@ static void check_image(const huella_an2k *txn, size_t r, problems *p)
         return;
     }
     if (img->width != info.width || img->height != info.height)
-        add(p, r + 1, rec->type, tag,
-            "the %s image is %u x %u pixels but HLL x VLL says %u x %u", info.compression,
-            img->width, img->height, info.width, info.height);
+        add(p, r + 1, rec->type, tag, "the %s image is %u x %u pixels but HLL x VLL says %u x %u",
+            info.compression, img->width, img->height, info.width, info.height);
     huella_image_free(img);
 }
 
@@ -389,8 +389,8 @@ static void check_tagged(const huella_an2k *txn, size_t r, problems *p)
         const huella_an2k_field *idc = huella_an2k_find_field(rec, 2);
         unsigned long v;
         if (idc != NULL &&
-            (!single_item(idc) || !an2k_parse_uint(idc->subfields[0].items[0].data,
-                                                   idc->subfields[0].items[0].len, &v)))
+            (!single_item(idc) ||
+             !an2k_parse_uint(idc->subfields[0].items[0].data, idc->subfields[0].items[0].len, &v)))
             add(p, r + 1, t, idc->tag, "IDC: not a number");
     }
     if (t == 1) {
@@ -423,10 +423,10 @@ static void check_tagged(const huella_an2k *txn, size_t r, problems *p)
     if (t >= 13 && t <= 16) {
         f = huella_an2k_find_field(rec, 12);
         unsigned long v;
-        if (f != NULL && (!single_item(f) ||
-                          !an2k_parse_uint(f->subfields[0].items[0].data,
-                                           f->subfields[0].items[0].len, &v) ||
-                          (v != 8 && v != 16 && v != 24 && v != 48)))
+        if (f != NULL &&
+            (!single_item(f) ||
+             !an2k_parse_uint(f->subfields[0].items[0].data, f->subfields[0].items[0].len, &v) ||
+             (v != 8 && v != 16 && v != 24 && v != 48)))
             add(p, r + 1, t, f->tag, "BPX: not 8, 16, 24 or 48 bits per pixel");
     }
     if (t >= 13 && t <= 15) {
@@ -436,15 +436,19 @@ static void check_tagged(const huella_an2k *txn, size_t r, problems *p)
             const huella_an2k_item *it = &f->subfields[s].items[0];
             if (!an2k_parse_uint(it->data, it->len, &v) || !position_allowed(t, v))
                 add(p, r + 1, t, f->tag, "FGP: subfield %zu is not a %s position code (%s)", s + 1,
-                    t == 15 ? "palm" : t == 14 ? "finger" : "friction ridge",
-                    t == 15 ? "20-38" : t == 14 ? "0-19, 40-50" : "0-38, 40-50, 60-79");
+                    t == 15   ? "palm"
+                    : t == 14 ? "finger"
+                              : "friction ridge",
+                    t == 15   ? "20-38"
+                    : t == 14 ? "0-19, 40-50"
+                              : "0-38, 40-50, 60-79");
         }
     }
     check_image(txn, r, p);
 }
 
-huella_status huella_an2k_validate(const huella_an2k *txn, huella_an2k_problem **out,
-                                   size_t *n_out, huella_error *err)
+huella_status huella_an2k_validate(const huella_an2k *txn, huella_an2k_problem **out, size_t *n_out,
+                                   huella_error *err)
 {
     *out = NULL;
     *n_out = 0;

@@ -178,8 +178,7 @@ huella_status huella_fir_record_read(const uint8_t *data, size_t len, huella_fir
     huella_reader_init(&r, rec->data, len);
     huella_read_skip(&r, FIR_HEADER);
     for (size_t i = 0; i < n; i++) {
-        huella_status st = read_view(&r, rec->certification_flag, i + 1,
-                                     &rec->views[i], err);
+        huella_status st = read_view(&r, rec->certification_flag, i + 1, &rec->views[i], err);
         if (st != HUELLA_OK) {
             huella_fir_record_free(rec);
             return st;
@@ -203,8 +202,7 @@ double huella_fir_view_ppi(const huella_fir_view *v)
     return 0;
 }
 
-huella_status huella_fir_view_image(const huella_fir_view *v, huella_image **out,
-                                    huella_error *err)
+huella_status huella_fir_view_image(const huella_fir_view *v, huella_image **out, huella_error *err)
 {
     *out = NULL;
     huella_status st;
@@ -217,8 +215,8 @@ huella_status huella_fir_view_image(const huella_fir_view *v, huella_image **out
     else
         st = huella_image_decode(v->image, v->image_len, NULL, out, err);
     if (st != HUELLA_OK) {
-        huella_error_prefix(err, "finger record: %s image: ",
-                            huella_fir_compression_name(v->compression));
+        huella_error_prefix(
+            err, "finger record: %s image: ", huella_fir_compression_name(v->compression));
         return st;
     }
     double ppi = huella_fir_view_ppi(v);

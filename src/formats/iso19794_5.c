@@ -103,8 +103,8 @@ static huella_status read_image(huella_reader *r, size_t index, huella_fac_image
     ok = huella_read_u8(&rr, &f->face_image_type) && huella_read_u8(&rr, &f->image_data_type) &&
          huella_read_u16be(&rr, &f->width) && huella_read_u16be(&rr, &f->height) &&
          huella_read_u8(&rr, &f->spatial_sampling_rate) &&
-         huella_read_u16be(&rr, &f->post_acquisition) &&
-         huella_read_u8(&rr, &f->cross_reference) && huella_read_u8(&rr, &f->colour_space);
+         huella_read_u16be(&rr, &f->post_acquisition) && huella_read_u8(&rr, &f->cross_reference) &&
+         huella_read_u8(&rr, &f->colour_space);
     if (!ok)
         return FAIL("face record: representation %zu: image information: the representation "
                     "ends early",
@@ -190,7 +190,7 @@ huella_status huella_fac_image_decode(const huella_fac_image *f, huella_image **
 {
     huella_status st = huella_image_decode(f->image, f->image_len, NULL, out, err);
     if (st != HUELLA_OK)
-        huella_error_prefix(err, "face record: %s image: ",
-                            huella_fac_data_type_name(f->image_data_type));
+        huella_error_prefix(
+            err, "face record: %s image: ", huella_fac_data_type_name(f->image_data_type));
     return st;
 }
