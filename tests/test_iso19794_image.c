@@ -103,6 +103,7 @@ static void mosip_wsq_finger_records(void **state)
         snprintf(rel, sizeof(rel), "interchange/iso19794-mosip/Auth/%s_wsq.iso", fingers[i]);
         check_finger(rel, positions[i], HUELLA_FIR_WSQ);
     }
+    check_finger("interchange/iso19794-mosip/Auth/Finger_UKNOWN_wsq.iso", 0, HUELLA_FIR_WSQ);
 }
 
 static void mosip_face_records(void **state)

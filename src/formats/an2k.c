@@ -343,8 +343,13 @@ static huella_status read_tagged(huella_an2k *txn, const uint8_t *data, size_t l
         return READ_FAIL("record %zu (Type-%u) at byte %zu: expected the tag of field %u.001 LEN, "
                          "found no 'T.NNN:'",
                          recno, type, offset, type);
-    if (type == 0)
+    if (type == 0) {
+        /* A record the content list forgot: its tag gives the type. */
+        if (ttype == 0 || ttype > 99 || an2k_type_is_binary((unsigned)ttype))
+            return READ_FAIL("record %zu at byte %zu: tag %s: not a tagged record type", recno,
+                             offset, tag);
         type = (unsigned)ttype;
+    }
     if (number != 1)
         return READ_FAIL("record %zu (Type-%u) field %s: the first field must be LEN (%u.001)",
                          recno, type, tag, type);

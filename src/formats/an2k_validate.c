@@ -245,8 +245,9 @@ static void check_image(const huella_an2k *txn, size_t r, problems *p)
     huella_an2k_image_info info;
     huella_error e;
     huella_status st = huella_an2k_image_info_get(txn, r, &info, &e);
-    char tag[24];
-    snprintf(tag, sizeof(tag), rec->tagged ? "%u.999" : "", rec->type);
+    char tag[24] = "";
+    if (rec->tagged)
+        snprintf(tag, sizeof(tag), "%u.999", rec->type);
     if (st == HUELLA_E_NOTFOUND)
         return;
     if (st != HUELLA_OK) {
