@@ -355,19 +355,25 @@ static void check_tagged(const huella_an2k *txn, size_t r, problems *p)
 {
     const huella_an2k_record *rec = &txn->records[r];
     unsigned t = rec->type;
+    /* Field numbers are 1-999 (the reader refuses others): count them in
+     * one pass, so that a record of many fields stays linear. */
+    size_t counts[1000] = {0};
+    for (size_t i = 0; i < rec->n_fields; i++)
+        counts[rec->fields[i].number % 1000]++;
+    size_t foreign = 0;
     for (size_t i = 0; i < rec->n_fields; i++) {
         const huella_an2k_field *f = &rec->fields[i];
-        if (f->record_type != t)
+        if (f->record_type != t && foreign++ == 0)
             add(p, r + 1, t, f->tag, "a field of Type-%u in a Type-%u record", f->record_type, t);
-        size_t seen_before = 0, count = 0;
-        for (size_t j = 0; j < rec->n_fields; j++) {
-            seen_before += j < i && rec->fields[j].number == f->number;
-            count += rec->fields[j].number == f->number;
-        }
-        if (count > 1 && seen_before == 0)
+        size_t *c = &counts[f->number % 1000];
+        if (*c > 1) {
             add(p, r + 1, t, f->tag, "field %u appears %zu times; a field may appear once",
-                f->number, count);
+                f->number, *c);
+            *c = 0; /* report once, at the first occurrence */
+        }
     }
+    if (foreign > 1)
+        add(p, r + 1, t, "", "%zu fields in all are tagged with another record type", foreign);
     for (const unsigned *m = mandatory(t); *m; m++)
         if (huella_an2k_find_field(rec, *m) == NULL) {
             char tag[24];
