@@ -83,13 +83,19 @@ static bool single_item(const huella_an2k_field *f)
     return f->n_subfields == 1 && f->subfields[0].n_items == 1;
 }
 
-static bool is_date(const huella_an2k_item *it)
+/* YYYYMMDD in the first 8 bytes of s. */
+static bool date8(const uint8_t *s)
 {
     unsigned long v;
-    if (it->len != 8 || !an2k_parse_uint(it->data, 8, &v))
+    if (!an2k_parse_uint(s, 8, &v))
         return false;
     unsigned long y = v / 10000, m = v / 100 % 100, d = v % 100;
     return y >= 1900 && m >= 1 && m <= 12 && d >= 1 && d <= 31;
+}
+
+static bool is_date(const huella_an2k_item *it)
+{
+    return it->len == 8 && date8(it->data);
 }
 
 static bool is_resolution(const huella_an2k_item *it)
@@ -232,6 +238,15 @@ static void check_type1(const huella_an2k_record *rec, problems *p)
     f = huella_an2k_find_field(rec, 5);
     if (f != NULL && (!single_item(f) || !is_date(&f->subfields[0].items[0])))
         add(p, 1, 1, f->tag, "DAT: not a date YYYYMMDD");
+    f = huella_an2k_find_field(rec, 14);
+    if (f != NULL) {
+        const huella_an2k_item *it = &f->subfields[0].items[0];
+        unsigned long v;
+        if (!single_item(f) || it->len != 15 || it->data[14] != 'Z' || !date8(it->data) ||
+            !an2k_parse_uint(it->data + 8, 6, &v) || v / 10000 > 23 || v / 100 % 100 > 59 ||
+            v % 100 > 59)
+            add(p, 1, 1, f->tag, "GMT: not a UTC time YYYYMMDDhhmmssZ");
+    }
     for (unsigned n = 11; n <= 12; n++) {
         f = huella_an2k_find_field(rec, n);
         if (f != NULL && (!single_item(f) || !is_resolution(&f->subfields[0].items[0])))
