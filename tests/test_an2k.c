@@ -566,6 +566,21 @@ static void mandatory_fields_and_image_sizes(void **state)
     huella_an2k_free(txn);
     free(data);
 
+    /* A tattoo without its NCIC code. */
+    data = copy_file("interchange/an2k/type-10-branded-tattoo-mark.an2", &len);
+    patch(data, len,
+          "\x1d"
+          "10.040:TAT",
+          "\x1d"
+          "10.049:TAT");
+    assert_int_equal(huella_an2k_read(data, len, &txn, NULL), HUELLA_OK);
+    assert_int_equal(count_problems(txn, "record 3 (Type-10) field 10.040: SMT: mandatory when "
+                                         "IMT is TATTOO"),
+                     1);
+    assert_int_equal(count_problems(txn, ""), 1);
+    huella_an2k_free(txn);
+    free(data);
+
     /* Type-4 raw size. */
     data = copy_file("interchange/an2k/type-9-4-iafis.an2", &len);
     huella_an2k *t4 = NULL;

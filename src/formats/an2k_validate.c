@@ -435,6 +435,21 @@ static void check_tagged(const huella_an2k *txn, size_t r, problems *p)
     const huella_an2k_field *f = huella_an2k_find_field(rec, 5);
     if (f != NULL && (!single_item(f) || !is_date(&f->subfields[0].items[0])))
         add(p, r + 1, t, f->tag, "%s: not a date YYYYMMDD", mn(t, 5));
+    if (t == 10) {
+        /* §8.10: scars, marks and tattoos carry their NCIC code in 10.040,
+         * and each SMT descriptor (10.042) has at most 4 items: SMI, TAC,
+         * TSC, TDS. */
+        char imt[16] = "";
+        huella_an2k_item_text(rec, 3, 0, 0, imt, sizeof(imt));
+        if ((strcmp(imt, "SCAR") == 0 || strcmp(imt, "MARK") == 0 || strcmp(imt, "TATTOO") == 0) &&
+            huella_an2k_find_field(rec, 40) == NULL)
+            add(p, r + 1, t, "10.040", "SMT: mandatory when IMT is %s", imt);
+        const huella_an2k_field *smd = huella_an2k_find_field(rec, 42);
+        for (size_t s = 0; smd != NULL && s < smd->n_subfields; s++)
+            if (smd->subfields[s].n_items > 4 || smd->subfields[s].items[0].len == 0)
+                add(p, r + 1, t, smd->tag,
+                    "SMD: subfield %zu must hold 1-4 items (SMI, TAC, TSC, TDS), SMI first", s + 1);
+    }
     f = huella_an2k_find_field(rec, 11);
     if (f != NULL) {
         char c[24];
