@@ -350,6 +350,43 @@ static void type14_jpegl_and_type17_png(void **state)
     huella_an2k_free(txn);
 }
 
+static void type15_palm_and_type16(void **state)
+{
+    (void)state;
+    if (!test_have_data())
+        skip();
+    huella_an2k *txn = load("interchange/an2k-nbis/valid1.16.an2");
+    huella_an2k_image_info info;
+    assert_int_equal(huella_an2k_image_info_get(txn, 6, &info, NULL), HUELLA_OK);
+    assert_int_equal(info.type, 15);
+    assert_int_equal(info.idc, 5);
+    assert_int_equal(info.impression, 29);
+    assert_int_equal(info.n_positions, 1);
+    assert_int_equal(info.positions[0], 20);
+    assert_double_equal(info.ppi, 500, 0);
+    huella_image *img = NULL;
+    assert_int_equal(huella_an2k_image_decode(&info, &img, NULL), HUELLA_OK);
+    assert_int_equal(img->width, 1600);
+    assert_int_equal(img->height, 976);
+    huella_image_free(img);
+    assert_int_equal(huella_an2k_image_info_get(txn, 7, &info, NULL), HUELLA_OK);
+    assert_int_equal(info.type, 16);
+    assert_string_equal(info.image_type, "THUMB");
+    assert_int_equal(huella_an2k_image_decode(&info, &img, NULL), HUELLA_OK);
+    assert_int_equal(img->width, info.width);
+    huella_image_free(img);
+    /* The text fields tagged 14.999 before the WSQ image are kept as text. */
+    const huella_an2k_record *rec = &txn->records[5];
+    size_t n999 = 0;
+    for (size_t i = 0; i < rec->n_fields; i++)
+        if (rec->fields[i].number == 999)
+            n999 += rec->fields[i].binary ? 100 : 1;
+    assert_int_equal(n999, 103);
+    assert_int_equal(huella_an2k_image_info_get(txn, 5, &info, NULL), HUELLA_OK);
+    assert_int_equal(huella_image_detect(info.data, info.len), HUELLA_IMAGE_WSQ);
+    huella_an2k_free(txn);
+}
+
 static void type9_minutiae_and_m1(void **state)
 {
     (void)state;
@@ -810,6 +847,7 @@ int main(void)
         cmocka_unit_test(type10_face_and_smt),
         cmocka_unit_test(type13_14_raw_latent_and_print),
         cmocka_unit_test(type14_jpegl_and_type17_png),
+        cmocka_unit_test(type15_palm_and_type16),
         cmocka_unit_test(type9_minutiae_and_m1),
         cmocka_unit_test(binary_types_3_5_6_7_8),
         cmocka_unit_test(truncated_files_are_refused),
