@@ -124,22 +124,30 @@ static void every_file_round_trips_byte_exact(void **state)
     }
 }
 
-/* The shared files that break the standard, and why (docs/interchange.md). */
+/* The shared files that break the standard, and why (docs/interchange.md).
+ * wsq: a problem that shows only once WSQ payloads decode (after the WSQ
+ * merge): valid1.8's WSQ images are smaller than its HLL x VLL. */
 static const struct {
     const char *file;
     const char *problem;
+    bool wsq;
 } known_bad[] = {
-    {"rec01_rec02_rec16.nst.an2", "1.002: VER: '0' is not a version"},
-    {"rec01_rec02_rec16.nst.an2", "16.005: UTD: not a date"},
-    {"rec01_rec02_rec16.nst.an2", "is 243 x 208 pixels but HLL x VLL says 243 x 24"},
-    {"type_5_wvu.an2", "payload is a TIFF file"},
-    {"valid1.2.an2", "(Type-6)"},
-    {"valid1.11.an2", "14.999: field 999 appears 4 times"},
-    {"valid1.11.an2", "15.013: FGP: subfield 1 is not a palm position"},
-    {"valid1.16.an2", "10.999: field 999 appears 2 times"},
-    {"valid1.5.an2", "13.999: field 999 appears 2 times"},
-    {"valid1.6.an2", "13.999: field 999 appears 2 times"},
-    {"valid1.7.an2", "14.999: field 999 appears 2 times"},
+    {"rec01_rec02_rec16.nst.an2", "1.002: VER: '0' is not a version", false},
+    {"rec01_rec02_rec16.nst.an2", "16.005: UTD: not a date", false},
+    {"rec01_rec02_rec16.nst.an2", "is 243 x 208 pixels but HLL x VLL says 243 x 24", false},
+    {"type_5_wvu.an2", "payload is a TIFF file", false},
+    {"valid1.2.an2", "(Type-6)", false},
+    {"valid1.11.an2", "14.999: field 999 appears 4 times", false},
+    {"valid1.11.an2", "15.013: FGP: subfield 1 is not a palm position", false},
+    {"valid1.16.an2", "10.999: field 999 appears 2 times", false},
+    {"valid1.5.an2", "13.999: field 999 appears 2 times", false},
+    {"valid1.6.an2", "13.999: field 999 appears 2 times", false},
+    {"valid1.7.an2", "14.999: field 999 appears 2 times", false},
+    {"valid1.8.an2",
+     "(Type-14) field 14.999: the WSQ20 image is 1600 x 976 pixels but HLL x VLL "
+     "says 1800 x 1000",
+     true},
+    {"valid1.8.an2", "the WSQ20 image is 1600 x 800 pixels but HLL x VLL says 1800 x 900", true},
 };
 #define N_KNOWN_BAD (sizeof known_bad / sizeof known_bad[0])
 
@@ -148,6 +156,11 @@ static void valid_files_validate_clean(void **state)
     (void)state;
     if (!test_have_data())
         skip();
+    size_t wsq_len;
+    uint8_t *wsq = test_read_file(test_data("interchange/wsq/fp-1.wsq"), &wsq_len);
+    assert_non_null(wsq);
+    bool have_wsq = decodes(wsq, wsq_len);
+    free(wsq);
     char *paths[MAX_FILES];
     size_t n = list_files(paths);
     size_t clean = 0;
@@ -155,7 +168,7 @@ static void valid_files_validate_clean(void **state)
         const char *base = strrchr(paths[i], '/') + 1;
         bool bad = false;
         for (size_t k = 0; k < N_KNOWN_BAD; k++)
-            bad |= strcmp(base, known_bad[k].file) == 0;
+            bad |= strcmp(base, known_bad[k].file) == 0 && (have_wsq || !known_bad[k].wsq);
         size_t len;
         uint8_t *data = test_read_file(paths[i], &len);
         huella_an2k *txn = NULL;
@@ -168,7 +181,7 @@ static void valid_files_validate_clean(void **state)
             clean++;
         } else {
             for (size_t k = 0; k < N_KNOWN_BAD; k++)
-                if (strcmp(base, known_bad[k].file) == 0 &&
+                if (strcmp(base, known_bad[k].file) == 0 && (have_wsq || !known_bad[k].wsq) &&
                     count_problems(txn, known_bad[k].problem) == 0) {
                     count_problems(txn, NULL);
                     fail_msg("%s: expected a problem '%s'", base, known_bad[k].problem);
@@ -178,7 +191,7 @@ static void valid_files_validate_clean(void **state)
         free(data);
         free(paths[i]);
     }
-    assert_true(clean >= 40);
+    assert_true(clean >= 39);
 }
 
 static void type1_and_type2_fields(void **state)
