@@ -4,7 +4,8 @@
  *
  * Contract: a sealed blob is nonce (24 random bytes) || ciphertext || tag
  * (16 bytes).  Random 192-bit nonces make reuse negligible without any
- * counter state.  The associated data "huella/1/KIND/PERSON/ROW" binds
+ * counter state.  The associated data "huella/1/KIND/" + PERSON + ROW
+ * (each 8 bytes big-endian) binds
  * the ciphertext to the row it belongs in: a blob copied to another row,
  * another person, or another column does not authenticate.  Person keys
  * are 32 random bytes, sealed the same way under the master key with
@@ -22,9 +23,25 @@
 
 void store_ad_make(store_ad *ad, const char *kind, int64_t person, int64_t row)
 {
-    int n =
-        snprintf(ad->text, sizeof(ad->text), "huella/1/%s/%" PRId64 "/%" PRId64, kind, person, row);
-    ad->len = n > 0 && (size_t)n < sizeof(ad->text) ? (size_t)n : 0;
+    /* "huella/1/" KIND "/" then person and row as 8 bytes big-endian each:
+     * fixed-width fields, so no two (kind, person, row) share a string. */
+    static const char prefix[] = "huella/1/";
+    size_t k = strlen(kind);
+    if (k > sizeof(ad->text) - sizeof(prefix) - 17)
+        k = sizeof(ad->text) - sizeof(prefix) - 17;
+    size_t n = sizeof(prefix) - 1;
+    memcpy(ad->text, prefix, n);
+    memcpy(ad->text + n, kind, k);
+    n += k;
+    ad->text[n++] = '/';
+    for (int i = 7; i >= 0; i--)
+        ad->text[n++] = (char)(uint8_t)((uint64_t)person >> (8 * i));
+    for (int i = 7; i >= 0; i--)
+        ad->text[n++] = (char)(uint8_t)((uint64_t)row >> (8 * i));
+    ad->len = n;
+    ad->person = person;
+    ad->row = row;
+    ad->kind = kind;
 }
 
 huella_status store_seal(const uint8_t *key, const store_ad *ad, const uint8_t *pt, size_t len,
@@ -53,14 +70,16 @@ huella_status store_unseal(const uint8_t *key, const store_ad *ad, const uint8_t
 {
     *pt_len = 0;
     if (ct == NULL || len < STORE_SEAL_OVERHEAD)
-        return huella_error_set(err, HUELLA_E_INPUT, "%s: sealed blob too short (%zu bytes)",
-                                ad->text, len);
+        return huella_error_set(err, HUELLA_E_INPUT,
+                                "%s of person %" PRId64 ", row %" PRId64
+                                ": sealed blob too short (%zu bytes)",
+                                ad->kind, ad->person, ad->row, len);
     size_t need = len - STORE_SEAL_OVERHEAD;
     if (need + 1 > *cap) {
         size_t ncap = need + 1 > 2 * *cap ? need + 1 : 2 * *cap;
         uint8_t *nb = malloc(ncap);
         if (nb == NULL)
-            return huella_error_set(err, HUELLA_E_NOMEM, "%s: out of memory", ad->text);
+            return huella_error_set(err, HUELLA_E_NOMEM, "%s: out of memory", ad->kind);
         store_wipe_free(*buf, *cap);
         *buf = nb;
         *cap = ncap;
@@ -70,9 +89,10 @@ huella_status store_unseal(const uint8_t *key, const store_ad *ad, const uint8_t
             *buf, &plen, NULL, ct + STORE_NONCE_BYTES, len - STORE_NONCE_BYTES,
             (const uint8_t *)ad->text, ad->len, ct, key) != 0)
         return huella_error_set(err, HUELLA_E_INPUT,
-                                "%s: ciphertext does not authenticate (tampered, moved from "
+                                "%s of person %" PRId64 ", row %" PRId64
+                                ": ciphertext does not authenticate (tampered, moved from "
                                 "another row, or a wrong key)",
-                                ad->text);
+                                ad->kind, ad->person, ad->row);
     (*buf)[plen] = 0; /* text documents may rely on a terminating NUL */
     *pt_len = (size_t)plen;
     return HUELLA_OK;

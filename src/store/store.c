@@ -298,7 +298,8 @@ static huella_status apply_pragmas(huella_store *s, huella_error *err)
     sqlite3_busy_timeout(s->db, 5000);
     return store_exec(s,
                       "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA secure_delete=ON;"
-                      " PRAGMA cell_size_check=ON;",
+                      " PRAGMA cell_size_check=ON; PRAGMA mmap_size=268435456;"
+                      " PRAGMA cache_size=-65536;",
                       err);
 }
 

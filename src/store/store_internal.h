@@ -62,10 +62,13 @@ void store_now(char out[32]);
 
 /* ---- Sealing (src/store/crypto.c) ---- */
 
-/* Associated data binding a ciphertext to its row: "huella/1/KIND/PERSON/ROW". */
+/* Associated data binding a ciphertext to its row: "huella/1/KIND/" then
+ * PERSON and ROW as 8 bytes big-endian each. */
 typedef struct store_ad {
-    char text[96];
+    char text[64];
     size_t len;
+    const char *kind; /* for messages */
+    int64_t person, row;
 } store_ad;
 void store_ad_make(store_ad *ad, const char *kind, int64_t person, int64_t row);
 
