@@ -742,6 +742,20 @@ static void test_tamper(void **state)
         free(report);
         huella_store_close(s);
     }
+    /* A person whose key no longer unwraps can still be erased. */
+    assert_int_equal(huella_store_open(dir, &s, NULL), HUELLA_OK);
+    int64_t *ids;
+    size_t n;
+    assert_int_equal(huella_store_persons(s, &ids, &n, NULL), HUELLA_OK);
+    assert_int_equal(n, 2);
+    huella_error err2;
+    assert_int_equal(huella_store_person_erase(s, ids[0], "dpo", "damaged", &err2), HUELLA_OK);
+    free(ids);
+    char *report;
+    assert_int_equal(huella_store_check(s, &report, &n, NULL), HUELLA_OK);
+    assert_null(strstr(report, "wrapped data key"));
+    free(report);
+    huella_store_close(s);
     free(f1);
     free(f2);
 }
@@ -856,6 +870,118 @@ static void test_migrations(void **state)
     assert_int_equal(user_version_of(dir), 1);
 }
 
+/* ---- enrolment in three steps ---------------------------------------------- */
+
+typedef struct match_ctx {
+    const uint8_t *want;
+    size_t len;
+    int64_t sample;
+    bool found;
+} match_ctx;
+
+static huella_status find_tmpl(void *ctx, int64_t person, int64_t sample, unsigned position,
+                               const uint8_t *t, size_t len)
+{
+    (void)person;
+    (void)position;
+    match_ctx *m = ctx;
+    if (sample == m->sample && len == m->len && memcmp(t, m->want, len) == 0)
+        m->found = true;
+    return HUELLA_OK;
+}
+
+static void test_enrol_decisions(void **state)
+{
+    (void)state;
+    if (!test_have_data())
+        skip();
+    huella_store *s = fresh("enrol", 0);
+    huella_error err;
+    size_t n1, n2, n3;
+    uint8_t *a = test_read_file(test_data("finger/fvc2002/DB1_B/106_1.tif"), &n1);
+    uint8_t *b = test_read_file(test_data("finger/fvc2002/DB1_B/106_2.tif"), &n2);
+    uint8_t *eye = test_read_file(test_data("iris/casia-v1/2/002_1_1.jpg"), &n3);
+    huella_enrol_input in[2] = {{HUELLA_STORE_FINGER, 2, "106_1.tif", a, n1},
+                                {HUELLA_STORE_IRIS, 1, "002_1_1.jpg", eye, n3}};
+    huella_enrol_request req = {in, 2, 0, base_enc, "{\"names\":[\"Rosa Parra\"]}"};
+
+    /* 1. new person */
+    huella_enrol_result *r1 = NULL;
+    if (huella_enrol(s, &req, &r1, &err) != HUELLA_OK)
+        fail_msg("enrol: %s", err.message);
+    assert_true(r1->person_id > 0 && r1->encounter_id > 0 && r1->case_id == 0);
+    assert_int_equal(r1->n_samples, 2);
+    assert_non_null(r1->samples[0].tmpl);
+    assert_int_equal(r1->samples[1].tmpl_len, HUELLA_IRIS_TEMPLATE_BYTES);
+    assert_in_range(r1->samples[0].quality, 0, 100);
+    assert_string_equal(r1->samples[0].image_format, "tiff");
+    match_ctx m = {r1->samples[0].tmpl, r1->samples[0].tmpl_len, r1->samples[0].sample_id, false};
+    assert_int_equal(huella_store_foreach_template(s, HUELLA_STORE_FINGER, find_tmpl, &m, &err),
+                     HUELLA_OK);
+    assert_true(m.found);
+
+    /* 2. extract, "identify", link to the person found */
+    in[0] = (huella_enrol_input){HUELLA_STORE_FINGER, 2, "106_2.tif", b, n2};
+    req.n_inputs = 1;
+    huella_enrol_result *r2 = NULL;
+    assert_int_equal(huella_enrol_extract(&req, &r2, &err), HUELLA_OK);
+    huella_enrol_decision link = {HUELLA_ENROL_LINK, r1->person_id, "fused LR 1e9", NULL, 0};
+    assert_int_equal(huella_enrol_commit(s, &req, &link, r2, &err), HUELLA_OK);
+    assert_int_equal(r2->person_id, r1->person_id);
+    int64_t *ids;
+    size_t n;
+    assert_int_equal(huella_store_person_encounters(s, r1->person_id, &ids, &n, &err), HUELLA_OK);
+    assert_int_equal(n, 2);
+    free(ids);
+    char *hist;
+    assert_int_equal(huella_store_link_history(s, r2->encounter_id, &hist, &err), HUELLA_OK);
+    assert_non_null(strstr(hist, "fused LR 1e9"));
+    assert_non_null(strstr(hist, "\"link\""));
+    free(hist);
+
+    /* 3. ambiguous: a new person and a case naming the candidate */
+    huella_enrol_result *r3 = NULL;
+    assert_int_equal(huella_enrol_extract(&req, &r3, &err), HUELLA_OK);
+    huella_store_candidate cand = {r1->person_id, "{\"fused\": 3.2}"};
+    huella_enrol_decision amb = {HUELLA_ENROL_CASE, 0, NULL, &cand, 1};
+    assert_int_equal(huella_enrol_commit(s, &req, &amb, r3, &err), HUELLA_OK);
+    assert_true(r3->person_id != r1->person_id);
+    assert_true(r3->case_id > 0);
+    char *cj;
+    assert_int_equal(huella_store_case_json(s, r3->case_id, &cj, &err), HUELLA_OK);
+    assert_non_null(strstr(cj, "\"open\""));
+    free(cj);
+
+    /* A failing commit leaves nothing: linking to a person that is not there. */
+    huella_enrol_result *r4 = NULL;
+    assert_int_equal(huella_enrol_extract(&req, &r4, &err), HUELLA_OK);
+    link.link_person = 9999;
+    assert_int_equal(huella_enrol_commit(s, &req, &link, r4, &err), HUELLA_E_NOTFOUND);
+    assert_int_equal(huella_store_persons(s, &ids, &n, &err), HUELLA_OK);
+    assert_int_equal(n, 2);
+    free(ids);
+    /* Bad inputs are refused before any work. */
+    huella_enrol_input dup[2] = {{HUELLA_STORE_FINGER, 2, "x", a, n1},
+                                 {HUELLA_STORE_FINGER, 2, "y", b, n2}};
+    huella_enrol_request bad = {dup, 2, 0, base_enc, NULL};
+    huella_enrol_result *r5 = NULL;
+    assert_int_equal(huella_enrol_extract(&bad, &r5, &err), HUELLA_E_INPUT);
+    dup[1] = (huella_enrol_input){HUELLA_STORE_IRIS, 3, "z", eye, n3};
+    assert_int_equal(huella_enrol_extract(&bad, &r5, &err), HUELLA_E_INPUT);
+    dup[1] = (huella_enrol_input){HUELLA_STORE_IRIS, 2, "z", (const uint8_t *)"not an image", 12};
+    assert_int_equal(huella_enrol_extract(&bad, &r5, &err), HUELLA_E_INPUT);
+    assert_non_null(strstr(err.message, "z"));
+    assert_int_equal(check_problems(s), 0);
+    huella_enrol_result_free(r1);
+    huella_enrol_result_free(r2);
+    huella_enrol_result_free(r3);
+    huella_enrol_result_free(r4);
+    huella_store_close(s);
+    free(a);
+    free(b);
+    free(eye);
+}
+
 /* ---- commands ------------------------------------------------------------------ */
 
 static void test_cli(void **state)
@@ -964,7 +1090,8 @@ int main(void)
         cmocka_unit_test(test_round_trip), cmocka_unit_test(test_bio_dates_and_juvenile),
         cmocka_unit_test(test_links),      cmocka_unit_test(test_encrypted_at_rest_and_erasure),
         cmocka_unit_test(test_tamper),     cmocka_unit_test(test_key_permissions),
-        cmocka_unit_test(test_migrations), cmocka_unit_test(test_cli),
+        cmocka_unit_test(test_migrations), cmocka_unit_test(test_enrol_decisions),
+        cmocka_unit_test(test_cli),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -303,12 +303,18 @@ const char *huella_store_case_status_name(huella_store_case_status st)
     return NULL;
 }
 
+/* Whether a person row exists (its key need not unwrap: a person whose
+ * key is damaged can still be named in a case, and erased). */
 static bool person_exists(huella_store *s, int64_t id)
 {
-    uint8_t key[STORE_KEY_BYTES];
-    bool ok = store_person_key(s, id, key, NULL) == HUELLA_OK;
-    sodium_memzero(key, sizeof(key));
-    return ok;
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(s->db, "SELECT 1 FROM person WHERE id = ?1", -1, &q, NULL) !=
+        SQLITE_OK)
+        return false;
+    sqlite3_bind_int64(q, 1, id);
+    bool found = sqlite3_step(q) == SQLITE_ROW;
+    sqlite3_finalize(q);
+    return found;
 }
 
 huella_status huella_store_case_open(huella_store *s, int64_t encounter_id,

@@ -441,8 +441,11 @@ huella_status huella_store_init(const char *dir, const huella_store_init_options
         if (stat(key_path, &sb) == 0 || stat(db_path, &sb) == 0)
             st = huella_error_set(err, HUELLA_E_INPUT, "%s: already holds a store", dir);
     }
-    if (st == HUELLA_OK)
+    bool wrote_key = false;
+    if (st == HUELLA_OK) {
         st = write_master_key(key_path, err);
+        wrote_key = st == HUELLA_OK;
+    }
     huella_store *s = NULL;
     if (st == HUELLA_OK)
         st = store_open(dir, true, &s, err);
@@ -453,8 +456,13 @@ huella_status huella_store_init(const char *dir, const huella_store_init_options
         st = store_exec(s, sql, err);
     }
     huella_store_close(s);
-    if (st == HUELLA_OK && db_path != NULL)
+    if (st == HUELLA_OK) {
         chmod(db_path, 0600);
+    } else if (wrote_key) {
+        /* Leave no half-made store behind: a retry would find it. */
+        unlink(db_path);
+        unlink(key_path);
+    }
     free(key_path);
     free(db_path);
     return st;
