@@ -308,8 +308,7 @@ const char *huella_store_case_status_name(huella_store_case_status st)
 static bool person_exists(huella_store *s, int64_t id)
 {
     sqlite3_stmt *q;
-    if (sqlite3_prepare_v2(s->db, "SELECT 1 FROM person WHERE id = ?1", -1, &q, NULL) !=
-        SQLITE_OK)
+    if (sqlite3_prepare_v2(s->db, "SELECT 1 FROM person WHERE id = ?1", -1, &q, NULL) != SQLITE_OK)
         return false;
     sqlite3_bind_int64(q, 1, id);
     bool found = sqlite3_step(q) == SQLITE_ROW;
