@@ -226,8 +226,11 @@ int cmd_enrol(int argc, char **argv)
                    (long long)r->encounter_id);
             for (size_t i = 0; i < r->n_samples; i++) {
                 const huella_enrol_sample *smp = &r->samples[i];
-                printf("  %s %u: %s, quality %d\n", huella_store_modality_name(smp->modality),
-                       smp->position, a.path[i], smp->quality);
+                char quality[16] = "unknown";
+                if (smp->quality >= 0)
+                    snprintf(quality, sizeof(quality), "%d", smp->quality);
+                printf("  %s %u: %s, quality %s\n", huella_store_modality_name(smp->modality),
+                       smp->position, a.path[i], quality);
             }
         }
     }

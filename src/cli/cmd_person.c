@@ -88,10 +88,12 @@ static void print_person(const char *json)
                 snprintf(where, sizeof(where), " %lld", (long long)json_integer_value(pos));
             else if (eye != NULL)
                 snprintf(where, sizeof(where), " %s", json_string_value(eye));
-            printf("    sample %lld: %s%s, quality %s%lld, %lld-byte %s image\n",
+            char quality[16] = "unknown";
+            if (!json_is_null(q))
+                snprintf(quality, sizeof(quality), "%lld", (long long)json_integer_value(q));
+            printf("    sample %lld: %s%s, quality %s, %lld-byte %s image\n",
                    (long long)json_integer_value(json_object_get(smp, "sample_id")),
-                   json_string_value(json_object_get(smp, "modality")), where,
-                   json_is_null(q) ? "unknown " : "", (long long)json_integer_value(q),
+                   json_string_value(json_object_get(smp, "modality")), where, quality,
                    (long long)json_integer_value(json_object_get(smp, "image_bytes")),
                    json_is_null(json_object_get(smp, "image_format"))
                        ? "no"
