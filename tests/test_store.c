@@ -335,6 +335,17 @@ static void test_bio_dates_and_juvenile(void **state)
     expect_age(s, cap, "2012-05", 14, 14, false);
     expect_age(s, cap, "2012-06", 13, 14, true);
     expect_age(s, "2024-02-28T00:00:00Z", "2020-02-29", 3, 3, true);
+    /* The person-level flag the identification reports with candidates. */
+    int64_t *all;
+    size_t n_all;
+    assert_int_equal(huella_store_persons(s, &all, &n_all, NULL), HUELLA_OK);
+    bool j;
+    assert_int_equal(huella_store_person_juvenile(s, all[0], &j, NULL), HUELLA_OK);
+    assert_false(j); /* 2000-05-31 */
+    assert_int_equal(huella_store_person_juvenile(s, all[3], &j, NULL), HUELLA_OK);
+    assert_true(j); /* 2012-06-02 */
+    assert_int_equal(huella_store_person_juvenile(s, 99999, &j, NULL), HUELLA_E_NOTFOUND);
+    free(all);
 
     bool juv;
     huella_status st;
@@ -499,6 +510,12 @@ static void test_links(void **state)
     assert_int_equal(huella_store_case_open(s, ed, &badj, 1, "dedup", &k2, &err), HUELLA_E_INPUT);
     /* Nothing merged by opening. */
     assert_int_equal(person_of(s, ed), dperson);
+    int64_t *open_ids;
+    size_t n_open;
+    assert_int_equal(huella_store_cases(s, HUELLA_CASE_OPEN, &open_ids, &n_open, &err), HUELLA_OK);
+    assert_int_equal(n_open, 2);
+    assert_int_equal(open_ids[0], k1);
+    free(open_ids);
     /* Confirmed different: links unchanged. */
     assert_int_equal(huella_store_case_resolve(s, k2, HUELLA_CASE_CONFIRMED_DIFFERENT, 0,
                                                "reviewer", "different scars", &err),
@@ -516,6 +533,13 @@ static void test_links(void **state)
                                                "reviewer", NULL, &err),
                      HUELLA_E_INPUT); /* already decided */
     char *cj;
+    assert_int_equal(huella_store_cases(s, HUELLA_CASE_OPEN, &open_ids, &n_open, &err), HUELLA_OK);
+    assert_int_equal(n_open, 0);
+    free(open_ids);
+    assert_int_equal(huella_store_cases(s, HUELLA_CASE_CONFIRMED_SAME, &open_ids, &n_open, &err),
+                     HUELLA_OK);
+    assert_int_equal(n_open, 1);
+    free(open_ids);
     assert_int_equal(huella_store_case_json(s, k1, &cj, &err), HUELLA_OK);
     json_t *co = json_loads(cj, 0, NULL);
     free(cj);

@@ -176,6 +176,11 @@ HUELLA_API huella_status huella_store_sample_get(huella_store *s, int64_t sample
                                                  huella_store_sample_data **out, huella_error *err);
 HUELLA_API void huella_store_sample_data_free(huella_store_sample_data *d);
 
+/* Whether any encounter of the person was captured as a juvenile (their
+ * matches are less reliable); HUELLA_E_NOTFOUND for no such person. */
+HUELLA_API huella_status huella_store_person_juvenile(huella_store *s, int64_t person_id,
+                                                      bool *juvenile, huella_error *err);
+
 /* The person of an encounter (HUELLA_E_NOTFOUND if there is none). */
 HUELLA_API huella_status huella_store_encounter_person(huella_store *s, int64_t encounter_id,
                                                        int64_t *person_id, huella_error *err);
@@ -265,6 +270,9 @@ HUELLA_API huella_status huella_store_case_resolve(huella_store *s, int64_t case
                                                    const char *note, huella_error *err);
 HUELLA_API huella_status huella_store_case_json(huella_store *s, int64_t case_id, char **json,
                                                 huella_error *err);
+/* Ids of the cases with this status, oldest first (for reviewers). */
+HUELLA_API huella_status huella_store_cases(huella_store *s, huella_store_case_status status,
+                                            int64_t **ids, size_t *n, huella_error *err);
 
 /*
  * Erase a person: their wrapped key and every row (encounters, samples,

@@ -562,6 +562,31 @@ huella_status huella_store_case_json(huella_store *s, int64_t case_id, char **js
                          : huella_error_set(err, HUELLA_E_NOMEM, "store: out of memory");
 }
 
+huella_status store_list_ids(huella_store *s, const char *sql, int64_t key, int64_t **ids,
+                             size_t *n, huella_error *err);
+
+huella_status huella_store_cases(huella_store *s, huella_store_case_status status, int64_t **ids,
+                                 size_t *n, huella_error *err)
+{
+    /* Statuses are fixed names: pick the statement rather than bind text. */
+    switch (status) {
+    case HUELLA_CASE_OPEN:
+        return store_list_ids(s, "SELECT id FROM dup_case WHERE status = 'open' ORDER BY id", 0,
+                              ids, n, err);
+    case HUELLA_CASE_CONFIRMED_SAME:
+        return store_list_ids(s,
+                              "SELECT id FROM dup_case WHERE status = 'confirmed-same' ORDER BY id",
+                              0, ids, n, err);
+    case HUELLA_CASE_CONFIRMED_DIFFERENT:
+        return store_list_ids(
+            s, "SELECT id FROM dup_case WHERE status = 'confirmed-different' ORDER BY id", 0, ids,
+            n, err);
+    }
+    *ids = NULL;
+    *n = 0;
+    return huella_error_set(err, HUELLA_E_INPUT, "case: unknown status %d", (int)status);
+}
+
 /* ---- Erasure ---- */
 
 static huella_status exec_bind(huella_store *s, const char *sql, int64_t a, const char *t1,

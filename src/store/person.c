@@ -338,6 +338,36 @@ huella_status huella_store_encounter_samples(huella_store *s, int64_t encounter_
                     ids, n, err);
 }
 
+huella_status store_list_ids(huella_store *s, const char *sql, int64_t key, int64_t **ids,
+                             size_t *n, huella_error *err);
+huella_status store_list_ids(huella_store *s, const char *sql, int64_t key, int64_t **ids,
+                             size_t *n, huella_error *err)
+{
+    return list_ids(s, sql, key, ids, n, err);
+}
+
+huella_status huella_store_person_juvenile(huella_store *s, int64_t person_id, bool *juvenile,
+                                           huella_error *err)
+{
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(s->db,
+                           "SELECT (SELECT 1 FROM person WHERE id = ?1), coalesce((SELECT"
+                           " max(juvenile) FROM encounter WHERE person_id = ?1), 0)",
+                           -1, &q, NULL) != SQLITE_OK)
+        return store_sql_error(s, err, "reading the juvenile flag");
+    sqlite3_bind_int64(q, 1, person_id);
+    huella_status st = HUELLA_OK;
+    if (sqlite3_step(q) != SQLITE_ROW)
+        st = store_sql_error(s, err, "reading the juvenile flag");
+    else if (sqlite3_column_type(q, 0) == SQLITE_NULL)
+        st = huella_error_set(err, HUELLA_E_NOTFOUND, "person %" PRId64 ": no such person",
+                              person_id);
+    else
+        *juvenile = sqlite3_column_int(q, 1) != 0;
+    sqlite3_finalize(q);
+    return st;
+}
+
 huella_status huella_store_persons(huella_store *s, int64_t **ids, size_t *n, huella_error *err)
 {
     return list_ids(s, "SELECT id FROM person ORDER BY id", 0, ids, n, err);
