@@ -821,7 +821,7 @@ static void test_key_permissions(void **state)
     assert_int_equal(chmod(key, 0600), 0);
     assert_true(test_write_file(key, "short", 5));
     assert_int_equal(huella_store_open(dir, &s, &err), HUELLA_E_INPUT);
-    /* Another master key: nothing unwraps. */
+    /* Another store's master key is refused at open, by name. */
     const char *dir2 = test_tmpfile("perm2");
     s = fresh("perm2", 0);
     int64_t p;
@@ -832,9 +832,95 @@ static void test_key_permissions(void **state)
     snprintf(key, sizeof(key), "%s/master.key", dir2);
     assert_true(test_write_file(key, other, sizeof(other)));
     assert_int_equal(chmod(key, 0600), 0);
-    assert_int_equal(huella_store_open(dir2, &s, &err), HUELLA_OK);
-    assert_int_equal(check_problems(s), 1);
+    assert_int_equal(huella_store_open(dir2, &s, &err), HUELLA_E_DENIED);
+    assert_non_null(strstr(err.message, "not the key of the store"));
+}
+
+/* ---- master key rotation ----------------------------------------------------- */
+
+static void test_rekey(void **state)
+{
+    (void)state;
+    const char *dir = test_tmpfile("rekey");
+    huella_store *s = fresh("rekey", 0);
+    huella_error err;
+    uint8_t img[700];
+    fill(img, sizeof(img), 11);
+    huella_finger_template *ft;
+    assert_int_equal(huella_finger_template_new(&ft, NULL), HUELLA_OK);
+    ft->width = 300;
+    ft->height = 300;
+    for (int i = 0; i < 20; i++) {
+        huella_minutia m = {(float)(12 * i), (float)(7 * i), (float)(0.3 * i), 2, 50};
+        assert_int_equal(huella_finger_template_add(ft, &m, NULL), HUELLA_OK);
+    }
+    uint8_t *ftb;
+    size_t ftn;
+    assert_int_equal(huella_finger_template_encode(ft, &ftb, &ftn, NULL), HUELLA_OK);
+    huella_finger_template_free(ft);
+    int64_t sid;
+    add_person(s, "{\"names\":[\"Iker Rekey\"]}", ftb, ftn, img, sizeof(img), NULL, &sid);
     huella_store_close(s);
+
+    char key[1024], new_key[1024];
+    snprintf(key, sizeof(key), "%s/master.key", dir);
+    snprintf(new_key, sizeof(new_key), "%s/master.key.new", dir);
+    size_t n;
+    uint8_t *k1 = test_read_file(key, &n);
+    assert_int_equal(n, 32);
+    if (huella_store_rekey(dir, &err) != HUELLA_OK)
+        fail_msg("rekey: %s", err.message);
+    uint8_t *k2 = test_read_file(key, &n);
+    assert_int_equal(n, 32);
+    assert_true(memcmp(k1, k2, 32) != 0);
+    struct stat sb;
+    assert_int_equal(stat(key, &sb), 0);
+    assert_int_equal(sb.st_mode & 0777, 0600);
+    assert_int_equal(stat(new_key, &sb), -1);
+    /* Everything still reads, under the new key. */
+    assert_int_equal(huella_store_open(dir, &s, &err), HUELLA_OK);
+    huella_store_sample_data *d;
+    assert_int_equal(huella_store_sample_get(s, sid, &d, &err), HUELLA_OK);
+    assert_memory_equal(d->image, img, sizeof(img));
+    huella_store_sample_data_free(d);
+    assert_int_equal(check_problems(s), 0);
+    huella_store_close(s);
+    /* The old key opens nothing now. */
+    assert_true(test_write_file(key, k1, 32));
+    assert_int_equal(huella_store_open(dir, &s, &err), HUELLA_E_DENIED);
+
+    /* A crash after the commit, before the rename: the old key in
+     * master.key, the new one in master.key.new.  Open finishes it. */
+    assert_true(test_write_file(new_key, k2, 32));
+    assert_int_equal(chmod(new_key, 0600), 0);
+    assert_int_equal(huella_store_open(dir, &s, &err), HUELLA_OK);
+    huella_store_close(s);
+    uint8_t *k3 = test_read_file(key, &n);
+    assert_memory_equal(k3, k2, 32);
+    assert_int_equal(stat(new_key, &sb), -1);
+    /* A crash before the commit: a stray master.key.new is dropped. */
+    assert_true(test_write_file(new_key, k1, 32));
+    assert_int_equal(chmod(new_key, 0600), 0);
+    assert_int_equal(huella_store_open(dir, &s, &err), HUELLA_OK);
+    assert_int_equal(check_problems(s), 0);
+    huella_store_close(s);
+    assert_int_equal(stat(new_key, &sb), -1);
+    /* The command. */
+    const char *argv[] = {"db", "rekey", "--db", dir, NULL};
+    char *out = NULL, *errs = NULL;
+    assert_int_equal(test_run_huella(argv, NULL, &out, &errs), 0);
+    free(out);
+    free(errs);
+    uint8_t *k4 = test_read_file(key, &n);
+    assert_true(memcmp(k4, k2, 32) != 0);
+    assert_int_equal(huella_store_open(dir, &s, &err), HUELLA_OK);
+    assert_int_equal(check_problems(s), 0);
+    huella_store_close(s);
+    free(k1);
+    free(k2);
+    free(k3);
+    free(k4);
+    free(ftb);
 }
 
 /* ---- migrations ------------------------------------------------------------- */
@@ -1111,10 +1197,15 @@ static void test_cli(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_round_trip), cmocka_unit_test(test_bio_dates_and_juvenile),
-        cmocka_unit_test(test_links),      cmocka_unit_test(test_encrypted_at_rest_and_erasure),
-        cmocka_unit_test(test_tamper),     cmocka_unit_test(test_key_permissions),
-        cmocka_unit_test(test_migrations), cmocka_unit_test(test_enrol_decisions),
+        cmocka_unit_test(test_round_trip),
+        cmocka_unit_test(test_bio_dates_and_juvenile),
+        cmocka_unit_test(test_links),
+        cmocka_unit_test(test_encrypted_at_rest_and_erasure),
+        cmocka_unit_test(test_tamper),
+        cmocka_unit_test(test_key_permissions),
+        cmocka_unit_test(test_rekey),
+        cmocka_unit_test(test_migrations),
+        cmocka_unit_test(test_enrol_decisions),
         cmocka_unit_test(test_cli),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -72,11 +72,22 @@ HUELLA_API huella_status huella_store_init(const char *dir, const huella_store_i
 
 /*
  * Open the store in DIR: refuses (HUELLA_E_DENIED) a master key that group
- * or others may read or write; sets WAL, synchronous=FULL, foreign keys
- * and secure_delete; applies pending schema migrations in one transaction.
+ * or others may read or write, or that is not this store's key; sets WAL, synchronous=FULL, foreign
+ * keys and secure_delete; applies pending schema migrations in one transaction.
  */
 HUELLA_API huella_status huella_store_open(const char *dir, huella_store **out, huella_error *err);
 HUELLA_API void huella_store_close(huella_store *s);
+
+/*
+ * Rotate the master key: a new DIR/master.key, every person key re-wrapped
+ * under it in one transaction, the log truncated.  Destroying the old key
+ * file (and its copies) then makes backups taken before the rotation
+ * unreadable, including the data of persons erased since.  Crash-safe:
+ * the new key is written to DIR/master.key.new first and renamed after the
+ * commit; an open after a crash finishes or discards the rotation.  No
+ * other process may have the store open.
+ */
+HUELLA_API huella_status huella_store_rekey(const char *dir, huella_error *err);
 
 /* The schema version this library writes (PRAGMA user_version). */
 HUELLA_API int huella_store_schema_version(void);

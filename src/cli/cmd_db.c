@@ -33,6 +33,15 @@ static const char check_help[] =
     "row, every template decodes, and rows agree with each other.  Exit\n"
     "status 2 when there is any problem.\n";
 
+static const char rekey_help[] =
+    "usage: huella db rekey --db DIR    (or: huella db rekey DIR)\n"
+    "\n"
+    "Rotate the master key: write a new DIR/master.key and re-wrap every\n"
+    "person's key under it, in one transaction (crash-safe).  Destroying the\n"
+    "old key file and its copies afterwards makes older backups of the store\n"
+    "unreadable, including the data of persons erased since they were taken.\n"
+    "No other process may have the store open.\n";
+
 enum { OPT_JUVENILE = 256, OPT_DB };
 
 static int db_init(int argc, char **argv)
@@ -127,11 +136,42 @@ static int db_check(int argc, char **argv)
     return n == 0 ? EXIT_OK : EXIT_INPUT;
 }
 
+static int db_rekey(int argc, char **argv)
+{
+    static const struct option opts[] = {{"db", required_argument, NULL, OPT_DB},
+                                         {"help", no_argument, NULL, OPT_HELP},
+                                         {NULL, 0, NULL, 0}};
+    cli_opts opt = {0};
+    const char *dir = NULL;
+    int c;
+    optind = 0;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        if (c == OPT_DB) {
+            dir = optarg;
+            continue;
+        }
+        int r = cli_common_option(c, "db rekey", rekey_help, &opt);
+        if (r != CLI_CONTINUE)
+            return r;
+    }
+    if (dir == NULL && optind + 1 == argc)
+        dir = argv[optind++];
+    if (dir == NULL || optind != argc)
+        return cli_usage_error("db rekey", "want --db DIR");
+    huella_error err;
+    huella_status st = huella_store_rekey(dir, &err);
+    if (st != HUELLA_OK)
+        return cli_fail(st, &err);
+    printf("%s: master key rotated; destroy every copy of the old key\n", dir);
+    return EXIT_OK;
+}
+
 int cmd_db(int argc, char **argv)
 {
     static const cli_command verbs[] = {
         {"init", db_init, "create an encrypted store and its master key"},
         {"check", db_check, "verify integrity, encryption and consistency"},
+        {"rekey", db_rekey, "rotate the master key"},
         {NULL, NULL, NULL},
     };
     return cli_dispatch("db", db_help, verbs, argc, argv);

@@ -110,13 +110,20 @@ huella_status store_key_new(const huella_store *s, int64_t person, uint8_t key[S
                             uint8_t wrapped[STORE_WRAPPED_KEY_BYTES], huella_error *err)
 {
     crypto_aead_xchacha20poly1305_ietf_keygen(key);
+    return store_key_wrap(s->master, person, key, wrapped, err);
+}
+
+huella_status store_key_wrap(const uint8_t *master, int64_t person,
+                             const uint8_t key[STORE_KEY_BYTES],
+                             uint8_t wrapped[STORE_WRAPPED_KEY_BYTES], huella_error *err)
+{
     store_ad ad;
     store_ad_make(&ad, "key", person, person);
     randombytes_buf(wrapped, STORE_NONCE_BYTES);
     unsigned long long clen = 0;
     crypto_aead_xchacha20poly1305_ietf_encrypt(wrapped + STORE_NONCE_BYTES, &clen, key,
                                                STORE_KEY_BYTES, (const uint8_t *)ad.text, ad.len,
-                                               NULL, wrapped, s->master);
+                                               NULL, wrapped, master);
     if (clen != STORE_KEY_BYTES + STORE_TAG_BYTES)
         return huella_error_set(err, HUELLA_E_INTERNAL, "store: wrapping a key failed");
     return HUELLA_OK;
@@ -140,6 +147,15 @@ huella_status store_key_unwrap(const huella_store *s, int64_t person, const uint
                                 person);
     }
     return HUELLA_OK;
+}
+
+void store_key_check(const uint8_t *master, char hex[2 * STORE_KEY_BYTES + 1])
+{
+    static const char msg[] = "huella/1/key-check";
+    uint8_t mac[STORE_KEY_BYTES];
+    crypto_generichash(mac, sizeof(mac), (const uint8_t *)msg, sizeof(msg) - 1, master,
+                       STORE_KEY_BYTES);
+    sodium_bin2hex(hex, 2 * STORE_KEY_BYTES + 1, mac, sizeof(mac));
 }
 
 huella_status store_person_key(huella_store *s, int64_t person, uint8_t key[STORE_KEY_BYTES],

@@ -229,10 +229,14 @@ static huella_status read_master_key(const char *path, uint8_t *key, huella_erro
     return HUELLA_OK;
 }
 
-static huella_status write_master_key(const char *path, huella_error *err)
+/* Write 32 fresh random bytes to path (which must not exist), mode 0600,
+ * fsync'd; a copy goes to out (may be NULL). */
+static huella_status write_master_key(const char *path, uint8_t *out, huella_error *err)
 {
     uint8_t key[STORE_KEY_BYTES];
     randombytes_buf(key, sizeof(key));
+    if (out != NULL)
+        memcpy(out, key, sizeof(key));
     int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd < 0) {
         sodium_memzero(key, sizeof(key));
@@ -360,6 +364,168 @@ static huella_status read_config(huella_store *s, huella_error *err)
     return HUELLA_OK;
 }
 
+static huella_status sync_dir(const char *dir, huella_error *err)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0 || fsync(fd) != 0) {
+        int e = errno;
+        if (fd >= 0)
+            close(fd);
+        return huella_error_set(err, HUELLA_E_IO, "%s: cannot sync the directory: %s", dir,
+                                strerror(e));
+    }
+    close(fd);
+    return HUELLA_OK;
+}
+
+static huella_status set_key_check(huella_store *s, const uint8_t *master, huella_error *err)
+{
+    char hex[2 * STORE_KEY_BYTES + 1];
+    store_key_check(master, hex);
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(s->db,
+                           "INSERT OR REPLACE INTO config(key, value) VALUES ('key_check', ?1)", -1,
+                           &q, NULL) != SQLITE_OK)
+        return store_sql_error(s, err, "recording the key check");
+    sqlite3_bind_text(q, 1, hex, -1, SQLITE_TRANSIENT);
+    int rc = sqlite3_step(q);
+    sqlite3_finalize(q);
+    return rc == SQLITE_DONE ? HUELLA_OK : store_sql_error(s, err, "recording the key check");
+}
+
+/*
+ * Is s->master the key of this database?  config.key_check holds a keyed
+ * hash of the right key (written at the first open).  A mismatch is
+ * refused, unless an interrupted huella_store_rekey left the new key in
+ * master.key.new after its commit: then the rename is finished here.  A
+ * master.key.new beside a matching master.key is a rekey that did not
+ * commit, and is removed.
+ */
+static huella_status verify_key(huella_store *s, const char *dir, huella_error *err)
+{
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(s->db, "SELECT value FROM config WHERE key = 'key_check'", -1, &q,
+                           NULL) != SQLITE_OK)
+        return store_sql_error(s, err, "reading the key check");
+    char stored[2 * STORE_KEY_BYTES + 1] = "";
+    if (sqlite3_step(q) == SQLITE_ROW && sqlite3_column_text(q, 0) != NULL)
+        snprintf(stored, sizeof(stored), "%s", (const char *)sqlite3_column_text(q, 0));
+    sqlite3_finalize(q);
+    char *new_path = NULL, *key_path = NULL;
+    huella_status st = join_path(dir, STORE_NEW_KEY_NAME, &new_path, err);
+    if (st == HUELLA_OK)
+        st = join_path(dir, STORE_KEY_NAME, &key_path, err);
+    char mine[2 * STORE_KEY_BYTES + 1];
+    store_key_check(s->master, mine);
+    if (st != HUELLA_OK) {
+        /* nothing */
+    } else if (stored[0] == '\0') {
+        st = set_key_check(s, s->master, err);
+    } else if (sodium_memcmp(stored, mine, sizeof(mine)) == 0) {
+        unlink(new_path); /* a rekey that did not commit, if any */
+    } else {
+        uint8_t *fresh = sodium_malloc(STORE_KEY_BYTES);
+        huella_error sub;
+        char other[2 * STORE_KEY_BYTES + 1] = "";
+        if (fresh != NULL && read_master_key(new_path, fresh, &sub) == HUELLA_OK)
+            store_key_check(fresh, other);
+        if (fresh != NULL && sodium_memcmp(stored, other, sizeof(other)) == 0) {
+            if (rename(new_path, key_path) != 0)
+                st = huella_error_set(err, HUELLA_E_IO, "%s: cannot finish a key rotation: %s",
+                                      new_path, strerror(errno));
+            else
+                st = sync_dir(dir, err);
+            if (st == HUELLA_OK)
+                memcpy(s->master, fresh, STORE_KEY_BYTES);
+        } else {
+            st = huella_error_set(err, HUELLA_E_DENIED,
+                                  "%s: this master key is not the key of the store in %s", key_path,
+                                  dir);
+        }
+        sodium_free(fresh);
+    }
+    free(new_path);
+    free(key_path);
+    return st;
+}
+
+huella_status huella_store_rekey(const char *dir, huella_error *err)
+{
+    huella_store *s = NULL;
+    huella_status st = huella_store_open(dir, &s, err);
+    if (st != HUELLA_OK)
+        return st;
+    char *new_path = NULL;
+    uint8_t *fresh = sodium_malloc(STORE_KEY_BYTES);
+    if (fresh == NULL)
+        st = huella_error_set(err, HUELLA_E_NOMEM, "store: cannot allocate key memory");
+    if (st == HUELLA_OK)
+        st = join_path(dir, STORE_NEW_KEY_NAME, &new_path, err);
+    if (st == HUELLA_OK)
+        st = write_master_key(new_path, fresh, err);
+    bool wrote = st == HUELLA_OK;
+    if (st == HUELLA_OK)
+        st = store_exec(s, "BEGIN IMMEDIATE", err);
+    sqlite3_stmt *q = NULL, *u = NULL;
+    if (st == HUELLA_OK &&
+        (sqlite3_prepare_v2(s->db, "SELECT id, wrapped_key FROM person", -1, &q, NULL) !=
+             SQLITE_OK ||
+         sqlite3_prepare_v2(s->db, "UPDATE person SET wrapped_key = ?2 WHERE id = ?1", -1, &u,
+                            NULL) != SQLITE_OK))
+        st = store_sql_error(s, err, "rotating the master key");
+    while (st == HUELLA_OK && sqlite3_step(q) == SQLITE_ROW) {
+        int64_t id = sqlite3_column_int64(q, 0);
+        uint8_t key[STORE_KEY_BYTES], wrapped[STORE_WRAPPED_KEY_BYTES];
+        st = store_key_unwrap(s, id, sqlite3_column_blob(q, 1), (size_t)sqlite3_column_bytes(q, 1),
+                              key, err);
+        if (st == HUELLA_OK)
+            st = store_key_wrap(fresh, id, key, wrapped, err);
+        sodium_memzero(key, sizeof(key));
+        if (st == HUELLA_OK) {
+            sqlite3_reset(u);
+            sqlite3_bind_int64(u, 1, id);
+            sqlite3_bind_blob(u, 2, wrapped, (int)sizeof(wrapped), SQLITE_TRANSIENT);
+            if (sqlite3_step(u) != SQLITE_DONE)
+                st = store_sql_error(s, err, "rotating the master key");
+        }
+    }
+    sqlite3_finalize(q);
+    sqlite3_finalize(u);
+    if (st == HUELLA_OK)
+        st = set_key_check(s, fresh, err);
+    if (st == HUELLA_OK)
+        st = store_exec(s, "COMMIT", err);
+    if (st != HUELLA_OK) {
+        huella_store_rollback(s);
+        if (wrote)
+            unlink(new_path);
+    } else {
+        /* Committed: from here the new key is the store's; a crash before
+         * the rename is finished by the next open (verify_key). */
+        char *key_path = NULL;
+        st = join_path(dir, STORE_KEY_NAME, &key_path, err);
+        if (st == HUELLA_OK && rename(new_path, key_path) != 0)
+            st = huella_error_set(err, HUELLA_E_IO,
+                                  "%s: the store uses the new key, but it could not be renamed "
+                                  "to master.key (%s); the next open finishes it",
+                                  new_path, strerror(errno));
+        if (st == HUELLA_OK)
+            st = sync_dir(dir, err);
+        free(key_path);
+        /* The old wrapped keys must not survive in the log. */
+        if (st == HUELLA_OK && sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_TRUNCATE,
+                                                         NULL, NULL) != SQLITE_OK)
+            st = huella_error_set(err, HUELLA_E_IO,
+                                  "store: the key was rotated but the log could not be "
+                                  "truncated: %s",
+                                  sqlite3_errmsg(s->db));
+    }
+    sodium_free(fresh);
+    free(new_path);
+    huella_store_close(s);
+    return st;
+}
+
 void huella_store_close(huella_store *s)
 {
     if (s == NULL)
@@ -399,6 +565,8 @@ static huella_status store_open(const char *dir, bool create, huella_store **out
         st = migrate(s, err);
     if (st == HUELLA_OK)
         st = read_config(s, err);
+    if (st == HUELLA_OK)
+        st = verify_key(s, dir, err);
     if (st != HUELLA_OK) {
         huella_store_close(s);
         return st;
@@ -443,7 +611,7 @@ huella_status huella_store_init(const char *dir, const huella_store_init_options
     }
     bool wrote_key = false;
     if (st == HUELLA_OK) {
-        st = write_master_key(key_path, err);
+        st = write_master_key(key_path, NULL, err);
         wrote_key = st == HUELLA_OK;
     }
     huella_store *s = NULL;

@@ -18,8 +18,9 @@
 /* A wrapped person key. */
 #define STORE_WRAPPED_KEY_BYTES (STORE_KEY_BYTES + STORE_SEAL_OVERHEAD)
 
-#define STORE_DB_NAME  "huella.db"
-#define STORE_KEY_NAME "master.key"
+#define STORE_DB_NAME      "huella.db"
+#define STORE_KEY_NAME     "master.key"
+#define STORE_NEW_KEY_NAME "master.key.new" /* during huella_store_rekey */
 
 /* The statements kept prepared for the life of the handle. */
 typedef enum store_stmt_id {
@@ -85,6 +86,12 @@ void store_wipe_free(uint8_t *buf, size_t cap);
 /* A fresh person key wrapped by the master key for person id. */
 huella_status store_key_new(const huella_store *s, int64_t person, uint8_t key[STORE_KEY_BYTES],
                             uint8_t wrapped[STORE_WRAPPED_KEY_BYTES], huella_error *err);
+huella_status store_key_wrap(const uint8_t *master, int64_t person,
+                             const uint8_t key[STORE_KEY_BYTES],
+                             uint8_t wrapped[STORE_WRAPPED_KEY_BYTES], huella_error *err);
+/* A keyed hash of the master key (BLAKE2b), kept in config.key_check so
+ * that a wrong key file is refused at open, as hex. */
+void store_key_check(const uint8_t *master, char hex[2 * STORE_KEY_BYTES + 1]);
 huella_status store_key_unwrap(const huella_store *s, int64_t person, const uint8_t *wrapped,
                                size_t len, uint8_t key[STORE_KEY_BYTES], huella_error *err);
 /* Read and unwrap the key of a person (HUELLA_E_NOTFOUND if no such person). */
