@@ -28,9 +28,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-huella_status store_encounter_person(huella_store *s, int64_t encounter_id, int64_t *person,
-                                     huella_error *err);
-
 /* Re-seal one blob column of one row from person a's key to person b's. */
 static huella_status reseal(huella_store *s, const char *select_sql, const char *update_sql,
                             const char *kind, int64_t row, int64_t from, const uint8_t *kfrom,
@@ -244,7 +241,6 @@ huella_status huella_store_encounter_relink(huella_store *s, int64_t encounter_i
     return store_release(s, err);
 }
 
-json_t *store_link_history_json(huella_store *s, int64_t encounter_id);
 json_t *store_link_history_json(huella_store *s, int64_t encounter_id)
 {
     sqlite3_stmt *q;
@@ -493,7 +489,6 @@ huella_status huella_store_case_resolve(huella_store *s, int64_t case_id,
     return store_release(s, err);
 }
 
-json_t *store_case_to_json(huella_store *s, int64_t case_id);
 json_t *store_case_to_json(huella_store *s, int64_t case_id)
 {
     sqlite3_stmt *q;
@@ -561,9 +556,6 @@ huella_status huella_store_case_json(huella_store *s, int64_t case_id, char **js
     return *json != NULL ? HUELLA_OK
                          : huella_error_set(err, HUELLA_E_NOMEM, "store: out of memory");
 }
-
-huella_status store_list_ids(huella_store *s, const char *sql, int64_t key, int64_t **ids,
-                             size_t *n, huella_error *err);
 
 huella_status huella_store_cases(huella_store *s, huella_store_case_status status, int64_t **ids,
                                  size_t *n, huella_error *err)

@@ -159,8 +159,6 @@ out:
 }
 
 huella_status store_encounter_person(huella_store *s, int64_t encounter_id, int64_t *person,
-                                     huella_error *err);
-huella_status store_encounter_person(huella_store *s, int64_t encounter_id, int64_t *person,
                                      huella_error *err)
 {
     sqlite3_stmt *q;
@@ -338,8 +336,6 @@ huella_status huella_store_encounter_samples(huella_store *s, int64_t encounter_
                     ids, n, err);
 }
 
-huella_status store_list_ids(huella_store *s, const char *sql, int64_t key, int64_t **ids,
-                             size_t *n, huella_error *err);
 huella_status store_list_ids(huella_store *s, const char *sql, int64_t key, int64_t **ids,
                              size_t *n, huella_error *err)
 {

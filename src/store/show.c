@@ -15,9 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-json_t *store_link_history_json(huella_store *s, int64_t encounter_id);
-json_t *store_case_to_json(huella_store *s, int64_t case_id);
-
 static const char *template_type_name(uint8_t t)
 {
     return t == HUELLA_STORE_TEMPLATE_FINGER ? "huella-finger"

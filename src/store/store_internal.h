@@ -118,6 +118,20 @@ huella_status store_bio_prepare(huella_store *s, const char *bio_json, const cha
 /* Check "YYYY-MM-DDThh:mm:ss[.fff]Z". */
 bool store_valid_timestamp(const char *t);
 
+/* ---- Shared between the files of src/store ---- */
+
+/* The current person of an encounter (HUELLA_E_NOTFOUND if none). */
+huella_status store_encounter_person(huella_store *s, int64_t encounter_id, int64_t *person,
+                                     huella_error *err);
+/* Ids from a one-column query with an optional ?1 (key 0: none bound). */
+huella_status store_list_ids(huella_store *s, const char *sql, int64_t key, int64_t **ids,
+                             size_t *n, huella_error *err);
+struct json_t;
+/* The link history of an encounter / a case as JSON (new references;
+ * NULL on failure). */
+struct json_t *store_link_history_json(huella_store *s, int64_t encounter_id);
+struct json_t *store_case_to_json(huella_store *s, int64_t case_id);
+
 /* ---- Schema (src/store/schema.c) ---- */
 
 /* Migration k (1-based) takes the schema from user_version k-1 to k. */
