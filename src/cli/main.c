@@ -30,7 +30,7 @@ static const cli_command nouns[] = {
     {"iris", cmd_iris, "irises: segment, encode, compare, show"},
     {"mrz", cmd_mrz, "travel documents: parse and check machine-readable zones"},
     {"names", cmd_names, "person names: normalize across scripts, compare"},
-    {"db", cmd_db, "the encrypted store: init, check"},
+    {"db", cmd_db, "the encrypted store: init, check, rekey"},
     {"enrol", cmd_enrol, "enrol an encounter (fingers, irises, face, biographic data)"},
     {"person", cmd_person, "persons in the store: show, erase"},
     {"eval", cmd_eval, "measure accuracy: error rates, DET curves, reports"},
