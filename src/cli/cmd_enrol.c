@@ -229,8 +229,13 @@ int cmd_enrol(int argc, char **argv)
                 char quality[16] = "unknown";
                 if (smp->quality >= 0)
                     snprintf(quality, sizeof(quality), "%d", smp->quality);
-                printf("  %s %u: %s, quality %s\n", huella_store_modality_name(smp->modality),
-                       smp->position, a.path[i], quality);
+                char where[16] = "";
+                if (smp->modality == HUELLA_STORE_FINGER)
+                    snprintf(where, sizeof(where), " %u", smp->position);
+                else if (smp->modality == HUELLA_STORE_IRIS)
+                    snprintf(where, sizeof(where), " %s", smp->position == 1 ? "right" : "left");
+                printf("  %s%s: %s, quality %s\n", huella_store_modality_name(smp->modality), where,
+                       a.path[i], quality);
             }
         }
     }
