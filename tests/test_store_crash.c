@@ -36,7 +36,7 @@
 
 #define ROUNDS      6
 #define MAX_ACKED   4096
-#define BATCH_LIMIT 400 /* per child: the parent kills it long before */
+#define BATCH_LIMIT 100000 /* per child: the parent kills it long before */
 
 static uint64_t rng(uint64_t *s)
 {
