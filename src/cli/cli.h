@@ -78,5 +78,8 @@ int cmd_names(int argc, char **argv);
 int cmd_an2k(int argc, char **argv);
 int cmd_record(int argc, char **argv);
 int cmd_names_eval(int argc, char **argv); /* `huella eval names`, in cmd_names.c */
+int cmd_db(int argc, char **argv);
+int cmd_person(int argc, char **argv);
+int cmd_enrol(int argc, char **argv);
 
 #endif

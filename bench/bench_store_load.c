@@ -1,0 +1,460 @@
+/*
+ * bench_store_load.c - how fast the galleries can be loaded from the
+ * encrypted store (target: one million persons within 30 s).
+ *
+ * Builds a store of N persons, each with one encounter (biographic data
+ * with a name and a date of birth), ten fingers and two irises, without
+ * images (images are never read by the bulk load; they only add disk).
+ * The templates are derived from real ones, never copied: the finger
+ * templates are the SecuGen ISO records of the FVC2002 B sets (320 real
+ * prints) in huella's template format, each gallery template rotated
+ * (+-20 deg), translated (+-20 px), with 0-15 % of its minutiae dropped and
+ * the rest jittered (+-2 px, +-0.1 rad); the iris templates are
+ * huella_iris_encode of the first image of CASIA-v1 eyes, each gallery
+ * template rotated by -8..+8 positions with 2-12 % of its code bits
+ * flipped.
+ *
+ * Then it reopens the store and times huella_store_foreach_template for
+ * fingers and irises: the scan alone, and the scan with every template
+ * decoded (huella_finger_template_decode / huella_iris_template_decode,
+ * what a gallery loader does first).  Baseline: the same rows read with a
+ * plain SQL scan and no decryption, so the ratio is the cost of the
+ * encryption and of the store's bookkeeping.  Reports persons per second,
+ * the time extrapolated to one million persons (linear: the scan is one
+ * ordered pass), disk bytes per person, and template bytes per person
+ * (what the decoded templates occupy before a gallery packs them).
+ * The page cache is warm (the store was just written); a cold start adds
+ * reading the file (about 5 KB per person here) from disk.
+ *
+ * usage: bench_store_load [PERSONS [DIR]]   (default 10000, a temp dir,
+ *        removed afterwards unless DIR is given; an existing store in DIR
+ *        is reused)
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "huella/finger.h"
+#include "huella/image.h"
+#include "huella/iris.h"
+#include "huella/store.h"
+
+#include <dirent.h>
+#include <math.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_FINGER_BASE 400
+#define MAX_IRIS_BASE   40
+#define PI              3.14159265358979323846
+
+static uint64_t next(uint64_t *s)
+{
+    uint64_t z = (*s += 0x9e3779b97f4a7c15u);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
+    return z ^ (z >> 31);
+}
+
+static double uniform(uint64_t *s, double lo, double hi)
+{
+    return lo + (hi - lo) * (double)(next(s) >> 11) / 9007199254740992.0;
+}
+
+static double now_s(void)
+{
+    return (double)huella_now_ns() / 1e9;
+}
+
+/* CPU time of this process: the fair measure on a machine shared with
+ * other jobs (wall time is reported too). */
+static double cpu_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static size_t load_fingers(huella_finger_template **base)
+{
+    static const char *const dbs[4] = {"DB1_B", "DB2_B", "DB3_B", "DB4_B"};
+    size_t n = 0;
+    for (int d = 0; d < 4; d++)
+        for (int f = 101; f <= 110; f++)
+            for (int i = 1; i <= 8 && n < MAX_FINGER_BASE; i++) {
+                char path[512];
+                snprintf(path, sizeof(path), "%s/finger/fvc2002/%s/%d_%d.iso", HUELLA_DATA_DIR,
+                         dbs[d], f, i);
+                uint8_t *data;
+                size_t len;
+                if (huella_file_read(path, 0, &data, &len, NULL) != HUELLA_OK)
+                    continue;
+                if (huella_finger_template_load(data, len, &base[n], NULL) == HUELLA_OK &&
+                    base[n]->n_minutiae >= 8)
+                    n++;
+                else
+                    huella_finger_template_free(base[n]);
+                free(data);
+            }
+    return n;
+}
+
+static size_t load_irises(huella_iris_template **base)
+{
+    size_t n = 0;
+    for (int e = 1; e <= 108 && n < MAX_IRIS_BASE; e++) {
+        char path[512];
+        snprintf(path, sizeof(path), "%s/iris/casia-v1/%d/%03d_1_1.jpg", HUELLA_DATA_DIR, e, e);
+        huella_image *img = NULL;
+        if (huella_image_read(path, NULL, &img, NULL) == HUELLA_OK &&
+            huella_iris_encode(img, NULL, &base[n], NULL) == HUELLA_OK)
+            n++;
+        huella_image_free(img);
+    }
+    return n;
+}
+
+/* A new finger template: base rotated, translated, thinned, jittered. */
+static uint8_t *perturb_finger(const huella_finger_template *b, unsigned position, uint64_t *s,
+                               size_t *len)
+{
+    huella_finger_template *t = NULL;
+    if (huella_finger_template_new(&t, NULL) != HUELLA_OK)
+        return NULL;
+    t->width = b->width;
+    t->height = b->height;
+    t->resolution_x = b->resolution_x;
+    t->resolution_y = b->resolution_y;
+    t->finger_position = (uint8_t)position;
+    t->finger_quality = b->finger_quality;
+    double a = uniform(s, -0.35, 0.35), dx = uniform(s, -20, 20), dy = uniform(s, -20, 20);
+    double drop = uniform(s, 0, 0.15);
+    double cx = b->width / 2.0, cy = b->height / 2.0;
+    for (size_t i = 0; i < b->n_minutiae; i++) {
+        if (uniform(s, 0, 1) < drop)
+            continue;
+        const huella_minutia *m = &b->minutiae[i];
+        double x = m->x - cx, y = m->y - cy;
+        /* y grows downward: a counterclockwise turn as seen is -a in these axes. */
+        double xr = cos(a) * x + sin(a) * y + cx + dx + uniform(s, -2, 2);
+        double yr = -sin(a) * x + cos(a) * y + cy + dy + uniform(s, -2, 2);
+        double dir = fmod(m->direction + a + uniform(s, -0.1, 0.1) + 4 * PI, 2 * PI);
+        if (xr < 0 || yr < 0 || xr >= b->width || yr >= b->height)
+            continue;
+        if (!(dir >= 0 && dir < 2 * PI))
+            dir = 0;
+        huella_minutia nm = {(float)xr, (float)yr, (float)dir, m->type, m->quality};
+        if (nm.direction >= (float)(2 * PI))
+            nm.direction = 0;
+        huella_finger_template_add(t, &nm, NULL);
+    }
+    uint8_t *out = NULL;
+    huella_status st = huella_finger_template_encode(t, &out, len, NULL);
+    huella_finger_template_free(t);
+    return st == HUELLA_OK ? out : NULL;
+}
+
+static unsigned get_bit(const uint8_t *p, unsigned k)
+{
+    return (p[k / 8] >> (k % 8)) & 1u;
+}
+
+static void set_bit(uint8_t *p, unsigned k, unsigned v)
+{
+    p[k / 8] = (uint8_t)((p[k / 8] & ~(1u << (k % 8))) | (v << (k % 8)));
+}
+
+static uint8_t *perturb_iris(const huella_iris_template *b, uint64_t *s, size_t *len)
+{
+    huella_iris_template t = *b;
+    int shift = (int)(next(s) % 17) - 8;
+    for (unsigned r = 0; r < HUELLA_IRIS_ROWS; r++)
+        for (unsigned c = 0; c < HUELLA_IRIS_COLS; c++)
+            for (unsigned k = 0; k < 2; k++) {
+                unsigned from = r * 256 + 2 * ((c + (unsigned)(shift + 128)) % 128) + k;
+                unsigned to = r * 256 + 2 * c + k;
+                set_bit(t.code.code, to, get_bit(b->code.code, from));
+                set_bit(t.code.mask, to, get_bit(b->code.mask, from));
+            }
+    double p = uniform(s, 0.02, 0.12);
+    for (unsigned k = 0; k < HUELLA_IRIS_CODE_BITS; k++)
+        if (uniform(s, 0, 1) < p)
+            set_bit(t.code.code, k, get_bit(t.code.code, k) ^ 1u);
+    uint8_t *out = NULL;
+    return huella_iris_template_encode(&t, &out, len, NULL) == HUELLA_OK ? out : NULL;
+}
+
+static const char *const given[] = {"Ana",   "Omar",  "Li",    "Fatima", "Ivan", "Maria",
+                                    "Kwame", "Sofia", "Yusuf", "Elena",  "Chen", "Amina"};
+static const char *const family[] = {"Garcia",    "Haddad", "Wang",   "Okafor", "Petrov",
+                                     "Rodriguez", "Nguyen", "Mensah", "Kaya",   "Silva"};
+
+static int build(const char *dir, long persons, huella_finger_template **fb, size_t nf,
+                 huella_iris_template **ib, size_t ni)
+{
+    huella_error err;
+    huella_store *s = NULL;
+    if (huella_store_open(dir, &s, &err) != HUELLA_OK) {
+        fprintf(stderr, "%s\n", err.message);
+        return 1;
+    }
+    uint64_t seed = 42;
+    double t0 = now_s();
+    huella_status st = HUELLA_OK;
+    for (long p = 0; p < persons && st == HUELLA_OK; p++) {
+        if (p % 500 == 0)
+            st = huella_store_begin(s, &err);
+        int64_t pid = 0, eid = 0, sid = 0;
+        if (st == HUELLA_OK)
+            st = huella_store_person_create(s, &pid, &err);
+        char bio[160];
+        snprintf(bio, sizeof(bio),
+                 "{\"names\":[\"%s %s\"],\"date_of_birth\":\"%d\",\"sex\":\"%s\"}",
+                 given[next(&seed) % 12], family[next(&seed) % 10], 1950 + (int)(next(&seed) % 60),
+                 next(&seed) % 2 ? "F" : "M");
+        huella_store_encounter enc = {
+            "2026-01-01T00:00:00Z", "bench", "dev", "op", "bench", "bench", NULL};
+        if (st == HUELLA_OK)
+            st = huella_store_encounter_add(s, pid, &enc, bio, &eid, &err);
+        for (unsigned f = 1; f <= 10 && st == HUELLA_OK; f++) {
+            size_t len;
+            uint8_t *t = perturb_finger(fb[next(&seed) % nf], f, &seed, &len);
+            huella_store_template tt = {HUELLA_STORE_TEMPLATE_FINGER, 1, t, len};
+            huella_store_sample smp = {HUELLA_STORE_FINGER, f, 60, NULL, NULL, 0, &tt, 1};
+            st = t != NULL ? huella_store_sample_add(s, eid, &smp, &sid, &err) : HUELLA_E_INTERNAL;
+            free(t);
+        }
+        for (unsigned e = 1; e <= 2 && st == HUELLA_OK; e++) {
+            size_t len;
+            uint8_t *t = perturb_iris(ib[next(&seed) % ni], &seed, &len);
+            huella_store_template tt = {HUELLA_STORE_TEMPLATE_IRIS, 1, t, len};
+            huella_store_sample smp = {HUELLA_STORE_IRIS, e, 80, NULL, NULL, 0, &tt, 1};
+            st = t != NULL ? huella_store_sample_add(s, eid, &smp, &sid, &err) : HUELLA_E_INTERNAL;
+            free(t);
+        }
+        if (st == HUELLA_OK && (p % 500 == 499 || p == persons - 1))
+            st = huella_store_commit(s, &err);
+    }
+    double t1 = now_s();
+    huella_store_close(s);
+    if (st != HUELLA_OK) {
+        fprintf(stderr, "build: %s\n", err.message);
+        return 1;
+    }
+    printf("{\"bench\":\"store_build\",\"persons\":%ld,\"seconds\":%.2f,\"persons_per_s\":%.0f}\n",
+           persons, t1 - t0, persons / (t1 - t0));
+    return 0;
+}
+
+typedef struct load_ctx {
+    bool decode;
+    size_t templates, bytes;
+    int64_t last_person;
+    size_t persons;
+    huella_status st;
+} load_ctx;
+
+static huella_status on_finger(void *ctx, int64_t person, int64_t sample, unsigned position,
+                               const uint8_t *t, size_t len)
+{
+    (void)sample;
+    (void)position;
+    load_ctx *c = ctx;
+    c->templates++;
+    c->bytes += len;
+    if (person != c->last_person) {
+        c->persons++;
+        c->last_person = person;
+    }
+    if (c->decode) {
+        huella_finger_template *f = NULL;
+        huella_status st = huella_finger_template_decode(t, len, &f, NULL);
+        huella_finger_template_free(f);
+        return st;
+    }
+    return HUELLA_OK;
+}
+
+static huella_status on_iris(void *ctx, int64_t person, int64_t sample, unsigned position,
+                             const uint8_t *t, size_t len)
+{
+    (void)sample;
+    (void)position;
+    load_ctx *c = ctx;
+    c->templates++;
+    c->bytes += len;
+    if (person != c->last_person) {
+        c->persons++;
+        c->last_person = person;
+    }
+    if (c->decode) {
+        huella_iris_template *r = NULL;
+        huella_status st = huella_iris_template_decode(t, len, &r, NULL);
+        huella_iris_template_free(r);
+        return st;
+    }
+    return HUELLA_OK;
+}
+
+/* Baseline: the same rows through plain SQL, no decryption. */
+static double raw_scan(const char *dir, int modality, size_t *rows)
+{
+    char path[1024];
+    snprintf(path, sizeof(path), "%s/huella.db", dir);
+    sqlite3 *db;
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
+        return -1;
+    sqlite3_stmt *q;
+    sqlite3_prepare_v2(db,
+                       "SELECT person_id, id, position, templates FROM sample INDEXED BY"
+                       " sample_scan WHERE modality = ?1 ORDER BY person_id, id",
+                       -1, &q, NULL);
+    sqlite3_bind_int(q, 1, modality);
+    double t0 = now_s();
+    size_t n = 0, sum = 0;
+    while (sqlite3_step(q) == SQLITE_ROW) {
+        n++;
+        sum += (size_t)sqlite3_column_bytes(q, 3);
+    }
+    double t = now_s() - t0;
+    sqlite3_finalize(q);
+    sqlite3_close(db);
+    *rows = n + (sum == 0);
+    return t;
+}
+
+static off_t file_size(const char *dir, const char *name)
+{
+    char path[1024];
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    struct stat sb;
+    return stat(path, &sb) == 0 ? sb.st_size : 0;
+}
+
+static void remove_store(const char *dir)
+{
+    static const char *const names[4] = {"huella.db", "huella.db-wal", "huella.db-shm",
+                                         "master.key"};
+    for (int i = 0; i < 4; i++) {
+        char path[1024];
+        snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+        unlink(path);
+    }
+    rmdir(dir);
+}
+
+int main(int argc, char **argv)
+{
+    long persons = argc > 1 ? atol(argv[1]) : 10000;
+    if (persons <= 0) {
+        fprintf(stderr, "usage: bench_store_load [PERSONS [DIR]]\n");
+        return 1;
+    }
+    char tmp[256];
+    const char *dir = argv[2 <= argc - 1 ? 2 : 0];
+    bool temporary = argc <= 2;
+    if (temporary) {
+        snprintf(tmp, sizeof(tmp), "/tmp/huella-bench-store-%ld", (long)getpid());
+        dir = tmp;
+    }
+    huella_error err;
+    char keypath[1024];
+    snprintf(keypath, sizeof(keypath), "%s/master.key", dir);
+    bool exists = access(keypath, F_OK) == 0;
+    if (!exists) {
+        if (huella_store_init(dir, NULL, &err) != HUELLA_OK) {
+            fprintf(stderr, "%s\n", err.message);
+            return 1;
+        }
+        static huella_finger_template *fb[MAX_FINGER_BASE];
+        static huella_iris_template *ib[MAX_IRIS_BASE];
+        size_t nf = load_fingers(fb), ni = load_irises(ib);
+        if (nf == 0 || ni == 0) {
+            fprintf(stderr, "no base templates under %s\n", HUELLA_DATA_DIR);
+            return 1;
+        }
+        size_t minutiae = 0;
+        for (size_t i = 0; i < nf; i++)
+            minutiae += fb[i]->n_minutiae;
+        printf("{\"bench\":\"store_base\",\"finger_templates\":%zu,\"mean_minutiae\":%.1f,"
+               "\"iris_templates\":%zu}\n",
+               nf, (double)minutiae / nf, ni);
+        int rc = build(dir, persons, fb, nf, ib, ni);
+        for (size_t i = 0; i < nf; i++)
+            huella_finger_template_free(fb[i]);
+        for (size_t i = 0; i < ni; i++)
+            huella_iris_template_free(ib[i]);
+        if (rc != 0)
+            return rc;
+    }
+
+    huella_store *s = NULL;
+    double t0 = now_s();
+    if (huella_store_open(dir, &s, &err) != HUELLA_OK) {
+        fprintf(stderr, "%s\n", err.message);
+        return 1;
+    }
+    double t_open = now_s() - t0;
+    struct rusage ru0;
+    getrusage(RUSAGE_SELF, &ru0);
+    static const struct {
+        const char *name;
+        huella_store_modality m;
+        huella_store_template_cb cb;
+    } mods[2] = {{"finger", HUELLA_STORE_FINGER, on_finger}, {"iris", HUELLA_STORE_IRIS, on_iris}};
+    double total_scan = 0, total_decode = 0, total_scan_cpu = 0, total_decode_cpu = 0;
+    size_t bytes_per_person = 0;
+    size_t n_persons = 0;
+    for (int m = 0; m < 2; m++) {
+        size_t raw_rows = 0;
+        double t_raw = raw_scan(dir, (int)mods[m].m, &raw_rows);
+        for (int decode = 0; decode <= 1; decode++) {
+            load_ctx c = {decode == 1, 0, 0, 0, 0, HUELLA_OK};
+            double a = now_s(), ca = cpu_s();
+            huella_status st = huella_store_foreach_template(s, mods[m].m, mods[m].cb, &c, &err);
+            double t = now_s() - a, ct = cpu_s() - ca;
+            if (st != HUELLA_OK) {
+                fprintf(stderr, "scan: %s\n", err.message);
+                return 1;
+            }
+            if (decode) {
+                total_decode += t;
+                total_decode_cpu += ct;
+            } else {
+                total_scan += t;
+                total_scan_cpu += ct;
+                bytes_per_person += c.persons ? c.bytes / c.persons : 0;
+            }
+            n_persons = c.persons;
+            printf("{\"bench\":\"store_load\",\"modality\":\"%s\",\"decode\":%s,\"persons\":%zu,"
+                   "\"templates\":%zu,\"seconds\":%.3f,\"cpu_seconds\":%.3f,"
+                   "\"persons_per_s\":%.0f,"
+                   "\"templates_per_s\":%.0f,\"seconds_for_1M_persons\":%.1f,"
+                   "\"baseline_plain_sql_seconds\":%.3f,\"ratio_to_plain_sql\":%.2f}\n",
+                   mods[m].name, decode ? "true" : "false", c.persons, c.templates, t, ct,
+                   c.persons / t, c.templates / t, t * 1e6 / (double)c.persons, t_raw,
+                   t_raw > 0 ? t / t_raw : 0.0);
+        }
+    }
+    struct rusage ru1;
+    getrusage(RUSAGE_SELF, &ru1);
+    huella_store_close(s);
+    off_t disk = file_size(dir, "huella.db") + file_size(dir, "huella.db-wal");
+    printf("{\"bench\":\"store_load_total\",\"persons\":%zu,\"open_seconds\":%.3f,"
+           "\"scan_seconds\":%.3f,\"scan_decode_seconds\":%.3f,"
+           "\"seconds_for_1M_persons\":%.1f,\"seconds_for_1M_persons_with_decode\":%.1f,"
+           "\"cpu_seconds_for_1M_persons\":%.1f,"
+           "\"cpu_seconds_for_1M_persons_with_decode\":%.1f,"
+           "\"target_seconds_for_1M\":30,\"disk_bytes_per_person\":%.0f,"
+           "\"template_bytes_per_person\":%zu,\"max_rss_kb\":%ld}\n",
+           n_persons, t_open, total_scan, total_decode, total_scan * 1e6 / (double)n_persons,
+           total_decode * 1e6 / (double)n_persons, total_scan_cpu * 1e6 / (double)n_persons,
+           total_decode_cpu * 1e6 / (double)n_persons, (double)disk / (double)n_persons,
+           bytes_per_person, ru1.ru_maxrss);
+    if (temporary)
+        remove_store(dir);
+    return 0;
+}

@@ -1,0 +1,178 @@
+/*
+ * cmd_db.c - `huella db init|check`: create and verify an encrypted store.
+ */
+#define _GNU_SOURCE
+#include "cli.h"
+
+#include "huella/store.h"
+
+#include <getopt.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char db_help[] = "huella db - the encrypted store of persons and their biometrics\n"
+                              "\n"
+                              "usage: huella db <command> [options] ...\n";
+
+static const char init_help[] =
+    "usage: huella db init DIR [--juvenile-age N] [--json]\n"
+    "\n"
+    "Create DIR (mode 0700) with an empty store, DIR/huella.db, and its master\n"
+    "key, DIR/master.key (32 random bytes, mode 0600).  Every image, template\n"
+    "and biographic document is encrypted under a key of its person, wrapped\n"
+    "by the master key: keep the key file private and backed up apart from\n"
+    "the database.  Captures of persons younger than N years (default 14)\n"
+    "are flagged juvenile.\n";
+
+static const char check_help[] =
+    "usage: huella db check --db DIR [--json]    (or: huella db check DIR)\n"
+    "\n"
+    "Verify the store: SQLite integrity and foreign keys, every person key\n"
+    "unwraps, every encrypted blob decrypts and authenticates against its\n"
+    "row, every template decodes, and rows agree with each other.  Exit\n"
+    "status 2 when there is any problem.\n";
+
+static const char rekey_help[] =
+    "usage: huella db rekey --db DIR    (or: huella db rekey DIR)\n"
+    "\n"
+    "Rotate the master key: write a new DIR/master.key and re-wrap every\n"
+    "person's key under it, in one transaction (crash-safe).  Destroying the\n"
+    "old key file and its copies afterwards makes older backups of the store\n"
+    "unreadable, including the data of persons erased since they were taken.\n"
+    "No other process may have the store open.\n";
+
+enum { OPT_JUVENILE = 256, OPT_DB };
+
+static int db_init(int argc, char **argv)
+{
+    static const struct option opts[] = {{"juvenile-age", required_argument, NULL, OPT_JUVENILE},
+                                         {"json", no_argument, NULL, OPT_JSON},
+                                         {"help", no_argument, NULL, OPT_HELP},
+                                         {NULL, 0, NULL, 0}};
+    cli_opts opt = {0};
+    huella_store_init_options io = {0};
+    int c;
+    optind = 0;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        if (c == OPT_JUVENILE) {
+            if (!cli_parse_uint(optarg, &io.juvenile_age) || io.juvenile_age < 1 ||
+                io.juvenile_age > 25)
+                return cli_usage_error("db init", "--juvenile-age wants 1..25, not '%s'", optarg);
+            continue;
+        }
+        int r = cli_common_option(c, "db init", init_help, &opt);
+        if (r != CLI_CONTINUE)
+            return r;
+    }
+    if (optind + 1 != argc)
+        return cli_usage_error("db init", "want one directory");
+    huella_error err;
+    huella_status st = huella_store_init(argv[optind], &io, &err);
+    if (st != HUELLA_OK)
+        return cli_fail(st, &err);
+    unsigned age = io.juvenile_age ? io.juvenile_age : HUELLA_STORE_DEFAULT_JUVENILE_AGE;
+    if (opt.json)
+        return cli_print_json(json_pack("{s:s, s:i, s:i}", "db", argv[optind], "schema_version",
+                                        huella_store_schema_version(), "juvenile_age", (int)age),
+                              JSON_INDENT(2));
+    printf("created store %s (schema %d, juvenile under %u); keep %s/master.key private\n",
+           argv[optind], huella_store_schema_version(), age, argv[optind]);
+    return EXIT_OK;
+}
+
+static int db_check(int argc, char **argv)
+{
+    static const struct option opts[] = {{"db", required_argument, NULL, OPT_DB},
+                                         {"json", no_argument, NULL, OPT_JSON},
+                                         {"help", no_argument, NULL, OPT_HELP},
+                                         {NULL, 0, NULL, 0}};
+    cli_opts opt = {0};
+    const char *dir = NULL;
+    int c;
+    optind = 0;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        if (c == OPT_DB) {
+            dir = optarg;
+            continue;
+        }
+        int r = cli_common_option(c, "db check", check_help, &opt);
+        if (r != CLI_CONTINUE)
+            return r;
+    }
+    if (dir == NULL && optind + 1 == argc)
+        dir = argv[optind++];
+    if (dir == NULL || optind != argc)
+        return cli_usage_error("db check", "want --db DIR");
+    huella_error err;
+    huella_store *s = NULL;
+    huella_status st = huella_store_open(dir, &s, &err);
+    if (st != HUELLA_OK)
+        return cli_fail(st, &err);
+    char *report = NULL;
+    size_t n = 0;
+    st = huella_store_check(s, &report, &n, &err);
+    huella_store_close(s);
+    if (st != HUELLA_OK)
+        return cli_fail(st, &err);
+    if (opt.json) {
+        puts(report);
+    } else {
+        json_t *o = json_loads(report, 0, NULL);
+        json_t *counts = json_object_get(o, "counts");
+        printf("%s: %s: %lld persons, %lld encounters, %lld samples, %zu problem%s\n", dir,
+               n == 0 ? "ok" : "PROBLEMS",
+               (long long)json_integer_value(json_object_get(counts, "persons")),
+               (long long)json_integer_value(json_object_get(counts, "encounters")),
+               (long long)json_integer_value(json_object_get(counts, "samples")), n,
+               n == 1 ? "" : "s");
+        size_t i;
+        json_t *p;
+        json_array_foreach(json_object_get(o, "problems"), i, p)
+            printf("  - %s\n", json_string_value(p));
+        json_decref(o);
+    }
+    free(report);
+    return n == 0 ? EXIT_OK : EXIT_INPUT;
+}
+
+static int db_rekey(int argc, char **argv)
+{
+    static const struct option opts[] = {{"db", required_argument, NULL, OPT_DB},
+                                         {"help", no_argument, NULL, OPT_HELP},
+                                         {NULL, 0, NULL, 0}};
+    cli_opts opt = {0};
+    const char *dir = NULL;
+    int c;
+    optind = 0;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        if (c == OPT_DB) {
+            dir = optarg;
+            continue;
+        }
+        int r = cli_common_option(c, "db rekey", rekey_help, &opt);
+        if (r != CLI_CONTINUE)
+            return r;
+    }
+    if (dir == NULL && optind + 1 == argc)
+        dir = argv[optind++];
+    if (dir == NULL || optind != argc)
+        return cli_usage_error("db rekey", "want --db DIR");
+    huella_error err;
+    huella_status st = huella_store_rekey(dir, &err);
+    if (st != HUELLA_OK)
+        return cli_fail(st, &err);
+    printf("%s: master key rotated; destroy every copy of the old key\n", dir);
+    return EXIT_OK;
+}
+
+int cmd_db(int argc, char **argv)
+{
+    static const cli_command verbs[] = {
+        {"init", db_init, "create an encrypted store and its master key"},
+        {"check", db_check, "verify integrity, encryption and consistency"},
+        {"rekey", db_rekey, "rotate the master key"},
+        {NULL, NULL, NULL},
+    };
+    return cli_dispatch("db", db_help, verbs, argc, argv);
+}

@@ -1,0 +1,65 @@
+/*
+ * schema.c - the database schema of the store as an ordered list of
+ * migrations.
+ *
+ * Contract: store_migrations[k - 1] takes a database from PRAGMA
+ * user_version k - 1 to k; huella_store_open applies the pending ones in
+ * order in one transaction and sets user_version.  Migrations are only
+ * ever appended: a released one is never edited.
+ *
+ * Why the tables look this way (docs/store.md has the whole design):
+ *   - images live in their own table so that the bulk template scan
+ *     (sample_scan index, then small sample rows) never walks their
+ *     overflow pages;
+ *   - every sealed blob is bound by its associated data to (kind, person,
+ *     row), so sample.person_id is kept beside encounter.person_id for the
+ *     scan and checked to agree by huella db check;
+ *   - AUTOINCREMENT everywhere: ids are never reused, also after erasure,
+ *     so that history and tombstones never point at someone else.
+ */
+#include "store_internal.h"
+
+const char *const store_migrations[] = {
+    /* 1: persons, encounters, samples, images, link history. */
+    "CREATE TABLE config(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+    "CREATE TABLE person(id INTEGER PRIMARY KEY AUTOINCREMENT, created TEXT NOT NULL,"
+    " wrapped_key BLOB NOT NULL);"
+    "CREATE TABLE encounter(id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " person_id INTEGER NOT NULL REFERENCES person(id) ON DELETE CASCADE,"
+    " captured TEXT NOT NULL, site TEXT NOT NULL, device TEXT NOT NULL,"
+    " operator TEXT NOT NULL, purpose TEXT NOT NULL, legal_basis TEXT NOT NULL,"
+    " juvenile INTEGER NOT NULL CHECK (juvenile IN (0, 1)), bio BLOB NOT NULL);"
+    "CREATE INDEX encounter_person ON encounter(person_id);"
+    "CREATE TABLE sample(id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " encounter_id INTEGER NOT NULL REFERENCES encounter(id) ON DELETE CASCADE,"
+    " person_id INTEGER NOT NULL REFERENCES person(id) ON DELETE CASCADE,"
+    " modality INTEGER NOT NULL CHECK (modality BETWEEN 1 AND 4),"
+    " position INTEGER NOT NULL, quality INTEGER, templates BLOB NOT NULL);"
+    "CREATE INDEX sample_scan ON sample(modality, person_id, id);"
+    "CREATE INDEX sample_encounter ON sample(encounter_id);"
+    "CREATE TABLE image(sample_id INTEGER PRIMARY KEY REFERENCES sample(id) ON DELETE CASCADE,"
+    " format TEXT NOT NULL, data BLOB NOT NULL);"
+    "CREATE TABLE link_event(id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " encounter_id INTEGER NOT NULL REFERENCES encounter(id) ON DELETE CASCADE,"
+    " action TEXT NOT NULL CHECK (action IN ('enrol', 'link', 'unlink', 'relink')),"
+    " from_person INTEGER, to_person INTEGER NOT NULL, who TEXT NOT NULL, at TEXT NOT NULL,"
+    " why TEXT NOT NULL);"
+    "CREATE INDEX link_event_encounter ON link_event(encounter_id);",
+
+    /* 2: possible-duplicate cases and erasure tombstones. */
+    "CREATE TABLE dup_case(id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " encounter_id INTEGER REFERENCES encounter(id) ON DELETE SET NULL,"
+    " encounter_erased INTEGER NOT NULL DEFAULT 0,"
+    " status TEXT NOT NULL CHECK (status IN ('open', 'confirmed-same', 'confirmed-different')),"
+    " opened_at TEXT NOT NULL, opened_by TEXT NOT NULL, decided_at TEXT, decided_by TEXT,"
+    " decided_person INTEGER, note TEXT);"
+    "CREATE TABLE case_candidate(case_id INTEGER NOT NULL REFERENCES dup_case(id) ON DELETE "
+    "CASCADE,"
+    " rank INTEGER NOT NULL, person_id INTEGER NOT NULL, evidence TEXT,"
+    " erased INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (case_id, person_id));"
+    "CREATE INDEX case_candidate_person ON case_candidate(person_id);"
+    "CREATE TABLE erasure(person_id INTEGER PRIMARY KEY, at TEXT NOT NULL, who TEXT NOT NULL,"
+    " reason TEXT NOT NULL);",
+};
+
+const int store_n_migrations = (int)(sizeof(store_migrations) / sizeof(store_migrations[0]));
