@@ -17,7 +17,8 @@
  * caller's limits before any sample memory is allocated; a scan must end
  * exactly where its coded data ends (only the 1-bit padding of the last
  * byte may be left), so damaged data fails with HUELLA_E_INPUT and a
- * message naming the segment.  Hierarchical and arithmetic-coded frames,
+ * message naming the segment.  The resolution comes from a JFIF APP0
+ * segment when there is one.  Hierarchical and arithmetic-coded frames,
  * subsampled components and DNL-defined heights are refused with
  * HUELLA_E_UNSUPPORTED.
  *
@@ -53,6 +54,7 @@ typedef struct jl_dec {
     uint8_t comp_id[MAX_COMPONENTS];
     uint16_t *plane[MAX_COMPONENTS];
     bool decoded[MAX_COMPONENTS];
+    double ppi_x, ppi_y; /* from a JFIF APP0 segment, 0 when absent */
 } jl_dec;
 
 static huella_status segment(jl_dec *d, unsigned marker, huella_reader *body, huella_error *err)
@@ -74,10 +76,13 @@ static huella_status read_dht(jl_dec *d, huella_reader *b, huella_error *err)
         uint8_t tc_th;
         huella_read_u8(b, &tc_th);
         unsigned tc = tc_th >> 4, th = tc_th & 15;
-        if (tc != 0 || th > 3)
+        /* Lossless scans use one table per component, named by Td; some
+         * encoders (NIST's among them) label it class 1, so both classes
+         * are accepted and share the four ids. */
+        if (tc > 1 || th > 3)
             return huella_error_set(err, HUELLA_E_INPUT,
-                                    "lossless JPEG: DHT defines table class %u id %u (only DC "
-                                    "tables 0-3 serve lossless coding)",
+                                    "lossless JPEG: DHT defines table class %u id %u (classes "
+                                    "0-1, ids 0-3 allowed)",
                                     tc, th);
         jl_huff *t = &d->huff[th];
         memset(t, 0, sizeof(*t));
@@ -382,6 +387,25 @@ static huella_status read_sos(jl_dec *d, huella_reader *b, int scan, huella_erro
     return HUELLA_OK;
 }
 
+/* JFIF APP0 (JFIF 1.02 §A): density in dots per inch (units 1) or per
+ * centimetre (units 2); units 0 is only an aspect ratio. */
+static void read_jfif(jl_dec *d, huella_reader *b)
+{
+    uint8_t id[5], version[2], units;
+    uint16_t xd, yd;
+    if (!huella_read_bytes(b, id, 5) || memcmp(id, "JFIF", 5) != 0 ||
+        !huella_read_bytes(b, version, 2) || !huella_read_u8(b, &units) ||
+        !huella_read_u16be(b, &xd) || !huella_read_u16be(b, &yd) || xd == 0 || yd == 0)
+        return;
+    if (units == 1) {
+        d->ppi_x = xd;
+        d->ppi_y = yd;
+    } else if (units == 2) {
+        d->ppi_x = huella_image_ppi_from_ppm(xd * 100.0);
+        d->ppi_y = huella_image_ppi_from_ppm(yd * 100.0);
+    }
+}
+
 static huella_status decode(jl_dec *d, const huella_image_limits *limits, huella_image **out,
                             huella_error *err)
 {
@@ -424,6 +448,8 @@ static huella_status decode(jl_dec *d, const huella_image_limits *limits, huella
             if (!huella_read_u16be(&body, &ri))
                 return huella_error_set(err, HUELLA_E_INPUT, "lossless JPEG: DRI is truncated");
             d->restart = ri;
+        } else if (marker == 0xffe0) {
+            read_jfif(d, &body);
         } else if (marker == 0xffda) {
             st = read_sos(d, &body, ++scans, err);
         } else if ((b1 >= 0xc0 && b1 <= 0xcf && b1 != 0xc4 && b1 != 0xc8 && b1 != 0xcc)) {
@@ -460,6 +486,8 @@ static huella_status decode(jl_dec *d, const huella_image_limits *limits, huella
                                          huella_image_rescale(d->plane[1][i], max),
                                          huella_image_rescale(d->plane[2][i], max));
     }
+    img->ppi_x = d->ppi_x;
+    img->ppi_y = d->ppi_y;
     img->source_channels = d->ncomp;
     img->source_bits = d->precision;
     *out = img;
