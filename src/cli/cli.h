@@ -76,5 +76,6 @@ int cmd_mrz(int argc, char **argv);
 int cmd_iris(int argc, char **argv);
 int cmd_names(int argc, char **argv);
 int cmd_names_eval(int argc, char **argv); /* `huella eval names`, in cmd_names.c */
+int cmd_wsq(int argc, char **argv);
 
 #endif

@@ -288,3 +288,102 @@ void wsq_plan_free(wsq_plan *p)
     free(p->coef);
     memset(p, 0, sizeof(*p));
 }
+
+/* ---- applying plans ---------------------------------------------------- */
+
+/* Columns of a w x h region at plane (row pitch `pitch`) into tmp
+ * (pitch w): each output row is a weighted sum of input rows, done a row
+ * at a time so that it vectorises; per sample the order of the terms is
+ * the plan's. */
+void wsq_apply_columns(const float *plane, size_t pitch, int w, const wsq_plan *p, float *tmp)
+{
+    for (int j = 0; j < p->n; j++) {
+        float *o = tmp + (size_t)j * (size_t)w;
+        int k = p->first[j], end = p->first[j + 1];
+        const float *s = plane + (size_t)p->src[k] * pitch;
+        float c = p->coef[k];
+        for (int x = 0; x < w; x++)
+            o[x] = s[x] * c;
+        for (k++; k < end; k++) {
+            s = plane + (size_t)p->src[k] * pitch;
+            c = p->coef[k];
+            for (int x = 0; x < w; x++) {
+                float t = s[x] * c;
+                o[x] = o[x] + t;
+            }
+        }
+    }
+}
+
+void wsq_apply_rows(const float *tmp, int h, const wsq_plan *p, float *plane, size_t pitch)
+{
+    int w = p->n;
+    for (int y = 0; y < h; y++) {
+        const float *in = tmp + (size_t)y * (size_t)w;
+        float *out = plane + (size_t)y * pitch;
+        for (int j = 0; j < w; j++) {
+            int k = p->first[j], end = p->first[j + 1];
+            float acc = in[p->src[k]] * p->coef[k];
+            for (k++; k < end; k++) {
+                float t = in[p->src[k]] * p->coef[k];
+                acc = acc + t;
+            }
+            out[j] = acc;
+        }
+    }
+}
+
+/* Whole-sample symmetric extension of index i into [0, n). */
+static int reflect(int i, int n)
+{
+    if (n == 1)
+        return 0;
+    for (;;) {
+        if (i < 0)
+            i = -i;
+        else if (i > n - 1)
+            i = 2 * (n - 1) - i;
+        else
+            return i;
+    }
+}
+
+huella_status wsq_plan_analysis(wsq_plan *p, int n, bool inv, const float *lo, int lsz,
+                                const float *hi, int hsz, huella_error *err)
+{
+    memset(p, 0, sizeof(*p));
+    if (n < 2 || lsz % 2 == 0 || hsz % 2 == 0 || lsz > WSQ_MAX_TAPS || hsz > WSQ_MAX_TAPS)
+        return huella_error_set(err, HUELLA_E_UNSUPPORTED,
+                                "WSQ: a subband line of %d samples is too short for the "
+                                "transform (image too small)",
+                                n);
+    bool odd = n % 2 != 0;
+    int llen = odd ? (n + 1) / 2 : n / 2;
+    int hlen = odd ? llen - 1 : llen;
+    p->first = malloc(((size_t)n + 1) * sizeof(int));
+    size_t max_terms = (size_t)n * (size_t)(lsz > hsz ? lsz : hsz);
+    p->src = malloc(max_terms * sizeof(int));
+    p->coef = malloc(max_terms * sizeof(float));
+    if (p->first == NULL || p->src == NULL || p->coef == NULL) {
+        wsq_plan_free(p);
+        return huella_error_set(err, HUELLA_E_NOMEM, "WSQ: out of memory for the transform");
+    }
+    int k = 0, j = 0;
+    for (int half = 0; half < 2; half++) {
+        bool low = (half == 0) != inv;
+        int count = low ? llen : hlen;
+        const float *f = low ? lo : hi;
+        int fsz = low ? lsz : hsz, r = fsz / 2;
+        for (int m = 0; m < count; m++, j++) {
+            p->first[j] = k;
+            int centre = low ? 2 * m : 2 * m + 1;
+            for (int t = -r; t <= r; t++, k++) {
+                p->src[k] = reflect(centre + t, n);
+                p->coef[k] = f[t + r];
+            }
+        }
+    }
+    p->first[n] = k;
+    p->n = n;
+    return HUELLA_OK;
+}

@@ -485,48 +485,6 @@ static huella_status decode_block(wsq_dec *d, int block, const huff_table *t, in
 
 /* ---- reconstruction --------------------------------------------------- */
 
-/* Columns of a w x h region at plane (row pitch `pitch`) into tmp
- * (pitch w): each output row is a weighted sum of input rows, done a row
- * at a time so that it vectorises; per sample the order of the terms is
- * the plan's. */
-static void synth_columns(const float *plane, size_t pitch, int w, const wsq_plan *p, float *tmp)
-{
-    for (int j = 0; j < p->n; j++) {
-        float *o = tmp + (size_t)j * (size_t)w;
-        int k = p->first[j], end = p->first[j + 1];
-        const float *s = plane + (size_t)p->src[k] * pitch;
-        float c = p->coef[k];
-        for (int x = 0; x < w; x++)
-            o[x] = s[x] * c;
-        for (k++; k < end; k++) {
-            s = plane + (size_t)p->src[k] * pitch;
-            c = p->coef[k];
-            for (int x = 0; x < w; x++) {
-                float t = s[x] * c;
-                o[x] = o[x] + t;
-            }
-        }
-    }
-}
-
-static void synth_rows(const float *tmp, int h, const wsq_plan *p, float *plane, size_t pitch)
-{
-    int w = p->n;
-    for (int y = 0; y < h; y++) {
-        const float *in = tmp + (size_t)y * (size_t)w;
-        float *out = plane + (size_t)y * pitch;
-        for (int j = 0; j < w; j++) {
-            int k = p->first[j], end = p->first[j + 1];
-            float acc = in[p->src[k]] * p->coef[k];
-            for (k++; k < end; k++) {
-                float t = in[p->src[k]] * p->coef[k];
-                acc = acc + t;
-            }
-            out[j] = acc;
-        }
-    }
-}
-
 static huella_status reconstruct(wsq_dec *d, const wsq_geometry *g, float *plane, float *tmp,
                                  huella_error *err)
 {
@@ -544,8 +502,8 @@ static huella_status reconstruct(wsq_dec *d, const wsq_geometry *g, float *plane
             return st;
         }
         float *base = plane + (size_t)r.y * pitch + (size_t)r.x;
-        synth_columns(base, pitch, r.w, &pc, tmp);
-        synth_rows(tmp, r.h, &pr, base, pitch);
+        wsq_apply_columns(base, pitch, r.w, &pc, tmp);
+        wsq_apply_rows(tmp, r.h, &pr, base, pitch);
         wsq_plan_free(&pc);
         wsq_plan_free(&pr);
     }

@@ -62,6 +62,20 @@ huella_status wsq_plan_build(wsq_plan *p, int n, bool inv, const float *lo, int 
                              const float *hi, int hsz, huella_error *err);
 void wsq_plan_free(wsq_plan *p);
 
+/* Analysis of a line of n samples with the 9/7 (or any odd, symmetric)
+ * analysis filters lo (lsz taps) and hi: lowpass output m is centred on
+ * sample 2m, highpass output m on 2m + 1, with whole-sample symmetric
+ * extension at both ends; lowpass outputs first, or highpass first when
+ * inv.  Same table form as the synthesis. */
+huella_status wsq_plan_analysis(wsq_plan *p, int n, bool inv, const float *lo, int lsz,
+                                const float *hi, int hsz, huella_error *err);
+
+/* Apply a plan down the columns of a w x p->n region of plane (row pitch
+ * `pitch`) into tmp (row pitch w), a row at a time; and along the rows of
+ * a p->n x h region of tmp (row pitch p->n) back into plane. */
+void wsq_apply_columns(const float *plane, size_t pitch, int w, const wsq_plan *p, float *tmp);
+void wsq_apply_rows(const float *tmp, int h, const wsq_plan *p, float *plane, size_t pitch);
+
 /* Value * 10^-scale computed as the reference does: one float division by
  * ten at a time. */
 float wsq_descale(uint32_t value, unsigned scale);
