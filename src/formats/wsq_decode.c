@@ -325,6 +325,15 @@ static huella_status read_marker(wsq_dec *d, unsigned *marker, const char *where
     return HUELLA_OK;
 }
 
+static huella_status read_soi(wsq_dec *d, huella_error *err)
+{
+    uint16_t m;
+    if (!huella_read_u16be(&d->r, &m) || m != WSQ_SOI)
+        return huella_error_set(err, HUELLA_E_INPUT,
+                                "WSQ: the file does not start with the SOI marker ff a0");
+    return HUELLA_OK;
+}
+
 /* A table or comment segment; anything else is an error. */
 static huella_status read_table(wsq_dec *d, unsigned marker, huella_error *err)
 {
@@ -517,11 +526,9 @@ static huella_status decode(wsq_dec *d, const huella_image_limits *limits, huell
 {
     unsigned m = 0;
     huella_reader_init(&d->r, d->data, d->len);
-    huella_status st = read_marker(d, &m, "at the start", err);
+    huella_status st = read_soi(d, err);
     if (st != HUELLA_OK)
         return st;
-    if (m != WSQ_SOI)
-        return huella_error_set(err, HUELLA_E_INPUT, "WSQ: the file does not start with SOI");
     for (;;) {
         if ((st = read_marker(d, &m, "before the frame header", err)) != HUELLA_OK)
             return st;
@@ -717,9 +724,7 @@ huella_status huella_wsq_read_info(const uint8_t *data, size_t len, huella_wsq_i
     d->info = info;
     huella_reader_init(&d->r, data, len);
     unsigned m = 0;
-    huella_status st = read_marker(d, &m, "at the start", err);
-    if (st == HUELLA_OK && m != WSQ_SOI)
-        st = huella_error_set(err, HUELLA_E_INPUT, "WSQ: the file does not start with SOI");
+    huella_status st = read_soi(d, err);
     while (st == HUELLA_OK) {
         if ((st = read_marker(d, &m, "between segments", err)) != HUELLA_OK)
             break;
