@@ -123,6 +123,8 @@ float wsq_descale(uint32_t value, unsigned scale)
     return v;
 }
 
+static huella_status find_runs(wsq_plan *p, huella_error *err);
+
 /* ---- synthesis plans ------------------------------------------------- */
 
 #define MAX_TERMS ((WSQ_MAX_TAPS + 1) / 2)
@@ -271,6 +273,9 @@ huella_status wsq_plan_build(wsq_plan *p, int n, bool inv, const float *lo, int 
     }
     p->first[n] = k;
     p->n = n;
+    p->ostride = 2;
+    p->sstride = 1;
+    st = find_runs(p, err);
 done:
     free(lol);
     free(hil);
@@ -286,6 +291,7 @@ void wsq_plan_free(wsq_plan *p)
     free(p->first);
     free(p->src);
     free(p->coef);
+    free(p->runs);
     memset(p, 0, sizeof(*p));
 }
 
@@ -315,21 +321,86 @@ void wsq_apply_columns(const float *plane, size_t pitch, int w, const wsq_plan *
     }
 }
 
-void wsq_apply_rows(const float *tmp, int h, const wsq_plan *p, float *plane, size_t pitch)
+static bool same_shape(const wsq_plan *p, int a, int b, int shift)
+{
+    int ka = p->first[a], kb = p->first[b], n = p->first[a + 1] - ka;
+    if (p->first[b + 1] - kb != n)
+        return false;
+    for (int t = 0; t < n; t++)
+        if (p->coef[ka + t] != p->coef[kb + t] || p->src[kb + t] != p->src[ka + t] + shift)
+            return false;
+    return true;
+}
+
+/* Cut the outputs into runs (see wsq_run); every output is in one run. */
+static huella_status find_runs(wsq_plan *p, huella_error *err)
+{
+    p->runs = malloc((size_t)p->n * sizeof(wsq_run));
+    bool *done = calloc((size_t)p->n, sizeof(bool));
+    if (p->runs == NULL || done == NULL) {
+        free(done);
+        return huella_error_set(err, HUELLA_E_NOMEM, "WSQ: out of memory for the transform");
+    }
+    p->nruns = 0;
+    for (int j = 0; j < p->n; j++) {
+        if (done[j])
+            continue;
+        int count = 1;
+        while (j + count * p->ostride < p->n && !done[j + count * p->ostride] &&
+               same_shape(p, j, j + count * p->ostride, count * p->sstride))
+            count++;
+        for (int c = 0; c < count; c++)
+            done[j + c * p->ostride] = true;
+        wsq_run r = {j, count, p->first[j], p->first[j + 1] - p->first[j]};
+        p->runs[p->nruns++] = r;
+    }
+    free(done);
+    return HUELLA_OK;
+}
+
+/* One run of one row: a term at a time over all the run's outputs. */
+static void apply_run(const float *in, const wsq_plan *p, const wsq_run *r, float *acc, float *out)
+{
+    const int n = r->count, ss = p->sstride;
+    const float *s = in + p->src[r->k0];
+    float c = p->coef[r->k0];
+    if (ss == 1) {
+        for (int i = 0; i < n; i++)
+            acc[i] = s[i] * c;
+        for (int t = 1; t < r->terms; t++) {
+            s = in + p->src[r->k0 + t];
+            c = p->coef[r->k0 + t];
+            for (int i = 0; i < n; i++) {
+                float x = s[i] * c;
+                acc[i] = acc[i] + x;
+            }
+        }
+    } else {
+        for (int i = 0; i < n; i++)
+            acc[i] = s[i * ss] * c;
+        for (int t = 1; t < r->terms; t++) {
+            s = in + p->src[r->k0 + t];
+            c = p->coef[r->k0 + t];
+            for (int i = 0; i < n; i++) {
+                float x = s[i * ss] * c;
+                acc[i] = acc[i] + x;
+            }
+        }
+    }
+    float *o = out + r->j0;
+    for (int i = 0; i < n; i++)
+        o[i * p->ostride] = acc[i];
+}
+
+void wsq_apply_rows(const float *tmp, int h, const wsq_plan *p, float *plane, size_t pitch,
+                    float *scratch)
 {
     int w = p->n;
     for (int y = 0; y < h; y++) {
         const float *in = tmp + (size_t)y * (size_t)w;
         float *out = plane + (size_t)y * pitch;
-        for (int j = 0; j < w; j++) {
-            int k = p->first[j], end = p->first[j + 1];
-            float acc = in[p->src[k]] * p->coef[k];
-            for (k++; k < end; k++) {
-                float t = in[p->src[k]] * p->coef[k];
-                acc = acc + t;
-            }
-            out[j] = acc;
-        }
+        for (int r = 0; r < p->nruns; r++)
+            apply_run(in, p, &p->runs[r], scratch, out);
     }
 }
 
@@ -385,5 +456,10 @@ huella_status wsq_plan_analysis(wsq_plan *p, int n, bool inv, const float *lo, i
     }
     p->first[n] = k;
     p->n = n;
-    return HUELLA_OK;
+    p->ostride = 1;
+    p->sstride = 2;
+    huella_status st = find_runs(p, err);
+    if (st != HUELLA_OK)
+        wsq_plan_free(p);
+    return st;
 }

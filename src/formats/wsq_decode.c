@@ -498,25 +498,27 @@ static huella_status reconstruct(wsq_dec *d, const wsq_geometry *g, float *plane
                                  huella_error *err)
 {
     size_t pitch = (size_t)d->width;
-    for (int node = WSQ_NODES - 1; node >= 0; node--) {
+    float *scratch = malloc(pitch * sizeof(float));
+    if (scratch == NULL)
+        return huella_error_set(err, HUELLA_E_NOMEM, "WSQ: out of memory");
+    huella_status st = HUELLA_OK;
+    for (int node = WSQ_NODES - 1; node >= 0 && st == HUELLA_OK; node--) {
         wsq_rect r = g->node[node];
         wsq_plan pc, pr;
-        huella_status st =
-            wsq_plan_build(&pc, r.h, g->inv_cl[node], d->lo, d->lsz, d->hi, d->hsz, err);
+        st = wsq_plan_build(&pc, r.h, g->inv_cl[node], d->lo, d->lsz, d->hi, d->hsz, err);
         if (st != HUELLA_OK)
-            return st;
+            break;
         st = wsq_plan_build(&pr, r.w, g->inv_rw[node], d->lo, d->lsz, d->hi, d->hsz, err);
-        if (st != HUELLA_OK) {
-            wsq_plan_free(&pc);
-            return st;
+        if (st == HUELLA_OK) {
+            float *base = plane + (size_t)r.y * pitch + (size_t)r.x;
+            wsq_apply_columns(base, pitch, r.w, &pc, tmp);
+            wsq_apply_rows(tmp, r.h, &pr, base, pitch, scratch);
         }
-        float *base = plane + (size_t)r.y * pitch + (size_t)r.x;
-        wsq_apply_columns(base, pitch, r.w, &pc, tmp);
-        wsq_apply_rows(tmp, r.h, &pr, base, pitch);
         wsq_plan_free(&pc);
         wsq_plan_free(&pr);
     }
-    return HUELLA_OK;
+    free(scratch);
+    return st;
 }
 
 /* ---- the file --------------------------------------------------------- */

@@ -301,24 +301,27 @@ static huella_status decompose(float *plane, int width, const wsq_geometry *g, f
     for (int k = 0; k < 4; k++)
         hi[3 + k] = hi[3 - k] = (float)HI_HALF[k];
     size_t pitch = (size_t)width;
-    for (int node = 0; node < WSQ_NODES; node++) {
+    float *scratch = malloc(pitch * sizeof(float));
+    if (scratch == NULL)
+        return huella_error_set(err, HUELLA_E_NOMEM, "WSQ encoder: out of memory");
+    huella_status st = HUELLA_OK;
+    for (int node = 0; node < WSQ_NODES && st == HUELLA_OK; node++) {
         wsq_rect r = g->node[node];
         wsq_plan pc, pr;
-        huella_status st = wsq_plan_analysis(&pc, r.h, g->inv_cl[node], lo, 9, hi, 7, err);
+        st = wsq_plan_analysis(&pc, r.h, g->inv_cl[node], lo, 9, hi, 7, err);
         if (st != HUELLA_OK)
-            return st;
+            break;
         st = wsq_plan_analysis(&pr, r.w, g->inv_rw[node], lo, 9, hi, 7, err);
-        if (st != HUELLA_OK) {
-            wsq_plan_free(&pc);
-            return st;
+        if (st == HUELLA_OK) {
+            float *base = plane + (size_t)r.y * pitch + (size_t)r.x;
+            wsq_apply_columns(base, pitch, r.w, &pc, tmp);
+            wsq_apply_rows(tmp, r.h, &pr, base, pitch, scratch);
         }
-        float *base = plane + (size_t)r.y * pitch + (size_t)r.x;
-        wsq_apply_columns(base, pitch, r.w, &pc, tmp);
-        wsq_apply_rows(tmp, r.h, &pr, base, pitch);
         wsq_plan_free(&pc);
         wsq_plan_free(&pr);
     }
-    return HUELLA_OK;
+    free(scratch);
+    return st;
 }
 
 /* Variance of a subband, over its central part (annex B: from 1/8 of the

@@ -48,11 +48,22 @@ void wsq_build_geometry(int width, int height, wsq_geometry *g);
  * sum, in this order, of terms coef[k] * in[src[k]] for k in
  * [first[j], first[j + 1]).  The order is the reference decoder's, so that
  * float sums round the same way. */
+/* A run of outputs j0, j0 + ostride, ... (count of them) that share
+ * their coefficients and whose sources move by sstride from one to the
+ * next: the row pass computes such a run a term at a time across all its
+ * outputs, which vectorises, in the same order of terms per output. */
+typedef struct wsq_run {
+    int j0, count, k0, terms;
+} wsq_run;
+
 typedef struct wsq_plan {
     int n;
     int *first; /* n + 1 */
     int *src;
     float *coef;
+    int ostride, sstride; /* 2, 1 for synthesis; 1, 2 for analysis */
+    int nruns;
+    wsq_run *runs;
 } wsq_plan;
 
 /* lo and hi are the synthesis filters (odd lengths); NULL plan fields on
@@ -74,7 +85,8 @@ huella_status wsq_plan_analysis(wsq_plan *p, int n, bool inv, const float *lo, i
  * `pitch`) into tmp (row pitch w), a row at a time; and along the rows of
  * a p->n x h region of tmp (row pitch p->n) back into plane. */
 void wsq_apply_columns(const float *plane, size_t pitch, int w, const wsq_plan *p, float *tmp);
-void wsq_apply_rows(const float *tmp, int h, const wsq_plan *p, float *plane, size_t pitch);
+void wsq_apply_rows(const float *tmp, int h, const wsq_plan *p, float *plane, size_t pitch,
+                    float *scratch /* p->n floats */);
 
 /* Value * 10^-scale computed as the reference does: one float division by
  * ten at a time. */
