@@ -30,6 +30,7 @@
 #include <string.h>
 
 #define WSQ_HUFF_TABLES 8
+#define HUFF_LUT_BITS   9
 
 typedef struct huff_table {
     bool defined;
@@ -38,6 +39,9 @@ typedef struct huff_table {
     int maxcode[18]; /* -1 when no code of that length */
     int mincode[17];
     int valptr[17];
+    /* The codes of up to HUFF_LUT_BITS bits by their first bits:
+     * value | length << 8, 0 for longer codes. */
+    uint16_t lut[1u << HUFF_LUT_BITS];
 } huff_table;
 
 typedef struct wsq_dec {
@@ -223,6 +227,13 @@ static huella_status read_dht(wsq_dec *d, huella_reader *b, huella_error *err)
             code <<= 1;
         }
         t->maxcode[17] = 0x7fffffff;
+        for (int l = 1; l <= HUFF_LUT_BITS; l++)
+            for (int c = 0; c < t->bits[l]; c++) {
+                unsigned first = (unsigned)(t->mincode[l] + c) << (HUFF_LUT_BITS - l);
+                unsigned e = t->values[t->valptr[l] + c] | (unsigned)l << 8;
+                for (unsigned i = 0; i < 1u << (HUFF_LUT_BITS - l); i++)
+                    t->lut[first + i] = (uint16_t)e;
+            }
         t->defined = true;
     }
     return HUELLA_OK;
@@ -363,21 +374,28 @@ static huella_status read_table(wsq_dec *d, unsigned marker, huella_error *err)
 
 typedef struct bits {
     const uint8_t *p, *end; /* end: the marker that closes the block */
-    uint32_t acc;
+    uint64_t acc;           /* the low n bits are the next ones */
     int n;
 } bits;
+
+static inline void refill(bits *b)
+{
+    while (b->n <= 56 && b->p < b->end) {
+        uint8_t v = *b->p++;
+        if (v == 0xff)
+            b->p++; /* the stuffed zero; end is never right after an 0xff */
+        b->acc = (b->acc << 8) | v;
+        b->n += 8;
+    }
+}
 
 /* Next bit, -1 when the block's data is used up. */
 static inline int next_bit(bits *b)
 {
     if (b->n == 0) {
-        if (b->p >= b->end)
+        refill(b);
+        if (b->n == 0)
             return -1;
-        uint8_t v = *b->p++;
-        if (v == 0xff)
-            b->p++; /* the stuffed zero; end is never right after an 0xff */
-        b->acc = v;
-        b->n = 8;
     }
     b->n--;
     return (int)((b->acc >> b->n) & 1u);
@@ -395,16 +413,26 @@ static inline long next_bits(bits *b, int count)
     return v;
 }
 
-/* Only padding left: no bits, or fewer than 8 and all ones. */
+/* Only padding left: fewer than 8 bits, all ones. */
 static bool only_padding(const bits *b)
 {
-    if (b->p < b->end)
+    if (b->p < b->end || b->n >= 8)
         return false;
-    return b->n == 0 || (b->acc & ((1u << b->n) - 1u)) == (1u << b->n) - 1u;
+    uint64_t mask = (1u << b->n) - 1u;
+    return (b->acc & mask) == mask;
 }
 
 static int decode_symbol(bits *b, const huff_table *t)
 {
+    if (b->n < 16)
+        refill(b);
+    if (b->n >= HUFF_LUT_BITS) {
+        uint16_t e = t->lut[(b->acc >> (b->n - HUFF_LUT_BITS)) & ((1u << HUFF_LUT_BITS) - 1u)];
+        if (e != 0) {
+            b->n -= e >> 8;
+            return e & 0xff;
+        }
+    }
     int code = 0;
     for (int l = 1; l <= 16; l++) {
         int bit = next_bit(b);
@@ -655,11 +683,18 @@ static huella_status decode(wsq_dec *d, const huella_image_limits *limits, huell
     if ((st = huella_image_alloc((uint64_t)d->width, (uint64_t)d->height, limits, HUELLA_IMAGE_WSQ,
                                  &img, err)) != HUELLA_OK)
         goto done;
+    /* Back to 8 bits as the reference does: scale and shift in float,
+     * add one half in double, clamp, truncate.  Written without branches
+     * so that it vectorises. */
+    uint8_t *px = img->pixels;
+    const float rs = d->r_scale, ms = d->m_shift;
     for (size_t i = 0; i < npix; i++) {
-        float v = plane[i] * d->r_scale;
-        v = v + d->m_shift;
+        float v = plane[i] * rs;
+        v = v + ms;
         v = (float)((double)v + 0.5);
-        img->pixels[i] = v < 0.0f ? 0 : v > 255.0f ? 255 : (uint8_t)v;
+        v = v < 0.0f ? 0.0f : v;
+        v = v > 255.0f ? 255.0f : v;
+        px[i] = (uint8_t)(int)v;
     }
     if (d->info != NULL && d->info->ppi > 0) {
         img->ppi_x = d->info->ppi;

@@ -522,24 +522,19 @@ huella_status huella_wsq_encode(const huella_image *img, double bitrate, int ppi
         if (q[k] == 0.0f)
             continue;
         wsq_rect r = g.band[k];
-        float half = z[k] / 2.0f;
+        float half = z[k] / 2.0f, qk = q[k];
         for (int y = 0; y < r.h; y++) {
             const float *row = plane + (size_t)(r.y + y) * (size_t)width + (size_t)r.x;
+            int32_t *dst = coeffs + filled;
             for (int x = 0; x < r.w; x++) {
+                /* Outside the zero bin, 1 + the whole bins beyond it. */
                 float v = row[x];
-                double qv;
-                if (v >= -half && v <= half)
-                    qv = 0;
-                else if (v > 0)
-                    qv = floor((v - half) / q[k] + 1.0);
-                else
-                    qv = ceil((v + half) / q[k] - 1.0);
-                if (qv > MAX_INDEX)
-                    qv = MAX_INDEX;
-                if (qv < -MAX_INDEX)
-                    qv = -MAX_INDEX;
-                coeffs[filled++] = (int32_t)qv;
+                float m = (fabsf(v) - half) / qk + 1.0f;
+                m = m < 0.0f ? 0.0f : m > (float)MAX_INDEX ? (float)MAX_INDEX : m;
+                int32_t iv = fabsf(v) <= half ? 0 : (int32_t)m;
+                dst[x] = v < 0 ? -iv : iv;
             }
+            filled += (size_t)r.w;
         }
     }
     block_start[3] = filled;
