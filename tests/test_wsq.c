@@ -432,6 +432,67 @@ static void test_generic_decoder_and_garbage(void **state)
     }
 }
 
+/* ---- the command -------------------------------------------------- */
+
+#define RUN(out, err, ...) test_run_huella((const char *const[]){__VA_ARGS__, NULL}, NULL, out, err)
+
+static void contains(const char *haystack, const char *needle)
+{
+    if (haystack == NULL || strstr(haystack, needle) == NULL)
+        fail_msg("expected '%s' in:\n%s", needle, haystack ? haystack : "(null)");
+}
+
+static void test_cli(void **state)
+{
+    (void)state;
+    REQUIRE_DATA();
+    char *out, *err;
+    const char *fp8 = test_data("interchange/wsq/fp-8.wsq");
+    assert_int_equal(RUN(&out, &err, "wsq", "info", "--json", fp8), 0);
+    contains(out, "\"width\":804,\"height\":748,\"ppi\":255");
+    contains(out, "\"nistcom\":{\"NIST_COM\":\"9\"");
+    free(out);
+    free(err);
+    /* --ppi overrides the 255 the file declares. */
+    const char *png = test_tmpfile("fp-8.png");
+    assert_int_equal(RUN(&out, &err, "wsq", "decode", fp8, "-o", png, "--ppi", "500"), 0);
+    free(out);
+    free(err);
+    huella_image *img = NULL, *ref = read_ok("interchange/wsq/fp-8.png");
+    huella_error e;
+    assert_int_equal(huella_image_read(png, NULL, &img, &e), HUELLA_OK);
+    assert_same_pixels(img, ref, "huella wsq decode");
+    assert_double_equal(img->ppi_x, 500, 0);
+    huella_image_free(img);
+    huella_image_free(ref);
+    const char *wsq = test_tmpfile("101_1.wsq");
+    assert_int_equal(RUN(&out, &err, "wsq", "encode", test_data("finger/fvc2002/DB1_B/101_1.tif"),
+                         "-o", wsq, "--bitrate", "1.5", "--ppi", "500", "--json"),
+                     0);
+    contains(out, "\"width\":388,\"height\":374");
+    contains(out, "\"bitrate_target\":1.5");
+    contains(out, "\"psnr_db\":");
+    free(out);
+    free(err);
+    assert_int_equal(RUN(&out, &err, "wsq", "info", wsq), 0);
+    contains(out, "388 x 374, 500 ppi");
+    contains(out, "WSQ_BITRATE 1.500000");
+    free(out);
+    free(err);
+    assert_int_equal(RUN(&out, &err, "wsq", "info", test_data("interchange/wsq/fp-8.png")), 2);
+    contains(err, "SOI");
+    free(out);
+    free(err);
+    assert_int_equal(RUN(&out, &err, "wsq", "encode", fp8, "-o", wsq, "--bitrate", "0"), 1);
+    contains(err, "--bitrate");
+    free(out);
+    free(err);
+    assert_int_equal(RUN(&out, &err, "wsq", "decode", "--help"), 0);
+    contains(out, "usage: huella wsq decode");
+    free(out);
+    free(err);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -446,6 +507,7 @@ int main(void)
         cmocka_unit_test(test_truncated_files_name_the_segment),
         cmocka_unit_test(test_corrupted_markers_name_the_segment),
         cmocka_unit_test(test_generic_decoder_and_garbage),
+        cmocka_unit_test(test_cli),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
