@@ -428,14 +428,30 @@ huella_status huella_wsq_encode(const huella_image *img, double bitrate, int ppi
 
     wsq_geometry g;
     wsq_build_geometry(width, height, &g);
-    /* The decoder's plans must exist for this size: refuse images too
-     * small for the transform before doing any work. */
-    for (int node = 0; node < WSQ_NODES; node++)
-        if (g.node[node].w < 2 || g.node[node].h < 2)
+    /* Decoders walk each subband with the filters and may not step out of
+     * it: refuse sizes whose shortest lines are too short for that (the
+     * synthesis plans tell), before doing any work. */
+    float syn_lo[7] = {0}, syn_hi[9] = {0};
+    for (int node = 0; node < WSQ_NODES; node++) {
+        wsq_rect r = g.node[node];
+        wsq_plan p;
+        huella_error ignored;
+        bool ok = r.w >= 2 && r.h >= 2;
+        if (ok &&
+            wsq_plan_build(&p, r.w, g.inv_rw[node], syn_lo, 7, syn_hi, 9, &ignored) == HUELLA_OK) {
+            wsq_plan_free(&p);
+            ok = wsq_plan_build(&p, r.h, g.inv_cl[node], syn_lo, 7, syn_hi, 9, &ignored) ==
+                 HUELLA_OK;
+            wsq_plan_free(&p);
+        } else {
+            ok = false;
+        }
+        if (!ok)
             return huella_error_set(err, HUELLA_E_UNSUPPORTED,
                                     "WSQ encoder: image %d x %d is too small for the five "
                                     "levels of the transform",
                                     width, height);
+    }
 
     float *plane = malloc(npix * sizeof(float));
     float *tmp = malloc(npix * sizeof(float));
