@@ -581,13 +581,18 @@ static huella_status decode(wsq_dec *d, const huella_image_limits *limits, huell
     wsq_geometry g;
     wsq_build_geometry(d->width, d->height, &g);
     size_t npix = (size_t)d->width * (size_t)d->height;
+    /* One work buffer holds the quantised coefficients, then, once they
+     * are dequantised into the plane, the intermediate of each transform
+     * step: 8 bytes per pixel in all besides the image. */
+    void *work = NULL;
     int32_t *coeffs = NULL;
-    float *plane = NULL, *tmp = NULL;
+    float *plane = NULL;
     huella_image *img = NULL;
     int block = 0;
     size_t filled = 0;
-    coeffs = malloc(npix * sizeof(*coeffs));
-    if (coeffs == NULL) {
+    work = malloc(npix * (sizeof(int32_t) > sizeof(float) ? sizeof(int32_t) : sizeof(float)));
+    coeffs = work;
+    if (work == NULL) {
         st = huella_error_set(err, HUELLA_E_NOMEM, "WSQ: out of memory");
         goto done;
     }
@@ -650,8 +655,7 @@ static huella_status decode(wsq_dec *d, const huella_image_limits *limits, huell
     }
 
     plane = calloc(npix, sizeof(float));
-    tmp = malloc(npix * sizeof(float));
-    if (plane == NULL || tmp == NULL) {
+    if (plane == NULL) {
         st = huella_error_set(err, HUELLA_E_NOMEM, "WSQ: out of memory");
         goto done;
     }
@@ -678,7 +682,7 @@ static huella_status decode(wsq_dec *d, const huella_image_limits *limits, huell
             }
         }
     }
-    if ((st = reconstruct(d, &g, plane, tmp, err)) != HUELLA_OK)
+    if ((st = reconstruct(d, &g, plane, (float *)work, err)) != HUELLA_OK)
         goto done;
     if ((st = huella_image_alloc((uint64_t)d->width, (uint64_t)d->height, limits, HUELLA_IMAGE_WSQ,
                                  &img, err)) != HUELLA_OK)
@@ -706,9 +710,8 @@ static huella_status decode(wsq_dec *d, const huella_image_limits *limits, huell
     img = NULL;
 done:
     huella_image_free(img);
-    free(coeffs);
+    free(work);
     free(plane);
-    free(tmp);
     return st;
 }
 
