@@ -77,6 +77,77 @@ static void test_sourceafis_sample_pixel_exact(void **state)
     huella_image_free(img);
 }
 
+/* Every WSQ image inside the shared ANSI/NIST-ITL transactions (Type-4,
+ * -13 and -14 records, from several encoders) decodes, to the size its
+ * frame header states, with the spread of a fingerprint.  One of them pads
+ * its last block with a whole 0xff byte. */
+static void test_wsq_in_an2k_transactions(void **state)
+{
+    (void)state;
+    REQUIRE_DATA();
+    static const struct {
+        const char *file;
+        int images;
+    } files[] = {{"interchange/an2k/sample-nist-type4.an2", 14},
+                 {"interchange/an2k/type-13-tip-eji-wsq.an2", 5},
+                 {"interchange/an2k/type-14-tip-eji-wsq.an2", 5},
+                 {"interchange/an2k/type-14-tpcard-nqm.an2", 14},
+                 {"interchange/an2k/type-4-14-slaps.an2", 3},
+                 {"interchange/an2k/type-4-slaps.an2", 4},
+                 {"interchange/an2k/type-4-tpcard.an2", 14},
+                 {"interchange/an2k-nbis/valid1.1.an2", 1},
+                 {"interchange/an2k-nbis/valid1.11.an2", 2},
+                 {"interchange/an2k-nbis/valid1.14.an2", 1},
+                 {"interchange/an2k-nbis/valid1.16.an2", 2},
+                 {"interchange/an2k-nbis/valid1.2.an2", 1},
+                 {"interchange/an2k-nbis/valid1.8.an2", 3},
+                 {"interchange/an2k-nbis/valid1.9.an2", 2}};
+    int total = 0;
+    for (size_t f = 0; f < sizeof(files) / sizeof(files[0]); f++) {
+        size_t len;
+        uint8_t *data = load_data(files[f].file, &len);
+        int found = 0;
+        for (size_t i = 0; i + 4 < len; i++) {
+            if (!(data[i] == 0xff && data[i + 1] == 0xa0 && data[i + 2] == 0xff &&
+                  data[i + 3] >= 0xa2 && data[i + 3] <= 0xa8))
+                continue;
+            /* The image runs to its EOI; the records' own lengths are the
+             * ANSI/NIST-ITL parser's business. */
+            size_t end = i + 2;
+            while (end + 1 < len && !(data[end] == 0xff && data[end + 1] == 0xa1))
+                end++;
+            assert_true(end + 1 < len);
+            size_t n = end + 2 - i;
+            huella_wsq_info info;
+            huella_error err;
+            if (huella_wsq_read_info(data + i, n, &info, &err) != HUELLA_OK)
+                fail_msg("%s at %zu: %s", files[f].file, i, err.message);
+            huella_image *img = NULL;
+            if (huella_image_decode(data + i, n, NULL, &img, &err) != HUELLA_OK)
+                fail_msg("%s at %zu: %s", files[f].file, i, err.message);
+            assert_int_equal(img->width, info.width);
+            assert_int_equal(img->height, info.height);
+            size_t np = (size_t)img->width * img->height;
+            double sum = 0, ssq = 0;
+            for (size_t k = 0; k < np; k++) {
+                sum += img->pixels[k];
+                ssq += (double)img->pixels[k] * img->pixels[k];
+            }
+            double mean = sum / (double)np;
+            if (sqrt(ssq / (double)np - mean * mean) < 10)
+                fail_msg("%s at %zu: a flat image", files[f].file, i);
+            huella_image_free(img);
+            found++;
+            i = end;
+        }
+        if (found != files[f].images)
+            fail_msg("%s: %d WSQ images, expected %d", files[f].file, found, files[f].images);
+        total += found;
+        free(data);
+    }
+    assert_int_equal(total, 71);
+}
+
 static void test_ppi_is_what_the_file_says(void **state)
 {
     (void)state;
@@ -498,6 +569,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_shared_files_pixel_exact),
         cmocka_unit_test(test_sourceafis_sample_pixel_exact),
+        cmocka_unit_test(test_wsq_in_an2k_transactions),
         cmocka_unit_test(test_ppi_is_what_the_file_says),
         cmocka_unit_test(test_info),
         cmocka_unit_test(test_encoder_round_trip_on_fingerprints),

@@ -413,12 +413,15 @@ static inline long next_bits(bits *b, int count)
     return v;
 }
 
-/* Only padding left: fewer than 8 bits, all ones. */
-static bool only_padding(const bits *b)
+/* Only padding left: the remaining bits (if any) are all ones.  Encoders
+ * pad the last byte with ones, and some (not NIST's) add a whole 0xff
+ * byte; no Huffman code is all ones, so this cannot hide a coefficient. */
+static bool only_padding(bits *b)
 {
-    if (b->p < b->end || b->n >= 8)
+    refill(b);
+    if (b->p < b->end)
         return false;
-    uint64_t mask = (1u << b->n) - 1u;
+    uint64_t mask = b->n >= 64 ? ~(uint64_t)0 : ((uint64_t)1 << b->n) - 1u;
     return (b->acc & mask) == mask;
 }
 
