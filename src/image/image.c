@@ -15,6 +15,8 @@
  */
 #include "image/internal.h"
 
+#include "huella/wsq.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -267,6 +269,9 @@ huella_status huella_image_decode(const uint8_t *data, size_t len,
     case HUELLA_IMAGE_PNG:
         return huella_image_decode_png(data, len, limits, out, err);
     case HUELLA_IMAGE_JPEG:
+        /* libjpeg-turbo cannot decode lossless JPEG (SOF3): our own does. */
+        if (huella_jpeg_is_lossless(data, len))
+            return huella_image_decode_jpegl(data, len, limits, out, err);
         return huella_image_decode_jpeg(data, len, limits, out, err);
     case HUELLA_IMAGE_TIFF:
         return huella_image_decode_tiff(data, len, limits, out, err);
@@ -277,8 +282,7 @@ huella_status huella_image_decode(const uint8_t *data, size_t len,
     case HUELLA_IMAGE_PNM:
         return huella_image_decode_pnm(data, len, limits, out, err);
     case HUELLA_IMAGE_WSQ:
-        return huella_error_set(err, HUELLA_E_UNSUPPORTED,
-                                "WSQ: decoded by the formats module, not by the image decoders");
+        return huella_image_decode_wsq(data, len, limits, out, err);
     case HUELLA_IMAGE_RAW:
     case HUELLA_IMAGE_UNKNOWN:
         break;
@@ -287,7 +291,7 @@ huella_status huella_image_decode(const uint8_t *data, size_t len,
     hex_prefix(data, len, hex);
     return huella_error_set(err, HUELLA_E_INPUT,
                             "image: unrecognised format (first bytes %s); expected PNG, JPEG, "
-                            "TIFF, JPEG 2000, BMP or PNM",
+                            "TIFF, JPEG 2000, BMP, PNM or WSQ",
                             hex);
 }
 
