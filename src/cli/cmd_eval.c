@@ -268,5 +268,9 @@ int cmd_eval(int argc, char **argv)
         return eval_scores(argc - 1, argv + 1);
     if (strcmp(argv[1], "names") == 0) /* name matching: src/cli/cmd_names.c */
         return cmd_names_eval(argc - 1, argv + 1);
+    if (strcmp(argv[1], "identify") == 0) /* 1:N: src/cli/cmd_identify_eval.c */
+        return cmd_eval_identify(argc - 1, argv + 1);
+    if (strcmp(argv[1], "calibrate") == 0) /* score -> LLR: src/cli/cmd_identify_eval.c */
+        return cmd_eval_calibrate(argc - 1, argv + 1);
     return eval_modality(argc - 1, argv + 1);
 }

@@ -1,0 +1,169 @@
+/*
+ * calibration.c - comparison scores turned into calibrated log-likelihood
+ * ratios, and the open-set threshold that follows from them.
+ *
+ * Model (huella/gallery.h): LLR(s) = clamp(a + b s, llr_min, llr_max),
+ * the "linear calibration" of Brümmer and du Preez (Computer Speech and
+ * Language 20, 2006): logistic regression of the class on the score in
+ * which the genuine and the impostor comparisons each carry half of the
+ * total weight, so that the fitted log-odds is the log-likelihood ratio
+ * (the prior log-odds is zero).  It is monotone by construction and has
+ * two parameters, so it cannot follow the noise of a few hundred genuine
+ * scores the way a histogram or an unsmoothed isotonic fit would.  Its
+ * weakness is the tails, where the true LLR bends; the clamps bound what
+ * one score may claim to what the development data can support.
+ *
+ * The fit is Newton-Raphson on the weighted log-loss with a tiny ridge
+ * (1e-6 on b, in units of the score's variance) so that perfectly
+ * separated classes still give a finite answer.
+ *
+ * The shipped parameters (huella_calibration_default) were fitted by
+ *   huella eval calibrate finger --ppi 500 --dataset .../fvc2002/DB1_B
+ *     --dataset .../DB2_B:569 --dataset .../DB3_B --dataset .../DB4_B
+ *   huella eval calibrate iris --dataset .../iris/casia-v1 --dataset .../iris/mmu1
+ * (all genuine pairs and all cross-class pairs of each dataset, pooled;
+ * templates through huella_finger_extract and huella_iris_encode of
+ * 2026-11-26).  Re-run those commands when an engine changes and bump the
+ * version.
+ */
+#include "huella/gallery.h"
+
+#include <math.h>
+
+/* Version 1, fitted 2026-11-26 (see above). */
+static const huella_calibration finger_default = {
+    .version = 1,
+    .modality = HUELLA_GALLERY_FINGER,
+    .kind = HUELLA_SCORE_SIMILARITY,
+    .a = -6.2332070,
+    .b = 0.27198941,       /* LLR 0 at a score of 22.9 */
+    .llr_min = -7.0210840, /* -ln(1,120 genuine) */
+    .llr_max = 9.3518399,  /* ln(11,520 impostor) */
+    .n_genuine = 1120,
+    .n_impostor = 11520,
+};
+
+static const huella_calibration iris_default = {
+    .version = 1,
+    .modality = HUELLA_GALLERY_IRIS,
+    .kind = HUELLA_SCORE_DISTANCE,
+    .a = 14.889008,
+    .b = -45.398704,       /* LLR 0 at a distance of 0.328 */
+    .llr_min = -8.0608558, /* -ln(3,168 genuine) */
+    .llr_max = 12.856435,  /* ln(383,247 impostor) */
+    .n_genuine = 3168,
+    .n_impostor = 383247,
+};
+
+const huella_calibration *huella_calibration_default(huella_gallery_modality m)
+{
+    return m == HUELLA_GALLERY_IRIS ? &iris_default : &finger_default;
+}
+
+double huella_calibration_llr(const huella_calibration *c, double score)
+{
+    if (isnan(score))
+        return c->llr_min;
+    double v = c->a + c->b * score;
+    if (!(v >= c->llr_min)) /* also catches NaN from infinities */
+        return c->llr_min;
+    if (v > c->llr_max)
+        return c->llr_max;
+    return v;
+}
+
+double huella_gallery_threshold(size_t n_persons, double fpir)
+{
+    double n = n_persons > 0 ? (double)n_persons : 1.0;
+    return log(n / fpir);
+}
+
+static size_t finite_count(const double *v, size_t n, double *sum, double *sum2)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (isfinite(v[i])) {
+            k++;
+            *sum += v[i];
+            *sum2 += v[i] * v[i];
+        }
+    return k;
+}
+
+/* Gradient and Hessian of the weighted log-loss in (a, b) for one class
+ * (y = 1 genuine, 0 impostor) of weight w per score; returns the loss. */
+static double accumulate(const double *v, size_t n, double y, double w, double a, double b,
+                         double g[2], double h[3])
+{
+    double loss = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!isfinite(v[i]))
+            continue;
+        double z = a + b * v[i];
+        double p = 1.0 / (1.0 + exp(-z));
+        /* log(1 + e^-z) for y = 1, log(1 + e^z) for y = 0, stably */
+        double t = y > 0.5 ? -z : z;
+        loss += w * (t > 0 ? t + log1p(exp(-t)) : log1p(exp(t)));
+        double r = w * (p - y), q = w * p * (1 - p);
+        g[0] += r;
+        g[1] += r * v[i];
+        h[0] += q;
+        h[1] += q * v[i];
+        h[2] += q * v[i] * v[i];
+    }
+    return loss;
+}
+
+huella_status huella_calibration_fit(const double *genuine, size_t n_genuine,
+                                     const double *impostor, size_t n_impostor,
+                                     huella_gallery_modality m, huella_score_kind kind,
+                                     huella_calibration *out, huella_error *err)
+{
+    double s = 0, s2 = 0;
+    size_t ng = finite_count(genuine, n_genuine, &s, &s2);
+    size_t ni = finite_count(impostor, n_impostor, &s, &s2);
+    if (ng == 0 || ni == 0)
+        return huella_error_set(err, HUELLA_E_INPUT,
+                                "calibration needs genuine and impostor scores (%zu and %zu)", ng,
+                                ni);
+    double mean = s / (double)(ng + ni);
+    double var = s2 / (double)(ng + ni) - mean * mean;
+    double ridge = 1e-6 * (var > 0 ? var : 1.0);
+    double wg = 0.5 / (double)ng, wi = 0.5 / (double)ni;
+    double a = 0, b = 0, loss = INFINITY;
+    for (int iter = 0; iter < 100; iter++) {
+        double g[2] = {0, 0}, h[3] = {0, 0, 0};
+        double l = accumulate(genuine, n_genuine, 1, wg, a, b, g, h) +
+                   accumulate(impostor, n_impostor, 0, wi, a, b, g, h) + 0.5 * ridge * b * b;
+        g[1] += ridge * b;
+        h[2] += ridge;
+        double det = h[0] * h[2] - h[1] * h[1];
+        if (!(det > 0))
+            return huella_error_set(err, HUELLA_E_INPUT,
+                                    "calibration: the scores do not vary (singular fit)");
+        double da = (h[2] * g[0] - h[1] * g[1]) / det;
+        double db = (h[0] * g[1] - h[1] * g[0]) / det;
+        a -= da;
+        b -= db;
+        if (fabs(loss - l) < 1e-12 && fabs(da) + fabs(db) < 1e-10)
+            break;
+        loss = l;
+    }
+    if (!isfinite(a) || !isfinite(b))
+        return huella_error_set(err, HUELLA_E_INTERNAL, "calibration: the fit diverged");
+    if ((kind == HUELLA_SCORE_SIMILARITY && b <= 0) || (kind == HUELLA_SCORE_DISTANCE && b >= 0))
+        return huella_error_set(err, HUELLA_E_INPUT,
+                                "calibration: genuine scores are not better than impostor ones");
+    *out = (huella_calibration){
+        .version = 0,
+        .modality = m,
+        .kind = kind,
+        .a = a,
+        .b = b,
+        .llr_min = -log((double)ng),
+        .llr_max = log((double)ni),
+        .n_genuine = ng,
+        .n_impostor = ni,
+    };
+    return HUELLA_OK;
+}
