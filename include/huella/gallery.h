@@ -186,7 +186,7 @@ typedef struct huella_identify_options {
     unsigned stage1;
     size_t shortlist;
     bool exhaustive;
-    /* Irises: the best iris_depth templates of each eye (0 = 1000) are
+    /* Irises: the best iris_depth templates of each eye (0 = 100) are
      * taken from the packed search; a candidate outside them gets the
      * depth's distance as a bound (evidence.bounded). */
     size_t iris_depth;

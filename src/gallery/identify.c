@@ -43,7 +43,7 @@
 #define DEFAULT_CASCADE   3
 #define DEFAULT_STAGE1    2
 #define DEFAULT_SHORTLIST 1000
-#define DEFAULT_IRIS      1000
+#define DEFAULT_IRIS      100
 #define FINGER_CHUNK      256
 
 /* The best score of each person in one slot (the search's scratch). */
@@ -60,6 +60,9 @@ typedef struct search {
     slot_scores sc[HUELLA_GALLERY_SLOTS];
     double iris_bound[HUELLA_GALLERY_SLOTS]; /* distance given to those outside the depth */
     size_t comparisons;
+    /* persons an iris search returned, each once */
+    uint32_t *touched;
+    size_t n_touched;
     /* for the finger loop */
     unsigned cur_slot;
     float *entry_score;
@@ -124,6 +127,11 @@ static huella_status iris_search(search *s, unsigned k, const huella_iris_code *
             uint32_t o = sl->owner[e];
             /* results come best first: the first seen is the person's best */
             if (isnan(best[o])) {
+                bool seen = false;
+                for (unsigned q = HUELLA_GALLERY_FINGERS; q < k; q++)
+                    seen |= s->exhaustive[q] && !isnan(s->sc[q].best[o]);
+                if (!seen)
+                    s->touched[s->n_touched++] = o;
                 best[o] = (float)m[i].distance;
                 ent[o] = (int32_t)e;
             }
@@ -172,7 +180,8 @@ static void evidence_of(search *s, uint32_t o, unsigned k, huella_evidence *ev, 
     /* a finger after the cascade: compare with each of the person's entries */
     double best = -1;
     for (int32_t e = p->first[k]; e != NO_ENTRY; e = sl->next[e]) {
-        double v = huella_finger_compare(s->probe_finger[k], sl->finger[e]);
+        /* rounded as the exhaustive loop stores scores, so both routes agree */
+        double v = (float)huella_finger_compare(s->probe_finger[k], sl->finger[e]);
         (*cmp)++;
         if (v > best) {
             best = v;
@@ -267,6 +276,7 @@ static void search_free(search *s)
         free(s->sc[k].entry);
     }
     free(s->entry_score);
+    free(s->touched);
 }
 
 /* Under the read lock. */
@@ -324,7 +334,8 @@ static huella_status identify_locked(search *s, const huella_probe *probe,
             s->sc[k].best[i] = NAN;
     }
     s->entry_score = malloc((max_entries ? max_entries : 1) * sizeof(float));
-    if (s->entry_score == NULL)
+    s->touched = malloc((2 * s->opt.iris_depth + 1) * sizeof(uint32_t));
+    if (s->entry_score == NULL || s->touched == NULL)
         return huella_error_set(err, HUELLA_E_NOMEM, "identify: out of memory");
     /* stage 1: the exhaustive slots */
     for (unsigned k = 0; k < HUELLA_GALLERY_SLOTS && st == HUELLA_OK; k++) {
@@ -342,7 +353,12 @@ static huella_status identify_locked(search *s, const huella_probe *probe,
     if (pool == NULL)
         return huella_error_set(err, HUELLA_E_NOMEM, "identify: out of memory");
     size_t n_pool = 0;
-    for (size_t o = 0; o < np; o++) {
+    bool finger_pass = false; /* then everyone was scored, else only the touched */
+    for (unsigned k = 0; k < HUELLA_GALLERY_FINGERS; k++)
+        finger_pass |= s->exhaustive[k];
+    size_t n_scan = finger_pass ? np : s->n_touched;
+    for (size_t i = 0; i < n_scan; i++) {
+        size_t o = finger_pass ? i : s->touched[i];
         if (g->persons[o].n_entries == 0)
             continue;
         bool any = false;
