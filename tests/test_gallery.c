@@ -262,7 +262,8 @@ static void calibration_is_monotone_and_bounded(void **state)
     }
     huella_calibration c;
     assert_int_equal(huella_calibration_fit(gen, N, imp, N, HUELLA_GALLERY_FINGER,
-                                            HUELLA_SCORE_SIMILARITY, &c, NULL),
+                                            HUELLA_SCORE_SIMILARITY, HUELLA_CALIBRATION_SCORE, &c,
+                                            NULL),
                      HUELLA_OK);
     assert_double_equal(c.b, 2.0, 0.1);
     assert_double_equal(c.a, -2.0, 0.1);
@@ -270,10 +271,12 @@ static void calibration_is_monotone_and_bounded(void **state)
     /* scores that say nothing cannot be fitted the wrong way round */
     huella_error err;
     assert_int_equal(huella_calibration_fit(imp, N, gen, N, HUELLA_GALLERY_FINGER,
-                                            HUELLA_SCORE_SIMILARITY, &c, &err),
+                                            HUELLA_SCORE_SIMILARITY, HUELLA_CALIBRATION_SCORE, &c,
+                                            &err),
                      HUELLA_E_INPUT);
     assert_int_equal(huella_calibration_fit(gen, 0, imp, N, HUELLA_GALLERY_FINGER,
-                                            HUELLA_SCORE_SIMILARITY, &c, &err),
+                                            HUELLA_SCORE_SIMILARITY, HUELLA_CALIBRATION_SCORE, &c,
+                                            &err),
                      HUELLA_E_INPUT);
     free(gen);
     free(imp);

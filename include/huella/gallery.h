@@ -61,20 +61,38 @@ typedef enum huella_gallery_modality {
 /* ---- Calibration: score -> log-likelihood ratio ------------------------ */
 
 /*
- * A linear-logistic calibration (Brümmer's "linear calibration",
- * logistic regression of the class on the score with both classes given
- * equal total weight, so that the logit is the log-likelihood ratio):
- *   LLR(s) = clamp(a + b * s, llr_min, llr_max)
- * b > 0 for similarities, b < 0 for distances: monotone by construction.
- * The clamps are the largest evidence the development data can support:
- * llr_max = ln(number of impostor comparisons it was fitted on) (a
- * likelihood ratio above that would claim an impostor rate the data
+ * The feature a calibration is linear in.  SCORE: the score itself
+ * (Brümmer's "linear calibration").  TAIL: x = -ln P(an impostor scores
+ * at least as well as s) under a normal model of the impostor scores
+ * (mean mu, standard deviation sigma, fitted by moments), i.e. the
+ * impostor tail in nats; for iris distances this is Daugman's model of
+ * impostor Hamming distances as a narrow binomial, and it lets a distance
+ * far below every impostor claim the evidence the straight line in the
+ * score denies it.
+ */
+typedef enum huella_calibration_feature {
+    HUELLA_CALIBRATION_SCORE = 0,
+    HUELLA_CALIBRATION_TAIL = 1
+} huella_calibration_feature;
+
+/*
+ * A logistic calibration: logistic regression of the class on a feature x
+ * of the score, both classes given equal total weight so that the logit
+ * is the log-likelihood ratio:
+ *   LLR(s) = clamp(a + b * x(s), llr_min, llr_max)
+ * Monotone by construction: x = s with b > 0 for similarities, b < 0 for
+ * distances; x = the tail feature (growing as s gets more alike) with
+ * b > 0.  The clamps are the largest evidence the development data can
+ * support: llr_max = ln(number of impostor comparisons it was fitted on)
+ * (a likelihood ratio above that would claim an impostor rate the data
  * cannot have shown) and llr_min = -ln(number of genuine comparisons).
  */
 typedef struct huella_calibration {
     unsigned version; /* of the fitted parameters */
     huella_gallery_modality modality;
     huella_score_kind kind;
+    huella_calibration_feature feature;
+    double mu, sigma; /* TAIL: the impostor model */
     double a, b;
     double llr_min, llr_max;
     size_t n_genuine, n_impostor; /* the comparisons it was fitted on */
@@ -97,6 +115,7 @@ HUELLA_API double huella_calibration_llr(const huella_calibration *c, double sco
 HUELLA_API huella_status huella_calibration_fit(const double *genuine, size_t n_genuine,
                                                 const double *impostor, size_t n_impostor,
                                                 huella_gallery_modality m, huella_score_kind kind,
+                                                huella_calibration_feature feature,
                                                 huella_calibration *out, huella_error *err);
 
 /*

@@ -42,11 +42,15 @@ static const char calibrate_help[] =
     "huella eval calibrate - fit the score-to-LLR calibration of an engine\n"
     "\n"
     "usage: huella eval calibrate finger|iris --dataset DIR[:PPI] [--dataset ...]\n"
-    "                             [--input images|templates] [--ppi N] [--threads N]\n"
+    "                             [--feature score|tail] [--input images|templates]\n"
+    "                             [--ppi N] [--threads N]\n"
     "\n"
     "Compares all genuine pairs and all cross-class pairs of each dataset\n"
-    "(protocol all, pooled as in `huella eval`) and fits LLR = a + b * score\n"
-    "by logistic regression with equal class weights (src/gallery/calibration.c).\n"
+    "(protocol all, pooled as in `huella eval`) and fits LLR = a + b * x by\n"
+    "logistic regression with equal class weights (src/gallery/calibration.c);\n"
+    "x is the score (--feature score) or -ln of the impostor tail at the score\n"
+    "under a normal model of impostor scores (--feature tail).  The default is\n"
+    "the feature the shipped calibration of the engine uses.\n"
     "Prints the parameters as JSON; the ones huella ships are in that file.\n";
 
 #define MAX_DATASETS 64
@@ -71,17 +75,24 @@ typedef struct common_args {
     unsigned threads;
     unsigned classes;
     const char *modality;
+    huella_calibration_feature feature;
+    bool feature_set;
     cli_opts o;
 } common_args;
 
 static int parse(int argc, char **argv, const char *cmd, const char *help, common_args *a)
 {
-    static const struct option opts[] = {
-        {"dataset", required_argument, NULL, 'd'},       {"modality", required_argument, NULL, 'm'},
-        {"input", required_argument, NULL, 'i'},         {"ppi", required_argument, NULL, OPT_PPI},
-        {"threads", required_argument, NULL, 't'},       {"classes", required_argument, NULL, 'c'},
-        {"report", required_argument, NULL, OPT_REPORT}, {"json", no_argument, NULL, OPT_JSON},
-        {"help", no_argument, NULL, OPT_HELP},           {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {{"dataset", required_argument, NULL, 'd'},
+                                         {"modality", required_argument, NULL, 'm'},
+                                         {"input", required_argument, NULL, 'i'},
+                                         {"ppi", required_argument, NULL, OPT_PPI},
+                                         {"threads", required_argument, NULL, 't'},
+                                         {"classes", required_argument, NULL, 'c'},
+                                         {"feature", required_argument, NULL, 'f'},
+                                         {"report", required_argument, NULL, OPT_REPORT},
+                                         {"json", no_argument, NULL, OPT_JSON},
+                                         {"help", no_argument, NULL, OPT_HELP},
+                                         {NULL, 0, NULL, 0}};
     int c;
     optind = 0;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -105,6 +116,15 @@ static int parse(int argc, char **argv, const char *cmd, const char *help, commo
         case 't':
             if (!cli_parse_uint(optarg, &a->threads) || a->threads == 0 || a->threads > 1024)
                 return cli_usage_error(cmd, "--threads wants a number from 1 to 1024");
+            break;
+        case 'f':
+            if (strcmp(optarg, "score") == 0)
+                a->feature = HUELLA_CALIBRATION_SCORE;
+            else if (strcmp(optarg, "tail") == 0)
+                a->feature = HUELLA_CALIBRATION_TAIL;
+            else
+                return cli_usage_error(cmd, "--feature is score or tail, not '%s'", optarg);
+            a->feature_set = true;
             break;
         case 'c':
             if (!cli_parse_uint(optarg, &a->classes) || a->classes < 2)
@@ -258,6 +278,11 @@ int cmd_eval_calibrate(int argc, char **argv)
     double ppi[MAX_DATASETS];
     huella_error err;
     huella_status st = scan_all(&a, ds, ppi, &err);
+    if (!a.feature_set) /* the default of each engine, as shipped */
+        a.feature =
+            huella_calibration_default(strcmp(a.modality, "iris") == 0 ? HUELLA_GALLERY_IRIS
+                                                                       : HUELLA_GALLERY_FINGER)
+                ->feature;
     huella_eval_result *r = NULL;
     if (st == HUELLA_OK) {
         huella_eval_options o = {.protocol = HUELLA_PROTOCOL_ALL,
@@ -273,14 +298,21 @@ int cmd_eval_calibrate(int argc, char **argv)
         strcmp(a.modality, "iris") == 0 ? HUELLA_GALLERY_IRIS : HUELLA_GALLERY_FINGER;
     if (st == HUELLA_OK)
         st = huella_calibration_fit(r->genuine_scores, r->n_genuine, r->impostor_scores,
-                                    r->n_impostor, gm, m->score_kind, &c, &err);
+                                    r->n_impostor, gm, m->score_kind, a.feature, &c, &err);
     if (st != HUELLA_OK) {
         huella_eval_result_free(r);
         return cli_fail(st, &err);
     }
     json_t *o = json_object();
     json_object_set_new(o, "modality", json_string(a.modality));
-    json_object_set_new(o, "model", json_string("llr = clamp(a + b * score, llr_min, llr_max)"));
+    json_object_set_new(o, "model", json_string("llr = clamp(a + b * x(score), llr_min, llr_max)"));
+    json_object_set_new(o, "feature",
+                        json_string(c.feature == HUELLA_CALIBRATION_TAIL
+                                        ? "tail: x = -ln P(impostor as good), "
+                                          "impostors normal(mu, sigma)"
+                                        : "score: x = score"));
+    json_object_set_new(o, "mu", json_real(c.mu));
+    json_object_set_new(o, "sigma", json_real(c.sigma));
     json_object_set_new(o, "a", json_real(c.a));
     json_object_set_new(o, "b", json_real(c.b));
     json_object_set_new(o, "llr_min", json_real(c.llr_min));
@@ -288,8 +320,17 @@ int cmd_eval_calibrate(int argc, char **argv)
     json_object_set_new(o, "genuine", json_integer((json_int_t)c.n_genuine));
     json_object_set_new(o, "impostor", json_integer((json_int_t)c.n_impostor));
     json_object_set_new(o, "fte", json_integer((json_int_t)r->fte));
-    /* the score at which the evidence is neutral (LLR 0) */
-    json_object_set_new(o, "score_llr0", json_real(-c.a / c.b));
+    /* the LLR at a few scores, for the documentation */
+    json_t *at = json_object();
+    for (int k = 0; k <= 20; k++) {
+        double sc = gm == HUELLA_GALLERY_IRIS ? 0.025 * k : 5.0 * k;
+        char key[32];
+        snprintf(key, sizeof key, "%g", sc);
+        json_object_set_new(at, key, json_real(huella_calibration_llr(&c, sc)));
+    }
+    json_object_set_new(o, "llr_at", at);
+    if (c.feature == HUELLA_CALIBRATION_SCORE)
+        json_object_set_new(o, "score_llr0", json_real(-c.a / c.b));
     huella_eval_result_free(r);
     return cli_print_json(o, JSON_COMPACT);
 }
