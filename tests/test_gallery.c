@@ -268,6 +268,24 @@ static void calibration_is_monotone_and_bounded(void **state)
     assert_double_equal(c.b, 2.0, 0.1);
     assert_double_equal(c.a, -2.0, 0.1);
     assert_double_equal(c.llr_max, log((double)N), 1e-9);
+    /* the tail feature: the normal impostor model sits on the median and
+     * the 1-in-1000 point of N(0, 1) (3.09), and the LLR is monotone */
+    assert_int_equal(huella_calibration_fit(gen, N, imp, N, HUELLA_GALLERY_FINGER,
+                                            HUELLA_SCORE_SIMILARITY, HUELLA_CALIBRATION_TAIL, &c,
+                                            NULL),
+                     HUELLA_OK);
+    assert_double_equal(c.mu, 0.0, 0.05);
+    assert_double_equal(c.sigma, 1.0, 0.1);
+    assert_true(c.b > 0);
+    prev = -INFINITY;
+    for (double s = -3; s <= 8; s += 0.25) {
+        double v = huella_calibration_llr(&c, s);
+        assert_true(v >= prev);
+        prev = v;
+    }
+    /* near the classes' crossing it agrees with the exact LLR 2 s - 2 */
+    assert_double_equal(huella_calibration_llr(&c, 1.0), 0.0, 0.5);
+    assert_double_equal(huella_calibration_llr(&c, 2.0), 2.0, 1.0);
     /* scores that say nothing cannot be fitted the wrong way round */
     huella_error err;
     assert_int_equal(huella_calibration_fit(imp, N, gen, N, HUELLA_GALLERY_FINGER,
