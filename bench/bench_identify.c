@@ -31,7 +31,8 @@
  * exhaustively, comparisons, rank-1 in both cases.
  *
  * usage: bench_identify [--persons N] [--iris-persons M] [--exhaustive K]
- *                       [--shortlist L] [--threads T] [--only finger|iris]
+ *                       [--shortlist L] [--iris-depth D] [--stage1-one yes]
+ *                       [--threads T] [--only finger|iris]
  */
 #define _POSIX_C_SOURCE 200809L
 #include "huella/gallery.h"
@@ -40,6 +41,7 @@
 #include "gallery/gallery_internal.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -240,7 +242,8 @@ static void run_probes(huella_gallery *g, huella_probe *probes, const uint64_t *
     free(cpu);
 }
 
-static int bench_fingers(size_t persons, size_t exhaustive, size_t shortlist, unsigned threads)
+static int bench_fingers(size_t persons, size_t exhaustive, size_t shortlist, bool stage1_one,
+                         unsigned threads)
 {
     if (load_bases() != 0)
         return 1;
@@ -280,10 +283,20 @@ static int bench_fingers(size_t persons, size_t exhaustive, size_t shortlist, un
                 probes[k].finger[f] = base_at(d, f, i);
             mates[k] = MATE_ID + (uint64_t)d;
         }
-    huella_identify_options o = {.shortlist = shortlist, .stage1 = 2};
-    run_probes(g, probes, mates, n, &o, "ten fingers, cascade, stage 1 = 2 fingers", persons);
-    huella_identify_options o1 = {.shortlist = shortlist, .stage1 = 1};
-    run_probes(g, probes, mates, n, &o1, "ten fingers, cascade, stage 1 = 1 finger", persons);
+    huella_identify_options o = {.shortlist = shortlist};
+    run_probes(g, probes, mates, n, &o,
+               "ten fingers, cascade (default: 1 finger, prefilter, 2 "
+               "fingers, shortlist)",
+               persons);
+    huella_identify_options o2 = {.shortlist = shortlist, .prefilter = SIZE_MAX};
+    run_probes(g, probes, mates, n, &o2,
+               "ten fingers, cascade without prefilter (2 fingers "
+               "against everyone)",
+               persons);
+    if (stage1_one) {
+        huella_identify_options o1 = {.shortlist = shortlist, .stage1 = 1};
+        run_probes(g, probes, mates, n, &o1, "ten fingers, cascade, stage 1 = 1 finger", persons);
+    }
     if (exhaustive > 0) {
         huella_identify_options x = {.exhaustive = true};
         /* spread over the databases: every seventh probe */
@@ -294,7 +307,7 @@ static int bench_fingers(size_t persons, size_t exhaustive, size_t shortlist, un
             sub[m] = probes[i];
             sub_m[m] = mates[i];
         }
-        run_probes(g, sub, sub_m, m, &o1, "ten fingers, cascade (1), same probes as exhaustive",
+        run_probes(g, sub, sub_m, m, &o, "ten fingers, cascade, same probes as exhaustive",
                    persons);
         run_probes(g, sub, sub_m, m, &x, "ten fingers, exhaustive", persons);
     }
@@ -423,6 +436,7 @@ int main(int argc, char **argv)
     size_t persons = 100000, iris_persons = 1000000, exhaustive = 4, shortlist = 0, depth = 0;
     unsigned threads = 2;
     const char *only = NULL;
+    bool stage1_one = false;
     for (int i = 1; i + 1 < argc; i += 2) {
         if (strcmp(argv[i], "--persons") == 0)
             persons = strtoull(argv[i + 1], NULL, 10);
@@ -436,11 +450,14 @@ int main(int argc, char **argv)
             depth = strtoull(argv[i + 1], NULL, 10);
         else if (strcmp(argv[i], "--threads") == 0)
             threads = (unsigned)strtoul(argv[i + 1], NULL, 10);
+        else if (strcmp(argv[i], "--stage1-one") == 0)
+            stage1_one = strcmp(argv[i + 1], "yes") == 0;
         else if (strcmp(argv[i], "--only") == 0)
             only = argv[i + 1];
         else {
             fprintf(stderr, "usage: bench_identify [--persons N] [--iris-persons M] "
-                            "[--exhaustive K] [--shortlist L] [--iris-depth D] [--threads T] "
+                            "[--exhaustive K] [--shortlist L] [--iris-depth D] [--stage1-one yes] "
+                            "[--threads T] "
                             "[--only finger|iris]\n");
             return 1;
         }
@@ -448,7 +465,7 @@ int main(int argc, char **argv)
     if (threads < 1)
         threads = 1;
     if ((only == NULL || strcmp(only, "finger") == 0) &&
-        bench_fingers(persons, exhaustive, shortlist, threads) != 0)
+        bench_fingers(persons, exhaustive, shortlist, stage1_one, threads) != 0)
         return 1;
     if ((only == NULL || strcmp(only, "iris") == 0) &&
         bench_irises(iris_persons, depth, threads) != 0)

@@ -195,15 +195,17 @@ typedef struct huella_identify_options {
     double fpir_review; /* possible-duplicate threshold's FPIR; 0 = 0.01 */
     /*
      * The finger cascade, for probes with more than `cascade_min` fingers
-     * (0 = 3): the `stage1` best probe fingers (0 = 2; by minutiae count
-     * weighted by quality) are searched against everyone, the best
-     * `shortlist` persons by their summed LLR (0 = 1000) are kept, and
-     * only those are compared on the other fingers.  exhaustive = true
-     * compares every finger with everyone.
+     * (0 = 3): the strongest probe finger (by minutiae count weighted by
+     * quality) is searched against everyone; the best `prefilter` persons
+     * by its LLR (0 = 10 x shortlist) are compared on the next `stage1` - 1
+     * strongest fingers (stage1: 0 = 2); the best `shortlist` persons by
+     * the summed LLR (0 = 1000) are compared on every other finger.
+     * exhaustive = true compares every finger with everyone.
      */
     unsigned cascade_min;
     unsigned stage1;
     size_t shortlist;
+    size_t prefilter;
     bool exhaustive;
     /* Irises: the best iris_depth templates of each eye (0 = 100) are
      * taken from the packed search; a candidate outside them gets the
