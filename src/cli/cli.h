@@ -76,7 +76,8 @@ int cmd_mrz(int argc, char **argv);
 int cmd_iris(int argc, char **argv);
 int cmd_names(int argc, char **argv);
 int cmd_names_eval(int argc, char **argv); /* `huella eval names`, in cmd_names.c */
-int cmd_eval_identify(int argc, char **argv);  /* in cmd_identify_eval.c */
-int cmd_eval_calibrate(int argc, char **argv); /* in cmd_identify_eval.c */
+/* `huella eval identify` and `huella eval calibrate`, in cmd_identify_eval.c */
+int cmd_eval_identify(int argc, char **argv);
+int cmd_eval_calibrate(int argc, char **argv);
 
 #endif

@@ -19,6 +19,8 @@ static const char eval_help[] =
     "                   [--protocol fvc|all] [--input images|templates] [--ppi N]\n"
     "                   [--threads N] [--report OUTDIR]\n"
     "       huella eval scores FILE [--distance] [--report OUTDIR]\n"
+    "       huella eval identify --dataset DIR [...]   (1:N; see its --help)\n"
+    "       huella eval calibrate MODALITY --dataset DIR [...]   (score -> LLR)\n"
     "\n"
     "Dataset layout: files named FFF_I.ext directly in DIR are FVC style\n"
     "(class FFF); otherwise a sample's class is the directory that holds it,\n"
