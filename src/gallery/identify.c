@@ -362,7 +362,12 @@ static huella_status identify_locked(search *s, const huella_probe *probe,
             s->sc[k].best[i] = NAN;
     }
     s->entry_score = malloc((max_entries ? max_entries : 1) * sizeof(float));
-    s->touched = malloc((2 * s->opt.iris_depth + 1) * sizeof(uint32_t));
+    /* room for every person the iris searches can return (each returns
+     * at most min(depth, templates in its slot)) */
+    size_t n_touch = 1;
+    for (unsigned k = HUELLA_GALLERY_FINGERS; k < HUELLA_GALLERY_SLOTS; k++)
+        n_touch += s->opt.iris_depth < g->slot[k].n ? s->opt.iris_depth : g->slot[k].n;
+    s->touched = malloc(n_touch * sizeof(uint32_t));
     if (s->entry_score == NULL || s->touched == NULL)
         return huella_error_set(err, HUELLA_E_NOMEM, "identify: out of memory");
     /* stage 1: the exhaustive slots */
