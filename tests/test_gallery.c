@@ -5,6 +5,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -163,6 +164,60 @@ static void threads_give_the_same_answers(void **state)
         huella_identify_result_free(a);
         huella_identify_result_free(b);
     }
+    huella_gallery_free(g);
+}
+
+typedef struct reader {
+    huella_gallery *g;
+    int d, f;
+    int found; /* searches that put the mate first */
+    int failed;
+} reader;
+
+static void *search_loop(void *arg)
+{
+    reader *r = arg;
+    huella_probe p = {0};
+    p.finger[0] = fvc[r->d][r->f][2];
+    for (int i = 0; i < 40; i++) {
+        huella_identify_result *res;
+        if (huella_gallery_identify(r->g, &p, NULL, &res, NULL) != HUELLA_OK) {
+            r->failed++;
+            continue;
+        }
+        r->found += res->n > 0 && res->candidates[0].person == (uint64_t)(100 * r->d + r->f + 1);
+        huella_identify_result_free(res);
+    }
+    return NULL;
+}
+
+static void searches_run_beside_enrolment(void **state)
+{
+    (void)state;
+    NEED_DATA();
+    huella_gallery *g = single_finger_gallery();
+    huella_gallery_set_threads(g, 2);
+    reader rd[2] = {{g, 0, 4, 0, 0}, {g, 2, 7, 0, 0}};
+    pthread_t t[2];
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(pthread_create(&t[i], NULL, search_loop, &rd[i]), 0);
+    /* meanwhile: enrol and erase other persons, again and again */
+    for (int round = 0; round < 20; round++) {
+        for (int f = 0; f < N_FING; f++)
+            assert_int_equal(huella_gallery_add_finger(g, 5000 + (uint64_t)f, 1, 1,
+                                                       fvc[1][f][round % N_IMPR], NULL),
+                             HUELLA_OK);
+        for (int f = 0; f < N_FING; f++)
+            assert_int_equal(huella_gallery_remove_person(g, 5000 + (uint64_t)f, NULL), HUELLA_OK);
+    }
+    for (int i = 0; i < 2; i++)
+        pthread_join(t[i], NULL);
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(rd[i].failed, 0);
+        assert_int_equal(rd[i].found, 40);
+    }
+    assert_int_equal(huella_gallery_count(g), 40);
+    assert_int_equal(huella_gallery_count_slot(g, 0), 40);
     huella_gallery_free(g);
 }
 
@@ -464,6 +519,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(add_search_remove),
         cmocka_unit_test(threads_give_the_same_answers),
+        cmocka_unit_test(searches_run_beside_enrolment),
         cmocka_unit_test(fusion_sums_calibrated_evidence),
         cmocka_unit_test(calibration_is_monotone_and_bounded),
         cmocka_unit_test(threshold_follows_gallery_size),
