@@ -82,5 +82,8 @@ int cmd_db(int argc, char **argv);
 int cmd_person(int argc, char **argv);
 int cmd_enrol(int argc, char **argv);
 int cmd_wsq(int argc, char **argv);
+/* `huella eval identify` and `huella eval calibrate`, in cmd_identify_eval.c */
+int cmd_eval_identify(int argc, char **argv);
+int cmd_eval_calibrate(int argc, char **argv);
 
 #endif

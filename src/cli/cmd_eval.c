@@ -19,6 +19,8 @@ static const char eval_help[] =
     "                   [--protocol fvc|all] [--input images|templates] [--ppi N]\n"
     "                   [--threads N] [--report OUTDIR]\n"
     "       huella eval scores FILE [--distance] [--report OUTDIR]\n"
+    "       huella eval identify --dataset DIR [...]   (1:N; see its --help)\n"
+    "       huella eval calibrate MODALITY --dataset DIR [...]   (score -> LLR)\n"
     "\n"
     "Dataset layout: files named FFF_I.ext directly in DIR are FVC style\n"
     "(class FFF); otherwise a sample's class is the directory that holds it,\n"
@@ -268,5 +270,9 @@ int cmd_eval(int argc, char **argv)
         return eval_scores(argc - 1, argv + 1);
     if (strcmp(argv[1], "names") == 0) /* name matching: src/cli/cmd_names.c */
         return cmd_names_eval(argc - 1, argv + 1);
+    if (strcmp(argv[1], "identify") == 0) /* 1:N: src/cli/cmd_identify_eval.c */
+        return cmd_eval_identify(argc - 1, argv + 1);
+    if (strcmp(argv[1], "calibrate") == 0) /* score -> LLR: src/cli/cmd_identify_eval.c */
+        return cmd_eval_calibrate(argc - 1, argv + 1);
     return eval_modality(argc - 1, argv + 1);
 }

@@ -1,0 +1,63 @@
+/*
+ * gallery_internal.h - the layout of a gallery, shared by gallery.c (the
+ * store: add, remove, count) and identify.c (the search).  Internal.
+ *
+ * Persons live in a dense array (index = "person index", reused after a
+ * removal through a free list) found by id through an open-addressing
+ * hash table.  Each slot keeps its templates in parallel arrays indexed
+ * by "entry"; the entries of one person in one slot are chained through
+ * next[] from person.first[slot] (-1 ends a chain).  Finger entries hold
+ * compact prepared templates; iris entries live packed in a
+ * huella_iris_gallery, whose ids map back to entries through by_id[].
+ */
+#ifndef HUELLA_GALLERY_INTERNAL_H
+#define HUELLA_GALLERY_INTERNAL_H
+
+#include "huella/gallery.h"
+
+#include <pthread.h>
+
+#define NO_ENTRY (-1)
+
+typedef struct gallery_person {
+    uint64_t id;
+    int32_t first[HUELLA_GALLERY_SLOTS];
+    uint32_t n_entries; /* 0 = the index is free */
+} gallery_person;
+
+typedef struct gallery_slot {
+    size_t n, cap;
+    uint32_t *owner; /* person index */
+    uint64_t *sample;
+    int32_t *next;
+    huella_finger_prepared **finger; /* finger slots */
+    size_t finger_bytes;             /* sum of the prepared sizes */
+    uint64_t *iris_id;               /* iris slots: id in iris */
+    huella_iris_gallery *iris;
+    uint32_t *by_id; /* iris id - 1 -> entry, UINT32_MAX when removed */
+    size_t n_by_id, cap_by_id;
+} gallery_slot;
+
+struct huella_gallery {
+    pthread_rwlock_t lock;
+    unsigned threads;
+    huella_calibration cal[2]; /* by huella_gallery_modality */
+    gallery_person *persons;
+    size_t n_persons_slots, cap_persons; /* indexes in use or free */
+    size_t n_persons;                    /* with at least one entry */
+    uint32_t *free_list;
+    size_t n_free, cap_free;
+    uint32_t *hash;  /* person index + 1, 0 = empty */
+    size_t hash_cap; /* a power of two */
+    gallery_slot slot[HUELLA_GALLERY_SLOTS];
+};
+
+/* The person index of id, or -1. */
+int64_t gallery_find(const huella_gallery *g, uint64_t id);
+
+/* Run fn(ctx, begin, end) over [0, n) in chunks on up to `threads`
+ * threads (the caller's included); chunks are taken dynamically. */
+typedef void (*gallery_range_fn)(void *ctx, size_t begin, size_t end);
+void gallery_parallel(unsigned threads, size_t n, size_t chunk, gallery_range_fn fn, void *ctx);
+
+#endif
