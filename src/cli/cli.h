@@ -76,5 +76,7 @@ int cmd_mrz(int argc, char **argv);
 int cmd_iris(int argc, char **argv);
 int cmd_names(int argc, char **argv);
 int cmd_names_eval(int argc, char **argv); /* `huella eval names`, in cmd_names.c */
+int cmd_watchlist(int argc, char **argv);
+int cmd_screen(int argc, char **argv); /* `huella screen`, in cmd_watchlist.c */
 
 #endif

@@ -30,6 +30,8 @@ static const cli_command nouns[] = {
     {"iris", cmd_iris, "irises: segment, encode, compare, show"},
     {"mrz", cmd_mrz, "travel documents: parse and check machine-readable zones"},
     {"names", cmd_names, "person names: normalize across scripts, compare"},
+    {"watchlist", cmd_watchlist, "watchlists: import, list, show, expire entries with provenance"},
+    {"screen", cmd_screen, "screen a person against the watchlist: candidate hits explained"},
     {"eval", cmd_eval, "measure accuracy: error rates, DET curves, reports"},
     {"version", cmd_version, "print the version"},
     {NULL, NULL, NULL},

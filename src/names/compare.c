@@ -474,6 +474,9 @@ static void assign(const matrix *m, size_t rows, size_t cols, bool swapped, int 
 #undef S
 }
 
+static huella_status compare_tokens(huella_names *n, huella_name_comparison *out,
+                                    huella_error *err);
+
 huella_status huella_names_compare(huella_names *n, const char *a, const char *b,
                                    huella_name_comparison *out, huella_error *err)
 {
@@ -488,6 +491,26 @@ huella_status huella_names_compare(huella_names *n, const char *a, const char *b
         huella_error_prefix(err, "second name: ");
         return st;
     }
+    return compare_tokens(n, out, err);
+}
+
+huella_status huella_names_compare_normalized(huella_names *n, const huella_name *a,
+                                              const huella_name *b, huella_name_comparison *out,
+                                              huella_error *err)
+{
+    /* Only the results are reset: the two names are copied in whole. */
+    out->score = 0;
+    out->n_aligned = out->n_left_a = out->n_left_b = 0;
+    if (a != &out->a)
+        memcpy(&out->a, a, sizeof(*a));
+    if (b != &out->b)
+        memcpy(&out->b, b, sizeof(*b));
+    return compare_tokens(n, out, err);
+}
+
+/* Align the tokens of out->a and out->b and score them. */
+static huella_status compare_tokens(huella_names *n, huella_name_comparison *out, huella_error *err)
+{
     item xa[MAX_ITEMS], xb[MAX_ITEMS];
     size_t na = collect(&out->a, xa), nb = collect(&out->b, xb);
     na = join_adjacent(n, &out->a, xa, na, xb, nb);

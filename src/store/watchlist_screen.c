@@ -1,0 +1,863 @@
+/*
+ * watchlist_screen.c - screening a person against the watchlist.
+ *
+ * Contract: huella_watchlist_screen returns the entries, not expired on
+ * the query's date, whose combined score reaches the query's minimum,
+ * ranked, each with the explanation of its name comparison and the
+ * evidence of date of birth, nationality, sex and document number.  A hit
+ * is a candidate for a person to review, never a decision.
+ *
+ * Method (docs/watchlists.md has the measurements):
+ *  1. Candidate index, built in memory from the stored normalised names on
+ *     the first screening after a change (blocking, as in record linkage:
+ *     Christen 2012, "Data Matching", ch. 4).  Every word token of every
+ *     listed name is indexed under its phonetic key, its consonant
+ *     skeleton (the key of the token without vowels, w, y and h, which is
+ *     how names written in Arabic and Hebrew meet their Latin spellings),
+ *     its given-name equivalence group and the first and last three
+ *     characters of its phonetic key (edit variants change one end, rarely
+ *     both); each pair of adjacent tokens is also indexed as one token
+ *     (Abdul Rahman ~ Abdulrahman).  Keys are 32-bit hashes: a collision
+ *     adds a candidate, never loses one.
+ *  2. A listed name is a candidate when its keys meet keys of the query's
+ *     tokens; candidates are ranked by the share of the shorter name's
+ *     tokens met, then by how close the token counts are, and at most
+ *     MAX_CANDIDATES go on to the full comparison of huella/names.h on
+ *     pre-normalised tokens.
+ *  3. Evidence: the date of birth (exact, day and month swapped,
+ *     compatible partial dates, a year one apart, conflict), nationality
+ *     and sex each add to or take from the name score; they are never
+ *     filters.  A listed document number equal to the query's (same
+ *     issuing state, or one side unknown) makes a hit whatever the names.
+ * Recall of step 2 against comparing every name is measured in
+ * tests/test_screen.c and bench/bench_screen.c.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "watchlist_internal.h"
+
+#include "names/names_internal.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_CANDIDATES 2000 /* names given the full comparison per query */
+#define MIN_SHARE      0.5  /* of the shorter name's tokens met by the index */
+#define DOC_SCORE      1.0
+
+/* ---- Dates of birth as evidence ----------------------------------------- */
+
+#define DATE_EXACT     0.10
+#define DATE_SWAPPED   0.06
+#define DATE_COMPAT_YM 0.04
+#define DATE_COMPAT_Y  0.02
+#define DATE_NEAR      0.0
+#define DATE_CONFLICT  (-0.15)
+
+const char *huella_date_evidence_name(huella_date_evidence e)
+{
+    switch (e) {
+    case HUELLA_DATE_UNKNOWN:
+        return "unknown";
+    case HUELLA_DATE_EXACT:
+        return "exact";
+    case HUELLA_DATE_SWAPPED:
+        return "day_month_swapped";
+    case HUELLA_DATE_COMPATIBLE:
+        return "compatible";
+    case HUELLA_DATE_NEAR:
+        return "year_one_apart";
+    case HUELLA_DATE_CONFLICT:
+        return "conflict";
+    }
+    return "unknown";
+}
+
+huella_date_evidence huella_partial_date_compare(const huella_partial_date *a,
+                                                 const huella_partial_date *b, double *adjustment)
+{
+    huella_date_evidence e;
+    double adj;
+    bool full = a->day != 0 && b->day != 0;
+    if (a->year == 0 || b->year == 0) {
+        e = HUELLA_DATE_UNKNOWN;
+        adj = 0;
+    } else if (a->year == b->year && a->month == b->month && a->day == b->day && full) {
+        e = HUELLA_DATE_EXACT;
+        adj = DATE_EXACT;
+    } else if (full && a->year == b->year && a->day == b->month && a->month == b->day) {
+        /* 03/04 read as 4 March or 3 April: the day and month written in
+         * the other order (the US and most other countries disagree). */
+        e = HUELLA_DATE_SWAPPED;
+        adj = DATE_SWAPPED;
+    } else if (full && abs(a->year - b->year) == 1 && a->month == b->month && a->day == b->day) {
+        e = HUELLA_DATE_NEAR;
+        adj = DATE_NEAR;
+    } else if (a->year == b->year && (a->month == 0 || b->month == 0 || a->month == b->month) &&
+               (a->day == 0 || b->day == 0 || a->day == b->day)) {
+        /* Partial dates that agree on every part both know. */
+        e = HUELLA_DATE_COMPATIBLE;
+        adj = a->month != 0 && b->month != 0 ? DATE_COMPAT_YM : DATE_COMPAT_Y;
+    } else {
+        e = HUELLA_DATE_CONFLICT;
+        adj = DATE_CONFLICT;
+    }
+    if (adjustment != NULL)
+        *adjustment = adj;
+    return e;
+}
+
+/* ---- Normalised names as stored -------------------------------------------- */
+
+static const char role_chars[] = "wiptcs"; /* indexed by huella_name_role */
+
+bool wl_norm_encode(const huella_name *nm, char *buf, size_t size)
+{
+    int n = snprintf(buf, size, "%s", nm->script[0] != '\0' ? nm->script : "Unknown");
+    if (n < 0 || (size_t)n >= size)
+        return false;
+    size_t len = (size_t)n;
+    for (size_t i = 0; i < nm->n_tokens; i++) {
+        const huella_name_token *t = &nm->tokens[i];
+        n = snprintf(buf + len, size - len, " %c%c%s", role_chars[t->role],
+                     t->hyphenated ? '-' : ':', t->text);
+        if (n < 0 || (size_t)n >= size - len)
+            return false;
+        len += (size_t)n;
+    }
+    return true;
+}
+
+/* Fill only what the comparison reads: script, tokens (text, key, role,
+ * hyphen); the original and the Latin form are left empty. */
+static bool decode_into(const char *text, huella_name *out)
+{
+    out->original[0] = '\0';
+    out->latin[0] = '\0';
+    out->n_tokens = 0;
+    out->truncated = false;
+    size_t l = strcspn(text, " ");
+    if (l == 0 || l >= sizeof(out->script))
+        return false;
+    memcpy(out->script, text, l);
+    out->script[l] = '\0';
+    const char *p = text + l;
+    while (*p == ' ') {
+        p++;
+        size_t tl = strcspn(p, " ");
+        if (tl < 3 || out->n_tokens == HUELLA_NAMES_MAX_TOKENS || tl - 2 >= HUELLA_NAMES_MAX_TOKEN)
+            return false;
+        const char *r = strchr(role_chars, p[0]);
+        if (r == NULL || (p[1] != ':' && p[1] != '-'))
+            return false;
+        huella_name_token *t = &out->tokens[out->n_tokens++];
+        t->role = (huella_name_role)(r - role_chars);
+        t->hyphenated = p[1] == '-';
+        memcpy(t->text, p + 2, tl - 2);
+        t->text[tl - 2] = '\0';
+        huella_names_phonetic_key(t->text, t->key, sizeof(t->key));
+        p += tl;
+    }
+    return *p == '\0';
+}
+
+bool wl_norm_decode(const char *text, huella_name *out)
+{
+    return decode_into(text, out);
+}
+
+/* ---- The candidate index ------------------------------------------------------ */
+
+typedef struct ix_entry {
+    int64_t id;
+    long expiry; /* days since 1970 */
+    huella_partial_date dob;
+    char nat[16]; /* "ABC|DEF" */
+    char sex;
+} ix_entry;
+
+typedef struct ix_name {
+    uint32_t entry; /* index in entries */
+    uint8_t ord;
+    uint8_t words; /* alignable tokens */
+    uint32_t off;  /* in the arena: the stored normalised text */
+} ix_name;
+
+typedef struct posting {
+    uint32_t key, name;
+} posting;
+
+struct wl_index {
+    ix_entry *entries;
+    size_t n_entries;
+    ix_name *names;
+    size_t n_names;
+    char *arena;
+    size_t arena_len;
+    uint32_t *keys;   /* distinct keys, ascending */
+    uint32_t *starts; /* n_keys + 1 offsets into postings */
+    uint32_t *postings;
+    size_t n_keys;
+    /* Scratch for one query. */
+    uint32_t *mask; /* per name: query tokens met */
+    uint32_t *touched;
+    size_t n_touched;
+};
+
+void wl_index_free(wl_index *ix)
+{
+    if (ix == NULL)
+        return;
+    free(ix->entries);
+    free(ix->names);
+    free(ix->arena);
+    free(ix->keys);
+    free(ix->starts);
+    free(ix->postings);
+    free(ix->mask);
+    free(ix->touched);
+    free(ix);
+}
+
+static uint32_t hash_key(char kind, const char *s)
+{
+    /* FNV-1a, 32 bits. */
+    uint32_t h = 2166136261u;
+    h = (h ^ (uint8_t)kind) * 16777619u;
+    for (; *s; s++)
+        h = (h ^ (uint8_t)*s) * 16777619u;
+    return h;
+}
+
+/* Consonant skeleton: the same reading of a token as compare.c gives
+ * names in Arabic or Hebrew script (no vowels, w, y, h; a leading al/el
+ * article dropped). */
+static void skeleton(const char *text, char *out, size_t size)
+{
+    char bare[3 * HUELLA_NAMES_MAX_TOKEN];
+    size_t o = 0, i = 0;
+    if ((strncmp(text, "al", 2) == 0 || strncmp(text, "el", 2) == 0) && strlen(text) > 4)
+        i = 2;
+    for (; text[i] != '\0' && o + 1 < sizeof(bare); i++)
+        if (strchr("aeiouywh", text[i]) == NULL)
+            bare[o++] = text[i];
+    bare[o] = '\0';
+    huella_names_phonetic_key(bare, out, size);
+}
+
+static bool alignable(const huella_name_token *t)
+{
+    return t->role == HUELLA_NAME_WORD || t->role == HUELLA_NAME_INITIAL;
+}
+
+/* The block keys of one word (text), appended to keys[]; returns the new
+ * count.  Initials have none: alone they identify no one. */
+static size_t word_keys(const huella_names *n, const char *text, uint32_t *keys, size_t nk)
+{
+    char key[3 * HUELLA_NAMES_MAX_TOKEN], sk[3 * HUELLA_NAMES_MAX_TOKEN];
+    if (strlen(text) < 2)
+        return nk;
+    huella_names_phonetic_key(text, key, sizeof(key));
+    size_t kl = strlen(key);
+    keys[nk++] = hash_key('P', key);
+    skeleton(text, sk, sizeof(sk));
+    if (strlen(sk) >= 2)
+        keys[nk++] = hash_key('S', sk);
+    long g = huella_names_equivalent_group(n, text);
+    if (g >= 0) {
+        char gb[24];
+        snprintf(gb, sizeof(gb), "%ld", g);
+        keys[nk++] = hash_key('G', gb);
+    }
+    if (kl >= 4) {
+        char part[4];
+        memcpy(part, key, 3);
+        part[3] = '\0';
+        keys[nk++] = hash_key('A', part);
+        memcpy(part, key + kl - 3, 3);
+        keys[nk++] = hash_key('Z', part);
+    }
+    return nk;
+}
+
+#define KEYS_PER_WORD 5
+
+/* Keys of a whole name with, for each key, the token bits it stands for
+ * (a joined pair stands for both of its tokens).  Returns the count. */
+static size_t name_keys(const huella_names *n, const huella_name *nm, uint32_t *keys,
+                        uint32_t *bits, size_t max, size_t *words)
+{
+    size_t nk = 0, w = 0;
+    size_t word_index[HUELLA_NAMES_MAX_TOKENS];
+    for (size_t i = 0; i < nm->n_tokens; i++) {
+        word_index[i] = w;
+        if (!alignable(&nm->tokens[i]))
+            continue;
+        if (nm->tokens[i].role == HUELLA_NAME_WORD && nk + KEYS_PER_WORD <= max) {
+            size_t before = nk;
+            nk = word_keys(n, nm->tokens[i].text, keys, nk);
+            for (size_t k = before; k < nk; k++)
+                bits[k] = 1u << w;
+        }
+        w++;
+    }
+    /* Adjacent words (skipping one particle between them) as one. */
+    for (size_t i = 0; i + 1 < nm->n_tokens; i++) {
+        if (nm->tokens[i].role != HUELLA_NAME_WORD)
+            continue;
+        size_t j = i + 1;
+        char joined[3 * HUELLA_NAMES_MAX_TOKEN];
+        snprintf(joined, sizeof(joined), "%s", nm->tokens[i].text);
+        if (nm->tokens[j].role == HUELLA_NAME_PARTICLE && j + 1 < nm->n_tokens) {
+            size_t len = strlen(joined);
+            snprintf(joined + len, sizeof(joined) - len, "%s", nm->tokens[j].text);
+            j++;
+        }
+        if (nm->tokens[j].role != HUELLA_NAME_WORD || nk + 1 > max)
+            continue;
+        size_t len = strlen(joined);
+        snprintf(joined + len, sizeof(joined) - len, "%s", nm->tokens[j].text);
+        char key[3 * HUELLA_NAMES_MAX_TOKEN];
+        huella_names_phonetic_key(joined, key, sizeof(key));
+        keys[nk] = hash_key('P', key);
+        bits[nk++] = (1u << word_index[i]) | (1u << word_index[j]);
+    }
+    *words = w;
+    return nk;
+}
+
+static int posting_cmp(const void *a, const void *b)
+{
+    const posting *x = a, *y = b;
+    if (x->key != y->key)
+        return x->key < y->key ? -1 : 1;
+    return x->name < y->name ? -1 : x->name > y->name;
+}
+
+static bool grow(void **p, size_t *cap, size_t need, size_t elem)
+{
+    if (need <= *cap)
+        return true;
+    size_t cap2 = *cap ? *cap : 1024, bytes;
+    while (cap2 < need)
+        cap2 *= 2;
+    if (!huella_size_mul(cap2, elem, &bytes))
+        return false;
+    void *t = realloc(*p, bytes);
+    if (t == NULL)
+        return false;
+    *p = t;
+    *cap = cap2;
+    return true;
+}
+
+static huella_status index_build(huella_watchlist *wl, wl_index **out, huella_error *err)
+{
+    *out = NULL;
+    wl_index *ix = calloc(1, sizeof(*ix));
+    huella_name *nm = malloc(sizeof(*nm));
+    posting *post = NULL;
+    size_t n_post = 0, cap_post = 0, cap_e = 0, cap_n = 0, cap_a = 0;
+    sqlite3_stmt *s = NULL;
+    huella_status st = HUELLA_OK;
+    if (ix == NULL || nm == NULL) {
+        st = huella_error_set(err, HUELLA_E_NOMEM, "out of memory building the index");
+        goto fail;
+    }
+    if (sqlite3_prepare_v2(wl->db,
+                           "SELECT e.id, e.expiry_date, e.birth_date, e.nationality, e.sex,"
+                           " n.ord, n.norm FROM entries e LEFT JOIN names n ON n.entry_id = e.id"
+                           " ORDER BY e.id, n.ord",
+                           -1, &s, NULL) != SQLITE_OK) {
+        st = huella_error_set(err, HUELLA_E_IO, "%s/watchlist.db: reading names: %s", wl->dir,
+                              sqlite3_errmsg(wl->db));
+        goto fail;
+    }
+    int rc;
+    int64_t last_id = INT64_MIN;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        int64_t id = sqlite3_column_int64(s, 0);
+        if (id != last_id) {
+            if (!grow((void **)&ix->entries, &cap_e, ix->n_entries + 1, sizeof(ix_entry)))
+                goto nomem;
+            ix_entry *e = &ix->entries[ix->n_entries++];
+            memset(e, 0, sizeof(*e));
+            e->id = id;
+            huella_partial_date d;
+            const unsigned char *v = sqlite3_column_text(s, 1);
+            e->expiry = v != NULL &&
+                                huella_partial_date_parse((const char *)v, &d, NULL) == HUELLA_OK &&
+                                d.day != 0
+                            ? wl_days(&d)
+                            : -1000000; /* unreadable: treated as expired */
+            v = sqlite3_column_text(s, 2);
+            if (v != NULL)
+                huella_partial_date_parse((const char *)v, &e->dob, NULL);
+            v = sqlite3_column_text(s, 3);
+            snprintf(e->nat, sizeof(e->nat), "%s", v != NULL ? (const char *)v : "");
+            v = sqlite3_column_text(s, 4);
+            e->sex = v != NULL ? (char)v[0] : 0;
+            last_id = id;
+        }
+        const unsigned char *norm = sqlite3_column_text(s, 6);
+        if (norm == NULL)
+            continue; /* a document-only entry */
+        if (!decode_into((const char *)norm, nm))
+            continue; /* never written by this code; cannot match */
+        size_t len = strlen((const char *)norm) + 1;
+        if (ix->n_names >= UINT32_MAX - 1 || ix->arena_len + len >= UINT32_MAX) {
+            st = huella_error_set(err, HUELLA_E_UNSUPPORTED, "watchlist too large to index");
+            goto fail;
+        }
+        if (!grow((void **)&ix->names, &cap_n, ix->n_names + 1, sizeof(ix_name)) ||
+            !grow((void **)&ix->arena, &cap_a, ix->arena_len + len, 1))
+            goto nomem;
+        uint32_t keys[HUELLA_NAMES_MAX_TOKENS * (KEYS_PER_WORD + 1)];
+        uint32_t bits[HUELLA_NAMES_MAX_TOKENS * (KEYS_PER_WORD + 1)];
+        size_t words = 0;
+        size_t nk = name_keys(wl->names, nm, keys, bits, sizeof(keys) / sizeof(keys[0]), &words);
+        if (!grow((void **)&post, &cap_post, n_post + nk, sizeof(posting)))
+            goto nomem;
+        uint32_t name_id = (uint32_t)ix->n_names;
+        for (size_t k = 0; k < nk; k++) {
+            post[n_post].key = keys[k];
+            post[n_post++].name = name_id;
+        }
+        ix_name *x = &ix->names[ix->n_names++];
+        x->entry = (uint32_t)(ix->n_entries - 1);
+        x->ord = (uint8_t)sqlite3_column_int(s, 5);
+        x->words = (uint8_t)words;
+        x->off = (uint32_t)ix->arena_len;
+        memcpy(ix->arena + ix->arena_len, norm, len);
+        ix->arena_len += len;
+    }
+    if (rc != SQLITE_DONE) {
+        st = huella_error_set(err, HUELLA_E_IO, "%s/watchlist.db: reading names: %s", wl->dir,
+                              sqlite3_errmsg(wl->db));
+        goto fail;
+    }
+    sqlite3_finalize(s);
+    s = NULL;
+    qsort(post, n_post, sizeof(posting), posting_cmp);
+    /* Compress: distinct keys, offsets, and name lists without repeats. */
+    ix->keys = malloc((n_post + 1) * sizeof(uint32_t));
+    ix->starts = malloc((n_post + 2) * sizeof(uint32_t));
+    ix->postings = malloc((n_post + 1) * sizeof(uint32_t));
+    ix->mask = calloc(ix->n_names + 1, sizeof(uint32_t));
+    ix->touched = malloc((ix->n_names + 1) * sizeof(uint32_t));
+    if (ix->keys == NULL || ix->starts == NULL || ix->postings == NULL || ix->mask == NULL ||
+        ix->touched == NULL)
+        goto nomem;
+    size_t np = 0;
+    for (size_t i = 0; i < n_post; i++) {
+        if (i == 0 || post[i].key != post[i - 1].key) {
+            ix->keys[ix->n_keys] = post[i].key;
+            ix->starts[ix->n_keys++] = (uint32_t)np;
+        } else if (post[i].name == post[i - 1].name) {
+            continue;
+        }
+        ix->postings[np++] = post[i].name;
+    }
+    ix->starts[ix->n_keys] = (uint32_t)np;
+    free(post);
+    free(nm);
+    *out = ix;
+    return HUELLA_OK;
+nomem:
+    st = huella_error_set(err, HUELLA_E_NOMEM, "out of memory building the watchlist index");
+fail:
+    sqlite3_finalize(s);
+    free(post);
+    free(nm);
+    wl_index_free(ix);
+    return st;
+}
+
+static const uint32_t *postings_of(const wl_index *ix, uint32_t key, size_t *n)
+{
+    size_t lo = 0, hi = ix->n_keys;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (ix->keys[mid] < key)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo == ix->n_keys || ix->keys[lo] != key) {
+        *n = 0;
+        return NULL;
+    }
+    *n = ix->starts[lo + 1] - ix->starts[lo];
+    return ix->postings + ix->starts[lo];
+}
+
+static int popcount32(uint32_t v)
+{
+    int c = 0;
+    for (; v; v &= v - 1)
+        c++;
+    return c;
+}
+
+/* Candidates for one normalised query name, best first, at most max;
+ * returns their count in cand[]. */
+static size_t candidates(const huella_names *n, wl_index *ix, const huella_name *q, uint32_t *cand,
+                         size_t max)
+{
+    uint32_t keys[HUELLA_NAMES_MAX_TOKENS * (KEYS_PER_WORD + 1)];
+    uint32_t bits[HUELLA_NAMES_MAX_TOKENS * (KEYS_PER_WORD + 1)];
+    size_t words = 0;
+    size_t nk = name_keys(n, q, keys, bits, sizeof(keys) / sizeof(keys[0]), &words);
+    ix->n_touched = 0;
+    for (size_t k = 0; k < nk; k++) {
+        size_t np;
+        const uint32_t *p = postings_of(ix, keys[k], &np);
+        for (size_t i = 0; i < np; i++) {
+            uint32_t id = p[i];
+            if (ix->mask[id] == 0)
+                ix->touched[ix->n_touched++] = id;
+            ix->mask[id] |= bits[k];
+        }
+    }
+    /* Bucket by (share of the shorter name met, closeness of the counts):
+     * 17 share steps x 16 count gaps, best bucket first. */
+    enum { SHARES = 17, GAPS = 16, BUCKETS = SHARES * GAPS };
+    size_t count[BUCKETS] = {0};
+    uint16_t *bucket_of = malloc((ix->n_touched + 1) * sizeof(uint16_t));
+    size_t out = 0;
+    if (bucket_of != NULL) {
+        for (size_t i = 0; i < ix->n_touched; i++) {
+            uint32_t id = ix->touched[i];
+            size_t nw = ix->names[id].words;
+            size_t shorter = nw < words ? nw : words;
+            if (shorter == 0)
+                shorter = 1;
+            double share = (double)popcount32(ix->mask[id]) / (double)shorter;
+            if (share > 1)
+                share = 1;
+            size_t gap = nw > words ? nw - words : words - nw;
+            if (gap >= GAPS)
+                gap = GAPS - 1;
+            if (share < MIN_SHARE) {
+                bucket_of[i] = UINT16_MAX;
+                continue;
+            }
+            size_t b = (size_t)((1.0 - share) * (SHARES - 1) + 0.5) * GAPS + gap;
+            bucket_of[i] = (uint16_t)b;
+            count[b]++;
+        }
+        /* Which buckets fit under max, best first. */
+        size_t limit = BUCKETS, taken = 0;
+        for (size_t b = 0; b < BUCKETS; b++) {
+            if (taken + count[b] > max) {
+                limit = b;
+                break;
+            }
+            taken += count[b];
+        }
+        for (size_t i = 0; i < ix->n_touched; i++)
+            if (bucket_of[i] < limit)
+                cand[out++] = ix->touched[i];
+        /* The bucket that overflows is taken in part, in index order. */
+        for (size_t i = 0; i < ix->n_touched && out < max && limit < BUCKETS; i++)
+            if (bucket_of[i] == limit)
+                cand[out++] = ix->touched[i];
+        free(bucket_of);
+    }
+    for (size_t i = 0; i < ix->n_touched; i++)
+        ix->mask[ix->touched[i]] = 0;
+    ix->n_touched = 0;
+    return out;
+}
+
+/* ---- Screening ------------------------------------------------------------------- */
+
+void huella_screen_result_clear(huella_screen_result *r)
+{
+    if (r == NULL)
+        return;
+    free(r->hits);
+    memset(r, 0, sizeof(*r));
+}
+
+/* A provisional hit: entry index, best name and its score. */
+typedef struct prov {
+    uint32_t entry;
+    int ord; /* -1: no name compared */
+    double name_score;
+    double score;
+    bool doc;
+} prov;
+
+static int prov_cmp(const void *a, const void *b)
+{
+    const prov *x = a, *y = b;
+    if (x->score != y->score)
+        return x->score > y->score ? -1 : 1;
+    return x->entry < y->entry ? -1 : x->entry > y->entry;
+}
+
+static bool has_nationality(const char *list, const char *code)
+{
+    for (const char *p = list; *p != '\0';) {
+        size_t l = strcspn(p, "|");
+        if (l == strlen(code) && strncmp(p, code, l) == 0)
+            return true;
+        p += l;
+        if (*p == '|')
+            p++;
+    }
+    return false;
+}
+
+typedef struct evidence {
+    huella_date_evidence dob;
+    double dob_adj;
+    int nat, sex;
+    double nat_adj, sex_adj;
+} evidence;
+
+static void weigh(const huella_screen_query *q, const ix_entry *e, evidence *ev)
+{
+    memset(ev, 0, sizeof(*ev));
+    if (q->has_birth_date)
+        ev->dob = huella_partial_date_compare(&q->birth_date, &e->dob, &ev->dob_adj);
+    if (q->nationality != NULL && q->nationality[0] != '\0' && e->nat[0] != '\0') {
+        ev->nat = has_nationality(e->nat, q->nationality) ? 1 : -1;
+        ev->nat_adj =
+            ev->nat > 0 ? HUELLA_SCREEN_NATIONALITY_MATCH : HUELLA_SCREEN_NATIONALITY_MISMATCH;
+    }
+    /* X (unspecified, ICAO Doc 9303) says nothing either way. */
+    if ((q->sex == 'M' || q->sex == 'F') && (e->sex == 'M' || e->sex == 'F')) {
+        ev->sex = q->sex == e->sex ? 1 : -1;
+        ev->sex_adj = ev->sex > 0 ? HUELLA_SCREEN_SEX_MATCH : HUELLA_SCREEN_SEX_MISMATCH;
+    }
+}
+
+static double combine(double name_score, const evidence *ev)
+{
+    double s = name_score + ev->dob_adj + ev->nat_adj + ev->sex_adj;
+    return s < 0 ? 0 : s > 1 ? 1 : s;
+}
+
+/* Entries (indexes into ix->entries) whose documents match the query's. */
+static huella_status document_matches(huella_watchlist *wl, const huella_screen_query *q,
+                                      uint32_t *found, size_t max, size_t *n_found,
+                                      huella_error *err)
+{
+    *n_found = 0;
+    char key[HUELLA_WL_MAX_DOC_NUM];
+    wl_document_key(q->document_number, key, sizeof(key));
+    if (strlen(key) < 3)
+        return HUELLA_OK;
+    sqlite3_stmt *s = NULL;
+    if (sqlite3_prepare_v2(wl->db,
+                           "SELECT entry_id, issuing_state FROM documents WHERE number_key = ?", -1,
+                           &s, NULL) != SQLITE_OK)
+        return huella_error_set(err, HUELLA_E_IO, "%s/watchlist.db: documents: %s", wl->dir,
+                                sqlite3_errmsg(wl->db));
+    sqlite3_bind_text(s, 1, key, -1, SQLITE_TRANSIENT);
+    while (sqlite3_step(s) == SQLITE_ROW && *n_found < max) {
+        int64_t id = sqlite3_column_int64(s, 0);
+        const unsigned char *state = sqlite3_column_text(s, 1);
+        if (q->issuing_state != NULL && q->issuing_state[0] != '\0' && state != NULL &&
+            state[0] != '\0' && strcmp((const char *)state, q->issuing_state) != 0)
+            continue; /* the same number in another country's series */
+        /* Entries are in id order: find its index. */
+        size_t lo = 0, hi = wl->index->n_entries;
+        while (lo < hi) {
+            size_t mid = lo + (hi - lo) / 2;
+            if (wl->index->entries[mid].id < id)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        if (lo < wl->index->n_entries && wl->index->entries[lo].id == id)
+            found[(*n_found)++] = (uint32_t)lo;
+    }
+    sqlite3_finalize(s);
+    return HUELLA_OK;
+}
+
+huella_status huella_watchlist_screen(huella_watchlist *wl, const huella_screen_query *q,
+                                      huella_screen_result *out, huella_error *err)
+{
+    memset(out, 0, sizeof(*out));
+    huella_partial_date today;
+    huella_status st = wl_today(q->today, &today, err);
+    if (st != HUELLA_OK)
+        return st;
+    long day = wl_days(&today);
+    bool has_name = q->name != NULL && q->name[0] != '\0';
+    bool has_doc = q->document_number != NULL && q->document_number[0] != '\0';
+    if (!has_name && !has_doc)
+        return huella_error_set(err, HUELLA_E_INPUT, "screening needs a name or a document number");
+    if (wl->index == NULL) {
+        st = index_build(wl, &wl->index, err);
+        if (st != HUELLA_OK)
+            return st;
+    }
+    wl_index *ix = wl->index;
+    size_t top = q->top ? q->top : 10;
+    double min_score = q->min_score > 0 ? q->min_score : HUELLA_NAMES_THRESHOLD;
+    for (size_t i = 0; i < ix->n_entries; i++)
+        out->active_entries += ix->entries[i].expiry >= day;
+
+    huella_name *query = NULL, *listed = NULL;
+    huella_name_comparison *cmp = NULL;
+    uint32_t *cand = NULL, *docs = NULL;
+    prov *pv = NULL;
+    size_t n_pv = 0, cap_pv = 0, n_cand = 0, n_docs = 0;
+    query = malloc(sizeof(*query));
+    listed = malloc(sizeof(*listed));
+    cmp = malloc(sizeof(*cmp));
+    docs = malloc(64 * sizeof(*docs));
+    if (query == NULL || listed == NULL || cmp == NULL || docs == NULL)
+        goto nomem;
+    if (has_name) {
+        st = huella_names_normalize(wl->names, q->name, query, err);
+        if (st != HUELLA_OK) {
+            huella_error_prefix(err, "query name: ");
+            goto done;
+        }
+        size_t max = q->full_scan ? ix->n_names : MAX_CANDIDATES;
+        cand = malloc((max + 1) * sizeof(*cand));
+        if (cand == NULL)
+            goto nomem;
+        if (q->full_scan) {
+            for (size_t i = 0; i < ix->n_names; i++)
+                cand[i] = (uint32_t)i;
+            n_cand = ix->n_names;
+        } else {
+            n_cand = candidates(wl->names, ix, query, cand, max);
+        }
+        out->candidates = n_cand;
+        for (size_t i = 0; i < n_cand; i++) {
+            const ix_name *nm = &ix->names[cand[i]];
+            const ix_entry *e = &ix->entries[nm->entry];
+            if (e->expiry < day)
+                continue; /* expired entries never match */
+            if (!decode_into(ix->arena + nm->off, listed))
+                continue;
+            st = huella_names_compare_normalized(wl->names, query, listed, cmp, err);
+            if (st != HUELLA_OK)
+                goto done;
+            out->names_compared++;
+            evidence ev;
+            weigh(q, e, &ev);
+            double score = combine(cmp->score, &ev);
+            if (score < min_score)
+                continue;
+            /* Keep the best name of each entry. */
+            size_t k = 0;
+            while (k < n_pv && pv[k].entry != nm->entry)
+                k++;
+            if (k < n_pv) {
+                if (score > pv[k].score) {
+                    pv[k].score = score;
+                    pv[k].name_score = cmp->score;
+                    pv[k].ord = nm->ord;
+                }
+                continue;
+            }
+            if (!grow((void **)&pv, &cap_pv, n_pv + 1, sizeof(prov)))
+                goto nomem;
+            pv[n_pv++] = (prov){
+                .entry = nm->entry, .ord = nm->ord, .name_score = cmp->score, .score = score};
+        }
+    }
+    if (has_doc) {
+        st = document_matches(wl, q, docs, 64, &n_docs, err);
+        if (st != HUELLA_OK)
+            goto done;
+        for (size_t i = 0; i < n_docs; i++) {
+            if (ix->entries[docs[i]].expiry < day)
+                continue;
+            size_t k = 0;
+            while (k < n_pv && pv[k].entry != docs[i])
+                k++;
+            if (k == n_pv) {
+                if (!grow((void **)&pv, &cap_pv, n_pv + 1, sizeof(prov)))
+                    goto nomem;
+                pv[n_pv++] = (prov){.entry = docs[i], .ord = -1};
+            }
+            pv[k].doc = true;
+            pv[k].score = DOC_SCORE;
+        }
+    }
+    qsort(pv, n_pv, sizeof(prov), prov_cmp);
+    if (n_pv > top)
+        n_pv = top;
+    if (n_pv > 0) {
+        out->hits = calloc(n_pv, sizeof(huella_screen_hit));
+        if (out->hits == NULL)
+            goto nomem;
+    }
+    for (size_t i = 0; i < n_pv; i++) {
+        huella_screen_hit *h = &out->hits[i];
+        const ix_entry *e = &ix->entries[pv[i].entry];
+        st = huella_watchlist_get(wl, e->id, &h->entry, err);
+        if (st != HUELLA_OK)
+            goto done;
+        out->n_hits = i + 1;
+        evidence ev;
+        weigh(q, e, &ev);
+        h->birth_date = ev.dob;
+        h->birth_date_adjustment = ev.dob_adj;
+        h->nationality = ev.nat;
+        h->nationality_adjustment = ev.nat_adj;
+        h->sex = ev.sex;
+        h->sex_adjustment = ev.sex_adj;
+        h->name_index = SIZE_MAX;
+        h->name_score = pv[i].name_score;
+        h->score = pv[i].score;
+        /* The explanation: compare again from the names as written, so
+         * that it shows the originals. */
+        int ord = pv[i].ord;
+        if (ord < 0 && has_name && h->entry.n_names > 0) {
+            /* A document hit: still say how far the names agree. */
+            double best = -1;
+            for (size_t k = 0; k < h->entry.n_names; k++)
+                if (huella_names_compare(wl->names, q->name, h->entry.names[k], cmp, NULL) ==
+                        HUELLA_OK &&
+                    cmp->score > best) {
+                    best = cmp->score;
+                    ord = (int)k;
+                }
+            h->name_score = best > 0 ? best : 0;
+        }
+        if (ord >= 0 && (size_t)ord < h->entry.n_names && has_name) {
+            st = huella_names_compare(wl->names, q->name, h->entry.names[ord], &h->comparison, err);
+            if (st != HUELLA_OK)
+                goto done;
+            h->name_index = (size_t)ord;
+        }
+        if (pv[i].doc) {
+            h->document_match = true;
+            char key[HUELLA_WL_MAX_DOC_NUM], qk[HUELLA_WL_MAX_DOC_NUM];
+            wl_document_key(q->document_number, qk, sizeof(qk));
+            for (size_t k = 0; k < h->entry.n_documents; k++) {
+                wl_document_key(h->entry.documents[k].number, key, sizeof(key));
+                if (strcmp(key, qk) == 0) {
+                    h->document_index = k;
+                    break;
+                }
+            }
+        }
+    }
+    st = HUELLA_OK;
+    goto done;
+nomem:
+    st = huella_error_set(err, HUELLA_E_NOMEM, "out of memory screening");
+done:
+    free(query);
+    free(listed);
+    free(cmp);
+    free(cand);
+    free(docs);
+    free(pv);
+    if (st != HUELLA_OK)
+        huella_screen_result_clear(out);
+    return st;
+}
