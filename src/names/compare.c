@@ -311,10 +311,18 @@ static double join_fits(const huella_names *n, const huella_name *xn, size_t fir
                         bool abjad, const item *y, item *joined)
 {
     memset(joined, 0, sizeof(*joined));
+    /* Concatenate by hand: this runs for every pair of adjacent tokens
+     * against every token of the other name, and screening calls it a
+     * thousand times per query. */
+    size_t len = 0;
     for (size_t k = first; k <= last; k++) {
-        size_t len = strlen(joined->text);
-        snprintf(joined->text + len, sizeof(joined->text) - len, "%s", xn->tokens[k].text);
+        size_t tl = strlen(xn->tokens[k].text);
+        if (len + tl >= sizeof(joined->text))
+            tl = sizeof(joined->text) - 1 - len;
+        memcpy(joined->text + len, xn->tokens[k].text, tl);
+        len += tl;
     }
+    joined->text[len] = '\0';
     huella_names_phonetic_key(joined->text, joined->key, sizeof(joined->key));
     joined->first = first;
     joined->second = last;

@@ -42,8 +42,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_CANDIDATES 2000 /* names given the full comparison per query */
-#define MIN_SHARE      0.5  /* of the shorter name's tokens met by the index */
+#define MAX_CANDIDATES 2000  /* names given the full comparison per query */
+#define MIN_SHARE      0.5   /* of the shorter name's tokens met by the index */
+#define PAIR_BUDGET    24000 /* token pairs compared per query */
 #define DOC_SCORE      1.0
 
 /* ---- Dates of birth as evidence ----------------------------------------- */
@@ -180,8 +181,9 @@ typedef struct ix_entry {
 typedef struct ix_name {
     uint32_t entry; /* index in entries */
     uint8_t ord;
-    uint8_t words; /* alignable tokens */
-    uint32_t off;  /* in the arena: the stored normalised text */
+    uint8_t words;    /* alignable tokens */
+    uint8_t initials; /* of which initials */
+    uint32_t off;     /* in the arena: the stored normalised text */
 } ix_name;
 
 typedef struct posting {
@@ -251,54 +253,70 @@ static bool alignable(const huella_name_token *t)
     return t->role == HUELLA_NAME_WORD || t->role == HUELLA_NAME_INITIAL;
 }
 
-/* The block keys of one word (text), appended to keys[]; returns the new
- * count.  Initials have none: alone they identify no one. */
-static size_t word_keys(const huella_names *n, const char *text, uint32_t *keys, size_t nk)
+/* The block keys of one word; weak[k] marks the keys made of one end of
+ * the phonetic key.  Returns the count (at most KEYS_PER_WORD). */
+static size_t word_keys(const huella_names *n, const char *text, uint32_t *keys, bool *weak)
 {
     char key[3 * HUELLA_NAMES_MAX_TOKEN], sk[3 * HUELLA_NAMES_MAX_TOKEN];
+    size_t nk = 0;
     if (strlen(text) < 2)
-        return nk;
+        return 0;
     huella_names_phonetic_key(text, key, sizeof(key));
     size_t kl = strlen(key);
+    weak[nk] = false;
     keys[nk++] = hash_key('P', key);
     skeleton(text, sk, sizeof(sk));
-    if (strlen(sk) >= 2)
+    if (strlen(sk) >= 2) {
+        weak[nk] = false;
         keys[nk++] = hash_key('S', sk);
+    }
     long g = huella_names_equivalent_group(n, text);
     if (g >= 0) {
         char gb[24];
         snprintf(gb, sizeof(gb), "%ld", g);
+        weak[nk] = false;
         keys[nk++] = hash_key('G', gb);
     }
     if (kl >= 4) {
         char part[4];
         memcpy(part, key, 3);
         part[3] = '\0';
+        weak[nk] = true;
         keys[nk++] = hash_key('A', part);
         memcpy(part, key + kl - 3, 3);
+        weak[nk] = true;
         keys[nk++] = hash_key('Z', part);
     }
     return nk;
 }
 
 #define KEYS_PER_WORD 5
+/* Token bits: the low half for strong keys (phonetic key, skeleton,
+ * equivalence group, joined pairs), the high half for the weak ones (an
+ * end of the phonetic key). */
+#define WEAK_SHIFT 16
 
 /* Keys of a whole name with, for each key, the token bits it stands for
  * (a joined pair stands for both of its tokens).  Returns the count. */
 static size_t name_keys(const huella_names *n, const huella_name *nm, uint32_t *keys,
-                        uint32_t *bits, size_t max, size_t *words)
+                        uint32_t *bits, size_t max, size_t *words, size_t *initials)
 {
+    *initials = 0;
     size_t nk = 0, w = 0;
     size_t word_index[HUELLA_NAMES_MAX_TOKENS];
     for (size_t i = 0; i < nm->n_tokens; i++) {
         word_index[i] = w;
         if (!alignable(&nm->tokens[i]))
             continue;
+        *initials += nm->tokens[i].role == HUELLA_NAME_INITIAL;
         if (nm->tokens[i].role == HUELLA_NAME_WORD && nk + KEYS_PER_WORD <= max) {
-            size_t before = nk;
-            nk = word_keys(n, nm->tokens[i].text, keys, nk);
-            for (size_t k = before; k < nk; k++)
-                bits[k] = 1u << w;
+            uint32_t wk[KEYS_PER_WORD];
+            bool weak[KEYS_PER_WORD];
+            size_t n_wk = word_keys(n, nm->tokens[i].text, wk, weak);
+            for (size_t k = 0; k < n_wk; k++) {
+                keys[nk] = wk[k];
+                bits[nk++] = weak[k] ? 1u << (w + WEAK_SHIFT) : 1u << w;
+            }
         }
         w++;
     }
@@ -314,14 +332,20 @@ static size_t name_keys(const huella_names *n, const huella_name *nm, uint32_t *
             snprintf(joined + len, sizeof(joined) - len, "%s", nm->tokens[j].text);
             j++;
         }
-        if (nm->tokens[j].role != HUELLA_NAME_WORD || nk + 1 > max)
+        if (nm->tokens[j].role != HUELLA_NAME_WORD || nk + 2 > max)
             continue;
         size_t len = strlen(joined);
         snprintf(joined + len, sizeof(joined) - len, "%s", nm->tokens[j].text);
         char key[3 * HUELLA_NAMES_MAX_TOKEN];
+        uint32_t both = (1u << word_index[i]) | (1u << word_index[j]);
         huella_names_phonetic_key(joined, key, sizeof(key));
         keys[nk] = hash_key('P', key);
-        bits[nk++] = (1u << word_index[i]) | (1u << word_index[j]);
+        bits[nk++] = both;
+        skeleton(joined, key, sizeof(key));
+        if (strlen(key) >= 2) {
+            keys[nk] = hash_key('S', key);
+            bits[nk++] = both;
+        }
     }
     *words = w;
     return nk;
@@ -349,6 +373,33 @@ static bool grow(void **p, size_t *cap, size_t need, size_t elem)
         return false;
     *p = t;
     *cap = cap2;
+    return true;
+}
+
+/* Names written alike after normalisation (common names, an alias equal
+ * to another entry's name) point at one text, so that screening compares
+ * each text once.  The duplicates stay in the arena. */
+static bool intern_names(wl_index *ix)
+{
+    size_t slots = 1;
+    while (slots < 2 * ix->n_names + 2)
+        slots *= 2;
+    uint32_t *table = malloc(slots * sizeof(uint32_t));
+    if (table == NULL)
+        return false;
+    for (size_t i = 0; i < slots; i++)
+        table[i] = UINT32_MAX;
+    for (size_t i = 0; i < ix->n_names; i++) {
+        const char *text = ix->arena + ix->names[i].off;
+        size_t slot = hash_key('N', text) & (slots - 1);
+        while (table[slot] != UINT32_MAX && strcmp(ix->arena + table[slot], text) != 0)
+            slot = (slot + 1) & (slots - 1);
+        if (table[slot] == UINT32_MAX)
+            table[slot] = ix->names[i].off;
+        else
+            ix->names[i].off = table[slot];
+    }
+    free(table);
     return true;
 }
 
@@ -413,10 +464,11 @@ static huella_status index_build(huella_watchlist *wl, wl_index **out, huella_er
         if (!grow((void **)&ix->names, &cap_n, ix->n_names + 1, sizeof(ix_name)) ||
             !grow((void **)&ix->arena, &cap_a, ix->arena_len + len, 1))
             goto nomem;
-        uint32_t keys[HUELLA_NAMES_MAX_TOKENS * (KEYS_PER_WORD + 1)];
-        uint32_t bits[HUELLA_NAMES_MAX_TOKENS * (KEYS_PER_WORD + 1)];
-        size_t words = 0;
-        size_t nk = name_keys(wl->names, nm, keys, bits, sizeof(keys) / sizeof(keys[0]), &words);
+        uint32_t keys[HUELLA_NAMES_MAX_TOKENS * (KEYS_PER_WORD + 2)];
+        uint32_t bits[HUELLA_NAMES_MAX_TOKENS * (KEYS_PER_WORD + 2)];
+        size_t words = 0, initials = 0;
+        size_t nk =
+            name_keys(wl->names, nm, keys, bits, sizeof(keys) / sizeof(keys[0]), &words, &initials);
         if (!grow((void **)&post, &cap_post, n_post + nk, sizeof(posting)))
             goto nomem;
         uint32_t name_id = (uint32_t)ix->n_names;
@@ -428,6 +480,7 @@ static huella_status index_build(huella_watchlist *wl, wl_index **out, huella_er
         x->entry = (uint32_t)(ix->n_entries - 1);
         x->ord = (uint8_t)sqlite3_column_int(s, 5);
         x->words = (uint8_t)words;
+        x->initials = (uint8_t)initials;
         x->off = (uint32_t)ix->arena_len;
         memcpy(ix->arena + ix->arena_len, norm, len);
         ix->arena_len += len;
@@ -439,6 +492,8 @@ static huella_status index_build(huella_watchlist *wl, wl_index **out, huella_er
     }
     sqlite3_finalize(s);
     s = NULL;
+    if (!intern_names(ix))
+        goto nomem;
     qsort(post, n_post, sizeof(posting), posting_cmp);
     /* Compress: distinct keys, offsets, and name lists without repeats. */
     ix->keys = malloc((n_post + 1) * sizeof(uint32_t));
@@ -502,17 +557,30 @@ static int popcount32(uint32_t v)
 
 /* Candidates for one normalised query name, best first, at most max;
  * returns their count in cand[]. */
-static size_t candidates(const huella_names *n, wl_index *ix, const huella_name *q, uint32_t *cand,
-                         size_t max)
+static size_t candidates(const huella_names *n, wl_index *ix, const huella_name *q, long day,
+                         uint32_t *cand, size_t max)
 {
-    uint32_t keys[HUELLA_NAMES_MAX_TOKENS * (KEYS_PER_WORD + 1)];
-    uint32_t bits[HUELLA_NAMES_MAX_TOKENS * (KEYS_PER_WORD + 1)];
-    size_t words = 0;
-    size_t nk = name_keys(n, q, keys, bits, sizeof(keys) / sizeof(keys[0]), &words);
+    uint32_t keys[HUELLA_NAMES_MAX_TOKENS * (KEYS_PER_WORD + 2)];
+    uint32_t bits[HUELLA_NAMES_MAX_TOKENS * (KEYS_PER_WORD + 2)];
+    size_t words = 0, initials = 0;
+    size_t nk = name_keys(n, q, keys, bits, sizeof(keys) / sizeof(keys[0]), &words, &initials);
     ix->n_touched = 0;
+    /* How common each query word is: the fewest names under one of its
+     * strong keys (its own phonetic key, as a rule). */
+    size_t df[HUELLA_NAMES_MAX_TOKENS];
+    for (size_t w = 0; w < HUELLA_NAMES_MAX_TOKENS; w++)
+        df[w] = SIZE_MAX;
     for (size_t k = 0; k < nk; k++) {
         size_t np;
         const uint32_t *p = postings_of(ix, keys[k], &np);
+        uint32_t strong = bits[k] & 0xffffu;
+        if (strong != 0 && (strong & (strong - 1)) == 0) {
+            size_t w = 0;
+            while (!((strong >> w) & 1))
+                w++;
+            if (np < df[w])
+                df[w] = np;
+        }
         for (size_t i = 0; i < np; i++) {
             uint32_t id = p[i];
             if (ix->mask[id] == 0)
@@ -520,9 +588,37 @@ static size_t candidates(const huella_names *n, wl_index *ix, const huella_name 
             ix->mask[id] |= bits[k];
         }
     }
-    /* Bucket by (share of the shorter name met, closeness of the counts):
-     * 17 share steps x 16 count gaps, best bucket first. */
-    enum { SHARES = 17, GAPS = 16, BUCKETS = SHARES * GAPS };
+    /* Inverse document frequency of each query word (Sparck Jones 1972);
+     * initials, which have no keys, get the mean of the words'. */
+    double idf[HUELLA_NAMES_MAX_TOKENS], idf_all = 0, idf_words = 0;
+    size_t n_idf = 0;
+    uint32_t initial_bits = 0;
+    for (size_t w = 0; w < words && w < HUELLA_NAMES_MAX_TOKENS; w++) {
+        idf[w] = df[w] == SIZE_MAX ? 0 : log(1.0 + (double)ix->n_names / (1.0 + (double)df[w]));
+        if (df[w] != SIZE_MAX) {
+            idf_words += idf[w];
+            n_idf++;
+        }
+    }
+    for (size_t w = 0, t = 0; t < q->n_tokens && w < HUELLA_NAMES_MAX_TOKENS; t++) {
+        if (!alignable(&q->tokens[t]))
+            continue;
+        if (q->tokens[t].role == HUELLA_NAME_INITIAL || df[w] == SIZE_MAX) {
+            idf[w] = n_idf > 0 ? idf_words / (double)n_idf : 1.0;
+            initial_bits |= 1u << w;
+        }
+        idf_all += idf[w];
+        w++;
+    }
+    if (idf_all <= 0)
+        idf_all = 1;
+    /* Rank by an estimate of the name score, in the shape of compare.c's
+     * (the tokens met, a weak key counting half, over the shorter name's
+     * tokens plus 0.15 for each token the longer one has more), times the
+     * share of the query's information met (its words weighted by idf):
+     * among names that meet as many tokens, those that meet the rare ones
+     * first.  256 buckets, best first. */
+    enum { BUCKETS = 256 };
     size_t count[BUCKETS] = {0};
     uint16_t *bucket_of = malloc((ix->n_touched + 1) * sizeof(uint16_t));
     size_t out = 0;
@@ -530,39 +626,55 @@ static size_t candidates(const huella_names *n, wl_index *ix, const huella_name 
         for (size_t i = 0; i < ix->n_touched; i++) {
             uint32_t id = ix->touched[i];
             size_t nw = ix->names[id].words;
+            if (ix->entries[ix->names[id].entry].expiry < day) {
+                bucket_of[i] = UINT16_MAX; /* expired entries never match */
+                continue;
+            }
             size_t shorter = nw < words ? nw : words;
             if (shorter == 0)
                 shorter = 1;
-            double share = (double)popcount32(ix->mask[id]) / (double)shorter;
-            if (share > 1)
-                share = 1;
-            size_t gap = nw > words ? nw - words : words - nw;
-            if (gap >= GAPS)
-                gap = GAPS - 1;
+            uint32_t m = ix->mask[id], strong = m & 0xffffu, weak = (m >> WEAK_SHIFT) & ~strong;
+            double met = (double)popcount32(strong) + 0.5 * (double)popcount32(weak);
+            /* Initials have no keys: count them as met (optimistic), the
+             * query's and, against the query's words left, the listed
+             * name's (J.-C. Juncker ~ Jean-Claude Juncker). */
+            met += (double)initials;
+            double left = (double)words - met;
+            met += left < (double)ix->names[id].initials ? (left > 0 ? left : 0)
+                                                         : (double)ix->names[id].initials;
+            double share = met / (double)shorter;
             if (share < MIN_SHARE) {
                 bucket_of[i] = UINT16_MAX;
                 continue;
             }
-            size_t b = (size_t)((1.0 - share) * (SHARES - 1) + 0.5) * GAPS + gap;
+            size_t gap = nw > words ? nw - words : words - nw;
+            double est = met / ((double)shorter + 0.15 * (double)gap);
+            if (est > 1)
+                est = 1;
+            double info = 0;
+            for (size_t w = 0; w < words && w < HUELLA_NAMES_MAX_TOKENS; w++)
+                if (((strong | initial_bits) >> w) & 1)
+                    info += idf[w];
+                else if ((weak >> w) & 1)
+                    info += 0.5 * idf[w];
+            est *= info / idf_all;
+            size_t b = (size_t)((1.0 - est) * (BUCKETS - 1) + 0.5);
             bucket_of[i] = (uint16_t)b;
             count[b]++;
         }
-        /* Which buckets fit under max, best first. */
-        size_t limit = BUCKETS, taken = 0;
+        /* Counting sort of the buckets that fit under max, best first;
+         * the bucket that overflows is taken in part, in index order. */
+        size_t start[BUCKETS], taken = 0;
         for (size_t b = 0; b < BUCKETS; b++) {
-            if (taken + count[b] > max) {
-                limit = b;
-                break;
-            }
+            start[b] = taken;
             taken += count[b];
         }
-        for (size_t i = 0; i < ix->n_touched; i++)
-            if (bucket_of[i] < limit)
-                cand[out++] = ix->touched[i];
-        /* The bucket that overflows is taken in part, in index order. */
-        for (size_t i = 0; i < ix->n_touched && out < max && limit < BUCKETS; i++)
-            if (bucket_of[i] == limit)
-                cand[out++] = ix->touched[i];
+        for (size_t i = 0; i < ix->n_touched; i++) {
+            size_t b = bucket_of[i];
+            if (b < BUCKETS && start[b] < max)
+                cand[start[b]++] = ix->touched[i];
+        }
+        out = taken < max ? taken : max;
         free(bucket_of);
     }
     for (size_t i = 0; i < ix->n_touched; i++)
@@ -704,19 +816,22 @@ huella_status huella_watchlist_screen(huella_watchlist *wl, const huella_screen_
     for (size_t i = 0; i < ix->n_entries; i++)
         out->active_entries += ix->entries[i].expiry >= day;
 
-    huella_name *query = NULL, *listed = NULL;
     huella_name_comparison *cmp = NULL;
     uint32_t *cand = NULL, *docs = NULL;
     prov *pv = NULL;
+    struct memo {
+        uint32_t off;
+        double score;
+    } *memo = NULL;
     size_t n_pv = 0, cap_pv = 0, n_cand = 0, n_docs = 0;
-    query = malloc(sizeof(*query));
-    listed = malloc(sizeof(*listed));
     cmp = malloc(sizeof(*cmp));
     docs = malloc(64 * sizeof(*docs));
-    if (query == NULL || listed == NULL || cmp == NULL || docs == NULL)
+    if (cmp == NULL || docs == NULL)
         goto nomem;
     if (has_name) {
-        st = huella_names_normalize(wl->names, q->name, query, err);
+        /* The query is normalised once, straight into the comparison,
+         * and each listed name decoded into it: no copies per candidate. */
+        st = huella_names_normalize(wl->names, q->name, &cmp->a, err);
         if (st != HUELLA_OK) {
             huella_error_prefix(err, "query name: ");
             goto done;
@@ -730,23 +845,52 @@ huella_status huella_watchlist_screen(huella_watchlist *wl, const huella_screen_
                 cand[i] = (uint32_t)i;
             n_cand = ix->n_names;
         } else {
-            n_cand = candidates(wl->names, ix, query, cand, max);
+            n_cand = candidates(wl->names, ix, &cmp->a, day, cand, max);
         }
         out->candidates = n_cand;
+        /* Candidates come best first.  Identical normalised names share
+         * one text in the arena, so each text is compared once (memo);
+         * the comparisons stop when their cost, counted in token pairs,
+         * reaches PAIR_BUDGET (a full scan has no budget). */
+        size_t slots = 1;
+        while (slots < 2 * n_cand + 2)
+            slots *= 2;
+        memo = malloc(slots * sizeof(*memo));
+        if (memo == NULL)
+            goto nomem;
+        for (size_t i = 0; i < slots; i++)
+            memo[i].off = UINT32_MAX;
+        size_t spent = 0, qwords = 0;
+        for (size_t t = 0; t < cmp->a.n_tokens; t++)
+            qwords += alignable(&cmp->a.tokens[t]);
         for (size_t i = 0; i < n_cand; i++) {
             const ix_name *nm = &ix->names[cand[i]];
             const ix_entry *e = &ix->entries[nm->entry];
             if (e->expiry < day)
                 continue; /* expired entries never match */
-            if (!decode_into(ix->arena + nm->off, listed))
-                continue;
-            st = huella_names_compare_normalized(wl->names, query, listed, cmp, err);
-            if (st != HUELLA_OK)
-                goto done;
-            out->names_compared++;
+            size_t slot = (nm->off * 2654435761u) & (slots - 1);
+            while (memo[slot].off != UINT32_MAX && memo[slot].off != nm->off)
+                slot = (slot + 1) & (slots - 1);
+            double name_score;
+            if (memo[slot].off == nm->off) {
+                name_score = memo[slot].score;
+            } else {
+                if (!q->full_scan && spent >= PAIR_BUDGET)
+                    continue;
+                if (!decode_into(ix->arena + nm->off, &cmp->b))
+                    continue;
+                st = huella_names_compare_normalized(wl->names, &cmp->a, &cmp->b, cmp, err);
+                if (st != HUELLA_OK)
+                    goto done;
+                out->names_compared++;
+                spent += qwords * (nm->words > 0 ? nm->words : 1);
+                name_score = cmp->score;
+                memo[slot].off = nm->off;
+                memo[slot].score = name_score;
+            }
             evidence ev;
             weigh(q, e, &ev);
-            double score = combine(cmp->score, &ev);
+            double score = combine(name_score, &ev);
             if (score < min_score)
                 continue;
             /* Keep the best name of each entry. */
@@ -756,7 +900,7 @@ huella_status huella_watchlist_screen(huella_watchlist *wl, const huella_screen_
             if (k < n_pv) {
                 if (score > pv[k].score) {
                     pv[k].score = score;
-                    pv[k].name_score = cmp->score;
+                    pv[k].name_score = name_score;
                     pv[k].ord = nm->ord;
                 }
                 continue;
@@ -764,7 +908,7 @@ huella_status huella_watchlist_screen(huella_watchlist *wl, const huella_screen_
             if (!grow((void **)&pv, &cap_pv, n_pv + 1, sizeof(prov)))
                 goto nomem;
             pv[n_pv++] = (prov){
-                .entry = nm->entry, .ord = nm->ord, .name_score = cmp->score, .score = score};
+                .entry = nm->entry, .ord = nm->ord, .name_score = name_score, .score = score};
         }
     }
     if (has_doc) {
@@ -851,11 +995,10 @@ huella_status huella_watchlist_screen(huella_watchlist *wl, const huella_screen_
 nomem:
     st = huella_error_set(err, HUELLA_E_NOMEM, "out of memory screening");
 done:
-    free(query);
-    free(listed);
     free(cmp);
     free(cand);
     free(docs);
+    free(memo);
     free(pv);
     if (st != HUELLA_OK)
         huella_screen_result_clear(out);
