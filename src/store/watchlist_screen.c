@@ -37,6 +37,7 @@
 
 #include "names/names_internal.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -201,6 +202,8 @@ struct wl_index {
     uint32_t *starts; /* n_keys + 1 offsets into postings */
     uint32_t *postings;
     size_t n_keys;
+    long active_day; /* the day for which active was counted */
+    size_t active;
     /* Scratch for one query. */
     uint32_t *mask; /* per name: query tokens met */
     uint32_t *touched;
@@ -255,7 +258,8 @@ static bool alignable(const huella_name_token *t)
 
 /* The block keys of one word; weak[k] marks the keys made of one end of
  * the phonetic key.  Returns the count (at most KEYS_PER_WORD). */
-static size_t word_keys(const huella_names *n, const char *text, uint32_t *keys, bool *weak)
+static size_t word_keys(const huella_names *n, const char *text, const char *sk_kinds,
+                        uint32_t *keys, bool *weak)
 {
     char key[3 * HUELLA_NAMES_MAX_TOKEN], sk[3 * HUELLA_NAMES_MAX_TOKEN];
     size_t nk = 0;
@@ -266,9 +270,9 @@ static size_t word_keys(const huella_names *n, const char *text, uint32_t *keys,
     weak[nk] = false;
     keys[nk++] = hash_key('P', key);
     skeleton(text, sk, sizeof(sk));
-    if (strlen(sk) >= 2) {
+    for (const char *kind = sk_kinds; strlen(sk) >= 2 && *kind; kind++) {
         weak[nk] = false;
-        keys[nk++] = hash_key('S', sk);
+        keys[nk++] = hash_key(*kind, sk);
     }
     long g = huella_names_equivalent_group(n, text);
     if (g >= 0) {
@@ -290,18 +294,30 @@ static size_t word_keys(const huella_names *n, const char *text, uint32_t *keys,
     return nk;
 }
 
-#define KEYS_PER_WORD 5
+#define KEYS_PER_WORD 6
 /* Token bits: the low half for strong keys (phonetic key, skeleton,
  * equivalence group, joined pairs), the high half for the weak ones (an
  * end of the phonetic key). */
 #define WEAK_SHIFT 16
+/* A weak key filed under more names than this is skipped: the three
+ * letters that begin or end many names (Muh-, -mad) single out no one,
+ * and reading their lists was most of the cost of a query on a list of a
+ * million names.  Variants of a common spelling meet it through the
+ * strong keys. */
+#define WEAK_MAX_NAMES 20000
 
 /* Keys of a whole name with, for each key, the token bits it stands for
  * (a joined pair stands for both of its tokens).  Returns the count. */
-static size_t name_keys(const huella_names *n, const huella_name *nm, uint32_t *keys,
+static size_t name_keys(const huella_names *n, const huella_name *nm, bool query, uint32_t *keys,
                         uint32_t *bits, size_t max, size_t *words, size_t *initials)
 {
     *initials = 0;
+    /* compare.c reads a token by its consonant skeleton only when one of
+     * the names is written in Arabic or Hebrew script.  Listed names are
+     * filed under 'S' (abjad) or 'L' (other scripts); an abjad query looks
+     * under both, any other query under 'S' only. */
+    bool abjad = strcmp(nm->script, "Arabic") == 0 || strcmp(nm->script, "Hebrew") == 0;
+    const char *sk_kinds = query ? (abjad ? "SL" : "S") : (abjad ? "S" : "L");
     size_t nk = 0, w = 0;
     size_t word_index[HUELLA_NAMES_MAX_TOKENS];
     for (size_t i = 0; i < nm->n_tokens; i++) {
@@ -312,7 +328,7 @@ static size_t name_keys(const huella_names *n, const huella_name *nm, uint32_t *
         if (nm->tokens[i].role == HUELLA_NAME_WORD && nk + KEYS_PER_WORD <= max) {
             uint32_t wk[KEYS_PER_WORD];
             bool weak[KEYS_PER_WORD];
-            size_t n_wk = word_keys(n, nm->tokens[i].text, wk, weak);
+            size_t n_wk = word_keys(n, nm->tokens[i].text, sk_kinds, wk, weak);
             for (size_t k = 0; k < n_wk; k++) {
                 keys[nk] = wk[k];
                 bits[nk++] = weak[k] ? 1u << (w + WEAK_SHIFT) : 1u << w;
@@ -332,7 +348,7 @@ static size_t name_keys(const huella_names *n, const huella_name *nm, uint32_t *
             snprintf(joined + len, sizeof(joined) - len, "%s", nm->tokens[j].text);
             j++;
         }
-        if (nm->tokens[j].role != HUELLA_NAME_WORD || nk + 2 > max)
+        if (nm->tokens[j].role != HUELLA_NAME_WORD || nk + 3 > max)
             continue;
         size_t len = strlen(joined);
         snprintf(joined + len, sizeof(joined) - len, "%s", nm->tokens[j].text);
@@ -342,8 +358,8 @@ static size_t name_keys(const huella_names *n, const huella_name *nm, uint32_t *
         keys[nk] = hash_key('P', key);
         bits[nk++] = both;
         skeleton(joined, key, sizeof(key));
-        if (strlen(key) >= 2) {
-            keys[nk] = hash_key('S', key);
+        for (const char *kind = sk_kinds; strlen(key) >= 2 && *kind; kind++) {
+            keys[nk] = hash_key(*kind, key);
             bits[nk++] = both;
         }
     }
@@ -407,6 +423,8 @@ static huella_status index_build(huella_watchlist *wl, wl_index **out, huella_er
 {
     *out = NULL;
     wl_index *ix = calloc(1, sizeof(*ix));
+    if (ix != NULL)
+        ix->active_day = LONG_MIN;
     huella_name *nm = malloc(sizeof(*nm));
     posting *post = NULL;
     size_t n_post = 0, cap_post = 0, cap_e = 0, cap_n = 0, cap_a = 0;
@@ -464,11 +482,11 @@ static huella_status index_build(huella_watchlist *wl, wl_index **out, huella_er
         if (!grow((void **)&ix->names, &cap_n, ix->n_names + 1, sizeof(ix_name)) ||
             !grow((void **)&ix->arena, &cap_a, ix->arena_len + len, 1))
             goto nomem;
-        uint32_t keys[HUELLA_NAMES_MAX_TOKENS * (KEYS_PER_WORD + 2)];
-        uint32_t bits[HUELLA_NAMES_MAX_TOKENS * (KEYS_PER_WORD + 2)];
+        uint32_t keys[HUELLA_NAMES_MAX_TOKENS * (KEYS_PER_WORD + 3)];
+        uint32_t bits[HUELLA_NAMES_MAX_TOKENS * (KEYS_PER_WORD + 3)];
         size_t words = 0, initials = 0;
-        size_t nk =
-            name_keys(wl->names, nm, keys, bits, sizeof(keys) / sizeof(keys[0]), &words, &initials);
+        size_t nk = name_keys(wl->names, nm, false, keys, bits, sizeof(keys) / sizeof(keys[0]),
+                              &words, &initials);
         if (!grow((void **)&post, &cap_post, n_post + nk, sizeof(posting)))
             goto nomem;
         uint32_t name_id = (uint32_t)ix->n_names;
@@ -560,10 +578,11 @@ static int popcount32(uint32_t v)
 static size_t candidates(const huella_names *n, wl_index *ix, const huella_name *q, long day,
                          uint32_t *cand, size_t max)
 {
-    uint32_t keys[HUELLA_NAMES_MAX_TOKENS * (KEYS_PER_WORD + 2)];
-    uint32_t bits[HUELLA_NAMES_MAX_TOKENS * (KEYS_PER_WORD + 2)];
+    uint32_t keys[HUELLA_NAMES_MAX_TOKENS * (KEYS_PER_WORD + 3)];
+    uint32_t bits[HUELLA_NAMES_MAX_TOKENS * (KEYS_PER_WORD + 3)];
     size_t words = 0, initials = 0;
-    size_t nk = name_keys(n, q, keys, bits, sizeof(keys) / sizeof(keys[0]), &words, &initials);
+    size_t nk =
+        name_keys(n, q, true, keys, bits, sizeof(keys) / sizeof(keys[0]), &words, &initials);
     ix->n_touched = 0;
     /* How common each query word is: the fewest names under one of its
      * strong keys (its own phonetic key, as a rule). */
@@ -574,6 +593,8 @@ static size_t candidates(const huella_names *n, wl_index *ix, const huella_name 
         size_t np;
         const uint32_t *p = postings_of(ix, keys[k], &np);
         uint32_t strong = bits[k] & 0xffffu;
+        if (strong == 0 && np > WEAK_MAX_NAMES)
+            continue; /* the end of a common spelling: no help, much cost */
         if (strong != 0 && (strong & (strong - 1)) == 0) {
             size_t w = 0;
             while (!((strong >> w) & 1))
@@ -813,8 +834,13 @@ huella_status huella_watchlist_screen(huella_watchlist *wl, const huella_screen_
     wl_index *ix = wl->index;
     size_t top = q->top ? q->top : 10;
     double min_score = q->min_score > 0 ? q->min_score : HUELLA_NAMES_THRESHOLD;
-    for (size_t i = 0; i < ix->n_entries; i++)
-        out->active_entries += ix->entries[i].expiry >= day;
+    if (ix->active_day != day) {
+        ix->active = 0;
+        for (size_t i = 0; i < ix->n_entries; i++)
+            ix->active += ix->entries[i].expiry >= day;
+        ix->active_day = day;
+    }
+    out->active_entries = ix->active;
 
     huella_name_comparison *cmp = NULL;
     uint32_t *cand = NULL, *docs = NULL;
