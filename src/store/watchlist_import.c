@@ -44,6 +44,11 @@ void wl_problem(wl_problems *p, const char *fmt, ...)
         vsnprintf(line, sizeof(line), fmt, ap);
         va_end(ap);
     }
+    /* A message may quote the file (a column name, a value): control
+     * characters in it would break the one-problem-per-line listing. */
+    for (char *c = line; *c; c++)
+        if ((unsigned char)*c < 0x20 || *c == 0x7f)
+            *c = '?';
     size_t need = strlen(line) + 2;
     if (p->len + need > p->cap) {
         size_t cap = p->cap ? p->cap * 2 : 1024;
