@@ -98,6 +98,31 @@ static void scripts_meet_in_latin(void **state)
     assert_true(score("Mao Zedong", "毛泽东") >= T);
 }
 
+static void french_and_russian_spellings_of_j_meet(void **state)
+{
+    (void)state;
+    char a[48], b[48];
+    huella_names_phonetic_key("djamel", a, sizeof(a));
+    huella_names_phonetic_key("jamel", b, sizeof(b));
+    assert_string_equal(a, b);
+    huella_names_phonetic_key("dzhamal", a, sizeof(a));
+    huella_names_phonetic_key("jamal", b, sizeof(b));
+    assert_string_equal(a, b);
+    assert_true(score("Djamel Moustafa", "Jamel Mustafa") >= T);
+}
+
+static void short_arabic_names_compare_as_spelt(void **state)
+{
+    (void)state;
+    /* هادي romanises to "hady", whose consonant skeleton is one letter:
+     * it is compared as spelt, as Hadi. */
+    assert_true(score("Mizban Khadr Hadi", "مزبان خضر هادي") >= T);
+    huella_error err;
+    assert_int_equal(huella_names_compare(names, "Hadi", "هادي", cmp, &err), HUELLA_OK);
+    assert_true(cmp->score > 0.8);
+    assert_true(score("Hadi", "هاني") < T); /* Hani is another name */
+}
+
 static void comparison_explains_itself(void **state)
 {
     (void)state;
@@ -234,6 +259,8 @@ int main(void)
         cmocka_unit_test(equivalents_match),
         cmocka_unit_test(typos_and_phonetic_spellings_match),
         cmocka_unit_test(scripts_meet_in_latin),
+        cmocka_unit_test(french_and_russian_spellings_of_j_meet),
+        cmocka_unit_test(short_arabic_names_compare_as_spelt),
         cmocka_unit_test(comparison_explains_itself),
         cmocka_unit_test(hard_negatives_score_low),
         cmocka_unit_test(invalid_utf8_is_an_input_error),

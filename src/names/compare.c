@@ -231,9 +231,15 @@ static double token_similarity(const huella_names *n, const item *x, const item 
             *how = HUELLA_MATCH_PHONETIC;
             return lk >= 3 ? SIM_PHON : 0.85;
         }
-        double ek = lk >= 3 ? edit_similarity(kx, ky) : 0.0;
-        *how = HUELLA_MATCH_EDIT;
-        return ek >= 0.8 ? 0.9 * ek : 0.0;
+        if (lk >= 2) {
+            double ek = lk >= 3 ? edit_similarity(kx, ky) : 0.0;
+            *how = HUELLA_MATCH_EDIT;
+            return ek >= 0.8 ? 0.9 * ek : 0.0;
+        }
+        /* A skeleton of one consonant says nothing (Hadi and هادي both
+         * give "d"); the long vowels that Arabic and Hebrew do write
+         * (alif, waw, ya: "hady") make the romanisation close enough to
+         * compare as spelt, below. */
     }
     if (gender_pair(x->text, y->text)) {
         /* Gabriel/Gabriela, Mario/Maria, Kuznetsov/Kuznetsova: grammatical
