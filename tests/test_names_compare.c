@@ -123,6 +123,16 @@ static void short_arabic_names_compare_as_spelt(void **state)
     assert_true(score("Hadi", "هاني") < T); /* Hani is another name */
 }
 
+static void arabic_conventions_in_the_skeleton(void **state)
+{
+    (void)state;
+    /* ظ romanised z by ICU and th by the list; the article of Abd al-
+     * written on Abd (Abdul) or on the next word (عبد الحكيم). */
+    assert_true(score("Rashid Taan Kathim", "رشيد طعان كاظم") >= T);
+    assert_true(score("Abdul Hakim Murad", "عبد الحكيم مراد") >= T);
+    assert_true(score("Abdul Hakim Murad", "عبد الكريم مراد") < T); /* Karim, not Hakim */
+}
+
 static void comparison_explains_itself(void **state)
 {
     (void)state;
@@ -261,6 +271,7 @@ int main(void)
         cmocka_unit_test(scripts_meet_in_latin),
         cmocka_unit_test(french_and_russian_spellings_of_j_meet),
         cmocka_unit_test(short_arabic_names_compare_as_spelt),
+        cmocka_unit_test(arabic_conventions_in_the_skeleton),
         cmocka_unit_test(comparison_explains_itself),
         cmocka_unit_test(hard_negatives_score_low),
         cmocka_unit_test(invalid_utf8_is_an_input_error),

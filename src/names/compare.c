@@ -165,17 +165,29 @@ static double edit_similarity(const char *a, const char *b)
 
 /* Consonant skeleton: the phonetic key of the token without vowels, weak
  * letters (w, y: the long vowels of Arabic and Hebrew) and h. */
-static void skeleton(const char *text, char *out, size_t size)
+void huella_names_skeleton(const char *text, char *out, size_t size)
 {
     char bare[3 * HUELLA_NAMES_MAX_TOKEN];
-    size_t o = 0, i = 0;
+    size_t o = 0, i = 0, len = strlen(text);
     /* Arabic script writes the article joined to the word it defines
      * (الظواهري, al-Zawahiri): a leading al/el is not part of the name. */
-    if ((strncmp(text, "al", 2) == 0 || strncmp(text, "el", 2) == 0) && strlen(text) > 4)
+    if ((strncmp(text, "al", 2) == 0 || strncmp(text, "el", 2) == 0) && len > 4)
         i = 2;
-    for (; text[i] != '\0' && o + 1 < sizeof(bare); i++)
-        if (strchr("aeiouywh", text[i]) == NULL)
+    /* Abdul, Abdel are "Abd al-" with the article written on the first
+     * word; Arabic script writes it on the second (عبد الحكيم). */
+    if (len == 5 && strncmp(text, "abd", 3) == 0 && strchr("aeiou", text[3]) != NULL &&
+        text[4] == 'l')
+        len = 3;
+    for (; i < len && o + 1 < sizeof(bare); i++) {
+        /* The interdental and emphatic consonants (ث ذ ظ) are romanised
+         * th, dh or z by different conventions: one class. */
+        if ((text[i] == 't' || text[i] == 'd') && text[i + 1] == 'h') {
+            bare[o++] = 'z';
+            i++;
+        } else if (strchr("aeiouywh", text[i]) == NULL) {
             bare[o++] = text[i];
+        }
+    }
     bare[o] = '\0';
     huella_names_phonetic_key(bare, out, size);
 }
@@ -224,8 +236,8 @@ static double token_similarity(const huella_names *n, const item *x, const item 
          * (Arabic-Latin gives "mhmd", "ywsf") can only meet a Latin spelling
          * on its consonant skeleton. */
         char kx[sizeof(x->key)], ky[sizeof(y->key)];
-        skeleton(x->text, kx, sizeof(kx));
-        skeleton(y->text, ky, sizeof(ky));
+        huella_names_skeleton(x->text, kx, sizeof(kx));
+        huella_names_skeleton(y->text, ky, sizeof(ky));
         size_t lk = strlen(kx) < strlen(ky) ? strlen(kx) : strlen(ky);
         if (lk >= 2 && strcmp(kx, ky) == 0) {
             *how = HUELLA_MATCH_PHONETIC;

@@ -235,22 +235,6 @@ static uint32_t hash_key(char kind, const char *s)
     return h;
 }
 
-/* Consonant skeleton: the same reading of a token as compare.c gives
- * names in Arabic or Hebrew script (no vowels, w, y, h; a leading al/el
- * article dropped). */
-static void skeleton(const char *text, char *out, size_t size)
-{
-    char bare[3 * HUELLA_NAMES_MAX_TOKEN];
-    size_t o = 0, i = 0;
-    if ((strncmp(text, "al", 2) == 0 || strncmp(text, "el", 2) == 0) && strlen(text) > 4)
-        i = 2;
-    for (; text[i] != '\0' && o + 1 < sizeof(bare); i++)
-        if (strchr("aeiouywh", text[i]) == NULL)
-            bare[o++] = text[i];
-    bare[o] = '\0';
-    huella_names_phonetic_key(bare, out, size);
-}
-
 static bool alignable(const huella_name_token *t)
 {
     return t->role == HUELLA_NAME_WORD || t->role == HUELLA_NAME_INITIAL;
@@ -269,7 +253,7 @@ static size_t word_keys(const huella_names *n, const char *text, const char *sk_
     size_t kl = strlen(key);
     weak[nk] = false;
     keys[nk++] = hash_key('P', key);
-    skeleton(text, sk, sizeof(sk));
+    huella_names_skeleton(text, sk, sizeof(sk));
     for (const char *kind = sk_kinds; strlen(sk) >= 2 && *kind; kind++) {
         weak[nk] = false;
         keys[nk++] = hash_key(*kind, sk);
@@ -357,7 +341,7 @@ static size_t name_keys(const huella_names *n, const huella_name *nm, bool query
         huella_names_phonetic_key(joined, key, sizeof(key));
         keys[nk] = hash_key('P', key);
         bits[nk++] = both;
-        skeleton(joined, key, sizeof(key));
+        huella_names_skeleton(joined, key, sizeof(key));
         for (const char *kind = sk_kinds; strlen(key) >= 2 && *kind; kind++) {
             keys[nk] = hash_key(*kind, key);
             bits[nk++] = both;
