@@ -179,13 +179,18 @@ void huella_names_skeleton(const char *text, char *out, size_t size)
         text[4] == 'l')
         len = 3;
     for (; i < len && o + 1 < sizeof(bare); i++) {
-        /* The interdental and emphatic consonants (ث ذ ظ) are romanised
-         * th, dh or z by different conventions: one class. */
-        if ((text[i] == 't' || text[i] == 'd') && text[i + 1] == 'h') {
+        char c = text[i], next = i + 1 < len ? text[i + 1] : '\0';
+        if ((c == 't' || c == 'd') && next == 'h') {
+            /* The interdental and emphatic consonants (ث ذ ظ) are
+             * romanised th, dh or z by different conventions. */
             bare[o++] = 'z';
             i++;
-        } else if (strchr("aeiouywh", text[i]) == NULL) {
-            bare[o++] = text[i];
+        } else if (c == 'c' && next != '\0' && strchr("eiy", next) != NULL) {
+            bare[o++] = 's'; /* read before its vowel goes: Lounici */
+        } else if (c == 'g' && next != '\0' && strchr("ei", next) != NULL) {
+            bare[o++] = 'j';
+        } else if (strchr("aeiouywh", c) == NULL) {
+            bare[o++] = c;
         }
     }
     bare[o] = '\0';
