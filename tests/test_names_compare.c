@@ -135,6 +135,18 @@ static void arabic_conventions_in_the_skeleton(void **state)
     assert_true(score("Djamel Lounici", "جمال لونيسي") >= T);
 }
 
+static void nasab_order_tells_father_from_son(void **state)
+{
+    (void)state;
+    /* Salman bin Muhammad is Muhammad's son; Muhammad bin Salman, Salman's. */
+    assert_true(score("Salman bin Muhammad al-Rawi", "Muhammad bin Salman al-Rawi") < T);
+    /* The chain in the same order, written apart or with an article. */
+    assert_true(score("Sa'd bin Sa'd Muhammad al-Ka'bi", "SA'D BIN SA'D MUHAMMAD AL-KA'BI") >= T);
+    assert_true(score("Adel ben al-Azhar ben Youssef Hamdi", "عادل بن الأزهر بن يوسف حمدي") >= T);
+    /* Without bin on one side the positions are unknown: no constraint. */
+    assert_true(score("Muhammad Salman al-Rawi", "Salman bin Muhammad al-Rawi") >= T);
+}
+
 static void comparison_explains_itself(void **state)
 {
     (void)state;
@@ -274,6 +286,7 @@ int main(void)
         cmocka_unit_test(french_and_russian_spellings_of_j_meet),
         cmocka_unit_test(short_arabic_names_compare_as_spelt),
         cmocka_unit_test(arabic_conventions_in_the_skeleton),
+        cmocka_unit_test(nasab_order_tells_father_from_son),
         cmocka_unit_test(comparison_explains_itself),
         cmocka_unit_test(hard_negatives_score_low),
         cmocka_unit_test(invalid_utf8_is_an_input_error),

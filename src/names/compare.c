@@ -278,16 +278,41 @@ static double token_similarity(const huella_names *n, const item *x, const item 
 
 /* Patronymics (the nasab after bin/ibn, Russian -ovich/-ovna) come and go
  * between documents of one person, so leaving one over costs less. */
+static bool nasab_word(const char *t)
+{
+    static const char *const words[] = {"bin", "ibn",  "ben",  "bint", "binti",
+                                        "bn",  "ould", "wuld", "bte",  "binte"};
+    for (size_t k = 0; k < sizeof(words) / sizeof(words[0]); k++)
+        if (strcmp(t, words[k]) == 0)
+            return true;
+    return false;
+}
+
+/* Token i follows bin, ibn, ould...: it names the father (or an older
+ * ancestor), not the person. */
+static bool after_nasab(const huella_name *nm, size_t i)
+{
+    /* Over an article: Adel ben al-Azhar. */
+    while (i > 0 && nm->tokens[i - 1].role == HUELLA_NAME_PARTICLE &&
+           !nasab_word(nm->tokens[i - 1].text))
+        i--;
+    return i > 0 && nasab_word(nm->tokens[i - 1].text);
+}
+
+static bool has_nasab(const huella_name *nm)
+{
+    for (size_t i = 0; i + 1 < nm->n_tokens; i++)
+        if (nasab_word(nm->tokens[i].text))
+            return true;
+    return false;
+}
+
 static bool patronymic(const huella_name *nm, size_t i)
 {
-    static const char *const before[] = {"bin", "ibn",  "ben",  "bint", "binti",
-                                         "bn",  "ould", "wuld", "bte",  "binte"};
     static const char *const endings[] = {"ovich", "evich",  "ovna", "evna", "ovych",
                                           "ivna",  "yevych", "ovic", "evic"};
-    if (i > 0)
-        for (size_t k = 0; k < sizeof(before) / sizeof(before[0]); k++)
-            if (strcmp(nm->tokens[i - 1].text, before[k]) == 0)
-                return true;
+    if (after_nasab(nm, i))
+        return true;
     size_t len = strlen(nm->tokens[i].text);
     for (size_t k = 0; k < sizeof(endings) / sizeof(endings[0]); k++) {
         size_t le = strlen(endings[k]);
@@ -563,6 +588,16 @@ static huella_status compare_tokens(huella_names *n, huella_name_comparison *out
             m->s[i][j] = s;
             m->how[i][j] = how;
         }
+    /* Arabic nasab: "Salman bin Muhammad" is Muhammad's son, "Muhammad
+     * bin Salman" Salman's.  When both names spell out the chain, a token
+     * is aligned only with one on the same side of a bin (father's names
+     * with father's names). */
+    if (has_nasab(&out->a) && has_nasab(&out->b))
+        for (size_t i = 0; i < na; i++)
+            for (size_t j = 0; j < nb; j++)
+                if (xa[i].second == SIZE_MAX && xb[j].second == SIZE_MAX &&
+                    after_nasab(&out->a, xa[i].first) != after_nasab(&out->b, xb[j].first))
+                    m->s[i][j] = 0;
     bool swapped = na < nb;
     size_t rows = swapped ? nb : na, cols = swapped ? na : nb;
     int col_of_row[MAX_ITEMS];
