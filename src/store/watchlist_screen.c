@@ -12,18 +12,24 @@
  *     the first screening after a change (blocking, as in record linkage:
  *     Christen 2012, "Data Matching", ch. 4).  Every word token of every
  *     listed name is indexed under its phonetic key, its consonant
- *     skeleton (the key of the token without vowels, w, y and h, which is
- *     how names written in Arabic and Hebrew meet their Latin spellings),
- *     its given-name equivalence group and the first and last three
- *     characters of its phonetic key (edit variants change one end, rarely
- *     both); each pair of adjacent tokens is also indexed as one token
- *     (Abdul Rahman ~ Abdulrahman).  Keys are 32-bit hashes: a collision
- *     adds a candidate, never loses one.
- *  2. A listed name is a candidate when its keys meet keys of the query's
- *     tokens; candidates are ranked by the share of the shorter name's
- *     tokens met, then by how close the token counts are, and at most
- *     MAX_CANDIDATES go on to the full comparison of huella/names.h on
- *     pre-normalised tokens.
+ *     skeleton (huella_names_skeleton: how names written in Arabic and
+ *     Hebrew meet their Latin spellings; filed apart for abjad and other
+ *     scripts, since compare.c reads skeletons only when one side is
+ *     abjad), its given-name equivalence group, and the first and last
+ *     three characters of its phonetic key (weak keys: edit variants
+ *     change one end, rarely both); each pair of adjacent tokens is also
+ *     indexed as one token (Abdul Rahman ~ Abdulrahman).  Keys are 32-bit
+ *     hashes: a collision adds a candidate, never loses one.  Names alike
+ *     after normalisation share one text.
+ *  2. A listed name is a candidate when its keys meet at least half of
+ *     the shorter name's tokens (weak keys count half, initials are
+ *     assumed to match; weak keys filed under more than WEAK_MAX_NAMES
+ *     names are not read).  Candidates are ranked by an estimate of the
+ *     name score (tokens met over the shorter name's count plus 0.15 per
+ *     extra token) times the idf-weighted share of the query met (Sparck
+ *     Jones 1972), and compared best first with the full comparison of
+ *     huella/names.h on pre-normalised tokens, each distinct text once,
+ *     until MAX_CANDIDATES names or PAIR_BUDGET token pairs.
  *  3. Evidence: the date of birth (exact, day and month swapped,
  *     compatible partial dates, a year one apart, conflict), nationality
  *     and sex each add to or take from the name score; they are never
