@@ -98,6 +98,55 @@ static void scripts_meet_in_latin(void **state)
     assert_true(score("Mao Zedong", "毛泽东") >= T);
 }
 
+static void french_and_russian_spellings_of_j_meet(void **state)
+{
+    (void)state;
+    char a[48], b[48];
+    huella_names_phonetic_key("djamel", a, sizeof(a));
+    huella_names_phonetic_key("jamel", b, sizeof(b));
+    assert_string_equal(a, b);
+    huella_names_phonetic_key("dzhamal", a, sizeof(a));
+    huella_names_phonetic_key("jamal", b, sizeof(b));
+    assert_string_equal(a, b);
+    assert_true(score("Djamel Moustafa", "Jamel Mustafa") >= T);
+}
+
+static void short_arabic_names_compare_as_spelt(void **state)
+{
+    (void)state;
+    /* هادي romanises to "hady", whose consonant skeleton is one letter:
+     * it is compared as spelt, as Hadi. */
+    assert_true(score("Mizban Khadr Hadi", "مزبان خضر هادي") >= T);
+    huella_error err;
+    assert_int_equal(huella_names_compare(names, "Hadi", "هادي", cmp, &err), HUELLA_OK);
+    assert_true(cmp->score > 0.8);
+    assert_true(score("Hadi", "هاني") < T); /* Hani is another name */
+}
+
+static void arabic_conventions_in_the_skeleton(void **state)
+{
+    (void)state;
+    /* ظ romanised z by ICU and th by the list; the article of Abd al-
+     * written on Abd (Abdul) or on the next word (عبد الحكيم). */
+    assert_true(score("Rashid Taan Kathim", "رشيد طعان كاظم") >= T);
+    assert_true(score("Abdul Hakim Murad", "عبد الحكيم مراد") >= T);
+    assert_true(score("Abdul Hakim Murad", "عبد الكريم مراد") < T); /* Karim, not Hakim */
+    /* The c of Lounici is read before its vowel is dropped: s, not k. */
+    assert_true(score("Djamel Lounici", "جمال لونيسي") >= T);
+}
+
+static void nasab_order_tells_father_from_son(void **state)
+{
+    (void)state;
+    /* Salman bin Muhammad is Muhammad's son; Muhammad bin Salman, Salman's. */
+    assert_true(score("Salman bin Muhammad al-Rawi", "Muhammad bin Salman al-Rawi") < T);
+    /* The chain in the same order, written apart or with an article. */
+    assert_true(score("Sa'd bin Sa'd Muhammad al-Ka'bi", "SA'D BIN SA'D MUHAMMAD AL-KA'BI") >= T);
+    assert_true(score("Adel ben al-Azhar ben Youssef Hamdi", "عادل بن الأزهر بن يوسف حمدي") >= T);
+    /* Without bin on one side the positions are unknown: no constraint. */
+    assert_true(score("Muhammad Salman al-Rawi", "Salman bin Muhammad al-Rawi") >= T);
+}
+
 static void comparison_explains_itself(void **state)
 {
     (void)state;
@@ -234,6 +283,10 @@ int main(void)
         cmocka_unit_test(equivalents_match),
         cmocka_unit_test(typos_and_phonetic_spellings_match),
         cmocka_unit_test(scripts_meet_in_latin),
+        cmocka_unit_test(french_and_russian_spellings_of_j_meet),
+        cmocka_unit_test(short_arabic_names_compare_as_spelt),
+        cmocka_unit_test(arabic_conventions_in_the_skeleton),
+        cmocka_unit_test(nasab_order_tells_father_from_son),
         cmocka_unit_test(comparison_explains_itself),
         cmocka_unit_test(hard_negatives_score_low),
         cmocka_unit_test(invalid_utf8_is_an_input_error),

@@ -104,6 +104,15 @@ HUELLA_API huella_status huella_names_normalize(huella_names *n, const char *nam
 HUELLA_API huella_status huella_names_compare(huella_names *n, const char *a, const char *b,
                                               huella_name_comparison *out, huella_error *err);
 
+/* Compare two names already normalised by huella_names_normalize (or
+ * rebuilt from their tokens, texts, roles and script): the same result as
+ * huella_names_compare without normalising again, for screening many
+ * names against one. */
+HUELLA_API huella_status huella_names_compare_normalized(huella_names *n, const huella_name *a,
+                                                         const huella_name *b,
+                                                         huella_name_comparison *out,
+                                                         huella_error *err);
+
 /* Phonetic key of one lower-case ASCII token, tuned for Spanish and
  * English spellings of names (b/v, c/s/z, ll/y, silent h, j/g/x, ph/f). */
 HUELLA_API void huella_names_phonetic_key(const char *token, char *key, size_t key_size);

@@ -85,5 +85,7 @@ int cmd_wsq(int argc, char **argv);
 /* `huella eval identify` and `huella eval calibrate`, in cmd_identify_eval.c */
 int cmd_eval_identify(int argc, char **argv);
 int cmd_eval_calibrate(int argc, char **argv);
+int cmd_watchlist(int argc, char **argv);
+int cmd_screen(int argc, char **argv); /* `huella screen`, in cmd_watchlist.c */
 
 #endif

@@ -36,6 +36,8 @@ static const cli_command nouns[] = {
     {"enrol", cmd_enrol, "enrol an encounter (fingers, irises, face, biographic data)"},
     {"person", cmd_person, "persons in the store: show, erase"},
     {"wsq", cmd_wsq, "WSQ fingerprint images: decode, encode, info"},
+    {"watchlist", cmd_watchlist, "watchlists: import, list, show, expire entries with provenance"},
+    {"screen", cmd_screen, "screen a person against the watchlist: candidate hits explained"},
     {"eval", cmd_eval, "measure accuracy: error rates, DET curves, reports"},
     {"version", cmd_version, "print the version"},
     {NULL, NULL, NULL},

@@ -165,17 +165,34 @@ static double edit_similarity(const char *a, const char *b)
 
 /* Consonant skeleton: the phonetic key of the token without vowels, weak
  * letters (w, y: the long vowels of Arabic and Hebrew) and h. */
-static void skeleton(const char *text, char *out, size_t size)
+void huella_names_skeleton(const char *text, char *out, size_t size)
 {
     char bare[3 * HUELLA_NAMES_MAX_TOKEN];
-    size_t o = 0, i = 0;
+    size_t o = 0, i = 0, len = strlen(text);
     /* Arabic script writes the article joined to the word it defines
      * (الظواهري, al-Zawahiri): a leading al/el is not part of the name. */
-    if ((strncmp(text, "al", 2) == 0 || strncmp(text, "el", 2) == 0) && strlen(text) > 4)
+    if ((strncmp(text, "al", 2) == 0 || strncmp(text, "el", 2) == 0) && len > 4)
         i = 2;
-    for (; text[i] != '\0' && o + 1 < sizeof(bare); i++)
-        if (strchr("aeiouywh", text[i]) == NULL)
-            bare[o++] = text[i];
+    /* Abdul, Abdel are "Abd al-" with the article written on the first
+     * word; Arabic script writes it on the second (عبد الحكيم). */
+    if (len == 5 && strncmp(text, "abd", 3) == 0 && strchr("aeiou", text[3]) != NULL &&
+        text[4] == 'l')
+        len = 3;
+    for (; i < len && o + 1 < sizeof(bare); i++) {
+        char c = text[i], next = i + 1 < len ? text[i + 1] : '\0';
+        if ((c == 't' || c == 'd') && next == 'h') {
+            /* The interdental and emphatic consonants (ث ذ ظ) are
+             * romanised th, dh or z by different conventions. */
+            bare[o++] = 'z';
+            i++;
+        } else if (c == 'c' && next != '\0' && strchr("eiy", next) != NULL) {
+            bare[o++] = 's'; /* read before its vowel goes: Lounici */
+        } else if (c == 'g' && next != '\0' && strchr("ei", next) != NULL) {
+            bare[o++] = 'j';
+        } else if (strchr("aeiouywh", c) == NULL) {
+            bare[o++] = c;
+        }
+    }
     bare[o] = '\0';
     huella_names_phonetic_key(bare, out, size);
 }
@@ -224,16 +241,22 @@ static double token_similarity(const huella_names *n, const item *x, const item 
          * (Arabic-Latin gives "mhmd", "ywsf") can only meet a Latin spelling
          * on its consonant skeleton. */
         char kx[sizeof(x->key)], ky[sizeof(y->key)];
-        skeleton(x->text, kx, sizeof(kx));
-        skeleton(y->text, ky, sizeof(ky));
+        huella_names_skeleton(x->text, kx, sizeof(kx));
+        huella_names_skeleton(y->text, ky, sizeof(ky));
         size_t lk = strlen(kx) < strlen(ky) ? strlen(kx) : strlen(ky);
         if (lk >= 2 && strcmp(kx, ky) == 0) {
             *how = HUELLA_MATCH_PHONETIC;
             return lk >= 3 ? SIM_PHON : 0.85;
         }
-        double ek = lk >= 3 ? edit_similarity(kx, ky) : 0.0;
-        *how = HUELLA_MATCH_EDIT;
-        return ek >= 0.8 ? 0.9 * ek : 0.0;
+        if (lk >= 2) {
+            double ek = lk >= 3 ? edit_similarity(kx, ky) : 0.0;
+            *how = HUELLA_MATCH_EDIT;
+            return ek >= 0.8 ? 0.9 * ek : 0.0;
+        }
+        /* A skeleton of one consonant says nothing (Hadi and هادي both
+         * give "d"); the long vowels that Arabic and Hebrew do write
+         * (alif, waw, ya: "hady") make the romanisation close enough to
+         * compare as spelt, below. */
     }
     if (gender_pair(x->text, y->text)) {
         /* Gabriel/Gabriela, Mario/Maria, Kuznetsov/Kuznetsova: grammatical
@@ -255,16 +278,41 @@ static double token_similarity(const huella_names *n, const item *x, const item 
 
 /* Patronymics (the nasab after bin/ibn, Russian -ovich/-ovna) come and go
  * between documents of one person, so leaving one over costs less. */
+static bool nasab_word(const char *t)
+{
+    static const char *const words[] = {"bin", "ibn",  "ben",  "bint", "binti",
+                                        "bn",  "ould", "wuld", "bte",  "binte"};
+    for (size_t k = 0; k < sizeof(words) / sizeof(words[0]); k++)
+        if (strcmp(t, words[k]) == 0)
+            return true;
+    return false;
+}
+
+/* Token i follows bin, ibn, ould...: it names the father (or an older
+ * ancestor), not the person. */
+static bool after_nasab(const huella_name *nm, size_t i)
+{
+    /* Over an article: Adel ben al-Azhar. */
+    while (i > 0 && nm->tokens[i - 1].role == HUELLA_NAME_PARTICLE &&
+           !nasab_word(nm->tokens[i - 1].text))
+        i--;
+    return i > 0 && nasab_word(nm->tokens[i - 1].text);
+}
+
+static bool has_nasab(const huella_name *nm)
+{
+    for (size_t i = 0; i + 1 < nm->n_tokens; i++)
+        if (nasab_word(nm->tokens[i].text))
+            return true;
+    return false;
+}
+
 static bool patronymic(const huella_name *nm, size_t i)
 {
-    static const char *const before[] = {"bin", "ibn",  "ben",  "bint", "binti",
-                                         "bn",  "ould", "wuld", "bte",  "binte"};
     static const char *const endings[] = {"ovich", "evich",  "ovna", "evna", "ovych",
                                           "ivna",  "yevych", "ovic", "evic"};
-    if (i > 0)
-        for (size_t k = 0; k < sizeof(before) / sizeof(before[0]); k++)
-            if (strcmp(nm->tokens[i - 1].text, before[k]) == 0)
-                return true;
+    if (after_nasab(nm, i))
+        return true;
     size_t len = strlen(nm->tokens[i].text);
     for (size_t k = 0; k < sizeof(endings) / sizeof(endings[0]); k++) {
         size_t le = strlen(endings[k]);
@@ -311,10 +359,18 @@ static double join_fits(const huella_names *n, const huella_name *xn, size_t fir
                         bool abjad, const item *y, item *joined)
 {
     memset(joined, 0, sizeof(*joined));
+    /* Concatenate by hand: this runs for every pair of adjacent tokens
+     * against every token of the other name, and screening calls it a
+     * thousand times per query. */
+    size_t len = 0;
     for (size_t k = first; k <= last; k++) {
-        size_t len = strlen(joined->text);
-        snprintf(joined->text + len, sizeof(joined->text) - len, "%s", xn->tokens[k].text);
+        size_t tl = strlen(xn->tokens[k].text);
+        if (len + tl >= sizeof(joined->text))
+            tl = sizeof(joined->text) - 1 - len;
+        memcpy(joined->text + len, xn->tokens[k].text, tl);
+        len += tl;
     }
+    joined->text[len] = '\0';
     huella_names_phonetic_key(joined->text, joined->key, sizeof(joined->key));
     joined->first = first;
     joined->second = last;
@@ -474,6 +530,9 @@ static void assign(const matrix *m, size_t rows, size_t cols, bool swapped, int 
 #undef S
 }
 
+static huella_status compare_tokens(huella_names *n, huella_name_comparison *out,
+                                    huella_error *err);
+
 huella_status huella_names_compare(huella_names *n, const char *a, const char *b,
                                    huella_name_comparison *out, huella_error *err)
 {
@@ -488,6 +547,26 @@ huella_status huella_names_compare(huella_names *n, const char *a, const char *b
         huella_error_prefix(err, "second name: ");
         return st;
     }
+    return compare_tokens(n, out, err);
+}
+
+huella_status huella_names_compare_normalized(huella_names *n, const huella_name *a,
+                                              const huella_name *b, huella_name_comparison *out,
+                                              huella_error *err)
+{
+    /* Only the results are reset: the two names are copied in whole. */
+    out->score = 0;
+    out->n_aligned = out->n_left_a = out->n_left_b = 0;
+    if (a != &out->a)
+        memcpy(&out->a, a, sizeof(*a));
+    if (b != &out->b)
+        memcpy(&out->b, b, sizeof(*b));
+    return compare_tokens(n, out, err);
+}
+
+/* Align the tokens of out->a and out->b and score them. */
+static huella_status compare_tokens(huella_names *n, huella_name_comparison *out, huella_error *err)
+{
     item xa[MAX_ITEMS], xb[MAX_ITEMS];
     size_t na = collect(&out->a, xa), nb = collect(&out->b, xb);
     na = join_adjacent(n, &out->a, xa, na, xb, nb);
@@ -509,6 +588,16 @@ huella_status huella_names_compare(huella_names *n, const char *a, const char *b
             m->s[i][j] = s;
             m->how[i][j] = how;
         }
+    /* Arabic nasab: "Salman bin Muhammad" is Muhammad's son, "Muhammad
+     * bin Salman" Salman's.  When both names spell out the chain, a token
+     * is aligned only with one on the same side of a bin (father's names
+     * with father's names). */
+    if (has_nasab(&out->a) && has_nasab(&out->b))
+        for (size_t i = 0; i < na; i++)
+            for (size_t j = 0; j < nb; j++)
+                if (xa[i].second == SIZE_MAX && xb[j].second == SIZE_MAX &&
+                    after_nasab(&out->a, xa[i].first) != after_nasab(&out->b, xb[j].first))
+                    m->s[i][j] = 0;
     bool swapped = na < nb;
     size_t rows = swapped ? nb : na, cols = swapped ? na : nb;
     int col_of_row[MAX_ITEMS];

@@ -10,4 +10,8 @@
 /* Group number of a given name in the equivalents table, or -1. */
 long huella_names_equivalent_group(const huella_names *n, const char *token);
 
+/* Consonant skeleton of a token, how a name written in Arabic or Hebrew
+ * script is compared (compare.c); also the blocking key of screening. */
+void huella_names_skeleton(const char *text, char *out, size_t size);
+
 #endif

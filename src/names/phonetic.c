@@ -134,8 +134,19 @@ void huella_names_phonetic_key(const char *s, char *key, size_t key_size)
                     k = (next == 'e' || next == 'i') ? 'J' : 'G';
                 break;
             case 'd':
-                k = 'D';
-                step = next == 'h' ? 2 : 1;
+                if (next == 'j') {
+                    /* French romanisation writes the sound of English j
+                     * "dj" (Djamel, Djibril), BGN/PCGN Russian "dzh"
+                     * (Dzhamal): one sound, one class. */
+                    k = 'J';
+                    step = 2;
+                } else if (next == 'z' && next2 == 'h') {
+                    k = 'J';
+                    step = 3;
+                } else {
+                    k = 'D';
+                    step = next == 'h' ? 2 : 1;
+                }
                 break;
             case 'l':
                 if (next == 'l') {
