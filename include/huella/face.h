@@ -83,6 +83,16 @@ HUELLA_API huella_status huella_face_detect(const huella_face_models *m, const h
                                             const huella_face_detect_options *opt,
                                             huella_face **faces, size_t *n, huella_error *err);
 
+/*
+ * The most confident face, trying a wide border with a small detector input
+ * first (tight crops such as passport photos and LFW), then a narrower
+ * border, then the image as it is (photos).  HUELLA_E_INPUT "no face found"
+ * when every attempt fails.
+ */
+HUELLA_API huella_status huella_face_detect_best(const huella_face_models *m,
+                                                 const huella_face_rgb *img, huella_face *face,
+                                                 huella_error *err);
+
 typedef enum huella_face_align_method {
     HUELLA_FACE_ALIGN_SIMILARITY = 0, /* rotate, scale, shift eyes and mouth to a template */
     HUELLA_FACE_ALIGN_BOX = 1         /* face-api: the landmarks' box padded by 20 %, no rotation */
