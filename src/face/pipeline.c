@@ -23,6 +23,7 @@
 #include "face/template_shape.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -271,4 +272,43 @@ huella_status huella_face_detect_best(const huella_face_models *m, const huella_
         }
     }
     return huella_error_set(err, HUELLA_E_INPUT, "no face found");
+}
+
+huella_status huella_face_enrol(const huella_face_models *m, const huella_face_rgb *img,
+                                int quality_floor, huella_face_sample *out, huella_face_rgb **chip,
+                                huella_error *err)
+{
+    if (chip != NULL)
+        *chip = NULL;
+    memset(out, 0, sizeof *out);
+    huella_status st = huella_face_detect_best(m, img, &out->face, err);
+    if (st != HUELLA_OK)
+        return st;
+    huella_face_rgb *c;
+    if ((st = huella_face_align(img, &out->face, HUELLA_FACE_ALIGN_SIMILARITY, &c, err)) !=
+        HUELLA_OK)
+        return st;
+    huella_face_quality_measure(&out->face, c, &out->quality);
+    if (out->quality.score < quality_floor) {
+        char why[256] = "";
+        size_t len = 0;
+        for (unsigned f = 1; f <= HUELLA_FACE_Q_DETECTION; f <<= 1)
+            if ((out->quality.reasons & f) && len + 2 < sizeof why) {
+                int k = snprintf(why + len, sizeof why - len, "%s%s", len ? "; " : "",
+                                 huella_face_quality_reason(f));
+                if (k > 0)
+                    len += (size_t)k < sizeof why - len ? (size_t)k : sizeof why - len - 1;
+            }
+        st = huella_error_set(err, HUELLA_E_INPUT, "face quality %d is below the floor %d (%s)",
+                              out->quality.score, quality_floor, why);
+    } else {
+        st = huella_face_descriptor(m, c, out->descriptor, err);
+        if (st == HUELLA_OK)
+            huella_face_template_from_descriptor(out->descriptor, &out->tmpl);
+    }
+    if (chip != NULL)
+        *chip = c;
+    else
+        huella_face_rgb_free(c);
+    return st;
 }
