@@ -181,7 +181,7 @@ HUELLA_API huella_status huella_face_gallery_distances(const huella_face_gallery
 
 enum {
     HUELLA_FACE_Q_SMALL = 1u << 0,     /* inter-eye distance below 40 pixels */
-    HUELLA_FACE_Q_YAW = 1u << 1,       /* head turned left or right */
+    HUELLA_FACE_Q_YAW = 1u << 1,       /* head turned left or right more than 35 degrees */
     HUELLA_FACE_Q_PITCH = 1u << 2,     /* head tilted up or down */
     HUELLA_FACE_Q_ROLL = 1u << 3,      /* head tilted sideways (corrected by alignment) */
     HUELLA_FACE_Q_BLUR = 1u << 4,      /* little high-frequency detail */
@@ -231,6 +231,22 @@ typedef struct huella_face_sample {
 HUELLA_API huella_status huella_face_enrol(const huella_face_models *m, const huella_face_rgb *img,
                                            int quality_floor, huella_face_sample *out,
                                            huella_face_rgb **chip, huella_error *err);
+
+/* ---- Pictures ------------------------------------------------------------- */
+
+/* The photo with every face's box, score and landmarks, the aligned chip
+ * of the first face and its quality with the reasons (PNG, or SVG when the
+ * path ends in .svg).  q may be NULL. */
+HUELLA_API huella_status huella_face_draw_show(const huella_face_rgb *img, const huella_face *faces,
+                                               size_t n, const huella_face_rgb *chip,
+                                               const huella_face_quality *q, const char *path,
+                                               huella_error *err);
+
+/* Two aligned chips side by side with the distance, the calibrated score
+ * and the thresholds for FMR 1 %, 0.1 % and 0.01 %. */
+HUELLA_API huella_status huella_face_draw_compare(const huella_face_rgb *a,
+                                                  const huella_face_rgb *b, double distance,
+                                                  const char *path, huella_error *err);
 
 #ifdef __cplusplus
 }

@@ -75,6 +75,7 @@ int cmd_finger(int argc, char **argv);
 int cmd_mrz(int argc, char **argv);
 int cmd_iris(int argc, char **argv);
 int cmd_names(int argc, char **argv);
+int cmd_face(int argc, char **argv);
 int cmd_names_eval(int argc, char **argv); /* `huella eval names`, in cmd_names.c */
 
 #endif

@@ -30,6 +30,7 @@ static const cli_command nouns[] = {
     {"iris", cmd_iris, "irises: segment, encode, compare, show"},
     {"mrz", cmd_mrz, "travel documents: parse and check machine-readable zones"},
     {"names", cmd_names, "person names: normalize across scripts, compare"},
+    {"face", cmd_face, "faces: detect, encode, compare, quality, show"},
     {"eval", cmd_eval, "measure accuracy: error rates, DET curves, reports"},
     {"version", cmd_version, "print the version"},
     {NULL, NULL, NULL},

@@ -76,7 +76,7 @@ void huella_face_quality_measure(const huella_face *face, const huella_face_rgb 
     q->inter_eye = dist(le, re);
     q->roll = atan2(re.y - le.y, re.x - le.x) * 180.0 / PI;
     double dl = dist(p[30], p[0]), dr = dist(p[30], p[16]);
-    q->yaw = asin(fmax(-1.0, fmin(1.0, (dl - dr) / (dl + dr) * 2.0))) * 180.0 / PI;
+    q->yaw = asin(fmax(-1.0, fmin(1.0, (dl - dr) / (dl + dr)))) * 180.0 / PI;
     huella_face_point eyes = {(le.x + re.x) / 2, (le.y + re.y) / 2};
     double em = dist(eyes, mouth);
     double nose = dist(p[27], p[30]);
@@ -103,13 +103,13 @@ void huella_face_quality_measure(const huella_face *face, const huella_face_rgb 
         q->reasons |= HUELLA_FACE_Q_SMALL;
         penalty += (24 - q->inter_eye) * 4;
     }
-    if (fabs(q->yaw) > 25) {
+    if (fabs(q->yaw) > 35) {
         q->reasons |= HUELLA_FACE_Q_YAW;
-        penalty += (fabs(q->yaw) - 25) * 1.5;
+        penalty += (fabs(q->yaw) - 35) * 1.5;
     }
-    if (q->pitch > 25) {
+    if (q->pitch > 35) {
         q->reasons |= HUELLA_FACE_Q_PITCH;
-        penalty += (q->pitch - 25) * 1.0;
+        penalty += (q->pitch - 35) * 1.0;
     }
     if (fabs(q->roll) > 30) {
         q->reasons |= HUELLA_FACE_Q_ROLL;
@@ -137,9 +137,9 @@ void huella_face_quality_measure(const huella_face *face, const huella_face_rgb 
     box_stats(chip, (int)t[42][0] - 4, (int)t[44][1] - 8, (int)t[45][0] + 4, (int)t[46][1] + 8,
               &m2, &s2);
     q->eye_contrast = (s1 + s2) / 2;
-    if (q->sharpness < 6) {
+    if (q->sharpness < 1.5) {
         q->reasons |= HUELLA_FACE_Q_BLUR;
-        penalty += (6 - q->sharpness) * 8;
+        penalty += (1.5 - q->sharpness) * 40;
     }
     if (q->brightness < 50) {
         q->reasons |= HUELLA_FACE_Q_DARK;
@@ -167,9 +167,9 @@ const char *huella_face_quality_reason(unsigned flag)
     case HUELLA_FACE_Q_SMALL:
         return "small face: eyes less than 24 pixels apart";
     case HUELLA_FACE_Q_YAW:
-        return "head turned more than 25 degrees";
+        return "head turned more than 35 degrees";
     case HUELLA_FACE_Q_PITCH:
-        return "head tilted up or down more than 25 degrees";
+        return "head tilted up or down more than 35 degrees";
     case HUELLA_FACE_Q_ROLL:
         return "head tilted sideways more than 30 degrees";
     case HUELLA_FACE_Q_BLUR:
