@@ -172,8 +172,8 @@ huella_status huella_pair_list_read(const char *path, const huella_dataset *ds,
             goto done;
         }
         if (a == b) {
-            st = huella_error_set(err, HUELLA_E_INPUT, "%s:%zu: a sample paired with itself",
-                                  path, lineno);
+            st = huella_error_set(err, HUELLA_E_INPUT, "%s:%zu: a sample paired with itself", path,
+                                  lineno);
             goto done;
         }
         char *end;
@@ -201,8 +201,7 @@ huella_status huella_pair_list_read(const char *path, const huella_dataset *ds,
         }
     }
     if (p->n_genuine == 0 || p->n_impostor == 0)
-        st = huella_error_set(err, HUELLA_E_INPUT, "%s: needs both same and different pairs",
-                              path);
+        st = huella_error_set(err, HUELLA_E_INPUT, "%s: needs both same and different pairs", path);
 done:
     free(ix.order);
     free(text);
@@ -475,9 +474,9 @@ huella_status huella_eval_fold_accuracy(const huella_pair_list *p, const double 
 
 /* ---- Demographic differentials ------------------------------------------ */
 
-huella_status huella_eval_group_report(const huella_group_map *g, const huella_pair *gp,
-                                       size_t ng, const huella_pair *ip, size_t ni,
-                                       huella_eval_result *r, huella_error *err)
+huella_status huella_eval_group_report(const huella_group_map *g, const huella_pair *gp, size_t ng,
+                                       const huella_pair *ip, size_t ni, huella_eval_result *r,
+                                       huella_error *err)
 {
     size_t k = g->n_groups;
     size_t rows = k * (k + 1) / 2;
@@ -503,7 +502,7 @@ huella_status huella_eval_group_report(const huella_group_map *g, const huella_p
         r->n_groups = i + 1;
     }
     /* Row of (a, b), a <= b. */
-#define ROW(a, b) ((a) * k - (a) * ((a)-1) / 2 + ((b) - (a)))
+#define ROW(a, b) ((a)*k - (a) * ((a)-1) / 2 + ((b) - (a)))
     double t = r->group_threshold;
     for (size_t i = 0; i < ng; i++) {
         size_t a = g->sample_group[gp[i].a], b = g->sample_group[gp[i].b];

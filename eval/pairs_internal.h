@@ -14,8 +14,8 @@ huella_status huella_eval_fold_accuracy(const huella_pair_list *p, const double 
                                         huella_eval_result *r, huella_error *err);
 
 /* Fill r's group fields from the pairs behind r's scores. */
-huella_status huella_eval_group_report(const huella_group_map *g, const huella_pair *gp,
-                                       size_t ng, const huella_pair *ip, size_t ni,
-                                       huella_eval_result *r, huella_error *err);
+huella_status huella_eval_group_report(const huella_group_map *g, const huella_pair *gp, size_t ng,
+                                       const huella_pair *ip, size_t ni, huella_eval_result *r,
+                                       huella_error *err);
 
 #endif

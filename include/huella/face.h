@@ -28,8 +28,8 @@ typedef struct huella_face_rgb {
     uint8_t *pixels;
 } huella_face_rgb;
 
-HUELLA_API huella_status huella_face_rgb_new(uint32_t width, uint32_t height,
-                                             huella_face_rgb **out, huella_error *err);
+HUELLA_API huella_status huella_face_rgb_new(uint32_t width, uint32_t height, huella_face_rgb **out,
+                                             huella_error *err);
 HUELLA_API void huella_face_rgb_free(huella_face_rgb *img);
 /* Read PNG or JPEG in colour; any other format huella_image_read decodes
  * (greyscale) has its grey copied to the three channels. */
@@ -100,8 +100,8 @@ typedef enum huella_face_align_method {
 
 /* The 150 x 150 chip that the recogniser takes. */
 HUELLA_API huella_status huella_face_align(const huella_face_rgb *img, const huella_face *face,
-                                           huella_face_align_method method,
-                                           huella_face_rgb **chip, huella_error *err);
+                                           huella_face_align_method method, huella_face_rgb **chip,
+                                           huella_error *err);
 
 /* The descriptor of an image given whole to the recognition network
  * (padded to a square and resized to 150 x 150, as face-api does). */
@@ -193,21 +193,20 @@ enum {
 };
 
 typedef struct huella_face_quality {
-    int score;             /* 0-100 */
-    unsigned reasons;      /* HUELLA_FACE_Q_* flags */
-    double inter_eye;      /* pixels in the original image */
+    int score;               /* 0-100 */
+    unsigned reasons;        /* HUELLA_FACE_Q_* flags */
+    double inter_eye;        /* pixels in the original image */
     double yaw, pitch, roll; /* degrees, estimated from the landmarks */
-    double sharpness;      /* mean absolute Laplacian of the chip's grey */
-    double brightness;     /* mean grey of the chip's face region, 0-255 */
-    double contrast;       /* standard deviation of that grey */
-    double eye_contrast;   /* standard deviation of grey around the eyes */
+    double sharpness;        /* mean absolute Laplacian of the chip's grey */
+    double brightness;       /* mean grey of the chip's face region, 0-255 */
+    double contrast;         /* standard deviation of that grey */
+    double eye_contrast;     /* standard deviation of grey around the eyes */
 } huella_face_quality;
 
 /* Default floor: below it a sample fails to enrol. */
 #define HUELLA_FACE_QUALITY_FLOOR 20
 
-HUELLA_API void huella_face_quality_measure(const huella_face *face,
-                                            const huella_face_rgb *chip,
+HUELLA_API void huella_face_quality_measure(const huella_face *face, const huella_face_rgb *chip,
                                             huella_face_quality *q);
 /* "small face", "head turned", ... for one flag; NULL for an unknown one. */
 HUELLA_API const char *huella_face_quality_reason(unsigned flag);
@@ -215,7 +214,7 @@ HUELLA_API const char *huella_face_quality_reason(unsigned flag);
 /* ---- The whole pipeline ---------------------------------------------------- */
 
 typedef struct huella_face_sample {
-    huella_face face;             /* the most confident face */
+    huella_face face; /* the most confident face */
     huella_face_quality quality;
     float descriptor[HUELLA_FACE_DIM];
     huella_face_template tmpl;

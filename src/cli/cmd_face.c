@@ -173,8 +173,8 @@ static int face_detect_cmd(int argc, char **argv)
         } else {
             printf("%s: %zu face%s\n", path, n, n == 1 ? "" : "s");
             for (size_t i = 0; i < n; i++)
-                printf("  %zu: box %.0f,%.0f %.0fx%.0f score %.3f\n", i + 1, faces[i].x,
-                       faces[i].y, faces[i].width, faces[i].height, faces[i].score);
+                printf("  %zu: box %.0f,%.0f %.0fx%.0f score %.3f\n", i + 1, faces[i].x, faces[i].y,
+                       faces[i].width, faces[i].height, faces[i].score);
         }
         if (n == 0) {
             fprintf(stderr, "huella: %s: no face found\n", path);
@@ -345,7 +345,8 @@ static int face_quality_cmd(int argc, char **argv)
             json_object_set_new(o, "file", json_string(path));
             json_t *q = quality_json(&s.quality);
             json_object_set_new(q, "floor", json_integer(HUELLA_FACE_QUALITY_FLOOR));
-            json_object_set_new(q, "enrol", json_boolean(s.quality.score >= HUELLA_FACE_QUALITY_FLOOR));
+            json_object_set_new(q, "enrol",
+                                json_boolean(s.quality.score >= HUELLA_FACE_QUALITY_FLOOR));
             json_object_set_new(o, "quality", q);
             status = cli_print_json(o, FACE_JSON);
         } else {
@@ -403,8 +404,8 @@ static int face_show_cmd(int argc, char **argv)
                 n = 1;
             }
         }
-        st = huella_face_draw_show(img, faces, n, chip, have_sample ? &s.quality : NULL,
-                                   opt.output, &err);
+        st = huella_face_draw_show(img, faces, n, chip, have_sample ? &s.quality : NULL, opt.output,
+                                   &err);
     }
     free(faces);
     huella_face_rgb_free(chip);

@@ -43,8 +43,8 @@ static huella_status sep_block(face_map *x, const face_weights *w, int idx, int 
 {
     char name[64];
     const float *dw, *pw, *bias;
-    uint32_t dshape[4] = {3, 3, (uint32_t)cin, 1}, pshape[4] = {1, 1, (uint32_t)cin,
-                                                                (uint32_t)cout};
+    uint32_t dshape[4] = {3, 3, (uint32_t)cin, 1},
+             pshape[4] = {1, 1, (uint32_t)cin, (uint32_t)cout};
     uint32_t bshape[1] = {(uint32_t)cout};
     huella_status st;
     snprintf(name, sizeof name, "conv%d/depthwise_filter", idx);
@@ -72,9 +72,9 @@ static double sigmoid(double v)
     return 1.0 / (1.0 + exp(-v));
 }
 
-huella_status face_detect_forward(const face_weights *w, const huella_face_rgb *img,
-                                  int input_size, double score_threshold, face_raw_box **boxes,
-                                  size_t *n, huella_error *err)
+huella_status face_detect_forward(const face_weights *w, const huella_face_rgb *img, int input_size,
+                                  double score_threshold, face_raw_box **boxes, size_t *n,
+                                  huella_error *err)
 {
     static const float mean[3] = {117.001f, 114.697f, 97.404f};
     *boxes = NULL;
@@ -131,8 +131,8 @@ huella_status face_detect_forward(const face_weights *w, const huella_face_rgb *
         for (int row = 0; row < cells; row++)
             for (int col = 0; col < x.w; col++)
                 for (int a = 0; a < 5; a++) {
-                    const float *v = x.d + ((size_t)row * (size_t)x.w + (size_t)col) * 25 +
-                                     (size_t)a * 5;
+                    const float *v =
+                        x.d + ((size_t)row * (size_t)x.w + (size_t)col) * 25 + (size_t)a * 5;
                     double score = sigmoid(v[4]);
                     if (!(score > score_threshold))
                         continue;

@@ -136,9 +136,9 @@ typedef struct face_raw_box {
     double x, y, w, h, score;
 } face_raw_box;
 
-huella_status face_detect_forward(const face_weights *w, const huella_face_rgb *img,
-                                  int input_size, double score_threshold, face_raw_box **boxes,
-                                  size_t *n, huella_error *err);
+huella_status face_detect_forward(const face_weights *w, const huella_face_rgb *img, int input_size,
+                                  double score_threshold, face_raw_box **boxes, size_t *n,
+                                  huella_error *err);
 
 /* Non-maximum suppression as face-api does it (IoU threshold, highest
  * score first); keeps the surviving boxes in place, returns their count. */

@@ -15,8 +15,8 @@
 
 #define WHAT "face_landmark_68_model"
 
-static huella_status sep_conv(const face_map *x, const face_weights *w, const char *prefix,
-                              int cin, int cout, int stride, face_map *y, huella_error *err)
+static huella_status sep_conv(const face_map *x, const face_weights *w, const char *prefix, int cin,
+                              int cout, int stride, face_map *y, huella_error *err)
 {
     char name[64];
     const float *dw, *pw, *bias;

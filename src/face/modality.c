@@ -34,8 +34,8 @@ static void load_models(void)
 }
 
 static const char *const face_template_ext[] = {"face", NULL};
-static const char *const face_image_ext[] = {"jpg", "jpeg", "png", "pgm", "ppm",
-                                             "bmp", "tif", "tiff", NULL};
+static const char *const face_image_ext[] = {"jpg", "jpeg", "png",  "pgm", "ppm",
+                                             "bmp", "tif",  "tiff", NULL};
 
 static huella_status face_make(const huella_modality *m, const char *path,
                                const huella_sample_options *opt, void **tmpl, huella_error *err)

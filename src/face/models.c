@@ -32,8 +32,7 @@ const char *huella_face_default_model_dir(void)
     return HUELLA_FACE_MODEL_DIR;
 }
 
-huella_status huella_face_models_load(const char *dir, huella_face_models **out,
-                                      huella_error *err)
+huella_status huella_face_models_load(const char *dir, huella_face_models **out, huella_error *err)
 {
     *out = NULL;
     if (dir == NULL)

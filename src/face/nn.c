@@ -135,8 +135,8 @@ huella_status face_pointwise(const face_map *x, const float *w, const float *bia
     return face_conv2d(x, w, bias, 1, cout, 1, FACE_PAD_VALID, y, err);
 }
 
-static huella_status pool(const face_map *x, int k, int stride, face_pad pad, bool max,
-                          face_map *y, huella_error *err)
+static huella_status pool(const face_map *x, int k, int stride, face_pad pad, bool max, face_map *y,
+                          huella_error *err)
 {
     int oh = face_out_size(x->h, k, stride, pad), ow = face_out_size(x->w, k, stride, pad);
     int c = x->c;
@@ -189,8 +189,7 @@ huella_status face_avgpool(const face_map *x, int k, int stride, face_pad pad, f
 }
 
 huella_status face_prepare_input(const huella_face_rgb *img, int size, bool centred,
-                                 const float *mean, float divisor, face_map *out,
-                                 huella_error *err)
+                                 const float *mean, float divisor, face_map *out, huella_error *err)
 {
     if (img->width == 0 || img->height == 0)
         return huella_error_set(err, HUELLA_E_INPUT, "empty image");

@@ -81,7 +81,7 @@ void huella_face_quality_measure(const huella_face *face, const huella_face_rgb 
     double em = dist(eyes, mouth);
     double nose = dist(p[27], p[30]);
     /* The same ratio in the upright template. */
-    const double (*t)[2] = face_template_shape;
+    const double(*t)[2] = face_template_shape;
     double tnose = hypot(t[30][0] - t[27][0], t[30][1] - t[27][1]);
     double tem = 0;
     {
@@ -132,10 +132,10 @@ void huella_face_quality_measure(const huella_face *face, const huella_face_rgb 
     q->sharpness = lap / n;
     box_stats(chip, 30, 30, 120, 130, &q->brightness, &q->contrast);
     double m1, s1, m2, s2;
-    box_stats(chip, (int)t[36][0] - 4, (int)t[37][1] - 8, (int)t[39][0] + 4, (int)t[41][1] + 8,
-              &m1, &s1);
-    box_stats(chip, (int)t[42][0] - 4, (int)t[44][1] - 8, (int)t[45][0] + 4, (int)t[46][1] + 8,
-              &m2, &s2);
+    box_stats(chip, (int)t[36][0] - 4, (int)t[37][1] - 8, (int)t[39][0] + 4, (int)t[41][1] + 8, &m1,
+              &s1);
+    box_stats(chip, (int)t[42][0] - 4, (int)t[44][1] - 8, (int)t[45][0] + 4, (int)t[46][1] + 8, &m2,
+              &s2);
     q->eye_contrast = (s1 + s2) / 2;
     if (q->sharpness < 1.5) {
         q->reasons |= HUELLA_FACE_Q_BLUR;

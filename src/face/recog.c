@@ -100,8 +100,7 @@ static huella_status residual(face_map *x, const face_weights *w, const char *pr
         if (sc.h < b.h || sc.w < b.w || sc.h - b.h > 1 || sc.w - b.w > 1) {
             face_map_release(&b);
             face_map_release(&sc);
-            return huella_error_set(err, HUELLA_E_INTERNAL, "%s: shortcut shape mismatch",
-                                    prefix);
+            return huella_error_set(err, HUELLA_E_INTERNAL, "%s: shortcut shape mismatch", prefix);
         }
         face_map out;
         st = face_map_alloc(&out, sc.h, sc.w, cout, err);
@@ -155,13 +154,13 @@ huella_status face_recog_forward(const face_weights *w, const huella_face_rgb *i
         int cin, cout;
         bool down;
     } blocks[] = {
-        {"conv32_1", 32, 32, false},       {"conv32_2", 32, 32, false},
-        {"conv32_3", 32, 32, false},       {"conv64_down", 32, 64, true},
-        {"conv64_1", 64, 64, false},       {"conv64_2", 64, 64, false},
-        {"conv64_3", 64, 64, false},       {"conv128_down", 64, 128, true},
-        {"conv128_1", 128, 128, false},    {"conv128_2", 128, 128, false},
-        {"conv256_down", 128, 256, true},  {"conv256_1", 256, 256, false},
-        {"conv256_2", 256, 256, false},    {"conv256_down_out", 256, 256, true},
+        {"conv32_1", 32, 32, false},      {"conv32_2", 32, 32, false},
+        {"conv32_3", 32, 32, false},      {"conv64_down", 32, 64, true},
+        {"conv64_1", 64, 64, false},      {"conv64_2", 64, 64, false},
+        {"conv64_3", 64, 64, false},      {"conv128_down", 64, 128, true},
+        {"conv128_1", 128, 128, false},   {"conv128_2", 128, 128, false},
+        {"conv256_down", 128, 256, true}, {"conv256_1", 256, 256, false},
+        {"conv256_2", 256, 256, false},   {"conv256_down_out", 256, 256, true},
     };
     for (size_t i = 0; i < sizeof blocks / sizeof blocks[0]; i++) {
         st = residual(&x, w, blocks[i].name, blocks[i].cin, blocks[i].cout, blocks[i].down, err);

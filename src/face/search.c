@@ -23,8 +23,7 @@ struct huella_face_gallery {
     size_t n, cap;
 };
 
-huella_status huella_face_gallery_new(size_t capacity, huella_face_gallery **out,
-                                      huella_error *err)
+huella_status huella_face_gallery_new(size_t capacity, huella_face_gallery **out, huella_error *err)
 {
     *out = NULL;
     if (capacity == 0)

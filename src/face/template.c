@@ -52,8 +52,8 @@ void huella_face_template_encode(const huella_face_template *t,
     memcpy(out + 9, t->q, HUELLA_FACE_DIM);
 }
 
-huella_status huella_face_template_decode(const uint8_t *data, size_t len,
-                                          huella_face_template *t, huella_error *err)
+huella_status huella_face_template_decode(const uint8_t *data, size_t len, huella_face_template *t,
+                                          huella_error *err)
 {
     huella_reader r;
     huella_reader_init(&r, data, len);

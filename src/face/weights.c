@@ -65,8 +65,7 @@ huella_status face_weights_manifest_paths(const char *json, size_t json_len, cha
         json_t *p = json_object_get(group, "paths");
         if (!json_is_array(p) || json_array_size(p) == 0) {
             json_decref(root);
-            return huella_error_set(err, HUELLA_E_INPUT, "manifest group %zu has no \"paths\"",
-                                    gi);
+            return huella_error_set(err, HUELLA_E_INPUT, "manifest group %zu has no \"paths\"", gi);
         }
         total += json_array_size(p);
     }
@@ -92,8 +91,8 @@ huella_status face_weights_manifest_paths(const char *json, size_t json_len, cha
             if (s == NULL || s[0] == '\0' || strchr(s, '/') != NULL || strcmp(s, "..") == 0 ||
                 strcmp(s, ".") == 0) {
                 st = huella_error_set(err, HUELLA_E_INPUT,
-                                      "manifest group %zu: shard %zu is not a plain file name",
-                                      gi, pi);
+                                      "manifest group %zu: shard %zu is not a plain file name", gi,
+                                      pi);
                 goto fail;
             }
             out[k] = strdup(s);
