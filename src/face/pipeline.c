@@ -134,9 +134,13 @@ huella_status huella_face_detect(const huella_face_models *m, const huella_face_
         f->width = bw;
         f->height = bh;
         f->score = boxes[i].score;
+        /* Landmarks come relative to the crop actually cut (clipped and
+         * floored); face-api shifts them by the unclipped box instead,
+         * which misplaces them when a box crosses the image's top or left
+         * edge. */
         for (int p = 0; p < HUELLA_FACE_LANDMARKS; p++) {
-            f->landmarks[p].x = lm[2 * p] * cw + bx - pad;
-            f->landmarks[p].y = lm[2 * p + 1] * ch + by - pad;
+            f->landmarks[p].x = lm[2 * p] * cw + cx - pad;
+            f->landmarks[p].y = lm[2 * p + 1] * ch + cy - pad;
         }
     }
     free(boxes);
@@ -253,11 +257,10 @@ huella_status huella_face_align(const huella_face_rgb *img, const huella_face *f
 huella_status huella_face_detect_best(const huella_face_models *m, const huella_face_rgb *img,
                                       huella_face *face, huella_error *err)
 {
-    /* Tight crops first (a wide border, small input), then photos. */
+    /* Tight crops first (a wide border, small input), then photos, then
+     * less confident detections with wider borders as a last resort. */
     static const huella_face_detect_options tries[] = {
-        {224, 0.3, 0.5},
-        {416, 0.3, 0.25},
-        {416, 0.5, 0.0},
+        {224, 0.3, 0.5}, {416, 0.3, 0.25}, {416, 0.5, 0.0}, {320, 0.2, 0.5}, {224, 0.2, 0.8},
     };
     for (size_t i = 0; i < sizeof tries / sizeof tries[0]; i++) {
         huella_face *faces;
