@@ -430,23 +430,29 @@ static void quality_gives_reasons(void **state)
         assert_true(sd.quality.reasons & HUELLA_FACE_Q_DARK);
         assert_true(sd.quality.score < s.quality.score);
     }
-    /* Blurred: every pixel the mean of a 15 x 15 box. */
-    huella_face_rgb *blur;
+    /* Blurred: a 15 x 15 box filter applied twice. */
+    huella_face_rgb *blur, *tmp;
     assert_int_equal(huella_face_rgb_new(img->width, img->height, &blur, &err), HUELLA_OK);
-    for (int y = 0; y < (int)img->height; y++)
-        for (int x = 0; x < (int)img->width; x++)
-            for (int c = 0; c < 3; c++) {
-                int sum = 0, n = 0;
-                for (int dy = -7; dy <= 7; dy++)
-                    for (int dx = -7; dx <= 7; dx++) {
-                        int yy = y + dy, xx = x + dx;
-                        if (yy < 0 || xx < 0 || yy >= (int)img->height || xx >= (int)img->width)
-                            continue;
-                        sum += img->pixels[((size_t)yy * img->width + (size_t)xx) * 3 + c];
-                        n++;
-                    }
-                blur->pixels[((size_t)y * img->width + (size_t)x) * 3 + c] = (uint8_t)(sum / n);
-            }
+    assert_int_equal(huella_face_rgb_new(img->width, img->height, &tmp, &err), HUELLA_OK);
+    memcpy(tmp->pixels, img->pixels, (size_t)img->width * img->height * 3);
+    for (int pass = 0; pass < 2; pass++) {
+        for (int y = 0; y < (int)img->height; y++)
+            for (int x = 0; x < (int)img->width; x++)
+                for (int c = 0; c < 3; c++) {
+                    int sum = 0, n = 0;
+                    for (int dy = -7; dy <= 7; dy++)
+                        for (int dx = -7; dx <= 7; dx++) {
+                            int yy = y + dy, xx = x + dx;
+                            if (yy < 0 || xx < 0 || yy >= (int)img->height || xx >= (int)img->width)
+                                continue;
+                            sum += tmp->pixels[((size_t)yy * img->width + (size_t)xx) * 3 + c];
+                            n++;
+                        }
+                    blur->pixels[((size_t)y * img->width + (size_t)x) * 3 + c] = (uint8_t)(sum / n);
+                }
+        memcpy(tmp->pixels, blur->pixels, (size_t)img->width * img->height * 3);
+    }
+    huella_face_rgb_free(tmp);
     huella_face_sample sb;
     st = huella_face_enrol(models, blur, 0, &sb, NULL, &err);
     if (st == HUELLA_OK) {
@@ -670,13 +676,13 @@ static void lfw_subset_accuracy(void **state)
 {
     (void)state;
     REQUIRE();
-    /* Every 30th pair of the development pairs: 50 same, 50 different. */
+    /* Every 50th pair of the development pairs: 30 same, 30 different. */
     size_t len;
     char *text = (char *)test_read_file(test_data("face/lfw-dev/pairs.tsv"), &len);
     assert_non_null(text);
     int k = 0, n = 0, correct = 0, enrolled_fail = 0;
     for (char *line = strtok(text, "\n"); line != NULL; line = strtok(NULL, "\n"), k++) {
-        if (k % 30 != 0)
+        if (k % 50 != 0)
             continue;
         char a[256], b[256], kind[16];
         int fold;
@@ -701,9 +707,9 @@ static void lfw_subset_accuracy(void **state)
         huella_face_rgb_free(ib);
     }
     free(text);
-    assert_int_equal(n, 100);
+    assert_int_equal(n, 60);
     /* At the FMR 1 % threshold; the full development set gives about 98 %. */
-    if (correct < 95)
+    if (correct < 57)
         fail_msg("%d of %d LFW pairs right (%d failed to enrol)", correct, n, enrolled_fail);
 }
 
