@@ -384,8 +384,8 @@ static void alignment_undoes_roll(void **state)
     huella_face_rgb *tilted = rotate(img, 25.0 * 3.14159265358979 / 180.0);
     huella_face_sample a, b;
     huella_error err;
-    if (huella_face_enrol(models, img, 0, &a, NULL, &err) != HUELLA_OK ||
-        huella_face_enrol(models, tilted, 0, &b, NULL, &err) != HUELLA_OK)
+    if (huella_face_enrol(models, img, 0, 0, &a, NULL, &err) != HUELLA_OK ||
+        huella_face_enrol(models, tilted, 0, 0, &b, NULL, &err) != HUELLA_OK)
         fail_msg("%s", err.message);
     /* The roll is measured ... */
     assert_double_equal(b.quality.roll - a.quality.roll, 25.0, 4.0);
@@ -415,7 +415,7 @@ static void quality_gives_reasons(void **state)
     huella_face_rgb *img = read_rgb("face/faceapi-reference/face1.png");
     huella_face_sample s;
     huella_error err;
-    if (huella_face_enrol(models, img, 0, &s, NULL, &err) != HUELLA_OK)
+    if (huella_face_enrol(models, img, 0, 0, &s, NULL, &err) != HUELLA_OK)
         fail_msg("%s", err.message);
     assert_true(s.quality.score >= 60);
     assert_false(s.quality.reasons & (HUELLA_FACE_Q_DARK | HUELLA_FACE_Q_BLUR));
@@ -425,7 +425,7 @@ static void quality_gives_reasons(void **state)
     for (size_t i = 0; i < (size_t)img->width * img->height * 3; i++)
         dark->pixels[i] = img->pixels[i] / 10;
     huella_face_sample sd;
-    huella_status st = huella_face_enrol(models, dark, 0, &sd, NULL, &err);
+    huella_status st = huella_face_enrol(models, dark, 0, 0, &sd, NULL, &err);
     if (st == HUELLA_OK) {
         assert_true(sd.quality.reasons & HUELLA_FACE_Q_DARK);
         assert_true(sd.quality.score < s.quality.score);
@@ -454,13 +454,13 @@ static void quality_gives_reasons(void **state)
     }
     huella_face_rgb_free(tmp);
     huella_face_sample sb;
-    st = huella_face_enrol(models, blur, 0, &sb, NULL, &err);
+    st = huella_face_enrol(models, blur, 0, 0, &sb, NULL, &err);
     if (st == HUELLA_OK) {
         assert_true(sb.quality.reasons & HUELLA_FACE_Q_BLUR);
         assert_true(sb.quality.sharpness < s.quality.sharpness / 2);
     }
     /* A floor above the score refuses the sample and says why. */
-    st = huella_face_enrol(models, img, 101, &sb, NULL, &err);
+    st = huella_face_enrol(models, img, 101, 0, &sb, NULL, &err);
     assert_int_equal(st, HUELLA_E_INPUT);
     assert_non_null(strstr(err.message, "below the floor"));
     for (unsigned f = 1; f <= HUELLA_FACE_Q_DETECTION; f <<= 1)
@@ -480,7 +480,7 @@ static void no_face_is_a_clear_failure(void **state)
     assert_int_equal(huella_face_rgb_new(200, 160, &flat, &err), HUELLA_OK);
     memset(flat->pixels, 90, 200 * 160 * 3);
     huella_face_sample s;
-    assert_int_equal(huella_face_enrol(models, flat, 0, &s, NULL, &err), HUELLA_E_INPUT);
+    assert_int_equal(huella_face_enrol(models, flat, 0, 0, &s, NULL, &err), HUELLA_E_INPUT);
     assert_non_null(strstr(err.message, "no face"));
     huella_face_rgb_free(flat);
 }
@@ -693,10 +693,10 @@ static void lfw_subset_accuracy(void **state)
         huella_face_rgb *ia = read_rgb(ra), *ib = read_rgb(rb);
         huella_face_sample sa, sb;
         huella_error err;
-        bool ok =
-            huella_face_enrol(models, ia, HUELLA_FACE_QUALITY_FLOOR, &sa, NULL, &err) ==
-                HUELLA_OK &&
-            huella_face_enrol(models, ib, HUELLA_FACE_QUALITY_FLOOR, &sb, NULL, &err) == HUELLA_OK;
+        bool ok = huella_face_enrol(models, ia, HUELLA_FACE_QUALITY_FLOOR, 0, &sa, NULL, &err) ==
+                      HUELLA_OK &&
+                  huella_face_enrol(models, ib, HUELLA_FACE_QUALITY_FLOOR, 0, &sb, NULL, &err) ==
+                      HUELLA_OK;
         bool same = strcmp(kind, "same") == 0;
         bool match =
             ok && huella_face_template_distance(&sa.tmpl, &sb.tmpl) <= huella_face_threshold(0.01);

@@ -222,14 +222,21 @@ typedef struct huella_face_sample {
 
 /*
  * Detect (huella_face_detect_best), align (similarity), measure quality,
- * describe.  Fails with HUELLA_E_INPUT when no face is found or the
- * quality score is below quality_floor (the message gives the reasons):
- * a failure to enrol.  When chip is not NULL it receives the aligned chip
- * (also on a quality failure, for explanations; NULL otherwise).
+ * describe.  The descriptor is the mean of the descriptors of the chip and
+ * of its mirror image (two passes of the network: on the LFW development
+ * pairs this lowers the EER from about 1.7 % to about 1.4 %) unless flags
+ * has HUELLA_FACE_ENROL_SINGLE_PASS (half the time).  Fails with
+ * HUELLA_E_INPUT when no face is found or the quality score is below
+ * quality_floor (the message gives the reasons): a failure to enrol.  When
+ * chip is not NULL it receives the aligned chip (also on a quality
+ * failure, for explanations; NULL otherwise).
  */
+#define HUELLA_FACE_ENROL_SINGLE_PASS 1u
+
 HUELLA_API huella_status huella_face_enrol(const huella_face_models *m, const huella_face_rgb *img,
-                                           int quality_floor, huella_face_sample *out,
-                                           huella_face_rgb **chip, huella_error *err);
+                                           int quality_floor, unsigned flags,
+                                           huella_face_sample *out, huella_face_rgb **chip,
+                                           huella_error *err);
 
 /* ---- Pictures ------------------------------------------------------------- */
 

@@ -211,7 +211,7 @@ static huella_status load_sample(const huella_face_models *m, const char *path, 
     huella_status st = huella_face_rgb_read(path, &img, err);
     if (st != HUELLA_OK)
         return st;
-    st = huella_face_enrol(m, img, floor_, s, chip, err);
+    st = huella_face_enrol(m, img, floor_, 0, s, chip, err);
     huella_face_rgb_free(img);
     if (st != HUELLA_OK)
         huella_error_prefix(err, "%s: ", path);
@@ -398,7 +398,7 @@ static int face_show_cmd(int argc, char **argv)
                 huella_face_quality_measure(&s.face, chip, &s.quality);
         } else {
             /* Found only with a border (a tight crop): show that face. */
-            have_sample = huella_face_enrol(m, img, 0, &s, &chip, &e2) == HUELLA_OK;
+            have_sample = huella_face_enrol(m, img, 0, 0, &s, &chip, &e2) == HUELLA_OK;
             if (have_sample && (faces = malloc(sizeof *faces)) != NULL) {
                 faces[0] = s.face;
                 n = 1;

@@ -57,7 +57,7 @@ static huella_status face_make(const huella_modality *m, const char *path,
         st = huella_face_rgb_read(path, &img, err);
         if (st == HUELLA_OK) {
             huella_face_sample s;
-            st = huella_face_enrol(models, img, HUELLA_FACE_QUALITY_FLOOR, &s, NULL, err);
+            st = huella_face_enrol(models, img, HUELLA_FACE_QUALITY_FLOOR, 0, &s, NULL, err);
             if (st == HUELLA_OK)
                 *t = s.tmpl;
             else

@@ -278,8 +278,8 @@ huella_status huella_face_detect_best(const huella_face_models *m, const huella_
 }
 
 huella_status huella_face_enrol(const huella_face_models *m, const huella_face_rgb *img,
-                                int quality_floor, huella_face_sample *out, huella_face_rgb **chip,
-                                huella_error *err)
+                                int quality_floor, unsigned flags, huella_face_sample *out,
+                                huella_face_rgb **chip, huella_error *err)
 {
     if (chip != NULL)
         *chip = NULL;
@@ -306,6 +306,21 @@ huella_status huella_face_enrol(const huella_face_models *m, const huella_face_r
                               out->quality.score, quality_floor, why);
     } else {
         st = huella_face_descriptor(m, c, out->descriptor, err);
+        if (st == HUELLA_OK && !(flags & HUELLA_FACE_ENROL_SINGLE_PASS)) {
+            huella_face_rgb *mirror;
+            st = huella_face_rgb_new(c->width, c->height, &mirror, err);
+            if (st == HUELLA_OK) {
+                for (uint32_t y = 0; y < c->height; y++)
+                    for (uint32_t x = 0; x < c->width; x++)
+                        memcpy(mirror->pixels + ((size_t)y * c->width + x) * 3,
+                               c->pixels + ((size_t)y * c->width + (c->width - 1 - x)) * 3, 3);
+                float d2[HUELLA_FACE_DIM];
+                st = huella_face_descriptor(m, mirror, d2, err);
+                for (int i = 0; st == HUELLA_OK && i < HUELLA_FACE_DIM; i++)
+                    out->descriptor[i] = (out->descriptor[i] + d2[i]) / 2;
+                huella_face_rgb_free(mirror);
+            }
+        }
         if (st == HUELLA_OK)
             huella_face_template_from_descriptor(out->descriptor, &out->tmpl);
     }
