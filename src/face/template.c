@@ -13,16 +13,16 @@
 
 /* Measured calibration (docs/face.md): the distances below which
  * 10^-k of 7,244,128 impostor comparisons fall (every cross-person pair of
- * the 3,808 LFW development images that enrolled; k = 5 and 6 rest on 72
+ * the 3,808 LFW development images that enrolled, two-pass descriptors; k = 5 and 6 rest on 72
  * and 7 comparisons and are rough).  k = 0 is the largest impostor
  * distance. */
-#define FACE_CALIB_0 1.2080
-#define FACE_CALIB_1 0.7047
-#define FACE_CALIB_2 0.6156
-#define FACE_CALIB_3 0.5447
-#define FACE_CALIB_4 0.4778
-#define FACE_CALIB_5 0.4222
-#define FACE_CALIB_6 0.3833
+#define FACE_CALIB_0 1.1943
+#define FACE_CALIB_1 0.6924
+#define FACE_CALIB_2 0.6031
+#define FACE_CALIB_3 0.5321
+#define FACE_CALIB_4 0.4662
+#define FACE_CALIB_5 0.4109
+#define FACE_CALIB_6 0.3717
 
 static float template_norm2(const huella_face_template *t)
 {
