@@ -703,6 +703,70 @@ static void pairs_and_groups_on_a_small_fixture(void **state)
     huella_dataset_free(ds);
 }
 
+/* ---- Command line ------------------------------------------------------ */
+
+#define RUN(out, err, ...) test_run_huella((const char *const[]){__VA_ARGS__, NULL}, NULL, out, err)
+
+static void command_line_detect_encode_compare(void **state)
+{
+    (void)state;
+    REQUIRE();
+    char *out, *err;
+    char faces[4096], a[4096], b[4096], tmpl[2048], png[2048];
+    snprintf(faces, sizeof faces, "%s", test_data("face/faceapi-reference/faces.jpg"));
+    snprintf(a, sizeof a, "%s", test_data("face/lfw-dev/Abel_Pacheco/Abel_Pacheco_0001.jpg"));
+    snprintf(b, sizeof b, "%s", test_data("face/lfw-dev/Abel_Pacheco/Abel_Pacheco_0004.jpg"));
+    snprintf(tmpl, sizeof tmpl, "%s", test_tmpfile("abel.face"));
+    snprintf(png, sizeof png, "%s", test_tmpfile("explain.png"));
+    assert_int_equal(RUN(&out, &err, "face", "detect", faces, "--json"), 0);
+    json_t *o = json_loads(out, 0, NULL);
+    assert_non_null(o);
+    assert_int_equal(json_array_size(json_object_get(o, "faces")), 6);
+    assert_int_equal(json_array_size(json_object_get(json_array_get(json_object_get(o, "faces"), 0),
+                                                     "landmarks")),
+                     68);
+    json_decref(o);
+    free(out);
+    free(err);
+    assert_int_equal(RUN(&out, &err, "face", "encode", a, "-o", tmpl), 0);
+    free(out);
+    free(err);
+    size_t len;
+    uint8_t *bytes = test_read_file(tmpl, &len);
+    assert_int_equal(len, HUELLA_FACE_TEMPLATE_BYTES);
+    assert_memory_equal(bytes, "HFCT", 4);
+    free(bytes);
+    assert_int_equal(RUN(&out, &err, "face", "compare", tmpl, b, "--json"), 0);
+    o = json_loads(out, 0, NULL);
+    assert_non_null(o);
+    assert_true(json_is_true(json_object_get(o, "match_fmr100")));
+    json_decref(o);
+    free(out);
+    free(err);
+    assert_int_equal(RUN(&out, &err, "face", "compare", a, b, "--explain", png), 0);
+    free(out);
+    free(err);
+    bytes = test_read_file(png, &len);
+    assert_non_null(bytes);
+    assert_memory_equal(bytes, "\x89PNG", 4);
+    free(bytes);
+    /* Bad input and usage errors have their exit statuses. */
+    assert_int_equal(RUN(&out, &err, "face", "encode", test_data("face/lfw-dev/pairs.tsv")), 2);
+    free(out);
+    free(err);
+    assert_int_equal(RUN(&out, &err, "face", "show", a), 1);
+    free(out);
+    free(err);
+    assert_int_equal(RUN(&out, &err, "face", "quality", a, "--help"), 0);
+    free(out);
+    free(err);
+    assert_int_equal(RUN(&out, &err, "eval", "face", "--dataset", "/nonexistent", "--pairs", "x",
+                         "--dataset", "/y"),
+                     1);
+    free(out);
+    free(err);
+}
+
 /* ---- Accuracy regression ---------------------------------------------- */
 
 static void lfw_subset_accuracy(void **state)
@@ -770,6 +834,7 @@ int main(void)
         cmocka_unit_test(templates_round_trip_and_cost_little),
         cmocka_unit_test(vectorised_and_portable_search_agree),
         cmocka_unit_test(pairs_and_groups_on_a_small_fixture),
+        cmocka_unit_test(command_line_detect_encode_compare),
         cmocka_unit_test(lfw_subset_accuracy),
     };
     return cmocka_run_group_tests(tests, NULL, teardown);
