@@ -24,7 +24,9 @@ static const char face_help[] =
 static const char detect_help[] =
     "usage: huella face detect IMG [--json] [--pad F]\n"
     "Every face in IMG: box, detector score and 68 landmarks (image pixels).\n"
-    "--pad F adds a border of F times the image size first (tight crops).\n"
+    "--pad F adds a border of F times the image size first (tight crops);\n"
+    "without it, when the plain image shows no face, the bordered attempts of\n"
+    "`huella face encode` are tried and the most confident face is reported.\n"
     "Exit status 2 when no face is found.\n";
 static const char encode_help[] =
     "usage: huella face encode IMG [-o OUT.face] [--json] [--floor N]\n"
@@ -158,6 +160,16 @@ static int face_detect_cmd(int argc, char **argv)
         st = huella_face_rgb_read(path, &img, &err);
     if (st == HUELLA_OK)
         st = huella_face_detect(m, img, &o, &faces, &n, &err);
+    if (st == HUELLA_OK && n == 0 && pad == 0) {
+        /* Nothing in the plain image: a tight crop?  Try the borders. */
+        huella_face best;
+        huella_error e2;
+        if (huella_face_detect_best(m, img, &best, &e2) == HUELLA_OK &&
+            (faces = malloc(sizeof *faces)) != NULL) {
+            faces[0] = best;
+            n = 1;
+        }
+    }
     int status = EXIT_OK;
     if (st == HUELLA_OK) {
         if (opt.json) {
