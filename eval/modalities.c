@@ -9,6 +9,7 @@
 
 #include <string.h>
 
+#include "face/modality.h"
 #include "finger/modality.h"
 #include "iris/modality.h"
 
@@ -16,6 +17,7 @@ static const huella_modality *const registry[] = {
     /* one line per engine */
     &huella_finger_modality,
     &huella_iris_modality,
+    &huella_face_modality,
     NULL,
 };
 

@@ -77,6 +77,11 @@ void huella_eval_result_free(huella_eval_result *r)
         for (size_t k = 0; k < r->n_datasets; k++)
             huella_eval_result_free(r->datasets[k]);
     free(r->datasets);
+    if (r->group_names != NULL)
+        for (size_t i = 0; i < r->n_groups; i++)
+            free(r->group_names[i]);
+    free(r->group_names);
+    free(r->group_rates);
     free(r);
 }
 
@@ -136,6 +141,36 @@ static json_t *result_object(const huella_eval_result *r)
     json_object_set_new(o, "compare_us_median", number_or_null(r->compare_us_median));
     json_object_set_new(o, "threads", json_integer((json_int_t)r->threads));
     json_object_set_new(o, "wall_seconds", number_or_null(r->wall_seconds));
+    if (r->has_folds) {
+        json_object_set_new(o, "folds", json_integer((json_int_t)r->folds));
+        json_object_set_new(o, "accuracy", json_real(r->accuracy));
+        json_object_set_new(o, "accuracy_std", json_real(r->accuracy_std));
+        json_object_set_new(o, "tar_far1000", json_real(r->tar_far1000));
+    }
+    if (r->group_rates != NULL) {
+        json_t *g = json_object(), *rows = json_array();
+        json_object_set_new(g, "threshold", number_or_null(r->group_threshold));
+        json_object_set_new(g, "threshold_basis", json_string("fmr100"));
+        json_object_set_new(g, "fnmr", number_or_null(r->group_fnmr));
+        json_object_set_new(g, "fmr", number_or_null(r->group_fmr));
+        for (size_t i = 0; i < r->n_group_rates; i++) {
+            const huella_group_rates *x = &r->group_rates[i];
+            json_t *row = json_object();
+            json_object_set_new(row, "group_a", json_string(r->group_names[x->a]));
+            json_object_set_new(row, "group_b", json_string(r->group_names[x->b]));
+            if (x->a == x->b) {
+                json_object_set_new(row, "genuine", json_integer((json_int_t)x->genuine));
+                json_object_set_new(row, "fnmr", number_or_null(x->fnmr));
+                json_object_set_new(row, "fnmr_ratio", number_or_null(x->fnmr_ratio));
+            }
+            json_object_set_new(row, "impostor", json_integer((json_int_t)x->impostor));
+            json_object_set_new(row, "fmr", number_or_null(x->fmr));
+            json_object_set_new(row, "fmr_ratio", number_or_null(x->fmr_ratio));
+            json_array_append_new(rows, row);
+        }
+        json_object_set_new(g, "rates", rows);
+        json_object_set_new(o, "groups", g);
+    }
     json_object_set_new(o, "version", json_string(HUELLA_VERSION));
     if (r->n_datasets > 0) {
         json_t *parts = json_array();

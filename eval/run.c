@@ -19,6 +19,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include "huella/eval.h"
+#include "eval/pairs_internal.h"
 
 #include <math.h>
 #include <pthread.h>
@@ -211,7 +212,8 @@ typedef struct run_times {
 /* huella_eval_run, handing the operation times to the caller when times is
  * not NULL (the caller frees both arrays). */
 static huella_status run_one(const huella_modality *m, const huella_dataset *ds,
-                             const huella_eval_options *opt, huella_eval_result **out,
+                             const huella_eval_options *opt, const huella_pair_list *pairs,
+                             const huella_group_map *groups, huella_eval_result **out,
                              run_times *times, huella_error *err)
 {
     *out = NULL;
@@ -219,7 +221,24 @@ static huella_status run_one(const huella_modality *m, const huella_dataset *ds,
     uint64_t wall0 = huella_now_ns();
     huella_pair *gp = NULL, *ip = NULL;
     size_t ng = 0, ni = 0;
-    huella_status st = huella_protocol_pairs(ds, opt->protocol, &gp, &ng, &ip, &ni, err);
+    huella_status st;
+    if (pairs != NULL) {
+        /* A pair protocol from a file: copies, freed with the protocol's. */
+        ng = pairs->n_genuine;
+        ni = pairs->n_impostor;
+        gp = malloc((ng + 1) * sizeof *gp);
+        ip = malloc((ni + 1) * sizeof *ip);
+        if (gp == NULL || ip == NULL) {
+            free(gp);
+            free(ip);
+            return huella_error_set(err, HUELLA_E_NOMEM, "out of memory");
+        }
+        memcpy(gp, pairs->genuine, ng * sizeof *gp);
+        memcpy(ip, pairs->impostor, ni * sizeof *ip);
+        st = HUELLA_OK;
+    } else {
+        st = huella_protocol_pairs(ds, opt->protocol, &gp, &ng, &ip, &ni, err);
+    }
     if (st != HUELLA_OK)
         return st;
 
@@ -298,6 +317,12 @@ static huella_status run_one(const huella_modality *m, const huella_dataset *ds,
     r->compare_us_median = median(all_times, ng + ni);
     free(all_times);
     r->extract_ms_median = median(extract_times, n);
+    if (pairs != NULL &&
+        (st = huella_eval_fold_accuracy(pairs, gs, is, m->score_kind, r, err)) != HUELLA_OK)
+        goto done;
+    if (groups != NULL &&
+        (st = huella_eval_group_report(groups, gp, ng, ip, ni, r, err)) != HUELLA_OK)
+        goto done;
     r->wall_seconds = (double)(huella_now_ns() - wall0) / 1e9;
 
 done:
@@ -329,7 +354,15 @@ huella_status huella_eval_run(const huella_modality *m, const huella_dataset *ds
                               const huella_eval_options *opt, huella_eval_result **out,
                               huella_error *err)
 {
-    return run_one(m, ds, opt, out, NULL, err);
+    return run_one(m, ds, opt, NULL, NULL, out, NULL, err);
+}
+
+huella_status huella_eval_run_with(const huella_modality *m, const huella_dataset *ds,
+                                   const huella_eval_options *opt, const huella_pair_list *pairs,
+                                   const huella_group_map *groups, huella_eval_result **out,
+                                   huella_error *err)
+{
+    return run_one(m, ds, opt, pairs, groups, out, NULL, err);
 }
 
 /* Append n values of src to dst at *at. */
@@ -451,7 +484,7 @@ huella_status huella_eval_run_pooled(const huella_modality *m, const huella_data
         huella_eval_options o = *opt;
         if (ppi != NULL && ppi[k] > 0)
             o.sample.ppi = ppi[k];
-        st = run_one(m, ds[k], &o, &parts[k], &times[k], err);
+        st = run_one(m, ds[k], &o, NULL, NULL, &parts[k], &times[k], err);
         if (st != HUELLA_OK)
             huella_error_prefix(err, "%s: ", ds[k]->root);
     }

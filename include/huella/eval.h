@@ -170,6 +170,57 @@ typedef struct huella_modality {
 HUELLA_API const huella_modality *const *huella_eval_modalities(void);
 HUELLA_API const huella_modality *huella_eval_modality_find(const char *name);
 
+/* ---- Pair lists and demographic groups ----------------------------------- */
+
+/*
+ * A pair protocol read from a file (`huella eval --pairs FILE`): one pair
+ * a line, `imageA<TAB>imageB<TAB>same|different<TAB>fold`, image paths
+ * relative to the dataset directory (as huella_sample.name), fold a
+ * non-negative integer; blank lines and '#' lines are ignored.  Errors
+ * name the line.  Pairs are indexes into ds->samples.
+ */
+typedef struct huella_pair_list {
+    huella_pair *genuine;
+    int *genuine_fold;
+    size_t n_genuine;
+    huella_pair *impostor;
+    int *impostor_fold;
+    size_t n_impostor;
+} huella_pair_list;
+
+HUELLA_API huella_status huella_pair_list_read(const char *path, const huella_dataset *ds,
+                                               huella_pair_list **out, huella_error *err);
+HUELLA_API void huella_pair_list_free(huella_pair_list *p);
+
+/*
+ * Group labels supplied by whoever runs the evaluation (`--groups FILE`):
+ * a CSV `sample,group` (an optional header line starting "sample,"), where
+ * sample is a sample's name relative to the dataset or a class label (the
+ * label then applies to every sample of the class).  huella never infers
+ * a group from a biometric sample.  Samples without a label are left out
+ * of the per-group figures.
+ */
+typedef struct huella_group_map {
+    size_t *sample_group; /* per sample: index into names, or SIZE_MAX */
+    char **names;         /* group labels, sorted */
+    size_t n_groups;
+    size_t n_samples;
+} huella_group_map;
+
+HUELLA_API huella_status huella_group_map_read(const char *path, const huella_dataset *ds,
+                                               huella_group_map **out, huella_error *err);
+HUELLA_API void huella_group_map_free(huella_group_map *g);
+
+/* One row of the demographic differential report, at the global threshold:
+ * group a alone (b == a: genuine and impostor comparisons within the
+ * group) or a pair of groups (b != a: impostor comparisons across them). */
+typedef struct huella_group_rates {
+    size_t a, b;
+    size_t genuine, impostor;
+    double fnmr, fmr;             /* NaN when there are no comparisons */
+    double fnmr_ratio, fmr_ratio; /* to the overall rate; NaN when that is 0 */
+} huella_group_rates;
+
 /* ---- Running an evaluation ---------------------------------------------- */
 
 typedef struct huella_eval_options {
@@ -203,11 +254,38 @@ typedef struct huella_eval_result {
      * in the order given; 0 and NULL otherwise. */
     size_t n_datasets;
     struct huella_eval_result **datasets;
+    /* With a pair list: the accuracy per fold, each fold's threshold chosen
+     * on the other folds (mean and sample standard deviation), and the
+     * true accept rate at FAR 0.1 % over all pairs. */
+    bool has_folds;
+    size_t folds;
+    double accuracy;
+    double accuracy_std;
+    double tar_far1000;
+    /* With groups: rates per group and per pair of groups at the global
+     * threshold (the one giving FMR 1 % over all impostor comparisons). */
+    char **group_names;
+    size_t n_groups;
+    huella_group_rates *group_rates;
+    size_t n_group_rates;
+    double group_threshold;
+    double group_fnmr, group_fmr; /* overall, at that threshold */
 } huella_eval_result;
 
 HUELLA_API huella_status huella_eval_run(const huella_modality *m, const huella_dataset *ds,
                                          const huella_eval_options *opt, huella_eval_result **out,
                                          huella_error *err);
+
+/*
+ * huella_eval_run with a pair list (NULL: the protocol's pairs; otherwise
+ * the result adds the fold accuracy) and group labels (NULL: none;
+ * otherwise the result adds the demographic differential report).
+ */
+HUELLA_API huella_status huella_eval_run_with(const huella_modality *m, const huella_dataset *ds,
+                                              const huella_eval_options *opt,
+                                              const huella_pair_list *pairs,
+                                              const huella_group_map *groups,
+                                              huella_eval_result **out, huella_error *err);
 
 /*
  * Evaluate several datasets as one test set: each dataset is run as by

@@ -77,6 +77,7 @@ int cmd_iris(int argc, char **argv);
 int cmd_names(int argc, char **argv);
 int cmd_an2k(int argc, char **argv);
 int cmd_record(int argc, char **argv);
+int cmd_face(int argc, char **argv);
 int cmd_names_eval(int argc, char **argv); /* `huella eval names`, in cmd_names.c */
 int cmd_db(int argc, char **argv);
 int cmd_person(int argc, char **argv);

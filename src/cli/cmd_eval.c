@@ -17,7 +17,7 @@ static const char eval_help[] =
     "\n"
     "usage: huella eval MODALITY --dataset DIR[:PPI] [--dataset DIR[:PPI] ...]\n"
     "                   [--protocol fvc|all] [--input images|templates] [--ppi N]\n"
-    "                   [--threads N] [--report OUTDIR]\n"
+    "                   [--threads N] [--report OUTDIR] [--pairs FILE] [--groups FILE]\n"
     "       huella eval scores FILE [--distance] [--report OUTDIR]\n"
     "       huella eval identify --dataset DIR [...]   (1:N; see its --help)\n"
     "       huella eval calibrate MODALITY --dataset DIR [...]   (score -> LLR)\n"
@@ -43,7 +43,16 @@ static const char eval_help[] =
     "\n"
     "`huella eval scores FILE` reads 'g SCORE' (genuine) and 'i SCORE'\n"
     "(impostor) lines ('-' for standard input) and computes the same metrics;\n"
-    "--distance when lower scores mean more alike.\n";
+    "--distance when lower scores mean more alike.\n"
+    "\n"
+    "--pairs FILE compares the pairs listed in FILE instead of the protocol's:\n"
+    "imageA<TAB>imageB<TAB>same|different<TAB>fold, paths relative to the\n"
+    "dataset; adds accuracy and accuracy_std (each fold's threshold chosen on\n"
+    "the other folds), folds and tar_far1000 (TAR at FAR 0.1 %).\n"
+    "--groups FILE (CSV sample,group; sample a file relative to the dataset or\n"
+    "a class) adds \"groups\": FNMR and FMR per group and per pair of groups at\n"
+    "the threshold giving FMR 1 % overall, with their ratios to the overall\n"
+    "rates.  Groups are supplied by the evaluator; huella never infers them.\n";
 
 static void print_modalities(void)
 {
@@ -178,10 +187,13 @@ static int eval_modality(int argc, char **argv)
                                          {"ppi", required_argument, NULL, OPT_PPI},
                                          {"threads", required_argument, NULL, 't'},
                                          {"report", required_argument, NULL, OPT_REPORT},
+                                         {"pairs", required_argument, NULL, 'A'},
+                                         {"groups", required_argument, NULL, 'G'},
                                          {"json", no_argument, NULL, OPT_JSON},
                                          {"help", no_argument, NULL, OPT_HELP},
                                          {NULL, 0, NULL, 0}};
     huella_eval_options opt = {.protocol = HUELLA_PROTOCOL_FVC};
+    const char *pairs_file = NULL, *groups_file = NULL;
     cli_opts common = {0}; /* output is always JSON: --json is accepted and changes nothing */
     const char *datasets[MAX_DATASETS];
     size_t n_datasets = 0;
@@ -210,6 +222,12 @@ static int eval_modality(int argc, char **argv)
             if (!cli_parse_uint(optarg, &opt.threads) || opt.threads == 0 || opt.threads > 1024)
                 return cli_usage_error("eval", "--threads wants a number from 1 to 1024");
             break;
+        case 'A':
+            pairs_file = optarg;
+            break;
+        case 'G':
+            groups_file = optarg;
+            break;
         default: {
             int r = cli_common_option(c, "eval", eval_help, &common);
             if (r != CLI_CONTINUE)
@@ -222,6 +240,8 @@ static int eval_modality(int argc, char **argv)
         return cli_usage_error("eval", "unexpected argument '%s'", argv[optind]);
     if (n_datasets == 0)
         return cli_usage_error("eval", "--dataset DIR is required");
+    if ((pairs_file != NULL || groups_file != NULL) && n_datasets > 1)
+        return cli_usage_error("eval", "--pairs and --groups take one --dataset");
     const char *const *ext =
         opt.sample.input == HUELLA_INPUT_TEMPLATES ? m->template_extensions : m->image_extensions;
     huella_error err;
@@ -242,18 +262,26 @@ static int eval_modality(int argc, char **argv)
             st = huella_dataset_scan(dir, ext, &ds[k], &err);
         free(dir);
     }
+    huella_pair_list *pairs = NULL;
+    huella_group_map *groups = NULL;
+    if (st == HUELLA_OK && pairs_file != NULL)
+        st = huella_pair_list_read(pairs_file, ds[0], &pairs, &err);
+    if (st == HUELLA_OK && groups_file != NULL)
+        st = huella_group_map_read(groups_file, ds[0], &groups, &err);
     huella_eval_result *r = NULL;
     if (st == HUELLA_OK && n_datasets == 1) {
         /* One dataset: the plain result, without a "datasets" array. */
         if (ppi[0] > 0)
             opt.sample.ppi = ppi[0];
-        st = huella_eval_run(m, ds[0], &opt, &r, &err);
+        st = huella_eval_run_with(m, ds[0], &opt, pairs, groups, &r, &err);
     } else if (st == HUELLA_OK) {
         st = huella_eval_run_pooled(m, (const huella_dataset *const *)ds, ppi, n_datasets, &opt, &r,
                                     &err);
     }
     for (size_t k = 0; k < n_datasets; k++)
         huella_dataset_free(ds[k]);
+    huella_pair_list_free(pairs);
+    huella_group_map_free(groups);
     if (st != HUELLA_OK)
         return cli_fail(st, &err);
     return finish(r, common.report);

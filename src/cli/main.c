@@ -38,6 +38,7 @@ static const cli_command nouns[] = {
     {"wsq", cmd_wsq, "WSQ fingerprint images: decode, encode, info"},
     {"watchlist", cmd_watchlist, "watchlists: import, list, show, expire entries with provenance"},
     {"screen", cmd_screen, "screen a person against the watchlist: candidate hits explained"},
+    {"face", cmd_face, "faces: detect, encode, compare, quality, show"},
     {"eval", cmd_eval, "measure accuracy: error rates, DET curves, reports"},
     {"version", cmd_version, "print the version"},
     {NULL, NULL, NULL},

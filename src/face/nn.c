@@ -1,0 +1,244 @@
+/*
+ * nn.c - the tensor operations the face networks are made of, with TF.js's
+ * semantics (its output sizes and 'same' padding: total padding
+ * max((out - 1) * stride + k - in, 0), the smaller half before).  The
+ * convolutions are im2col followed by one OpenBLAS sgemm: the matrix
+ * product is where the time goes, and OpenBLAS has hand-written AVX2/AVX-512
+ * kernels for it (bench/bench_face.c compares it with a naive loop).
+ */
+#include "face/face_internal.h"
+
+#include <cblas.h>
+#include <float.h>
+#include <stdlib.h>
+#include <string.h>
+
+int face_out_size(int in, int k, int stride, face_pad pad)
+{
+    if (pad == FACE_PAD_SAME)
+        return (in + stride - 1) / stride;
+    if (in < k)
+        return 0;
+    return (in - k + stride) / stride;
+}
+
+static int pad_before(int in, int out, int k, int stride, face_pad pad)
+{
+    if (pad == FACE_PAD_VALID)
+        return 0;
+    int total = (out - 1) * stride + k - in;
+    return total > 0 ? total / 2 : 0;
+}
+
+huella_status face_map_alloc(face_map *m, int h, int w, int c, huella_error *err)
+{
+    size_t n;
+    m->d = NULL;
+    if (h <= 0 || w <= 0 || c <= 0 || !huella_size_mul((size_t)h * (size_t)w, (size_t)c, &n) ||
+        !huella_size_mul(n, sizeof(float), &n))
+        return huella_error_set(err, HUELLA_E_INPUT, "tensor size %d x %d x %d is invalid", h, w,
+                                c);
+    m->d = malloc(n);
+    if (m->d == NULL)
+        return huella_error_set(err, HUELLA_E_NOMEM, "out of memory");
+    m->h = h;
+    m->w = w;
+    m->c = c;
+    return HUELLA_OK;
+}
+
+void face_map_release(face_map *m)
+{
+    free(m->d);
+    m->d = NULL;
+}
+
+huella_status face_conv2d(const face_map *x, const float *filters, const float *bias, int k,
+                          int cout, int stride, face_pad pad, face_map *y, huella_error *err)
+{
+    int oh = face_out_size(x->h, k, stride, pad), ow = face_out_size(x->w, k, stride, pad);
+    huella_status st = face_map_alloc(y, oh, ow, cout, err);
+    if (st != HUELLA_OK)
+        return st;
+    int pt = pad_before(x->h, oh, k, stride, pad), pl = pad_before(x->w, ow, k, stride, pad);
+    int cin = x->c;
+    size_t rows = (size_t)oh * (size_t)ow, kdim = (size_t)k * (size_t)k * (size_t)cin;
+    for (size_t r = 0; r < rows; r++)
+        memcpy(y->d + r * (size_t)cout, bias, (size_t)cout * sizeof(float));
+    if (k == 1 && stride == 1) {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)rows, cout, cin, 1.0f, x->d,
+                    cin, filters, cout, 1.0f, y->d, cout);
+        return HUELLA_OK;
+    }
+    float *col = malloc(rows * kdim * sizeof(float));
+    if (col == NULL) {
+        face_map_release(y);
+        return huella_error_set(err, HUELLA_E_NOMEM, "out of memory");
+    }
+    for (int oy = 0; oy < oh; oy++)
+        for (int ox = 0; ox < ow; ox++) {
+            float *dst = col + ((size_t)oy * (size_t)ow + (size_t)ox) * kdim;
+            for (int ky = 0; ky < k; ky++) {
+                int iy = oy * stride + ky - pt;
+                for (int kx = 0; kx < k; kx++) {
+                    int ix = ox * stride + kx - pl;
+                    float *d = dst + ((size_t)ky * (size_t)k + (size_t)kx) * (size_t)cin;
+                    if (iy < 0 || iy >= x->h || ix < 0 || ix >= x->w)
+                        memset(d, 0, (size_t)cin * sizeof(float));
+                    else
+                        memcpy(d, x->d + ((size_t)iy * (size_t)x->w + (size_t)ix) * (size_t)cin,
+                               (size_t)cin * sizeof(float));
+                }
+            }
+        }
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)rows, cout, (int)kdim, 1.0f, col,
+                (int)kdim, filters, cout, 1.0f, y->d, cout);
+    free(col);
+    return HUELLA_OK;
+}
+
+huella_status face_depthwise(const face_map *x, const float *filters, int k, int stride,
+                             face_pad pad, int extra, face_map *y, huella_error *err)
+{
+    int ih = x->h + 2 * extra, iw = x->w + 2 * extra, c = x->c;
+    int oh = face_out_size(ih, k, stride, pad), ow = face_out_size(iw, k, stride, pad);
+    huella_status st = face_map_alloc(y, oh, ow, c, err);
+    if (st != HUELLA_OK)
+        return st;
+    int pt = pad_before(ih, oh, k, stride, pad) + extra;
+    int pl = pad_before(iw, ow, k, stride, pad) + extra;
+    for (int oy = 0; oy < oh; oy++)
+        for (int ox = 0; ox < ow; ox++) {
+            float *dst = y->d + ((size_t)oy * (size_t)ow + (size_t)ox) * (size_t)c;
+            memset(dst, 0, (size_t)c * sizeof(float));
+            for (int ky = 0; ky < k; ky++) {
+                int iy = oy * stride + ky - pt;
+                if (iy < 0 || iy >= x->h)
+                    continue;
+                for (int kx = 0; kx < k; kx++) {
+                    int ix = ox * stride + kx - pl;
+                    if (ix < 0 || ix >= x->w)
+                        continue;
+                    const float *src = x->d + ((size_t)iy * (size_t)x->w + (size_t)ix) * (size_t)c;
+                    const float *f = filters + ((size_t)ky * (size_t)k + (size_t)kx) * (size_t)c;
+                    for (int ci = 0; ci < c; ci++)
+                        dst[ci] += src[ci] * f[ci];
+                }
+            }
+        }
+    return HUELLA_OK;
+}
+
+huella_status face_pointwise(const face_map *x, const float *w, const float *bias, int cout,
+                             face_map *y, huella_error *err)
+{
+    return face_conv2d(x, w, bias, 1, cout, 1, FACE_PAD_VALID, y, err);
+}
+
+static huella_status pool(const face_map *x, int k, int stride, face_pad pad, bool max, face_map *y,
+                          huella_error *err)
+{
+    int oh = face_out_size(x->h, k, stride, pad), ow = face_out_size(x->w, k, stride, pad);
+    int c = x->c;
+    huella_status st = face_map_alloc(y, oh, ow, c, err);
+    if (st != HUELLA_OK)
+        return st;
+    int pt = pad_before(x->h, oh, k, stride, pad), pl = pad_before(x->w, ow, k, stride, pad);
+    for (int oy = 0; oy < oh; oy++)
+        for (int ox = 0; ox < ow; ox++) {
+            float *dst = y->d + ((size_t)oy * (size_t)ow + (size_t)ox) * (size_t)c;
+            for (int ci = 0; ci < c; ci++)
+                dst[ci] = max ? -FLT_MAX : 0.0f;
+            int n = 0;
+            for (int ky = 0; ky < k; ky++) {
+                int iy = oy * stride + ky - pt;
+                if (iy < 0 || iy >= x->h)
+                    continue;
+                for (int kx = 0; kx < k; kx++) {
+                    int ix = ox * stride + kx - pl;
+                    if (ix < 0 || ix >= x->w)
+                        continue;
+                    const float *src = x->d + ((size_t)iy * (size_t)x->w + (size_t)ix) * (size_t)c;
+                    n++;
+                    if (max) {
+                        for (int ci = 0; ci < c; ci++)
+                            dst[ci] = src[ci] > dst[ci] ? src[ci] : dst[ci];
+                    } else {
+                        for (int ci = 0; ci < c; ci++)
+                            dst[ci] += src[ci];
+                    }
+                }
+            }
+            if (!max && n > 0)
+                for (int ci = 0; ci < c; ci++)
+                    dst[ci] /= (float)n;
+        }
+    return HUELLA_OK;
+}
+
+huella_status face_maxpool(const face_map *x, int k, int stride, face_pad pad, face_map *y,
+                           huella_error *err)
+{
+    return pool(x, k, stride, pad, true, y, err);
+}
+
+huella_status face_avgpool(const face_map *x, int k, int stride, face_pad pad, face_map *y,
+                           huella_error *err)
+{
+    return pool(x, k, stride, pad, false, y, err);
+}
+
+huella_status face_prepare_input(const huella_face_rgb *img, int size, bool centred,
+                                 const float *mean, float divisor, face_map *out, huella_error *err)
+{
+    if (img->width == 0 || img->height == 0)
+        return huella_error_set(err, HUELLA_E_INPUT, "empty image");
+    int w = (int)img->width, h = (int)img->height;
+    int side = w > h ? w : h;
+    /* Offset of the image inside the padded square. */
+    int diff = side - (w < h ? w : h);
+    int after = centred ? (diff + 1) / 2 : diff; /* Math.round(diff * 0.5) */
+    int before = diff - after;
+    int offx = w < h ? before : 0, offy = h < w ? before : 0;
+    huella_status st = face_map_alloc(out, size, size, 3, err);
+    if (st != HUELLA_OK)
+        return st;
+    float scale = (float)side / (float)size;
+    for (int oy = 0; oy < size; oy++) {
+        float sy = (float)oy * scale;
+        int y0 = (int)sy;
+        int y1 = y0 + 1 < side ? y0 + 1 : side - 1;
+        float fy = sy - (float)y0;
+        for (int ox = 0; ox < size; ox++) {
+            float sx = (float)ox * scale;
+            int x0 = (int)sx;
+            int x1 = x0 + 1 < side ? x0 + 1 : side - 1;
+            float fx = sx - (float)x0;
+            float v[4][3];
+            int ys[2] = {y0, y1}, xs[2] = {x0, x1};
+            for (int a = 0; a < 2; a++)
+                for (int b = 0; b < 2; b++) {
+                    int iy = ys[a] - offy, ix = xs[b] - offx;
+                    float *dst = v[a * 2 + b];
+                    if (iy < 0 || iy >= h || ix < 0 || ix >= w) {
+                        dst[0] = dst[1] = dst[2] = 0.0f;
+                    } else {
+                        const uint8_t *p = img->pixels + ((size_t)iy * (size_t)w + (size_t)ix) * 3;
+                        dst[0] = p[0];
+                        dst[1] = p[1];
+                        dst[2] = p[2];
+                    }
+                }
+            float *d = out->d + ((size_t)oy * (size_t)size + (size_t)ox) * 3;
+            for (int ch = 0; ch < 3; ch++) {
+                float top = v[0][ch] + (v[1][ch] - v[0][ch]) * fx;
+                float bot = v[2][ch] + (v[3][ch] - v[2][ch]) * fx;
+                float val = top + (bot - top) * fy;
+                if (mean != NULL)
+                    val -= mean[ch];
+                d[ch] = val / divisor;
+            }
+        }
+    }
+    return HUELLA_OK;
+}
