@@ -1,10 +1,13 @@
 /*
  * cmd_enrol.c - `huella enrol`: capture images and biographic data of one
- * encounter into the store, as a new person (huella_enrol).
+ * encounter into the store with de-duplication (huella_enrol_dedup): the
+ * encounter is linked to a known person, starts a new person with a
+ * possible-duplicate case, or starts a new person.
  */
 #define _GNU_SOURCE
 #include "cli.h"
 
+#include "huella/dedup.h"
 #include "huella/store.h"
 
 #include <getopt.h>
@@ -17,13 +20,25 @@ static const char enrol_help[] =
     "                    [--face IMG] [--bio FILE.json] --site S --device D\n"
     "                    --operator O --purpose P --legal-basis L\n"
     "                    [--captured YYYY-MM-DDThh:mm:ssZ] [--ppi N] [--json]\n"
+    "                    [--top K] [--fpir-strict F] [--fpir-review F] [--no-dedup]\n"
     "\n"
     "Enrol one encounter: finger images (N = finger position 1-10 as in\n"
     "ANSI/NIST-ITL: 1 right thumb ... 5 right little, 6 left thumb ... 10 left\n"
-    "little) get their minutiae extracted, eye images their iris code; images,\n"
-    "templates and biographic data are encrypted and stored in one transaction\n"
-    "as a new person.  --ppi is the finger images' resolution when their files\n"
-    "do not declare one (default 500).  --captured defaults to now (UTC).\n"
+    "little) get their minutiae extracted, eye images their iris code.  Then the\n"
+    "capture is searched against everyone in the store (de-duplication):\n"
+    "  linked  the best candidate passes the strict threshold (FPIR --fpir-strict,\n"
+    "          default 0.001): the encounter joins that person, with the evidence\n"
+    "          kept in the link history;\n"
+    "  case    a candidate is only in the review band (FPIR --fpir-review, default\n"
+    "          0.01), or a juvenile capture is involved on either side (never\n"
+    "          linked automatically): a new person AND a possible-duplicate case for\n"
+    "          a person to decide ('huella case'); nothing is merged;\n"
+    "  new     otherwise: a new person.\n"
+    "Images, templates and biographic data are encrypted and stored in one\n"
+    "transaction.  --no-dedup skips the search (always a new person: for bulk\n"
+    "loads of records known to be distinct).  --ppi is the finger images'\n"
+    "resolution when their files do not declare one (default 500).  --captured\n"
+    "defaults to now (UTC).\n"
     "\n"
     "--bio FILE.json (every member optional; unknown members are refused):\n"
     "  {\"names\": [{\"written\": \"Иван Петров\", \"latin\": \"Ivan Petrov\",\n"
@@ -34,7 +49,10 @@ static const char enrol_help[] =
     "   \"documents\": [{\"type\": \"passport\", \"number\": \"X123\",\n"
     "                  \"issuing_state\": \"ESP\", \"expiry\": \"2031-05-01\"}]}\n"
     "\n"
-    "Prints the person, the encounter and each sample's quality (--json for JSON).\n";
+    "Prints the outcome, the person, the encounter, each sample's quality and the\n"
+    "candidates with their evidence.  --json: outcome (new|linked|case), person_id,\n"
+    "encounter_id, case_id (null without a case), juvenile, why, gallery_persons,\n"
+    "threshold_strict, threshold_review, candidates, samples.\n";
 
 enum {
     OPT_DB = 256,
@@ -47,7 +65,11 @@ enum {
     OPT_OPERATOR,
     OPT_PURPOSE,
     OPT_LEGAL,
-    OPT_CAPTURED
+    OPT_CAPTURED,
+    OPT_TOP,
+    OPT_FPIR_STRICT,
+    OPT_FPIR_REVIEW,
+    OPT_NO_DEDUP
 };
 
 #define MAX_INPUTS 16
@@ -92,11 +114,29 @@ static int add_input(enrol_args *a, huella_store_modality m, const char *spec)
     return CLI_CONTINUE;
 }
 
-static json_t *result_json(const enrol_args *a, const huella_enrol_result *r)
+static const char *outcome_name(huella_enrol_outcome o)
+{
+    return o == HUELLA_ENROL_LINK ? "linked" : o == HUELLA_ENROL_CASE ? "case" : "new";
+}
+
+static json_t *result_json(const enrol_args *a, const huella_enrol_result *r,
+                           const huella_dedup_result *d)
 {
     json_t *o = json_object();
+    json_object_set_new(o, "outcome", json_string(outcome_name(d->outcome)));
     json_object_set_new(o, "person_id", json_integer(r->person_id));
     json_object_set_new(o, "encounter_id", json_integer(r->encounter_id));
+    json_object_set_new(o, "case_id", r->case_id > 0 ? json_integer(r->case_id) : json_null());
+    json_object_set_new(o, "juvenile", json_boolean(d->probe_juvenile));
+    json_object_set_new(o, "why", json_string(d->why));
+    if (d->search != NULL) {
+        json_object_set_new(o, "gallery_persons",
+                            json_integer((json_int_t)d->search->gallery_persons));
+        json_object_set_new(o, "threshold_strict", json_real(d->search->threshold_strict));
+        json_object_set_new(o, "threshold_review", json_real(d->search->threshold_review));
+    }
+    json_t *cands = d->candidates_json != NULL ? json_loads(d->candidates_json, 0, NULL) : NULL;
+    json_object_set_new(o, "candidates", cands != NULL ? cands : json_array());
     json_t *arr = json_array();
     for (size_t i = 0; i < r->n_samples; i++) {
         const huella_enrol_sample *s = &r->samples[i];
@@ -131,11 +171,17 @@ int cmd_enrol(int argc, char **argv)
                                          {"legal-basis", required_argument, NULL, OPT_LEGAL},
                                          {"captured", required_argument, NULL, OPT_CAPTURED},
                                          {"ppi", required_argument, NULL, OPT_PPI},
+                                         {"top", required_argument, NULL, OPT_TOP},
+                                         {"fpir-strict", required_argument, NULL, OPT_FPIR_STRICT},
+                                         {"fpir-review", required_argument, NULL, OPT_FPIR_REVIEW},
+                                         {"no-dedup", no_argument, NULL, OPT_NO_DEDUP},
                                          {"json", no_argument, NULL, OPT_JSON},
                                          {"help", no_argument, NULL, OPT_HELP},
                                          {NULL, 0, NULL, 0}};
     cli_opts opt = {0};
     enrol_args a = {0};
+    huella_dedup_options dopt = {0};
+    unsigned top = 20;
     huella_enrol_request req = {0};
     const char *dir = NULL, *bio_path = NULL;
     int c;
@@ -176,6 +222,24 @@ int cmd_enrol(int argc, char **argv)
         case OPT_CAPTURED:
             req.encounter.captured = optarg;
             break;
+        case OPT_TOP:
+            if (!cli_parse_uint(optarg, &top) || top == 0 || top > 1000)
+                r = cli_usage_error("enrol", "--top wants 1..1000");
+            dopt.identify.top_k = top;
+            break;
+        case OPT_FPIR_STRICT:
+            if (!cli_parse_double(optarg, &dopt.identify.fpir_strict) ||
+                dopt.identify.fpir_strict >= 1)
+                r = cli_usage_error("enrol", "--fpir-strict wants a number in (0, 1)");
+            break;
+        case OPT_FPIR_REVIEW:
+            if (!cli_parse_double(optarg, &dopt.identify.fpir_review) ||
+                dopt.identify.fpir_review >= 1)
+                r = cli_usage_error("enrol", "--fpir-review wants a number in (0, 1)");
+            break;
+        case OPT_NO_DEDUP:
+            dopt.no_dedup = true;
+            break;
         default:
             r = cli_common_option(c, "enrol", enrol_help, &opt);
         }
@@ -212,18 +276,35 @@ int cmd_enrol(int argc, char **argv)
     req.ppi = opt.ppi;
     req.bio_json = (const char *)bio;
     huella_store *s = NULL;
+    huella_gallery *g = NULL;
     huella_enrol_result *r = NULL;
+    huella_dedup_result *d = NULL;
     if (st == HUELLA_OK)
         st = huella_store_open(dir, &s, &err);
     if (st == HUELLA_OK)
-        st = huella_enrol(s, &req, &r, &err);
+        st = huella_gallery_new(&g, &err);
+    if (st == HUELLA_OK && !dopt.no_dedup)
+        st = huella_gallery_load_store(s, g, 0, NULL, &err);
+    if (st == HUELLA_OK)
+        st = huella_enrol_dedup(s, g, &req, &dopt, &r, &d, &err);
     int status = EXIT_OK;
     if (st == HUELLA_OK) {
         if (opt.json) {
-            status = cli_print_json(result_json(&a, r), JSON_INDENT(2));
+            status = cli_print_json(result_json(&a, r, d), JSON_INDENT(2) | JSON_REAL_PRECISION(6));
         } else {
-            printf("enrolled person %lld (encounter %lld)\n", (long long)r->person_id,
-                   (long long)r->encounter_id);
+            if (d->outcome == HUELLA_ENROL_LINK)
+                printf("LINKED: encounter %lld joins the already enrolled person %lld\n",
+                       (long long)r->encounter_id, (long long)r->person_id);
+            else if (d->outcome == HUELLA_ENROL_CASE)
+                printf("POSSIBLE DUPLICATE: new person %lld (encounter %lld); case %lld opened "
+                       "for a person to decide ('huella case show %lld')\n",
+                       (long long)r->person_id, (long long)r->encounter_id, (long long)r->case_id,
+                       (long long)r->case_id);
+            else
+                printf("NEW: enrolled new person %lld (encounter %lld)\n", (long long)r->person_id,
+                       (long long)r->encounter_id);
+            printf("why: %s%s\n", d->why,
+                   d->probe_juvenile ? " (this capture is of a juvenile: less reliable)" : "");
             for (size_t i = 0; i < r->n_samples; i++) {
                 const huella_enrol_sample *smp = &r->samples[i];
                 char quality[16] = "unknown";
@@ -237,8 +318,16 @@ int cmd_enrol(int argc, char **argv)
                 printf("  %s%s: %s, quality %s\n", huella_store_modality_name(smp->modality), where,
                        a.path[i], quality);
             }
+            if (d->search != NULL && d->candidates_json != NULL) {
+                json_t *cands = json_loads(d->candidates_json, 0, NULL);
+                cli_print_candidates(cands, d->search->gallery_persons, d->search->threshold_strict,
+                                     d->search->threshold_review, false);
+                json_decref(cands);
+            }
         }
     }
+    huella_dedup_result_free(d);
+    huella_gallery_free(g);
     huella_enrol_result_free(r);
     huella_store_close(s);
     for (size_t i = 0; i < a.n; i++)
