@@ -111,9 +111,22 @@ void cli_print_candidates(json_t *cands, size_t gallery_persons, double threshol
         puts("No candidates (the gallery holds nobody with these fingers or irises).");
         return;
     }
-    puts("Candidates (best first).  They are leads for a person to review, not decisions:");
+    size_t n_strict = 0, n_review = 0;
     size_t i;
     json_t *c;
+    json_array_foreach(cands, i, c)
+    {
+        n_strict += json_is_true(json_object_get(c, "strict"));
+        n_review += json_is_true(json_object_get(c, "review")) &&
+                    !json_is_true(json_object_get(c, "strict"));
+    }
+    if (n_strict + n_review == 0)
+        puts("Summary: no candidate reaches the review threshold: this person is probably not\n"
+             "enrolled.");
+    else
+        printf("Summary: %zu strong match%s, %zu possible match%s to check.\n", n_strict,
+               n_strict == 1 ? "" : "es", n_review, n_review == 1 ? "" : "es");
+    puts("Candidates (best first).  They are leads for a person to review, not decisions:");
     json_array_foreach(cands, i, c)
     {
         bool strict = json_is_true(json_object_get(c, "strict"));
