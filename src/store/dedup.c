@@ -210,6 +210,13 @@ static huella_status decide(huella_store *s, huella_gallery *g, const huella_enr
         io = opt->identify;
     double fs = io.fpir_strict > 0 ? io.fpir_strict : DEFAULT_FPIR_STRICT;
     double fr = io.fpir_review > 0 ? io.fpir_review : DEFAULT_FPIR_REVIEW;
+    if (!(fs < 1 && fr < 1 && fs <= fr)) {
+        huella_probe_set_free(p);
+        return huella_error_set(err, HUELLA_E_INPUT,
+                                "dedup: FPIRs %g (strict) and %g (review) must be in (0, 1), "
+                                "strict at most review",
+                                fs, fr);
+    }
     io.fpir_strict = fs;
     io.fpir_review = fr;
     st = huella_gallery_identify(g, &p->probe, &io, &dd->search, err);
