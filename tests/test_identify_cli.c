@@ -19,6 +19,19 @@
 
 #include "support.h"
 
+/* Unoptimised sanitizer builds decode and extract a ten-print card in
+ * about 100 s on the shared machine: they import the iris record only. */
+#if defined(__SANITIZE_ADDRESS__)
+#define UNDER_SANITIZER 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define UNDER_SANITIZER 1
+#endif
+#endif
+#ifndef UNDER_SANITIZER
+#define UNDER_SANITIZER 0
+#endif
+
 #define ENC                                                                                        \
     "--site", "S1", "--device", "D1", "--operator", "op", "--purpose", "test", "--legal-basis",    \
         "test"
@@ -241,8 +254,20 @@ static void an2k_enrolment(void **state)
     char map[512];
     snprintf(map, sizeof(map), "%s", test_tmpfile("map.json"));
     assert_true(test_write_file(map, "{\"2.003\": \"names\"}", 18));
-    json_t *o =
-        JSON("enrol", "--db", db, "--an2k", test_data("interchange/an2k/type-14-tpcard-nqm.an2"),
+    /* slaps only: nothing to enrol, and it says why */
+    assert_int_equal(
+        test_run_huella((const char *const[]){"enrol", "--db", db, "--an2k",
+                                              test_data("interchange/an2k/type-4-slaps.an2"), ENC,
+                                              NULL},
+                        NULL, &out, &err),
+        2);
+    assert_non_null(strstr(err, "skipped"));
+    free(out);
+    free(err);
+    json_t *o = NULL;
+    if (UNDER_SANITIZER)
+        goto iris;
+    o = JSON("enrol", "--db", db, "--an2k", test_data("interchange/an2k/type-14-tpcard-nqm.an2"),
              "--an2k-map", map, ENC, "--json");
     assert_string_equal(json_string_value(json_object_get(o, "outcome")), "new");
     json_t *samples = json_object_get(o, "samples");
@@ -264,6 +289,7 @@ static void an2k_enrolment(void **state)
                             json_array_get(json_object_get(bio, "names"), 0), "written")),
                         "domain defined text place holder");
     json_decref(o);
+iris:
     /* the iris transaction gives one left eye */
     o = JSON("enrol", "--db", db, "--an2k", test_data("interchange/an2k/type-17-iris.an2"), ENC,
              "--json");

@@ -493,7 +493,10 @@ int cmd_enrol(int argc, char **argv)
         a.notes = json_array();
         st = an2k_inputs(an2k_path, &a, &an2k_ppi, &err);
         if (st == HUELLA_OK && a.n == 0)
-            st = huella_error_set(&err, HUELLA_E_INPUT, "%s: no image record to enrol", an2k_path);
+            st = huella_error_set(&err, HUELLA_E_INPUT,
+                                  "%s: no image record to enrol (%zu image records skipped: "
+                                  "slaps, plain thumbs, unknown positions or other types)",
+                                  an2k_path, json_array_size(a.notes));
         if (st == HUELLA_OK && opt.ppi == 0)
             opt.ppi = an2k_ppi;
         json_t *doc = NULL;
