@@ -62,6 +62,25 @@ static bool parse_id(const char *s, int64_t *id)
     return true;
 }
 
+/* A link's reason; the evidence of an automatic link (a JSON object, see
+ * docs/identification.md) in one line (--json has all of it). */
+static void describe_why(const char *why, char *out, size_t cap)
+{
+    json_t *o = why != NULL && why[0] == '{' ? json_loads(why, 0, NULL) : NULL;
+    json_t *c = json_object_get(o, "candidate");
+    if (c == NULL)
+        snprintf(out, cap, "%s", why != NULL ? why : "");
+    else
+        snprintf(out, cap,
+                 "de-duplication, fused LLR %.2f >= strict threshold %.2f for %lld persons "
+                 "(%zu fingers/irises compared)",
+                 json_number_value(json_object_get(c, "fused_llr")),
+                 json_number_value(json_object_get(o, "threshold_strict")),
+                 (long long)json_integer_value(json_object_get(o, "gallery_persons")),
+                 json_array_size(json_object_get(c, "evidence")));
+    json_decref(o);
+}
+
 static void print_person(const char *json)
 {
     json_t *o = json_loads(json, 0, NULL);
@@ -114,10 +133,13 @@ static void print_person(const char *json)
         }
         json_t *l;
         json_array_foreach(json_object_get(e, "links"), k, l)
+        {
+            char why[160];
+            describe_why(json_string_value(json_object_get(l, "why")), why, sizeof(why));
             printf("    %s by %s at %s: %s\n", json_string_value(json_object_get(l, "action")),
                    json_string_value(json_object_get(l, "who")),
-                   json_string_value(json_object_get(l, "at")),
-                   json_string_value(json_object_get(l, "why")));
+                   json_string_value(json_object_get(l, "at")), why);
+        }
     }
     json_t *c;
     json_array_foreach(json_object_get(o, "cases"), i, c)
@@ -281,10 +303,13 @@ static int person_move(int argc, char **argv, move_kind kind)
             size_t i;
             json_t *l;
             json_array_foreach(h, i, l)
+            {
+                char why[160];
+                describe_why(json_string_value(json_object_get(l, "why")), why, sizeof(why));
                 printf("  %s by %s at %s: %s\n", json_string_value(json_object_get(l, "action")),
                        json_string_value(json_object_get(l, "who")),
-                       json_string_value(json_object_get(l, "at")),
-                       json_string_value(json_object_get(l, "why")));
+                       json_string_value(json_object_get(l, "at")), why);
+            }
             json_decref(h);
         }
     }
