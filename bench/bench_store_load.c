@@ -26,12 +26,22 @@
  * The page cache is warm (the store was just written); a cold start adds
  * reading the file (about 5 KB per person here) from disk.
  *
+ * End to end (store -> gallery): huella_gallery_load_store fills a
+ * gallery from the store with 1 thread and then with one per core, which
+ * is what `huella identify` and `huella enrol` do at start; reported with
+ * persons per second, the extrapolation to one million persons and the
+ * gallery's bytes per person (huella_gallery_bytes_per_person) and the
+ * growth of the resident set per person.  The 1-thread load is the
+ * baseline of the ratio.
+ *
  * usage: bench_store_load [PERSONS [DIR]]   (default 10000, a temp dir,
  *        removed afterwards unless DIR is given; an existing store in DIR
  *        is reused)
  */
 #define _POSIX_C_SOURCE 200809L
+#include "huella/dedup.h"
 #include "huella/finger.h"
+#include "huella/gallery.h"
 #include "huella/image.h"
 #include "huella/iris.h"
 #include "huella/store.h"
@@ -454,6 +464,44 @@ int main(int argc, char **argv)
            total_decode * 1e6 / (double)n_persons, total_scan_cpu * 1e6 / (double)n_persons,
            total_decode_cpu * 1e6 / (double)n_persons, (double)disk / (double)n_persons,
            bytes_per_person, ru1.ru_maxrss);
+    /* End to end: store -> gallery, 1 thread (baseline), then all cores. */
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    unsigned tcounts[2] = {1, cores > 1 ? (unsigned)cores : 2};
+    double base_s = 0;
+    for (int k = 0; k < 2; k++) {
+        if (huella_store_open(dir, &s, &err) != HUELLA_OK) {
+            fprintf(stderr, "%s\n", err.message);
+            return 1;
+        }
+        huella_gallery *g = NULL;
+        if (huella_gallery_new(&g, &err) != HUELLA_OK)
+            return 1;
+        struct rusage r0, r1;
+        getrusage(RUSAGE_SELF, &r0);
+        huella_gallery_load_stats ls;
+        double ca = cpu_s();
+        huella_status st = huella_gallery_load_store(s, g, tcounts[k], &ls, &err);
+        double ct = cpu_s() - ca;
+        getrusage(RUSAGE_SELF, &r1);
+        if (st != HUELLA_OK) {
+            fprintf(stderr, "gallery load: %s\n", err.message);
+            return 1;
+        }
+        if (k == 0)
+            base_s = ls.seconds;
+        printf("{\"bench\":\"store_to_gallery\",\"threads\":%u,\"persons\":%zu,"
+               "\"finger_templates\":%zu,\"iris_templates\":%zu,\"seconds\":%.3f,"
+               "\"cpu_seconds\":%.3f,\"persons_per_s\":%.0f,\"seconds_for_1M_persons\":%.1f,"
+               "\"cpu_seconds_for_1M_persons\":%.1f,\"target_seconds_for_1M\":30,"
+               "\"gallery_bytes_per_person\":%.0f,\"ratio_to_1_thread\":%.2f,"
+               "\"max_rss_kb\":%ld}\n",
+               ls.threads, ls.persons, ls.finger_templates, ls.iris_templates, ls.seconds, ct,
+               ls.persons / ls.seconds, ls.seconds * 1e6 / (double)ls.persons,
+               ct * 1e6 / (double)ls.persons, huella_gallery_bytes_per_person(g),
+               base_s > 0 ? ls.seconds / base_s : 1.0, r1.ru_maxrss);
+        huella_gallery_free(g);
+        huella_store_close(s);
+    }
     if (temporary)
         remove_store(dir);
     return 0;

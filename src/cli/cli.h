@@ -88,5 +88,20 @@ int cmd_eval_identify(int argc, char **argv);
 int cmd_eval_calibrate(int argc, char **argv);
 int cmd_watchlist(int argc, char **argv);
 int cmd_screen(int argc, char **argv); /* `huella screen`, in cmd_watchlist.c */
+/* `huella identify`, `huella verify` and `huella case`, in cmd_identify.c and cmd_case.c */
+int cmd_identify(int argc, char **argv);
+int cmd_verify(int argc, char **argv);
+int cmd_case(int argc, char **argv);
+/* Shared by enrol, identify and verify (cmd_identify.c): parse one
+ * --finger N=IMG / --iris left|right=IMG / --face IMG (modality as in
+ * huella_store_modality) into in[*n]; read every input's file; print a
+ * candidate list (the JSON array of huella_candidates_json) for people. */
+struct huella_enrol_input;
+int cli_probe_option(struct huella_enrol_input *in, size_t *n, size_t max, int modality,
+                     const char *spec, const char *cmd);
+huella_status cli_read_inputs(struct huella_enrol_input *in, size_t n, huella_error *err);
+void cli_free_inputs(struct huella_enrol_input *in, size_t n);
+void cli_print_candidates(struct json_t *candidates, size_t gallery_persons,
+                          double threshold_strict, double threshold_review, bool all);
 
 #endif

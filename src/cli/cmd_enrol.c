@@ -1,13 +1,20 @@
 /*
  * cmd_enrol.c - `huella enrol`: capture images and biographic data of one
- * encounter into the store, as a new person (huella_enrol).
+ * encounter into the store with de-duplication (huella_enrol_dedup): the
+ * encounter is linked to a known person, starts a new person with a
+ * possible-duplicate case, or starts a new person.
  */
 #define _GNU_SOURCE
 #include "cli.h"
 
+#include "huella/an2k.h"
+#include "huella/dedup.h"
+#include "huella/image.h"
 #include "huella/store.h"
 
 #include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,13 +24,26 @@ static const char enrol_help[] =
     "                    [--face IMG] [--bio FILE.json] --site S --device D\n"
     "                    --operator O --purpose P --legal-basis L\n"
     "                    [--captured YYYY-MM-DDThh:mm:ssZ] [--ppi N] [--json]\n"
+    "                    [--top K] [--fpir-strict F] [--fpir-review F] [--no-dedup]\n"
+    "       huella enrol --db DIR --an2k FILE [--an2k-map MAP.json] --site S ... (as above)\n"
     "\n"
     "Enrol one encounter: finger images (N = finger position 1-10 as in\n"
     "ANSI/NIST-ITL: 1 right thumb ... 5 right little, 6 left thumb ... 10 left\n"
-    "little) get their minutiae extracted, eye images their iris code; images,\n"
-    "templates and biographic data are encrypted and stored in one transaction\n"
-    "as a new person.  --ppi is the finger images' resolution when their files\n"
-    "do not declare one (default 500).  --captured defaults to now (UTC).\n"
+    "little) get their minutiae extracted, eye images their iris code.  Then the\n"
+    "capture is searched against everyone in the store (de-duplication):\n"
+    "  linked  the best candidate passes the strict threshold (FPIR --fpir-strict,\n"
+    "          default 0.001): the encounter joins that person, with the evidence\n"
+    "          kept in the link history;\n"
+    "  case    a candidate is only in the review band (FPIR --fpir-review, default\n"
+    "          0.01), or a juvenile capture is involved on either side (never\n"
+    "          linked automatically): a new person AND a possible-duplicate case for\n"
+    "          a person to decide ('huella case'); nothing is merged;\n"
+    "  new     otherwise: a new person.\n"
+    "Images, templates and biographic data are encrypted and stored in one\n"
+    "transaction.  --no-dedup skips the search (always a new person: for bulk\n"
+    "loads of records known to be distinct).  --ppi is the finger images'\n"
+    "resolution when their files do not declare one (default 500).  --captured\n"
+    "defaults to now (UTC).\n"
     "\n"
     "--bio FILE.json (every member optional; unknown members are refused):\n"
     "  {\"names\": [{\"written\": \"Иван Петров\", \"latin\": \"Ivan Petrov\",\n"
@@ -34,7 +54,18 @@ static const char enrol_help[] =
     "   \"documents\": [{\"type\": \"passport\", \"number\": \"X123\",\n"
     "                  \"issuing_state\": \"ESP\", \"expiry\": \"2031-05-01\"}]}\n"
     "\n"
-    "Prints the person, the encounter and each sample's quality (--json for JSON).\n";
+    "--an2k FILE imports an ANSI/NIST-ITL transaction as the encounter: fingers from\n"
+    "Type-4 and Type-14 records by their finger position (FGP 1-10; slaps, plain\n"
+    "thumbs and multi-finger images are skipped with a note), irises from Type-17\n"
+    "(eye position), the face from Type-10 (stored, not searched).  Type-2 text goes\n"
+    "into the biographic data only through --an2k-map, a JSON object from field tags\n"
+    "to bio keys: {\"2.018\": \"names\", \"2.022\": \"date_of_birth\", \"2.024\": \"sex\",\n"
+    "\"2.021\": \"nationality\"} (dates YYYYMMDD become YYYY-MM-DD).\n"
+    "\n"
+    "Prints the outcome, the person, the encounter, each sample's quality and the\n"
+    "candidates with their evidence.  --json: outcome (new|linked|case), person_id,\n"
+    "encounter_id, case_id (null without a case), juvenile, why, gallery_persons,\n"
+    "threshold_strict, threshold_review, candidates, samples.\n";
 
 enum {
     OPT_DB = 256,
@@ -47,7 +78,13 @@ enum {
     OPT_OPERATOR,
     OPT_PURPOSE,
     OPT_LEGAL,
-    OPT_CAPTURED
+    OPT_CAPTURED,
+    OPT_TOP,
+    OPT_FPIR_STRICT,
+    OPT_FPIR_REVIEW,
+    OPT_NO_DEDUP,
+    OPT_AN2K,
+    OPT_AN2K_MAP
 };
 
 #define MAX_INPUTS 16
@@ -55,6 +92,8 @@ enum {
 typedef struct enrol_args {
     huella_enrol_input in[MAX_INPUTS];
     const char *path[MAX_INPUTS];
+    char label[MAX_INPUTS][48]; /* AN2K inputs: "an2k record N" */
+    json_t *notes;              /* AN2K: what was skipped and why */
     size_t n;
 } enrol_args;
 
@@ -92,11 +131,221 @@ static int add_input(enrol_args *a, huella_store_modality m, const char *spec)
     return CLI_CONTINUE;
 }
 
-static json_t *result_json(const enrol_args *a, const huella_enrol_result *r)
+/* ---- Import from an ANSI/NIST-ITL transaction ---------------------------- */
+
+static void note(enrol_args *a, size_t rec, unsigned type, const char *fmt, ...)
+    HUELLA_PRINTF(4, 5);
+static void note(enrol_args *a, size_t rec, unsigned type, const char *fmt, ...)
+{
+    char msg[200];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    json_array_append_new(a->notes, json_pack("{s:I, s:I, s:s}", "record", (json_int_t)rec + 1,
+                                              "type", (json_int_t)type, "note", msg));
+}
+
+static bool have_position(const enrol_args *a, huella_store_modality m, unsigned pos)
+{
+    for (size_t i = 0; i < a->n; i++)
+        if (a->in[i].modality == m && a->in[i].position == pos)
+            return true;
+    return false;
+}
+
+/* The image bytes of a record: the payload itself when huella reads its
+ * format (kept as captured), else decoded and re-encoded as PNG. */
+static huella_status record_image(const huella_an2k_image_info *info, uint8_t **out, size_t *len,
+                                  huella_error *err)
+{
+    if (huella_image_detect(info->data, info->len) != HUELLA_IMAGE_UNKNOWN) {
+        *out = malloc(info->len);
+        if (*out == NULL)
+            return huella_error_set(err, HUELLA_E_NOMEM, "out of memory");
+        memcpy(*out, info->data, info->len);
+        *len = info->len;
+        return HUELLA_OK;
+    }
+    huella_image *img = NULL;
+    huella_status st = huella_an2k_image_decode(info, &img, err);
+    if (st == HUELLA_OK)
+        st = huella_image_encode_png(img, out, len, err);
+    huella_image_free(img);
+    return st;
+}
+
+/* Bio keys a Type-2 field may map to, and how its text is turned into one. */
+static huella_status map_type2(const huella_an2k *txn, const char *map_path, json_t **bio,
+                               huella_error *err)
+{
+    json_error_t jerr;
+    json_t *map = json_load_file(map_path, JSON_REJECT_DUPLICATES, &jerr);
+    if (!json_is_object(map)) {
+        json_decref(map);
+        return huella_error_set(err, HUELLA_E_INPUT,
+                                "%s: not a JSON object of \"2.NNN\": \"bio key\" (line %d)",
+                                map_path, jerr.line);
+    }
+    const huella_an2k_record *t2 = NULL;
+    for (size_t r = 0; r < txn->n_records && t2 == NULL; r++)
+        if (txn->records[r].type == 2)
+            t2 = &txn->records[r];
+    json_t *doc = json_object();
+    huella_status st = HUELLA_OK;
+    const char *tag;
+    json_t *v;
+    json_object_foreach(map, tag, v)
+    {
+        unsigned number = 0;
+        char tail;
+        const char *key = json_string_value(v);
+        if (sscanf(tag, "2.%u%c", &number, &tail) != 1 || number == 0 || number > 999) {
+            st = huella_error_set(err, HUELLA_E_INPUT, "%s: '%s' is not a Type-2 field tag",
+                                  map_path, tag);
+            break;
+        }
+        if (key == NULL || (strcmp(key, "names") != 0 && strcmp(key, "date_of_birth") != 0 &&
+                            strcmp(key, "sex") != 0 && strcmp(key, "nationality") != 0)) {
+            st = huella_error_set(err, HUELLA_E_INPUT,
+                                  "%s: %s: the bio key is names, date_of_birth, sex or "
+                                  "nationality",
+                                  map_path, tag);
+            break;
+        }
+        char text[512];
+        if (t2 == NULL || !huella_an2k_item_text(t2, number, 0, 0, text, sizeof(text)) ||
+            text[0] == '\0')
+            continue;
+        if (strcmp(key, "names") == 0) {
+            json_t *names = json_object_get(doc, "names");
+            if (names == NULL)
+                json_object_set_new(doc, "names", names = json_array());
+            json_array_append_new(names, json_string(text));
+        } else if (strcmp(key, "date_of_birth") == 0 && strlen(text) == 8) {
+            /* ANSI/NIST-ITL dates are YYYYMMDD */
+            char d[11];
+            snprintf(d, sizeof(d), "%.4s-%.2s-%.2s", text, text + 4, text + 6);
+            json_object_set_new(doc, key, json_string(d));
+        } else {
+            json_object_set_new(doc, key, json_string(text));
+        }
+    }
+    json_decref(map);
+    if (st != HUELLA_OK) {
+        json_decref(doc);
+        return st;
+    }
+    *bio = doc;
+    return HUELLA_OK;
+}
+
+/* Turn the transaction's image records into enrolment inputs. */
+static huella_status an2k_inputs(const char *path, enrol_args *a, double *ppi, huella_error *err)
+{
+    uint8_t *data = NULL;
+    size_t len = 0;
+    huella_an2k *txn = NULL;
+    huella_status st = huella_file_read(path, 256u << 20, &data, &len, err);
+    if (st == HUELLA_OK)
+        st = huella_an2k_read(data, len, &txn, err);
+    free(data);
+    if (st != HUELLA_OK) {
+        huella_error_prefix(err, "%s: ", path);
+        return st;
+    }
+    bool face = false;
+    for (size_t r = 1; st == HUELLA_OK && r < txn->n_records; r++) {
+        huella_an2k_image_info info;
+        huella_error e;
+        unsigned type = txn->records[r].type;
+        huella_status ist = huella_an2k_image_info_get(txn, r, &info, &e);
+        if (ist == HUELLA_E_NOTFOUND)
+            continue;
+        if (ist != HUELLA_OK) {
+            note(a, r, type, "skipped: %s", e.message);
+            continue;
+        }
+        huella_store_modality m;
+        unsigned pos = info.n_positions > 0 ? info.positions[0] : 0;
+        if (type == 4 || type == 14) {
+            if (info.n_positions != 1 || pos < 1 || pos > 10) {
+                note(a, r, type,
+                     "skipped: finger position %u is not a single finger 1-10 (slap, plain "
+                     "thumb or multi-finger image)",
+                     pos);
+                continue;
+            }
+            m = HUELLA_STORE_FINGER;
+        } else if (type == 17) {
+            if (pos != 1 && pos != 2) {
+                note(a, r, type, "skipped: eye position %u is not right (1) or left (2)", pos);
+                continue;
+            }
+            m = HUELLA_STORE_IRIS;
+        } else if (type == 10 && strcmp(info.image_type, "FACE") == 0) {
+            if (face) {
+                note(a, r, type, "skipped: a second face image");
+                continue;
+            }
+            face = true;
+            m = HUELLA_STORE_FACE;
+            pos = 0;
+        } else {
+            note(a, r, type, "skipped: %s images are not enrolled",
+                 huella_an2k_record_name(type) != NULL ? huella_an2k_record_name(type) : "these");
+            continue;
+        }
+        if (m != HUELLA_STORE_FACE && have_position(a, m, pos)) {
+            note(a, r, type, "skipped: %s position %u was already taken from an earlier record",
+                 huella_store_modality_name(m), pos);
+            continue;
+        }
+        if (a->n == MAX_INPUTS) {
+            note(a, r, type, "skipped: more than %d images", MAX_INPUTS);
+            continue;
+        }
+        uint8_t *img = NULL;
+        size_t img_len = 0;
+        ist = record_image(&info, &img, &img_len, &e);
+        if (ist != HUELLA_OK) {
+            note(a, r, type, "skipped: %s", e.message);
+            continue;
+        }
+        if (m == HUELLA_STORE_FINGER && *ppi == 0 && info.ppi > 0)
+            *ppi = info.ppi;
+        snprintf(a->label[a->n], sizeof(a->label[a->n]), "an2k record %zu (Type-%u)", r + 1, type);
+        a->path[a->n] = a->label[a->n];
+        a->in[a->n] = (huella_enrol_input){m, pos, a->label[a->n], img, img_len};
+        a->n++;
+    }
+    huella_an2k_free(txn);
+    return st;
+}
+
+static const char *outcome_name(huella_enrol_outcome o)
+{
+    return o == HUELLA_ENROL_LINK ? "linked" : o == HUELLA_ENROL_CASE ? "case" : "new";
+}
+
+static json_t *result_json(const enrol_args *a, const huella_enrol_result *r,
+                           const huella_dedup_result *d)
 {
     json_t *o = json_object();
+    json_object_set_new(o, "outcome", json_string(outcome_name(d->outcome)));
     json_object_set_new(o, "person_id", json_integer(r->person_id));
     json_object_set_new(o, "encounter_id", json_integer(r->encounter_id));
+    json_object_set_new(o, "case_id", r->case_id > 0 ? json_integer(r->case_id) : json_null());
+    json_object_set_new(o, "juvenile", json_boolean(d->probe_juvenile));
+    json_object_set_new(o, "why", json_string(d->why));
+    if (d->search != NULL) {
+        json_object_set_new(o, "gallery_persons",
+                            json_integer((json_int_t)d->search->gallery_persons));
+        json_object_set_new(o, "threshold_strict", json_real(d->search->threshold_strict));
+        json_object_set_new(o, "threshold_review", json_real(d->search->threshold_review));
+    }
+    json_t *cands = d->candidates_json != NULL ? json_loads(d->candidates_json, 0, NULL) : NULL;
+    json_object_set_new(o, "candidates", cands != NULL ? cands : json_array());
     json_t *arr = json_array();
     for (size_t i = 0; i < r->n_samples; i++) {
         const huella_enrol_sample *s = &r->samples[i];
@@ -114,6 +363,8 @@ static json_t *result_json(const enrol_args *a, const huella_enrol_result *r)
         json_array_append_new(arr, so);
     }
     json_object_set_new(o, "samples", arr);
+    if (a->notes != NULL && json_array_size(a->notes) > 0)
+        json_object_set_new(o, "an2k_notes", json_incref(a->notes));
     return o;
 }
 
@@ -131,13 +382,21 @@ int cmd_enrol(int argc, char **argv)
                                          {"legal-basis", required_argument, NULL, OPT_LEGAL},
                                          {"captured", required_argument, NULL, OPT_CAPTURED},
                                          {"ppi", required_argument, NULL, OPT_PPI},
+                                         {"top", required_argument, NULL, OPT_TOP},
+                                         {"fpir-strict", required_argument, NULL, OPT_FPIR_STRICT},
+                                         {"fpir-review", required_argument, NULL, OPT_FPIR_REVIEW},
+                                         {"no-dedup", no_argument, NULL, OPT_NO_DEDUP},
+                                         {"an2k", required_argument, NULL, OPT_AN2K},
+                                         {"an2k-map", required_argument, NULL, OPT_AN2K_MAP},
                                          {"json", no_argument, NULL, OPT_JSON},
                                          {"help", no_argument, NULL, OPT_HELP},
                                          {NULL, 0, NULL, 0}};
     cli_opts opt = {0};
     enrol_args a = {0};
+    huella_dedup_options dopt = {0};
+    unsigned top = 20;
     huella_enrol_request req = {0};
-    const char *dir = NULL, *bio_path = NULL;
+    const char *dir = NULL, *bio_path = NULL, *an2k_path = NULL, *an2k_map = NULL;
     int c;
     optind = 0;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -176,6 +435,30 @@ int cmd_enrol(int argc, char **argv)
         case OPT_CAPTURED:
             req.encounter.captured = optarg;
             break;
+        case OPT_TOP:
+            if (!cli_parse_uint(optarg, &top) || top == 0 || top > 1000)
+                r = cli_usage_error("enrol", "--top wants 1..1000");
+            dopt.identify.top_k = top;
+            break;
+        case OPT_FPIR_STRICT:
+            if (!cli_parse_double(optarg, &dopt.identify.fpir_strict) ||
+                dopt.identify.fpir_strict >= 1)
+                r = cli_usage_error("enrol", "--fpir-strict wants a number in (0, 1)");
+            break;
+        case OPT_FPIR_REVIEW:
+            if (!cli_parse_double(optarg, &dopt.identify.fpir_review) ||
+                dopt.identify.fpir_review >= 1)
+                r = cli_usage_error("enrol", "--fpir-review wants a number in (0, 1)");
+            break;
+        case OPT_NO_DEDUP:
+            dopt.no_dedup = true;
+            break;
+        case OPT_AN2K:
+            an2k_path = optarg;
+            break;
+        case OPT_AN2K_MAP:
+            an2k_map = optarg;
+            break;
         default:
             r = cli_common_option(c, "enrol", enrol_help, &opt);
         }
@@ -186,8 +469,11 @@ int cmd_enrol(int argc, char **argv)
         return cli_usage_error("enrol", "unexpected argument '%s'", argv[optind]);
     if (dir == NULL)
         return cli_usage_error("enrol", "want --db DIR");
-    if (a.n == 0)
-        return cli_usage_error("enrol", "want at least one --finger, --iris or --face image");
+    if (a.n == 0 && an2k_path == NULL)
+        return cli_usage_error("enrol", "want at least one --finger, --iris or --face image, "
+                                        "or --an2k FILE");
+    if (an2k_map != NULL && (an2k_path == NULL || bio_path != NULL))
+        return cli_usage_error("enrol", "--an2k-map goes with --an2k and instead of --bio");
     if (req.encounter.site == NULL || req.encounter.device == NULL ||
         req.encounter.operator_id == NULL || req.encounter.purpose == NULL ||
         req.encounter.legal_basis == NULL)
@@ -202,7 +488,40 @@ int cmd_enrol(int argc, char **argv)
         if (st != HUELLA_OK)
             return cli_fail(st, &err);
     }
+    double an2k_ppi = 0;
+    if (an2k_path != NULL) {
+        a.notes = json_array();
+        st = an2k_inputs(an2k_path, &a, &an2k_ppi, &err);
+        if (st == HUELLA_OK && a.n == 0)
+            st = huella_error_set(&err, HUELLA_E_INPUT,
+                                  "%s: no image record to enrol (%zu image records skipped: "
+                                  "slaps, plain thumbs, unknown positions or other types)",
+                                  an2k_path, json_array_size(a.notes));
+        if (st == HUELLA_OK && opt.ppi == 0)
+            opt.ppi = an2k_ppi;
+        json_t *doc = NULL;
+        if (st == HUELLA_OK && an2k_map != NULL) {
+            huella_an2k *txn = NULL;
+            uint8_t *raw = NULL;
+            size_t raw_len = 0;
+            st = huella_file_read(an2k_path, 256u << 20, &raw, &raw_len, &err);
+            if (st == HUELLA_OK)
+                st = huella_an2k_read(raw, raw_len, &txn, &err);
+            if (st == HUELLA_OK)
+                st = map_type2(txn, an2k_map, &doc, &err);
+            if (st == HUELLA_OK) {
+                bio = (uint8_t *)json_dumps(doc, JSON_COMPACT);
+                if (bio == NULL)
+                    st = huella_error_set(&err, HUELLA_E_NOMEM, "out of memory");
+            }
+            json_decref(doc);
+            huella_an2k_free(txn);
+            free(raw);
+        }
+    }
     for (size_t i = 0; st == HUELLA_OK && i < a.n; i++) {
+        if (a.in[i].data != NULL)
+            continue;
         uint8_t *data;
         st = huella_file_read(a.path[i], HUELLA_STORE_MAX_IMAGE, &data, &a.in[i].len, &err);
         a.in[i].data = data;
@@ -212,18 +531,35 @@ int cmd_enrol(int argc, char **argv)
     req.ppi = opt.ppi;
     req.bio_json = (const char *)bio;
     huella_store *s = NULL;
+    huella_gallery *g = NULL;
     huella_enrol_result *r = NULL;
+    huella_dedup_result *d = NULL;
     if (st == HUELLA_OK)
         st = huella_store_open(dir, &s, &err);
     if (st == HUELLA_OK)
-        st = huella_enrol(s, &req, &r, &err);
+        st = huella_gallery_new(&g, &err);
+    if (st == HUELLA_OK && !dopt.no_dedup)
+        st = huella_gallery_load_store(s, g, 0, NULL, &err);
+    if (st == HUELLA_OK)
+        st = huella_enrol_dedup(s, g, &req, &dopt, &r, &d, &err);
     int status = EXIT_OK;
     if (st == HUELLA_OK) {
         if (opt.json) {
-            status = cli_print_json(result_json(&a, r), JSON_INDENT(2));
+            status = cli_print_json(result_json(&a, r, d), JSON_INDENT(2) | JSON_REAL_PRECISION(6));
         } else {
-            printf("enrolled person %lld (encounter %lld)\n", (long long)r->person_id,
-                   (long long)r->encounter_id);
+            if (d->outcome == HUELLA_ENROL_LINK)
+                printf("LINKED: encounter %lld joins the already enrolled person %lld\n",
+                       (long long)r->encounter_id, (long long)r->person_id);
+            else if (d->outcome == HUELLA_ENROL_CASE)
+                printf("POSSIBLE DUPLICATE: new person %lld (encounter %lld); case %lld opened "
+                       "for a person to decide ('huella case show %lld')\n",
+                       (long long)r->person_id, (long long)r->encounter_id, (long long)r->case_id,
+                       (long long)r->case_id);
+            else
+                printf("NEW: enrolled new person %lld (encounter %lld)\n", (long long)r->person_id,
+                       (long long)r->encounter_id);
+            printf("why: %s%s\n", d->why,
+                   d->probe_juvenile ? " (this capture is of a juvenile: less reliable)" : "");
             for (size_t i = 0; i < r->n_samples; i++) {
                 const huella_enrol_sample *smp = &r->samples[i];
                 char quality[16] = "unknown";
@@ -237,12 +573,28 @@ int cmd_enrol(int argc, char **argv)
                 printf("  %s%s: %s, quality %s\n", huella_store_modality_name(smp->modality), where,
                        a.path[i], quality);
             }
+            size_t k;
+            json_t *nt;
+            json_array_foreach(a.notes, k, nt)
+                printf("  note: an2k record %lld (Type-%lld) %s\n",
+                       (long long)json_integer_value(json_object_get(nt, "record")),
+                       (long long)json_integer_value(json_object_get(nt, "type")),
+                       json_string_value(json_object_get(nt, "note")));
+            if (d->search != NULL && d->candidates_json != NULL) {
+                json_t *cands = json_loads(d->candidates_json, 0, NULL);
+                cli_print_candidates(cands, d->search->gallery_persons, d->search->threshold_strict,
+                                     d->search->threshold_review, false);
+                json_decref(cands);
+            }
         }
     }
+    huella_dedup_result_free(d);
+    huella_gallery_free(g);
     huella_enrol_result_free(r);
     huella_store_close(s);
     for (size_t i = 0; i < a.n; i++)
         free((void *)a.in[i].data);
     free(bio);
+    json_decref(a.notes);
     return st != HUELLA_OK ? cli_fail(st, &err) : status;
 }

@@ -263,12 +263,6 @@ typedef struct by_dist {
     int j;
 } by_dist;
 
-static int cmp_dist(const void *a, const void *b)
-{
-    const by_dist *p = a, *q = b;
-    return (p->d > q->d) - (p->d < q->d);
-}
-
 typedef struct by_quality {
     int q;
     int i;
@@ -394,18 +388,34 @@ static huella_status prepare(const huella_finger_template *t, bool with_index,
     int n_nbr[MAX_M];
     uint64_t is_nbr[MAX_M][MAX_M / 64]; /* bit j of row i: j is a neighbour of i */
     memset(is_nbr, 0, sizeof(is_nbr));
-    by_dist near[MAX_M];
+    /* The K nearest by (distance, index), what a stable sort of all the
+     * candidates would put first, kept by insertion into a list of at
+     * most K: sorting every candidate was most of the cost of preparing
+     * a template (loading a gallery prepares millions). */
+    by_dist near[K_NEIGHBOURS];
     for (int i = 0; i < n; i++) {
         int c = 0;
         for (int j = 0; j < n; j++) {
             if (j == i)
                 continue;
+            /* A squared distance with a margin of 1e-4 rejects, without
+             * hypotf, what hypotf would certainly reject too. */
+            double dx = (double)x[j] - x[i], dy = (double)y[j] - y[i];
+            double d2 = dx * dx + dy * dy;
+            double far = c == K_NEIGHBOURS ? near[c - 1].d : R_MAX;
+            if (d2 < (R_MIN * 0.9999) * (R_MIN * 0.9999) || d2 > (far * 1.0001) * (far * 1.0001))
+                continue;
             float d = hypotf(x[j] - x[i], y[j] - y[i]);
-            if (d >= R_MIN && d < R_MAX)
-                near[c++] = (by_dist){d, j};
+            if (!(d >= R_MIN && d < R_MAX) || (c == K_NEIGHBOURS && !(d < near[c - 1].d)))
+                continue;
+            int p = c < K_NEIGHBOURS ? c++ : K_NEIGHBOURS - 1;
+            while (p > 0 && near[p - 1].d > d) {
+                near[p] = near[p - 1];
+                p--;
+            }
+            near[p] = (by_dist){d, j};
         }
-        qsort(near, (size_t)c, sizeof(by_dist), cmp_dist);
-        n_nbr[i] = c < K_NEIGHBOURS ? c : K_NEIGHBOURS;
+        n_nbr[i] = c;
         for (int k = 0; k < n_nbr[i]; k++) {
             int j = near[k].j;
             nbr[i][k] = (uint8_t)j;
