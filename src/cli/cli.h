@@ -81,5 +81,6 @@ int cmd_names_eval(int argc, char **argv); /* `huella eval names`, in cmd_names.
 int cmd_db(int argc, char **argv);
 int cmd_person(int argc, char **argv);
 int cmd_enrol(int argc, char **argv);
+int cmd_audit(int argc, char **argv);
 
 #endif

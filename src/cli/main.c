@@ -35,6 +35,7 @@ static const cli_command nouns[] = {
     {"db", cmd_db, "the encrypted store: init, check, rekey"},
     {"enrol", cmd_enrol, "enrol an encounter (fingers, irises, face, biographic data)"},
     {"person", cmd_person, "persons in the store: show, erase"},
+    {"audit", cmd_audit, "the audit chain: init, verify, show"},
     {"eval", cmd_eval, "measure accuracy: error rates, DET curves, reports"},
     {"version", cmd_version, "print the version"},
     {NULL, NULL, NULL},
