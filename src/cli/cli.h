@@ -82,5 +82,9 @@ int cmd_db(int argc, char **argv);
 int cmd_person(int argc, char **argv);
 int cmd_enrol(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
+int cmd_agency(int argc, char **argv);  /* cmd_access.c */
+int cmd_user(int argc, char **argv);    /* cmd_access.c */
+int cmd_token(int argc, char **argv);   /* cmd_access.c */
+int cmd_sharing(int argc, char **argv); /* cmd_access.c */
 
 #endif
