@@ -16,8 +16,9 @@
 
 void handle_healthz(server_call *c)
 {
-    c->json = json_pack("{s:s, s:s, s:I}", "status", "ok", "version", HUELLA_VERSION,
-                        "audit_chain_length", (json_int_t)huella_audit_length(server_audit(c->srv)));
+    c->json =
+        json_pack("{s:s, s:s, s:I}", "status", "ok", "version", HUELLA_VERSION,
+                  "audit_chain_length", (json_int_t)huella_audit_length(server_audit(c->srv)));
 }
 
 void handle_metrics(server_call *c)
@@ -96,7 +97,7 @@ void handle_person_export(server_call *c)
     json_array_foreach(json_object_get(person, "encounters"), i, e)
     {
         json_t *p = json_object();
-        static const char *const keys[] = {"encounter_id", "captured", "site",       "device",
+        static const char *const keys[] = {"encounter_id", "captured", "site",        "device",
                                            "operator",     "purpose",  "legal_basis", "links"};
         for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
             json_t *v = json_object_get(e, keys[k]);
@@ -108,9 +109,9 @@ void handle_person_export(server_call *c)
     char now[32];
     huella_utc_now(now);
     c->json = json_pack("{s:s, s:s, s:s, s:I, s:o, s:o, s:o, s:o, s:s}", "kind",
-                        "subject-access-export", "generated_at", now, "generated_by",
-                        c->who->user, "person_id", (json_int_t)c->req->id, "person", person,
-                        "provenance", prov, "rectifications", history, "audit", trail, "notice",
+                        "subject-access-export", "generated_at", now, "generated_by", c->who->user,
+                        "person_id", (json_int_t)c->req->id, "person", person, "provenance", prov,
+                        "rectifications", history, "audit", trail, "notice",
                         "Everything huella holds about this person: biographic data and images "
                         "of every encounter, where each came from, every rectification with the "
                         "old values, and every recorded access. Matches never change a record "
@@ -135,10 +136,10 @@ void handle_person_patch(server_call *c)
     char *patch = json_dumps(bio, JSON_COMPACT);
     huella_error err;
     int64_t enc = 0;
-    huella_status st =
-        patch != NULL ? huella_store_person_rectify(c->slot->store, c->req->id, patch,
-                                                    c->who->user, c->req->reason, &enc, &err)
-                      : huella_error_set(&err, HUELLA_E_NOMEM, "out of memory");
+    huella_status st = patch != NULL
+                           ? huella_store_person_rectify(c->slot->store, c->req->id, patch,
+                                                         c->who->user, c->req->reason, &enc, &err)
+                           : huella_error_set(&err, HUELLA_E_NOMEM, "out of memory");
     free(patch);
     if (st == HUELLA_E_INPUT) {
         server_error(c, 422, "invalid-biographic-data", "%s", err.message);
@@ -156,8 +157,8 @@ void handle_person_patch(server_call *c)
     const char *k;
     json_t *v;
     json_object_foreach(bio, k, v) json_array_append_new(fields, json_string(k));
-    c->json = json_pack("{s:I, s:I, s:o, s:s}", "person_id", (json_int_t)c->req->id,
-                        "encounter_id", (json_int_t)enc, "rectified", fields, "by", c->who->user);
+    c->json = json_pack("{s:I, s:I, s:o, s:s}", "person_id", (json_int_t)c->req->id, "encounter_id",
+                        (json_int_t)enc, "rectified", fields, "by", c->who->user);
     snprintf(c->detail, sizeof(c->detail), "rectified encounter %lld", (long long)enc);
 }
 

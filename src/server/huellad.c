@@ -29,8 +29,19 @@ static const char usage[] =
     "The audit signing key is the one recorded by 'huella audit init'\n"
     "unless --audit-key is given.  Logs are JSON lines on stderr.\n";
 
-enum { O_DB = 256, O_LISTEN, O_CERT, O_KEY, O_INSECURE, O_POLICY, O_AUDIT_KEY, O_THREADS,
-       O_MAX_BODY, O_TIMEOUT, O_OPENAPI };
+enum {
+    O_DB = 256,
+    O_LISTEN,
+    O_CERT,
+    O_KEY,
+    O_INSECURE,
+    O_POLICY,
+    O_AUDIT_KEY,
+    O_THREADS,
+    O_MAX_BODY,
+    O_TIMEOUT,
+    O_OPENAPI
+};
 
 int main(int argc, char **argv)
 {
@@ -121,8 +132,8 @@ int main(int argc, char **argv)
     huella_error err;
     huella_status st = server_new(&cfg, &s, &err);
     if (st != HUELLA_OK) {
-        json_t *o = json_pack("{s:s, s:s, s:s}", "level", "error", "msg", "cannot start",
-                              "detail", err.message);
+        json_t *o = json_pack("{s:s, s:s, s:s}", "level", "error", "msg", "cannot start", "detail",
+                              err.message);
         char *t = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
         fprintf(stderr, "%s\n", t ? t : err.message);
         free(t);

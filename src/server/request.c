@@ -103,7 +103,8 @@ int server_request_decode(const char *method, const char *path, const server_hea
     bool known = false;
     out->route = server_route_match(method, path, &out->id, &known);
     if (out->route < 0) {
-        huella_error_set(err, HUELLA_E_NOTFOUND, known ? "method not allowed here" : "no such endpoint");
+        huella_error_set(err, HUELLA_E_NOTFOUND,
+                         known ? "method not allowed here" : "no such endpoint");
         return known ? 405 : 404;
     }
     const server_route *rt = &server_routes[out->route];

@@ -164,8 +164,8 @@ static void finish_call(req_ctx *x, server_call *c)
 static enum MHD_Result queue(req_ctx *x)
 {
     struct MHD_Response *r = MHD_create_response_from_buffer(
-        x->resp_len, x->resp != NULL ? x->resp : (char *)"", x->resp != NULL ? MHD_RESPMEM_MUST_FREE
-                                                                              : MHD_RESPMEM_PERSISTENT);
+        x->resp_len, x->resp != NULL ? x->resp : (char *)"",
+        x->resp != NULL ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
     if (r == NULL)
         return MHD_NO;
     x->resp = NULL; /* MHD owns it now */
@@ -316,8 +316,8 @@ static enum MHD_Result process(req_ctx *x, const char *url, const char *method)
     server_request req;
     huella_error err;
     size_t len = x->too_big ? s->cfg.max_body + 1 : x->body.len;
-    int code = server_request_decode(method, url, hl.h, hl.n, x->body.data, len,
-                                     s->cfg.max_body, &req, &err);
+    int code = server_request_decode(method, url, hl.h, hl.n, x->body.data, len, s->cfg.max_body,
+                                     &req, &err);
     x->route = req.route;
     server_call c = {.srv = s, .req = &req, .status = 200, .outcome = "ok"};
     const server_route *rt = req.route >= 0 ? &server_routes[req.route] : NULL;
@@ -457,10 +457,10 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     s->in_flight--;
     pthread_cond_broadcast(&s->idle);
     pthread_mutex_unlock(&s->mu);
-    json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:i, s:I}", "level", "info", "msg", "request",
-                          "method", x->method, "route",
-                          x->route >= 0 ? server_routes[x->route].name : "(none)", "status",
-                          (int)x->status, "us", (json_int_t)(secs * 1e6));
+    json_t *o =
+        json_pack("{s:s, s:s, s:s, s:s, s:i, s:I}", "level", "info", "msg", "request", "method",
+                  x->method, "route", x->route >= 0 ? server_routes[x->route].name : "(none)",
+                  "status", (int)x->status, "us", (json_int_t)(secs * 1e6));
     if (x->user[0])
         json_object_set_new(o, "user", json_string(x->user));
     if (x->outcome[0])
@@ -509,8 +509,7 @@ char *server_metrics_text(server *s)
     EMIT("huella_http_request_duration_seconds_bucket{le=\"+Inf\"} %llu\n",
          (unsigned long long)cum);
     EMIT("huella_http_request_duration_seconds_sum %.6f\n", s->latency_sum);
-    EMIT("huella_http_request_duration_seconds_count %llu\n",
-         (unsigned long long)s->latency_count);
+    EMIT("huella_http_request_duration_seconds_count %llu\n", (unsigned long long)s->latency_count);
     EMIT("# HELP huella_http_requests_in_flight Requests being served.\n"
          "# TYPE huella_http_requests_in_flight gauge\nhuella_http_requests_in_flight %u\n",
          s->in_flight);
@@ -628,8 +627,8 @@ huella_status server_new(const server_config *cfg, server **out, huella_error *e
     }
     st = huella_policy_load(policy_path, &s->policy, err);
     if (st == HUELLA_OK)
-        st = read_text(cfg->openapi_path ? cfg->openapi_path : HUELLA_OPENAPI_DEFAULT,
-                       &s->openapi, &s->openapi_len, err);
+        st = read_text(cfg->openapi_path ? cfg->openapi_path : HUELLA_OPENAPI_DEFAULT, &s->openapi,
+                       &s->openapi_len, err);
     if (st == HUELLA_OK && !cfg->insecure_http) {
         st = read_text(cfg->tls_cert, &s->cert, NULL, err);
         if (st == HUELLA_OK)
@@ -649,8 +648,8 @@ huella_status server_new(const server_config *cfg, server **out, huella_error *e
         }
     }
     if (st == HUELLA_OK) {
-        unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO |
-                         MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+        unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_ALLOW_SUSPEND_RESUME |
+                         MHD_USE_ERROR_LOG;
         if (!cfg->insecure_http)
             flags |= MHD_USE_TLS;
         struct MHD_OptionItem tls_opts[] = {
@@ -662,11 +661,10 @@ huella_status server_new(const server_config *cfg, server **out, huella_error *e
         struct MHD_OptionItem none[] = {{MHD_OPTION_END, 0, NULL}};
         s->d = MHD_start_daemon(
             flags, 0, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, s,
-            MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-            MHD_OPTION_THREAD_POOL_SIZE, s->cfg.threads, MHD_OPTION_CONNECTION_TIMEOUT,
-            s->cfg.timeout_s, MHD_OPTION_CONNECTION_LIMIT, 1000u, MHD_OPTION_NOTIFY_COMPLETED,
-            on_completed, s, MHD_OPTION_ARRAY,
-            cfg->insecure_http ? none : tls_opts, MHD_OPTION_END);
+            MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa, MHD_OPTION_THREAD_POOL_SIZE,
+            s->cfg.threads, MHD_OPTION_CONNECTION_TIMEOUT, s->cfg.timeout_s,
+            MHD_OPTION_CONNECTION_LIMIT, 1000u, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+            MHD_OPTION_ARRAY, cfg->insecure_http ? none : tls_opts, MHD_OPTION_END);
         if (s->d == NULL)
             st = huella_error_set(err, HUELLA_E_IO,
                                   "cannot listen on %s (in use? certificate and key readable "

@@ -18,7 +18,7 @@
 #include <jansson.h>
 #include <pthread.h>
 
-#define SERVER_MAX_HEADERS 64
+#define SERVER_MAX_HEADERS      64
 #define SERVER_DEFAULT_MAX_BODY (1u << 20)
 
 typedef struct server_call server_call;
@@ -102,9 +102,9 @@ struct server_call {
     server_slot *slot;
     const huella_principal *who;
     unsigned status;
-    json_t *json;       /* response body, or */
-    char *raw;          /* a raw body (malloc'd) with */
-    const char *ctype;  /* its content type */
+    json_t *json;        /* response body, or */
+    char *raw;           /* a raw body (malloc'd) with */
+    const char *ctype;   /* its content type */
     const char *outcome; /* for the audit record */
     char detail[256];
 };
