@@ -126,7 +126,8 @@ HUELLA_API huella_status huella_access_user_add(huella_access *a, const char *us
                                                 const char *role, const char *agency,
                                                 huella_error *err);
 
-/* A new token for user (expires: UTC ISO 8601 or NULL for none): token
+/* A new token for user (expires: as huella_utc_parse takes it, or NULL
+ * for none): token
  * receives the only copy, 43 characters of base64url and a NUL. */
 #define HUELLA_TOKEN_CHARS 44
 HUELLA_API huella_status huella_access_token_new(huella_access *a, const char *user,

@@ -214,6 +214,10 @@ huella_status huella_access_token_new(huella_access *a, const char *user, const 
     if (!huella_name_valid(user) || !exists(a, "SELECT 1 FROM user WHERE name = ?1", user))
         return huella_error_set(err, HUELLA_E_NOTFOUND, "token: no user '%.63s'",
                                 user != NULL ? user : "");
+    char exp[32];
+    if (expires != NULL && !huella_utc_parse(expires, exp))
+        return huella_error_set(err, HUELLA_E_INPUT,
+                                "token: the expiry wants YYYY-MM-DDThh:mm:ssZ or 30d/12h/...");
     uint8_t raw[TOKEN_BYTES], hash[32];
     randombytes_buf(raw, sizeof(raw));
     token_hash(a, raw, hash);
@@ -231,7 +235,7 @@ huella_status huella_access_token_new(huella_access *a, const char *user, const 
     sqlite3_bind_blob(q, 2, hash, sizeof(hash), SQLITE_STATIC);
     sqlite3_bind_text(q, 3, now, -1, SQLITE_STATIC);
     if (expires != NULL)
-        sqlite3_bind_text(q, 4, expires, -1, SQLITE_STATIC);
+        sqlite3_bind_text(q, 4, exp, -1, SQLITE_STATIC);
     huella_status st =
         sqlite3_step(q) == SQLITE_DONE ? HUELLA_OK : sql_error(a, err, "adding a token");
     sqlite3_finalize(q);

@@ -21,13 +21,16 @@
 static const char usage[] =
     "usage: huellad --db DIR --listen ADDR:PORT --tls-cert FILE --tls-key FILE\n"
     "               [--insecure-http] [--policy FILE] [--audit-key FILE]\n"
-    "               [--threads N] [--max-body BYTES] [--timeout SECONDS]\n"
+    "               [--threads N] [--max-body BYTES] [--timeout SECONDS] [--quiet]\n"
     "\n"
     "Serve the store in DIR over HTTPS (docs/server.md).  Plain HTTP needs\n"
     "--insecure-http and a loopback address.  The policy is --policy FILE,\n"
     "else DIR/policy.json, else the default policy of the source tree.\n"
     "The audit signing key is the one recorded by 'huella audit init'\n"
-    "unless --audit-key is given.  Logs are JSON lines on stderr.\n";
+    "unless --audit-key is given.  Logs are JSON lines on stderr, one per\n"
+    "request (--quiet: only failures, start and stop).  Bodies are limited to\n"
+    "--max-body bytes (default 1 MiB, 413 beyond); idle or slow clients are\n"
+    "dropped after --timeout seconds (default 30).\n";
 
 enum {
     O_DB = 256,
@@ -40,7 +43,8 @@ enum {
     O_THREADS,
     O_MAX_BODY,
     O_TIMEOUT,
-    O_OPENAPI
+    O_OPENAPI,
+    O_QUIET
 };
 
 int main(int argc, char **argv)
@@ -56,6 +60,7 @@ int main(int argc, char **argv)
                                          {"max-body", required_argument, NULL, O_MAX_BODY},
                                          {"timeout", required_argument, NULL, O_TIMEOUT},
                                          {"openapi", required_argument, NULL, O_OPENAPI},
+                                         {"quiet", no_argument, NULL, O_QUIET},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     server_config cfg = {0};
@@ -107,6 +112,9 @@ int main(int argc, char **argv)
                 fprintf(stderr, "huellad: --timeout wants 1..3600 seconds\n");
                 return 1;
             }
+            break;
+        case O_QUIET:
+            cfg.quiet = true;
             break;
         case 'h':
             fputs(usage, stdout);

@@ -467,7 +467,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
         json_object_set_new(o, "outcome", json_string(x->outcome));
     if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK)
         json_object_set_new(o, "terminated", json_integer((int)toe));
-    if (getenv("HUELLAD_QUIET") == NULL || x->status >= 500)
+    if (!s->cfg.quiet || x->status >= 500)
         log_json(o);
     else
         json_decref(o);

@@ -85,6 +85,7 @@ typedef struct server_config {
     unsigned threads; /* 0: the number of cores */
     size_t max_body;
     unsigned timeout_s;
+    bool quiet; /* log only failures (5xx), startup and shutdown */
 } server_config;
 
 typedef struct server server;
