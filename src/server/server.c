@@ -110,6 +110,7 @@ static void log_json(json_t *o)
     json_decref(o);
 }
 
+static void mhd_logger(void *cls, const char *fmt, va_list ap) HUELLA_PRINTF(2, 0);
 static void mhd_logger(void *cls, const char *fmt, va_list ap)
 {
     (void)cls;
