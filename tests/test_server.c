@@ -28,6 +28,7 @@
 #include "tls_client.h"
 
 #include <jansson.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -82,6 +83,7 @@ static int get(const char *path, const char *token, const char *purpose, const c
 static int setup(void **state)
 {
     (void)state;
+    signal(SIGPIPE, SIG_IGN); /* writes to a killed huellad must fail, not kill us */
     gnutls_global_init();
     snprintf(g.dir, sizeof(g.dir), "%s", test_tmpfile("db"));
     snprintf(g.key, sizeof(g.key), "%s/audit-signing.key", test_tmpdir());
@@ -599,6 +601,150 @@ static void test_metrics_and_shutdown(void **state)
     printf("# responses checked against the OpenAPI document: %d\n", g.openapi_checked);
 }
 
+/* Plain HTTP: refused off loopback, served on loopback when asked for. */
+static void test_plain_http_rules(void **state)
+{
+    (void)state;
+    char listen[64];
+    int port = free_port();
+    snprintf(listen, sizeof(listen), "0.0.0.0:%d", port);
+    pid_t pid = fork();
+    if (pid == 0) {
+        FILE *log = freopen("/dev/null", "w", stderr);
+        (void)log;
+        execl(HUELLAD_BIN, "huellad", "--db", g.dir, "--listen", listen, "--insecure-http",
+              (char *)NULL);
+        _exit(127);
+    }
+    int ws;
+    assert_int_equal(waitpid(pid, &ws, 0), pid);
+    assert_true(WIFEXITED(ws));
+    assert_int_equal(WEXITSTATUS(ws), 2);
+    snprintf(listen, sizeof(listen), "127.0.0.1:%d", port);
+    pid = fork();
+    if (pid == 0) {
+        FILE *log = freopen("/dev/null", "w", stderr);
+        (void)log;
+        execl(HUELLAD_BIN, "huellad", "--db", g.dir, "--listen", listen, "--insecure-http",
+              (char *)NULL);
+        _exit(127);
+    }
+    bool answered = false;
+    for (int i = 0; i < 100 && !answered; i++) {
+        tc_conn c;
+        tc_response r;
+        if (tc_connect(&c, port, NULL) == 0 &&
+            tc_request(&c, "GET", "/healthz", NULL, NULL, 0, &r) == 0) {
+            answered = r.status == 200;
+            free(r.body);
+        }
+        tc_close(&c);
+        if (!answered) {
+            struct timespec ts = {0, 100000000};
+            nanosleep(&ts, NULL);
+        }
+    }
+    kill(pid, SIGTERM);
+    assert_int_equal(waitpid(pid, &ws, 0), pid);
+    assert_true(answered);
+    assert_true(WIFEXITED(ws) && WEXITSTATUS(ws) == 0);
+}
+
+/* SIGKILL under load: every request that was answered is in the chain. */
+typedef struct loader {
+    int port;
+    volatile bool *stop;
+    int answered;
+} loader;
+
+static void *load(void *arg)
+{
+    loader *l = arg;
+    char auth[128];
+    snprintf(auth, sizeof(auth), "Authorization: Bearer %s", g.tok_op);
+    const char *hs[] = {auth, "Huella-Purpose: identification", "Huella-Legal-Basis: national-law",
+                        NULL};
+    char path[64];
+    snprintf(path, sizeof(path), "/v1/persons/%lld", (long long)g.p_border);
+    while (!*l->stop) {
+        tc_conn c;
+        if (tc_connect(&c, l->port, g.cert) != 0)
+            break;
+        tc_response r;
+        while (!*l->stop && tc_request(&c, "GET", path, hs, NULL, 0, &r) == 0) {
+            if (r.status == 200)
+                __atomic_add_fetch(&l->answered, 1, __ATOMIC_SEQ_CST);
+            free(r.body);
+        }
+        tc_close(&c);
+    }
+    return NULL;
+}
+
+static int64_t chain_length(void)
+{
+    char *report;
+    int64_t first;
+    huella_error err;
+    assert_int_equal(huella_audit_verify(g.dir, g.key, &report, &first, &err), HUELLA_OK);
+    json_t *o = json_loads(report, 0, NULL);
+    free(report);
+    if (first != 0)
+        fail_msg("chain broken: %s", json_string_value(json_object_get(o, "problem")));
+    int64_t n = json_integer_value(json_object_get(o, "records"));
+    json_decref(o);
+    return n;
+}
+
+static void test_sigkill_keeps_every_answer(void **state)
+{
+    (void)state;
+    int64_t before = chain_length();
+    int port = free_port();
+    char listen[64], keyfile[800];
+    snprintf(listen, sizeof(listen), "127.0.0.1:%d", port);
+    snprintf(keyfile, sizeof(keyfile), "%s/key.pem", g.certdir);
+    pid_t pid = fork();
+    if (pid == 0) {
+        FILE *log = freopen("/dev/null", "w", stderr);
+        (void)log;
+        execl(HUELLAD_BIN, "huellad", "--db", g.dir, "--listen", listen, "--tls-cert", g.cert,
+              "--tls-key", keyfile, "--quiet", (char *)NULL);
+        _exit(127);
+    }
+    bool up = false;
+    for (int i = 0; i < 100 && !up; i++) {
+        tc_conn c;
+        if (tc_connect(&c, port, g.cert) == 0)
+            up = true;
+        tc_close(&c);
+        if (!up) {
+            struct timespec ts = {0, 100000000};
+            nanosleep(&ts, NULL);
+        }
+    }
+    assert_true(up);
+    enum { CLIENTS = 8 };
+    volatile bool stop = false;
+    loader l = {port, &stop, 0};
+    pthread_t t[CLIENTS];
+    for (int i = 0; i < CLIENTS; i++)
+        pthread_create(&t[i], NULL, load, &l);
+    struct timespec ts = {1, 0};
+    nanosleep(&ts, NULL);
+    kill(pid, SIGKILL);
+    int ws;
+    waitpid(pid, &ws, 0);
+    stop = true;
+    for (int i = 0; i < CLIENTS; i++)
+        pthread_join(t[i], NULL);
+    int64_t after = chain_length();
+    printf("# SIGKILL under load: %d answered, %lld new audit records, chain verifies\n",
+           l.answered, (long long)(after - before));
+    assert_true(l.answered > 0);
+    assert_true(after - before >= l.answered);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -607,6 +753,8 @@ int main(void)
         cmocka_unit_test(test_persons),
         cmocka_unit_test(test_malformed),
         cmocka_unit_test(test_metrics_and_shutdown),
+        cmocka_unit_test(test_plain_http_rules),
+        cmocka_unit_test(test_sigkill_keeps_every_answer),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
