@@ -266,6 +266,16 @@ static void test_concurrent_group_commit(void **state)
         w[i] = (worker){a, i * EACH, EACH};
         pthread_create(&t[i], NULL, work, &w[i]);
     }
+    /* Verifying while appends go on never reports a false break. */
+    int live_checks = 0;
+    for (int k = 0; k < 5; k++, live_checks++) {
+        char *live;
+        int64_t broken_at = -1;
+        assert_int_equal(huella_audit_verify(dir, NULL, &live, &broken_at, &err), HUELLA_OK);
+        free(live);
+        assert_int_equal(broken_at, 0);
+    }
+    printf("# %d verifications during appends: all ok\n", live_checks);
     for (int i = 0; i < THREADS; i++)
         pthread_join(t[i], NULL);
     assert_int_equal(huella_audit_length(a), THREADS * EACH);

@@ -278,17 +278,27 @@ huella_status huella_audit_verify(const char *dir, const char *key_path, char **
     }
     verdict v = {0, ""};
     int64_t n_records = 0, last = 0, n_checkpoints = 0;
+    /* The head file first, then one read transaction over the database:
+     * the head is written after each commit, so read in this order it is
+     * never ahead of what we see, also while huellad is appending. */
+    char *hp = NULL;
+    bool have_head = false;
+    int64_t hseq = 0;
+    uint8_t hhash[AUDIT_HASH_BYTES], hsig[crypto_sign_BYTES];
+    if (st == HUELLA_OK && key_path != NULL) {
+        st = head_path(key_path, &hp, err);
+        have_head = st == HUELLA_OK && read_head(hp, &hseq, hhash, hsig);
+    }
+    if (st == HUELLA_OK && sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
+        st = audit_sql_error(db, err, "starting a read");
     if (st == HUELLA_OK)
         st = check_records(db, &v, &n_records, &last, err);
     if (st == HUELLA_OK)
         st = check_checkpoints(db, pk, last, &v, &n_checkpoints, err);
+    sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
     bool head_checked = false;
     if (st == HUELLA_OK && key_path != NULL) {
-        char *hp;
-        st = head_path(key_path, &hp, err);
-        int64_t hseq;
-        uint8_t hhash[AUDIT_HASH_BYTES], hsig[crypto_sign_BYTES];
-        if (st == HUELLA_OK && read_head(hp, &hseq, hhash, hsig)) {
+        if (have_head) {
             uint8_t msg[AUDIT_CHECKPOINT_MSG_BYTES];
             audit_checkpoint_message(hseq, hhash, msg);
             head_checked = true;
@@ -300,8 +310,8 @@ huella_status huella_audit_verify(const char *dir, const char *key_path, char **
                        ": truncated",
                        last, hseq);
         }
-        free(hp);
     }
+    free(hp);
     sqlite3_close(db);
     if (st != HUELLA_OK)
         return st;
