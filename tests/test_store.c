@@ -954,7 +954,8 @@ static void test_migrations(void **state)
     assert_int_equal(huella_store_encounter_add(s, p, &base_enc, "{\"names\":[\"Eva\"]}", &e, &err),
                      HUELLA_OK);
     huella_store_close(s);
-    raw_exec(dir, "DROP TABLE case_candidate; DROP TABLE dup_case; DROP TABLE erasure;"
+    raw_exec(dir, "DROP TABLE bio_history; ALTER TABLE person DROP COLUMN agency;"
+                  " DROP TABLE case_candidate; DROP TABLE dup_case; DROP TABLE erasure;"
                   " PRAGMA user_version = 1;");
     assert_int_equal(user_version_of(dir), 1);
     assert_int_equal(huella_store_open(dir, &s, &err), HUELLA_OK);
@@ -968,6 +969,9 @@ static void test_migrations(void **state)
     assert_int_equal(huella_store_person_json(s, p, false, &json, &err), HUELLA_OK);
     assert_non_null(strstr(json, "Eva"));
     free(json);
+    char agency[64];
+    assert_int_equal(huella_store_person_agency(s, p, agency, &err), HUELLA_OK);
+    assert_string_equal(agency, "default"); /* migration 3: existing rows */
     assert_int_equal(check_problems(s), 0);
     huella_store_close(s);
     /* A newer schema than this library knows is refused, untouched. */
@@ -978,6 +982,75 @@ static void test_migrations(void **state)
     raw_exec(dir, "PRAGMA user_version = 1;");
     assert_int_equal(huella_store_open(dir, &s, &err), HUELLA_E_INTERNAL); /* tables exist */
     assert_int_equal(user_version_of(dir), 1);
+}
+
+/* ---- ownership and rectification ------------------------------------------ */
+
+static void test_rectify_history(void **state)
+{
+    (void)state;
+    huella_store *s = fresh("rectify", 0);
+    int64_t p, e, changed = 0;
+    huella_error err;
+    assert_int_equal(huella_store_person_create(s, &p, &err), HUELLA_OK);
+    assert_int_equal(huella_store_person_set_agency(s, p, "border-es", &err), HUELLA_OK);
+    char agency[64];
+    assert_int_equal(huella_store_person_agency(s, p, agency, &err), HUELLA_OK);
+    assert_string_equal(agency, "border-es");
+    assert_int_equal(huella_store_person_set_agency(s, p, "Bad Agency", &err), HUELLA_E_INPUT);
+    assert_int_equal(huella_store_encounter_add(s, p, &base_enc,
+                                                "{\"names\":[\"Eva Ruiz\"],\"sex\":\"F\","
+                                                "\"date_of_birth\":\"1990\"}",
+                                                &e, &err),
+                     HUELLA_OK);
+    assert_int_equal(huella_store_person_rectify(s, p,
+                                                 "{\"date_of_birth\":\"2020-01-02\","
+                                                 "\"sex\":null}",
+                                                 "dpo-ana", "request of the person", &changed,
+                                                 &err),
+                     HUELLA_OK);
+    assert_int_equal(changed, e);
+    bool juvenile = false;
+    assert_int_equal(huella_store_person_juvenile(s, p, &juvenile, &err), HUELLA_OK);
+    assert_true(juvenile); /* the rectified date of birth counts */
+    char *json;
+    assert_int_equal(huella_store_person_json(s, p, false, &json, &err), HUELLA_OK);
+    assert_non_null(strstr(json, "2020-01-02"));
+    assert_null(strstr(json, "\"sex\""));
+    free(json);
+    assert_int_equal(huella_store_person_history(s, p, &json, &err), HUELLA_OK);
+    assert_non_null(strstr(json, "\"1990\""));
+    assert_non_null(strstr(json, "dpo-ana"));
+    assert_non_null(strstr(json, "date_of_birth,sex"));
+    free(json);
+    /* Refused: unknown member, malformed value, no reason; nothing changes. */
+    assert_int_equal(huella_store_person_rectify(s, p, "{\"eyes\":\"blue\"}", "x", "y", NULL, &err),
+                     HUELLA_E_INPUT);
+    assert_int_equal(huella_store_person_rectify(s, p, "{\"sex\":\"Q\"}", "x", "y", NULL, &err),
+                     HUELLA_E_INPUT);
+    assert_int_equal(huella_store_person_rectify(s, p, "{\"sex\":\"M\"}", "x", "", NULL, &err),
+                     HUELLA_E_INPUT);
+    assert_int_equal(huella_store_person_history(s, p, &json, &err), HUELLA_OK);
+    json_t *arr = json_loads(json, 0, NULL);
+    assert_int_equal(json_array_size(arr), 1);
+    json_decref(arr);
+    free(json);
+    assert_int_equal(check_problems(s), 0);
+    /* Erasure takes the history with it. */
+    assert_int_equal(huella_store_person_erase(s, p, "dpo-ana", "erasure request", &err),
+                     HUELLA_OK);
+    assert_int_equal(huella_store_person_history(s, p, &json, &err), HUELLA_E_NOTFOUND);
+    huella_store_close(s);
+    char path[1024];
+    snprintf(path, sizeof(path), "%s/huella.db", test_tmpfile("rectify"));
+    sqlite3 *raw;
+    assert_int_equal(sqlite3_open(path, &raw), SQLITE_OK);
+    sqlite3_stmt *q;
+    sqlite3_prepare_v2(raw, "SELECT count(*) FROM bio_history", -1, &q, NULL);
+    assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_int(q, 0), 0);
+    sqlite3_finalize(q);
+    sqlite3_close(raw);
 }
 
 /* ---- enrolment in three steps ---------------------------------------------- */
@@ -1205,6 +1278,7 @@ int main(void)
         cmocka_unit_test(test_key_permissions),
         cmocka_unit_test(test_rekey),
         cmocka_unit_test(test_migrations),
+        cmocka_unit_test(test_rectify_history),
         cmocka_unit_test(test_enrol_decisions),
         cmocka_unit_test(test_cli),
     };

@@ -222,6 +222,35 @@ HUELLA_API huella_status huella_store_foreach_template(huella_store *s,
 HUELLA_API huella_status huella_store_person_json(huella_store *s, int64_t person_id,
                                                   bool with_images, char **json, huella_error *err);
 
+/* ---- Ownership and rectification (src/store/rectify.c) ------------------ */
+
+/* The agency that owns a person: "default" unless set.  Agency names are
+ * 1 to 63 bytes of a-z, 0-9, '.', '_', '-'. */
+HUELLA_API huella_status huella_store_person_agency(huella_store *s, int64_t person_id,
+                                                    char agency[64], huella_error *err);
+HUELLA_API huella_status huella_store_person_set_agency(huella_store *s, int64_t person_id,
+                                                        const char *agency, huella_error *err);
+
+/*
+ * Rectify the biographic data of a person's newest encounter: patch_json
+ * is an object whose members (names, date_of_birth, sex, nationality,
+ * documents; validated as in huella_store_encounter_add) replace those of
+ * the stored document; a null member removes it.  The whole old document
+ * is kept, sealed under the person's key, in a history row with who, when,
+ * why and the names of the changed members.  *encounter_id (may be NULL)
+ * receives the encounter changed.  HUELLA_E_NOTFOUND when the person has
+ * no encounter.
+ */
+HUELLA_API huella_status huella_store_person_rectify(huella_store *s, int64_t person_id,
+                                                     const char *patch_json, const char *who,
+                                                     const char *why, int64_t *encounter_id,
+                                                     huella_error *err);
+/* The rectification history of a person as a JSON array, oldest first,
+ * each {id, encounter_id, at, who, why, fields, old} with the old document
+ * decrypted.  Never log it. */
+HUELLA_API huella_status huella_store_person_history(huella_store *s, int64_t person_id,
+                                                     char **json, huella_error *err);
+
 /* ---- Links, cases, erasure ---------------------------------------------- */
 
 /*

@@ -103,5 +103,10 @@ huella_status cli_read_inputs(struct huella_enrol_input *in, size_t n, huella_er
 void cli_free_inputs(struct huella_enrol_input *in, size_t n);
 void cli_print_candidates(struct json_t *candidates, size_t gallery_persons,
                           double threshold_strict, double threshold_review, bool all);
+int cmd_audit(int argc, char **argv);
+int cmd_agency(int argc, char **argv);  /* cmd_access.c */
+int cmd_user(int argc, char **argv);    /* cmd_access.c */
+int cmd_token(int argc, char **argv);   /* cmd_access.c */
+int cmd_sharing(int argc, char **argv); /* cmd_access.c */
 
 #endif

@@ -4,6 +4,7 @@
 #define _GNU_SOURCE
 #include "cli.h"
 
+#include "huella/audit.h"
 #include "huella/store.h"
 
 #include <getopt.h>
@@ -16,14 +17,16 @@ static const char db_help[] = "huella db - the encrypted store of persons and th
                               "usage: huella db <command> [options] ...\n";
 
 static const char init_help[] =
-    "usage: huella db init DIR [--juvenile-age N] [--json]\n"
+    "usage: huella db init DIR [--juvenile-age N] [--audit-key FILE] [--json]\n"
     "\n"
     "Create DIR (mode 0700) with an empty store, DIR/huella.db, and its master\n"
     "key, DIR/master.key (32 random bytes, mode 0600).  Every image, template\n"
     "and biographic document is encrypted under a key of its person, wrapped\n"
     "by the master key: keep the key file private and backed up apart from\n"
     "the database.  Captures of persons younger than N years (default 14)\n"
-    "are flagged juvenile.\n";
+    "are flagged juvenile.  --audit-key FILE also creates the audit log\n"
+    "DIR/audit.db and its Ed25519 signing key FILE (as 'huella audit init';\n"
+    "keep FILE apart from DIR).\n";
 
 static const char check_help[] =
     "usage: huella db check --db DIR [--json]    (or: huella db check DIR)\n"
@@ -42,16 +45,18 @@ static const char rekey_help[] =
     "unreadable, including the data of persons erased since they were taken.\n"
     "No other process may have the store open.\n";
 
-enum { OPT_JUVENILE = 256, OPT_DB };
+enum { OPT_JUVENILE = 256, OPT_DB, OPT_AUDIT_KEY };
 
 static int db_init(int argc, char **argv)
 {
     static const struct option opts[] = {{"juvenile-age", required_argument, NULL, OPT_JUVENILE},
+                                         {"audit-key", required_argument, NULL, OPT_AUDIT_KEY},
                                          {"json", no_argument, NULL, OPT_JSON},
                                          {"help", no_argument, NULL, OPT_HELP},
                                          {NULL, 0, NULL, 0}};
     cli_opts opt = {0};
     huella_store_init_options io = {0};
+    const char *audit_key = NULL;
     int c;
     optind = 0;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -59,6 +64,10 @@ static int db_init(int argc, char **argv)
             if (!cli_parse_uint(optarg, &io.juvenile_age) || io.juvenile_age < 1 ||
                 io.juvenile_age > 25)
                 return cli_usage_error("db init", "--juvenile-age wants 1..25, not '%s'", optarg);
+            continue;
+        }
+        if (c == OPT_AUDIT_KEY) {
+            audit_key = optarg;
             continue;
         }
         int r = cli_common_option(c, "db init", init_help, &opt);
@@ -69,6 +78,8 @@ static int db_init(int argc, char **argv)
         return cli_usage_error("db init", "want one directory");
     huella_error err;
     huella_status st = huella_store_init(argv[optind], &io, &err);
+    if (st == HUELLA_OK && audit_key != NULL)
+        st = huella_audit_init(argv[optind], audit_key, &err);
     if (st != HUELLA_OK)
         return cli_fail(st, &err);
     unsigned age = io.juvenile_age ? io.juvenile_age : HUELLA_STORE_DEFAULT_JUVENILE_AGE;

@@ -60,6 +60,17 @@ const char *const store_migrations[] = {
     "CREATE INDEX case_candidate_person ON case_candidate(person_id);"
     "CREATE TABLE erasure(person_id INTEGER PRIMARY KEY, at TEXT NOT NULL, who TEXT NOT NULL,"
     " reason TEXT NOT NULL);",
+
+    /* 3: the agency that owns a person (access control, src/policy) and the
+     * history of rectifications (old biographic document sealed under the
+     * person's key, who, when, why). */
+    "ALTER TABLE person ADD COLUMN agency TEXT NOT NULL DEFAULT 'default';"
+    "CREATE TABLE bio_history(id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " person_id INTEGER NOT NULL REFERENCES person(id) ON DELETE CASCADE,"
+    " encounter_id INTEGER NOT NULL REFERENCES encounter(id) ON DELETE CASCADE,"
+    " at TEXT NOT NULL, who TEXT NOT NULL, why TEXT NOT NULL, fields TEXT NOT NULL,"
+    " old BLOB NOT NULL);"
+    "CREATE INDEX bio_history_person ON bio_history(person_id);",
 };
 
 const int store_n_migrations = (int)(sizeof(store_migrations) / sizeof(store_migrations[0]));

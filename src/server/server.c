@@ -1,0 +1,733 @@
+/*
+ * server.c - huellad's core over GNU libmicrohttpd: TLS, the thread pool,
+ * body limits, the request pipeline (token -> user -> role -> policy with
+ * purpose and legal basis -> handler -> audit -> response), metrics and
+ * structured logs.
+ *
+ * Contract:
+ *   - every request to a route with an operation produces exactly one
+ *     audit record (allowed, denied, not found, bad request, error), and
+ *     its response is queued only after the record is durable: the
+ *     connection is suspended (MHD_suspend_connection) while the audit
+ *     committer group-commits, and resumed from its callback.  So the
+ *     MHD threads (one per core) never block on fsync, and concurrent
+ *     requests share commits.  If the record cannot be committed the
+ *     client gets 503 and no personal data;
+ *   - request bodies are bounded (413 before reading when Content-Length
+ *     says so, else when the limit is crossed), idle and slow clients
+ *     time out (MHD_OPTION_CONNECTION_TIMEOUT);
+ *   - logs are one JSON object per line on stderr: route names, statuses,
+ *     users, latencies; never paths with ids, bodies, names or biometrics;
+ *   - server_shutdown stops accepting (MHD_quiesce_daemon), waits for the
+ *     requests in flight, then stops; the audit log is closed last so
+ *     every queued record is committed.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "server.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef HUELLA_POLICY_DEFAULT
+#define HUELLA_POLICY_DEFAULT "data/policy.json"
+#endif
+#ifndef HUELLA_OPENAPI_DEFAULT
+#define HUELLA_OPENAPI_DEFAULT "data/openapi.json"
+#endif
+
+#define N_BUCKETS 12
+static const double bucket_le[N_BUCKETS] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+                                            0.05,   0.1,   0.25,   0.5,   1.0,  5.0};
+#define MAX_ROUTES 32
+
+struct server {
+    server_config cfg;
+    char db[4096];
+    struct MHD_Daemon *d;
+    huella_policy *policy;
+    huella_audit *audit;
+    server_slot *slots;
+    size_t n_slots;
+    pthread_mutex_t mu; /* slots, metrics, in-flight count */
+    pthread_cond_t slot_free;
+    pthread_cond_t idle;
+    char *openapi;
+    size_t openapi_len;
+    char *cert, *key;
+    uint64_t counts[MAX_ROUTES + 1][600];
+    uint64_t hist[N_BUCKETS + 1];
+    double latency_sum;
+    uint64_t latency_count;
+    unsigned in_flight;
+};
+
+typedef struct req_ctx {
+    server *srv;
+    struct MHD_Connection *conn;
+    huella_buf body;
+    bool too_big;
+    int state; /* 0 reading, 1 waiting for the audit, 2 response ready */
+    unsigned status;
+    char *resp;
+    size_t resp_len;
+    const char *ctype;
+    bool www_auth;
+    int route;
+    char method[8];
+    char user[HUELLA_NAME_MAX];
+    char outcome[24];
+    uint64_t t0;
+} req_ctx;
+
+/* ---- logging ---- */
+
+static void log_json(json_t *o)
+{
+    char ts[40];
+    struct timespec t;
+    clock_gettime(CLOCK_REALTIME, &t);
+    struct tm tm;
+    gmtime_r(&t.tv_sec, &tm);
+    strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
+    char full[64];
+    snprintf(full, sizeof(full), "%.39s.%03dZ", ts, (int)(t.tv_nsec / 1000000) % 1000);
+    json_object_set_new(o, "ts", json_string(full));
+    char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    if (s != NULL) {
+        fprintf(stderr, "%s\n", s);
+        free(s);
+    }
+    json_decref(o);
+}
+
+static void mhd_logger(void *cls, const char *fmt, va_list ap) HUELLA_PRINTF(2, 0);
+static void mhd_logger(void *cls, const char *fmt, va_list ap)
+{
+    (void)cls;
+    char msg[512];
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    size_t n = strlen(msg);
+    while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+        msg[--n] = '\0';
+    log_json(json_pack("{s:s, s:s, s:s}", "level", "warn", "msg", "http", "detail", msg));
+}
+
+/* ---- responses ---- */
+
+void server_error(server_call *c, unsigned status, const char *code, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    json_decref(c->json);
+    c->json = json_pack("{s:s, s:s}", "error", code, "message", msg);
+    c->status = status;
+    c->outcome = status == 401 || status == 403 ? "denied"
+                 : status == 404                ? "not-found"
+                 : status >= 500                ? "error"
+                                                : "bad-request";
+    snprintf(c->detail, sizeof(c->detail), "%.60s: %.190s", code, msg);
+}
+
+static void finish_call(req_ctx *x, server_call *c)
+{
+    x->status = c->status;
+    if (c->raw != NULL) {
+        x->resp = c->raw;
+        x->resp_len = strlen(c->raw);
+        x->ctype = c->ctype;
+    } else {
+        x->resp = c->json != NULL ? json_dumps(c->json, JSON_COMPACT) : NULL;
+        if (x->resp == NULL) {
+            x->resp = strdup("{\"error\":\"internal\",\"message\":\"out of memory\"}");
+            x->status = 500;
+        }
+        x->resp_len = x->resp != NULL ? strlen(x->resp) : 0;
+        x->ctype = "application/json";
+    }
+    json_decref(c->json);
+    c->json = NULL;
+    snprintf(x->outcome, sizeof(x->outcome), "%s", c->outcome != NULL ? c->outcome : "ok");
+}
+
+static enum MHD_Result queue(req_ctx *x)
+{
+    struct MHD_Response *r = MHD_create_response_from_buffer(
+        x->resp_len, x->resp != NULL ? x->resp : (char *)"",
+        x->resp != NULL ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+    if (r == NULL)
+        return MHD_NO;
+    x->resp = NULL; /* MHD owns it now */
+    MHD_add_response_header(r, "Content-Type", x->ctype != NULL ? x->ctype : "application/json");
+    MHD_add_response_header(r, "Cache-Control", "no-store");
+    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+    if (x->www_auth)
+        MHD_add_response_header(r, "WWW-Authenticate", "Bearer realm=\"huella\"");
+    enum MHD_Result ret = MHD_queue_response(x->conn, x->status, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+/* ---- slots ---- */
+
+static server_slot *slot_get(server *s)
+{
+    pthread_mutex_lock(&s->mu);
+    for (;;) {
+        for (size_t i = 0; i < s->n_slots; i++)
+            if (!s->slots[i].busy) {
+                s->slots[i].busy = true;
+                pthread_mutex_unlock(&s->mu);
+                return &s->slots[i];
+            }
+        pthread_cond_wait(&s->slot_free, &s->mu);
+    }
+}
+
+static void slot_put(server *s, server_slot *slot)
+{
+    pthread_mutex_lock(&s->mu);
+    slot->busy = false;
+    pthread_cond_signal(&s->slot_free);
+    pthread_mutex_unlock(&s->mu);
+}
+
+/* ---- the pipeline ---- */
+
+typedef struct header_list {
+    server_header h[SERVER_MAX_HEADERS];
+    size_t n;
+} header_list;
+
+static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind, const char *key,
+                                      const char *value)
+{
+    (void)kind;
+    header_list *l = cls;
+    if (l->n < SERVER_MAX_HEADERS)
+        l->h[l->n++] = (server_header){key, value};
+    return MHD_YES;
+}
+
+static void audit_done(void *ctx, huella_status st, int64_t seq)
+{
+    (void)seq;
+    req_ctx *x = ctx;
+    if (st != HUELLA_OK) {
+        /* Nothing leaves unless it is on record. */
+        free(x->resp);
+        x->resp = strdup("{\"error\":\"audit-unavailable\",\"message\":\"the request could not "
+                         "be recorded in the audit log; nothing was returned\"}");
+        x->resp_len = x->resp != NULL ? strlen(x->resp) : 0;
+        x->status = 503;
+        x->ctype = "application/json";
+        snprintf(x->outcome, sizeof(x->outcome), "error");
+    }
+    pthread_mutex_lock(&x->srv->mu);
+    x->state = 2;
+    pthread_mutex_unlock(&x->srv->mu);
+    MHD_resume_connection(x->conn);
+}
+
+/* Authenticate, decide, run the handler of a personal-data route.  Fills
+ * the audit event fields it learns. */
+static void personal(server *s, server_call *c, const server_route *rt, huella_principal *who,
+                     bool *known_user)
+{
+    const server_request *req = c->req;
+    char now[32];
+    huella_utc_now(now);
+    huella_error err;
+    *known_user = false;
+    if (!req->token_given || req->token[0] == '\0') {
+        server_error(c, 401, "token-missing",
+                     "send 'Authorization: Bearer TOKEN' (make one with 'huella token new')");
+        return;
+    }
+    if (huella_access_authenticate(c->slot->access, req->token, now, who, &err) != HUELLA_OK) {
+        bool expired = strstr(err.message, "expired") != NULL;
+        if (expired)
+            *known_user = true; /* the user is known: record who tried */
+        server_error(c, 401, expired ? "token-expired" : "token-invalid", "%s",
+                     expired ? "the token has expired" : "the token is not valid");
+        return;
+    }
+    *known_user = true;
+    c->who = who;
+    huella_access_request ar = {.role = who->role,
+                                .operation = rt->operation,
+                                .purpose = req->purpose[0] ? req->purpose : NULL,
+                                .legal_basis = req->legal_basis[0] ? req->legal_basis : NULL,
+                                .user_agency = who->agency,
+                                .now = now};
+    huella_decision d = huella_policy_decide(s->policy, &ar);
+    if (d != HUELLA_ALLOW) {
+        server_error(c, 403, huella_decision_code(d), "%s", huella_decision_reason(d));
+        return;
+    }
+    char agency[64];
+    huella_status st = huella_store_person_agency(c->slot->store, req->id, agency, &err);
+    if (st == HUELLA_E_NOTFOUND) {
+        server_error(c, 404, "not-found", "no person %lld", (long long)req->id);
+        return;
+    }
+    if (st != HUELLA_OK) {
+        server_error(c, 500, "internal", "the store could not be read");
+        return;
+    }
+    huella_sharing *sh = NULL;
+    size_t n_sh = 0;
+    if (strcmp(agency, who->agency) != 0 &&
+        huella_access_sharings(c->slot->access, agency, who->agency, &sh, &n_sh, &err) !=
+            HUELLA_OK) {
+        server_error(c, 500, "internal", "the sharing agreements could not be read");
+        return;
+    }
+    ar.record_agency = agency;
+    ar.sharing = sh;
+    ar.n_sharing = n_sh;
+    d = huella_policy_decide(s->policy, &ar);
+    free(sh);
+    if (d != HUELLA_ALLOW) {
+        server_error(c, 403, huella_decision_code(d), "%s", huella_decision_reason(d));
+        return;
+    }
+    c->status = 200;
+    c->outcome = "allowed";
+    rt->handler(c);
+}
+
+static enum MHD_Result process(req_ctx *x, const char *url, const char *method)
+{
+    server *s = x->srv;
+    header_list hl = {.n = 0};
+    MHD_get_connection_values(x->conn, MHD_HEADER_KIND, collect_header, &hl);
+    server_request req;
+    huella_error err;
+    size_t len = x->too_big ? s->cfg.max_body + 1 : x->body.len;
+    int code = server_request_decode(method, url, hl.h, hl.n, x->body.data, len, s->cfg.max_body,
+                                     &req, &err);
+    x->route = req.route;
+    server_call c = {.srv = s, .req = &req, .status = 200, .outcome = "ok"};
+    const server_route *rt = req.route >= 0 ? &server_routes[req.route] : NULL;
+    huella_principal who;
+    memset(&who, 0, sizeof(who));
+    bool known_user = false;
+    if (code != 0) {
+        const char *ecode = code == 404   ? "not-found"
+                            : code == 405 ? "method-not-allowed"
+                            : code == 413 ? "body-too-large"
+                            : code == 415 ? "unsupported-media-type"
+                                          : "bad-request";
+        server_error(&c, (unsigned)code, ecode, "%s", err.message);
+    } else if (rt->operation == NULL) {
+        rt->handler(&c);
+    } else {
+        c.slot = slot_get(s);
+        personal(s, &c, rt, &who, &known_user);
+        slot_put(s, c.slot);
+    }
+    x->www_auth = c.status == 401;
+    if (known_user)
+        snprintf(x->user, sizeof(x->user), "%s", who.user);
+    bool audited = rt != NULL && rt->operation != NULL;
+    huella_audit_event ev = {0};
+    int64_t persons[1] = {req.id};
+    if (audited) {
+        ev.user = known_user ? who.user : "";
+        ev.role = known_user ? who.role : "";
+        ev.agency = known_user ? who.agency : "";
+        ev.purpose = req.purpose;
+        ev.legal_basis = req.legal_basis;
+        ev.operation = rt->operation;
+        ev.persons = persons;
+        ev.n_persons = req.id > 0 ? 1 : 0;
+        ev.outcome = c.outcome;
+        ev.detail = c.detail;
+    }
+    finish_call(x, &c);
+    server_request_clear(&req);
+    if (!audited)
+        return queue(x);
+    pthread_mutex_lock(&s->mu);
+    x->state = 1;
+    pthread_mutex_unlock(&s->mu);
+    MHD_suspend_connection(x->conn);
+    if (huella_audit_submit(s->audit, &ev, audit_done, x, &err) != HUELLA_OK)
+        audit_done(x, HUELLA_E_IO, 0);
+    return MHD_YES;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version, const char *upload,
+                                  size_t *upload_size, void **con_cls)
+{
+    (void)version;
+    server *s = cls;
+    req_ctx *x = *con_cls;
+    if (x == NULL) {
+        x = calloc(1, sizeof(*x));
+        if (x == NULL)
+            return MHD_NO;
+        x->srv = s;
+        x->conn = conn;
+        x->route = -1;
+        x->t0 = huella_now_ns();
+        snprintf(x->method, sizeof(x->method), "%s", method);
+        huella_buf_init(&x->body);
+        *con_cls = x;
+        pthread_mutex_lock(&s->mu);
+        s->in_flight++;
+        pthread_mutex_unlock(&s->mu);
+        const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
+        if (cl != NULL && strtoull(cl, NULL, 10) > s->cfg.max_body) {
+            /* Refuse before reading: the client is told at once and the
+             * connection is closed after the answer. */
+            char msg[160];
+            snprintf(msg, sizeof(msg),
+                     "{\"error\":\"body-too-large\",\"message\":\"the request body exceeds the "
+                     "limit of %zu bytes\"}",
+                     s->cfg.max_body);
+            x->resp = strdup(msg);
+            x->resp_len = x->resp ? strlen(x->resp) : 0;
+            x->status = 413;
+            int64_t id;
+            bool known;
+            x->route = server_route_match(method, url, &id, &known);
+            snprintf(x->outcome, sizeof(x->outcome), "bad-request");
+            return queue(x);
+        }
+        return MHD_YES;
+    }
+    if (*upload_size > 0) {
+        if (!x->too_big) {
+            size_t total;
+            if (!huella_size_add(x->body.len, *upload_size, &total) || total > s->cfg.max_body) {
+                x->too_big = true;
+                huella_buf_free(&x->body);
+                huella_buf_init(&x->body);
+            } else if (!huella_buf_append(&x->body, upload, *upload_size)) {
+                return MHD_NO;
+            }
+        }
+        *upload_size = 0;
+        return MHD_YES;
+    }
+    pthread_mutex_lock(&s->mu);
+    int state = x->state;
+    pthread_mutex_unlock(&s->mu);
+    if (state == 2)
+        return queue(x);
+    if (state == 1)
+        return MHD_YES;
+    return process(x, url, method);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    (void)conn;
+    server *s = cls;
+    req_ctx *x = *con_cls;
+    if (x == NULL)
+        return;
+    *con_cls = NULL;
+    double secs = (double)(huella_now_ns() - x->t0) / 1e9;
+    unsigned status = x->status < 600 ? x->status : 0;
+    int route = x->route >= 0 && x->route < MAX_ROUTES ? x->route : MAX_ROUTES;
+    pthread_mutex_lock(&s->mu);
+    s->counts[route][status]++;
+    int b = 0;
+    while (b < N_BUCKETS && secs > bucket_le[b])
+        b++;
+    s->hist[b]++;
+    s->latency_sum += secs;
+    s->latency_count++;
+    s->in_flight--;
+    pthread_cond_broadcast(&s->idle);
+    pthread_mutex_unlock(&s->mu);
+    json_t *o =
+        json_pack("{s:s, s:s, s:s, s:s, s:i, s:I}", "level", "info", "msg", "request", "method",
+                  x->method, "route", x->route >= 0 ? server_routes[x->route].name : "(none)",
+                  "status", (int)x->status, "us", (json_int_t)(secs * 1e6));
+    if (x->user[0])
+        json_object_set_new(o, "user", json_string(x->user));
+    if (x->outcome[0])
+        json_object_set_new(o, "outcome", json_string(x->outcome));
+    if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK)
+        json_object_set_new(o, "terminated", json_integer((int)toe));
+    if (!s->cfg.quiet || x->status >= 500)
+        log_json(o);
+    else
+        json_decref(o);
+    huella_buf_free(&x->body);
+    free(x->resp);
+    free(x);
+}
+
+/* ---- metrics ---- */
+
+char *server_metrics_text(server *s)
+{
+    huella_buf b;
+    huella_buf_init(&b);
+    char line[256];
+#define EMIT(...)                                                                                  \
+    do {                                                                                           \
+        int n_ = snprintf(line, sizeof(line), __VA_ARGS__);                                        \
+        huella_buf_append(&b, line, (size_t)n_);                                                   \
+    } while (0)
+    EMIT("# HELP huella_http_requests_total HTTP requests by route and status.\n"
+         "# TYPE huella_http_requests_total counter\n");
+    pthread_mutex_lock(&s->mu);
+    for (size_t r = 0; r <= MAX_ROUTES; r++)
+        for (unsigned st = 0; st < 600; st++)
+            if (s->counts[r][st] > 0)
+                EMIT("huella_http_requests_total{route=\"%s\",status=\"%u\"} %llu\n",
+                     r < server_n_routes ? server_routes[r].name : "(none)", st,
+                     (unsigned long long)s->counts[r][st]);
+    EMIT("# HELP huella_http_request_duration_seconds Time from request to response.\n"
+         "# TYPE huella_http_request_duration_seconds histogram\n");
+    uint64_t cum = 0;
+    for (int i = 0; i < N_BUCKETS; i++) {
+        cum += s->hist[i];
+        EMIT("huella_http_request_duration_seconds_bucket{le=\"%g\"} %llu\n", bucket_le[i],
+             (unsigned long long)cum);
+    }
+    cum += s->hist[N_BUCKETS];
+    EMIT("huella_http_request_duration_seconds_bucket{le=\"+Inf\"} %llu\n",
+         (unsigned long long)cum);
+    EMIT("huella_http_request_duration_seconds_sum %.6f\n", s->latency_sum);
+    EMIT("huella_http_request_duration_seconds_count %llu\n", (unsigned long long)s->latency_count);
+    EMIT("# HELP huella_http_requests_in_flight Requests being served.\n"
+         "# TYPE huella_http_requests_in_flight gauge\nhuella_http_requests_in_flight %u\n",
+         s->in_flight);
+    pthread_mutex_unlock(&s->mu);
+    EMIT("# HELP huella_audit_chain_length Records in the audit chain.\n"
+         "# TYPE huella_audit_chain_length gauge\nhuella_audit_chain_length %lld\n",
+         (long long)huella_audit_length(s->audit));
+#undef EMIT
+    huella_buf_append_u8(&b, 0);
+    if (!b.ok) {
+        huella_buf_free(&b);
+        return NULL;
+    }
+    return (char *)b.data;
+}
+
+const char *server_openapi(server *s, size_t *len)
+{
+    *len = s->openapi_len;
+    return s->openapi;
+}
+
+huella_audit *server_audit(server *s)
+{
+    return s->audit;
+}
+
+const char *server_db_dir(server *s)
+{
+    return s->db;
+}
+
+/* ---- lifecycle ---- */
+
+static huella_status read_text(const char *path, char **out, size_t *len, huella_error *err)
+{
+    uint8_t *data;
+    size_t n;
+    huella_status st = huella_file_read(path, 16u << 20, &data, &n, err);
+    if (st != HUELLA_OK)
+        return st;
+    char *t = realloc(data, n + 1);
+    if (t == NULL) {
+        free(data);
+        return huella_error_set(err, HUELLA_E_NOMEM, "%s: out of memory", path);
+    }
+    t[n] = '\0';
+    *out = t;
+    if (len != NULL)
+        *len = n;
+    return HUELLA_OK;
+}
+
+static bool parse_listen(const char *listen, struct sockaddr_in *sa)
+{
+    const char *colon = strrchr(listen, ':');
+    if (colon == NULL || colon == listen || (size_t)(colon - listen) >= 64)
+        return false;
+    char host[64];
+    memcpy(host, listen, (size_t)(colon - listen));
+    host[colon - listen] = '\0';
+    char *end;
+    long port = strtol(colon + 1, &end, 10);
+    if (*end != '\0' || port < 1 || port > 65535)
+        return false;
+    memset(sa, 0, sizeof(*sa));
+    sa->sin_family = AF_INET;
+    sa->sin_port = htons((uint16_t)port);
+    if (strcmp(host, "localhost") == 0)
+        snprintf(host, sizeof(host), "127.0.0.1");
+    return inet_pton(AF_INET, host, &sa->sin_addr) == 1;
+}
+
+huella_status server_new(const server_config *cfg, server **out, huella_error *err)
+{
+    *out = NULL;
+    struct sockaddr_in sa;
+    if (cfg->listen == NULL || !parse_listen(cfg->listen, &sa))
+        return huella_error_set(err, HUELLA_E_INPUT,
+                                "--listen wants IPV4ADDR:PORT (e.g. 127.0.0.1:8443), not '%s'",
+                                cfg->listen ? cfg->listen : "");
+    bool loopback = (ntohl(sa.sin_addr.s_addr) >> 24) == 127;
+    if (cfg->insecure_http && !loopback)
+        return huella_error_set(err, HUELLA_E_DENIED,
+                                "plain HTTP is only allowed on a loopback address (127.x.x.x)");
+    if (!cfg->insecure_http && (cfg->tls_cert == NULL || cfg->tls_key == NULL))
+        return huella_error_set(err, HUELLA_E_INPUT,
+                                "want --tls-cert FILE and --tls-key FILE (scripts/make-cert DIR "
+                                "makes a self-signed pair), or --insecure-http on loopback");
+    server *s = calloc(1, sizeof(*s));
+    if (s == NULL)
+        return huella_error_set(err, HUELLA_E_NOMEM, "out of memory");
+    s->cfg = *cfg;
+    if (s->cfg.max_body == 0)
+        s->cfg.max_body = SERVER_DEFAULT_MAX_BODY;
+    if (s->cfg.timeout_s == 0)
+        s->cfg.timeout_s = 30;
+    if (s->cfg.threads == 0) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        s->cfg.threads = n > 0 && n < 256 ? (unsigned)n : 2;
+    }
+    snprintf(s->db, sizeof(s->db), "%s", cfg->db);
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_cond_init(&s->slot_free, NULL);
+    pthread_cond_init(&s->idle, NULL);
+    huella_status st = HUELLA_OK;
+    char policy_path[4200];
+    if (cfg->policy_path != NULL) {
+        snprintf(policy_path, sizeof(policy_path), "%s", cfg->policy_path);
+    } else {
+        struct stat sb;
+        snprintf(policy_path, sizeof(policy_path), "%s/policy.json", cfg->db);
+        if (stat(policy_path, &sb) != 0)
+            snprintf(policy_path, sizeof(policy_path), "%s", HUELLA_POLICY_DEFAULT);
+    }
+    st = huella_policy_load(policy_path, &s->policy, err);
+    if (st == HUELLA_OK)
+        st = read_text(cfg->openapi_path ? cfg->openapi_path : HUELLA_OPENAPI_DEFAULT, &s->openapi,
+                       &s->openapi_len, err);
+    if (st == HUELLA_OK && !cfg->insecure_http) {
+        st = read_text(cfg->tls_cert, &s->cert, NULL, err);
+        if (st == HUELLA_OK)
+            st = read_text(cfg->tls_key, &s->key, NULL, err);
+    }
+    if (st == HUELLA_OK)
+        st = huella_audit_open(cfg->db, cfg->audit_key, &s->audit, err);
+    if (st == HUELLA_OK) {
+        s->n_slots = s->cfg.threads + 1;
+        s->slots = calloc(s->n_slots, sizeof(*s->slots));
+        if (s->slots == NULL)
+            st = huella_error_set(err, HUELLA_E_NOMEM, "out of memory");
+        for (size_t i = 0; st == HUELLA_OK && i < s->n_slots; i++) {
+            st = huella_store_open(cfg->db, &s->slots[i].store, err);
+            if (st == HUELLA_OK)
+                st = huella_access_open(cfg->db, &s->slots[i].access, err);
+        }
+    }
+    if (st == HUELLA_OK) {
+        unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_ALLOW_SUSPEND_RESUME |
+                         MHD_USE_ERROR_LOG;
+        if (!cfg->insecure_http)
+            flags |= MHD_USE_TLS;
+        struct MHD_OptionItem tls_opts[] = {
+            {MHD_OPTION_HTTPS_MEM_CERT, 0, s->cert},
+            {MHD_OPTION_HTTPS_MEM_KEY, 0, s->key},
+            {MHD_OPTION_HTTPS_PRIORITIES, 0,
+             (void *)"SECURE128:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"},
+            {MHD_OPTION_END, 0, NULL}};
+        struct MHD_OptionItem none[] = {{MHD_OPTION_END, 0, NULL}};
+        s->d = MHD_start_daemon(
+            flags, 0, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, s,
+            MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa, MHD_OPTION_THREAD_POOL_SIZE,
+            s->cfg.threads, MHD_OPTION_CONNECTION_TIMEOUT, s->cfg.timeout_s,
+            MHD_OPTION_CONNECTION_LIMIT, 1000u, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+            MHD_OPTION_ARRAY, cfg->insecure_http ? none : tls_opts, MHD_OPTION_END);
+        if (s->d == NULL)
+            st = huella_error_set(err, HUELLA_E_IO,
+                                  "cannot listen on %s (in use? certificate and key readable "
+                                  "and matching?)",
+                                  cfg->listen);
+    }
+    if (st != HUELLA_OK) {
+        server_free(s);
+        return st;
+    }
+    log_json(json_pack("{s:s, s:s, s:s, s:i, s:b, s:s}", "level", "info", "msg", "listening",
+                       "listen", cfg->listen, "threads", (int)s->cfg.threads, "tls",
+                       !cfg->insecure_http, "policy", policy_path));
+    *out = s;
+    return HUELLA_OK;
+}
+
+void server_shutdown(server *s, unsigned grace_s)
+{
+    if (s == NULL || s->d == NULL)
+        return;
+    MHD_socket ls = MHD_quiesce_daemon(s->d);
+    struct timespec deadline;
+    clock_gettime(CLOCK_REALTIME, &deadline);
+    deadline.tv_sec += grace_s;
+    pthread_mutex_lock(&s->mu);
+    unsigned left = s->in_flight;
+    while (s->in_flight > 0)
+        if (pthread_cond_timedwait(&s->idle, &s->mu, &deadline) == ETIMEDOUT)
+            break;
+    left = s->in_flight;
+    pthread_mutex_unlock(&s->mu);
+    MHD_stop_daemon(s->d);
+    s->d = NULL;
+    if (ls != MHD_INVALID_SOCKET)
+        close(ls);
+    log_json(json_pack("{s:s, s:s, s:i, s:I}", "level", "info", "msg", "stopped",
+                       "unfinished_requests", (int)left, "audit_chain_length",
+                       (json_int_t)huella_audit_length(s->audit)));
+}
+
+void server_free(server *s)
+{
+    if (s == NULL)
+        return;
+    if (s->d != NULL)
+        MHD_stop_daemon(s->d);
+    huella_audit_close(s->audit); /* commits what is queued */
+    for (size_t i = 0; s->slots != NULL && i < s->n_slots; i++) {
+        huella_store_close(s->slots[i].store);
+        huella_access_close(s->slots[i].access);
+    }
+    free(s->slots);
+    huella_policy_free(s->policy);
+    free(s->openapi);
+    free(s->cert);
+    if (s->key != NULL) {
+        memset(s->key, 0, strlen(s->key));
+        free(s->key);
+    }
+    pthread_mutex_destroy(&s->mu);
+    pthread_cond_destroy(&s->slot_free);
+    pthread_cond_destroy(&s->idle);
+    free(s);
+}
