@@ -25,6 +25,8 @@
  */
 #include "huella/record.h"
 
+#include "formats/iso_header.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -144,18 +146,11 @@ huella_status huella_fir_record_read(const uint8_t *data, size_t len, huella_fir
                                      huella_error *err)
 {
     *out = NULL;
-    if (len < FIR_HEADER || memcmp(data, "FIR\0", 4) != 0)
-        return FAIL("finger record: not an ISO/IEC 19794-4 record (no 'FIR' identifier)");
-    if (memcmp(data + 4, "020\0", 4) != 0)
-        return huella_error_set(err, HUELLA_E_UNSUPPORTED,
-                                "finger record: version '%.3s' is not 020 (19794-4:2011)",
-                                (const char *)data + 4);
-    uint32_t rec_len = huella_load_u32be(data + 8);
-    if (rec_len != len)
-        return FAIL("finger record: record length %u but %zu bytes given", rec_len, len);
-    uint16_t n = huella_load_u16be(data + 12);
-    if (n == 0)
-        return FAIL("finger record: no representations");
+    static const iso_header_spec spec = {"finger record", "FIR", "020", "19794-4:2011", FIR_HEADER};
+    uint16_t n;
+    huella_status hst = iso_header_check(data, len, &spec, &n, err);
+    if (hst != HUELLA_OK)
+        return hst;
     huella_fir_record *rec = calloc(1, sizeof(*rec));
     if (rec == NULL)
         return huella_error_set(err, HUELLA_E_NOMEM, "finger record: out of memory");

@@ -25,6 +25,8 @@
  */
 #include "huella/record.h"
 
+#include "formats/iso_header.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -135,18 +137,11 @@ huella_status huella_fac_record_read(const uint8_t *data, size_t len, huella_fac
                                      huella_error *err)
 {
     *out = NULL;
-    if (len < FAC_HEADER || memcmp(data, "FAC\0", 4) != 0)
-        return FAIL("face record: not an ISO/IEC 19794-5 record (no 'FAC' identifier)");
-    if (memcmp(data + 4, "030\0", 4) != 0)
-        return huella_error_set(err, HUELLA_E_UNSUPPORTED,
-                                "face record: version '%.3s' is not 030 (19794-5:2011)",
-                                (const char *)data + 4);
-    uint32_t rec_len = huella_load_u32be(data + 8);
-    if (rec_len != len)
-        return FAIL("face record: record length %u but %zu bytes given", rec_len, len);
-    uint16_t n = huella_load_u16be(data + 12);
-    if (n == 0)
-        return FAIL("face record: no representations");
+    static const iso_header_spec spec = {"face record", "FAC", "030", "19794-5:2011", FAC_HEADER};
+    uint16_t n;
+    huella_status hst = iso_header_check(data, len, &spec, &n, err);
+    if (hst != HUELLA_OK)
+        return hst;
     if (data[14] != 0)
         return huella_error_set(err, HUELLA_E_UNSUPPORTED,
                                 "face record: certification flag %u: certified records are not "
