@@ -64,6 +64,11 @@ typedef struct cli_opts {
  * CLI_CONTINUE when parsing should go on, else the exit status to return
  * at once (help printed: EXIT_OK; bad value or unknown option: EXIT_USAGE). */
 int cli_common_option(int c, const char *cmd, const char *help, cli_opts *o);
+/* The whole getopt_long loop for a command whose options are all common
+ * ones: CLI_CONTINUE when parsing went well (optind at the operands). */
+struct option;
+int cli_parse_options(int argc, char **argv, const char *shortopts, const struct option *longopts,
+                      const char *cmd, const char *help, cli_opts *o);
 
 /* Dispatch argv[1] among verbs; prints the help text on -h/--help or no verb. */
 int cli_dispatch(const char *noun, const char *help, const cli_command *verbs, int argc,

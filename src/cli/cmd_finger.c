@@ -324,13 +324,9 @@ static int finger_show(int argc, char **argv)
                                          {"help", no_argument, NULL, OPT_HELP},
                                          {NULL, 0, NULL, 0}};
     cli_opts opt = {0};
-    int c;
-    optind = 0;
-    while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
-        int r = cli_common_option(c, "finger show", show_help, &opt);
-        if (r != CLI_CONTINUE)
-            return r;
-    }
+    int parsed = cli_parse_options(argc, argv, "o:h", opts, "finger show", show_help, &opt);
+    if (parsed != CLI_CONTINUE)
+        return parsed;
     if (optind + 1 != argc || opt.output == NULL)
         return cli_usage_error("finger show", "want one fingerprint and --out FILE");
     finger_input in;
@@ -376,13 +372,9 @@ static int finger_quality(int argc, char **argv)
                                          {"help", no_argument, NULL, OPT_HELP},
                                          {NULL, 0, NULL, 0}};
     cli_opts opt = {0};
-    int c;
-    optind = 0;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        int r = cli_common_option(c, "finger quality", quality_help, &opt);
-        if (r != CLI_CONTINUE)
-            return r;
-    }
+    int parsed = cli_parse_options(argc, argv, "h", opts, "finger quality", quality_help, &opt);
+    if (parsed != CLI_CONTINUE)
+        return parsed;
     if (optind >= argc)
         return cli_usage_error("finger quality", "no image given");
     int status = EXIT_OK;

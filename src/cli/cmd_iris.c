@@ -131,13 +131,9 @@ static int iris_encode(int argc, char **argv)
                                          {"help", no_argument, NULL, OPT_HELP},
                                          {NULL, 0, NULL, 0}};
     cli_opts opt = {0};
-    int c;
-    optind = 0;
-    while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
-        int r = cli_common_option(c, "iris encode", encode_help, &opt);
-        if (r != CLI_CONTINUE)
-            return r;
-    }
+    int parsed = cli_parse_options(argc, argv, "o:h", opts, "iris encode", encode_help, &opt);
+    if (parsed != CLI_CONTINUE)
+        return parsed;
     if (optind + 1 != argc)
         return cli_usage_error("iris encode", "want one image");
     huella_iris_template *t = NULL;
@@ -200,13 +196,9 @@ static int iris_compare(int argc, char **argv)
                                          {"help", no_argument, NULL, OPT_HELP},
                                          {NULL, 0, NULL, 0}};
     cli_opts opt = {0};
-    int c;
-    optind = 0;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        int r = cli_common_option(c, "iris compare", compare_help, &opt);
-        if (r != CLI_CONTINUE)
-            return r;
-    }
+    int parsed = cli_parse_options(argc, argv, "h", opts, "iris compare", compare_help, &opt);
+    if (parsed != CLI_CONTINUE)
+        return parsed;
     if (optind + 2 != argc)
         return cli_usage_error("iris compare", "want two irises");
     huella_iris_template *a = NULL, *b = NULL;
@@ -253,13 +245,9 @@ static int iris_show(int argc, char **argv)
                                          {"help", no_argument, NULL, OPT_HELP},
                                          {NULL, 0, NULL, 0}};
     cli_opts opt = {0};
-    int c;
-    optind = 0;
-    while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
-        int r = cli_common_option(c, "iris show", show_help, &opt);
-        if (r != CLI_CONTINUE)
-            return r;
-    }
+    int parsed = cli_parse_options(argc, argv, "o:h", opts, "iris show", show_help, &opt);
+    if (parsed != CLI_CONTINUE)
+        return parsed;
     if (optind + 1 != argc || opt.output == NULL)
         return cli_usage_error("iris show", "want one eye image and --out FILE");
     huella_image *img = NULL;

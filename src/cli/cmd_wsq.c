@@ -49,13 +49,9 @@ static int wsq_decode(int argc, char **argv)
                                          {"help", no_argument, NULL, OPT_HELP},
                                          {NULL, 0, NULL, 0}};
     cli_opts opt = {0};
-    int c;
-    optind = 0;
-    while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
-        int r = cli_common_option(c, "wsq decode", decode_help, &opt);
-        if (r != CLI_CONTINUE)
-            return r;
-    }
+    int parsed = cli_parse_options(argc, argv, "o:h", opts, "wsq decode", decode_help, &opt);
+    if (parsed != CLI_CONTINUE)
+        return parsed;
     if (optind + 1 != argc || opt.output == NULL)
         return cli_usage_error("wsq decode", "want one input file and -o OUTPUT");
     const char *path = argv[optind];
@@ -165,13 +161,9 @@ static int wsq_info(int argc, char **argv)
                                          {"help", no_argument, NULL, OPT_HELP},
                                          {NULL, 0, NULL, 0}};
     cli_opts opt = {0};
-    int c;
-    optind = 0;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        int r = cli_common_option(c, "wsq info", info_help, &opt);
-        if (r != CLI_CONTINUE)
-            return r;
-    }
+    int parsed = cli_parse_options(argc, argv, "h", opts, "wsq info", info_help, &opt);
+    if (parsed != CLI_CONTINUE)
+        return parsed;
     if (optind + 1 != argc)
         return cli_usage_error("wsq info", "want one input file");
     const char *path = argv[optind];

@@ -151,6 +151,19 @@ bool cli_parse_size(const char *s, unsigned *w, unsigned *h)
     return cli_parse_uint(buf, w) && cli_parse_uint(x + 1, h) && *w > 0 && *h > 0;
 }
 
+int cli_parse_options(int argc, char **argv, const char *shortopts, const struct option *longopts,
+                      const char *cmd, const char *help, cli_opts *o)
+{
+    int c;
+    optind = 0;
+    while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
+        int r = cli_common_option(c, cmd, help, o);
+        if (r != CLI_CONTINUE)
+            return r;
+    }
+    return CLI_CONTINUE;
+}
+
 int cli_common_option(int c, const char *cmd, const char *help, cli_opts *o)
 {
     switch (c) {
