@@ -68,31 +68,10 @@ const char *huella_fir_compression_name(unsigned code)
 static huella_status read_view(huella_reader *r, uint8_t cert_flag, size_t index,
                                huella_fir_view *v, huella_error *err)
 {
-    uint32_t rep_len;
-    if (!huella_read_u32be(r, &rep_len))
-        return FAIL("finger record: representation %zu: length: the record ends early", index);
-    if (rep_len < 4 || rep_len - 4 > huella_reader_left(r))
-        return FAIL("finger record: representation %zu: length %u does not fit the %zu bytes "
-                    "left",
-                    index, rep_len, huella_reader_left(r) + 4);
     huella_reader rr;
-    huella_reader_init(&rr, r->data + r->pos, rep_len - 4);
-    huella_iso_capture *c = &v->capture;
-    uint8_t nq = 0;
-    bool ok = huella_read_u16be(&rr, &c->year) && huella_read_u8(&rr, &c->month) &&
-              huella_read_u8(&rr, &c->day) && huella_read_u8(&rr, &c->hour) &&
-              huella_read_u8(&rr, &c->minute) && huella_read_u8(&rr, &c->second) &&
-              huella_read_u16be(&rr, &c->millisecond) && huella_read_u8(&rr, &c->technology) &&
-              huella_read_u16be(&rr, &c->vendor) && huella_read_u16be(&rr, &c->device_type) &&
-              huella_read_u8(&rr, &nq);
-    if (!ok)
-        return FAIL("finger record: representation %zu: capture information: the representation "
-                    "ends early",
-                    index);
-    c->n_quality = nq;
-    c->quality = rr.data + rr.pos;
-    if (!huella_read_skip(&rr, (size_t)nq * 5))
-        return FAIL("finger record: representation %zu: %u quality blocks do not fit", index, nq);
+    huella_status st = iso_representation_begin(r, "finger record", index, &rr, &v->capture, err);
+    if (st != HUELLA_OK)
+        return st;
     if (cert_flag) {
         uint8_t nc;
         if (!huella_read_u8(&rr, &nc))
@@ -106,13 +85,13 @@ static huella_status read_view(huella_reader *r, uint8_t cert_flag, size_t index
                         index, nc);
     }
     uint32_t image_len = 0;
-    ok = huella_read_u8(&rr, &v->position) && huella_read_u8(&rr, &v->number) &&
-         huella_read_u8(&rr, &v->scale_units) && huella_read_u16be(&rr, &v->capture_ppi_h) &&
-         huella_read_u16be(&rr, &v->capture_ppi_v) && huella_read_u16be(&rr, &v->image_ppi_h) &&
-         huella_read_u16be(&rr, &v->image_ppi_v) && huella_read_u8(&rr, &v->bit_depth) &&
-         huella_read_u8(&rr, &v->compression) && huella_read_u8(&rr, &v->impression) &&
-         huella_read_u16be(&rr, &v->width) && huella_read_u16be(&rr, &v->height) &&
-         huella_read_u32be(&rr, &image_len);
+    bool ok = huella_read_u8(&rr, &v->position) && huella_read_u8(&rr, &v->number) &&
+              huella_read_u8(&rr, &v->scale_units) && huella_read_u16be(&rr, &v->capture_ppi_h) &&
+              huella_read_u16be(&rr, &v->capture_ppi_v) &&
+              huella_read_u16be(&rr, &v->image_ppi_h) && huella_read_u16be(&rr, &v->image_ppi_v) &&
+              huella_read_u8(&rr, &v->bit_depth) && huella_read_u8(&rr, &v->compression) &&
+              huella_read_u8(&rr, &v->impression) && huella_read_u16be(&rr, &v->width) &&
+              huella_read_u16be(&rr, &v->height) && huella_read_u32be(&rr, &image_len);
     if (!ok)
         return FAIL("finger record: representation %zu: image header: the representation ends "
                     "early",
@@ -138,7 +117,6 @@ static huella_status read_view(huella_reader *r, uint8_t cert_flag, size_t index
     huella_read_skip(&rr, image_len);
     v->extended = rr.data + rr.pos;
     v->extended_len = huella_reader_left(&rr);
-    huella_read_skip(r, rep_len - 4);
     return HUELLA_OK;
 }
 

@@ -62,36 +62,16 @@ const char *huella_fac_data_type_name(unsigned code)
 static huella_status read_image(huella_reader *r, size_t index, huella_fac_image *f,
                                 huella_error *err)
 {
-    uint32_t rep_len;
-    if (!huella_read_u32be(r, &rep_len))
-        return FAIL("face record: representation %zu: length: the record ends early", index);
-    if (rep_len < 4 || rep_len - 4 > huella_reader_left(r))
-        return FAIL("face record: representation %zu: length %u does not fit the %zu bytes left",
-                    index, rep_len, huella_reader_left(r) + 4);
     huella_reader rr;
-    huella_reader_init(&rr, r->data + r->pos, rep_len - 4);
-    huella_iso_capture *c = &f->capture;
-    uint8_t nq = 0;
-    bool ok = huella_read_u16be(&rr, &c->year) && huella_read_u8(&rr, &c->month) &&
-              huella_read_u8(&rr, &c->day) && huella_read_u8(&rr, &c->hour) &&
-              huella_read_u8(&rr, &c->minute) && huella_read_u8(&rr, &c->second) &&
-              huella_read_u16be(&rr, &c->millisecond) && huella_read_u8(&rr, &c->technology) &&
-              huella_read_u16be(&rr, &c->vendor) && huella_read_u16be(&rr, &c->device_type) &&
-              huella_read_u8(&rr, &nq);
-    if (!ok)
-        return FAIL("face record: representation %zu: capture information: the representation "
-                    "ends early",
-                    index);
-    c->n_quality = nq;
-    c->quality = rr.data + rr.pos;
-    if (!huella_read_skip(&rr, (size_t)nq * 5))
-        return FAIL("face record: representation %zu: %u quality blocks do not fit", index, nq);
+    huella_status st = iso_representation_begin(r, "face record", index, &rr, &f->capture, err);
+    if (st != HUELLA_OK)
+        return st;
     uint8_t mask[3];
-    ok = huella_read_u16be(&rr, &f->n_landmarks) && huella_read_u8(&rr, &f->gender) &&
-         huella_read_u8(&rr, &f->eye_colour) && huella_read_u8(&rr, &f->hair_colour) &&
-         huella_read_u8(&rr, &f->subject_height) && huella_read_bytes(&rr, mask, 3) &&
-         huella_read_u16be(&rr, &f->expression) && huella_read_bytes(&rr, f->pose, 3) &&
-         huella_read_bytes(&rr, f->pose_uncertainty, 3);
+    bool ok = huella_read_u16be(&rr, &f->n_landmarks) && huella_read_u8(&rr, &f->gender) &&
+              huella_read_u8(&rr, &f->eye_colour) && huella_read_u8(&rr, &f->hair_colour) &&
+              huella_read_u8(&rr, &f->subject_height) && huella_read_bytes(&rr, mask, 3) &&
+              huella_read_u16be(&rr, &f->expression) && huella_read_bytes(&rr, f->pose, 3) &&
+              huella_read_bytes(&rr, f->pose_uncertainty, 3);
     if (!ok)
         return FAIL("face record: representation %zu: facial information: the representation "
                     "ends early",
@@ -129,7 +109,6 @@ static huella_status read_image(huella_reader *r, size_t index, huella_fac_image
                     index, image_len, huella_reader_left(&rr));
     f->image = rr.data + rr.pos;
     f->image_len = image_len;
-    huella_read_skip(r, rep_len - 4);
     return HUELLA_OK;
 }
 

@@ -5,6 +5,7 @@
  */
 #include "formats/iso_header.h"
 
+#include <stdbool.h>
 #include <string.h>
 
 huella_status iso_header_check(const uint8_t *data, size_t len, const iso_header_spec *spec,
@@ -26,5 +27,40 @@ huella_status iso_header_check(const uint8_t *data, size_t len, const iso_header
     if (n == 0)
         return huella_error_set(err, HUELLA_E_INPUT, "%s: no representations", spec->what);
     *count = n;
+    return HUELLA_OK;
+}
+
+huella_status iso_representation_begin(huella_reader *r, const char *what, size_t index,
+                                       huella_reader *rr, huella_iso_capture *c, huella_error *err)
+{
+    uint32_t len;
+    if (!huella_read_u32be(r, &len))
+        return huella_error_set(err, HUELLA_E_INPUT,
+                                "%s: representation %zu: length: the record ends early", what,
+                                index);
+    if (len < 4 || len - 4 > huella_reader_left(r))
+        return huella_error_set(err, HUELLA_E_INPUT,
+                                "%s: representation %zu: length %u does not fit the %zu bytes left",
+                                what, index, len, huella_reader_left(r) + 4);
+    huella_reader_init(rr, r->data + r->pos, len - 4);
+    huella_read_skip(r, len - 4);
+    uint8_t nq = 0;
+    bool ok = huella_read_u16be(rr, &c->year) && huella_read_u8(rr, &c->month) &&
+              huella_read_u8(rr, &c->day) && huella_read_u8(rr, &c->hour) &&
+              huella_read_u8(rr, &c->minute) && huella_read_u8(rr, &c->second) &&
+              huella_read_u16be(rr, &c->millisecond) && huella_read_u8(rr, &c->technology) &&
+              huella_read_u16be(rr, &c->vendor) && huella_read_u16be(rr, &c->device_type) &&
+              huella_read_u8(rr, &nq);
+    if (!ok)
+        return huella_error_set(err, HUELLA_E_INPUT,
+                                "%s: representation %zu: capture information: the "
+                                "representation ends early",
+                                what, index);
+    c->n_quality = nq;
+    c->quality = rr->data + rr->pos;
+    if (!huella_read_skip(rr, (size_t)nq * 5))
+        return huella_error_set(err, HUELLA_E_INPUT,
+                                "%s: representation %zu: %u quality blocks do not fit", what, index,
+                                nq);
     return HUELLA_OK;
 }

@@ -7,6 +7,7 @@
 #define HUELLA_FORMATS_ISO_HEADER_H
 
 #include "huella/base.h"
+#include "huella/record.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -24,5 +25,12 @@ typedef struct iso_header_spec {
  * representation, whose count goes to *count. */
 huella_status iso_header_check(const uint8_t *data, size_t len, const iso_header_spec *spec,
                                uint16_t *count, huella_error *err);
+
+/* Start representation `index` (1-based) at r: check its length, point rr
+ * at its body and read the capture block that every 2011 image record
+ * begins with (date and time, device, quality blocks).  r moves past the
+ * whole representation; rr goes on from the end of the capture block. */
+huella_status iso_representation_begin(huella_reader *r, const char *what, size_t index,
+                                       huella_reader *rr, huella_iso_capture *c, huella_error *err);
 
 #endif
