@@ -714,6 +714,14 @@ static void iris_statistics(const float *img, const uint8_t *mask, int w, int h,
     seg->iris_spread = fmax(1.4826 * mad, 4.0);
 }
 
+/* Eyelashes: a pixel (3 x 3 mean) far darker than the clear iris, or
+ * darker than it and also darker than its own neighbourhood (a thin dark
+ * structure over the iris: Kong and Zhang 2001). */
+#define LASH_DARK    3.0 /* spreads below the iris median */
+#define LASH_DIM     1.5
+#define LASH_LOCAL   1.0 /* spreads below the (2 LASH_CONTEXT + 1)^2 mean */
+#define LASH_CONTEXT 7
+
 /* Eyelid limit along each ray of the upper and lower sectors. */
 static void find_eyelids(const float *smooth, const uint8_t *mask, int w, int h,
                          iris_segmentation *seg)
@@ -857,10 +865,20 @@ huella_status iris_segment(const huella_image *img, iris_segmentation *seg, huel
     iris_statistics(g, mask, w, h, seg);
     box_mean(g, mean, w, h, 1, integral);
     find_eyelids(mean, mask, w, h, seg);
-    double lash = seg->iris_median - 3.0 * seg->iris_spread;
+    float *wide = malloc(n * sizeof(float));
+    if (wide == NULL) {
+        st = huella_error_set(err, HUELLA_E_NOMEM, "out of memory segmenting the iris");
+        goto done;
+    }
+    box_mean(g, wide, w, h, LASH_CONTEXT, integral);
+    double dark = seg->iris_median - LASH_DARK * seg->iris_spread;
+    double dim = seg->iris_median - LASH_DIM * seg->iris_spread;
+    double local = LASH_LOCAL * seg->iris_spread;
     for (size_t k = 0; k < n; k++)
-        if (mask[k] == IRIS_PIX_CLEAR && mean[k] < lash)
+        if (mask[k] == IRIS_PIX_CLEAR &&
+            (mean[k] < dark || (mean[k] < dim && mean[k] < wide[k] - local)))
             mask[k] = IRIS_PIX_LASH;
+    free(wide);
     seg->pixels = mask;
     mask = NULL;
 
