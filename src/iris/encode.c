@@ -33,7 +33,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#define IRIS_WAVELENGTH 40.0
+#define IRIS_WAVELENGTH 32.0
 #define IRIS_SIGMA      0.5
 #define IRIS_MIN_COVER  0.75
 #define BAND_SIGMA      4.0 /* strip rows */
