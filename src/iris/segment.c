@@ -569,7 +569,8 @@ static bool find_limbus_coarse(const half_image *g, const circle *pupil, circle 
     /* The inner band (4 rings) must stay clear of the pupil's edge, which
      * the two 3 x 3 smoothing passes spread over some 3 pixels: otherwise
      * the pupil's own step wins for small pupils. */
-    int rmin = (int)ceil(fmax(1.35 * rp, rp + 4 + 3)), rmax = (int)floor(fmin(5.0 * rp, 0.5 * g->w));
+    int rmin = (int)ceil(fmax(1.35 * rp, rp + 4 + 3)),
+        rmax = (int)floor(fmin(5.0 * rp, 0.5 * g->w));
     if (rmax > MAX_HALF_R - 4)
         rmax = MAX_HALF_R - 4;
     int d = (int)ceil(0.1 * rp) + 1;
