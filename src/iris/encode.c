@@ -33,10 +33,10 @@
 #include <stdio.h>
 #include <string.h>
 
-#define IRIS_WAVELENGTH 40.0
+#define IRIS_WAVELENGTH 32.0
 #define IRIS_SIGMA      0.5
 #define IRIS_MIN_COVER  0.75
-#define BAND_SIGMA      6.0 /* strip rows */
+#define BAND_SIGMA      4.0 /* strip rows */
 #define IRIS_FRAGILE    0.2 /* of the band's RMS response */
 #define FFT_N           IRIS_STRIP_COLS
 #define BAND_ROWS       (IRIS_STRIP_ROWS / HUELLA_IRIS_ROWS)

@@ -412,77 +412,125 @@ typedef struct circle {
     double x, y, r, score;
 } circle;
 
+/* The contrast of the best pupil circle centred on (cx, cy) over radii
+ * rmin..rmax:
+ *   (mean of rings r+1, r+2 - brightest ring mean inside) / (that + 8),
+ * in *out (score -1 when none fits in the image). */
+static void pupil_at(const half_image *g, const ring_table *rt, int rmin, int rmax, int cx, int cy,
+                     circle *out)
+{
+    int W = g->w, H = g->h;
+    double ring[MAX_HALF_R + 4];
+    *out = (circle){cx, cy, 0, -1};
+    if (cx < 0 || cy < 0 || cx >= W || cy >= H)
+        return;
+    int lim = cx < cy ? cx : cy;
+    lim = W - 1 - cx < lim ? W - 1 - cx : lim;
+    lim = H - 1 - cy < lim ? H - 1 - cy : lim;
+    int top = rmax + 2 < lim ? rmax + 2 : lim;
+    if (top < rmin + 2)
+        return;
+    const float *base = g->v + (size_t)cy * (size_t)W + (size_t)cx;
+    ring[0] = *base;
+    for (int r = 1; r <= top; r++) {
+        double s = 0;
+        for (int k = 0; k < RING_SAMPLES; k++)
+            s += base[(ptrdiff_t)rt->dy[r][k] * W + rt->dx[r][k]];
+        ring[r] = s / RING_SAMPLES;
+    }
+    /* The brightest ring inside, from the centre out to r - 1: a pupil is
+     * dark all through. */
+    double inner_max = ring[0];
+    for (int r = 1; r < rmin - 1; r++)
+        inner_max = ring[r] > inner_max ? ring[r] : inner_max;
+    for (int r = rmin; r + 2 <= top; r++) {
+        if (ring[r - 1] > inner_max)
+            inner_max = ring[r - 1];
+        double o = 0.5 * (ring[r + 1] + ring[r + 2]);
+        double sc = (o - inner_max) / (inner_max + 8.0);
+        if (sc > out->score) {
+            out->score = sc;
+            out->r = r;
+        }
+    }
+}
+
 /*
- * Coarse pupil: for centres on a 2-pixel grid whose grey is in the darker
- * part of the image, and radii rmin..rmax, the contrast
- *   (mean of rings r+1, r+2 - brightest ring mean inside) / (that + 8)
- * maximised; the winner is then polished on a 1-pixel grid.
+ * Coarse pupil candidates: for centres on a 2-pixel grid whose grey is in
+ * the darker part of the image, the best contrast (pupil_at); the
+ * PUPIL_CANDIDATES best centres that are not inside one another's circle,
+ * each polished on a 1-pixel grid, best first.  Which of them is the
+ * pupil is decided with the limbus (a pupil has an iris around it: a dark
+ * eye corner or a gap between lashes does not).  Returns how many.
  */
-static bool find_pupil_coarse(const half_image *g, const ring_table *rt, int rmin, int rmax,
-                              circle *best)
+#define PUPIL_CANDIDATES 3
+
+static int find_pupil_candidates(const half_image *g, const ring_table *rt, int rmin, int rmax,
+                                 circle cand[PUPIL_CANDIDATES])
 {
     int W = g->w, H = g->h;
     size_t n = (size_t)W * (size_t)H;
     float *sorted = malloc(n * sizeof(float));
-    if (sorted == NULL)
-        return false;
+    circle *grid = malloc(n * sizeof(circle));
+    if (sorted == NULL || grid == NULL) {
+        free(sorted);
+        free(grid);
+        return 0;
+    }
     memcpy(sorted, g->v, n * sizeof(float));
     qsort(sorted, n, sizeof(float), cmp_float);
     float dark = sorted[n * 35 / 100];
     free(sorted);
-    best->score = -1;
-    double ring[MAX_HALF_R + 4];
-    for (int pass = 0; pass < 2; pass++) {
-        int step = pass == 0 ? 2 : 1;
-        int x0 = rmin + 3, x1 = W - rmin - 4, y0 = rmin + 3, y1 = H - rmin - 4;
-        if (pass == 1) {
-            if (best->score < 0)
-                return false;
-            x0 = (int)best->x - 2;
-            x1 = (int)best->x + 2;
-            y0 = (int)best->y - 2;
-            y1 = (int)best->y + 2;
+    size_t ng = 0;
+    for (int cy = rmin + 3; cy <= H - rmin - 4; cy += 2)
+        for (int cx = rmin + 3; cx <= W - rmin - 4; cx += 2) {
+            if (g->v[(size_t)cy * (size_t)W + (size_t)cx] > dark)
+                continue;
+            circle c;
+            pupil_at(g, rt, rmin, rmax, cx, cy, &c);
+            if (c.score > 0)
+                grid[ng++] = c;
         }
-        for (int cy = y0; cy <= y1; cy += step)
-            for (int cx = x0; cx <= x1; cx += step) {
-                if (cx < 0 || cy < 0 || cx >= W || cy >= H)
-                    continue;
-                if (pass == 0 && g->v[(size_t)cy * (size_t)W + (size_t)cx] > dark)
-                    continue;
-                int lim = cx < cy ? cx : cy;
-                lim = W - 1 - cx < lim ? W - 1 - cx : lim;
-                lim = H - 1 - cy < lim ? H - 1 - cy : lim;
-                int top = rmax + 2 < lim ? rmax + 2 : lim;
-                if (top < rmin + 2)
-                    continue;
-                const float *base = g->v + (size_t)cy * (size_t)W + (size_t)cx;
-                ring[0] = *base;
-                for (int r = 1; r <= top; r++) {
-                    double s = 0;
-                    for (int k = 0; k < RING_SAMPLES; k++)
-                        s += base[(ptrdiff_t)rt->dy[r][k] * W + rt->dx[r][k]];
-                    ring[r] = s / RING_SAMPLES;
-                }
-                /* The brightest ring inside, from the centre out to r - 1:
-                 * a pupil is dark all through. */
-                double inner_max = ring[0];
-                for (int r = 1; r < rmin - 1; r++)
-                    inner_max = ring[r] > inner_max ? ring[r] : inner_max;
-                for (int r = rmin; r + 2 <= top; r++) {
-                    if (ring[r - 1] > inner_max)
-                        inner_max = ring[r - 1];
-                    double out = 0.5 * (ring[r + 1] + ring[r + 2]);
-                    double sc = (out - inner_max) / (inner_max + 8.0);
-                    if (sc > best->score) {
-                        best->score = sc;
-                        best->x = cx;
-                        best->y = cy;
-                        best->r = r;
-                    }
-                }
+    int nc = 0;
+    while (nc < PUPIL_CANDIDATES) {
+        size_t bi = SIZE_MAX;
+        for (size_t k = 0; k < ng; k++) {
+            bool taken = false;
+            for (int q = 0; q < nc && !taken; q++) {
+                double dx = grid[k].x - cand[q].x, dy = grid[k].y - cand[q].y;
+                double rr = fmax(cand[q].r, grid[k].r);
+                taken = dx * dx + dy * dy <= rr * rr;
             }
+            if (taken)
+                continue;
+            /* A circle whose contrast is best at the smallest radius
+             * searched is a dark point (a gap between lashes, an eye
+             * corner), not a disc with an edge: any pupil whose optimum
+             * lies inside the radius range comes first. */
+            bool point_k = grid[k].r <= rmin;
+            if (bi == SIZE_MAX) {
+                bi = k;
+                continue;
+            }
+            bool point_b = grid[bi].r <= rmin;
+            if (point_k != point_b ? point_b : grid[k].score > grid[bi].score)
+                bi = k;
+        }
+        if (bi == SIZE_MAX)
+            break;
+        circle best = grid[bi];
+        for (int cy = (int)grid[bi].y - 2; cy <= (int)grid[bi].y + 2; cy++)
+            for (int cx = (int)grid[bi].x - 2; cx <= (int)grid[bi].x + 2; cx++) {
+                circle c;
+                pupil_at(g, rt, rmin, rmax, cx, cy, &c);
+                if (c.score > best.score)
+                    best = c;
+            }
+        cand[nc++] = best;
+        grid[bi].score = -1;
     }
-    return best->score > 0;
+    free(grid);
+    return nc;
 }
 
 /* Mean grey on one lateral arc of a circle (side 0: right, |angle| < 37
@@ -518,7 +566,11 @@ static double lateral_arc(const half_image *g, double cx, double cy, double r, i
 static bool find_limbus_coarse(const half_image *g, const circle *pupil, circle *best)
 {
     double rp = pupil->r;
-    int rmin = (int)ceil(fmax(1.35 * rp, rp + 5)), rmax = (int)floor(fmin(5.0 * rp, 0.5 * g->w));
+    /* The inner band (4 rings) must stay clear of the pupil's edge, which
+     * the two 3 x 3 smoothing passes spread over some 3 pixels: otherwise
+     * the pupil's own step wins for small pupils. */
+    int rmin = (int)ceil(fmax(1.35 * rp, rp + 4 + 3)),
+        rmax = (int)floor(fmin(5.0 * rp, 0.5 * g->w));
     if (rmax > MAX_HALF_R - 4)
         rmax = MAX_HALF_R - 4;
     int d = (int)ceil(0.1 * rp) + 1;
@@ -663,6 +715,14 @@ static void iris_statistics(const float *img, const uint8_t *mask, int w, int h,
     seg->iris_spread = fmax(1.4826 * mad, 4.0);
 }
 
+/* Eyelashes: a pixel (3 x 3 mean) far darker than the clear iris, or
+ * darker than it and also darker than its own neighbourhood (a thin dark
+ * structure over the iris: Kong and Zhang 2001). */
+#define LASH_DARK    3.0 /* spreads below the iris median */
+#define LASH_DIM     1.5
+#define LASH_LOCAL   1.0 /* spreads below the (2 LASH_CONTEXT + 1)^2 mean */
+#define LASH_CONTEXT 7
+
 /* Eyelid limit along each ray of the upper and lower sectors. */
 static void find_eyelids(const float *smooth, const uint8_t *mask, int w, int h,
                          iris_segmentation *seg)
@@ -758,12 +818,17 @@ huella_status iris_segment(const huella_image *img, iris_segmentation *seg, huel
         rmax = MAX_HALF_R - 8;
     ring_table_init(rt, rmax);
     circle pc = {0, 0, 0, -1}, lc = {0, 0, 0, -1};
-    if (rmax <= rmin || !find_pupil_coarse(&half, rt, rmin, rmax, &pc)) {
+    circle cand[PUPIL_CANDIDATES];
+    int ncand = rmax > rmin ? find_pupil_candidates(&half, rt, rmin, rmax, cand) : 0;
+    if (ncand == 0) {
         st = huella_error_set(err, HUELLA_E_INPUT, "no pupil found");
         goto done;
     }
-    /* 3. Limbus, coarse. */
-    if (!find_limbus_coarse(&half, &pc, &lc)) {
+    /* 3. Limbus, coarse, around the first candidate that has one. */
+    for (int c = 0; c < ncand && lc.score <= 0; c++)
+        if (find_limbus_coarse(&half, &cand[c], &lc))
+            pc = cand[c];
+    if (lc.score <= 0) {
         st = huella_error_set(err, HUELLA_E_INPUT, "no iris boundary found around the pupil");
         goto done;
     }
@@ -801,10 +866,20 @@ huella_status iris_segment(const huella_image *img, iris_segmentation *seg, huel
     iris_statistics(g, mask, w, h, seg);
     box_mean(g, mean, w, h, 1, integral);
     find_eyelids(mean, mask, w, h, seg);
-    double lash = seg->iris_median - 3.0 * seg->iris_spread;
+    float *wide = malloc(n * sizeof(float));
+    if (wide == NULL) {
+        st = huella_error_set(err, HUELLA_E_NOMEM, "out of memory segmenting the iris");
+        goto done;
+    }
+    box_mean(g, wide, w, h, LASH_CONTEXT, integral);
+    double dark = seg->iris_median - LASH_DARK * seg->iris_spread;
+    double dim = seg->iris_median - LASH_DIM * seg->iris_spread;
+    double local = LASH_LOCAL * seg->iris_spread;
     for (size_t k = 0; k < n; k++)
-        if (mask[k] == IRIS_PIX_CLEAR && mean[k] < lash)
+        if (mask[k] == IRIS_PIX_CLEAR &&
+            (mean[k] < dark || (mean[k] < dim && mean[k] < wide[k] - local)))
             mask[k] = IRIS_PIX_LASH;
+    free(wide);
     seg->pixels = mask;
     mask = NULL;
 

@@ -167,9 +167,12 @@ huella_status huella_iris_template_decode(const uint8_t *data, size_t len,
     if (data == NULL || len < 6 || memcmp(data, MAGIC, 4) != 0)
         return bad(err, "not an iris template (no HIRS magic)");
     uint16_t version = huella_load_u16be(data + 4);
-    if (version != HUELLA_IRIS_TEMPLATE_VERSION)
+    /* Version 1 has the same bytes; its code came from the earlier encoder
+     * (wider bands, wavelength 40), so it still compares, less well:
+     * re-encode from the image where one is kept. */
+    if (version != HUELLA_IRIS_TEMPLATE_VERSION && version != 1)
         return huella_error_set(err, HUELLA_E_UNSUPPORTED,
-                                "iris template: version %u is not supported (want %u)", version,
+                                "iris template: version %u is not supported (want 1..%u)", version,
                                 HUELLA_IRIS_TEMPLATE_VERSION);
     if (len != HUELLA_IRIS_TEMPLATE_BYTES)
         return huella_error_set(err, HUELLA_E_INPUT, "iris template: %zu bytes, want %u", len,
