@@ -76,8 +76,26 @@ static const huella_calibration iris_default = {
     .n_impostor = 383247,
 };
 
+/* PROVISIONAL_FACE */
+static const huella_calibration face_default = {
+    .version = 1,
+    .modality = HUELLA_GALLERY_FACE,
+    .kind = HUELLA_SCORE_DISTANCE,
+    .feature = HUELLA_CALIBRATION_TAIL,
+    .mu = 0.9,
+    .sigma = 0.1,
+    .a = -4,
+    .b = 1,
+    .llr_min = -8,
+    .llr_max = 12,
+    .n_genuine = 1,
+    .n_impostor = 1,
+};
+
 const huella_calibration *huella_calibration_default(huella_gallery_modality m)
 {
+    if (m == HUELLA_GALLERY_FACE)
+        return &face_default;
     return m == HUELLA_GALLERY_IRIS ? &iris_default : &finger_default;
 }
 
