@@ -239,6 +239,36 @@ static int by_llr(const void *a, const void *b)
     return (x->person > y->person) - (x->person < y->person);
 }
 
+/* Put the best k of v (by by_llr, a total order) first, in any order:
+ * quickselect, linear on average, where sorting a million persons to keep
+ * twenty cost more than the face loop itself. */
+static void select_top(ranked *v, size_t n, size_t k)
+{
+    size_t lo = 0, hi = n; /* the k-th lies in [lo, hi) */
+    while (hi - lo > 16) {
+        size_t mid = lo + (hi - lo) / 2;
+        ranked pivot = v[mid];
+        v[mid] = v[hi - 1];
+        v[hi - 1] = pivot;
+        size_t store = lo;
+        for (size_t i = lo; i + 1 < hi; i++)
+            if (by_llr(&v[i], &pivot) < 0) {
+                ranked t = v[i];
+                v[i] = v[store];
+                v[store++] = t;
+            }
+        v[hi - 1] = v[store];
+        v[store] = pivot;
+        if (store == k || store + 1 == k)
+            return;
+        if (store > k)
+            hi = store;
+        else
+            lo = store + 1;
+    }
+    qsort(v + lo, hi - lo, sizeof(ranked), by_llr);
+}
+
 /* Stage 1b: the other stage-1 fingers, added to the pooled persons' LLR. */
 typedef struct stage1b {
     search *s;
@@ -468,7 +498,7 @@ static huella_status identify_locked(search *s, const huella_probe *probe,
         keep = s->opt.top_k; /* stage-1 LLRs are final: no need for more */
     }
     if (keep < n_pool)
-        qsort(pool, n_pool, sizeof(ranked), by_llr);
+        select_top(pool, n_pool, keep);
     huella_candidate *cand = calloc(keep ? keep : 1, sizeof(huella_candidate));
     size_t *cmp = calloc(keep ? keep : 1, sizeof(size_t));
     if (cand == NULL || cmp == NULL) {
