@@ -8,7 +8,9 @@
  * samples of every dataset become templates in parallel (finger images
  * through huella_finger_extract, records through
  * huella_finger_template_load; eye images through huella_iris_encode,
- * .iris files through huella_iris_template_decode); the first sample of
+ * .iris files through huella_iris_template_decode; face photos and .face
+ * files through the "face" modality of the harness, huella_face_enrol);
+ * the first sample of
  * each class with a template is enrolled in one gallery (fingers at
  * position 1 and irises as right eyes: the development data does not say
  * which finger or which eye a class is, and one slot makes every other
@@ -42,6 +44,7 @@ typedef struct sample_ref {
 typedef struct made {
     huella_finger_template *finger;
     huella_iris_template *iris;
+    huella_face_template *face; /* from the face modality's make_template */
     float ms;
 } made_template;
 
@@ -58,7 +61,13 @@ static void make_one(const make_job *j, size_t i)
     huella_error e;
     uint64_t t0 = huella_now_ns();
     bool images = j->opt->sample.input == HUELLA_INPUT_IMAGES;
-    if (images) {
+    if (j->m == HUELLA_GALLERY_FACE) {
+        /* photos through the whole face pipeline, or .face files */
+        const huella_modality *fm = huella_eval_modality_find("face");
+        void *t = NULL;
+        if (fm != NULL && fm->make_template(fm, smp->path, &j->opt->sample, &t, &e) == HUELLA_OK)
+            j->out[i].face = t;
+    } else if (images) {
         huella_image *img;
         if (huella_image_read(smp->path, NULL, &img, &e) == HUELLA_OK) {
             if (j->m == HUELLA_GALLERY_FINGER)
@@ -125,9 +134,11 @@ static void search_range(void *ctx, size_t b, size_t e)
         huella_probe probe = {0};
         if (j->m == HUELLA_GALLERY_FINGER)
             probe.finger[0] = j->made[i].finger;
+        else if (j->m == HUELLA_GALLERY_FACE)
+            probe.face = j->made[i].face;
         else
             probe.iris[0] = j->made[i].iris != NULL ? &j->made[i].iris->code : NULL;
-        if (probe.finger[0] == NULL && probe.iris[0] == NULL)
+        if (probe.finger[0] == NULL && probe.iris[0] == NULL && probe.face == NULL)
             continue; /* failed to make a template: a miss */
         huella_identify_options o = {.top_k = j->n_persons, .iris_depth = j->n_persons};
         huella_identify_result *r;
@@ -181,9 +192,12 @@ static huella_status evaluate(huella_identify_eval *r, huella_gallery *g, const 
         st = huella_error_set(err, HUELLA_E_NOMEM, "eval identify: out of memory");
     for (size_t i = 0; i < n_refs && st == HUELLA_OK; i++) {
         size_t c = refs[i].person;
-        if (enrolled_class[c] || (made[i].finger == NULL && made[i].iris == NULL))
+        if (enrolled_class[c] ||
+            (made[i].finger == NULL && made[i].iris == NULL && made[i].face == NULL))
             continue;
-        if (r->modality == HUELLA_GALLERY_FINGER)
+        if (r->modality == HUELLA_GALLERY_FACE)
+            st = huella_gallery_add_face(g, c + 1, i, made[i].face, err);
+        else if (r->modality == HUELLA_GALLERY_FINGER)
             st = huella_gallery_add_finger(g, c + 1, i, 1, made[i].finger, err);
         else
             st = huella_gallery_add_iris(g, c + 1, i, HUELLA_IRIS_EYE_RIGHT, &made[i].iris->code,
@@ -326,7 +340,7 @@ huella_status huella_identify_eval_run(huella_gallery_modality m, const huella_d
     if (st == HUELLA_OK) {
         for (size_t i = 0; i < n_refs; i++) {
             ms[i] = mk[i].ms;
-            r->fte += mk[i].finger == NULL && mk[i].iris == NULL;
+            r->fte += mk[i].finger == NULL && mk[i].iris == NULL && mk[i].face == NULL;
         }
         r->extract_ms_median = median(ms, n_refs);
         st = evaluate(r, g, refs, mk, n_refs, n_classes, threads, err);
@@ -336,6 +350,7 @@ huella_status huella_identify_eval_run(huella_gallery_modality m, const huella_d
     for (size_t i = 0; i < n_refs; i++) {
         huella_finger_template_free(mk[i].finger);
         huella_iris_template_free(mk[i].iris);
+        free(mk[i].face); /* the face modality's free_template is free() */
     }
     free(mk);
     free(refs);

@@ -104,7 +104,7 @@ static void report_and_usage(void **state)
     assert_non_null(strstr(err, "--dataset"));
     free(out);
     free(err);
-    assert_int_equal(test_run_huella((const char *const[]){"eval", "identify", "--modality", "face",
+    assert_int_equal(test_run_huella((const char *const[]){"eval", "identify", "--modality", "nose",
                                                            "--dataset", "/tmp", NULL},
                                      NULL, &out, &err),
                      1);

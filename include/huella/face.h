@@ -177,6 +177,21 @@ HUELLA_API huella_status huella_face_gallery_distances(const huella_face_gallery
                                                        huella_face_kernel kernel, float *out,
                                                        huella_error *err);
 
+/* Remove entry i: the last entry moves into its place (the gallery stays
+ * dense; the caller re-points whatever referred to the last index). */
+HUELLA_API huella_status huella_face_gallery_remove(huella_face_gallery *g, size_t i,
+                                                    huella_error *err);
+
+/* As huella_face_gallery_distances, with the gallery cut into `threads`
+ * contiguous shards searched at once (the calling thread takes the first;
+ * 0 or 1 = the calling thread only).  Each distance is computed as in the
+ * single-threaded call, so the results are bit-identical. */
+HUELLA_API huella_status huella_face_gallery_distances_mt(const huella_face_gallery *g,
+                                                          const huella_face_template *probe,
+                                                          huella_face_kernel kernel,
+                                                          unsigned threads, float *out,
+                                                          huella_error *err);
+
 /* ---- Quality -------------------------------------------------------------- */
 
 enum {

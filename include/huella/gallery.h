@@ -3,13 +3,15 @@
  * multimodal 1:N identification.
  *
  * A gallery holds the enrolled templates of persons, keyed by a uint64
- * person id, in twelve slots: the ten finger positions of ANSI/NIST-ITL
- * (1 right thumb .. 10 left little) and the two irises (right, left).  A
+ * person id, in thirteen slots: the ten finger positions of ANSI/NIST-ITL
+ * (1 right thumb .. 10 left little), the two irises (right, left) and the
+ * face (slot 12, searched by the packed face 1:N loop of huella/face.h,
+ * threads over shards).  A
  * person may have several templates in a slot (several encounters); the
  * best score among them is that person's score for the slot.
  *
  * Identification (huella_gallery_identify): a probe is any subset of the
- * twelve slots.  Each slot of the probe is searched; each comparison
+ * thirteen slots.  Each slot of the probe is searched; each comparison
  * score is turned into a calibrated log-likelihood ratio (natural log,
  * "nats") LLR = ln p(score | same person) / p(score | different persons)
  * by a monotone model fitted on development data
@@ -38,6 +40,7 @@
 
 #include "huella/base.h"
 #include "huella/eval.h"
+#include "huella/face.h"
 #include "huella/finger.h"
 #include "huella/iris.h"
 
@@ -49,14 +52,18 @@ extern "C" {
  * 10, the left iris slot 11. */
 #define HUELLA_GALLERY_FINGERS    10
 #define HUELLA_GALLERY_IRISES     2
-#define HUELLA_GALLERY_SLOTS      12
+#define HUELLA_GALLERY_SLOTS      13
 #define HUELLA_GALLERY_SLOT_RIGHT 10 /* iris, HUELLA_IRIS_EYE_RIGHT */
 #define HUELLA_GALLERY_SLOT_LEFT  11 /* iris, HUELLA_IRIS_EYE_LEFT */
+#define HUELLA_GALLERY_SLOT_FACE  12 /* face (huella/face.h templates) */
 
 typedef enum huella_gallery_modality {
     HUELLA_GALLERY_FINGER = 0,
-    HUELLA_GALLERY_IRIS = 1
+    HUELLA_GALLERY_IRIS = 1,
+    HUELLA_GALLERY_FACE = 2
 } huella_gallery_modality;
+
+#define HUELLA_GALLERY_MODALITIES 3
 
 /* ---- Calibration: score -> log-likelihood ratio ------------------------ */
 
@@ -155,12 +162,18 @@ HUELLA_API huella_status huella_gallery_add_finger(huella_gallery *g, uint64_t p
 HUELLA_API huella_status huella_gallery_add_iris(huella_gallery *g, uint64_t person,
                                                  uint64_t sample, unsigned eye,
                                                  const huella_iris_code *code, huella_error *err);
+/* A face template (huella_face_template_decode or
+ * huella_face_template_from_descriptor); slot HUELLA_GALLERY_SLOT_FACE. */
+HUELLA_API huella_status huella_gallery_add_face(huella_gallery *g, uint64_t person,
+                                                 uint64_t sample, const huella_face_template *t,
+                                                 huella_error *err);
 /*
  * Enrol a serialised template, the form the store keeps: fingers in the
  * huella template format (huella_finger_template_encode) or an
  * interchange record (first view), irises in the .iris format
  * (huella_iris_template_encode).  position: 1..10 for fingers, the eye
- * for irises.
+ * for irises.  Faces (m = HUELLA_GALLERY_FACE) in the .face format
+ * (huella_face_template_encode, 137 bytes); position must be 0.
  */
 HUELLA_API huella_status huella_gallery_add_encoded(huella_gallery *g, uint64_t person,
                                                     uint64_t sample, huella_gallery_modality m,
@@ -174,7 +187,7 @@ HUELLA_API huella_status huella_gallery_remove_person(huella_gallery *g, uint64_
 
 /* Persons with at least one template. */
 HUELLA_API size_t huella_gallery_count(huella_gallery *g);
-/* Templates in a slot (0..11). */
+/* Templates in a slot (0..12). */
 HUELLA_API size_t huella_gallery_count_slot(huella_gallery *g, unsigned slot);
 /* Bytes the gallery holds (templates, indexes, bookkeeping), and that
  * divided by the number of persons (0 when empty). */
@@ -187,6 +200,7 @@ HUELLA_API double huella_gallery_bytes_per_person(huella_gallery *g);
 typedef struct huella_probe {
     const huella_finger_template *finger[HUELLA_GALLERY_FINGERS]; /* position p at [p - 1] */
     const huella_iris_code *iris[HUELLA_GALLERY_IRISES];          /* [0] right, [1] left */
+    const huella_face_template *face;                             /* NULL = absent */
 } huella_probe;
 
 typedef struct huella_identify_options {
@@ -216,7 +230,7 @@ typedef struct huella_identify_options {
 typedef struct huella_evidence {
     bool present;    /* the probe and the candidate both have this slot */
     bool bounded;    /* iris only: outside the searched depth, score is a bound */
-    double score;    /* the matcher's own units (finger similarity, iris distance) */
+    double score;    /* the matcher's own units (finger similarity, iris or face distance) */
     double llr;      /* calibrated; 0 when not present */
     uint64_t sample; /* the gallery sample that gave the score */
 } huella_evidence;

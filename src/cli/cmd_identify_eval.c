@@ -22,7 +22,7 @@ static const char identify_help[] =
     "huella eval identify - open-set identification accuracy on a dataset\n"
     "\n"
     "usage: huella eval identify --dataset DIR[:PPI] [--dataset DIR[:PPI] ...]\n"
-    "                            [--modality finger|iris] [--input images|templates]\n"
+    "                            [--modality finger|iris|face] [--input images|templates]\n"
     "                            [--ppi N] [--classes N] [--threads N] [--report DIR] [--json]\n"
     "\n"
     "Protocol: the first sample of each class (that gives a template) is\n"
@@ -41,7 +41,7 @@ static const char identify_help[] =
 static const char calibrate_help[] =
     "huella eval calibrate - fit the score-to-LLR calibration of an engine\n"
     "\n"
-    "usage: huella eval calibrate finger|iris --dataset DIR[:PPI] [--dataset ...]\n"
+    "usage: huella eval calibrate finger|iris|face --dataset DIR[:PPI] [--dataset ...]\n"
     "                             [--feature score|tail] [--input images|templates]\n"
     "                             [--ppi N] [--threads N]\n"
     "\n"
@@ -145,9 +145,17 @@ static int parse(int argc, char **argv, const char *cmd, const char *help, commo
         return cli_usage_error(cmd, "--dataset DIR is required");
     if (a->modality == NULL)
         a->modality = "finger";
-    if (strcmp(a->modality, "finger") != 0 && strcmp(a->modality, "iris") != 0)
-        return cli_usage_error(cmd, "the modality is finger or iris, not '%s'", a->modality);
+    if (strcmp(a->modality, "finger") != 0 && strcmp(a->modality, "iris") != 0 &&
+        strcmp(a->modality, "face") != 0)
+        return cli_usage_error(cmd, "the modality is finger, iris or face, not '%s'", a->modality);
     return CLI_CONTINUE;
+}
+
+static huella_gallery_modality gallery_modality(const char *name)
+{
+    if (strcmp(name, "face") == 0)
+        return HUELLA_GALLERY_FACE;
+    return strcmp(name, "iris") == 0 ? HUELLA_GALLERY_IRIS : HUELLA_GALLERY_FINGER;
 }
 
 /* Scan the datasets with the extensions of modality m. */
@@ -250,8 +258,7 @@ int cmd_eval_identify(int argc, char **argv)
         huella_identify_eval_options o = {.sample = {.input = a.input, .ppi = a.o.ppi},
                                           .threads = a.threads,
                                           .max_classes = a.classes};
-        st = huella_identify_eval_run(strcmp(a.modality, "iris") == 0 ? HUELLA_GALLERY_IRIS
-                                                                      : HUELLA_GALLERY_FINGER,
+        st = huella_identify_eval_run(gallery_modality(a.modality),
                                       (const huella_dataset *const *)ds, ppi, a.n, &o, &r, &err);
     }
     for (size_t k = 0; k < a.n; k++)
@@ -279,10 +286,7 @@ int cmd_eval_calibrate(int argc, char **argv)
     huella_error err;
     huella_status st = scan_all(&a, ds, ppi, &err);
     if (!a.feature_set) /* the default of each engine, as shipped */
-        a.feature =
-            huella_calibration_default(strcmp(a.modality, "iris") == 0 ? HUELLA_GALLERY_IRIS
-                                                                       : HUELLA_GALLERY_FINGER)
-                ->feature;
+        a.feature = huella_calibration_default(gallery_modality(a.modality))->feature;
     huella_eval_result *r = NULL;
     if (st == HUELLA_OK) {
         huella_eval_options o = {.protocol = HUELLA_PROTOCOL_ALL,
@@ -294,8 +298,7 @@ int cmd_eval_calibrate(int argc, char **argv)
     for (size_t k = 0; k < a.n; k++)
         huella_dataset_free(ds[k]);
     huella_calibration c;
-    huella_gallery_modality gm =
-        strcmp(a.modality, "iris") == 0 ? HUELLA_GALLERY_IRIS : HUELLA_GALLERY_FINGER;
+    huella_gallery_modality gm = gallery_modality(a.modality);
     if (st == HUELLA_OK)
         st = huella_calibration_fit(r->genuine_scores, r->n_genuine, r->impostor_scores,
                                     r->n_impostor, gm, m->score_kind, a.feature, &c, &err);
@@ -323,7 +326,9 @@ int cmd_eval_calibrate(int argc, char **argv)
     /* the LLR at a few scores, for the documentation */
     json_t *at = json_object();
     for (int k = 0; k <= 20; k++) {
-        double sc = gm == HUELLA_GALLERY_IRIS ? 0.025 * k : 5.0 * k;
+        double sc = gm == HUELLA_GALLERY_IRIS   ? 0.025 * k
+                    : gm == HUELLA_GALLERY_FACE ? 0.075 * k
+                                                : 5.0 * k;
         char key[32];
         snprintf(key, sizeof key, "%g", sc);
         json_object_set_new(at, key, json_real(huella_calibration_llr(&c, sc)));

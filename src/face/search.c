@@ -10,9 +10,11 @@
  * kernel is compiled with a function-level target attribute and chosen at
  * run time (__builtin_cpu_supports), as the iris search does.
  */
+#define _POSIX_C_SOURCE 200809L
 #include "face/face_internal.h"
 
 #include <immintrin.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -143,5 +145,88 @@ huella_status huella_face_gallery_distances(const huella_face_gallery *g,
         distances_avx2(g, probe, out);
     else
         distances_portable(g, probe, out);
+    return HUELLA_OK;
+}
+
+huella_status huella_face_gallery_remove(huella_face_gallery *g, size_t i, huella_error *err)
+{
+    if (i >= g->n)
+        return huella_error_set(err, HUELLA_E_NOTFOUND, "face gallery: no entry %zu (of %zu)", i,
+                                g->n);
+    size_t last = --g->n;
+    if (i != last) {
+        memcpy(g->q + i * HUELLA_FACE_DIM, g->q + last * HUELLA_FACE_DIM, HUELLA_FACE_DIM);
+        g->scale[i] = g->scale[last];
+        g->norm2[i] = g->norm2[last];
+    }
+    return HUELLA_OK;
+}
+
+/* ---- threads over shards ---------------------------------------------------- */
+
+#define MAX_SHARDS 64
+
+/* A view of entries [begin, end) of a gallery: the kernels only read n,
+ * q, scale and norm2, so a shard is the same structure offset. */
+typedef struct shard {
+    huella_face_gallery view;
+    const huella_face_template *probe;
+    bool avx2;
+    float *out;
+} shard;
+
+static void *shard_run(void *arg)
+{
+    shard *s = arg;
+    if (s->avx2)
+        distances_avx2(&s->view, s->probe, s->out);
+    else
+        distances_portable(&s->view, s->probe, s->out);
+    return NULL;
+}
+
+huella_status huella_face_gallery_distances_mt(const huella_face_gallery *g,
+                                               const huella_face_template *probe,
+                                               huella_face_kernel kernel, unsigned threads,
+                                               float *out, huella_error *err)
+{
+    bool avx2 = __builtin_cpu_supports("avx2");
+    if (kernel == HUELLA_FACE_KERNEL_AVX2 && !avx2)
+        return huella_error_set(err, HUELLA_E_UNSUPPORTED, "this CPU has no AVX2");
+    avx2 = avx2 && kernel != HUELLA_FACE_KERNEL_PORTABLE;
+    if (threads < 1)
+        threads = 1;
+    if (threads > MAX_SHARDS)
+        threads = MAX_SHARDS;
+    /* shards of at least 4096 entries, cut at multiples of 64 */
+    size_t max_shards = g->n / 4096;
+    if (threads > max_shards)
+        threads = (unsigned)(max_shards > 0 ? max_shards : 1);
+    shard sh[MAX_SHARDS];
+    pthread_t tid[MAX_SHARDS];
+    bool started[MAX_SHARDS] = {false};
+    size_t per = (g->n / threads + 63) / 64 * 64;
+    for (unsigned t = 0; t < threads; t++) {
+        size_t b = (size_t)t * per < g->n ? (size_t)t * per : g->n;
+        size_t e = b + per < g->n && t + 1 < threads ? b + per : g->n;
+        sh[t] = (shard){.view = {.q = g->q + b * HUELLA_FACE_DIM,
+                                 .scale = g->scale + b,
+                                 .norm2 = g->norm2 + b,
+                                 .n = e - b,
+                                 .cap = e - b},
+                        .probe = probe,
+                        .avx2 = avx2,
+                        .out = out + b};
+    }
+    /* a thread that cannot start leaves its shard to the calling thread */
+    for (unsigned t = 1; t < threads; t++)
+        started[t] = pthread_create(&tid[t], NULL, shard_run, &sh[t]) == 0;
+    shard_run(&sh[0]);
+    for (unsigned t = 1; t < threads; t++) {
+        if (started[t])
+            pthread_join(tid[t], NULL);
+        else
+            shard_run(&sh[t]);
+    }
     return HUELLA_OK;
 }

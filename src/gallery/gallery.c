@@ -12,6 +12,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "gallery/gallery_internal.h"
 
+#include <math.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -216,12 +217,18 @@ huella_status huella_gallery_new(huella_gallery **out, huella_error *err)
     g->threads = n < 1 ? 1 : n > MAX_THREADS ? MAX_THREADS : (unsigned)n;
     g->cal[HUELLA_GALLERY_FINGER] = *huella_calibration_default(HUELLA_GALLERY_FINGER);
     g->cal[HUELLA_GALLERY_IRIS] = *huella_calibration_default(HUELLA_GALLERY_IRIS);
-    for (int s = HUELLA_GALLERY_FINGERS; s < HUELLA_GALLERY_SLOTS; s++) {
+    g->cal[HUELLA_GALLERY_FACE] = *huella_calibration_default(HUELLA_GALLERY_FACE);
+    for (int s = HUELLA_GALLERY_FINGERS; s < HUELLA_GALLERY_FINGERS + HUELLA_GALLERY_IRISES; s++) {
         huella_status st = huella_iris_gallery_new(&g->slot[s].iris, err);
         if (st != HUELLA_OK) {
             huella_gallery_free(g);
             return st;
         }
+    }
+    huella_status fst = huella_face_gallery_new(0, &g->slot[HUELLA_GALLERY_SLOT_FACE].face, err);
+    if (fst != HUELLA_OK) {
+        huella_gallery_free(g);
+        return fst;
     }
     *out = g;
     return HUELLA_OK;
@@ -243,6 +250,7 @@ void huella_gallery_free(huella_gallery *g)
         free(sl->iris_id);
         free(sl->by_id);
         huella_iris_gallery_free(sl->iris);
+        huella_face_gallery_free(sl->face);
     }
     free(g->persons);
     free(g->free_list);
@@ -261,7 +269,8 @@ void huella_gallery_set_threads(huella_gallery *g, unsigned threads)
 void huella_gallery_set_calibration(huella_gallery *g, const huella_calibration *c)
 {
     pthread_rwlock_wrlock(&g->lock);
-    g->cal[c->modality == HUELLA_GALLERY_IRIS ? 1 : 0] = *c;
+    if ((unsigned)c->modality < HUELLA_GALLERY_MODALITIES)
+        g->cal[c->modality] = *c;
     pthread_rwlock_unlock(&g->lock);
 }
 
@@ -278,7 +287,7 @@ static huella_status slot_reserve(gallery_slot *sl, bool finger, huella_error *e
         st = grow_array((void **)&sl->next, &c3, sl->n + 1, sizeof(int32_t), err);
     if (st == HUELLA_OK && finger)
         st = grow_array((void **)&sl->finger, &c4, sl->n + 1, sizeof(void *), err);
-    if (st == HUELLA_OK && !finger)
+    if (st == HUELLA_OK && !finger && sl->iris != NULL)
         st = grow_array((void **)&sl->iris_id, &c4, sl->n + 1, sizeof(uint64_t), err);
     if (st != HUELLA_OK)
         return st;
@@ -378,11 +387,51 @@ huella_status huella_gallery_add_iris(huella_gallery *g, uint64_t person, uint64
     return st;
 }
 
+huella_status huella_gallery_add_face(huella_gallery *g, uint64_t person, uint64_t sample,
+                                      const huella_face_template *t, huella_error *err)
+{
+    if (!(isfinite(t->scale) && isfinite(t->norm2)))
+        return huella_error_set(err, HUELLA_E_INPUT, "gallery: the face template is not finite");
+    unsigned s = HUELLA_GALLERY_SLOT_FACE;
+    pthread_rwlock_wrlock(&g->lock);
+    gallery_slot *sl = &g->slot[s];
+    uint32_t i = 0;
+    huella_status st = sl->n >= INT32_MAX
+                           ? huella_error_set(err, HUELLA_E_NOMEM, "gallery: slot full")
+                           : slot_reserve(sl, false, err);
+    if (st == HUELLA_OK)
+        st = free_list_reserve(g, err);
+    if (st == HUELLA_OK)
+        st = person_get(g, person, &i, err);
+    if (st == HUELLA_OK) {
+        st = huella_face_gallery_add(sl->face, t, err);
+        if (st != HUELLA_OK && g->persons[i].n_entries == 0)
+            person_release(g, i);
+    }
+    if (st == HUELLA_OK) {
+        size_t e = sl->n++; /* = the face index: both grow in step */
+        link_entry(g, s, e, i, sample);
+    }
+    pthread_rwlock_unlock(&g->lock);
+    return st;
+}
+
 huella_status huella_gallery_add_encoded(huella_gallery *g, uint64_t person, uint64_t sample,
                                          huella_gallery_modality m, unsigned position,
                                          const uint8_t *data, size_t len, huella_error *err)
 {
     huella_status st;
+    if (m == HUELLA_GALLERY_FACE) {
+        if (position != 0)
+            return huella_error_set(err, HUELLA_E_INPUT,
+                                    "gallery: a face has no position (got %u, expected 0)",
+                                    position);
+        huella_face_template ft;
+        st = huella_face_template_decode(data, len, &ft, err);
+        if (st != HUELLA_OK)
+            return st;
+        return huella_gallery_add_face(g, person, sample, &ft, err);
+    }
     if (m == HUELLA_GALLERY_IRIS) {
         huella_iris_template *t;
         st = huella_iris_template_decode(data, len, &t, err);
@@ -409,6 +458,10 @@ static huella_status drop_entry(huella_gallery *g, unsigned s, size_t e, huella_
     if (sl->finger != NULL && s < HUELLA_GALLERY_FINGERS) {
         sl->finger_bytes -= huella_finger_prepared_size(sl->finger[e]);
         huella_finger_prepared_free(sl->finger[e]);
+    } else if (s == HUELLA_GALLERY_SLOT_FACE) {
+        huella_status st = huella_face_gallery_remove(sl->face, e, err);
+        if (st != HUELLA_OK)
+            return st;
     } else {
         huella_status st = huella_iris_gallery_remove(sl->iris, sl->iris_id[e], err);
         if (st != HUELLA_OK)
@@ -427,6 +480,8 @@ static huella_status drop_entry(huella_gallery *g, unsigned s, size_t e, huella_
         sl->next[e] = sl->next[last];
         if (s < HUELLA_GALLERY_FINGERS) {
             sl->finger[e] = sl->finger[last];
+        } else if (s == HUELLA_GALLERY_SLOT_FACE) {
+            /* huella_face_gallery_remove moved the face the same way */
         } else {
             sl->iris_id[e] = sl->iris_id[last];
             sl->by_id[sl->iris_id[e] - 1] = (uint32_t)e;
@@ -490,6 +545,8 @@ size_t huella_gallery_bytes(huella_gallery *g)
         b += sl->cap * (sizeof(uint32_t) + sizeof(uint64_t) + sizeof(int32_t));
         if (s < HUELLA_GALLERY_FINGERS)
             b += sl->cap * sizeof(void *) + sl->finger_bytes;
+        else if (s == HUELLA_GALLERY_SLOT_FACE)
+            b += sl->n * (HUELLA_FACE_DIM + 2 * sizeof(float));
         else
             b += sl->cap * sizeof(uint64_t) + sl->cap_by_id * sizeof(uint32_t) +
                  sl->n * huella_iris_gallery_bytes_per_template();

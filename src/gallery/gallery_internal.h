@@ -9,6 +9,8 @@
  * next[] from person.first[slot] (-1 ends a chain).  Finger entries hold
  * compact prepared templates; iris entries live packed in a
  * huella_iris_gallery, whose ids map back to entries through by_id[].
+ * Face entries are the packed huella_face_gallery of the face slot,
+ * entry e at index e (both move the last into a hole on removal).
  */
 #ifndef HUELLA_GALLERY_INTERNAL_H
 #define HUELLA_GALLERY_INTERNAL_H
@@ -36,12 +38,13 @@ typedef struct gallery_slot {
     huella_iris_gallery *iris;
     uint32_t *by_id; /* iris id - 1 -> entry, UINT32_MAX when removed */
     size_t n_by_id, cap_by_id;
+    huella_face_gallery *face; /* the face slot: entry e is face index e */
 } gallery_slot;
 
 struct huella_gallery {
     pthread_rwlock_t lock;
     unsigned threads;
-    huella_calibration cal[2]; /* by huella_gallery_modality */
+    huella_calibration cal[HUELLA_GALLERY_MODALITIES]; /* by huella_gallery_modality */
     gallery_person *persons;
     size_t n_persons_slots, cap_persons; /* indexes in use or free */
     size_t n_persons;                    /* with at least one entry */
@@ -59,5 +62,13 @@ int64_t gallery_find(const huella_gallery *g, uint64_t id);
  * threads (the caller's included); chunks are taken dynamically. */
 typedef void (*gallery_range_fn)(void *ctx, size_t begin, size_t end);
 void gallery_parallel(unsigned threads, size_t n, size_t chunk, gallery_range_fn fn, void *ctx);
+
+/* The calibration index of slot k (by huella_gallery_modality). */
+static inline int gallery_slot_modality(unsigned k)
+{
+    return k < HUELLA_GALLERY_FINGERS                           ? HUELLA_GALLERY_FINGER
+           : k < HUELLA_GALLERY_FINGERS + HUELLA_GALLERY_IRISES ? HUELLA_GALLERY_IRIS
+                                                                : HUELLA_GALLERY_FACE;
+}
 
 #endif

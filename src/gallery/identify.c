@@ -31,6 +31,12 @@
  * iris_depth per eye); a candidate found by another slot that is outside
  * an eye's depth is given the depth's worst distance, an upper bound on
  * its LLR for that eye, and flagged `bounded`.
+ *
+ * The face is compared with every face entry by the packed int8 loop of
+ * src/face/search.c (AVX2 or portable, bit-identical), the gallery cut
+ * into one contiguous shard per thread; at 100+ million comparisons per
+ * second per core it needs no cascade.  Face distances are calibrated
+ * like iris distances (the impostor-tail feature).
  */
 #define _POSIX_C_SOURCE 200809L
 #include "gallery/gallery_internal.h"
@@ -66,6 +72,7 @@ typedef struct search {
     /* persons an iris search returned, each once */
     uint32_t *touched;
     size_t n_touched;
+    const huella_face_template *probe_face;
     /* for the finger loop */
     unsigned cur_slot;
     float *entry_score;
@@ -144,6 +151,30 @@ static huella_status iris_search(search *s, unsigned k, const huella_iris_code *
     return st;
 }
 
+/* The face slot: every entry through the packed face loop, threads over
+ * shards (huella_face_gallery_distances_mt); the best (least) distance
+ * per person. */
+static huella_status face_search(search *s, huella_error *err)
+{
+    const gallery_slot *sl = &s->g->slot[HUELLA_GALLERY_SLOT_FACE];
+    huella_status st = huella_face_gallery_distances_mt(
+        sl->face, s->probe_face, HUELLA_FACE_KERNEL_AUTO, s->g->threads, s->entry_score, err);
+    if (st != HUELLA_OK)
+        return st;
+    s->comparisons += sl->n;
+    float *best = s->sc[HUELLA_GALLERY_SLOT_FACE].best;
+    int32_t *ent = s->sc[HUELLA_GALLERY_SLOT_FACE].entry;
+    for (size_t e = 0; e < sl->n; e++) {
+        uint32_t o = sl->owner[e];
+        float d = sqrtf(s->entry_score[e]); /* the kernel gives squared distances */
+        if (isnan(best[o]) || d < best[o]) {
+            best[o] = d;
+            ent[o] = (int32_t)e;
+        }
+    }
+    return HUELLA_OK;
+}
+
 /* Probe fingers in the order the cascade takes them: most minutiae,
  * weighted by their quality (unreported quality weighs 1). */
 static double finger_strength(const huella_finger_template *t)
@@ -164,8 +195,7 @@ static void evidence_of(search *s, uint32_t o, unsigned k, huella_evidence *ev, 
     memset(ev, 0, sizeof(*ev));
     if (p->first[k] == NO_ENTRY)
         return;
-    bool iris = k >= HUELLA_GALLERY_FINGERS;
-    const huella_calibration *cal = &g->cal[iris ? 1 : 0];
+    const huella_calibration *cal = &g->cal[gallery_slot_modality(k)];
     if (s->exhaustive[k]) {
         float b = s->sc[k].best[o];
         ev->present = true;
@@ -207,6 +237,36 @@ static int by_llr(const void *a, const void *b)
     if (x->llr != y->llr)
         return x->llr < y->llr ? 1 : -1;
     return (x->person > y->person) - (x->person < y->person);
+}
+
+/* Put the best k of v (by by_llr, a total order) first, in any order:
+ * quickselect, linear on average, where sorting a million persons to keep
+ * twenty cost more than the face loop itself. */
+static void select_top(ranked *v, size_t n, size_t k)
+{
+    size_t lo = 0, hi = n; /* the k-th lies in [lo, hi) */
+    while (hi - lo > 16) {
+        size_t mid = lo + (hi - lo) / 2;
+        ranked pivot = v[mid];
+        v[mid] = v[hi - 1];
+        v[hi - 1] = pivot;
+        size_t store = lo;
+        for (size_t i = lo; i + 1 < hi; i++)
+            if (by_llr(&v[i], &pivot) < 0) {
+                ranked t = v[i];
+                v[i] = v[store];
+                v[store++] = t;
+            }
+        v[hi - 1] = v[store];
+        v[store] = pivot;
+        if (store == k || store + 1 == k)
+            return;
+        if (store > k)
+            hi = store;
+        else
+            lo = store + 1;
+    }
+    qsort(v + lo, hi - lo, sizeof(ranked), by_llr);
 }
 
 /* Stage 1b: the other stage-1 fingers, added to the pooled persons' LLR. */
@@ -346,8 +406,11 @@ static huella_status identify_locked(search *s, const huella_probe *probe,
         for (unsigned i = 0; i < n_fingers; i++)
             s->exhaustive[fingers[i]] = true;
     }
-    for (unsigned k = HUELLA_GALLERY_FINGERS; k < HUELLA_GALLERY_SLOTS; k++)
+    for (unsigned k = HUELLA_GALLERY_FINGERS; k < HUELLA_GALLERY_FINGERS + HUELLA_GALLERY_IRISES;
+         k++)
         s->exhaustive[k] = probe->iris[k - HUELLA_GALLERY_FINGERS] != NULL;
+    s->exhaustive[HUELLA_GALLERY_SLOT_FACE] = probe->face != NULL;
+    s->probe_face = probe->face;
     size_t max_entries = 0;
     for (unsigned k = 0; k < HUELLA_GALLERY_SLOTS; k++) {
         if (!s->exhaustive[k])
@@ -365,7 +428,8 @@ static huella_status identify_locked(search *s, const huella_probe *probe,
     /* room for every person the iris searches can return (each returns
      * at most min(depth, templates in its slot)) */
     size_t n_touch = 1;
-    for (unsigned k = HUELLA_GALLERY_FINGERS; k < HUELLA_GALLERY_SLOTS; k++)
+    for (unsigned k = HUELLA_GALLERY_FINGERS; k < HUELLA_GALLERY_FINGERS + HUELLA_GALLERY_IRISES;
+         k++)
         n_touch += s->opt.iris_depth < g->slot[k].n ? s->opt.iris_depth : g->slot[k].n;
     s->touched = malloc(n_touch * sizeof(uint32_t));
     if (s->entry_score == NULL || s->touched == NULL)
@@ -376,6 +440,8 @@ static huella_status identify_locked(search *s, const huella_probe *probe,
             continue;
         if (k < HUELLA_GALLERY_FINGERS)
             st = finger_exhaustive(s, k, err);
+        else if (k == HUELLA_GALLERY_SLOT_FACE)
+            st = face_search(s, err);
         else
             st = iris_search(s, k, probe->iris[k - HUELLA_GALLERY_FINGERS], err);
     }
@@ -389,6 +455,7 @@ static huella_status identify_locked(search *s, const huella_probe *probe,
     bool finger_pass = false; /* then everyone was scored, else only the touched */
     for (unsigned k = 0; k < HUELLA_GALLERY_FINGERS; k++)
         finger_pass |= s->exhaustive[k];
+    finger_pass |= s->exhaustive[HUELLA_GALLERY_SLOT_FACE]; /* the face loop scores everyone */
     size_t n_scan = finger_pass ? np : s->n_touched;
     for (size_t i = 0; i < n_scan; i++) {
         size_t o = finger_pass ? i : s->touched[i];
@@ -400,10 +467,9 @@ static huella_status identify_locked(search *s, const huella_probe *probe,
             if (!s->exhaustive[k] || g->persons[o].first[k] == NO_ENTRY)
                 continue;
             float b = s->sc[k].best[o];
-            bool iris = k >= HUELLA_GALLERY_FINGERS;
             if (!isnan(b))
                 any = true;
-            llr += huella_calibration_llr(&g->cal[iris ? 1 : 0],
+            llr += huella_calibration_llr(&g->cal[gallery_slot_modality(k)],
                                           isnan(b) ? s->iris_bound[k] : (double)b);
         }
         if (any)
@@ -432,7 +498,7 @@ static huella_status identify_locked(search *s, const huella_probe *probe,
         keep = s->opt.top_k; /* stage-1 LLRs are final: no need for more */
     }
     if (keep < n_pool)
-        qsort(pool, n_pool, sizeof(ranked), by_llr);
+        select_top(pool, n_pool, keep);
     huella_candidate *cand = calloc(keep ? keep : 1, sizeof(huella_candidate));
     size_t *cmp = calloc(keep ? keep : 1, sizeof(size_t));
     if (cand == NULL || cmp == NULL) {
@@ -467,8 +533,10 @@ huella_status huella_gallery_identify(huella_gallery *g, const huella_probe *pro
         any |= probe->finger[k] != NULL;
     for (unsigned k = 0; k < HUELLA_GALLERY_IRISES; k++)
         any |= probe->iris[k] != NULL;
+    any |= probe->face != NULL;
     if (!any)
-        return huella_error_set(err, HUELLA_E_INPUT, "identify: the probe has no finger or iris");
+        return huella_error_set(err, HUELLA_E_INPUT,
+                                "identify: the probe has no finger, iris or face");
     huella_identify_result *r = calloc(1, sizeof(*r));
     search *s = calloc(1, sizeof(*s));
     if (r == NULL || s == NULL) {
