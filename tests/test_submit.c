@@ -515,7 +515,19 @@ static void test_refused_and_unsafe(void **state)
     int rc = submit(url, box, &out, &err);
     assert_int_equal(rc, 2);
     assert_non_null(strstr(err, "refused the encounter: 422 unprocessable: canned 422"));
+    assert_non_null(strstr(out, "/rejected/"));
     assert_int_equal(queued(box), 0);
+    char rejected[600];
+    snprintf(rejected, sizeof rejected, "%s/rejected", box);
+    assert_int_equal(queued(rejected), 1); /* out of the queue, not out of the kit */
+    free(out);
+    free(err);
+    /* 401 (a token to renew): the encounter is not at fault and stays queued. */
+    fake_reset(401);
+    rc = submit(url, box, &out, &err);
+    assert_int_equal(rc, 0);
+    assert_non_null(strstr(out, "the token is not accepted"));
+    assert_int_equal(queued(box), 1);
     free(out);
     free(err);
     /* Plain http to another host is refused before anything is sent. */

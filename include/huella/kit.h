@@ -99,7 +99,8 @@ typedef struct huella_kit_reply {
 HUELLA_API void huella_kit_reply_clear(huella_kit_reply *r);
 
 /* Whether the reply means "keep it and try again later": not reached,
- * or a 5xx (also 408 and 429). */
+ * 5xx, 408, 425, 429, and 401/403/404 (credentials or server to fix, not
+ * the encounter).  Any other non-2xx refuses the encounter itself. */
 HUELLA_API bool huella_kit_reply_retry(const huella_kit_reply *r);
 
 /*
@@ -124,6 +125,11 @@ HUELLA_API void huella_kit_outbox_list_free(char **names, size_t n);
  * authenticate. */
 HUELLA_API huella_status huella_kit_outbox_get(const char *dir, const char *name,
                                                huella_kit_message **out, huella_error *err);
+/* Move one queued message that the server refused (4xx other than the
+ * retry ones) to DIR/rejected/ (0700), still sealed, out of the queue:
+ * nothing leaves the kit without a 2xx answer. */
+HUELLA_API huella_status huella_kit_outbox_reject(const char *dir, const char *name,
+                                                  huella_error *err);
 /* Remove one queued message (after a 2xx answer). */
 HUELLA_API huella_status huella_kit_outbox_remove(const char *dir, const char *name,
                                                   huella_error *err);

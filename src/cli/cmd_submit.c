@@ -43,11 +43,13 @@ static const char submit_help[] =
     "outbox (encrypted; default $XDG_DATA_HOME/huella/outbox or\n"
     "~/.local/share/huella/outbox).  It leaves the outbox only when the server\n"
     "answered 2xx.  When the server cannot be reached (no connection, timeout,\n"
-    "5xx) it stays there: 'huella submit --flush' sends the queue oldest first,\n"
-    "each with its own key, so the server never enrols one twice.  Exit status:\n"
-    "0 sent (or queued: the message says so, --json \"queued\": true), 2 refused\n"
-    "by the server (4xx: the encounter is dropped, fix it and send again), 3\n"
-    "flush left encounters queued.\n";
+    "untrusted certificate, 5xx) or does not accept the kit (401, 403, 404) it\n"
+    "stays there: 'huella submit --flush' sends the queue oldest first, each\n"
+    "with its own key, so the server never enrols one twice.  An encounter the\n"
+    "server refuses (400, 413, 422, ...) moves to DIR/rejected/ (still sealed,\n"
+    "not resent).  'huella submit --list' shows the queue.  Exit status: 0 sent\n"
+    "(or queued: the message says so, --json \"queued\": true), 1 usage, 2\n"
+    "refused by the server, 3 internal or --flush left encounters queued.\n";
 
 enum {
     OPT_SERVER = 256,
@@ -495,24 +497,35 @@ static int send_queued(const huella_kit_server *srv, const char *dir, const char
     } else if (huella_kit_reply_retry(&r)) {
         queued = true;
         if (!json) {
-            if (r.reached)
+            if (r.reached && r.status >= 500)
                 printf("huellad answered %ld (a server error): the encounter stays in the outbox "
                        "%s\nas %s; send it later with 'huella submit --flush'.\n",
                        r.status, dir, name);
+            else if (r.reached)
+                printf("huellad answered %ld%s: the encounter stays in the outbox %s\nas %s; "
+                       "fix the cause, then 'huella submit --flush'.\n",
+                       r.status,
+                       r.status == 401   ? " (the token is not accepted: a new one?)"
+                       : r.status == 403 ? " (not allowed for this role, purpose or legal basis)"
+                       : r.status == 404 ? " (no such endpoint: is this huellad, and new enough?)"
+                                         : "",
+                       dir, name);
             else
                 printf("huellad cannot be reached (%s): the encounter is kept, encrypted, in the "
                        "outbox\n%s as %s; send it later with 'huella submit --flush'.\n",
                        r.why, dir, name);
         }
     } else {
-        /* 4xx or another answer: resending the same bytes cannot help. */
-        if (r.reached && r.status >= 300)
-            print_refusal(&r);
-        else
-            fprintf(stderr, "huella: the server's answer cannot be used (status %ld)\n", r.status);
-        st = huella_kit_outbox_remove(dir, name, &err);
+        /* The encounter itself is refused: resending the same bytes cannot
+         * help.  It leaves the queue but not the kit (DIR/rejected/). */
+        print_refusal(&r);
+        st = huella_kit_outbox_reject(dir, name, &err);
         if (st != HUELLA_OK)
             cli_fail(st, &err);
+        else if (!json)
+            printf("the encounter is kept, encrypted, in %s/rejected/%s (not resent); fix it "
+                   "and submit it again.\n",
+                   dir, name);
         rc = EXIT_INPUT;
     }
     if (json)

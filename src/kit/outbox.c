@@ -267,3 +267,31 @@ huella_status huella_kit_outbox_remove(const char *dir, const char *name, huella
     free(path);
     return st;
 }
+
+huella_status huella_kit_outbox_reject(const char *dir, const char *name, huella_error *err)
+{
+    if (!name_valid(name))
+        return huella_error_set(err, HUELLA_E_INPUT, "outbox: %s is not an outbox file name", name);
+    char *rdir = join(dir, "rejected");
+    char *from = join(dir, name);
+    char *to = rdir != NULL ? join(rdir, name) : NULL;
+    huella_status st = HUELLA_OK;
+    if (rdir == NULL || from == NULL || to == NULL)
+        st = huella_error_set(err, HUELLA_E_NOMEM, "outbox: out of memory");
+    else if (mkdir(rdir, 0700) != 0 && errno != EEXIST)
+        st = huella_error_set(err, HUELLA_E_IO, "%s: cannot create: %s", rdir, strerror(errno));
+    else if (rename(from, to) != 0)
+        st = huella_error_set(err, HUELLA_E_IO, "%s: cannot move to %s: %s", from, rdir,
+                              strerror(errno));
+    if (st == HUELLA_OK) {
+        int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd >= 0) {
+            fsync(dfd);
+            close(dfd);
+        }
+    }
+    free(rdir);
+    free(from);
+    free(to);
+    return st;
+}

@@ -22,7 +22,15 @@ void huella_kit_reply_clear(huella_kit_reply *r)
 
 bool huella_kit_reply_retry(const huella_kit_reply *r)
 {
-    return !r->reached || r->status >= 500 || r->status == 408 || r->status == 429;
+    /* The server or the kit's credentials are at fault, not the encounter:
+     * unreachable, 5xx, timeouts and rate limits, and 401/403/404 (an
+     * expired token, a role or purpose not yet granted, a server without
+     * the endpoint) are all fixed without recapturing. */
+    if (!r->reached)
+        return true;
+    long s = r->status;
+    return s >= 500 || s == 401 || s == 403 || s == 404 || s == 408 || s == 425 || s == 429 ||
+           s < 200 || (s >= 300 && s < 400);
 }
 
 static size_t collect(char *p, size_t size, size_t nmemb, void *ctx)
@@ -133,6 +141,11 @@ huella_status huella_kit_send(const huella_kit_server *srv, const huella_kit_mes
         reply->reached = true;
         reply->status = 0;
         snprintf(reply->why, sizeof reply->why, "the answer is larger than %zu bytes", MAX_ANSWER);
+    } else if (rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CACERT_BADFILE) {
+        snprintf(reply->why, sizeof reply->why,
+                 "the server's certificate is not trusted (%s): give --cacert with the "
+                 "certificate that signed it",
+                 curl_easy_strerror(rc));
     } else {
         snprintf(reply->why, sizeof reply->why, "%s", curl_easy_strerror(rc));
     }
