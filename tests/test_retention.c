@@ -402,6 +402,28 @@ static void test_cli(void **state)
     json_decref(o);
     free(out);
     free(err);
+    /* A dry run of audit pruning needs no key and prunes nothing. */
+    const char *prune = test_tmpfile("prune.json");
+    assert_true(test_write_file(prune, policy_prune, strlen(policy_prune)));
+    const char *dry_prune[] = {"retention", "run",    "--db",  f.dir,
+                               "--policy",  prune,    "--now", "2040-01-01T00:00:00Z",
+                               "--dry-run", "--json", NULL};
+    assert_int_equal(test_run_huella(dry_prune, NULL, &out, &err), 0);
+    o = json_loads(out, 0, &je);
+    assert_non_null(o);
+    json_int_t would = json_integer_value(json_object_get(json_object_get(o, "audit"), "pruned"));
+    assert_true(would >= 2);
+    json_decref(o);
+    free(out);
+    free(err);
+    char *vr;
+    int64_t first;
+    assert_int_equal(huella_audit_verify(f.dir, f.key, &vr, &first, NULL), HUELLA_OK);
+    o = json_loads(vr, 0, &je);
+    free(vr);
+    assert_int_equal(first, 0);
+    assert_int_equal(json_integer_value(json_object_get(o, "pruned_through")), 0);
+    json_decref(o);
     const char *bad_policy = test_tmpfile("bad-policy.json");
     assert_true(test_write_file(bad_policy, "{\"version\": 1, \"encounter\": {}}", 31));
     const char *bad[] = {"retention", "run", "--db", f.dir, "--policy", bad_policy, NULL};

@@ -129,7 +129,7 @@ HUELLA_API huella_status huella_audit_query(const char *dir, const huella_audit_
  * still detects any edit, deletion or insertion after K, and a deletion
  * of leading records without the key.  The caller then appends an
  * "audit.prune" record naming K and the hash (huella_retention_run
- * does).  dry_run: count only.  *through receives K (0: nothing to
+ * does).  dry_run: count only (a may then be NULL).  *through receives K (0: nothing to
  * prune), *pruned the number of records removed.  Uses its own
  * connection to DIR/audit.db: safe beside the handle's committer.
  */

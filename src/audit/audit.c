@@ -650,6 +650,9 @@ huella_status huella_audit_prune(huella_audit *a, const char *dir, const char *b
     memset(anchor_hash, 0, AUDIT_HASH_BYTES);
     if (before == NULL || strlen(before) < 10)
         return huella_error_set(err, HUELLA_E_INPUT, "audit prune: want a UTC ISO 8601 cut-off");
+    if (a == NULL && !dry_run)
+        return huella_error_set(err, HUELLA_E_INPUT,
+                                "audit prune: the anchor is signed: open the log with its key");
     sqlite3 *db;
     huella_status st = audit_db_open(dir, true, &db, err);
     if (st != HUELLA_OK)

@@ -359,9 +359,7 @@ static huella_status prune_audit(run_ctx *r, const char *dir, const char *cutoff
 {
     int64_t through = 0, pruned = 0;
     uint8_t hash[32];
-    huella_status st =
-        r->a != NULL ? huella_audit_prune(r->a, dir, cutoff, r->dry, &through, &pruned, hash, err)
-                     : HUELLA_OK;
+    huella_status st = huella_audit_prune(r->a, dir, cutoff, r->dry, &through, &pruned, hash, err);
     char hex[65] = "";
     if (st == HUELLA_OK && through > 0) {
         static const char digits[] = "0123456789abcdef";
