@@ -85,8 +85,11 @@ static bool add_image(json_t *array, const char *key, json_t *val, const huella_
 {
     json_t *o = json_object();
     json_t *b = base64_string(img->data, img->len);
-    bool ok = o != NULL && b != NULL && json_object_set_new(o, "image", b) == 0;
-    b = NULL;
+    bool ok = o != NULL && b != NULL;
+    if (ok)
+        ok = json_object_set_new(o, "image", b) == 0; /* takes b, also on failure */
+    else
+        json_decref(b);
     if (ok && key != NULL)
         ok = json_object_set_new(o, key, val) == 0;
     else
