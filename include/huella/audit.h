@@ -120,6 +120,23 @@ typedef struct huella_audit_filter {
 HUELLA_API huella_status huella_audit_query(const char *dir, const huella_audit_filter *f,
                                             char **json, huella_error *err);
 
+/*
+ * Retention of the chain itself (docs/retention.md).  Prune the records
+ * older than `before` (UTC ISO 8601), always keeping the newest record:
+ * the records 1..K go, and a prune anchor (K, hash of record K, time)
+ * signed with the handle's key is stored in their place, so that
+ * huella_audit_verify starts the chain at K+1 from that signed hash and
+ * still detects any edit, deletion or insertion after K, and a deletion
+ * of leading records without the key.  The caller then appends an
+ * "audit.prune" record naming K and the hash (huella_retention_run
+ * does).  dry_run: count only (a may then be NULL).  *through receives K (0: nothing to
+ * prune), *pruned the number of records removed.  Uses its own
+ * connection to DIR/audit.db: safe beside the handle's committer.
+ */
+HUELLA_API huella_status huella_audit_prune(huella_audit *a, const char *dir, const char *before,
+                                            bool dry_run, int64_t *through, int64_t *pruned,
+                                            uint8_t anchor_hash[32], huella_error *err);
+
 #ifdef __cplusplus
 }
 #endif

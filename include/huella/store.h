@@ -335,6 +335,42 @@ HUELLA_API huella_status huella_store_person_erase(huella_store *s, int64_t pers
 HUELLA_API huella_status huella_store_check(huella_store *s, char **report, size_t *n_problems,
                                             huella_error *err);
 
+/* ---- Retention (src/store/expire.c; the policy is src/policy/retention.c) -- */
+
+/* An encounter captured before a retention cut-off. */
+typedef struct huella_store_expired {
+    int64_t encounter_id;
+    int64_t person_id;
+    char captured[32];
+    bool last; /* the person has no other encounter that stays */
+} huella_store_expired;
+
+/*
+ * Encounters captured before `before` (UTC ISO 8601), by person then id
+ * (a person's encounters are adjacent),
+ * except those whose possible-duplicate case is still open (a case under
+ * review holds its data).  *out is freed with free(); NULL when *n is 0.
+ */
+HUELLA_API huella_status huella_store_expired_encounters(huella_store *s, const char *before,
+                                                         huella_store_expired **out, size_t *n,
+                                                         huella_error *err);
+/*
+ * Erase one encounter with everything it holds (samples, images,
+ * templates, biographic data and its history, link events); cases that
+ * name it say "encounter erased".  The person and their other encounters
+ * stay (erase the person instead when it is their last).  The WAL is
+ * checkpointed and truncated.  Not allowed inside begin/commit.
+ */
+HUELLA_API huella_status huella_store_encounter_erase(huella_store *s, int64_t encounter_id,
+                                                      huella_error *err);
+/* Ids of decided (closed) cases decided before `before`, oldest first. */
+HUELLA_API huella_status huella_store_closed_cases(huella_store *s, const char *before,
+                                                   int64_t **ids, size_t *n, huella_error *err);
+/* Delete one closed case with its candidates and evidence; an open case
+ * is refused (HUELLA_E_INPUT). */
+HUELLA_API huella_status huella_store_case_delete(huella_store *s, int64_t case_id,
+                                                  huella_error *err);
+
 /* ---- Enrolment (src/store/enrol.c) --------------------------------------- */
 
 /*

@@ -627,3 +627,105 @@ int64_t huella_audit_length(huella_audit *a)
     pthread_mutex_unlock(&a->mu);
     return n;
 }
+
+/* ---- Retention: pruning with a signed anchor (docs/retention.md) ---- */
+
+static huella_status prune_exec(sqlite3 *db, const char *sql, int64_t v, huella_error *err)
+{
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(db, sql, -1, &q, NULL) != SQLITE_OK)
+        return audit_sql_error(db, err, "pruning");
+    sqlite3_bind_int64(q, 1, v);
+    int rc = sqlite3_step(q);
+    sqlite3_finalize(q);
+    return rc == SQLITE_DONE ? HUELLA_OK : audit_sql_error(db, err, "pruning");
+}
+
+huella_status huella_audit_prune(huella_audit *a, const char *dir, const char *before, bool dry_run,
+                                 int64_t *through, int64_t *pruned, uint8_t anchor_hash[32],
+                                 huella_error *err)
+{
+    *through = 0;
+    *pruned = 0;
+    memset(anchor_hash, 0, AUDIT_HASH_BYTES);
+    if (before == NULL || strlen(before) < 10)
+        return huella_error_set(err, HUELLA_E_INPUT, "audit prune: want a UTC ISO 8601 cut-off");
+    if (a == NULL && !dry_run)
+        return huella_error_set(err, HUELLA_E_INPUT,
+                                "audit prune: the anchor is signed: open the log with its key");
+    sqlite3 *db;
+    huella_status st = audit_db_open(dir, true, &db, err);
+    if (st != HUELLA_OK)
+        return st;
+    if (sqlite3_exec(db, AUDIT_PRUNE_SCHEMA "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+        st = audit_sql_error(db, err, "starting the prune");
+    sqlite3_stmt *q = NULL;
+    int64_t k = 0, done_through = 0;
+    if (st == HUELLA_OK &&
+        sqlite3_prepare_v2(db,
+                           "SELECT r.seq, r.hash, (SELECT count(*) FROM record WHERE seq <= r.seq),"
+                           " (SELECT coalesce(max(through), 0) FROM prune_anchor)"
+                           " FROM record r WHERE r.at < ?1 AND r.seq < (SELECT max(seq) FROM"
+                           " record) ORDER BY r.seq DESC LIMIT 1",
+                           -1, &q, NULL) != SQLITE_OK)
+        st = audit_sql_error(db, err, "finding records to prune");
+    if (st == HUELLA_OK) {
+        sqlite3_bind_text(q, 1, before, -1, SQLITE_TRANSIENT);
+        int rc = sqlite3_step(q);
+        if (rc == SQLITE_ROW && sqlite3_column_bytes(q, 1) == AUDIT_HASH_BYTES) {
+            k = sqlite3_column_int64(q, 0);
+            memcpy(anchor_hash, sqlite3_column_blob(q, 1), AUDIT_HASH_BYTES);
+            *pruned = sqlite3_column_int64(q, 2);
+            done_through = sqlite3_column_int64(q, 3);
+        } else if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+            st = audit_sql_error(db, err, "finding records to prune");
+        }
+    }
+    sqlite3_finalize(q);
+    if (k <= done_through) {
+        k = 0;
+        *pruned = 0;
+        memset(anchor_hash, 0, AUDIT_HASH_BYTES);
+    }
+    if (st == HUELLA_OK && k > 0 && !dry_run) {
+        uint8_t msg[AUDIT_PRUNE_MSG_BYTES], sig[crypto_sign_BYTES];
+        audit_prune_message(k, anchor_hash, msg);
+        crypto_sign_detached(sig, NULL, msg, sizeof(msg), a->sk);
+        char now[32];
+        audit_now(now);
+        if (sqlite3_prepare_v2(db,
+                               "INSERT INTO prune_anchor(through, hash, at, sig) VALUES (?1, ?2,"
+                               " ?3, ?4)",
+                               -1, &q, NULL) != SQLITE_OK)
+            st = audit_sql_error(db, err, "storing the prune anchor");
+        if (st == HUELLA_OK) {
+            sqlite3_bind_int64(q, 1, k);
+            sqlite3_bind_blob(q, 2, anchor_hash, AUDIT_HASH_BYTES, SQLITE_TRANSIENT);
+            sqlite3_bind_text(q, 3, now, -1, SQLITE_TRANSIENT);
+            sqlite3_bind_blob(q, 4, sig, sizeof(sig), SQLITE_TRANSIENT);
+            if (sqlite3_step(q) != SQLITE_DONE)
+                st = audit_sql_error(db, err, "storing the prune anchor");
+            sqlite3_finalize(q);
+        }
+        if (st == HUELLA_OK)
+            st = prune_exec(db, "DELETE FROM record_person WHERE seq <= ?1", k, err);
+        if (st == HUELLA_OK)
+            st = prune_exec(db, "DELETE FROM checkpoint WHERE seq <= ?1", k, err);
+        if (st == HUELLA_OK)
+            st = prune_exec(db, "DELETE FROM record WHERE seq <= ?1", k, err);
+        if (st == HUELLA_OK)
+            st = prune_exec(db, "DELETE FROM prune_anchor WHERE through < ?1", k, err);
+    }
+    if (st == HUELLA_OK && k > 0 && !dry_run) {
+        if (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+            st = audit_sql_error(db, err, "committing the prune");
+    } else {
+        sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+    }
+    sqlite3_close(db);
+    if (st == HUELLA_OK)
+        *through = k;
+    else
+        *pruned = 0;
+    return st;
+}

@@ -18,6 +18,14 @@ extern const char *const audit_field_names[AUDIT_NFIELDS];
 /* "huella-audit-checkpoint/1" || seq u64be || hash */
 #define AUDIT_CHECKPOINT_TAG       "huella-audit-checkpoint/1"
 #define AUDIT_CHECKPOINT_MSG_BYTES (sizeof(AUDIT_CHECKPOINT_TAG) - 1 + 8 + AUDIT_HASH_BYTES)
+/* "huella-audit-prune/1" || through u64be || hash of record `through` */
+#define AUDIT_PRUNE_TAG       "huella-audit-prune/1"
+#define AUDIT_PRUNE_MSG_BYTES (sizeof(AUDIT_PRUNE_TAG) - 1 + 8 + AUDIT_HASH_BYTES)
+void audit_prune_message(int64_t through, const uint8_t hash[AUDIT_HASH_BYTES],
+                         uint8_t msg[AUDIT_PRUNE_MSG_BYTES]);
+#define AUDIT_PRUNE_SCHEMA                                                                         \
+    "CREATE TABLE IF NOT EXISTS prune_anchor(through INTEGER PRIMARY KEY, hash BLOB NOT NULL,"     \
+    " at TEXT NOT NULL, sig BLOB NOT NULL);"
 /* Head file: seq u64be || hash || signature. */
 #define AUDIT_HEAD_BYTES (8 + AUDIT_HASH_BYTES + crypto_sign_BYTES)
 

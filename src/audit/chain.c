@@ -65,6 +65,16 @@ void audit_checkpoint_message(int64_t seq, const uint8_t hash[AUDIT_HASH_BYTES],
     memcpy(msg + t + 8, hash, AUDIT_HASH_BYTES);
 }
 
+void audit_prune_message(int64_t through, const uint8_t hash[AUDIT_HASH_BYTES],
+                         uint8_t msg[AUDIT_PRUNE_MSG_BYTES])
+{
+    size_t t = sizeof(AUDIT_PRUNE_TAG) - 1;
+    memcpy(msg, AUDIT_PRUNE_TAG, t);
+    huella_store_u32be(msg + t, (uint32_t)((uint64_t)through >> 32));
+    huella_store_u32be(msg + t + 4, (uint32_t)through);
+    memcpy(msg + t + 8, hash, AUDIT_HASH_BYTES);
+}
+
 void audit_persons_text(const int64_t *ids, size_t n, char *out, size_t cap)
 {
     size_t len = 0;
@@ -134,8 +144,55 @@ static bool read_head(const char *path, int64_t *seq, uint8_t *hash, uint8_t *si
     return true;
 }
 
-static huella_status check_records(sqlite3 *db, verdict *v, int64_t *n_records, int64_t *last,
-                                   huella_error *err)
+/*
+ * The newest prune anchor (retention): the chain restarts after record
+ * *through from the signed hash.  A bad signature is a break (the chain
+ * then starts at 1, so the missing records are reported as well).
+ */
+static huella_status read_anchor(sqlite3 *db, const uint8_t *pk, verdict *v, int64_t *through,
+                                 uint8_t hash[AUDIT_HASH_BYTES], huella_error *err)
+{
+    *through = 0;
+    memset(hash, 0, AUDIT_HASH_BYTES);
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(db,
+                           "SELECT name FROM sqlite_master WHERE type = 'table' AND"
+                           " name = 'prune_anchor'",
+                           -1, &q, NULL) != SQLITE_OK)
+        return audit_sql_error(db, err, "reading the prune anchor");
+    bool exists = sqlite3_step(q) == SQLITE_ROW;
+    sqlite3_finalize(q);
+    if (!exists)
+        return HUELLA_OK;
+    if (sqlite3_prepare_v2(db,
+                           "SELECT through, hash, sig FROM prune_anchor ORDER BY through DESC"
+                           " LIMIT 1",
+                           -1, &q, NULL) != SQLITE_OK)
+        return audit_sql_error(db, err, "reading the prune anchor");
+    if (sqlite3_step(q) == SQLITE_ROW) {
+        int64_t t = sqlite3_column_int64(q, 0);
+        uint8_t msg[AUDIT_PRUNE_MSG_BYTES];
+        if (t < 1 || sqlite3_column_bytes(q, 1) != AUDIT_HASH_BYTES ||
+            sqlite3_column_bytes(q, 2) != crypto_sign_BYTES) {
+            broken(v, t > 0 ? t : 1, "the prune anchor at record %" PRId64 " is malformed", t);
+        } else {
+            audit_prune_message(t, sqlite3_column_blob(q, 1), msg);
+            if (crypto_sign_verify_detached(sqlite3_column_blob(q, 2), msg, sizeof(msg), pk) != 0)
+                broken(v, t, "the prune anchor at record %" PRId64 " has a bad signature: forged",
+                       t);
+            else {
+                *through = t;
+                memcpy(hash, sqlite3_column_blob(q, 1), AUDIT_HASH_BYTES);
+            }
+        }
+    }
+    sqlite3_finalize(q);
+    return HUELLA_OK;
+}
+
+static huella_status check_records(sqlite3 *db, verdict *v, int64_t pruned_through,
+                                   const uint8_t anchor[AUDIT_HASH_BYTES], int64_t *n_records,
+                                   int64_t *last, huella_error *err)
 {
     sqlite3_stmt *q;
     if (sqlite3_prepare_v2(db,
@@ -143,14 +200,15 @@ static huella_status check_records(sqlite3 *db, verdict *v, int64_t *n_records, 
                            " outcome, detail, persons, prev, hash FROM record ORDER BY seq",
                            -1, &q, NULL) != SQLITE_OK)
         return audit_sql_error(db, err, "reading records");
-    uint8_t chain[AUDIT_HASH_BYTES] = {0};
-    int64_t expected = 1;
+    uint8_t chain[AUDIT_HASH_BYTES];
+    memcpy(chain, anchor, AUDIT_HASH_BYTES);
+    int64_t expected = pruned_through + 1;
     huella_buf canon;
     huella_buf_init(&canon);
     huella_status st = HUELLA_OK;
     int rc;
     *n_records = 0;
-    *last = 0;
+    *last = pruned_through;
     while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
         audit_record r;
         r.seq = sqlite3_column_int64(q, 0);
@@ -291,8 +349,12 @@ huella_status huella_audit_verify(const char *dir, const char *key_path, char **
     }
     if (st == HUELLA_OK && sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
         st = audit_sql_error(db, err, "starting a read");
+    int64_t pruned_through = 0;
+    uint8_t anchor[AUDIT_HASH_BYTES];
     if (st == HUELLA_OK)
-        st = check_records(db, &v, &n_records, &last, err);
+        st = read_anchor(db, pk, &v, &pruned_through, anchor, err);
+    if (st == HUELLA_OK)
+        st = check_records(db, &v, pruned_through, anchor, &n_records, &last, err);
     if (st == HUELLA_OK)
         st = check_checkpoints(db, pk, last, &v, &n_checkpoints, err);
     sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
@@ -315,11 +377,12 @@ huella_status huella_audit_verify(const char *dir, const char *key_path, char **
     sqlite3_close(db);
     if (st != HUELLA_OK)
         return st;
-    json_t *o = json_pack("{s:b, s:I, s:I, s:o, s:o, s:s, s:b}", "ok", v.first == 0, "records",
-                          (json_int_t)n_records, "checkpoints", (json_int_t)n_checkpoints,
-                          "first_broken", v.first ? json_integer(v.first) : json_null(), "problem",
-                          v.first ? json_string(v.problem) : json_null(), "key", key_source,
-                          "head_checked", head_checked);
+    json_t *o =
+        json_pack("{s:b, s:I, s:I, s:o, s:o, s:s, s:b, s:I}", "ok", v.first == 0, "records",
+                  (json_int_t)n_records, "checkpoints", (json_int_t)n_checkpoints, "first_broken",
+                  v.first ? json_integer(v.first) : json_null(), "problem",
+                  v.first ? json_string(v.problem) : json_null(), "key", key_source, "head_checked",
+                  head_checked, "pruned_through", (json_int_t)pruned_through);
     *report = o != NULL ? json_dumps(o, JSON_INDENT(2)) : NULL;
     json_decref(o);
     if (*report == NULL)

@@ -114,4 +114,9 @@ int cmd_user(int argc, char **argv);    /* cmd_access.c */
 int cmd_token(int argc, char **argv);   /* cmd_access.c */
 int cmd_sharing(int argc, char **argv); /* cmd_access.c */
 
+/* `huella submit` (the capture kit client) and `huella retention`, in cmd_submit.c and
+ * cmd_retention.c */
+int cmd_submit(int argc, char **argv);
+int cmd_retention(int argc, char **argv);
+
 #endif

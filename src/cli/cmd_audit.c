@@ -118,7 +118,11 @@ static int audit_verify(int argc, char **argv)
                    (long long)json_integer_value(json_object_get(o, "records")),
                    (long long)json_integer_value(json_object_get(o, "checkpoints")),
                    json_string_value(json_object_get(o, "key")));
-        else
+        if (first == 0 && json_integer_value(json_object_get(o, "pruned_through")) > 0)
+            printf("records up to %lld were pruned by the retention policy; the chain starts "
+                   "from their signed anchor\n",
+                   (long long)json_integer_value(json_object_get(o, "pruned_through")));
+        if (first != 0)
             printf("audit chain BROKEN at record %lld: %s\n", (long long)first,
                    json_string_value(json_object_get(o, "problem")));
         json_decref(o);

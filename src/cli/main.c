@@ -46,6 +46,8 @@ static const cli_command nouns[] = {
     {"agency", cmd_agency, "agencies that own records: add"},
     {"user", cmd_user, "users of huellad: add, list"},
     {"token", cmd_token, "API tokens: new (shown once)"},
+    {"submit", cmd_submit, "send an encounter to huellad as a capture kit; encrypted outbox"},
+    {"retention", cmd_retention, "purge what has outlived its retention period, audited"},
     {"sharing", cmd_sharing, "sharing agreements between agencies: add, list, revoke"},
     {"eval", cmd_eval, "measure accuracy: error rates, DET curves, reports"},
     {"version", cmd_version, "print the version"},
