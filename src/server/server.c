@@ -69,7 +69,34 @@ struct server {
     double latency_sum;
     uint64_t latency_count;
     unsigned in_flight;
+    huella_gallery *gallery;
+    pthread_rwlock_t gallery_lock;
+    huella_watchlist *watchlist;
+    pthread_mutex_t wl_mu;
+    struct idem *idem; /* under mu */
+    struct job *jobs;  /* under mu */
+    int64_t next_job;
 };
+
+typedef struct idem {
+    struct idem *next;
+    char key[129];
+    char *answer; /* NULL while the first request runs */
+} idem;
+
+typedef struct job {
+    struct job *next;
+    int64_t id;
+    char kind[32];
+    char state[16];
+    double fraction;
+    json_t *result;
+    char created[32], finished[32];
+    pthread_t thread;
+    server *srv;
+    server_job_fn fn;
+    void *arg;
+} job;
 
 typedef struct req_ctx {
     server *srv;
@@ -277,6 +304,13 @@ static void personal(server *s, server_call *c, const server_route *rt, huella_p
         server_error(c, 403, huella_decision_code(d), "%s", huella_decision_reason(d));
         return;
     }
+    if (strncmp(rt->pattern, "/v1/persons/", 12) != 0) {
+        /* Not one person's record: the handler checks what it touches. */
+        c->status = 200;
+        c->outcome = "allowed";
+        rt->handler(c);
+        return;
+    }
     char agency[64];
     huella_status st = huella_store_person_agency(c->slot->store, req->id, agency, &err);
     if (st == HUELLA_E_NOTFOUND) {
@@ -320,6 +354,11 @@ static enum MHD_Result process(req_ctx *x, const char *url, const char *method)
     int code = server_request_decode(method, url, hl.h, hl.n, x->body.data, len, s->cfg.max_body,
                                      &req, &err);
     x->route = req.route;
+    if (code == 0) {
+        const char *sa = MHD_lookup_connection_value(x->conn, MHD_GET_ARGUMENT_KIND, "status");
+        if (sa != NULL && strlen(sa) < sizeof(req.status_arg))
+            snprintf(req.status_arg, sizeof(req.status_arg), "%s", sa);
+    }
     server_call c = {.srv = s, .req = &req, .status = 200, .outcome = "ok"};
     const server_route *rt = req.route >= 0 ? &server_routes[req.route] : NULL;
     huella_principal who;
@@ -344,7 +383,13 @@ static enum MHD_Result process(req_ctx *x, const char *url, const char *method)
         snprintf(x->user, sizeof(x->user), "%s", who.user);
     bool audited = rt != NULL && rt->operation != NULL;
     huella_audit_event ev = {0};
-    int64_t persons[1] = {req.id};
+    int64_t persons[9] = {0};
+    size_t n_persons = 0;
+    if (rt != NULL && strncmp(rt->pattern, "/v1/persons/", 12) == 0 && req.id > 0)
+        persons[n_persons++] = req.id;
+    for (size_t i = 0; i < 8 && c.persons[i] != 0 && n_persons < 9; i++)
+        if (n_persons == 0 || persons[0] != c.persons[i])
+            persons[n_persons++] = c.persons[i];
     if (audited) {
         ev.user = known_user ? who.user : "";
         ev.role = known_user ? who.role : "";
@@ -353,7 +398,7 @@ static enum MHD_Result process(req_ctx *x, const char *url, const char *method)
         ev.legal_basis = req.legal_basis;
         ev.operation = rt->operation;
         ev.persons = persons;
-        ev.n_persons = req.id > 0 ? 1 : 0;
+        ev.n_persons = n_persons;
         ev.outcome = c.outcome;
         ev.detail = c.detail;
     }
@@ -543,6 +588,216 @@ const char *server_db_dir(server *s)
     return s->db;
 }
 
+huella_gallery *server_gallery_lock(server *s, bool exclusive)
+{
+    if (exclusive)
+        pthread_rwlock_wrlock(&s->gallery_lock);
+    else
+        pthread_rwlock_rdlock(&s->gallery_lock);
+    return s->gallery;
+}
+
+void server_gallery_unlock(server *s)
+{
+    pthread_rwlock_unlock(&s->gallery_lock);
+}
+
+huella_watchlist *server_watchlist_lock(server *s)
+{
+    pthread_mutex_lock(&s->wl_mu);
+    return s->watchlist;
+}
+
+void server_watchlist_unlock(server *s)
+{
+    pthread_mutex_unlock(&s->wl_mu);
+}
+
+const huella_policy *server_policy(server *s)
+{
+    return s->policy;
+}
+
+/* ---- idempotency ---- */
+
+static idem *idem_find(server *s, const char *key)
+{
+    for (idem *i = s->idem; i != NULL; i = i->next)
+        if (strcmp(i->key, key) == 0)
+            return i;
+    return NULL;
+}
+
+static bool idem_add(server *s, const char *key, char *answer)
+{
+    idem *i = calloc(1, sizeof(*i));
+    if (i == NULL)
+        return false;
+    snprintf(i->key, sizeof(i->key), "%s", key);
+    i->answer = answer;
+    i->next = s->idem;
+    s->idem = i;
+    return true;
+}
+
+int server_idem_begin(server *s, const char *key, char **answer)
+{
+    *answer = NULL;
+    pthread_mutex_lock(&s->mu);
+    idem *i = idem_find(s, key);
+    int r = 0;
+    if (i != NULL && i->answer == NULL)
+        r = 2;
+    else if (i != NULL) {
+        *answer = strdup(i->answer);
+        r = *answer != NULL ? 1 : 2;
+    } else if (!idem_add(s, key, NULL))
+        r = 2;
+    pthread_mutex_unlock(&s->mu);
+    return r;
+}
+
+/* One line {"key":..,"answer":..} appended to DIR/idempotency.jsonl and
+ * synced before the answer is released. */
+static void idem_persist(server *s, const char *key, const char *answer)
+{
+    char path[4200];
+    snprintf(path, sizeof(path), "%s/idempotency.jsonl", s->db);
+    json_t *o = json_pack("{s:s, s:s}", "key", key, "answer", answer);
+    char *line = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
+    json_decref(o);
+    if (line == NULL)
+        return;
+    FILE *f = fopen(path, "a");
+    if (f != NULL) {
+        fprintf(f, "%s\n", line);
+        fflush(f);
+        fsync(fileno(f));
+        fclose(f);
+    }
+    free(line);
+}
+
+static void idem_load(server *s)
+{
+    char path[4200];
+    snprintf(path, sizeof(path), "%s/idempotency.jsonl", s->db);
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return;
+    char *line = NULL;
+    size_t cap = 0;
+    while (getline(&line, &cap, f) > 0) {
+        json_t *o = json_loads(line, 0, NULL);
+        const char *k = json_string_value(json_object_get(o, "key"));
+        const char *a = json_string_value(json_object_get(o, "answer"));
+        if (k != NULL && a != NULL && strlen(k) < 129 && idem_find(s, k) == NULL) {
+            char *dup = strdup(a);
+            if (dup != NULL && !idem_add(s, k, dup))
+                free(dup);
+        }
+        json_decref(o);
+    }
+    free(line);
+    fclose(f);
+}
+
+void server_idem_end(server *s, const char *key, const char *answer)
+{
+    if (answer != NULL)
+        idem_persist(s, key, answer);
+    pthread_mutex_lock(&s->mu);
+    idem **pp = &s->idem;
+    while (*pp != NULL && strcmp((*pp)->key, key) != 0)
+        pp = &(*pp)->next;
+    if (*pp != NULL) {
+        if (answer != NULL) {
+            (*pp)->answer = strdup(answer);
+        }
+        if (answer == NULL || (*pp)->answer == NULL) {
+            idem *dead = *pp;
+            *pp = dead->next;
+            free(dead);
+        }
+    }
+    pthread_mutex_unlock(&s->mu);
+}
+
+/* ---- jobs ---- */
+
+static void *job_main(void *arg)
+{
+    job *j = arg;
+    j->fn(j->srv, j->id, j->arg);
+    return NULL;
+}
+
+int64_t server_job_start(server *s, const char *kind, server_job_fn fn, void *arg)
+{
+    job *j = calloc(1, sizeof(*j));
+    if (j == NULL)
+        return 0;
+    snprintf(j->kind, sizeof(j->kind), "%s", kind);
+    snprintf(j->state, sizeof(j->state), "queued");
+    huella_utc_now(j->created);
+    j->srv = s;
+    j->fn = fn;
+    j->arg = arg;
+    pthread_mutex_lock(&s->mu);
+    j->id = ++s->next_job;
+    j->next = s->jobs;
+    s->jobs = j;
+    int rc = pthread_create(&j->thread, NULL, job_main, j);
+    if (rc != 0) {
+        s->jobs = j->next;
+        pthread_mutex_unlock(&s->mu);
+        free(j);
+        return 0;
+    }
+    int64_t id = j->id;
+    pthread_mutex_unlock(&s->mu);
+    return id;
+}
+
+void server_job_progress(server *s, int64_t id, double fraction, const char *state,
+                         json_t *result)
+{
+    pthread_mutex_lock(&s->mu);
+    for (job *j = s->jobs; j != NULL; j = j->next)
+        if (j->id == id) {
+            j->fraction = fraction;
+            if (state != NULL)
+                snprintf(j->state, sizeof(j->state), "%s", state);
+            if (result != NULL) {
+                json_decref(j->result);
+                j->result = result;
+                result = NULL;
+            }
+            if (state != NULL && (strcmp(state, "done") == 0 || strcmp(state, "failed") == 0))
+                huella_utc_now(j->finished);
+            break;
+        }
+    pthread_mutex_unlock(&s->mu);
+    json_decref(result);
+}
+
+json_t *server_job_json(server *s, int64_t id)
+{
+    json_t *o = NULL;
+    pthread_mutex_lock(&s->mu);
+    for (job *j = s->jobs; j != NULL; j = j->next)
+        if (j->id == id) {
+            o = json_pack("{s:I, s:s, s:s, s:f, s:s, s:o, s:O}", "job_id", (json_int_t)j->id,
+                          "kind", j->kind, "state", j->state, "progress", j->fraction,
+                          "created_at", j->created, "finished_at",
+                          j->finished[0] ? json_string(j->finished) : json_null(), "result",
+                          j->result != NULL ? j->result : json_null());
+            break;
+        }
+    pthread_mutex_unlock(&s->mu);
+    return o;
+}
+
 /* ---- lifecycle ---- */
 
 static huella_status read_text(const char *path, char **out, size_t *len, huella_error *err)
@@ -616,6 +871,8 @@ huella_status server_new(const server_config *cfg, server **out, huella_error *e
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->slot_free, NULL);
     pthread_cond_init(&s->idle, NULL);
+    pthread_rwlock_init(&s->gallery_lock, NULL);
+    pthread_mutex_init(&s->wl_mu, NULL);
     huella_status st = HUELLA_OK;
     char policy_path[4200];
     if (cfg->policy_path != NULL) {
@@ -648,6 +905,15 @@ huella_status server_new(const server_config *cfg, server **out, huella_error *e
                 st = huella_access_open(cfg->db, &s->slots[i].access, err);
         }
     }
+    huella_gallery_load_stats gls = {0};
+    if (st == HUELLA_OK)
+        st = huella_gallery_new(&s->gallery, err);
+    if (st == HUELLA_OK)
+        st = huella_gallery_load_store(s->slots[0].store, s->gallery, 0, &gls, err);
+    if (st == HUELLA_OK)
+        st = huella_watchlist_open(cfg->db, NULL, &s->watchlist, err);
+    if (st == HUELLA_OK)
+        idem_load(s);
     if (st == HUELLA_OK) {
         unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_ALLOW_SUSPEND_RESUME |
                          MHD_USE_ERROR_LOG;
@@ -676,9 +942,10 @@ huella_status server_new(const server_config *cfg, server **out, huella_error *e
         server_free(s);
         return st;
     }
-    log_json(json_pack("{s:s, s:s, s:s, s:i, s:b, s:s}", "level", "info", "msg", "listening",
-                       "listen", cfg->listen, "threads", (int)s->cfg.threads, "tls",
-                       !cfg->insecure_http, "policy", policy_path));
+    log_json(json_pack("{s:s, s:s, s:s, s:i, s:b, s:s, s:I, s:f}", "level", "info", "msg",
+                       "listening", "listen", cfg->listen, "threads", (int)s->cfg.threads, "tls",
+                       !cfg->insecure_http, "policy", policy_path, "gallery_persons",
+                       (json_int_t)gls.persons, "gallery_load_s", gls.seconds));
     *out = s;
     return HUELLA_OK;
 }
@@ -713,6 +980,22 @@ void server_free(server *s)
         return;
     if (s->d != NULL)
         MHD_stop_daemon(s->d);
+    /* Jobs finish their work first (they may write the watchlist). */
+    for (job *j = s->jobs; j != NULL;) {
+        job *next = j->next;
+        pthread_join(j->thread, NULL);
+        json_decref(j->result);
+        free(j);
+        j = next;
+    }
+    for (idem *i = s->idem; i != NULL;) {
+        idem *next = i->next;
+        free(i->answer);
+        free(i);
+        i = next;
+    }
+    huella_watchlist_close(s->watchlist);
+    huella_gallery_free(s->gallery);
     huella_audit_close(s->audit); /* commits what is queued */
     for (size_t i = 0; s->slots != NULL && i < s->n_slots; i++) {
         huella_store_close(s->slots[i].store);
@@ -729,5 +1012,7 @@ void server_free(server *s)
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->slot_free);
     pthread_cond_destroy(&s->idle);
+    pthread_rwlock_destroy(&s->gallery_lock);
+    pthread_mutex_destroy(&s->wl_mu);
     free(s);
 }
