@@ -887,7 +887,7 @@ void handle_wl_create(server_call *c)
 {
     /* One entry: the importer's JSON format with a single entry, so the
      * checks and the provenance are the same as for a file. */
-    json_t *arr = json_pack("[O]", c->req->body);
+    json_t *arr = json_pack("{s:i, s:[O]}", "version", 1, "entries", c->req->body);
     char *text = arr != NULL ? json_dumps(arr, JSON_COMPACT) : NULL;
     json_decref(arr);
     char path[4300];
