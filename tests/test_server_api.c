@@ -364,8 +364,10 @@ static void test_watchlists_and_screen(void **state)
     if (!test_have_data())
         skip();
     /* An operator may not manage watchlists. */
-    json_decref(expect("POST", "/v1/watchlists/entries", g.tok_op, BC, entry_json, NULL, 403, NULL));
-    json_t *o = expect("POST", "/v1/watchlists/entries", g.tok_sup, BC, entry_json, NULL, 201, NULL);
+    json_decref(
+        expect("POST", "/v1/watchlists/entries", g.tok_op, BC, entry_json, NULL, 403, NULL));
+    json_t *o =
+        expect("POST", "/v1/watchlists/entries", g.tok_sup, BC, entry_json, NULL, 201, NULL);
     int64_t id = json_integer_value(json_object_get(o, "id"));
     assert_true(id > 0);
     assert_string_equal(
@@ -430,8 +432,8 @@ static void test_watchlists_and_screen(void **state)
     o = expect("POST", "/v1/watchlists/expire", g.tok_sup, BC, "{}", NULL, 200, NULL);
     assert_int_equal(json_integer_value(json_object_get(o, "purged")), 0);
     json_decref(o);
-    o = expect("POST", "/v1/watchlists/expire", g.tok_sup, BC, "{\"today\": \"2031-01-01\"}",
-               NULL, 200, NULL);
+    o = expect("POST", "/v1/watchlists/expire", g.tok_sup, BC, "{\"today\": \"2031-01-01\"}", NULL,
+               200, NULL);
     assert_int_equal(json_integer_value(json_object_get(o, "purged")), 1);
     assert_int_equal(json_integer_value(json_object_get(o, "remaining")), 2);
     json_decref(o);
@@ -537,6 +539,45 @@ static void test_encounters(void **state)
     free(body);
 }
 
+/* An ANSI/NIST-ITL transaction as the body: the library's mapping. */
+static void test_encounter_an2k(void **state)
+{
+    (void)state;
+    if (!test_have_data())
+        skip();
+    size_t len;
+    uint8_t *d = test_read_file(test_data("interchange/an2k/type-17-iris.an2"), &len);
+    assert_non_null(d);
+    const char *hs[] = {NULL, "Huella-Purpose: identification", "Huella-Legal-Basis: national-law",
+                        "Content-Type: application/octet-stream", NULL};
+    char auth[128];
+    snprintf(auth, sizeof(auth), "Authorization: Bearer %s", g.tok_op);
+    hs[0] = auth;
+    for (int round = 0; round < 2; round++) {
+        tc_conn c;
+        assert_int_equal(tc_connect(&c, g.port, g.cert), 0);
+        tc_response r;
+        const char *body = round == 0 ? (const char *)d : "NOT A TRANSACTION";
+        size_t blen = round == 0 ? len : 17;
+        assert_int_equal(tc_request(&c, "POST", "/v1/encounters", hs, body, blen, &r), 0);
+        tc_close(&c);
+        check_openapi("POST", "/v1/encounters", &r);
+        json_t *o = json_loads(r.body, 0, NULL);
+        if (round == 0) {
+            if (r.status != 201)
+                fail_msg("an2k: %d %s", r.status, r.body);
+            assert_string_equal(json_string_value(json_object_get(o, "outcome")), "new");
+            assert_true(json_is_array(json_object_get(o, "an2k_notes")));
+        } else {
+            assert_int_equal(r.status, 400);
+            assert_string_equal(json_string_value(json_object_get(o, "error")), "bad-transaction");
+        }
+        json_decref(o);
+        free(r.body);
+    }
+    free(d);
+}
+
 /* Erasure removes the person from the gallery too. */
 static void test_erasure_leaves_gallery(void **state)
 {
@@ -553,9 +594,8 @@ static void test_erasure_leaves_gallery(void **state)
         fail_msg("erase: %d %s", r.status, r.body);
     free(r.body);
     char *body = finger_body(101, 3, NULL);
-    assert_int_equal(request("POST", "/v1/identify", g.tok_op, ID, NL, "application/json", body,
-                             NULL, &r),
-                     0);
+    assert_int_equal(
+        request("POST", "/v1/identify", g.tok_op, ID, NL, "application/json", body, NULL, &r), 0);
     assert_int_equal(r.status, 200);
     json_t *o = json_loads(r.body, 0, NULL);
     free(r.body);
@@ -588,7 +628,7 @@ static void test_audited(void **state)
     json_t *arr = json_loads(json, 0, NULL);
     free(json);
     int ops[6] = {0};
-    static const char *const names[6] = {"identify",        "verify",      "encounter.enrol",
+    static const char *const names[6] = {"identify",         "verify",      "encounter.enrol",
                                          "watchlist.manage", "case.decide", "screen"};
     size_t i;
     json_t *rec;
@@ -614,6 +654,7 @@ int main(void)
         cmocka_unit_test(test_identify_and_verify),
         cmocka_unit_test(test_watchlists_and_screen),
         cmocka_unit_test(test_encounters),
+        cmocka_unit_test(test_encounter_an2k),
         cmocka_unit_test(test_erasure_leaves_gallery),
         cmocka_unit_test(test_audited),
     };

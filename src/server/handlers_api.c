@@ -11,6 +11,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "server.h"
 
+#include "huella/an2k_enrol.h"
 #include "huella/mrz.h"
 
 #include <sodium.h>
@@ -77,7 +78,8 @@ static bool parse_images(server_call *c, json_t *body, images *im, bool with_fac
                                         "finger 9", "finger 10"};
     memset(im, 0, sizeof(*im));
     json_t *fingers = json_object_get(body, "fingers"), *irises = json_object_get(body, "irises");
-    if ((fingers != NULL && !json_is_array(fingers)) || (irises != NULL && !json_is_array(irises))) {
+    if ((fingers != NULL && !json_is_array(fingers)) ||
+        (irises != NULL && !json_is_array(irises))) {
         server_error(c, 400, "bad-request", "\"fingers\" and \"irises\" are arrays");
         return false;
     }
@@ -110,7 +112,10 @@ static bool parse_images(server_call *c, json_t *body, images *im, bool with_fac
     json_array_foreach(irises, i, f)
     {
         const char *eye = json_string_value(json_object_get(f, "eye"));
-        unsigned pos = eye == NULL ? 0 : strcmp(eye, "right") == 0 ? 1 : strcmp(eye, "left") == 0 ? 2 : 0;
+        unsigned pos = eye == NULL                 ? 0
+                       : strcmp(eye, "right") == 0 ? 1
+                       : strcmp(eye, "left") == 0  ? 2
+                                                   : 0;
         if (pos == 0) {
             server_error(c, 400, "bad-request", "irises[%zu].eye: \"left\" or \"right\"", i);
             images_clear(im);
@@ -226,8 +231,8 @@ void handle_identify(server_call *c)
     size_t i;
     json_t *e;
     size_t k = 0;
-    json_array_foreach(cands, i, e) if (k < 8)
-        c->persons[k++] = (int64_t)json_integer_value(json_object_get(e, "person_id"));
+    json_array_foreach(cands, i, e) if (k < 8) c->persons[k++] =
+        (int64_t)json_integer_value(json_object_get(e, "person_id"));
     c->json = json_pack("{s:o, s:I, s:f, s:f, s:I, s:s}", "candidates", cands, "gallery_persons",
                         (json_int_t)np, "threshold_strict", r ? r->threshold_strict : 0.0,
                         "threshold_review", r ? r->threshold_review : 0.0, "comparisons",
@@ -295,8 +300,8 @@ void handle_verify(server_call *c)
         json_decref(cj);
     }
     c->json = json_pack("{s:I, s:b, s:s, s:f, s:f, s:o, s:s}", "person_id", (json_int_t)person,
-                        "match", match, "decision", match ? "match" : "no match", "fused_llr",
-                        llr, "threshold", ts, "evidence", ev, "notice", NOTICE);
+                        "match", match, "decision", match ? "match" : "no match", "fused_llr", llr,
+                        "threshold", ts, "evidence", ev, "notice", NOTICE);
     snprintf(c->detail, sizeof(c->detail), "%s", match ? "match" : "no match");
     huella_identify_result_free(r);
 }
@@ -330,15 +335,14 @@ static json_t *entry_json(const huella_watchlist_entry *e)
     char sex[2] = {e->sex, '\0'};
     char sg[2] = {e->source_grade, '\0'};
     json_t *prov = json_pack(
-        "{s:s, s:s, s:s, s:o, s:o, s:o, s:I, s:s}", "source_agency", e->source_agency,
-        "source_ref", e->source_ref, "legal_basis", e->legal_basis, "date_added",
-        date_json(&e->date_added, true), "review_date",
-        date_json(&e->review_date, e->has_review_date), "expiry_date",
+        "{s:s, s:s, s:s, s:o, s:o, s:o, s:I, s:s}", "source_agency", e->source_agency, "source_ref",
+        e->source_ref, "legal_basis", e->legal_basis, "date_added", date_json(&e->date_added, true),
+        "review_date", date_json(&e->review_date, e->has_review_date), "expiry_date",
         date_json(&e->expiry_date, true), "batch", (json_int_t)e->batch.id, "remarks", e->remarks);
-    json_t *grading = json_pack(
-        "{s:s, s:s, s:i, s:s}", "source", sg, "source_meaning",
-        huella_watchlist_source_grade_meaning(e->source_grade), "information", e->info_grade,
-        "information_meaning", huella_watchlist_info_grade_meaning(e->info_grade));
+    json_t *grading = json_pack("{s:s, s:s, s:i, s:s}", "source", sg, "source_meaning",
+                                huella_watchlist_source_grade_meaning(e->source_grade),
+                                "information", e->info_grade, "information_meaning",
+                                huella_watchlist_info_grade_meaning(e->info_grade));
     return json_pack("{s:I, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "id", (json_int_t)e->id,
                      "category", huella_watchlist_category_name(e->category), "names", names,
                      "birth_date", date_json(&e->birth_date, e->has_birth_date), "nationalities",
@@ -357,7 +361,10 @@ static json_t *hit_json(const huella_screen_hit *h, size_t rank, const char *sou
     json_t *ex = json_pack(
         "{s:o, s:s, s:s, s:s, s:s, s:b}", "matched_name",
         h->name_index != SIZE_MAX ? json_string(e->names[h->name_index]) : json_null(),
-        "matched_name_kind", h->name_index == 0 ? "primary" : h->name_index == SIZE_MAX ? "none" : "alias",
+        "matched_name_kind",
+        h->name_index == 0          ? "primary"
+        : h->name_index == SIZE_MAX ? "none"
+                                    : "alias",
         "birth_date", huella_date_evidence_name(h->birth_date), "nationality",
         sign_word(h->nationality), "sex", sign_word(h->sex), "document_match", h->document_match);
     json_t *entry = entry_json(e);
@@ -524,9 +531,10 @@ static bool encounter_json(server_call *c, json_t *body, images *im, char **bio)
 void handle_encounter_post(server_call *c)
 {
     const server_request *rq = c->req;
-    if (rq->body == NULL) {
+    if (rq->body == NULL && strcmp(rq->ctype, "application/octet-stream") != 0) {
         server_error(c, 415, "unsupported-media-type",
-                     "ANSI/NIST-ITL transactions are not accepted here yet; send JSON");
+                     "send application/json or an ANSI/NIST-ITL transaction as "
+                     "application/octet-stream");
         return;
     }
     const char *key = rq->idem_key[0] ? rq->idem_key : NULL;
@@ -550,26 +558,59 @@ void handle_encounter_post(server_call *c)
         }
     }
     images im;
+    memset(&im, 0, sizeof(im));
     char *bio = NULL;
-    if (!encounter_json(c, rq->body, &im, &bio)) {
-        if (key != NULL)
-            server_idem_end(c->srv, key, NULL);
-        return;
-    }
-    json_t *enc = json_object_get(rq->body, "encounter");
+    huella_an2k_encounter *an2k = NULL;
+    json_t *an2k_notes = NULL;
     huella_enrol_request req = {0};
-    req.inputs = im.in;
-    req.n_inputs = im.n;
-    req.ppi = im.ppi;
-    req.bio_json = bio;
-    req.encounter.captured = json_string_value(json_object_get(enc, "captured_at"));
-    req.encounter.site = json_string_value(json_object_get(enc, "site"));
-    req.encounter.device = json_string_value(json_object_get(enc, "device"));
-    req.encounter.operator_id = json_string_value(json_object_get(enc, "operator"));
+    if (rq->body == NULL) {
+        huella_error aerr;
+        huella_status ast = huella_an2k_encounter_read(rq->raw, rq->raw_len, &an2k, &aerr);
+        if (ast != HUELLA_OK || an2k->n == 0) {
+            if (key != NULL)
+                server_idem_end(c->srv, key, NULL);
+            if (ast == HUELLA_OK)
+                server_error(c, 422, "invalid-encounter",
+                             "the transaction holds no finger, iris or face image huella enrols");
+            else
+                server_error(c, ast == HUELLA_E_NOMEM ? 500 : 400, "bad-transaction",
+                             "ANSI/NIST-ITL: %s", aerr.message);
+            huella_an2k_encounter_free(an2k);
+            return;
+        }
+        an2k_notes = json_loads(an2k->notes_json, 0, NULL);
+        req.inputs = an2k->inputs;
+        req.n_inputs = an2k->n;
+        req.ppi = an2k->ppi;
+        /* Where and by whom: the kit's token names the operator; the
+         * transaction's own agency fields are not mapped yet. */
+        req.encounter.site = "an2k-transaction";
+        req.encounter.device = "an2k-transaction";
+        req.encounter.operator_id = c->who->user;
+    } else {
+        if (!encounter_json(c, rq->body, &im, &bio)) {
+            if (key != NULL)
+                server_idem_end(c->srv, key, NULL);
+            return;
+        }
+        json_t *enc = json_object_get(rq->body, "encounter");
+        req.inputs = im.in;
+        req.n_inputs = im.n;
+        req.ppi = im.ppi;
+        req.bio_json = bio;
+        req.encounter.captured = json_string_value(json_object_get(enc, "captured_at"));
+        req.encounter.site = json_string_value(json_object_get(enc, "site"));
+        req.encounter.device = json_string_value(json_object_get(enc, "device"));
+        req.encounter.operator_id = json_string_value(json_object_get(enc, "operator"));
+    }
     req.encounter.purpose = rq->purpose;
     req.encounter.legal_basis = rq->legal_basis;
     huella_dedup_options opt = {0};
-    opt.no_dedup = !has_searchable(&im);
+    bool searchable = false;
+    for (size_t i = 0; i < req.n_inputs; i++)
+        searchable |= req.inputs[i].modality == HUELLA_STORE_FINGER ||
+                      req.inputs[i].modality == HUELLA_STORE_IRIS;
+    opt.no_dedup = !searchable;
     huella_enrol_result *res = NULL;
     huella_dedup_result *dd = NULL;
     huella_error err;
@@ -577,8 +618,10 @@ void handle_encounter_post(server_call *c)
     huella_status st = huella_enrol_dedup(c->slot->store, g, &req, &opt, &res, &dd, &err);
     server_gallery_unlock(c->srv);
     images_clear(&im);
+    huella_an2k_encounter_free(an2k);
     free(bio);
     if (st != HUELLA_OK) {
+        json_decref(an2k_notes);
         if (key != NULL)
             server_idem_end(c->srv, key, NULL);
         if (st == HUELLA_E_INPUT || st == HUELLA_E_UNSUPPORTED)
@@ -598,7 +641,7 @@ void handle_encounter_post(server_call *c)
     /* Name screening: the names of bio and the MRZ. */
     json_t *hits = json_array(), *parsed = NULL;
     bool ok = true;
-    json_t *b = json_object_get(rq->body, "bio");
+    json_t *b = rq->body != NULL ? json_object_get(rq->body, "bio") : NULL;
     json_t *names = json_object_get(b, "names");
     json_t *nm;
     json_array_foreach(names, i, nm)
@@ -615,7 +658,7 @@ void handle_encounter_post(server_call *c)
         ok = screen_into(c, &q, "bio.names", hits);
     }
     if (ok)
-        ok = screen_mrz(c, json_object_get(rq->body, "mrz"), hits, &parsed);
+        ok = screen_mrz(c, rq->body ? json_object_get(rq->body, "mrz") : NULL, hits, &parsed);
     json_decref(parsed);
     if (!ok) {
         /* The enrolment is committed: answer it, with the screening failure said. */
@@ -629,14 +672,16 @@ void handle_encounter_post(server_call *c)
                                                              : "new";
     c->status = 201;
     c->outcome = "allowed";
-    c->json = json_pack("{s:I, s:I, s:s, s:o, s:o, s:o, s:s, s:s}", "encounter_id",
-                        (json_int_t)res->encounter_id, "person_id", (json_int_t)res->person_id,
-                        "outcome", outcome, "case_id",
-                        res->case_id > 0 ? json_integer(res->case_id) : json_null(),
-                        "candidates", cands ? cands : json_array(), "watchlist_hits", hits, "why",
-                        dd->why ? dd->why : "", "notice", NOTICE);
+    c->json =
+        json_pack("{s:I, s:I, s:s, s:o, s:o, s:o, s:s, s:s}", "encounter_id",
+                  (json_int_t)res->encounter_id, "person_id", (json_int_t)res->person_id, "outcome",
+                  outcome, "case_id", res->case_id > 0 ? json_integer(res->case_id) : json_null(),
+                  "candidates", cands ? cands : json_array(), "watchlist_hits", hits, "why",
+                  dd->why ? dd->why : "", "notice", NOTICE);
     if (!ok)
         json_object_set_new(c->json, "screening_error", json_string("the name screening failed"));
+    if (an2k_notes != NULL)
+        json_object_set_new(c->json, "an2k_notes", an2k_notes);
     snprintf(c->detail, sizeof(c->detail), "encounter %lld: %s, %zu watchlist hits",
              (long long)res->encounter_id, outcome, json_array_size(hits));
     if (key != NULL) {
@@ -674,8 +719,8 @@ void server_gallery_reload_person(huella_store *s, huella_gallery *g, int64_t pe
                 if (fin || iri)
                     huella_gallery_add_encoded(g, (uint64_t)person, (uint64_t)d->id,
                                                fin ? HUELLA_GALLERY_FINGER : HUELLA_GALLERY_IRIS,
-                                               d->position, d->template_data[t],
-                                               d->template_len[t], NULL);
+                                               d->position, d->template_data[t], d->template_len[t],
+                                               NULL);
             }
             huella_store_sample_data_free(d);
         }
@@ -695,8 +740,7 @@ void handle_cases_list(server_call *c)
     else if (strcmp(sa, "confirmed-different") == 0)
         st = HUELLA_CASE_CONFIRMED_DIFFERENT;
     else {
-        server_error(c, 400, "bad-request",
-                     "status: open, confirmed-same or confirmed-different");
+        server_error(c, 400, "bad-request", "status: open, confirmed-same or confirmed-different");
         return;
     }
     int64_t *ids = NULL;
@@ -778,7 +822,8 @@ void handle_case_decide(server_call *c)
         free(cj);
         int64_t enc = json_integer_value(json_object_get(o, "encounter_id"));
         json_decref(o);
-        if (enc > 0 && huella_store_encounter_person(c->slot->store, enc, &owner, NULL) != HUELLA_OK)
+        if (enc > 0 &&
+            huella_store_encounter_person(c->slot->store, enc, &owner, NULL) != HUELLA_OK)
             owner = 0;
     }
     huella_error err;
@@ -806,9 +851,9 @@ void handle_case_decide(server_call *c)
         server_gallery_unlock(c->srv);
     }
     c->status = 201;
-    c->json = json_pack("{s:I, s:s, s:s, s:s, s:b}", "case_id", (json_int_t)c->req->id, "decision",
-                        d, "by", c->who->user, "status", huella_store_case_status_name(st),
-                        "counts", 1);
+    c->json =
+        json_pack("{s:I, s:s, s:s, s:s, s:b}", "case_id", (json_int_t)c->req->id, "decision", d,
+                  "by", c->who->user, "status", huella_store_case_status_name(st), "counts", 1);
     snprintf(c->detail, sizeof(c->detail), "decision %s", d);
 }
 
@@ -938,8 +983,9 @@ static void import_run(server *s, int64_t id, void *arg)
         res = json_pack("{s:I, s:I}", "batch_id", (json_int_t)r.batch_id, "entries",
                         (json_int_t)r.entries);
     else
-        res = json_pack("{s:s, s:I, s:s}", "error", st == HUELLA_E_INPUT ? "invalid-file" : "internal",
-                        "problems", (json_int_t)r.n_problems, "message",
+        res = json_pack("{s:s, s:I, s:s}", "error",
+                        st == HUELLA_E_INPUT ? "invalid-file" : "internal", "problems",
+                        (json_int_t)r.n_problems, "message",
                         r.problems != NULL ? r.problems : err.message);
     server_job_progress(s, id, 1.0, st == HUELLA_OK ? "done" : "failed", res);
     huella_watchlist_import_result_clear(&r);
@@ -985,8 +1031,8 @@ void handle_wl_import(server_call *c)
     c->status = 202;
     char loc[64];
     snprintf(loc, sizeof(loc), "/v1/jobs/%lld", (long long)id);
-    c->json = json_pack("{s:I, s:s, s:s}", "job_id", (json_int_t)id, "state", "queued", "href",
-                        loc);
+    c->json =
+        json_pack("{s:I, s:s, s:s}", "job_id", (json_int_t)id, "state", "queued", "href", loc);
     snprintf(c->detail, sizeof(c->detail), "job %lld", (long long)id);
 }
 

@@ -171,8 +171,7 @@ int server_request_decode(const char *method, const char *path, const server_hea
     }
     if (len == 0) {
         if (rt->body == BODY_JSON_REQUIRED || rt->body == BODY_ANY) {
-            huella_error_set(err, HUELLA_E_INPUT, "%s %s needs a body", rt->method,
-                             rt->pattern);
+            huella_error_set(err, HUELLA_E_INPUT, "%s %s needs a body", rt->method, rt->pattern);
             return 400;
         }
         return 0;

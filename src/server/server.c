@@ -759,8 +759,7 @@ int64_t server_job_start(server *s, const char *kind, server_job_fn fn, void *ar
     return id;
 }
 
-void server_job_progress(server *s, int64_t id, double fraction, const char *state,
-                         json_t *result)
+void server_job_progress(server *s, int64_t id, double fraction, const char *state, json_t *result)
 {
     pthread_mutex_lock(&s->mu);
     for (job *j = s->jobs; j != NULL; j = j->next)
@@ -788,8 +787,8 @@ json_t *server_job_json(server *s, int64_t id)
     for (job *j = s->jobs; j != NULL; j = j->next)
         if (j->id == id) {
             o = json_pack("{s:I, s:s, s:s, s:f, s:s, s:o, s:O}", "job_id", (json_int_t)j->id,
-                          "kind", j->kind, "state", j->state, "progress", j->fraction,
-                          "created_at", j->created, "finished_at",
+                          "kind", j->kind, "state", j->state, "progress", j->fraction, "created_at",
+                          j->created, "finished_at",
                           j->finished[0] ? json_string(j->finished) : json_null(), "result",
                           j->result != NULL ? j->result : json_null());
             break;

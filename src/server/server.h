@@ -62,14 +62,14 @@ typedef struct server_request {
     bool token_given; /* an Authorization header was present */
     char purpose[64]; /* "" missing; "(invalid)" when not a well-formed name */
     char legal_basis[64];
-    char reason[1025]; /* Huella-Reason header or body "reason"; "" none */
-    char idem_key[129]; /* Idempotency-Key; "" none */
-    long deadline_ms;   /* Huella-Deadline-Ms; 0 none */
+    char reason[1025];   /* Huella-Reason header or body "reason"; "" none */
+    char idem_key[129];  /* Idempotency-Key; "" none */
+    long deadline_ms;    /* Huella-Deadline-Ms; 0 none */
     char status_arg[32]; /* the ?status= query argument, "" none (set by the daemon) */
     uint8_t *raw;        /* BODY_ANY, not JSON: a copy of the body (owned) */
     size_t raw_len;
     char ctype[64]; /* its Content-Type, parameters cut */
-    json_t *body;      /* parsed JSON body or NULL (owned) */
+    json_t *body;   /* parsed JSON body or NULL (owned) */
 } server_request;
 
 /*
