@@ -481,6 +481,9 @@ static void test_encounters(void **state)
     assert_true(c != g.p_a && c != g.p_b);
     assert_true(json_array_size(json_object_get(o, "watchlist_hits")) >= 1);
     assert_non_null(strstr(json_string_value(json_object_get(o, "notice")), "no decision"));
+    int64_t wl_case = json_integer_value(json_object_get(o, "watchlist_case_id"));
+    assert_true(wl_case > 1000000000);
+    assert_int_equal(json_integer_value(json_object_get(o, "case_id")), wl_case);
     char *first = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
     json_decref(o);
     /* The same key again: the first answer, 200, nothing enrolled twice. */
@@ -506,11 +509,37 @@ static void test_encounters(void **state)
     int64_t child = json_integer_value(json_object_get(o, "person_id"));
     json_decref(o);
     /* Cases: an operator may not read them; examiners may. */
+    char path[64];
     json_decref(expect("GET", "/v1/cases?status=open", g.tok_op, ID, NULL, NULL, 403, NULL));
     o = expect("GET", "/v1/cases?status=open", g.tok_ex, ID, NULL, NULL, 200, NULL);
-    assert_int_equal(json_array_size(json_object_get(o, "cases")), 1);
+    assert_int_equal(json_array_size(json_object_get(o, "cases")), 2); /* duplicate + watchlist */
     json_decref(o);
-    char path[64];
+    json_decref(expect("GET", "/v1/cases?status=maybe", g.tok_ex, ID, NULL, NULL, 400, NULL));
+    /* The watchlist case needs two examiners (data/policy.json). */
+    snprintf(path, sizeof(path), "/v1/cases/%lld", (long long)wl_case);
+    o = expect("GET", path, g.tok_ex, ID, NULL, NULL, 200, NULL);
+    assert_string_equal(json_string_value(json_object_get(o, "kind")), "watchlist");
+    assert_true(json_array_size(json_object_get(o, "candidates")) >= 1);
+    json_decref(o);
+    snprintf(path, sizeof(path), "/v1/cases/%lld/decisions", (long long)wl_case);
+    const char *conf = "{\"decision\": \"confirmed\", \"reason\": \"same passport number\"}";
+    o = expect("POST", path, g.tok_ex, ID, conf, NULL, 201, NULL);
+    assert_false(json_is_true(json_object_get(o, "counts")));
+    assert_string_equal(json_string_value(json_object_get(o, "status")), "open");
+    json_decref(o);
+    json_decref(expect("POST", path, g.tok_ex, ID, conf, NULL, 409, "already-decided"));
+    json_decref(expect("POST", path, g.tok_op, ID, conf, NULL, 403, NULL));
+    o = expect("POST", path, g.tok_ex2, ID, conf, NULL, 201, NULL);
+    assert_true(json_is_true(json_object_get(o, "counts")));
+    assert_string_equal(json_string_value(json_object_get(o, "status")), "confirmed");
+    json_decref(o);
+    json_decref(expect("POST", path, g.tok_ex2, ID, conf, NULL, 409, "not-open"));
+    o = expect("GET", "/v1/cases?status=confirmed", g.tok_ex, ID, NULL, NULL, 200, NULL);
+    assert_int_equal(json_array_size(json_object_get(o, "cases")), 1);
+    assert_int_equal(json_array_size(json_object_get(json_array_get(json_object_get(o, "cases"), 0),
+                                                     "decisions")),
+                     2);
+    json_decref(o);
     snprintf(path, sizeof(path), "/v1/cases/%lld", (long long)case_id);
     o = expect("GET", path, g.tok_ex, ID, NULL, NULL, 200, NULL);
     assert_int_equal(first_candidate(o), g.p_b);
@@ -525,7 +554,7 @@ static void test_encounters(void **state)
     o = expect("POST", path, g.tok_ex, ID, dec, NULL, 201, NULL);
     assert_string_equal(json_string_value(json_object_get(o, "by")), "eve");
     json_decref(o);
-    json_decref(expect("POST", path, g.tok_ex2, ID, dec, NULL, 409, NULL));
+    json_decref(expect("POST", path, g.tok_ex2, ID, dec, NULL, 409, "not-open"));
     assert_int_equal(encounters_of(g.p_b), 2);
     assert_int_equal(encounters_of(child), 0);
     o = expect("GET", "/v1/cases?status=open", g.tok_ex, ID, NULL, NULL, 200, NULL);

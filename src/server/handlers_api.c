@@ -667,21 +667,35 @@ void handle_encounter_post(server_call *c)
         json_decref(hits);
         hits = json_array();
     }
+    int64_t wl_case = 0;
+    if (json_array_size(hits) > 0) {
+        /* People decide: a hit is a case for examiners, nothing more. */
+        char *hj = json_dumps(hits, JSON_COMPACT);
+        wl_case = hj != NULL
+                      ? server_cases_open_watchlist(server_case_book(c->srv), res->encounter_id,
+                                                    res->person_id, c->who->user, hj)
+                      : 0;
+        free(hj);
+    }
     const char *outcome = dd->outcome == HUELLA_ENROL_LINK   ? "linked"
                           : dd->outcome == HUELLA_ENROL_CASE ? "case"
                                                              : "new";
     c->status = 201;
     c->outcome = "allowed";
-    c->json =
-        json_pack("{s:I, s:I, s:s, s:o, s:o, s:o, s:s, s:s}", "encounter_id",
-                  (json_int_t)res->encounter_id, "person_id", (json_int_t)res->person_id, "outcome",
-                  outcome, "case_id", res->case_id > 0 ? json_integer(res->case_id) : json_null(),
-                  "candidates", cands ? cands : json_array(), "watchlist_hits", hits, "why",
-                  dd->why ? dd->why : "", "notice", NOTICE);
+    c->json = json_pack("{s:I, s:I, s:s, s:o, s:o, s:o, s:s, s:s}", "encounter_id",
+                        (json_int_t)res->encounter_id, "person_id", (json_int_t)res->person_id,
+                        "outcome", outcome, "case_id",
+                        res->case_id > 0 ? json_integer(res->case_id)
+                        : wl_case > 0    ? json_integer(wl_case)
+                                         : json_null(),
+                        "candidates", cands ? cands : json_array(), "watchlist_hits", hits, "why",
+                        dd->why ? dd->why : "", "notice", NOTICE);
     if (!ok)
         json_object_set_new(c->json, "screening_error", json_string("the name screening failed"));
     if (an2k_notes != NULL)
         json_object_set_new(c->json, "an2k_notes", an2k_notes);
+    json_object_set_new(c->json, "watchlist_case_id",
+                        wl_case > 0 ? json_integer(wl_case) : json_null());
     snprintf(c->detail, sizeof(c->detail), "encounter %lld: %s, %zu watchlist hits",
              (long long)res->encounter_id, outcome, json_array_size(hits));
     if (key != NULL) {
@@ -729,74 +743,98 @@ void server_gallery_reload_person(huella_store *s, huella_gallery *g, int64_t pe
     free(enc);
 }
 
+static json_t *dup_case(server_call *c, int64_t id)
+{
+    char *cj = NULL;
+    json_t *o = NULL;
+    if (huella_store_case_json(c->slot->store, id, &cj, NULL) == HUELLA_OK)
+        o = json_loads(cj, 0, NULL);
+    free(cj);
+    if (o != NULL) {
+        json_object_set_new(o, "kind", json_string("possible-duplicate"));
+        json_object_set_new(o, "decisions", server_cases_decisions(server_case_book(c->srv), id));
+    }
+    return o;
+}
+
 void handle_cases_list(server_call *c)
 {
     const char *sa = c->req->status_arg[0] ? c->req->status_arg : "open";
-    huella_store_case_status st;
+    huella_store_case_status st = HUELLA_CASE_OPEN;
+    bool dup = true, wl = true;
     if (strcmp(sa, "open") == 0)
         st = HUELLA_CASE_OPEN;
     else if (strcmp(sa, "confirmed-same") == 0)
-        st = HUELLA_CASE_CONFIRMED_SAME;
+        st = HUELLA_CASE_CONFIRMED_SAME, wl = false;
     else if (strcmp(sa, "confirmed-different") == 0)
-        st = HUELLA_CASE_CONFIRMED_DIFFERENT;
+        st = HUELLA_CASE_CONFIRMED_DIFFERENT, wl = false;
+    else if (strcmp(sa, "confirmed") == 0 || strcmp(sa, "dismissed") == 0)
+        dup = false;
     else {
-        server_error(c, 400, "bad-request", "status: open, confirmed-same or confirmed-different");
+        server_error(c, 400, "bad-request",
+                     "status: open, confirmed-same, confirmed-different (possible duplicates), "
+                     "confirmed or dismissed (watchlist hits)");
         return;
     }
     int64_t *ids = NULL;
     size_t n = 0;
-    if (huella_store_cases(c->slot->store, st, &ids, &n, NULL) != HUELLA_OK) {
+    if (dup && huella_store_cases(c->slot->store, st, &ids, &n, NULL) != HUELLA_OK) {
         server_error(c, 500, "internal", "the cases could not be read");
         return;
     }
     json_t *arr = json_array();
     for (size_t i = 0; i < n; i++) {
-        char *cj = NULL;
-        json_t *o = NULL;
-        if (huella_store_case_json(c->slot->store, ids[i], &cj, NULL) == HUELLA_OK)
-            o = json_loads(cj, 0, NULL);
-        free(cj);
-        if (o != NULL) {
-            json_object_set_new(o, "kind", json_string("possible-duplicate"));
+        json_t *o = dup_case(c, ids[i]);
+        if (o != NULL)
             json_array_append_new(arr, o);
-        }
     }
     free(ids);
+    if (wl) {
+        json_t *w = server_cases_watchlist_list(server_case_book(c->srv), sa);
+        json_array_extend(arr, w);
+        json_decref(w);
+    }
     c->json = json_pack("{s:s, s:o}", "status", sa, "cases", arr);
-    snprintf(c->detail, sizeof(c->detail), "%zu cases", n);
+    snprintf(c->detail, sizeof(c->detail), "%zu cases", json_array_size(arr));
 }
 
 void handle_case_get(server_call *c)
 {
-    char *cj = NULL;
-    huella_status st = huella_store_case_json(c->slot->store, c->req->id, &cj, NULL);
-    if (st == HUELLA_E_NOTFOUND) {
-        server_error(c, 404, "not-found", "no case %lld", (long long)c->req->id);
-        return;
-    }
-    json_t *o = st == HUELLA_OK ? json_loads(cj, 0, NULL) : NULL;
-    free(cj);
+    int64_t id = c->req->id;
+    json_t *o = id > SERVER_WL_CASE_BASE ? server_cases_watchlist_get(server_case_book(c->srv), id)
+                                         : dup_case(c, id);
     if (o == NULL) {
-        server_error(c, 500, "internal", "the case could not be read");
+        server_error(c, 404, "not-found", "no case %lld", (long long)id);
         return;
     }
-    json_object_set_new(o, "kind", json_string("possible-duplicate"));
+    c->persons[0] = json_integer_value(json_object_get(o, "person_id"));
     json_object_set_new(o, "notice", json_string(NOTICE));
     c->json = o;
-    snprintf(c->detail, sizeof(c->detail), "case %lld", (long long)c->req->id);
+    snprintf(c->detail, sizeof(c->detail), "case %lld", (long long)id);
 }
 
 void handle_case_decide(server_call *c)
 {
     const char *d = json_string_value(json_object_get(c->req->body, "decision"));
+    int64_t id = c->req->id;
+    bool wl = id > SERVER_WL_CASE_BASE;
     if (c->req->reason[0] == '\0') {
         server_error(c, 400, "reason-missing", "a decision needs a \"reason\"");
         return;
     }
-    huella_store_case_status st;
+    /* same/confirmed: the match holds; different/dismissed: it does not. */
+    bool holds;
+    if (d != NULL && (strcmp(d, "same") == 0 || strcmp(d, "confirmed") == 0))
+        holds = true;
+    else if (d != NULL && (strcmp(d, "different") == 0 || strcmp(d, "dismissed") == 0))
+        holds = false;
+    else {
+        server_error(c, 400, "bad-request",
+                     "\"decision\": same, different, confirmed or dismissed");
+        return;
+    }
     int64_t same = 0;
-    if (d != NULL && (strcmp(d, "same") == 0 || strcmp(d, "confirmed") == 0)) {
-        st = HUELLA_CASE_CONFIRMED_SAME;
+    if (holds && !wl) {
         json_t *p = json_object_get(c->req->body, "person_id");
         same = json_integer_value(p);
         if (!json_is_integer(p) || same <= 0) {
@@ -804,57 +842,75 @@ void handle_case_decide(server_call *c)
                          "\"same\" names the candidate: \"person_id\" (a positive integer)");
             return;
         }
-        c->persons[0] = same;
-    } else if (d != NULL && (strcmp(d, "different") == 0 || strcmp(d, "dismissed") == 0)) {
-        st = HUELLA_CASE_CONFIRMED_DIFFERENT;
-    } else {
-        server_error(c, 400, "bad-request",
-                     "\"decision\": same, different, confirmed or dismissed");
+    }
+    /* The case, and whether it is still open. */
+    json_t *cs = wl ? server_cases_watchlist_get(server_case_book(c->srv), id) : dup_case(c, id);
+    if (cs == NULL) {
+        server_error(c, 404, "not-found", "no case %lld", (long long)id);
         return;
     }
-    /* The person who holds the case's encounter now. */
-    int64_t owner = 0;
-    {
-        char *cj = NULL;
-        json_t *o = NULL;
-        if (huella_store_case_json(c->slot->store, c->req->id, &cj, NULL) == HUELLA_OK)
-            o = json_loads(cj, 0, NULL);
-        free(cj);
-        int64_t enc = json_integer_value(json_object_get(o, "encounter_id"));
-        json_decref(o);
-        if (enc > 0 &&
-            huella_store_encounter_person(c->slot->store, enc, &owner, NULL) != HUELLA_OK)
-            owner = 0;
-    }
-    huella_error err;
-    huella_status r = huella_store_case_resolve(c->slot->store, c->req->id, st, same, c->who->user,
-                                                c->req->reason, &err);
-    if (r == HUELLA_E_NOTFOUND) {
-        server_error(c, 404, "not-found", "no case %lld", (long long)c->req->id);
+    bool open = strcmp(json_string_value(json_object_get(cs, "status")) ?: "", "open") == 0;
+    int64_t enc = json_integer_value(json_object_get(cs, "encounter_id"));
+    c->persons[0] = wl ? json_integer_value(json_object_get(cs, "person_id")) : same;
+    json_decref(cs);
+    if (!open) {
+        server_error(c, 409, "not-open", "case %lld is already decided", (long long)id);
         return;
     }
-    if (r == HUELLA_E_INPUT || r == HUELLA_E_DENIED) {
-        server_error(c, 409, "not-open", "%s", err.message);
+    const char *kind = wl ? "watchlist" : "possible-duplicate";
+    const char *norm = wl ? (holds ? "confirmed" : "dismissed") : (holds ? "same" : "different");
+    unsigned needed = huella_policy_decisions_needed(server_policy(c->srv), kind), agreeing = 0;
+    int r = server_cases_decide(server_case_book(c->srv), id, c->who->user, norm, same,
+                                c->req->reason, &agreeing);
+    if (r == 1) {
+        server_error(c, 409, "already-decided",
+                     "%s has already decided case %lld; another examiner must decide", c->who->user,
+                     (long long)id);
         return;
     }
-    if (r != HUELLA_OK) {
+    if (r != 0) {
         server_error(c, 500, "internal", "the decision could not be stored");
         return;
     }
-    if (st == HUELLA_CASE_CONFIRMED_SAME) {
-        /* The encounter moved from its owner to the candidate: reload both
-         * persons' templates in the gallery from the store. */
-        huella_gallery *g = server_gallery_lock(c->srv, true);
-        if (owner > 0)
-            server_gallery_reload_person(c->slot->store, g, owner);
-        server_gallery_reload_person(c->slot->store, g, same);
-        server_gallery_unlock(c->srv);
+    bool counts = agreeing >= needed;
+    const char *status = "open";
+    if (counts && wl) {
+        status = norm;
+        server_cases_watchlist_close(server_case_book(c->srv), id, norm);
+    } else if (counts) {
+        huella_store_case_status st =
+            holds ? HUELLA_CASE_CONFIRMED_SAME : HUELLA_CASE_CONFIRMED_DIFFERENT;
+        int64_t owner = 0;
+        if (enc > 0 &&
+            huella_store_encounter_person(c->slot->store, enc, &owner, NULL) != HUELLA_OK)
+            owner = 0;
+        huella_error err;
+        huella_status rs = huella_store_case_resolve(c->slot->store, id, st, same, c->who->user,
+                                                     c->req->reason, &err);
+        if (rs != HUELLA_OK) {
+            server_error(c, rs == HUELLA_E_INPUT ? 409 : 500,
+                         rs == HUELLA_E_INPUT ? "not-open" : "internal", "%s",
+                         rs == HUELLA_E_INPUT ? err.message : "the decision could not be applied");
+            return;
+        }
+        status = huella_store_case_status_name(st);
+        if (holds) {
+            /* The encounter moved from its owner to the candidate: reload
+             * both persons' templates in the gallery from the store. */
+            huella_gallery *g = server_gallery_lock(c->srv, true);
+            if (owner > 0)
+                server_gallery_reload_person(c->slot->store, g, owner);
+            server_gallery_reload_person(c->slot->store, g, same);
+            server_gallery_unlock(c->srv);
+        }
     }
     c->status = 201;
     c->json =
-        json_pack("{s:I, s:s, s:s, s:s, s:b}", "case_id", (json_int_t)c->req->id, "decision", d,
-                  "by", c->who->user, "status", huella_store_case_status_name(st), "counts", 1);
-    snprintf(c->detail, sizeof(c->detail), "decision %s", d);
+        json_pack("{s:I, s:s, s:s, s:s, s:s, s:b, s:i, s:i}", "case_id", (json_int_t)id, "kind",
+                  kind, "decision", norm, "by", c->who->user, "status", status, "counts", counts,
+                  "agreeing_decisions", (int)agreeing, "decisions_needed", (int)needed);
+    snprintf(c->detail, sizeof(c->detail), "case %lld: %s (%u of %u)", (long long)id, norm,
+             agreeing, needed);
 }
 
 /* ---- watchlists ---- */

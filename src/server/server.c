@@ -73,6 +73,7 @@ struct server {
     pthread_rwlock_t gallery_lock;
     huella_watchlist *watchlist;
     pthread_mutex_t wl_mu;
+    server_cases *cases;
     struct idem *idem; /* under mu */
     struct job *jobs;  /* under mu */
     int64_t next_job;
@@ -613,6 +614,11 @@ void server_watchlist_unlock(server *s)
     pthread_mutex_unlock(&s->wl_mu);
 }
 
+server_cases *server_case_book(server *s)
+{
+    return s->cases;
+}
+
 const huella_policy *server_policy(server *s)
 {
     return s->policy;
@@ -912,6 +918,8 @@ huella_status server_new(const server_config *cfg, server **out, huella_error *e
     if (st == HUELLA_OK)
         st = huella_watchlist_open(cfg->db, NULL, &s->watchlist, err);
     if (st == HUELLA_OK)
+        st = server_cases_open(cfg->db, &s->cases, err);
+    if (st == HUELLA_OK)
         idem_load(s);
     if (st == HUELLA_OK) {
         unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_ALLOW_SUSPEND_RESUME |
@@ -994,6 +1002,7 @@ void server_free(server *s)
         i = next;
     }
     huella_watchlist_close(s->watchlist);
+    server_cases_close(s->cases);
     huella_gallery_free(s->gallery);
     huella_audit_close(s->audit); /* commits what is queued */
     for (size_t i = 0; s->slots != NULL && i < s->n_slots; i++) {

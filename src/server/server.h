@@ -159,6 +159,26 @@ const huella_policy *server_policy(server *s);
 int server_idem_begin(server *s, const char *key, char **answer);
 void server_idem_end(server *s, const char *key, const char *answer);
 
+/* The case book (cases.c): watchlist-hit cases and every decision. */
+#define SERVER_WL_CASE_BASE INT64_C(1000000000)
+typedef struct server_cases server_cases;
+huella_status server_cases_open(const char *dir, server_cases **out, huella_error *err);
+void server_cases_close(server_cases *c);
+server_cases *server_case_book(server *s);
+/* A new open watchlist case; its id or 0 on failure. */
+int64_t server_cases_open_watchlist(server_cases *c, int64_t encounter, int64_t person,
+                                    const char *by, const char *hits_json);
+json_t *server_cases_watchlist_get(server_cases *c, int64_t id); /* NULL: none */
+json_t *server_cases_watchlist_list(server_cases *c, const char *status);
+json_t *server_cases_decisions(server_cases *c, int64_t id);
+/* Record one examiner's decision: 0 recorded (*agreeing: how many
+ * different examiners made this same decision), 1 this examiner already
+ * decided this case, -1 error. */
+int server_cases_decide(server_cases *c, int64_t id, const char *examiner, const char *decision,
+                        int64_t person, const char *reason, unsigned *agreeing);
+/* open -> status; false when the case was not open. */
+bool server_cases_watchlist_close(server_cases *c, int64_t id, const char *status);
+
 /* Jobs (long work on a worker thread, GET /v1/jobs/{id}). */
 typedef void (*server_job_fn)(server *s, int64_t job, void *arg);
 int64_t server_job_start(server *s, const char *kind, server_job_fn fn, void *arg);
