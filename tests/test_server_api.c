@@ -325,6 +325,11 @@ static void test_identify_and_verify(void **state)
         json_object_get(json_array_get(json_object_get(o, "candidates"), 0), "strict")));
     assert_int_equal(json_integer_value(json_object_get(o, "gallery_persons")), 2);
     json_decref(o);
+    /* A deadline that cannot be met: 504, said so. */
+    json_decref(expect("POST", "/v1/identify", g.tok_op, ID, body, "Huella-Deadline-Ms: 1", 504,
+                       "deadline-exceeded"));
+    json_decref(
+        expect("POST", "/v1/identify", g.tok_op, ID, body, "Huella-Deadline-Ms: 60000", 200, NULL));
     /* Screening purpose is not allowed for identify: denied. */
     json_decref(expect("POST", "/v1/identify", g.tok_op, "law-enforcement", body, NULL, 403, NULL));
     /* Verify: the same person matches, another does not. */

@@ -188,6 +188,11 @@ static bool search(server_call *c, const images *im, const huella_identify_optio
             server_error(c, 500, "internal", "the templates could not be made");
         return false;
     }
+    if (server_deadline_passed(c)) {
+        huella_probe_set_free(probe);
+        huella_enrol_result_free(res);
+        return false;
+    }
     huella_gallery *g = server_gallery_lock(c->srv, false);
     *gallery_persons = huella_gallery_count(g);
     if (*gallery_persons > 0)
@@ -614,6 +619,15 @@ void handle_encounter_post(server_call *c)
     huella_enrol_result *res = NULL;
     huella_dedup_result *dd = NULL;
     huella_error err;
+    if (server_deadline_passed(c)) {
+        if (key != NULL)
+            server_idem_end(c->srv, key, NULL);
+        images_clear(&im);
+        huella_an2k_encounter_free(an2k);
+        json_decref(an2k_notes);
+        free(bio);
+        return;
+    }
     huella_gallery *g = server_gallery_lock(c->srv, true);
     huella_status st = huella_enrol_dedup(c->slot->store, g, &req, &opt, &res, &dd, &err);
     server_gallery_unlock(c->srv);

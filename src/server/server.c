@@ -169,6 +169,18 @@ void server_error(server_call *c, unsigned status, const char *code, const char 
     snprintf(c->detail, sizeof(c->detail), "%.60s: %.190s", code, msg);
 }
 
+bool server_deadline_passed(server_call *c)
+{
+    if (c->req->deadline_ms <= 0 ||
+        huella_now_ns() - c->t0 < (uint64_t)c->req->deadline_ms * 1000000u)
+        return false;
+    server_error(c, 504, "deadline-exceeded",
+                 "the Huella-Deadline-Ms of %ld ms passed before the work could be done; nothing "
+                 "was stored",
+                 c->req->deadline_ms);
+    return true;
+}
+
 static void finish_call(req_ctx *x, server_call *c)
 {
     x->status = c->status;
@@ -360,7 +372,7 @@ static enum MHD_Result process(req_ctx *x, const char *url, const char *method)
         if (sa != NULL && strlen(sa) < sizeof(req.status_arg))
             snprintf(req.status_arg, sizeof(req.status_arg), "%s", sa);
     }
-    server_call c = {.srv = s, .req = &req, .status = 200, .outcome = "ok"};
+    server_call c = {.srv = s, .req = &req, .status = 200, .outcome = "ok", .t0 = x->t0};
     const server_route *rt = req.route >= 0 ? &server_routes[req.route] : NULL;
     huella_principal who;
     memset(&who, 0, sizeof(who));

@@ -125,6 +125,7 @@ struct server_call {
     const char *outcome; /* for the audit record */
     char detail[256];
     int64_t persons[8]; /* persons the request touched (audit); 0 ends */
+    uint64_t t0;        /* huella_now_ns() when the request arrived */
 };
 
 huella_status server_new(const server_config *cfg, server **out, huella_error *err);
@@ -185,6 +186,9 @@ int64_t server_job_start(server *s, const char *kind, server_job_fn fn, void *ar
 void server_job_progress(server *s, int64_t job, double fraction, const char *state,
                          json_t *result);
 json_t *server_job_json(server *s, int64_t job);
+
+/* True (and a 504 set) when the request's Huella-Deadline-Ms has passed. */
+bool server_deadline_passed(server_call *c);
 
 /* Set an error response {"error": code, "message": text}. */
 void server_error(server_call *c, unsigned status, const char *code, const char *fmt, ...)
