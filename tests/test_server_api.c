@@ -612,6 +612,56 @@ static void test_encounter_an2k(void **state)
     free(d);
 }
 
+/* Read from c until `needle` has been seen (or 10 s pass). */
+static bool read_until(tc_conn *c, const char *needle)
+{
+    struct timeval tv = {10, 0};
+    setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    for (int i = 0; i < 200; i++) {
+        c->in[c->in_len < sizeof(c->in) ? c->in_len : sizeof(c->in) - 1] = '\0';
+        if (memmem(c->in, c->in_len, needle, strlen(needle)) != NULL)
+            return true;
+        if (c->in_len >= sizeof(c->in) - 1 || tc_read_some(c) <= 0)
+            return false;
+    }
+    return false;
+}
+
+/* An examiner's screen hears of a new watchlist case at once. */
+static void test_events(void **state)
+{
+    (void)state;
+    if (!test_have_data())
+        skip();
+    tc_conn c;
+    assert_int_equal(tc_connect(&c, g.port, g.cert), 0);
+    char req[512];
+    int n = snprintf(req, sizeof(req),
+                     "GET /v1/events HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer %s\r\n"
+                     "Huella-Purpose: identification\r\nHuella-Legal-Basis: national-law\r\n\r\n",
+                     g.tok_ex);
+    assert_int_equal(tc_write(&c, req, (size_t)n), 0);
+    if (!read_until(&c, "huella events"))
+        fail_msg("no event stream: %.*s", (int)c.in_len, c.in);
+    assert_non_null(memmem(c.in, c.in_len, "text/event-stream", 17));
+    json_t *o = encounter(104, 1, "{\"names\": [\"Maria Silva\"]}", NULL, 201);
+    int64_t wl_case = json_integer_value(json_object_get(o, "watchlist_case_id"));
+    json_decref(o);
+    assert_true(wl_case > 0);
+    char want[64];
+    snprintf(want, sizeof(want), "\"case_id\":%lld", (long long)wl_case);
+    if (!read_until(&c, want))
+        fail_msg("the stream did not carry case %lld: %.*s", (long long)wl_case, (int)c.in_len,
+                 c.in);
+    assert_non_null(memmem(c.in, c.in_len, "event: case", 11));
+    tc_close(&c);
+    /* An operator may not listen. */
+    tc_response r;
+    assert_int_equal(request("GET", "/v1/events", g.tok_op, ID, NL, NULL, NULL, NULL, &r), 0);
+    assert_int_equal(r.status, 403);
+    free(r.body);
+}
+
 /* Erasure removes the person from the gallery too. */
 static void test_erasure_leaves_gallery(void **state)
 {
@@ -689,6 +739,7 @@ int main(void)
         cmocka_unit_test(test_watchlists_and_screen),
         cmocka_unit_test(test_encounters),
         cmocka_unit_test(test_encounter_an2k),
+        cmocka_unit_test(test_events),
         cmocka_unit_test(test_erasure_leaves_gallery),
         cmocka_unit_test(test_audited),
     };

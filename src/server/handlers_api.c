@@ -710,6 +710,18 @@ void handle_encounter_post(server_call *c)
         json_object_set_new(c->json, "an2k_notes", an2k_notes);
     json_object_set_new(c->json, "watchlist_case_id",
                         wl_case > 0 ? json_integer(wl_case) : json_null());
+    /* Examiners' screens learn of the new cases (ids and kinds only). */
+    if (res->case_id > 0)
+        server_events_publish(c->srv, "case",
+                              json_pack("{s:I, s:s, s:I}", "case_id", (json_int_t)res->case_id,
+                                        "kind", "possible-duplicate", "encounter_id",
+                                        (json_int_t)res->encounter_id));
+    if (wl_case > 0)
+        server_events_publish(c->srv, "case",
+                              json_pack("{s:I, s:s, s:I, s:I}", "case_id", (json_int_t)wl_case,
+                                        "kind", "watchlist", "encounter_id",
+                                        (json_int_t)res->encounter_id, "hits",
+                                        (json_int_t)json_array_size(hits)));
     snprintf(c->detail, sizeof(c->detail), "encounter %lld: %s, %zu watchlist hits",
              (long long)res->encounter_id, outcome, json_array_size(hits));
     if (key != NULL) {
@@ -1126,6 +1138,12 @@ void handle_wl_expire(server_call *c)
     }
     c->json = json_pack("{s:I, s:I}", "purged", (json_int_t)purged, "remaining", (json_int_t)left);
     snprintf(c->detail, sizeof(c->detail), "purged %zu", purged);
+}
+
+void handle_events(server_call *c)
+{
+    c->stream = true;
+    snprintf(c->detail, sizeof(c->detail), "event stream");
 }
 
 void handle_job_get(server_call *c)

@@ -40,6 +40,7 @@ const server_route server_routes[] = {
     {"POST", "/v1/watchlists/expire", "watchlist.expire", "watchlist.manage", BODY_JSON_OPTIONAL,
      handle_wl_expire},
     {"GET", "/v1/jobs/{id}", "job.get", "watchlist.manage", BODY_NONE, handle_job_get},
+    {"GET", "/v1/events", "events", "case.read", BODY_NONE, handle_events},
 };
 
 const size_t server_n_routes = sizeof(server_routes) / sizeof(server_routes[0]);

@@ -50,6 +50,24 @@ static const double bucket_le[N_BUCKETS] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 
                                             0.05,   0.1,   0.25,   0.5,   1.0,  5.0};
 #define MAX_ROUTES 32
 
+/* Server-Sent Events: a ring of the newest events and the clients. */
+#define EVENT_RING 256
+typedef struct sse_event {
+    int64_t seq;
+    char *text; /* "id: N\nevent: KIND\ndata: JSON\n\n" */
+} sse_event;
+
+enum { SSE_RUNNING, SSE_SUSPENDING, SSE_WAKE_PENDING, SSE_SUSPENDED };
+
+typedef struct sse_client {
+    struct sse_client *next;
+    server *srv;
+    struct MHD_Connection *conn;
+    int64_t last; /* the newest event sent */
+    int state;
+    bool hello;
+} sse_client;
+
 struct server {
     server_config cfg;
     char db[4096];
@@ -77,6 +95,10 @@ struct server {
     struct idem *idem; /* under mu */
     struct job *jobs;  /* under mu */
     int64_t next_job;
+    sse_event ring[EVENT_RING]; /* under mu */
+    int64_t event_seq;
+    sse_client *sse;
+    bool stopping;
 };
 
 typedef struct idem {
@@ -110,6 +132,7 @@ typedef struct req_ctx {
     size_t resp_len;
     const char *ctype;
     bool www_auth;
+    bool sse;
     int route;
     char method[8];
     char user[HUELLA_NAME_MAX];
@@ -199,11 +222,44 @@ static void finish_call(req_ctx *x, server_call *c)
     }
     json_decref(c->json);
     c->json = NULL;
+    x->sse = c->stream && c->status == 200;
     snprintf(x->outcome, sizeof(x->outcome), "%s", c->outcome != NULL ? c->outcome : "ok");
+}
+
+static ssize_t sse_read(void *cls, uint64_t pos, char *buf, size_t max);
+static void sse_free(void *cls);
+
+static enum MHD_Result queue_sse(req_ctx *x)
+{
+    sse_client *cl = calloc(1, sizeof(*cl));
+    if (cl == NULL)
+        return MHD_NO;
+    server *s = x->srv;
+    cl->srv = s;
+    cl->conn = x->conn;
+    pthread_mutex_lock(&s->mu);
+    cl->last = s->event_seq; /* new events only */
+    cl->next = s->sse;
+    s->sse = cl;
+    pthread_mutex_unlock(&s->mu);
+    struct MHD_Response *r =
+        MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, sse_read, cl, sse_free);
+    if (r == NULL) {
+        sse_free(cl);
+        return MHD_NO;
+    }
+    MHD_add_response_header(r, "Content-Type", "text/event-stream");
+    MHD_add_response_header(r, "Cache-Control", "no-store");
+    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+    enum MHD_Result ret = MHD_queue_response(x->conn, 200, r);
+    MHD_destroy_response(r);
+    return ret;
 }
 
 static enum MHD_Result queue(req_ctx *x)
 {
+    if (x->sse)
+        return queue_sse(x);
     struct MHD_Response *r = MHD_create_response_from_buffer(
         x->resp_len, x->resp != NULL ? x->resp : (char *)"",
         x->resp != NULL ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
@@ -218,6 +274,114 @@ static enum MHD_Result queue(req_ctx *x)
     enum MHD_Result ret = MHD_queue_response(x->conn, x->status, r);
     MHD_destroy_response(r);
     return ret;
+}
+
+/* ---- Server-Sent Events ---- */
+
+static void sse_free(void *cls)
+{
+    sse_client *cl = cls;
+    server *s = cl->srv;
+    pthread_mutex_lock(&s->mu);
+    sse_client **pp = &s->sse;
+    while (*pp != NULL && *pp != cl)
+        pp = &(*pp)->next;
+    if (*pp != NULL)
+        *pp = cl->next;
+    pthread_mutex_unlock(&s->mu);
+    free(cl);
+}
+
+/* The next event for a client, or suspend until one is published.  The
+ * connection is suspended from here (allowed in a content reader) and
+ * resumed by server_events_publish or server_shutdown; the states keep a
+ * wake-up that comes between the decision and the suspension. */
+static ssize_t sse_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    (void)pos;
+    sse_client *cl = cls;
+    server *s = cl->srv;
+    pthread_mutex_lock(&s->mu);
+    if (s->stopping) {
+        pthread_mutex_unlock(&s->mu);
+        return MHD_CONTENT_READER_END_OF_STREAM;
+    }
+    if (!cl->hello) {
+        cl->hello = true;
+        pthread_mutex_unlock(&s->mu);
+        static const char hello[] = ": huella events (new cases)\nretry: 3000\n\n";
+        size_t n = sizeof(hello) - 1 < max ? sizeof(hello) - 1 : max;
+        memcpy(buf, hello, n);
+        return (ssize_t)n;
+    }
+    int64_t oldest = s->event_seq - EVENT_RING + 1;
+    if (cl->last + 1 < oldest)
+        cl->last = oldest - 1; /* fell behind: the ring has moved on */
+    if (cl->last < s->event_seq) {
+        sse_event *e = &s->ring[(cl->last + 1) % EVENT_RING];
+        size_t n = strlen(e->text);
+        if (n <= max) {
+            memcpy(buf, e->text, n);
+            cl->last++;
+            pthread_mutex_unlock(&s->mu);
+            return (ssize_t)n;
+        }
+        cl->last++; /* larger than the buffer: skipped */
+        pthread_mutex_unlock(&s->mu);
+        return 0;
+    }
+    cl->state = SSE_SUSPENDING;
+    pthread_mutex_unlock(&s->mu);
+    MHD_suspend_connection(cl->conn);
+    pthread_mutex_lock(&s->mu);
+    bool wake = cl->state == SSE_WAKE_PENDING;
+    cl->state = wake ? SSE_RUNNING : SSE_SUSPENDED;
+    pthread_mutex_unlock(&s->mu);
+    if (wake)
+        MHD_resume_connection(cl->conn);
+    return 0;
+}
+
+/* Wake every client (under mu): returns how many to resume into list. */
+static size_t sse_wake_all(server *s, struct MHD_Connection **list, size_t cap)
+{
+    size_t n = 0;
+    for (sse_client *cl = s->sse; cl != NULL; cl = cl->next) {
+        if (cl->state == SSE_SUSPENDED && n < cap) {
+            cl->state = SSE_RUNNING;
+            list[n++] = cl->conn;
+        } else if (cl->state == SSE_SUSPENDING) {
+            cl->state = SSE_WAKE_PENDING;
+        }
+    }
+    return n;
+}
+
+void server_events_publish(server *s, const char *kind, json_t *data)
+{
+    char *d = json_dumps(data, JSON_COMPACT);
+    json_decref(data);
+    if (d == NULL)
+        return;
+    struct MHD_Connection *wake[1024];
+    pthread_mutex_lock(&s->mu);
+    int64_t seq = ++s->event_seq;
+    size_t len = strlen(d) + strlen(kind) + 64;
+    char *text = malloc(len);
+    if (text != NULL) {
+        snprintf(text, len, "id: %lld\nevent: %s\ndata: %s\n\n", (long long)seq, kind, d);
+        sse_event *e = &s->ring[seq % EVENT_RING];
+        free(e->text);
+        e->text = text;
+        e->seq = seq;
+    } else {
+        s->event_seq--;
+    }
+    size_t n = sse_wake_all(s, wake, sizeof(wake) / sizeof(wake[0]));
+    pthread_mutex_unlock(&s->mu);
+    free(d);
+    for (size_t i = 0; i < n; i++)
+        MHD_resume_connection(wake[i]);
 }
 
 /* ---- slots ---- */
@@ -974,6 +1138,14 @@ void server_shutdown(server *s, unsigned grace_s)
     if (s == NULL || s->d == NULL)
         return;
     MHD_socket ls = MHD_quiesce_daemon(s->d);
+    /* Event streams end: wake them so that they say so. */
+    struct MHD_Connection *wake[1024];
+    pthread_mutex_lock(&s->mu);
+    s->stopping = true;
+    size_t nw = sse_wake_all(s, wake, sizeof(wake) / sizeof(wake[0]));
+    pthread_mutex_unlock(&s->mu);
+    for (size_t i = 0; i < nw; i++)
+        MHD_resume_connection(wake[i]);
     struct timespec deadline;
     clock_gettime(CLOCK_REALTIME, &deadline);
     deadline.tv_sec += grace_s;
@@ -1015,6 +1187,8 @@ void server_free(server *s)
     }
     huella_watchlist_close(s->watchlist);
     server_cases_close(s->cases);
+    for (size_t i = 0; i < EVENT_RING; i++)
+        free(s->ring[i].text);
     huella_gallery_free(s->gallery);
     huella_audit_close(s->audit); /* commits what is queued */
     for (size_t i = 0; s->slots != NULL && i < s->n_slots; i++) {

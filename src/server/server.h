@@ -126,6 +126,7 @@ struct server_call {
     char detail[256];
     int64_t persons[8]; /* persons the request touched (audit); 0 ends */
     uint64_t t0;        /* huella_now_ns() when the request arrived */
+    bool stream;        /* answer 200 with the Server-Sent Events stream */
 };
 
 huella_status server_new(const server_config *cfg, server **out, huella_error *err);
@@ -180,6 +181,10 @@ int server_cases_decide(server_cases *c, int64_t id, const char *examiner, const
 /* open -> status; false when the case was not open. */
 bool server_cases_watchlist_close(server_cases *c, int64_t id, const char *status);
 
+/* Server-Sent Events: publish one event (kind, JSON data) to every
+ * connected examiner's stream (GET /v1/events). */
+void server_events_publish(server *s, const char *kind, json_t *data);
+
 /* Jobs (long work on a worker thread, GET /v1/jobs/{id}). */
 typedef void (*server_job_fn)(server *s, int64_t job, void *arg);
 int64_t server_job_start(server *s, const char *kind, server_job_fn fn, void *arg);
@@ -219,5 +224,6 @@ void handle_wl_get(server_call *c);
 void handle_wl_import(server_call *c);
 void handle_wl_expire(server_call *c);
 void handle_job_get(server_call *c);
+void handle_events(server_call *c);
 
 #endif
