@@ -33,7 +33,7 @@ static struct {
     int port;
     pid_t pid;
     char tok_op[64], tok_ex[64], tok_ex2[64], tok_sup[64], tok_dpo[64];
-    int64_t p_a, p_b;
+    int64_t p_a, p_b, p_new;
     json_t *openapi;
     int checked;
 } g;
@@ -225,6 +225,34 @@ static void enrol_direct(huella_store *s, int subj, int64_t *person)
     free(d2);
 }
 
+static int start_huellad(void)
+{
+    g.port = free_port();
+    char listen[64], keyfile[800], logpath[800];
+    snprintf(listen, sizeof(listen), "127.0.0.1:%d", g.port);
+    snprintf(keyfile, sizeof(keyfile), "%s/key.pem", g.certdir);
+    snprintf(logpath, sizeof(logpath), "%s/huellad-%d.log", test_tmpdir(), g.port);
+    g.pid = fork();
+    if (g.pid == 0) {
+        FILE *log = freopen(logpath, "w", stderr);
+        (void)log;
+        execl(HUELLAD_BIN, "huellad", "--db", g.dir, "--listen", listen, "--tls-cert", g.cert,
+              "--tls-key", keyfile, "--max-body", "4194304", (char *)NULL);
+        _exit(127);
+    }
+    for (int i = 0; i < 200; i++) {
+        tc_response r;
+        if (request("GET", "/healthz", NULL, NULL, NULL, NULL, NULL, NULL, &r) == 0) {
+            free(r.body);
+            return 0;
+        }
+        struct timespec ts = {0, 50000000};
+        nanosleep(&ts, NULL);
+    }
+    fprintf(stderr, "huellad did not start; log in %s\n", logpath);
+    return -1;
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -267,30 +295,7 @@ static int setup(void **state)
     g.openapi = json_load_file(path, 0, NULL);
     assert_non_null(g.openapi);
 
-    g.port = free_port();
-    char listen[64], keyfile[800], logpath[800];
-    snprintf(listen, sizeof(listen), "127.0.0.1:%d", g.port);
-    snprintf(keyfile, sizeof(keyfile), "%s/key.pem", g.certdir);
-    snprintf(logpath, sizeof(logpath), "%s/huellad.log", test_tmpdir());
-    g.pid = fork();
-    if (g.pid == 0) {
-        FILE *log = freopen(logpath, "w", stderr);
-        (void)log;
-        execl(HUELLAD_BIN, "huellad", "--db", g.dir, "--listen", listen, "--tls-cert", g.cert,
-              "--tls-key", keyfile, "--max-body", "4194304", (char *)NULL);
-        _exit(127);
-    }
-    for (int i = 0; i < 200; i++) {
-        tc_response r;
-        if (request("GET", "/healthz", NULL, NULL, NULL, NULL, NULL, NULL, &r) == 0) {
-            free(r.body);
-            return 0;
-        }
-        struct timespec ts = {0, 50000000};
-        nanosleep(&ts, NULL);
-    }
-    fprintf(stderr, "huellad did not start; log in %s\n", logpath);
-    return -1;
+    return start_huellad();
 }
 
 static int teardown(void **state)
@@ -484,6 +489,7 @@ static void test_encounters(void **state)
     assert_string_equal(json_string_value(json_object_get(o, "outcome")), "new");
     int64_t c = json_integer_value(json_object_get(o, "person_id"));
     assert_true(c != g.p_a && c != g.p_b);
+    g.p_new = c;
     assert_true(json_array_size(json_object_get(o, "watchlist_hits")) >= 1);
     assert_non_null(strstr(json_string_value(json_object_get(o, "notice")), "no decision"));
     int64_t wl_case = json_integer_value(json_object_get(o, "watchlist_case_id"));
@@ -727,6 +733,13 @@ static void test_audited(void **state)
     for (int k = 0; k < 6; k++)
         if (ops[k] == 0)
             fail_msg("no audit record for %s", names[k]);
+    /* The idempotency key outlives the process: it is in the store. */
+    assert_int_equal(start_huellad(), 0);
+    json_t *o = encounter(103, 1, "{\"names\": [\"Maria Silva\"]}", "kit9-0001", 200);
+    assert_true(json_is_true(json_object_get(o, "replayed")));
+    assert_int_equal(json_integer_value(json_object_get(o, "person_id")), g.p_new);
+    json_decref(o);
+    assert_int_equal(encounters_of(g.p_new), 1);
     printf("# %d answers checked against OpenAPI; audit: identify %d, verify %d, enrol %d, "
            "watchlist %d, decide %d, screen %d\n",
            g.checked, ops[0], ops[1], ops[2], ops[3], ops[4], ops[5]);

@@ -533,6 +533,8 @@ static bool encounter_json(server_call *c, json_t *body, images *im, char **bio)
     return true;
 }
 
+static json_t *dup_case(server_call *c, int64_t id);
+
 void handle_encounter_post(server_call *c)
 {
     const server_request *rq = c->req;
@@ -559,6 +561,30 @@ void handle_encounter_post(server_call *c)
         if (r == 2) {
             server_error(c, 409, "in-progress",
                          "a request with this Idempotency-Key is still being processed");
+            return;
+        }
+        /* Answered before a restart: the store has the ids. */
+        int64_t e_id, p_id, case_id;
+        char out[16];
+        if (huella_store_idempotency_get(c->slot->store, key, &e_id, &p_id, out, &case_id, NULL) ==
+            HUELLA_OK) {
+            json_t *cands = json_array();
+            if (case_id > 0 && case_id <= SERVER_WL_CASE_BASE) {
+                json_t *cs = dup_case(c, case_id);
+                json_array_extend(cands, json_object_get(cs, "candidates"));
+                json_decref(cs);
+            }
+            c->status = 200;
+            c->persons[0] = p_id;
+            c->json = json_pack("{s:I, s:I, s:s, s:o, s:o, s:o, s:b, s:s}", "encounter_id",
+                                (json_int_t)e_id, "person_id", (json_int_t)p_id, "outcome", out,
+                                "case_id", case_id > 0 ? json_integer(case_id) : json_null(),
+                                "candidates", cands, "watchlist_hits", json_array(), "replayed", 1,
+                                "notice", NOTICE);
+            char *text = json_dumps(c->json, JSON_COMPACT);
+            server_idem_end(c->srv, key, text);
+            free(text);
+            snprintf(c->detail, sizeof(c->detail), "idempotent repeat");
             return;
         }
     }
@@ -629,7 +655,27 @@ void handle_encounter_post(server_call *c)
         return;
     }
     huella_gallery *g = server_gallery_lock(c->srv, true);
-    huella_status st = huella_enrol_dedup(c->slot->store, g, &req, &opt, &res, &dd, &err);
+    /* One transaction: the enrolment and its idempotency key. */
+    huella_status st = key != NULL ? huella_store_begin(c->slot->store, &err) : HUELLA_OK;
+    if (st == HUELLA_OK)
+        st = huella_enrol_dedup(c->slot->store, g, &req, &opt, &res, &dd, &err);
+    if (st == HUELLA_OK && key != NULL) {
+        const char *o = dd->outcome == HUELLA_ENROL_LINK   ? "linked"
+                        : dd->outcome == HUELLA_ENROL_CASE ? "case"
+                                                           : "new";
+        st = huella_store_idempotency_put(c->slot->store, key, res->encounter_id, res->person_id, o,
+                                          res->case_id, &err);
+        if (st == HUELLA_OK)
+            st = huella_store_commit(c->slot->store, &err);
+        if (st != HUELLA_OK) {
+            /* Nothing was stored: the gallery forgets the templates too. */
+            huella_store_rollback(c->slot->store);
+            server_gallery_reload_person(c->slot->store, g, res->person_id);
+            st = HUELLA_E_IO;
+        }
+    } else if (st != HUELLA_OK && key != NULL) {
+        huella_store_rollback(c->slot->store);
+    }
     server_gallery_unlock(c->srv);
     images_clear(&im);
     huella_an2k_encounter_free(an2k);

@@ -839,55 +839,8 @@ int server_idem_begin(server *s, const char *key, char **answer)
     return r;
 }
 
-/* One line {"key":..,"answer":..} appended to DIR/idempotency.jsonl and
- * synced before the answer is released. */
-static void idem_persist(server *s, const char *key, const char *answer)
-{
-    char path[4200];
-    snprintf(path, sizeof(path), "%s/idempotency.jsonl", s->db);
-    json_t *o = json_pack("{s:s, s:s}", "key", key, "answer", answer);
-    char *line = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
-    json_decref(o);
-    if (line == NULL)
-        return;
-    FILE *f = fopen(path, "a");
-    if (f != NULL) {
-        fprintf(f, "%s\n", line);
-        fflush(f);
-        fsync(fileno(f));
-        fclose(f);
-    }
-    free(line);
-}
-
-static void idem_load(server *s)
-{
-    char path[4200];
-    snprintf(path, sizeof(path), "%s/idempotency.jsonl", s->db);
-    FILE *f = fopen(path, "r");
-    if (f == NULL)
-        return;
-    char *line = NULL;
-    size_t cap = 0;
-    while (getline(&line, &cap, f) > 0) {
-        json_t *o = json_loads(line, 0, NULL);
-        const char *k = json_string_value(json_object_get(o, "key"));
-        const char *a = json_string_value(json_object_get(o, "answer"));
-        if (k != NULL && a != NULL && strlen(k) < 129 && idem_find(s, k) == NULL) {
-            char *dup = strdup(a);
-            if (dup != NULL && !idem_add(s, k, dup))
-                free(dup);
-        }
-        json_decref(o);
-    }
-    free(line);
-    fclose(f);
-}
-
 void server_idem_end(server *s, const char *key, const char *answer)
 {
-    if (answer != NULL)
-        idem_persist(s, key, answer);
     pthread_mutex_lock(&s->mu);
     idem **pp = &s->idem;
     while (*pp != NULL && strcmp((*pp)->key, key) != 0)
@@ -1095,8 +1048,6 @@ huella_status server_new(const server_config *cfg, server **out, huella_error *e
         st = huella_watchlist_open(cfg->db, NULL, &s->watchlist, err);
     if (st == HUELLA_OK)
         st = server_cases_open(cfg->db, &s->cases, err);
-    if (st == HUELLA_OK)
-        idem_load(s);
     if (st == HUELLA_OK) {
         unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_ALLOW_SUSPEND_RESUME |
                          MHD_USE_ERROR_LOG;

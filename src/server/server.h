@@ -154,9 +154,9 @@ const huella_policy *server_policy(server *s);
  * is new (it is now reserved for the caller, who must call
  * server_idem_end), 1 when an answer is stored (*answer, malloc'd), 2
  * when the first request with that key is still running.  server_idem_end
- * stores the answer (NULL: forget the key, the request failed).  Answers
- * are kept in DIR/idempotency.json (rewritten atomically) so they
- * survive a restart.
+ * stores the answer in memory (NULL: forget the key, the request
+ * failed).  What survives a restart is the store's idempotency table
+ * (key and ids), written in the enrolment's transaction.
  */
 int server_idem_begin(server *s, const char *key, char **answer);
 void server_idem_end(server *s, const char *key, const char *answer);
