@@ -48,6 +48,13 @@ static void sh(const char *cmd)
         fail_msg("command failed: %s", cmd);
 }
 
+static uint64_t test_now_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
 static int free_port(void)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -330,6 +337,15 @@ static void test_identify_and_verify(void **state)
         json_object_get(json_array_get(json_object_get(o, "candidates"), 0), "strict")));
     assert_int_equal(json_integer_value(json_object_get(o, "gallery_persons")), 2);
     json_decref(o);
+    /* Latency over TLS, two 388x374 prints per request (extraction included). */
+    double ms[5];
+    for (int i = 0; i < 5; i++) {
+        uint64_t t0 = test_now_ns();
+        json_decref(expect("POST", "/v1/identify", g.tok_op, ID, body, NULL, 200, NULL));
+        ms[i] = (double)(test_now_ns() - t0) / 1e6;
+    }
+    printf("# POST /v1/identify (2 prints, gallery of 2): %.1f %.1f %.1f %.1f %.1f ms\n", ms[0],
+           ms[1], ms[2], ms[3], ms[4]);
     /* A deadline that cannot be met: 504, said so. */
     json_decref(expect("POST", "/v1/identify", g.tok_op, ID, body, "Huella-Deadline-Ms: 1", 504,
                        "deadline-exceeded"));
@@ -484,8 +500,11 @@ static void test_encounters(void **state)
     if (!test_have_data())
         skip();
     /* A new person with a listed name: new, a watchlist hit. */
+    uint64_t t0 = test_now_ns();
     json_t *o = encounter(103, 1, "{\"names\": [\"Maria Silva\"], \"nationality\": \"BRA\"}",
                           "kit9-0001", 201);
+    printf("# POST /v1/encounters (2 prints, dedup + screening + watchlist case): %.1f ms\n",
+           (double)(test_now_ns() - t0) / 1e6);
     assert_string_equal(json_string_value(json_object_get(o, "outcome")), "new");
     int64_t c = json_integer_value(json_object_get(o, "person_id"));
     assert_true(c != g.p_a && c != g.p_b);
