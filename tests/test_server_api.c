@@ -33,7 +33,7 @@ static struct {
     int port;
     pid_t pid;
     char tok_op[64], tok_ex[64], tok_ex2[64], tok_sup[64], tok_dpo[64];
-    int64_t p_a, p_b, p_new;
+    int64_t p_a, p_b, p_new, p_police;
     json_t *openapi;
     int checked;
 } g;
@@ -211,7 +211,7 @@ static char *finger_body(int subj, int imp, const char *extra_members)
     return o;
 }
 
-static void enrol_direct(huella_store *s, int subj, int64_t *person)
+static void enrol_direct(huella_store *s, int subj, const char *agency, int64_t *person)
 {
     char p1[64], p2[64];
     snprintf(p1, sizeof(p1), "finger/fvc2002/DB1_B/%d_1.tif", subj);
@@ -226,7 +226,7 @@ static void enrol_direct(huella_store *s, int subj, int64_t *person)
     if (huella_enrol(s, &req, &r, &err) != HUELLA_OK)
         fail_msg("enrol: %s", err.message);
     *person = r->person_id;
-    assert_int_equal(huella_store_person_set_agency(s, *person, "border", &err), HUELLA_OK);
+    assert_int_equal(huella_store_person_set_agency(s, *person, agency, &err), HUELLA_OK);
     huella_enrol_result_free(r);
     free(d1);
     free(d2);
@@ -281,6 +281,7 @@ static int setup(void **state)
     huella_access *a;
     assert_int_equal(huella_access_open(g.dir, &a, &err), HUELLA_OK);
     assert_int_equal(huella_access_agency_add(a, "border", &err), HUELLA_OK);
+    assert_int_equal(huella_access_agency_add(a, "police", &err), HUELLA_OK);
     assert_int_equal(huella_access_user_add(a, "olga", "operator", "border", &err), HUELLA_OK);
     assert_int_equal(huella_access_user_add(a, "eve", "examiner", "border", &err), HUELLA_OK);
     assert_int_equal(huella_access_user_add(a, "emil", "examiner", "border", &err), HUELLA_OK);
@@ -294,8 +295,9 @@ static int setup(void **state)
     huella_access_close(a);
     huella_store *s;
     assert_int_equal(huella_store_open(g.dir, &s, &err), HUELLA_OK);
-    enrol_direct(s, 101, &g.p_a);
-    enrol_direct(s, 102, &g.p_b);
+    enrol_direct(s, 101, "border", &g.p_a);
+    enrol_direct(s, 102, "border", &g.p_b);
+    enrol_direct(s, 105, "police", &g.p_police);
     huella_store_close(s);
     char path[800];
     snprintf(path, sizeof(path), "%s/data/openapi.json", HUELLA_SOURCE_DIR);
@@ -335,16 +337,29 @@ static void test_identify_and_verify(void **state)
     assert_int_equal(first_candidate(o), g.p_a);
     assert_true(json_is_true(
         json_object_get(json_array_get(json_object_get(o, "candidates"), 0), "strict")));
-    assert_int_equal(json_integer_value(json_object_get(o, "gallery_persons")), 2);
+    assert_int_equal(json_integer_value(json_object_get(o, "gallery_persons")), 3);
     json_decref(o);
+    /* Another agency's person, no sharing agreement: counted, not named. */
+    char *pb = finger_body(105, 3, NULL);
+    o = expect("POST", "/v1/identify", g.tok_op, ID, pb, NULL, 200, NULL);
+    size_t i;
+    json_t *cand;
+    json_array_foreach(json_object_get(o, "candidates"), i, cand)
+    {
+        if (json_integer_value(json_object_get(cand, "person_id")) == g.p_police)
+            fail_msg("another agency's person was named");
+    }
+    assert_true(json_integer_value(json_object_get(o, "candidates_not_shared")) >= 1);
+    json_decref(o);
+    free(pb);
     /* Latency over TLS, two 388x374 prints per request (extraction included). */
     double ms[5];
-    for (int i = 0; i < 5; i++) {
+    for (int r = 0; r < 5; r++) {
         uint64_t t0 = test_now_ns();
         json_decref(expect("POST", "/v1/identify", g.tok_op, ID, body, NULL, 200, NULL));
-        ms[i] = (double)(test_now_ns() - t0) / 1e6;
+        ms[r] = (double)(test_now_ns() - t0) / 1e6;
     }
-    printf("# POST /v1/identify (2 prints, gallery of 2): %.1f %.1f %.1f %.1f %.1f ms\n", ms[0],
+    printf("# POST /v1/identify (2 prints, gallery of 3): %.1f %.1f %.1f %.1f %.1f ms\n", ms[0],
            ms[1], ms[2], ms[3], ms[4]);
     /* A deadline that cannot be met: 504, said so. */
     json_decref(expect("POST", "/v1/identify", g.tok_op, ID, body, "Huella-Deadline-Ms: 1", 504,

@@ -207,6 +207,35 @@ static bool search(server_call *c, const images *im, const huella_identify_optio
     return true;
 }
 
+/* May the caller see this person's record (own agency, or shared for
+ * this operation, purpose and legal basis by an agreement in force)? */
+static bool visible(server_call *c, int64_t person, const char *operation)
+{
+    char agency[64];
+    if (huella_store_person_agency(c->slot->store, person, agency, NULL) != HUELLA_OK)
+        return false;
+    if (strcmp(agency, c->who->agency) == 0)
+        return true;
+    huella_sharing *sh = NULL;
+    size_t n = 0;
+    if (huella_access_sharings(c->slot->access, agency, c->who->agency, &sh, &n, NULL) != HUELLA_OK)
+        return false;
+    char now[32];
+    huella_utc_now(now);
+    huella_access_request ar = {.role = c->who->role,
+                                .operation = operation,
+                                .purpose = c->req->purpose,
+                                .legal_basis = c->req->legal_basis,
+                                .user_agency = c->who->agency,
+                                .record_agency = agency,
+                                .sharing = sh,
+                                .n_sharing = n,
+                                .now = now};
+    bool ok = huella_policy_decide(server_policy(c->srv), &ar) == HUELLA_ALLOW;
+    free(sh);
+    return ok;
+}
+
 void handle_identify(server_call *c)
 {
     images im;
@@ -233,12 +262,23 @@ void handle_identify(server_call *c)
         server_error(c, 500, "internal", "out of memory");
         return;
     }
-    size_t i;
-    json_t *e;
-    size_t k = 0;
-    json_array_foreach(cands, i, e) if (k < 8) c->persons[k++] =
-        (int64_t)json_integer_value(json_object_get(e, "person_id"));
-    c->json = json_pack("{s:o, s:I, s:f, s:f, s:I, s:s}", "candidates", cands, "gallery_persons",
+    /* Candidates of other agencies only where a sharing agreement allows
+     * identification for this purpose; the others are counted, not named. */
+    size_t k = 0, hidden = 0;
+    for (size_t i = 0; i < json_array_size(cands);) {
+        json_t *e = json_array_get(cands, i);
+        int64_t p = (int64_t)json_integer_value(json_object_get(e, "person_id"));
+        if (!visible(c, p, "identify")) {
+            json_array_remove(cands, i);
+            hidden++;
+            continue;
+        }
+        if (k < 8)
+            c->persons[k++] = p;
+        i++;
+    }
+    c->json = json_pack("{s:o, s:I, s:I, s:f, s:f, s:I, s:s}", "candidates", cands,
+                        "candidates_not_shared", (json_int_t)hidden, "gallery_persons",
                         (json_int_t)np, "threshold_strict", r ? r->threshold_strict : 0.0,
                         "threshold_review", r ? r->threshold_review : 0.0, "comparisons",
                         (json_int_t)(r ? r->comparisons : 0), "notice", NOTICE);
@@ -706,10 +746,12 @@ void handle_encounter_post(server_call *c)
     json_t *nm;
     json_array_foreach(names, i, nm)
     {
-        if (!ok || json_string_value(nm) == NULL)
+        const char *name = json_is_object(nm) ? json_string_value(json_object_get(nm, "written"))
+                                              : json_string_value(nm);
+        if (!ok || name == NULL)
             continue;
         huella_screen_query q = {0};
-        q.name = json_string_value(nm);
+        q.name = name;
         const char *dob = json_string_value(json_object_get(b, "date_of_birth"));
         if (dob != NULL)
             q.has_birth_date = huella_partial_date_parse(dob, &q.birth_date, NULL) == HUELLA_OK;
