@@ -734,10 +734,21 @@ void handle_encounter_post(server_call *c)
     }
     c->persons[0] = res->person_id;
     json_t *cands = dd->candidates_json ? json_loads(dd->candidates_json, 0, NULL) : json_array();
-    size_t k = 1, i;
-    json_t *e;
-    json_array_foreach(cands, i, e) if (k < 8) c->persons[k++] =
-        (int64_t)json_integer_value(json_object_get(e, "person_id"));
+    /* The kit sees candidates of its agency or shared with it; the case
+     * keeps them all for the examiners. */
+    size_t k = 1, i, hidden = 0;
+    for (i = 0; cands != NULL && i < json_array_size(cands);) {
+        int64_t p =
+            (int64_t)json_integer_value(json_object_get(json_array_get(cands, i), "person_id"));
+        if (!visible(c, p, "identify")) {
+            json_array_remove(cands, i);
+            hidden++;
+            continue;
+        }
+        if (k < 8)
+            c->persons[k++] = p;
+        i++;
+    }
     /* Name screening: the names of bio and the MRZ. */
     json_t *hits = json_array(), *parsed = NULL;
     bool ok = true;
@@ -798,6 +809,7 @@ void handle_encounter_post(server_call *c)
         json_object_set_new(c->json, "an2k_notes", an2k_notes);
     json_object_set_new(c->json, "watchlist_case_id",
                         wl_case > 0 ? json_integer(wl_case) : json_null());
+    json_object_set_new(c->json, "candidates_not_shared", json_integer((json_int_t)hidden));
     /* Examiners' screens learn of the new cases (ids and kinds only). */
     if (res->case_id > 0)
         server_events_publish(c->srv, "case",
