@@ -954,9 +954,11 @@ static void test_migrations(void **state)
     assert_int_equal(huella_store_encounter_add(s, p, &base_enc, "{\"names\":[\"Eva\"]}", &e, &err),
                      HUELLA_OK);
     huella_store_close(s);
-    raw_exec(dir, "DROP TABLE bio_history; ALTER TABLE person DROP COLUMN agency;"
-                  " DROP TABLE case_candidate; DROP TABLE dup_case; DROP TABLE erasure;"
-                  " PRAGMA user_version = 1;");
+    raw_exec(
+        dir,
+        "DROP TABLE idempotency; DROP TABLE bio_history; ALTER TABLE person DROP COLUMN agency;"
+        " DROP TABLE case_candidate; DROP TABLE dup_case; DROP TABLE erasure;"
+        " PRAGMA user_version = 1;");
     assert_int_equal(user_version_of(dir), 1);
     assert_int_equal(huella_store_open(dir, &s, &err), HUELLA_OK);
     assert_int_equal(user_version_of(dir), huella_store_schema_version());

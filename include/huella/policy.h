@@ -56,6 +56,10 @@ HUELLA_API huella_status huella_policy_load(const char *path, huella_policy **ou
 HUELLA_API void huella_policy_free(huella_policy *p);
 /* Whether the purpose is declared in the policy. */
 HUELLA_API bool huella_policy_has_purpose(const huella_policy *p, const char *purpose);
+/* How many agreeing decisions by different examiners a case of this kind
+ * ("watchlist", "possible-duplicate") needs before it counts: the policy
+ * file's "decisions_needed" object, else 2 for watchlist, 1 otherwise. */
+HUELLA_API unsigned huella_policy_decisions_needed(const huella_policy *p, const char *case_kind);
 
 /* A sharing agreement: records of `owner` may be used by users of
  * `partner` for `purpose` on `legal_basis` until `expires` (UTC ISO 8601). */

@@ -370,6 +370,23 @@ HUELLA_API huella_status huella_store_closed_cases(huella_store *s, const char *
  * is refused (HUELLA_E_INPUT). */
 HUELLA_API huella_status huella_store_case_delete(huella_store *s, int64_t case_id,
                                                   huella_error *err);
+/* ---- Idempotency keys (src/store/idempotency.c) -------------------------- */
+
+/*
+ * A client's idempotency key (1 to 128 visible ASCII characters) and the
+ * ids of the answer it got: written inside the caller's transaction (the
+ * enrolment's) so that both or neither exist.  _get: HUELLA_E_NOTFOUND
+ * for a key never stored; case_id 0 when none.  outcome is "new",
+ * "linked" or "case" (at most 15 characters).
+ */
+HUELLA_API huella_status huella_store_idempotency_put(huella_store *s, const char *key,
+                                                      int64_t encounter_id, int64_t person_id,
+                                                      const char *outcome, int64_t case_id,
+                                                      huella_error *err);
+HUELLA_API huella_status huella_store_idempotency_get(huella_store *s, const char *key,
+                                                      int64_t *encounter_id, int64_t *person_id,
+                                                      char outcome[16], int64_t *case_id,
+                                                      huella_error *err);
 
 /* ---- Enrolment (src/store/enrol.c) --------------------------------------- */
 

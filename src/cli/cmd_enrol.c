@@ -8,6 +8,7 @@
 #include "cli.h"
 
 #include "huella/an2k.h"
+#include "huella/an2k_enrol.h"
 #include "huella/dedup.h"
 #include "huella/image.h"
 #include "huella/store.h"
@@ -154,27 +155,6 @@ static bool have_position(const enrol_args *a, huella_store_modality m, unsigned
     return false;
 }
 
-/* The image bytes of a record: the payload itself when huella reads its
- * format (kept as captured), else decoded and re-encoded as PNG. */
-static huella_status record_image(const huella_an2k_image_info *info, uint8_t **out, size_t *len,
-                                  huella_error *err)
-{
-    if (huella_image_detect(info->data, info->len) != HUELLA_IMAGE_UNKNOWN) {
-        *out = malloc(info->len);
-        if (*out == NULL)
-            return huella_error_set(err, HUELLA_E_NOMEM, "out of memory");
-        memcpy(*out, info->data, info->len);
-        *len = info->len;
-        return HUELLA_OK;
-    }
-    huella_image *img = NULL;
-    huella_status st = huella_an2k_image_decode(info, &img, err);
-    if (st == HUELLA_OK)
-        st = huella_image_encode_png(img, out, len, err);
-    huella_image_free(img);
-    return st;
-}
-
 /* Bio keys a Type-2 field may map to, and how its text is turned into one. */
 static huella_status map_type2(const huella_an2k *txn, const char *map_path, json_t **bio,
                                huella_error *err)
@@ -240,87 +220,48 @@ static huella_status map_type2(const huella_an2k *txn, const char *map_path, jso
     return HUELLA_OK;
 }
 
-/* Turn the transaction's image records into enrolment inputs. */
+/* Turn the transaction's image records into enrolment inputs (the
+ * mapping is the library's: huella/an2k_enrol.h). */
 static huella_status an2k_inputs(const char *path, enrol_args *a, double *ppi, huella_error *err)
 {
     uint8_t *data = NULL;
     size_t len = 0;
-    huella_an2k *txn = NULL;
+    huella_an2k_encounter *e = NULL;
     huella_status st = huella_file_read(path, 256u << 20, &data, &len, err);
     if (st == HUELLA_OK)
-        st = huella_an2k_read(data, len, &txn, err);
+        st = huella_an2k_encounter_read(data, len, &e, err);
     free(data);
     if (st != HUELLA_OK) {
         huella_error_prefix(err, "%s: ", path);
         return st;
     }
-    bool face = false;
-    for (size_t r = 1; st == HUELLA_OK && r < txn->n_records; r++) {
-        huella_an2k_image_info info;
-        huella_error e;
-        unsigned type = txn->records[r].type;
-        huella_status ist = huella_an2k_image_info_get(txn, r, &info, &e);
-        if (ist == HUELLA_E_NOTFOUND)
-            continue;
-        if (ist != HUELLA_OK) {
-            note(a, r, type, "skipped: %s", e.message);
-            continue;
-        }
-        huella_store_modality m;
-        unsigned pos = info.n_positions > 0 ? info.positions[0] : 0;
-        if (type == 4 || type == 14) {
-            if (info.n_positions != 1 || pos < 1 || pos > 10) {
-                note(a, r, type,
-                     "skipped: finger position %u is not a single finger 1-10 (slap, plain "
-                     "thumb or multi-finger image)",
-                     pos);
-                continue;
-            }
-            m = HUELLA_STORE_FINGER;
-        } else if (type == 17) {
-            if (pos != 1 && pos != 2) {
-                note(a, r, type, "skipped: eye position %u is not right (1) or left (2)", pos);
-                continue;
-            }
-            m = HUELLA_STORE_IRIS;
-        } else if (type == 10 && strcmp(info.image_type, "FACE") == 0) {
-            if (face) {
-                note(a, r, type, "skipped: a second face image");
-                continue;
-            }
-            face = true;
-            m = HUELLA_STORE_FACE;
-            pos = 0;
-        } else {
-            note(a, r, type, "skipped: %s images are not enrolled",
-                 huella_an2k_record_name(type) != NULL ? huella_an2k_record_name(type) : "these");
-            continue;
-        }
-        if (m != HUELLA_STORE_FACE && have_position(a, m, pos)) {
-            note(a, r, type, "skipped: %s position %u was already taken from an earlier record",
-                 huella_store_modality_name(m), pos);
+    json_t *notes = json_loads(e->notes_json, 0, NULL);
+    json_array_extend(a->notes, notes);
+    json_decref(notes);
+    for (size_t i = 0; i < e->n; i++) {
+        huella_enrol_input *in = &e->inputs[i];
+        unsigned rec = 0, type = 0;
+        sscanf(e->label[i], "an2k record %u (Type-%u)", &rec, &type);
+        if (in->modality != HUELLA_STORE_FACE && have_position(a, in->modality, in->position)) {
+            note(a, rec - 1, type, "skipped: %s position %u was already given",
+                 huella_store_modality_name(in->modality), in->position);
             continue;
         }
         if (a->n == MAX_INPUTS) {
-            note(a, r, type, "skipped: more than %d images", MAX_INPUTS);
+            note(a, rec - 1, type, "skipped: more than %d images", MAX_INPUTS);
             continue;
         }
-        uint8_t *img = NULL;
-        size_t img_len = 0;
-        ist = record_image(&info, &img, &img_len, &e);
-        if (ist != HUELLA_OK) {
-            note(a, r, type, "skipped: %s", e.message);
-            continue;
-        }
-        if (m == HUELLA_STORE_FINGER && *ppi == 0 && info.ppi > 0)
-            *ppi = info.ppi;
-        snprintf(a->label[a->n], sizeof(a->label[a->n]), "an2k record %zu (Type-%u)", r + 1, type);
+        snprintf(a->label[a->n], sizeof(a->label[a->n]), "%s", e->label[i]);
         a->path[a->n] = a->label[a->n];
-        a->in[a->n] = (huella_enrol_input){m, pos, a->label[a->n], img, img_len};
+        a->in[a->n] =
+            (huella_enrol_input){in->modality, in->position, a->label[a->n], e->data[i], in->len};
+        e->data[i] = NULL; /* a owns it now */
         a->n++;
     }
-    huella_an2k_free(txn);
-    return st;
+    if (*ppi == 0)
+        *ppi = e->ppi;
+    huella_an2k_encounter_free(e);
+    return HUELLA_OK;
 }
 
 static const char *outcome_name(huella_enrol_outcome o)

@@ -27,6 +27,28 @@ struct huella_policy {
     json_t *doc; /* validated */
 };
 
+static bool decisions_ok(json_t *o)
+{
+    if (!json_is_object(o))
+        return false;
+    const char *k;
+    json_t *v;
+    json_object_foreach(o, k, v)
+    {
+        if (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > 5)
+            return false;
+    }
+    return true;
+}
+
+unsigned huella_policy_decisions_needed(const huella_policy *p, const char *case_kind)
+{
+    json_t *v = json_object_get(json_object_get(p->doc, "decisions_needed"), case_kind);
+    if (json_is_integer(v))
+        return (unsigned)json_integer_value(v);
+    return strcmp(case_kind, "watchlist") == 0 ? 2 : 1;
+}
+
 static const char *const roles[] = {HUELLA_ROLE_OPERATOR,   HUELLA_ROLE_EXAMINER,
                                     HUELLA_ROLE_SUPERVISOR, HUELLA_ROLE_AUDITOR,
                                     HUELLA_ROLE_DPO,        HUELLA_ROLE_ADMINISTRATOR};
@@ -95,6 +117,10 @@ huella_status huella_policy_parse(const char *json, size_t len, const char *labe
     else if (!json_is_object(purposes) || !json_is_object(rl))
         st = huella_error_set(err, HUELLA_E_INPUT, "%s: want \"purposes\" and \"roles\" objects",
                               label);
+    else if (json_object_get(doc, "decisions_needed") != NULL &&
+             !decisions_ok(json_object_get(doc, "decisions_needed")))
+        st = huella_error_set(err, HUELLA_E_INPUT,
+                              "%s: \"decisions_needed\" wants {\"CASE KIND\": 1 to 5}", label);
     else if (share != NULL && !string_array_of_names(share))
         st =
             huella_error_set(err, HUELLA_E_INPUT, "%s: \"shareable\" wants operation names", label);

@@ -190,6 +190,10 @@ void handle_person_delete(server_call *c)
         server_error(c, 500, "internal", "the erasure failed; nothing was erased");
         return;
     }
+    /* The galleries follow the store: the person is searched no more. */
+    huella_gallery *g = server_gallery_lock(c->srv, true);
+    huella_gallery_remove_person(g, (uint64_t)c->req->id, NULL);
+    server_gallery_unlock(c->srv);
     c->json = json_pack("{s:I, s:b, s:b, s:s}", "person_id", (json_int_t)c->req->id, "erased", 1,
                         "log_truncated", truncated, "by", c->who->user);
     snprintf(c->detail, sizeof(c->detail), "erased");

@@ -82,6 +82,9 @@ void server_request_clear(server_request *r)
 {
     json_decref(r->body);
     r->body = NULL;
+    free(r->raw);
+    r->raw = NULL;
+    r->raw_len = 0;
 }
 
 static bool printable(const char *s)
@@ -135,6 +138,29 @@ int server_request_decode(const char *method, const char *path, const server_hea
         }
         snprintf(out->reason, sizeof(out->reason), "%s", reason);
     }
+    const char *idem = header(headers, n_headers, "Idempotency-Key");
+    if (idem != NULL) {
+        size_t n = strlen(idem);
+        bool ok = n >= 1 && n < sizeof(out->idem_key);
+        for (size_t i = 0; ok && i < n; i++)
+            ok = idem[i] > 0x20 && idem[i] < 0x7f;
+        if (!ok) {
+            huella_error_set(err, HUELLA_E_INPUT,
+                             "Idempotency-Key: 1 to 128 visible ASCII characters");
+            return 400;
+        }
+        memcpy(out->idem_key, idem, n + 1);
+    }
+    const char *dl = header(headers, n_headers, "Huella-Deadline-Ms");
+    if (dl != NULL) {
+        char *end;
+        long v = strtol(dl, &end, 10);
+        if (end == dl || *end != '\0' || v < 1 || v > 3600000) {
+            huella_error_set(err, HUELLA_E_INPUT, "Huella-Deadline-Ms: 1 to 3600000");
+            return 400;
+        }
+        out->deadline_ms = v;
+    }
     if (rt->body == BODY_NONE) {
         if (len > 0) {
             huella_error_set(err, HUELLA_E_INPUT, "%s %s takes no request body", rt->method,
@@ -144,14 +170,30 @@ int server_request_decode(const char *method, const char *path, const server_hea
         return 0;
     }
     if (len == 0) {
-        if (rt->body == BODY_JSON_REQUIRED) {
-            huella_error_set(err, HUELLA_E_INPUT, "%s %s needs a JSON body", rt->method,
-                             rt->pattern);
+        if (rt->body == BODY_JSON_REQUIRED || rt->body == BODY_ANY) {
+            huella_error_set(err, HUELLA_E_INPUT, "%s %s needs a body", rt->method, rt->pattern);
             return 400;
         }
         return 0;
     }
     const char *ctype = header(headers, n_headers, "Content-Type");
+    if (rt->body == BODY_ANY && ctype != NULL && strncasecmp(ctype, "application/json", 16) != 0) {
+        size_t n = strcspn(ctype, "; ");
+        if (n == 0 || n >= sizeof(out->ctype)) {
+            huella_error_set(err, HUELLA_E_UNSUPPORTED, "unsupported Content-Type");
+            return 415;
+        }
+        memcpy(out->ctype, ctype, n);
+        out->ctype[n] = '\0';
+        out->raw = malloc(len);
+        if (out->raw == NULL) {
+            huella_error_set(err, HUELLA_E_NOMEM, "out of memory");
+            return 413;
+        }
+        memcpy(out->raw, body, len);
+        out->raw_len = len;
+        return 0;
+    }
     if (ctype == NULL || strncasecmp(ctype, "application/json", 16) != 0 ||
         (ctype[16] != '\0' && ctype[16] != ';')) {
         huella_error_set(err, HUELLA_E_UNSUPPORTED, "the body must be application/json");

@@ -50,6 +50,24 @@ static const double bucket_le[N_BUCKETS] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 
                                             0.05,   0.1,   0.25,   0.5,   1.0,  5.0};
 #define MAX_ROUTES 32
 
+/* Server-Sent Events: a ring of the newest events and the clients. */
+#define EVENT_RING 256
+typedef struct sse_event {
+    int64_t seq;
+    char *text; /* "id: N\nevent: KIND\ndata: JSON\n\n" */
+} sse_event;
+
+enum { SSE_RUNNING, SSE_SUSPENDING, SSE_WAKE_PENDING, SSE_SUSPENDED };
+
+typedef struct sse_client {
+    struct sse_client *next;
+    server *srv;
+    struct MHD_Connection *conn;
+    int64_t last; /* the newest event sent */
+    int state;
+    bool hello;
+} sse_client;
+
 struct server {
     server_config cfg;
     char db[4096];
@@ -69,7 +87,39 @@ struct server {
     double latency_sum;
     uint64_t latency_count;
     unsigned in_flight;
+    huella_gallery *gallery;
+    pthread_rwlock_t gallery_lock;
+    huella_watchlist *watchlist;
+    pthread_mutex_t wl_mu;
+    server_cases *cases;
+    struct idem *idem; /* under mu */
+    struct job *jobs;  /* under mu */
+    int64_t next_job;
+    sse_event ring[EVENT_RING]; /* under mu */
+    int64_t event_seq;
+    sse_client *sse;
+    bool stopping;
 };
+
+typedef struct idem {
+    struct idem *next;
+    char key[129];
+    char *answer; /* NULL while the first request runs */
+} idem;
+
+typedef struct job {
+    struct job *next;
+    int64_t id;
+    char kind[32];
+    char state[16];
+    double fraction;
+    json_t *result;
+    char created[32], finished[32];
+    pthread_t thread;
+    server *srv;
+    server_job_fn fn;
+    void *arg;
+} job;
 
 typedef struct req_ctx {
     server *srv;
@@ -82,6 +132,7 @@ typedef struct req_ctx {
     size_t resp_len;
     const char *ctype;
     bool www_auth;
+    bool sse;
     int route;
     char method[8];
     char user[HUELLA_NAME_MAX];
@@ -141,6 +192,18 @@ void server_error(server_call *c, unsigned status, const char *code, const char 
     snprintf(c->detail, sizeof(c->detail), "%.60s: %.190s", code, msg);
 }
 
+bool server_deadline_passed(server_call *c)
+{
+    if (c->req->deadline_ms <= 0 ||
+        huella_now_ns() - c->t0 < (uint64_t)c->req->deadline_ms * 1000000u)
+        return false;
+    server_error(c, 504, "deadline-exceeded",
+                 "the Huella-Deadline-Ms of %ld ms passed before the work could be done; nothing "
+                 "was stored",
+                 c->req->deadline_ms);
+    return true;
+}
+
 static void finish_call(req_ctx *x, server_call *c)
 {
     x->status = c->status;
@@ -159,11 +222,44 @@ static void finish_call(req_ctx *x, server_call *c)
     }
     json_decref(c->json);
     c->json = NULL;
+    x->sse = c->stream && c->status == 200;
     snprintf(x->outcome, sizeof(x->outcome), "%s", c->outcome != NULL ? c->outcome : "ok");
+}
+
+static ssize_t sse_read(void *cls, uint64_t pos, char *buf, size_t max);
+static void sse_free(void *cls);
+
+static enum MHD_Result queue_sse(req_ctx *x)
+{
+    sse_client *cl = calloc(1, sizeof(*cl));
+    if (cl == NULL)
+        return MHD_NO;
+    server *s = x->srv;
+    cl->srv = s;
+    cl->conn = x->conn;
+    pthread_mutex_lock(&s->mu);
+    cl->last = s->event_seq; /* new events only */
+    cl->next = s->sse;
+    s->sse = cl;
+    pthread_mutex_unlock(&s->mu);
+    struct MHD_Response *r =
+        MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, sse_read, cl, sse_free);
+    if (r == NULL) {
+        sse_free(cl);
+        return MHD_NO;
+    }
+    MHD_add_response_header(r, "Content-Type", "text/event-stream");
+    MHD_add_response_header(r, "Cache-Control", "no-store");
+    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+    enum MHD_Result ret = MHD_queue_response(x->conn, 200, r);
+    MHD_destroy_response(r);
+    return ret;
 }
 
 static enum MHD_Result queue(req_ctx *x)
 {
+    if (x->sse)
+        return queue_sse(x);
     struct MHD_Response *r = MHD_create_response_from_buffer(
         x->resp_len, x->resp != NULL ? x->resp : (char *)"",
         x->resp != NULL ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
@@ -178,6 +274,114 @@ static enum MHD_Result queue(req_ctx *x)
     enum MHD_Result ret = MHD_queue_response(x->conn, x->status, r);
     MHD_destroy_response(r);
     return ret;
+}
+
+/* ---- Server-Sent Events ---- */
+
+static void sse_free(void *cls)
+{
+    sse_client *cl = cls;
+    server *s = cl->srv;
+    pthread_mutex_lock(&s->mu);
+    sse_client **pp = &s->sse;
+    while (*pp != NULL && *pp != cl)
+        pp = &(*pp)->next;
+    if (*pp != NULL)
+        *pp = cl->next;
+    pthread_mutex_unlock(&s->mu);
+    free(cl);
+}
+
+/* The next event for a client, or suspend until one is published.  The
+ * connection is suspended from here (allowed in a content reader) and
+ * resumed by server_events_publish or server_shutdown; the states keep a
+ * wake-up that comes between the decision and the suspension. */
+static ssize_t sse_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    (void)pos;
+    sse_client *cl = cls;
+    server *s = cl->srv;
+    pthread_mutex_lock(&s->mu);
+    if (s->stopping) {
+        pthread_mutex_unlock(&s->mu);
+        return MHD_CONTENT_READER_END_OF_STREAM;
+    }
+    if (!cl->hello) {
+        cl->hello = true;
+        pthread_mutex_unlock(&s->mu);
+        static const char hello[] = ": huella events (new cases)\nretry: 3000\n\n";
+        size_t n = sizeof(hello) - 1 < max ? sizeof(hello) - 1 : max;
+        memcpy(buf, hello, n);
+        return (ssize_t)n;
+    }
+    int64_t oldest = s->event_seq - EVENT_RING + 1;
+    if (cl->last + 1 < oldest)
+        cl->last = oldest - 1; /* fell behind: the ring has moved on */
+    if (cl->last < s->event_seq) {
+        sse_event *e = &s->ring[(cl->last + 1) % EVENT_RING];
+        size_t n = strlen(e->text);
+        if (n <= max) {
+            memcpy(buf, e->text, n);
+            cl->last++;
+            pthread_mutex_unlock(&s->mu);
+            return (ssize_t)n;
+        }
+        cl->last++; /* larger than the buffer: skipped */
+        pthread_mutex_unlock(&s->mu);
+        return 0;
+    }
+    cl->state = SSE_SUSPENDING;
+    pthread_mutex_unlock(&s->mu);
+    MHD_suspend_connection(cl->conn);
+    pthread_mutex_lock(&s->mu);
+    bool wake = cl->state == SSE_WAKE_PENDING;
+    cl->state = wake ? SSE_RUNNING : SSE_SUSPENDED;
+    pthread_mutex_unlock(&s->mu);
+    if (wake)
+        MHD_resume_connection(cl->conn);
+    return 0;
+}
+
+/* Wake every client (under mu): returns how many to resume into list. */
+static size_t sse_wake_all(server *s, struct MHD_Connection **list, size_t cap)
+{
+    size_t n = 0;
+    for (sse_client *cl = s->sse; cl != NULL; cl = cl->next) {
+        if (cl->state == SSE_SUSPENDED && n < cap) {
+            cl->state = SSE_RUNNING;
+            list[n++] = cl->conn;
+        } else if (cl->state == SSE_SUSPENDING) {
+            cl->state = SSE_WAKE_PENDING;
+        }
+    }
+    return n;
+}
+
+void server_events_publish(server *s, const char *kind, json_t *data)
+{
+    char *d = json_dumps(data, JSON_COMPACT);
+    json_decref(data);
+    if (d == NULL)
+        return;
+    struct MHD_Connection *wake[1024];
+    pthread_mutex_lock(&s->mu);
+    int64_t seq = ++s->event_seq;
+    size_t len = strlen(d) + strlen(kind) + 64;
+    char *text = malloc(len);
+    if (text != NULL) {
+        snprintf(text, len, "id: %lld\nevent: %s\ndata: %s\n\n", (long long)seq, kind, d);
+        sse_event *e = &s->ring[seq % EVENT_RING];
+        free(e->text);
+        e->text = text;
+        e->seq = seq;
+    } else {
+        s->event_seq--;
+    }
+    size_t n = sse_wake_all(s, wake, sizeof(wake) / sizeof(wake[0]));
+    pthread_mutex_unlock(&s->mu);
+    free(d);
+    for (size_t i = 0; i < n; i++)
+        MHD_resume_connection(wake[i]);
 }
 
 /* ---- slots ---- */
@@ -277,6 +481,13 @@ static void personal(server *s, server_call *c, const server_route *rt, huella_p
         server_error(c, 403, huella_decision_code(d), "%s", huella_decision_reason(d));
         return;
     }
+    if (strncmp(rt->pattern, "/v1/persons/", 12) != 0) {
+        /* Not one person's record: the handler checks what it touches. */
+        c->status = 200;
+        c->outcome = "allowed";
+        rt->handler(c);
+        return;
+    }
     char agency[64];
     huella_status st = huella_store_person_agency(c->slot->store, req->id, agency, &err);
     if (st == HUELLA_E_NOTFOUND) {
@@ -320,7 +531,12 @@ static enum MHD_Result process(req_ctx *x, const char *url, const char *method)
     int code = server_request_decode(method, url, hl.h, hl.n, x->body.data, len, s->cfg.max_body,
                                      &req, &err);
     x->route = req.route;
-    server_call c = {.srv = s, .req = &req, .status = 200, .outcome = "ok"};
+    if (code == 0) {
+        const char *sa = MHD_lookup_connection_value(x->conn, MHD_GET_ARGUMENT_KIND, "status");
+        if (sa != NULL && strlen(sa) < sizeof(req.status_arg))
+            snprintf(req.status_arg, sizeof(req.status_arg), "%s", sa);
+    }
+    server_call c = {.srv = s, .req = &req, .status = 200, .outcome = "ok", .t0 = x->t0};
     const server_route *rt = req.route >= 0 ? &server_routes[req.route] : NULL;
     huella_principal who;
     memset(&who, 0, sizeof(who));
@@ -344,7 +560,13 @@ static enum MHD_Result process(req_ctx *x, const char *url, const char *method)
         snprintf(x->user, sizeof(x->user), "%s", who.user);
     bool audited = rt != NULL && rt->operation != NULL;
     huella_audit_event ev = {0};
-    int64_t persons[1] = {req.id};
+    int64_t persons[9] = {0};
+    size_t n_persons = 0;
+    if (rt != NULL && strncmp(rt->pattern, "/v1/persons/", 12) == 0 && req.id > 0)
+        persons[n_persons++] = req.id;
+    for (size_t i = 0; i < 8 && c.persons[i] != 0 && n_persons < 9; i++)
+        if (n_persons == 0 || persons[0] != c.persons[i])
+            persons[n_persons++] = c.persons[i];
     if (audited) {
         ev.user = known_user ? who.user : "";
         ev.role = known_user ? who.role : "";
@@ -353,7 +575,7 @@ static enum MHD_Result process(req_ctx *x, const char *url, const char *method)
         ev.legal_basis = req.legal_basis;
         ev.operation = rt->operation;
         ev.persons = persons;
-        ev.n_persons = req.id > 0 ? 1 : 0;
+        ev.n_persons = n_persons;
         ev.outcome = c.outcome;
         ev.detail = c.detail;
     }
@@ -543,6 +765,173 @@ const char *server_db_dir(server *s)
     return s->db;
 }
 
+huella_gallery *server_gallery_lock(server *s, bool exclusive)
+{
+    if (exclusive)
+        pthread_rwlock_wrlock(&s->gallery_lock);
+    else
+        pthread_rwlock_rdlock(&s->gallery_lock);
+    return s->gallery;
+}
+
+void server_gallery_unlock(server *s)
+{
+    pthread_rwlock_unlock(&s->gallery_lock);
+}
+
+huella_watchlist *server_watchlist_lock(server *s)
+{
+    pthread_mutex_lock(&s->wl_mu);
+    return s->watchlist;
+}
+
+void server_watchlist_unlock(server *s)
+{
+    pthread_mutex_unlock(&s->wl_mu);
+}
+
+server_cases *server_case_book(server *s)
+{
+    return s->cases;
+}
+
+const huella_policy *server_policy(server *s)
+{
+    return s->policy;
+}
+
+/* ---- idempotency ---- */
+
+static idem *idem_find(server *s, const char *key)
+{
+    for (idem *i = s->idem; i != NULL; i = i->next)
+        if (strcmp(i->key, key) == 0)
+            return i;
+    return NULL;
+}
+
+static bool idem_add(server *s, const char *key, char *answer)
+{
+    idem *i = calloc(1, sizeof(*i));
+    if (i == NULL)
+        return false;
+    snprintf(i->key, sizeof(i->key), "%s", key);
+    i->answer = answer;
+    i->next = s->idem;
+    s->idem = i;
+    return true;
+}
+
+int server_idem_begin(server *s, const char *key, char **answer)
+{
+    *answer = NULL;
+    pthread_mutex_lock(&s->mu);
+    idem *i = idem_find(s, key);
+    int r = 0;
+    if (i != NULL && i->answer == NULL)
+        r = 2;
+    else if (i != NULL) {
+        *answer = strdup(i->answer);
+        r = *answer != NULL ? 1 : 2;
+    } else if (!idem_add(s, key, NULL))
+        r = 2;
+    pthread_mutex_unlock(&s->mu);
+    return r;
+}
+
+void server_idem_end(server *s, const char *key, const char *answer)
+{
+    pthread_mutex_lock(&s->mu);
+    idem **pp = &s->idem;
+    while (*pp != NULL && strcmp((*pp)->key, key) != 0)
+        pp = &(*pp)->next;
+    if (*pp != NULL) {
+        if (answer != NULL) {
+            (*pp)->answer = strdup(answer);
+        }
+        if (answer == NULL || (*pp)->answer == NULL) {
+            idem *dead = *pp;
+            *pp = dead->next;
+            free(dead);
+        }
+    }
+    pthread_mutex_unlock(&s->mu);
+}
+
+/* ---- jobs ---- */
+
+static void *job_main(void *arg)
+{
+    job *j = arg;
+    j->fn(j->srv, j->id, j->arg);
+    return NULL;
+}
+
+int64_t server_job_start(server *s, const char *kind, server_job_fn fn, void *arg)
+{
+    job *j = calloc(1, sizeof(*j));
+    if (j == NULL)
+        return 0;
+    snprintf(j->kind, sizeof(j->kind), "%s", kind);
+    snprintf(j->state, sizeof(j->state), "queued");
+    huella_utc_now(j->created);
+    j->srv = s;
+    j->fn = fn;
+    j->arg = arg;
+    pthread_mutex_lock(&s->mu);
+    j->id = ++s->next_job;
+    j->next = s->jobs;
+    s->jobs = j;
+    int rc = pthread_create(&j->thread, NULL, job_main, j);
+    if (rc != 0) {
+        s->jobs = j->next;
+        pthread_mutex_unlock(&s->mu);
+        free(j);
+        return 0;
+    }
+    int64_t id = j->id;
+    pthread_mutex_unlock(&s->mu);
+    return id;
+}
+
+void server_job_progress(server *s, int64_t id, double fraction, const char *state, json_t *result)
+{
+    pthread_mutex_lock(&s->mu);
+    for (job *j = s->jobs; j != NULL; j = j->next)
+        if (j->id == id) {
+            j->fraction = fraction;
+            if (state != NULL)
+                snprintf(j->state, sizeof(j->state), "%s", state);
+            if (result != NULL) {
+                json_decref(j->result);
+                j->result = result;
+                result = NULL;
+            }
+            if (state != NULL && (strcmp(state, "done") == 0 || strcmp(state, "failed") == 0))
+                huella_utc_now(j->finished);
+            break;
+        }
+    pthread_mutex_unlock(&s->mu);
+    json_decref(result);
+}
+
+json_t *server_job_json(server *s, int64_t id)
+{
+    json_t *o = NULL;
+    pthread_mutex_lock(&s->mu);
+    for (job *j = s->jobs; j != NULL; j = j->next)
+        if (j->id == id) {
+            o = json_pack("{s:I, s:s, s:s, s:f, s:s, s:o, s:O}", "job_id", (json_int_t)j->id,
+                          "kind", j->kind, "state", j->state, "progress", j->fraction, "created_at",
+                          j->created, "finished_at",
+                          j->finished[0] ? json_string(j->finished) : json_null(), "result",
+                          j->result != NULL ? j->result : json_null());
+            break;
+        }
+    pthread_mutex_unlock(&s->mu);
+    return o;
+}
+
 /* ---- lifecycle ---- */
 
 static huella_status read_text(const char *path, char **out, size_t *len, huella_error *err)
@@ -616,6 +1005,8 @@ huella_status server_new(const server_config *cfg, server **out, huella_error *e
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->slot_free, NULL);
     pthread_cond_init(&s->idle, NULL);
+    pthread_rwlock_init(&s->gallery_lock, NULL);
+    pthread_mutex_init(&s->wl_mu, NULL);
     huella_status st = HUELLA_OK;
     char policy_path[4200];
     if (cfg->policy_path != NULL) {
@@ -648,6 +1039,15 @@ huella_status server_new(const server_config *cfg, server **out, huella_error *e
                 st = huella_access_open(cfg->db, &s->slots[i].access, err);
         }
     }
+    huella_gallery_load_stats gls = {0};
+    if (st == HUELLA_OK)
+        st = huella_gallery_new(&s->gallery, err);
+    if (st == HUELLA_OK)
+        st = huella_gallery_load_store(s->slots[0].store, s->gallery, 0, &gls, err);
+    if (st == HUELLA_OK)
+        st = huella_watchlist_open(cfg->db, NULL, &s->watchlist, err);
+    if (st == HUELLA_OK)
+        st = server_cases_open(cfg->db, &s->cases, err);
     if (st == HUELLA_OK) {
         unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_ALLOW_SUSPEND_RESUME |
                          MHD_USE_ERROR_LOG;
@@ -676,9 +1076,10 @@ huella_status server_new(const server_config *cfg, server **out, huella_error *e
         server_free(s);
         return st;
     }
-    log_json(json_pack("{s:s, s:s, s:s, s:i, s:b, s:s}", "level", "info", "msg", "listening",
-                       "listen", cfg->listen, "threads", (int)s->cfg.threads, "tls",
-                       !cfg->insecure_http, "policy", policy_path));
+    log_json(json_pack("{s:s, s:s, s:s, s:i, s:b, s:s, s:I, s:f}", "level", "info", "msg",
+                       "listening", "listen", cfg->listen, "threads", (int)s->cfg.threads, "tls",
+                       !cfg->insecure_http, "policy", policy_path, "gallery_persons",
+                       (json_int_t)gls.persons, "gallery_load_s", gls.seconds));
     *out = s;
     return HUELLA_OK;
 }
@@ -688,6 +1089,14 @@ void server_shutdown(server *s, unsigned grace_s)
     if (s == NULL || s->d == NULL)
         return;
     MHD_socket ls = MHD_quiesce_daemon(s->d);
+    /* Event streams end: wake them so that they say so. */
+    struct MHD_Connection *wake[1024];
+    pthread_mutex_lock(&s->mu);
+    s->stopping = true;
+    size_t nw = sse_wake_all(s, wake, sizeof(wake) / sizeof(wake[0]));
+    pthread_mutex_unlock(&s->mu);
+    for (size_t i = 0; i < nw; i++)
+        MHD_resume_connection(wake[i]);
     struct timespec deadline;
     clock_gettime(CLOCK_REALTIME, &deadline);
     deadline.tv_sec += grace_s;
@@ -713,6 +1122,25 @@ void server_free(server *s)
         return;
     if (s->d != NULL)
         MHD_stop_daemon(s->d);
+    /* Jobs finish their work first (they may write the watchlist). */
+    for (job *j = s->jobs; j != NULL;) {
+        job *next = j->next;
+        pthread_join(j->thread, NULL);
+        json_decref(j->result);
+        free(j);
+        j = next;
+    }
+    for (idem *i = s->idem; i != NULL;) {
+        idem *next = i->next;
+        free(i->answer);
+        free(i);
+        i = next;
+    }
+    huella_watchlist_close(s->watchlist);
+    server_cases_close(s->cases);
+    for (size_t i = 0; i < EVENT_RING; i++)
+        free(s->ring[i].text);
+    huella_gallery_free(s->gallery);
     huella_audit_close(s->audit); /* commits what is queued */
     for (size_t i = 0; s->slots != NULL && i < s->n_slots; i++) {
         huella_store_close(s->slots[i].store);
@@ -729,5 +1157,7 @@ void server_free(server *s)
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->slot_free);
     pthread_cond_destroy(&s->idle);
+    pthread_rwlock_destroy(&s->gallery_lock);
+    pthread_mutex_destroy(&s->wl_mu);
     free(s);
 }

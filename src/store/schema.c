@@ -71,6 +71,11 @@ const char *const store_migrations[] = {
     " at TEXT NOT NULL, who TEXT NOT NULL, why TEXT NOT NULL, fields TEXT NOT NULL,"
     " old BLOB NOT NULL);"
     "CREATE INDEX bio_history_person ON bio_history(person_id);",
+
+    /* 4: idempotency keys of huellad's POST /v1/encounters: the key and the
+     * ids of the first answer, written in the enrolment's transaction. */
+    ("CREATE TABLE idempotency(key TEXT PRIMARY KEY, encounter_id INTEGER NOT NULL,"
+     " person_id INTEGER NOT NULL, outcome TEXT NOT NULL, case_id INTEGER, at TEXT NOT NULL);"),
 };
 
 const int store_n_migrations = (int)(sizeof(store_migrations) / sizeof(store_migrations[0]));

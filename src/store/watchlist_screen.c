@@ -946,7 +946,8 @@ huella_status huella_watchlist_screen(huella_watchlist *wl, const huella_screen_
             pv[k].score = DOC_SCORE;
         }
     }
-    qsort(pv, n_pv, sizeof(prov), prov_cmp);
+    if (n_pv > 1) /* pv is NULL when nothing was found */
+        qsort(pv, n_pv, sizeof(prov), prov_cmp);
     if (n_pv > top)
         n_pv = top;
     if (n_pv > 0) {

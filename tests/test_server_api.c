@@ -1,0 +1,794 @@
+/*
+ * test_server_api.c - the second half of huellad's API end to end over
+ * TLS: a store with two persons enrolled BEFORE huellad starts (so the
+ * galleries must be loaded from the store), then identify, verify,
+ * encounters (de-duplication, name screening, idempotency), erasure
+ * leaving the gallery, cases and decisions, watchlists and the import
+ * job.  Every answer is checked against data/openapi.json (declared
+ * status and required keys), and the audit chain must hold a record of
+ * every request.  Real images: FVC2002 fingers and CASIA irises.
+ */
+#define _GNU_SOURCE
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "huella/audit.h"
+#include "huella/policy.h"
+#include "huella/store.h"
+#include "support.h"
+#include "tls_client.h"
+
+#include <jansson.h>
+#include <signal.h>
+#include <sodium.h>
+#include <sys/wait.h>
+#include <time.h>
+
+static struct {
+    char dir[600], key[700], certdir[700], cert[800];
+    int port;
+    pid_t pid;
+    char tok_op[64], tok_ex[64], tok_ex2[64], tok_sup[64], tok_dpo[64];
+    int64_t p_a, p_b, p_new, p_police;
+    json_t *openapi;
+    int checked;
+} g;
+
+#define BC "border-control"
+#define ID "identification"
+#define NL "national-law"
+
+static void sh(const char *cmd)
+{
+    if (system(cmd) != 0)
+        fail_msg("command failed: %s", cmd);
+}
+
+static uint64_t test_now_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
+static int free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {0};
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    socklen_t len = sizeof(sa);
+    getsockname(fd, (struct sockaddr *)&sa, &len);
+    close(fd);
+    return ntohs(sa.sin_port);
+}
+
+/* base64 of a data file (malloc'd). */
+static char *b64(const char *rel)
+{
+    size_t len;
+    uint8_t *d = test_read_file(test_data(rel), &len);
+    if (d == NULL)
+        fail_msg("cannot read %s", rel);
+    size_t cap = sodium_base64_ENCODED_LEN(len, sodium_base64_VARIANT_ORIGINAL);
+    char *o = malloc(cap);
+    sodium_bin2base64(o, cap, d, len, sodium_base64_VARIANT_ORIGINAL);
+    free(d);
+    return o;
+}
+
+static int request(const char *method, const char *path, const char *token, const char *purpose,
+                   const char *basis, const char *ctype, const char *body, const char *extra,
+                   tc_response *r)
+{
+    tc_conn c;
+    if (tc_connect(&c, g.port, g.cert) != 0)
+        return -1;
+    char h[6][256];
+    const char *hs[7];
+    int n = 0;
+    if (token != NULL)
+        snprintf(h[n], sizeof(h[n]), "Authorization: Bearer %s", token), hs[n] = h[n], n++;
+    if (purpose != NULL)
+        snprintf(h[n], sizeof(h[n]), "Huella-Purpose: %s", purpose), hs[n] = h[n], n++;
+    if (basis != NULL)
+        snprintf(h[n], sizeof(h[n]), "Huella-Legal-Basis: %s", basis), hs[n] = h[n], n++;
+    if (ctype != NULL)
+        snprintf(h[n], sizeof(h[n]), "Content-Type: %s", ctype), hs[n] = h[n], n++;
+    if (extra != NULL)
+        snprintf(h[n], sizeof(h[n]), "%s", extra), hs[n] = h[n], n++;
+    hs[n] = NULL;
+    int rc = tc_request(&c, method, path, hs, body, body ? strlen(body) : 0, r);
+    tc_close(&c);
+    return rc;
+}
+
+/* The OpenAPI pattern of a concrete path: digits segments become {id}. */
+static void pattern_of(const char *path, char *out, size_t cap)
+{
+    size_t o = 0;
+    const char *q = strchr(path, '?');
+    size_t n = q ? (size_t)(q - path) : strlen(path);
+    for (size_t i = 0; i < n && o + 5 < cap;) {
+        if (path[i] >= '0' && path[i] <= '9' && i > 0 && path[i - 1] == '/') {
+            memcpy(out + o, "{id}", 4);
+            o += 4;
+            while (i < n && path[i] >= '0' && path[i] <= '9')
+                i++;
+        } else
+            out[o++] = path[i++];
+    }
+    out[o] = '\0';
+}
+
+static json_t *resolve(json_t *o)
+{
+    const char *ref = json_string_value(json_object_get(o, "$ref"));
+    if (ref == NULL)
+        return o;
+    char kind[64], name[64];
+    if (sscanf(ref, "#/components/%63[^/]/%63s", kind, name) != 2)
+        fail_msg("bad $ref %s", ref);
+    return json_object_get(json_object_get(json_object_get(g.openapi, "components"), kind), name);
+}
+
+static void check_openapi(const char *method, const char *path, const tc_response *r)
+{
+    char m[16], pat[200];
+    size_t i = 0;
+    for (; method[i] && i < sizeof(m) - 1; i++)
+        m[i] = (char)(method[i] | 0x20);
+    m[i] = '\0';
+    pattern_of(path, pat, sizeof(pat));
+    json_t *op = json_object_get(json_object_get(json_object_get(g.openapi, "paths"), pat), m);
+    if (op == NULL)
+        fail_msg("OpenAPI: %s %s is not declared", method, pat);
+    char status[8];
+    snprintf(status, sizeof(status), "%d", r->status);
+    json_t *resp = json_object_get(json_object_get(op, "responses"), status);
+    if (resp == NULL)
+        fail_msg("OpenAPI: %s %s answered %d, which is not declared", method, pat, r->status);
+    resp = resolve(resp);
+    json_t *schema = json_object_get(
+        json_object_get(json_object_get(resp, "content"), "application/json"), "schema");
+    if (schema != NULL) {
+        schema = resolve(schema);
+        json_t *body = json_loads(r->body, 0, NULL);
+        if (body == NULL)
+            fail_msg("OpenAPI: %s %s %d: body is not JSON", method, path, r->status);
+        size_t k;
+        json_t *key;
+        json_array_foreach(json_object_get(schema, "required"), k, key)
+        {
+            if (json_object_get(body, json_string_value(key)) == NULL)
+                fail_msg("OpenAPI: %s %s %d lacks required key '%s'", method, path, r->status,
+                         json_string_value(key));
+        }
+        json_decref(body);
+    }
+    g.checked++;
+}
+
+static json_t *expect(const char *method, const char *path, const char *token, const char *purpose,
+                      const char *body, const char *extra, int want_status, const char *want_code)
+{
+    tc_response r;
+    assert_int_equal(request(method, path, token, purpose, purpose ? NL : NULL,
+                             body ? "application/json" : NULL, body, extra, &r),
+                     0);
+    if (r.status != want_status)
+        fail_msg("%s %s: got %d, want %d: %.400s", method, path, r.status, want_status, r.body);
+    check_openapi(method, path, &r);
+    json_t *o = json_loads(r.body, 0, NULL);
+    assert_non_null(o);
+    if (want_code != NULL &&
+        strcmp(json_string_value(json_object_get(o, "error")) ?: "", want_code) != 0)
+        fail_msg("%s %s: got %s, want %s", method, path, r.body, want_code);
+    free(r.body);
+    return o;
+}
+
+/* Fingers 2 (DB1_B) and 3 (DB3_B) of FVC subject `subj`, impression `imp`. */
+static char *finger_body(int subj, int imp, const char *extra_members)
+{
+    char p1[64], p2[64];
+    snprintf(p1, sizeof(p1), "finger/fvc2002/DB1_B/%d_%d.tif", subj, imp);
+    snprintf(p2, sizeof(p2), "finger/fvc2002/DB3_B/%d_%d.tif", subj, imp);
+    char *a = b64(p1), *b = b64(p2);
+    size_t cap = strlen(a) + strlen(b) + 4096;
+    char *o = malloc(cap);
+    snprintf(o, cap,
+             "{\"fingers\": [{\"position\": 2, \"image\": \"%s\", \"ppi\": 500},"
+             " {\"position\": 3, \"image\": \"%s\"}]%s%s}",
+             a, b, extra_members ? ", " : "", extra_members ? extra_members : "");
+    free(a);
+    free(b);
+    return o;
+}
+
+static void enrol_direct(huella_store *s, int subj, const char *agency, int64_t *person)
+{
+    char p1[64], p2[64];
+    snprintf(p1, sizeof(p1), "finger/fvc2002/DB1_B/%d_1.tif", subj);
+    snprintf(p2, sizeof(p2), "finger/fvc2002/DB3_B/%d_1.tif", subj);
+    size_t l1, l2;
+    uint8_t *d1 = test_read_file(test_data(p1), &l1), *d2 = test_read_file(test_data(p2), &l2);
+    huella_enrol_input in[2] = {{HUELLA_STORE_FINGER, 2, p1, d1, l1},
+                                {HUELLA_STORE_FINGER, 3, p2, d2, l2}};
+    huella_enrol_request req = {in, 2, 0, {NULL, "site-1", "kit-1", "op-1", ID, NL, NULL}, NULL};
+    huella_enrol_result *r = NULL;
+    huella_error err;
+    if (huella_enrol(s, &req, &r, &err) != HUELLA_OK)
+        fail_msg("enrol: %s", err.message);
+    *person = r->person_id;
+    assert_int_equal(huella_store_person_set_agency(s, *person, agency, &err), HUELLA_OK);
+    huella_enrol_result_free(r);
+    free(d1);
+    free(d2);
+}
+
+static int start_huellad(void)
+{
+    g.port = free_port();
+    char listen[64], keyfile[800], logpath[800];
+    snprintf(listen, sizeof(listen), "127.0.0.1:%d", g.port);
+    snprintf(keyfile, sizeof(keyfile), "%s/key.pem", g.certdir);
+    snprintf(logpath, sizeof(logpath), "%s/huellad-%d.log", test_tmpdir(), g.port);
+    g.pid = fork();
+    if (g.pid == 0) {
+        FILE *log = freopen(logpath, "w", stderr);
+        (void)log;
+        execl(HUELLAD_BIN, "huellad", "--db", g.dir, "--listen", listen, "--tls-cert", g.cert,
+              "--tls-key", keyfile, "--max-body", "4194304", (char *)NULL);
+        _exit(127);
+    }
+    for (int i = 0; i < 200; i++) {
+        tc_response r;
+        if (request("GET", "/healthz", NULL, NULL, NULL, NULL, NULL, NULL, &r) == 0) {
+            free(r.body);
+            return 0;
+        }
+        struct timespec ts = {0, 50000000};
+        nanosleep(&ts, NULL);
+    }
+    fprintf(stderr, "huellad did not start; log in %s\n", logpath);
+    return -1;
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    if (!test_have_data())
+        return 0;
+    signal(SIGPIPE, SIG_IGN);
+    gnutls_global_init();
+    snprintf(g.dir, sizeof(g.dir), "%s", test_tmpfile("db"));
+    snprintf(g.key, sizeof(g.key), "%s/audit-signing.key", test_tmpdir());
+    snprintf(g.certdir, sizeof(g.certdir), "%s/tls", test_tmpdir());
+    char cmd[4096];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s' '%s' '%s'* && '%s/scripts/make-cert' '%s' >/dev/null",
+             g.dir, g.certdir, g.key, HUELLA_SOURCE_DIR, g.certdir);
+    sh(cmd);
+    snprintf(g.cert, sizeof(g.cert), "%s/cert.pem", g.certdir);
+    huella_error err;
+    assert_int_equal(huella_store_init(g.dir, NULL, &err), HUELLA_OK);
+    assert_int_equal(huella_audit_init(g.dir, g.key, &err), HUELLA_OK);
+    huella_access *a;
+    assert_int_equal(huella_access_open(g.dir, &a, &err), HUELLA_OK);
+    assert_int_equal(huella_access_agency_add(a, "border", &err), HUELLA_OK);
+    assert_int_equal(huella_access_agency_add(a, "police", &err), HUELLA_OK);
+    assert_int_equal(huella_access_user_add(a, "olga", "operator", "border", &err), HUELLA_OK);
+    assert_int_equal(huella_access_user_add(a, "eve", "examiner", "border", &err), HUELLA_OK);
+    assert_int_equal(huella_access_user_add(a, "emil", "examiner", "border", &err), HUELLA_OK);
+    assert_int_equal(huella_access_user_add(a, "sam", "supervisor", "border", &err), HUELLA_OK);
+    assert_int_equal(huella_access_user_add(a, "dan", "dpo", "border", &err), HUELLA_OK);
+    assert_int_equal(huella_access_token_new(a, "olga", NULL, g.tok_op, &err), HUELLA_OK);
+    assert_int_equal(huella_access_token_new(a, "eve", NULL, g.tok_ex, &err), HUELLA_OK);
+    assert_int_equal(huella_access_token_new(a, "emil", NULL, g.tok_ex2, &err), HUELLA_OK);
+    assert_int_equal(huella_access_token_new(a, "sam", NULL, g.tok_sup, &err), HUELLA_OK);
+    assert_int_equal(huella_access_token_new(a, "dan", NULL, g.tok_dpo, &err), HUELLA_OK);
+    huella_access_close(a);
+    huella_store *s;
+    assert_int_equal(huella_store_open(g.dir, &s, &err), HUELLA_OK);
+    enrol_direct(s, 101, "border", &g.p_a);
+    enrol_direct(s, 102, "border", &g.p_b);
+    enrol_direct(s, 105, "police", &g.p_police);
+    huella_store_close(s);
+    char path[800];
+    snprintf(path, sizeof(path), "%s/data/openapi.json", HUELLA_SOURCE_DIR);
+    g.openapi = json_load_file(path, 0, NULL);
+    assert_non_null(g.openapi);
+
+    return start_huellad();
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    if (g.pid > 0) {
+        kill(g.pid, SIGKILL);
+        waitpid(g.pid, NULL, 0);
+    }
+    json_decref(g.openapi);
+    if (test_have_data())
+        gnutls_global_deinit();
+    return 0;
+}
+
+static int64_t first_candidate(json_t *o)
+{
+    return json_integer_value(
+        json_object_get(json_array_get(json_object_get(o, "candidates"), 0), "person_id"));
+}
+
+/* Persons enrolled before the start are searched: the gallery was loaded. */
+static void test_identify_and_verify(void **state)
+{
+    (void)state;
+    if (!test_have_data())
+        skip();
+    char *body = finger_body(101, 3, NULL);
+    json_t *o = expect("POST", "/v1/identify", g.tok_op, ID, body, NULL, 200, NULL);
+    assert_int_equal(first_candidate(o), g.p_a);
+    assert_true(json_is_true(
+        json_object_get(json_array_get(json_object_get(o, "candidates"), 0), "strict")));
+    assert_int_equal(json_integer_value(json_object_get(o, "gallery_persons")), 3);
+    json_decref(o);
+    /* Another agency's person, no sharing agreement: counted, not named. */
+    char *pb = finger_body(105, 3, NULL);
+    o = expect("POST", "/v1/identify", g.tok_op, ID, pb, NULL, 200, NULL);
+    size_t i;
+    json_t *cand;
+    json_array_foreach(json_object_get(o, "candidates"), i, cand)
+    {
+        if (json_integer_value(json_object_get(cand, "person_id")) == g.p_police)
+            fail_msg("another agency's person was named");
+    }
+    assert_true(json_integer_value(json_object_get(o, "candidates_not_shared")) >= 1);
+    json_decref(o);
+    free(pb);
+    /* Latency over TLS, two 388x374 prints per request (extraction included). */
+    double ms[5];
+    for (int r = 0; r < 5; r++) {
+        uint64_t t0 = test_now_ns();
+        json_decref(expect("POST", "/v1/identify", g.tok_op, ID, body, NULL, 200, NULL));
+        ms[r] = (double)(test_now_ns() - t0) / 1e6;
+    }
+    printf("# POST /v1/identify (2 prints, gallery of 3): %.1f %.1f %.1f %.1f %.1f ms\n", ms[0],
+           ms[1], ms[2], ms[3], ms[4]);
+    /* A deadline that cannot be met: 504, said so. */
+    json_decref(expect("POST", "/v1/identify", g.tok_op, ID, body, "Huella-Deadline-Ms: 1", 504,
+                       "deadline-exceeded"));
+    json_decref(
+        expect("POST", "/v1/identify", g.tok_op, ID, body, "Huella-Deadline-Ms: 60000", 200, NULL));
+    /* Screening purpose is not allowed for identify: denied. */
+    json_decref(expect("POST", "/v1/identify", g.tok_op, "law-enforcement", body, NULL, 403, NULL));
+    /* Verify: the same person matches, another does not. */
+    size_t cap = strlen(body) + 64;
+    char *vb = malloc(cap);
+    snprintf(vb, cap, "{\"person_id\": %lld, %s", (long long)g.p_a, body + 1);
+    o = expect("POST", "/v1/verify", g.tok_op, ID, vb, NULL, 200, NULL);
+    assert_true(json_is_true(json_object_get(o, "match")));
+    assert_true(json_array_size(json_object_get(o, "evidence")) == 2);
+    json_decref(o);
+    snprintf(vb, cap, "{\"person_id\": %lld, %s", (long long)g.p_b, body + 1);
+    o = expect("POST", "/v1/verify", g.tok_op, ID, vb, NULL, 200, NULL);
+    assert_false(json_is_true(json_object_get(o, "match")));
+    json_decref(o);
+    snprintf(vb, cap, "{\"person_id\": 999999, %s", body + 1);
+    json_decref(expect("POST", "/v1/verify", g.tok_op, ID, vb, NULL, 404, "not-found"));
+    free(vb);
+    /* Not an image. */
+    json_decref(expect("POST", "/v1/identify", g.tok_op, ID,
+                       "{\"fingers\": [{\"position\": 2, \"image\": \"aGVsbG8=\"}]}", NULL, 422,
+                       "unusable-image"));
+    json_decref(expect("POST", "/v1/identify", g.tok_op, ID,
+                       "{\"fingers\": [{\"position\": 11, \"image\": \"aGVsbG8=\"}]}", NULL, 400,
+                       "bad-request"));
+    free(body);
+}
+
+static const char *entry_json =
+    "{\"source_agency\": \"Interpol\", \"source_ref\": \"R-7\", \"category\": \"arrest_warrant\","
+    " \"legal_basis\": \"red notice\", \"date_added\": \"2024-01-01\", \"expiry_date\": "
+    "\"2099-01-01\", \"source_reliability\": \"B\", \"info_credibility\": 2, \"name\": \"Maria "
+    "Silva\", \"nationality\": [\"BRA\"]}";
+
+static void test_watchlists_and_screen(void **state)
+{
+    (void)state;
+    if (!test_have_data())
+        skip();
+    /* An operator may not manage watchlists. */
+    json_decref(
+        expect("POST", "/v1/watchlists/entries", g.tok_op, BC, entry_json, NULL, 403, NULL));
+    json_t *o =
+        expect("POST", "/v1/watchlists/entries", g.tok_sup, BC, entry_json, NULL, 201, NULL);
+    int64_t id = json_integer_value(json_object_get(o, "id"));
+    assert_true(id > 0);
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(o, "provenance"), "source_agency")),
+        "Interpol");
+    json_decref(o);
+    char path[64];
+    snprintf(path, sizeof(path), "/v1/watchlists/entries/%lld", (long long)id);
+    o = expect("GET", path, g.tok_sup, BC, NULL, NULL, 200, NULL);
+    assert_string_equal(json_string_value(json_array_get(json_object_get(o, "names"), 0)),
+                        "Maria Silva");
+    json_decref(o);
+    json_decref(expect("GET", "/v1/watchlists/entries/9999", g.tok_sup, BC, NULL, NULL, 404, NULL));
+    /* Import two more on a worker thread; poll the job. */
+    char imp[2048];
+    snprintf(imp, sizeof(imp),
+             "{\"version\": 1, \"entries\": [%s, {\"source_agency\": \"UN\", \"source_ref\": "
+             "\"U-1\", \"category\": \"sanctions\", \"legal_basis\": \"res 1267\", "
+             "\"date_added\": \"2020-01-01\", \"expiry_date\": \"2030-01-01\", "
+             "\"source_reliability\": \"A\", \"info_credibility\": 1, \"name\": \"Old Entry\"}]}",
+             entry_json);
+    /* Two-entry file: the first repeats R-7 with another ref so both import. */
+    char *r8 = strstr(imp, "R-7");
+    r8[2] = '8';
+    o = expect("POST", "/v1/watchlists/import", g.tok_sup, BC, imp, NULL, 202, NULL);
+    const char *href = json_string_value(json_object_get(o, "href"));
+    char jobpath[64];
+    snprintf(jobpath, sizeof(jobpath), "%s", href);
+    json_decref(o);
+    json_t *job = NULL;
+    for (int i = 0; i < 100; i++) {
+        json_decref(job);
+        job = expect("GET", jobpath, g.tok_sup, BC, NULL, NULL, 200, NULL);
+        if (strcmp(json_string_value(json_object_get(job, "state")), "done") == 0 ||
+            strcmp(json_string_value(json_object_get(job, "state")), "failed") == 0)
+            break;
+        struct timespec ts = {0, 20000000};
+        nanosleep(&ts, NULL);
+    }
+    if (strcmp(json_string_value(json_object_get(job, "state")), "done") != 0)
+        fail_msg("import job: %s", json_dumps(job, 0));
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(job, "result"), "entries")),
+                     2);
+    json_decref(job);
+    o = expect("GET", "/v1/watchlists/entries", g.tok_sup, BC, NULL, NULL, 200, NULL);
+    assert_int_equal(json_integer_value(json_object_get(o, "count")), 3);
+    json_decref(o);
+    /* Screening (operator, border control). */
+    o = expect("POST", "/v1/screen", g.tok_op, BC,
+               "{\"name\": \"SILVA, Maria\", \"dob\": \"1980\", \"nationality\": \"BRA\"}", NULL,
+               200, NULL);
+    json_t *hits = json_object_get(o, "watchlist_hits");
+    assert_true(json_array_size(hits) >= 1);
+    assert_non_null(json_object_get(json_object_get(json_array_get(hits, 0), "grading"), "source"));
+    json_decref(o);
+    o = expect("POST", "/v1/screen", g.tok_op, BC, "{\"name\": \"Zbigniew Quxworth\"}", NULL, 200,
+               NULL);
+    assert_int_equal(json_array_size(json_object_get(o, "watchlist_hits")), 0);
+    json_decref(o);
+    json_decref(expect("POST", "/v1/screen", g.tok_op, BC, "{\"dob\": \"1980\"}", NULL, 400, NULL));
+    /* Expire as of 2031: the UN entry ended in 2030. */
+    o = expect("POST", "/v1/watchlists/expire", g.tok_sup, BC, "{}", NULL, 200, NULL);
+    assert_int_equal(json_integer_value(json_object_get(o, "purged")), 0);
+    json_decref(o);
+    o = expect("POST", "/v1/watchlists/expire", g.tok_sup, BC, "{\"today\": \"2031-01-01\"}", NULL,
+               200, NULL);
+    assert_int_equal(json_integer_value(json_object_get(o, "purged")), 1);
+    assert_int_equal(json_integer_value(json_object_get(o, "remaining")), 2);
+    json_decref(o);
+}
+
+static json_t *encounter(int subj, int imp, const char *bio, const char *key, int want)
+{
+    char extra[1024];
+    snprintf(extra, sizeof(extra),
+             "\"encounter\": {\"site\": \"BCP-3\", \"device\": \"kit-9\", \"operator\": \"olga\"}"
+             "%s%s",
+             bio ? ", \"bio\": " : "", bio ? bio : "");
+    char *body = finger_body(subj, imp, extra);
+    char hdr[200];
+    if (key != NULL)
+        snprintf(hdr, sizeof(hdr), "Idempotency-Key: %s", key);
+    json_t *o = expect("POST", "/v1/encounters", g.tok_op, ID, body, key ? hdr : NULL, want, NULL);
+    free(body);
+    return o;
+}
+
+static size_t encounters_of(int64_t person)
+{
+    huella_store *s;
+    huella_error err;
+    assert_int_equal(huella_store_open(g.dir, &s, &err), HUELLA_OK);
+    int64_t *e = NULL;
+    size_t n = 0;
+    assert_int_equal(huella_store_person_encounters(s, person, &e, &n, &err), HUELLA_OK);
+    free(e);
+    huella_store_close(s);
+    return n;
+}
+
+static void test_encounters(void **state)
+{
+    (void)state;
+    if (!test_have_data())
+        skip();
+    /* A new person with a listed name: new, a watchlist hit. */
+    uint64_t t0 = test_now_ns();
+    json_t *o = encounter(103, 1, "{\"names\": [\"Maria Silva\"], \"nationality\": \"BRA\"}",
+                          "kit9-0001", 201);
+    printf("# POST /v1/encounters (2 prints, dedup + screening + watchlist case): %.1f ms\n",
+           (double)(test_now_ns() - t0) / 1e6);
+    assert_string_equal(json_string_value(json_object_get(o, "outcome")), "new");
+    int64_t c = json_integer_value(json_object_get(o, "person_id"));
+    assert_true(c != g.p_a && c != g.p_b);
+    g.p_new = c;
+    assert_true(json_array_size(json_object_get(o, "watchlist_hits")) >= 1);
+    assert_non_null(strstr(json_string_value(json_object_get(o, "notice")), "no decision"));
+    int64_t wl_case = json_integer_value(json_object_get(o, "watchlist_case_id"));
+    assert_true(wl_case > 1000000000);
+    assert_int_equal(json_integer_value(json_object_get(o, "case_id")), wl_case);
+    char *first = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(o);
+    /* The same key again: the first answer, 200, nothing enrolled twice. */
+    o = encounter(103, 1, "{\"names\": [\"Maria Silva\"]}", "kit9-0001", 200);
+    char *again = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+    assert_string_equal(first, again);
+    free(first);
+    free(again);
+    json_decref(o);
+    assert_int_equal(encounters_of(c), 1);
+    /* Person A again (other impressions): linked to A. */
+    o = encounter(101, 4, NULL, "kit9-0002", 201);
+    assert_string_equal(json_string_value(json_object_get(o, "outcome")), "linked");
+    assert_int_equal(json_integer_value(json_object_get(o, "person_id")), g.p_a);
+    assert_int_equal(first_candidate(o), g.p_a);
+    json_decref(o);
+    assert_int_equal(encounters_of(g.p_a), 2);
+    /* B again as a child: a juvenile capture is never linked: a case. */
+    o = encounter(102, 3, "{\"date_of_birth\": \"2020-01-01\"}", NULL, 201);
+    assert_string_equal(json_string_value(json_object_get(o, "outcome")), "case");
+    int64_t case_id = json_integer_value(json_object_get(o, "case_id"));
+    assert_true(case_id > 0);
+    int64_t child = json_integer_value(json_object_get(o, "person_id"));
+    json_decref(o);
+    /* Cases: an operator may not read them; examiners may. */
+    char path[64];
+    json_decref(expect("GET", "/v1/cases?status=open", g.tok_op, ID, NULL, NULL, 403, NULL));
+    o = expect("GET", "/v1/cases?status=open", g.tok_ex, ID, NULL, NULL, 200, NULL);
+    assert_int_equal(json_array_size(json_object_get(o, "cases")), 2); /* duplicate + watchlist */
+    json_decref(o);
+    json_decref(expect("GET", "/v1/cases?status=maybe", g.tok_ex, ID, NULL, NULL, 400, NULL));
+    /* The watchlist case needs two examiners (data/policy.json). */
+    snprintf(path, sizeof(path), "/v1/cases/%lld", (long long)wl_case);
+    o = expect("GET", path, g.tok_ex, ID, NULL, NULL, 200, NULL);
+    assert_string_equal(json_string_value(json_object_get(o, "kind")), "watchlist");
+    assert_true(json_array_size(json_object_get(o, "candidates")) >= 1);
+    json_decref(o);
+    snprintf(path, sizeof(path), "/v1/cases/%lld/decisions", (long long)wl_case);
+    const char *conf = "{\"decision\": \"confirmed\", \"reason\": \"same passport number\"}";
+    o = expect("POST", path, g.tok_ex, ID, conf, NULL, 201, NULL);
+    assert_false(json_is_true(json_object_get(o, "counts")));
+    assert_string_equal(json_string_value(json_object_get(o, "status")), "open");
+    json_decref(o);
+    json_decref(expect("POST", path, g.tok_ex, ID, conf, NULL, 409, "already-decided"));
+    json_decref(expect("POST", path, g.tok_op, ID, conf, NULL, 403, NULL));
+    o = expect("POST", path, g.tok_ex2, ID, conf, NULL, 201, NULL);
+    assert_true(json_is_true(json_object_get(o, "counts")));
+    assert_string_equal(json_string_value(json_object_get(o, "status")), "confirmed");
+    json_decref(o);
+    json_decref(expect("POST", path, g.tok_ex2, ID, conf, NULL, 409, "not-open"));
+    o = expect("GET", "/v1/cases?status=confirmed", g.tok_ex, ID, NULL, NULL, 200, NULL);
+    assert_int_equal(json_array_size(json_object_get(o, "cases")), 1);
+    assert_int_equal(json_array_size(json_object_get(json_array_get(json_object_get(o, "cases"), 0),
+                                                     "decisions")),
+                     2);
+    json_decref(o);
+    snprintf(path, sizeof(path), "/v1/cases/%lld", (long long)case_id);
+    o = expect("GET", path, g.tok_ex, ID, NULL, NULL, 200, NULL);
+    assert_int_equal(first_candidate(o), g.p_b);
+    json_decref(o);
+    snprintf(path, sizeof(path), "/v1/cases/%lld/decisions", (long long)case_id);
+    json_decref(expect("POST", path, g.tok_ex, ID, "{\"decision\": \"maybe\", \"reason\": \"x\"}",
+                       NULL, 400, NULL));
+    char dec[200];
+    snprintf(dec, sizeof(dec),
+             "{\"decision\": \"same\", \"person_id\": %lld, \"reason\": \"ridge detail agrees\"}",
+             (long long)g.p_b);
+    o = expect("POST", path, g.tok_ex, ID, dec, NULL, 201, NULL);
+    assert_string_equal(json_string_value(json_object_get(o, "by")), "eve");
+    json_decref(o);
+    json_decref(expect("POST", path, g.tok_ex2, ID, dec, NULL, 409, "not-open"));
+    assert_int_equal(encounters_of(g.p_b), 2);
+    assert_int_equal(encounters_of(child), 0);
+    o = expect("GET", "/v1/cases?status=open", g.tok_ex, ID, NULL, NULL, 200, NULL);
+    assert_int_equal(json_array_size(json_object_get(o, "cases")), 0);
+    json_decref(o);
+    /* The gallery followed the decision: B's new impression is B's. */
+    char *body = finger_body(102, 3, NULL);
+    o = expect("POST", "/v1/identify", g.tok_op, ID, body, NULL, 200, NULL);
+    assert_int_equal(first_candidate(o), g.p_b);
+    json_decref(o);
+    free(body);
+}
+
+/* An ANSI/NIST-ITL transaction as the body: the library's mapping. */
+static void test_encounter_an2k(void **state)
+{
+    (void)state;
+    if (!test_have_data())
+        skip();
+    size_t len;
+    uint8_t *d = test_read_file(test_data("interchange/an2k/type-17-iris.an2"), &len);
+    assert_non_null(d);
+    const char *hs[] = {NULL, "Huella-Purpose: identification", "Huella-Legal-Basis: national-law",
+                        "Content-Type: application/octet-stream", NULL};
+    char auth[128];
+    snprintf(auth, sizeof(auth), "Authorization: Bearer %s", g.tok_op);
+    hs[0] = auth;
+    for (int round = 0; round < 2; round++) {
+        tc_conn c;
+        assert_int_equal(tc_connect(&c, g.port, g.cert), 0);
+        tc_response r;
+        const char *body = round == 0 ? (const char *)d : "NOT A TRANSACTION";
+        size_t blen = round == 0 ? len : 17;
+        assert_int_equal(tc_request(&c, "POST", "/v1/encounters", hs, body, blen, &r), 0);
+        tc_close(&c);
+        check_openapi("POST", "/v1/encounters", &r);
+        json_t *o = json_loads(r.body, 0, NULL);
+        if (round == 0) {
+            if (r.status != 201)
+                fail_msg("an2k: %d %s", r.status, r.body);
+            assert_string_equal(json_string_value(json_object_get(o, "outcome")), "new");
+            assert_true(json_is_array(json_object_get(o, "an2k_notes")));
+        } else {
+            assert_int_equal(r.status, 400);
+            assert_string_equal(json_string_value(json_object_get(o, "error")), "bad-transaction");
+        }
+        json_decref(o);
+        free(r.body);
+    }
+    free(d);
+}
+
+/* Read from c until `needle` has been seen (or 10 s pass). */
+static bool read_until(tc_conn *c, const char *needle)
+{
+    struct timeval tv = {10, 0};
+    setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    for (int i = 0; i < 200; i++) {
+        c->in[c->in_len < sizeof(c->in) ? c->in_len : sizeof(c->in) - 1] = '\0';
+        if (memmem(c->in, c->in_len, needle, strlen(needle)) != NULL)
+            return true;
+        if (c->in_len >= sizeof(c->in) - 1 || tc_read_some(c) <= 0)
+            return false;
+    }
+    return false;
+}
+
+/* An examiner's screen hears of a new watchlist case at once. */
+static void test_events(void **state)
+{
+    (void)state;
+    if (!test_have_data())
+        skip();
+    tc_conn c;
+    assert_int_equal(tc_connect(&c, g.port, g.cert), 0);
+    char req[512];
+    int n = snprintf(req, sizeof(req),
+                     "GET /v1/events HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer %s\r\n"
+                     "Huella-Purpose: identification\r\nHuella-Legal-Basis: national-law\r\n\r\n",
+                     g.tok_ex);
+    assert_int_equal(tc_write(&c, req, (size_t)n), 0);
+    if (!read_until(&c, "huella events"))
+        fail_msg("no event stream: %.*s", (int)c.in_len, c.in);
+    assert_non_null(memmem(c.in, c.in_len, "text/event-stream", 17));
+    json_t *o = encounter(104, 1, "{\"names\": [\"Maria Silva\"]}", NULL, 201);
+    int64_t wl_case = json_integer_value(json_object_get(o, "watchlist_case_id"));
+    json_decref(o);
+    assert_true(wl_case > 0);
+    char want[64];
+    snprintf(want, sizeof(want), "\"case_id\":%lld", (long long)wl_case);
+    if (!read_until(&c, want))
+        fail_msg("the stream did not carry case %lld: %.*s", (long long)wl_case, (int)c.in_len,
+                 c.in);
+    assert_non_null(memmem(c.in, c.in_len, "event: case", 11));
+    tc_close(&c);
+    /* An operator may not listen. */
+    tc_response r;
+    assert_int_equal(request("GET", "/v1/events", g.tok_op, ID, NL, NULL, NULL, NULL, &r), 0);
+    assert_int_equal(r.status, 403);
+    free(r.body);
+}
+
+/* Erasure removes the person from the gallery too. */
+static void test_erasure_leaves_gallery(void **state)
+{
+    (void)state;
+    if (!test_have_data())
+        skip();
+    char path[64];
+    snprintf(path, sizeof(path), "/v1/persons/%lld", (long long)g.p_a);
+    tc_response r;
+    assert_int_equal(request("DELETE", path, g.tok_dpo, "erasure", "gdpr-art-17",
+                             "application/json", "{\"reason\": \"court order 7\"}", NULL, &r),
+                     0);
+    if (r.status != 200)
+        fail_msg("erase: %d %s", r.status, r.body);
+    free(r.body);
+    char *body = finger_body(101, 3, NULL);
+    assert_int_equal(
+        request("POST", "/v1/identify", g.tok_op, ID, NL, "application/json", body, NULL, &r), 0);
+    assert_int_equal(r.status, 200);
+    json_t *o = json_loads(r.body, 0, NULL);
+    free(r.body);
+    size_t i;
+    json_t *cand;
+    json_array_foreach(json_object_get(o, "candidates"), i, cand)
+    {
+        if (json_integer_value(json_object_get(cand, "person_id")) == g.p_a)
+            fail_msg("erased person %lld is still a candidate", (long long)g.p_a);
+    }
+    json_decref(o);
+    free(body);
+}
+
+/* Every request above left an audit record naming its operation. */
+static void test_audited(void **state)
+{
+    (void)state;
+    if (!test_have_data())
+        skip();
+    kill(g.pid, SIGTERM);
+    int status;
+    waitpid(g.pid, &status, 0);
+    g.pid = 0;
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    huella_audit_filter f = {0};
+    char *json;
+    huella_error err;
+    assert_int_equal(huella_audit_query(g.dir, &f, &json, &err), HUELLA_OK);
+    json_t *arr = json_loads(json, 0, NULL);
+    free(json);
+    int ops[6] = {0};
+    static const char *const names[6] = {"identify",         "verify",      "encounter.enrol",
+                                         "watchlist.manage", "case.decide", "screen"};
+    size_t i;
+    json_t *rec;
+    json_array_foreach(arr, i, rec)
+    {
+        const char *op = json_string_value(json_object_get(rec, "operation"));
+        for (int k = 0; k < 6; k++)
+            if (op != NULL && strcmp(op, names[k]) == 0)
+                ops[k]++;
+    }
+    json_decref(arr);
+    for (int k = 0; k < 6; k++)
+        if (ops[k] == 0)
+            fail_msg("no audit record for %s", names[k]);
+    /* The idempotency key outlives the process: it is in the store. */
+    assert_int_equal(start_huellad(), 0);
+    json_t *o = encounter(103, 1, "{\"names\": [\"Maria Silva\"]}", "kit9-0001", 200);
+    assert_true(json_is_true(json_object_get(o, "replayed")));
+    assert_int_equal(json_integer_value(json_object_get(o, "person_id")), g.p_new);
+    json_decref(o);
+    assert_int_equal(encounters_of(g.p_new), 1);
+    printf("# %d answers checked against OpenAPI; audit: identify %d, verify %d, enrol %d, "
+           "watchlist %d, decide %d, screen %d\n",
+           g.checked, ops[0], ops[1], ops[2], ops[3], ops[4], ops[5]);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_identify_and_verify),
+        cmocka_unit_test(test_watchlists_and_screen),
+        cmocka_unit_test(test_encounters),
+        cmocka_unit_test(test_encounter_an2k),
+        cmocka_unit_test(test_events),
+        cmocka_unit_test(test_erasure_leaves_gallery),
+        cmocka_unit_test(test_audited),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
