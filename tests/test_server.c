@@ -488,7 +488,7 @@ static void test_malformed(void **state)
     (void)state;
     char p[128];
     snprintf(p, sizeof(p), "%s", purl(g.p_border, NULL));
-    /* Oversized: refused from Content-Length before reading. */
+    /* Oversized (3 times the limit): read, dropped and refused with 413. */
     size_t big = 200000;
     char *body = malloc(big + 1);
     memset(body, ' ', big);

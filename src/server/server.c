@@ -13,8 +13,9 @@
  *     MHD threads (one per core) never block on fsync, and concurrent
  *     requests share commits.  If the record cannot be committed the
  *     client gets 503 and no personal data;
- *   - request bodies are bounded (413 before reading when Content-Length
- *     says so, else when the limit is crossed), idle and slow clients
+ *   - request bodies are bounded: 413 once the limit is crossed (a body
+ *     up to SERVER_DRAIN_FACTOR times the limit is read and dropped first,
+ *     a larger declared one refused before reading), idle and slow clients
  *     time out (MHD_OPTION_CONNECTION_TIMEOUT);
  *   - logs are one JSON object per line on stderr: route names, statuses,
  *     users, latencies; never paths with ids, bodies, names or biometrics;
@@ -22,7 +23,10 @@
  *     requests in flight, then stops; the audit log is closed last so
  *     every queued record is committed.
  */
-#define _POSIX_C_SOURCE 200809L
+/* Bodies up to this many times the limit are read and dropped before the
+ * 413 (see on_request); larger ones are refused before reading. */
+#define SERVER_DRAIN_FACTOR 16ull
+#define _POSIX_C_SOURCE     200809L
 #include "server.h"
 
 #include <arpa/inet.h>
@@ -614,9 +618,17 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         s->in_flight++;
         pthread_mutex_unlock(&s->mu);
         const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
-        if (cl != NULL && strtoull(cl, NULL, 10) > s->cfg.max_body) {
-            /* Refuse before reading: the client is told at once and the
-             * connection is closed after the answer. */
+        unsigned long long declared = cl != NULL ? strtoull(cl, NULL, 10) : 0;
+        if (declared > s->cfg.max_body && declared <= SERVER_DRAIN_FACTOR * s->cfg.max_body) {
+            /* Read and drop a moderately oversized body, then answer 413:
+             * closing while the client still sends makes TCP reset the
+             * connection, and the client often loses the answer. */
+            x->too_big = true;
+            return MHD_YES;
+        }
+        if (declared > s->cfg.max_body) {
+            /* Far too large to read: refuse at once; the connection is
+             * closed after the answer. */
             char msg[160];
             snprintf(msg, sizeof(msg),
                      "{\"error\":\"body-too-large\",\"message\":\"the request body exceeds the "
