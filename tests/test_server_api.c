@@ -620,19 +620,25 @@ static void test_encounter_an2k(void **state)
     if (!test_have_data())
         skip();
     size_t len;
-    uint8_t *d = test_read_file(test_data("interchange/an2k/type-17-iris.an2"), &len);
+    uint8_t *d = test_read_file(test_data("interchange/an2k/type-9-14-m1.an2"), &len);
     assert_non_null(d);
+    /* NIST's Type-17 sample iris is a synthetic picture, not an eye. */
+    size_t iris_len;
+    uint8_t *iris = test_read_file(test_data("interchange/an2k/type-17-iris.an2"), &iris_len);
+    assert_non_null(iris);
     const char *hs[] = {NULL, "Huella-Purpose: identification", "Huella-Legal-Basis: national-law",
                         "Content-Type: application/octet-stream", NULL};
     char auth[128];
     snprintf(auth, sizeof(auth), "Authorization: Bearer %s", g.tok_op);
     hs[0] = auth;
-    for (int round = 0; round < 2; round++) {
+    for (int round = 0; round < 3; round++) {
         tc_conn c;
         assert_int_equal(tc_connect(&c, g.port, g.cert), 0);
         tc_response r;
-        const char *body = round == 0 ? (const char *)d : "NOT A TRANSACTION";
-        size_t blen = round == 0 ? len : 17;
+        const char *body = round == 0   ? (const char *)d
+                           : round == 1 ? "NOT A TRANSACTION"
+                                        : (const char *)iris;
+        size_t blen = round == 0 ? len : round == 1 ? 17 : iris_len;
         assert_int_equal(tc_request(&c, "POST", "/v1/encounters", hs, body, blen, &r), 0);
         tc_close(&c);
         check_openapi("POST", "/v1/encounters", &r);
@@ -642,14 +648,18 @@ static void test_encounter_an2k(void **state)
                 fail_msg("an2k: %d %s", r.status, r.body);
             assert_string_equal(json_string_value(json_object_get(o, "outcome")), "new");
             assert_true(json_is_array(json_object_get(o, "an2k_notes")));
-        } else {
+        } else if (round == 1) {
             assert_int_equal(r.status, 400);
             assert_string_equal(json_string_value(json_object_get(o, "error")), "bad-transaction");
+        } else {
+            assert_int_equal(r.status, 422);
+            assert_non_null(strstr(json_string_value(json_object_get(o, "message")), "Type-17"));
         }
         json_decref(o);
         free(r.body);
     }
     free(d);
+    free(iris);
 }
 
 /* Read from c until `needle` has been seen (or 10 s pass). */
