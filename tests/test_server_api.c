@@ -57,15 +57,9 @@ static uint64_t test_now_ns(void)
 
 static int free_port(void)
 {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in sa = {0};
-    sa.sin_family = AF_INET;
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-    socklen_t len = sizeof(sa);
-    getsockname(fd, (struct sockaddr *)&sa, &len);
-    close(fd);
-    return ntohs(sa.sin_port);
+    int port = tc_free_port();
+    assert_true(port > 0);
+    return port;
 }
 
 /* base64 of a data file (malloc'd). */
@@ -86,26 +80,7 @@ static int request(const char *method, const char *path, const char *token, cons
                    const char *basis, const char *ctype, const char *body, const char *extra,
                    tc_response *r)
 {
-    tc_conn c;
-    if (tc_connect(&c, g.port, g.cert) != 0)
-        return -1;
-    char h[6][256];
-    const char *hs[7];
-    int n = 0;
-    if (token != NULL)
-        snprintf(h[n], sizeof(h[n]), "Authorization: Bearer %s", token), hs[n] = h[n], n++;
-    if (purpose != NULL)
-        snprintf(h[n], sizeof(h[n]), "Huella-Purpose: %s", purpose), hs[n] = h[n], n++;
-    if (basis != NULL)
-        snprintf(h[n], sizeof(h[n]), "Huella-Legal-Basis: %s", basis), hs[n] = h[n], n++;
-    if (ctype != NULL)
-        snprintf(h[n], sizeof(h[n]), "Content-Type: %s", ctype), hs[n] = h[n], n++;
-    if (extra != NULL)
-        snprintf(h[n], sizeof(h[n]), "%s", extra), hs[n] = h[n], n++;
-    hs[n] = NULL;
-    int rc = tc_request(&c, method, path, hs, body, body ? strlen(body) : 0, r);
-    tc_close(&c);
-    return rc;
+    return tc_call(g.port, g.cert, method, path, token, purpose, basis, ctype, body, extra, r);
 }
 
 /* The OpenAPI pattern of a concrete path: digits segments become {id}. */

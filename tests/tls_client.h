@@ -194,4 +194,49 @@ static int tc_request(tc_conn *c, const char *method, const char *path, const ch
     return tc_read_response(c, r);
 }
 
+/* A free TCP port on the loopback interface (-1 when none can be had). */
+static inline int tc_free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0)
+        return -1;
+    struct sockaddr_in sa = {0};
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof(sa);
+    int ok = bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
+             getsockname(fd, (struct sockaddr *)&sa, &len) == 0;
+    close(fd);
+    return ok ? ntohs(sa.sin_port) : -1;
+}
+
+/* One request on a new connection to huellad at port, with the headers
+ * every personal-data call carries (each left out when NULL) and one extra
+ * header line. */
+static inline int tc_call(int port, const char *ca_file, const char *method, const char *path,
+                          const char *token, const char *purpose, const char *basis,
+                          const char *ctype, const char *body, const char *extra, tc_response *r)
+{
+    tc_conn c;
+    if (tc_connect(&c, port, ca_file) != 0)
+        return -1;
+    char h[6][256];
+    const char *hs[7];
+    int n = 0;
+    if (token != NULL)
+        snprintf(h[n], sizeof(h[n]), "Authorization: Bearer %s", token), hs[n] = h[n], n++;
+    if (purpose != NULL)
+        snprintf(h[n], sizeof(h[n]), "Huella-Purpose: %s", purpose), hs[n] = h[n], n++;
+    if (basis != NULL)
+        snprintf(h[n], sizeof(h[n]), "Huella-Legal-Basis: %s", basis), hs[n] = h[n], n++;
+    if (ctype != NULL)
+        snprintf(h[n], sizeof(h[n]), "Content-Type: %s", ctype), hs[n] = h[n], n++;
+    if (extra != NULL)
+        snprintf(h[n], sizeof(h[n]), "%s", extra), hs[n] = h[n], n++;
+    hs[n] = NULL;
+    int rc = tc_request(&c, method, path, hs, body, body ? strlen(body) : 0, r);
+    tc_close(&c);
+    return rc;
+}
+
 #endif
