@@ -1,12 +1,15 @@
 /*
- * test_file.c - bounded whole-file reads and atomic writes.
+ * test_file.c - bounded whole-file reads, atomic writes, directories.
  */
+#define _POSIX_C_SOURCE 200809L
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <cmocka.h>
 
@@ -64,12 +67,35 @@ static void missing_files_and_directories_are_named(void **state)
     assert_non_null(strstr(err.message, "cannot create"));
 }
 
+static void directories_are_made_with_their_parents(void **state)
+{
+    (void)state;
+    char dir[600];
+    snprintf(dir, sizeof(dir), "%s/a/b/c", test_tmpfile("dirs"));
+    huella_error err;
+    assert_int_equal(huella_dir_make(dir, 0700, &err), HUELLA_OK);
+    struct stat st;
+    assert_int_equal(stat(dir, &st), 0);
+    assert_true(S_ISDIR(st.st_mode));
+    /* existing directories are fine */
+    assert_int_equal(huella_dir_make(dir, 0700, &err), HUELLA_OK);
+    /* a file in the way is named with the reason */
+    char file[700], below[760];
+    snprintf(file, sizeof(file), "%s/f", dir);
+    assert_int_equal(huella_file_write(file, "x", 1, &err), HUELLA_OK);
+    snprintf(below, sizeof(below), "%s/g", file);
+    assert_int_equal(huella_dir_make(below, 0700, &err), HUELLA_E_IO);
+    assert_non_null(strstr(err.message, below));
+    assert_non_null(strstr(err.message, "cannot create directory"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(write_then_read_gives_the_same_bytes),
         cmocka_unit_test(size_limit_is_enforced_before_reading),
         cmocka_unit_test(missing_files_and_directories_are_named),
+        cmocka_unit_test(directories_are_made_with_their_parents),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -132,6 +132,11 @@ HUELLA_API huella_status huella_file_read(const char *path, size_t max_size, uin
 HUELLA_API huella_status huella_file_write(const char *path, const void *data, size_t len,
                                            huella_error *err);
 
+/* Create directory path and any missing parents (mkdir -p) with mode
+ * (before the umask); directories that exist already are fine.  The error
+ * (HUELLA_E_IO) names the path and the reason. */
+HUELLA_API huella_status huella_dir_make(const char *path, unsigned mode, huella_error *err);
+
 /* Monotonic clock in nanoseconds, for measurements. */
 HUELLA_API uint64_t huella_now_ns(void);
 

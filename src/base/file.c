@@ -128,3 +128,30 @@ uint64_t huella_now_ns(void)
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
+
+huella_status huella_dir_make(const char *path, unsigned mode, huella_error *err)
+{
+    size_t n = strlen(path);
+    char *buf = malloc(n + 1);
+    if (buf == NULL)
+        return huella_error_set(err, HUELLA_E_NOMEM, "%s: out of memory", path);
+    memcpy(buf, path, n + 1);
+    /* Each prefix that ends before a '/' and then the whole path. */
+    for (size_t i = 1; i <= n; i++) {
+        if (buf[i] != '/' && buf[i] != '\0')
+            continue;
+        char c = buf[i];
+        buf[i] = '\0';
+        if (mkdir(buf, (mode_t)mode) != 0 && errno != EEXIST) {
+            int e = errno;
+            free(buf);
+            return huella_error_set(err, HUELLA_E_IO, "%s: cannot create directory: %s", path,
+                                    strerror(e));
+        }
+        buf[i] = c;
+    }
+    free(buf);
+    if (n == 0)
+        return huella_error_set(err, HUELLA_E_IO, "cannot create a directory with an empty name");
+    return HUELLA_OK;
+}

@@ -496,26 +496,6 @@ static int extract_one(const huella_an2k *txn, const huella_an2k_image_info *inf
     return ok ? EXIT_OK : cli_fail(err.status, &err);
 }
 
-/* mkdir -p: create dir and its missing parents. */
-static bool make_dirs(const char *dir)
-{
-    char path[4096];
-    size_t n = strlen(dir);
-    if (n == 0 || n >= sizeof(path))
-        return false;
-    memcpy(path, dir, n + 1);
-    for (size_t i = 1; i <= n; i++) {
-        if (path[i] != '/' && path[i] != '\0')
-            continue;
-        char c = path[i];
-        path[i] = '\0';
-        if (mkdir(path, 0777) != 0 && errno != EEXIST)
-            return false;
-        path[i] = c;
-    }
-    return true;
-}
-
 static int cmd_extract(int argc, char **argv)
 {
     cli_opts opt = {0};
@@ -524,8 +504,9 @@ static int cmd_extract(int argc, char **argv)
         return r;
     if (opt.output == NULL)
         return cli_usage_error("an2k extract", "want --out DIR");
-    if (!make_dirs(opt.output)) {
-        fprintf(stderr, "huella: %s: cannot create directory: %s\n", opt.output, strerror(errno));
+    huella_error dir_err;
+    if (huella_dir_make(opt.output, 0777, &dir_err) != HUELLA_OK) {
+        fprintf(stderr, "huella: %s\n", dir_err.message);
         return EXIT_INPUT;
     }
     huella_an2k *txn;

@@ -317,26 +317,6 @@ static int cmd_dump(int argc, char **argv)
     return status;
 }
 
-/* mkdir -p: create dir and its missing parents. */
-static bool make_dirs(const char *dir)
-{
-    char path[4096];
-    size_t n = strlen(dir);
-    if (n == 0 || n >= sizeof(path))
-        return false;
-    memcpy(path, dir, n + 1);
-    for (size_t i = 1; i <= n; i++) {
-        if (path[i] != '/' && path[i] != '\0')
-            continue;
-        char c = path[i];
-        path[i] = '\0';
-        if (mkdir(path, 0777) != 0 && errno != EEXIST)
-            return false;
-        path[i] = c;
-    }
-    return true;
-}
-
 static int cmd_extract(int argc, char **argv)
 {
     cli_opts opt = {0};
@@ -345,8 +325,9 @@ static int cmd_extract(int argc, char **argv)
         return r;
     if (opt.output == NULL)
         return cli_usage_error("record extract", "want --out DIR");
-    if (!make_dirs(opt.output)) {
-        fprintf(stderr, "huella: %s: cannot create directory: %s\n", opt.output, strerror(errno));
+    huella_error dir_err;
+    if (huella_dir_make(opt.output, 0777, &dir_err) != HUELLA_OK) {
+        fprintf(stderr, "huella: %s\n", dir_err.message);
         return EXIT_INPUT;
     }
     loaded l;

@@ -89,21 +89,6 @@ typedef struct submit_args {
     cli_opts opt;
 } submit_args;
 
-/* mkdir -p with mode 0700 for the default outbox's parents. */
-static bool make_dirs(char *path)
-{
-    for (char *p = path + 1; *p != '\0'; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        bool ok = mkdir(path, 0700) == 0 || errno == EEXIST;
-        *p = '/';
-        if (!ok)
-            return false;
-    }
-    return mkdir(path, 0700) == 0 || errno == EEXIST;
-}
-
 static char *default_outbox(void)
 {
     const char *xdg = getenv("XDG_DATA_HOME"), *home = getenv("HOME");
@@ -115,7 +100,7 @@ static char *default_outbox(void)
         if (asprintf(&path, "%s/.local/share/huella/outbox", home) < 0)
             path = NULL;
     }
-    if (path != NULL && !make_dirs(path)) {
+    if (path != NULL && huella_dir_make(path, 0700, NULL) != HUELLA_OK) {
         free(path);
         path = NULL;
     }
