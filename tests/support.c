@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include <cmocka.h>
+#include <jansson.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -189,4 +190,19 @@ void test_assert_near(double a, double b, double eps, const char *a_text, const 
                     eps, b_text, b);
         _fail(file, line);
     }
+}
+
+json_t *test_run_huella_json(int want, const char *const *argv)
+{
+    char *out = NULL, *err = NULL;
+    int status = test_run_huella(argv, NULL, &out, &err);
+    if (status != want)
+        fail_msg("exit %d (want %d): %s %s", status, want, err, out);
+    json_error_t jerr;
+    json_t *o = json_loads(out, 0, &jerr);
+    if (o == NULL)
+        fail_msg("not JSON: %s", out);
+    free(out);
+    free(err);
+    return o;
 }

@@ -24,6 +24,11 @@ const char *test_tmpfile(const char *name);
  * return the exit status, or -1 if it could not be run or was killed. */
 int test_run_huella(const char *const *argv, const char *stdin_text, char **out, char **err);
 
+/* Run the huella command, fail the test unless it exits with `want`, and
+ * return its standard output parsed as JSON (caller json_decref()s). */
+struct json_t;
+struct json_t *test_run_huella_json(int want, const char *const *argv);
+
 /* Read a whole file; caller frees. */
 uint8_t *test_read_file(const char *path, size_t *len);
 /* Write a whole file; false on failure. */

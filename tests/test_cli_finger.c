@@ -18,21 +18,6 @@
 
 #define RUN(out, err, ...) test_run_huella((const char *const[]){__VA_ARGS__, NULL}, NULL, out, err)
 
-static json_t *run_json(const char *const *argv)
-{
-    char *out, *err;
-    int status = test_run_huella(argv, NULL, &out, &err);
-    if (status != 0)
-        fail_msg("exit %d: %s", status, err);
-    json_error_t jerr;
-    json_t *o = json_loads(out, 0, &jerr);
-    if (o == NULL)
-        fail_msg("not JSON: %s", out);
-    free(out);
-    free(err);
-    return o;
-}
-
 static void extract_writes_records_that_compare_like_the_image(void **state)
 {
     (void)state;
@@ -50,13 +35,14 @@ static void extract_writes_records_that_compare_like_the_image(void **state)
         0);
     free(out);
     free(err);
-    json_t *t =
-        run_json((const char *const[]){"finger", "extract", img, "--ppi", "500", "--json", NULL});
+    json_t *t = test_run_huella_json(
+        0, (const char *const[]){"finger", "extract", img, "--ppi", "500", "--json", NULL});
     size_t n = json_array_size(json_object_get(t, "minutiae"));
     assert_in_range(n, 15, 120);
     json_decref(t);
     /* A record and the image it came from are the same print. */
-    json_t *c = run_json((const char *const[]){"finger", "compare", iso, ansi, "--json", NULL});
+    json_t *c = test_run_huella_json(
+        0, (const char *const[]){"finger", "compare", iso, ansi, "--json", NULL});
     assert_true(json_number_value(json_object_get(c, "score")) >= 99.0);
     assert_int_equal(json_integer_value(json_object_get(c, "paired")), n);
     json_decref(c);
@@ -71,10 +57,11 @@ static void compare_ranks_mates_above_non_mates_and_explains(void **state)
     const char *mate = test_data("finger/fvc2002/DB1_B/101_2.tif");
     const char *other = test_data("finger/fvc2002/DB1_B/102_1.tif");
     const char *svg = test_tmpfile("explain.svg");
-    json_t *g = run_json((const char *const[]){"finger", "compare", a, mate, "--ppi", "500",
-                                               "--json", "--explain", svg, NULL});
-    json_t *i = run_json(
-        (const char *const[]){"finger", "compare", a, other, "--ppi", "500", "--json", NULL});
+    json_t *g =
+        test_run_huella_json(0, (const char *const[]){"finger", "compare", a, mate, "--ppi", "500",
+                                                      "--json", "--explain", svg, NULL});
+    json_t *i = test_run_huella_json(
+        0, (const char *const[]){"finger", "compare", a, other, "--ppi", "500", "--json", NULL});
     double gs = json_number_value(json_object_get(g, "score"));
     double is = json_number_value(json_object_get(i, "score"));
     assert_true(gs > is);
@@ -120,16 +107,18 @@ static void quality_gives_a_score_and_reasons(void **state)
     (void)state;
     if (!test_have_data())
         skip();
-    json_t *good = run_json((const char *const[]){
-        "finger", "quality", test_data("finger/fvc2002/DB1_B/101_1.tif"), "--json", NULL});
+    json_t *good = test_run_huella_json(
+        0, (const char *const[]){"finger", "quality", test_data("finger/fvc2002/DB1_B/101_1.tif"),
+                                 "--json", NULL});
     json_int_t q = json_integer_value(json_object_get(good, "quality"));
     assert_in_range(q, 60, 100);
     assert_true(json_number_value(json_object_get(good, "area_mm2")) > 100);
     json_decref(good);
     /* a999_01p.pgm is a capture with no finger on the sensor. */
-    json_t *blank = run_json((const char *const[]){
-        "finger", "quality", test_data("finger/fjfx-samples/images-pgm/a999_01p.pgm"), "--json",
-        NULL});
+    json_t *blank = test_run_huella_json(
+        0, (const char *const[]){"finger", "quality",
+                                 test_data("finger/fjfx-samples/images-pgm/a999_01p.pgm"), "--json",
+                                 NULL});
     assert_int_equal(json_integer_value(json_object_get(blank, "quality")), 0);
     json_t *reasons = json_object_get(blank, "reasons");
     assert_true(json_array_size(reasons) >= 1);

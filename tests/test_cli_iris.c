@@ -19,21 +19,6 @@
 
 #define RUN(out, err, ...) test_run_huella((const char *const[]){__VA_ARGS__, NULL}, NULL, out, err)
 
-static json_t *run_json(const char *const *argv)
-{
-    char *out, *err;
-    int status = test_run_huella(argv, NULL, &out, &err);
-    if (status != 0)
-        fail_msg("exit %d: %s", status, err);
-    json_error_t jerr;
-    json_t *o = json_loads(out, 0, &jerr);
-    if (o == NULL)
-        fail_msg("not JSON: %s", out);
-    free(out);
-    free(err);
-    return o;
-}
-
 static void encode_writes_a_template_and_describes_the_eye(void **state)
 {
     (void)state;
@@ -51,7 +36,8 @@ static void encode_writes_a_template_and_describes_the_eye(void **state)
     assert_int_equal(len, HUELLA_IRIS_TEMPLATE_BYTES);
     assert_memory_equal(bytes, "HIRS", 4);
     free(bytes);
-    json_t *o = run_json((const char *const[]){"iris", "encode", img, "--json", NULL});
+    json_t *o =
+        test_run_huella_json(0, (const char *const[]){"iris", "encode", img, "--json", NULL});
     double rp = json_number_value(json_object_get(json_object_get(o, "pupil"), "radius"));
     double rl = json_number_value(json_object_get(json_object_get(o, "limbus"), "radius"));
     assert_true(rp > 20 && rp < 70);
@@ -83,8 +69,10 @@ static void compare_tells_mates_from_strangers(void **state)
     free(out);
     free(err);
     /* An image against a template of its mate. */
-    json_t *g = run_json((const char *const[]){"iris", "compare", a, tpl, "--json", NULL});
-    json_t *i = run_json((const char *const[]){"iris", "compare", a, other, "--json", NULL});
+    json_t *g =
+        test_run_huella_json(0, (const char *const[]){"iris", "compare", a, tpl, "--json", NULL});
+    json_t *i =
+        test_run_huella_json(0, (const char *const[]){"iris", "compare", a, other, "--json", NULL});
     double gd = json_number_value(json_object_get(g, "distance"));
     double id = json_number_value(json_object_get(i, "distance"));
     assert_true(gd < id);

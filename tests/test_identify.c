@@ -17,21 +17,6 @@
 
 #include "support.h"
 
-static json_t *run_json(const char *const *argv)
-{
-    char *out, *err;
-    int status = test_run_huella(argv, NULL, &out, &err);
-    if (status != 0)
-        fail_msg("exit %d: %s", status, err);
-    json_error_t jerr;
-    json_t *o = json_loads(out, 0, &jerr);
-    if (o == NULL)
-        fail_msg("not JSON: %s", out);
-    free(out);
-    free(err);
-    return o;
-}
-
 static double num(const json_t *o, const char *key)
 {
     const json_t *v = json_object_get(o, key);
@@ -51,8 +36,9 @@ static void fingers_are_identified(void **state)
     /* the SecuGen ISO records of the FVC prints: real minutiae, no
      * extraction (which tests/test_finger_extract.c covers), so that this
      * stays fast in the sanitizer build */
-    json_t *o = run_json((const char *const[]){"eval", "identify", "--input", "templates",
-                                               "--dataset", db1, "--dataset", db3, "--json", NULL});
+    json_t *o = test_run_huella_json(0, (const char *const[]){"eval", "identify", "--input",
+                                                              "templates", "--dataset", db1,
+                                                              "--dataset", db3, "--json", NULL});
     /* the contract: fractions and counts under these names */
     assert_int_equal((int)num(o, "classes"), 20);
     assert_int_equal((int)num(o, "enrolled"), 20);
@@ -78,9 +64,9 @@ static void irises_are_identified(void **state)
     (void)state;
     if (!test_have_data())
         skip();
-    json_t *o = run_json((const char *const[]){"eval", "identify", "--modality", "iris",
-                                               "--dataset", test_data("iris/casia-v1"), "--classes",
-                                               "20", "--json", NULL});
+    json_t *o = test_run_huella_json(
+        0, (const char *const[]){"eval", "identify", "--modality", "iris", "--dataset",
+                                 test_data("iris/casia-v1"), "--classes", "20", "--json", NULL});
     assert_int_equal((int)num(o, "classes"), 20);
     assert_int_equal((int)num(o, "fte"), 0);
     assert_int_equal((int)num(o, "mated_searches"), 120);
@@ -113,9 +99,9 @@ static void report_and_usage(void **state)
     if (!test_have_data())
         return;
     const char *dir = test_tmpfile("identify-report");
-    json_t *o =
-        run_json((const char *const[]){"eval", "identify", "--input", "templates", "--dataset",
-                                       test_data("finger/fvc2002/DB2_B"), "--report", dir, NULL});
+    json_t *o = test_run_huella_json(
+        0, (const char *const[]){"eval", "identify", "--input", "templates", "--dataset",
+                                 test_data("finger/fvc2002/DB2_B"), "--report", dir, NULL});
     assert_true(num(o, "rank1") > 0.9);
     json_decref(o);
     char path[1200];
@@ -132,9 +118,9 @@ static void calibrate_fits_a_monotone_model(void **state)
     (void)state;
     if (!test_have_data())
         skip();
-    json_t *o =
-        run_json((const char *const[]){"eval", "calibrate", "finger", "--input", "templates",
-                                       "--dataset", test_data("finger/fvc2002/DB1_B"), NULL});
+    json_t *o = test_run_huella_json(
+        0, (const char *const[]){"eval", "calibrate", "finger", "--input", "templates", "--dataset",
+                                 test_data("finger/fvc2002/DB1_B"), NULL});
     assert_true(num(o, "b") > 0);
     assert_int_equal((int)num(o, "genuine"), 280);
     assert_int_equal((int)num(o, "impostor"), 2880);

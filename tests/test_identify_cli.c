@@ -36,22 +36,7 @@
     "--site", "S1", "--device", "D1", "--operator", "op", "--purpose", "test", "--legal-basis",    \
         "test"
 
-static json_t *run_json(int want, const char *const *argv)
-{
-    char *out = NULL, *err = NULL;
-    int status = test_run_huella(argv, NULL, &out, &err);
-    if (status != want)
-        fail_msg("exit %d (want %d): %s %s", status, want, err, out);
-    json_error_t jerr;
-    json_t *o = json_loads(out, 0, &jerr);
-    if (o == NULL)
-        fail_msg("not JSON: %s", out);
-    free(out);
-    free(err);
-    return o;
-}
-
-#define JSON(...) run_json(0, (const char *const[]){__VA_ARGS__, NULL})
+#define JSON(...) test_run_huella_json(0, (const char *const[]){__VA_ARGS__, NULL})
 
 static const char *fvc(const char *db, const char *name)
 {
