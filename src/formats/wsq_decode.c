@@ -692,16 +692,27 @@ static huella_status decode(wsq_dec *d, const huella_image_limits *limits, huell
         goto done;
     /* Back to 8 bits as the reference does: scale and shift in float,
      * add one half in double, clamp, truncate.  Written without branches
-     * so that it vectorises. */
+     * so that it vectorises.  A damaged transform table can make the
+     * synthesis overflow: `overflow` turns NaN when any value is not
+     * finite, and the clamp sends NaN to 0 so that the conversion stays
+     * defined until the file is refused below. */
     uint8_t *px = img->pixels;
     const float rs = d->r_scale, ms = d->m_shift;
+    float overflow = 0.0f;
     for (size_t i = 0; i < npix; i++) {
         float v = plane[i] * rs;
         v = v + ms;
+        overflow += v * 0.0f;
         v = (float)((double)v + 0.5);
-        v = v < 0.0f ? 0.0f : v;
+        v = v >= 0.0f ? v : 0.0f;
         v = v > 255.0f ? 255.0f : v;
         px[i] = (uint8_t)(int)v;
+    }
+    if (overflow != overflow) {
+        st = huella_error_set(err, HUELLA_E_INPUT,
+                              "WSQ: the image overflows when reconstructed: the transform table "
+                              "or the quantisation is damaged");
+        goto done;
     }
     if (d->info != NULL && d->info->ppi > 0) {
         img->ppi_x = d->info->ppi;
