@@ -13,6 +13,7 @@
 #ifndef HUELLA_AN2K_ENROL_H
 #define HUELLA_AN2K_ENROL_H
 
+#include "huella/an2k.h"
 #include "huella/base.h"
 #include "huella/store.h"
 
@@ -37,6 +38,15 @@ typedef struct huella_an2k_encounter {
 HUELLA_API huella_status huella_an2k_encounter_read(const uint8_t *data, size_t len,
                                                     huella_an2k_encounter **out, huella_error *err);
 HUELLA_API void huella_an2k_encounter_free(huella_an2k_encounter *e);
+
+/* Biographic data from a transaction's Type-2 record, through a map that
+ * the sending agency's profile defines: a JSON object from field tags
+ * ("2.018") to bio keys (names, date_of_birth, sex, nationality), because
+ * Type-2 field meanings differ between agencies.  *bio_json (owned, free())
+ * is the enrolment's bio document; fields absent from the transaction are
+ * left out.  HUELLA_E_INPUT names the map entry that is wrong. */
+HUELLA_API huella_status huella_an2k_bio_map(const huella_an2k *txn, const char *map_json,
+                                             size_t map_len, char **bio_json, huella_error *err);
 
 #ifdef __cplusplus
 }

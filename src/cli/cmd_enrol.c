@@ -155,71 +155,6 @@ static bool have_position(const enrol_args *a, huella_store_modality m, unsigned
     return false;
 }
 
-/* Bio keys a Type-2 field may map to, and how its text is turned into one. */
-static huella_status map_type2(const huella_an2k *txn, const char *map_path, json_t **bio,
-                               huella_error *err)
-{
-    json_error_t jerr;
-    json_t *map = json_load_file(map_path, JSON_REJECT_DUPLICATES, &jerr);
-    if (!json_is_object(map)) {
-        json_decref(map);
-        return huella_error_set(err, HUELLA_E_INPUT,
-                                "%s: not a JSON object of \"2.NNN\": \"bio key\" (line %d)",
-                                map_path, jerr.line);
-    }
-    const huella_an2k_record *t2 = NULL;
-    for (size_t r = 0; r < txn->n_records && t2 == NULL; r++)
-        if (txn->records[r].type == 2)
-            t2 = &txn->records[r];
-    json_t *doc = json_object();
-    huella_status st = HUELLA_OK;
-    const char *tag;
-    json_t *v;
-    json_object_foreach(map, tag, v)
-    {
-        unsigned number = 0;
-        char tail;
-        const char *key = json_string_value(v);
-        if (sscanf(tag, "2.%u%c", &number, &tail) != 1 || number == 0 || number > 999) {
-            st = huella_error_set(err, HUELLA_E_INPUT, "%s: '%s' is not a Type-2 field tag",
-                                  map_path, tag);
-            break;
-        }
-        if (key == NULL || (strcmp(key, "names") != 0 && strcmp(key, "date_of_birth") != 0 &&
-                            strcmp(key, "sex") != 0 && strcmp(key, "nationality") != 0)) {
-            st = huella_error_set(err, HUELLA_E_INPUT,
-                                  "%s: %s: the bio key is names, date_of_birth, sex or "
-                                  "nationality",
-                                  map_path, tag);
-            break;
-        }
-        char text[512];
-        if (t2 == NULL || !huella_an2k_item_text(t2, number, 0, 0, text, sizeof(text)) ||
-            text[0] == '\0')
-            continue;
-        if (strcmp(key, "names") == 0) {
-            json_t *names = json_object_get(doc, "names");
-            if (names == NULL)
-                json_object_set_new(doc, "names", names = json_array());
-            json_array_append_new(names, json_string(text));
-        } else if (strcmp(key, "date_of_birth") == 0 && strlen(text) == 8) {
-            /* ANSI/NIST-ITL dates are YYYYMMDD */
-            char d[11];
-            snprintf(d, sizeof(d), "%.4s-%.2s-%.2s", text, text + 4, text + 6);
-            json_object_set_new(doc, key, json_string(d));
-        } else {
-            json_object_set_new(doc, key, json_string(text));
-        }
-    }
-    json_decref(map);
-    if (st != HUELLA_OK) {
-        json_decref(doc);
-        return st;
-    }
-    *bio = doc;
-    return HUELLA_OK;
-}
-
 /* Turn the transaction's image records into enrolment inputs (the
  * mapping is the library's: huella/an2k_enrol.h). */
 static huella_status an2k_inputs(const char *path, enrol_args *a, double *ppi, huella_error *err)
@@ -440,22 +375,21 @@ int cmd_enrol(int argc, char **argv)
                                   an2k_path, json_array_size(a.notes));
         if (st == HUELLA_OK && opt.ppi == 0)
             opt.ppi = an2k_ppi;
-        json_t *doc = NULL;
         if (st == HUELLA_OK && an2k_map != NULL) {
             huella_an2k *txn = NULL;
-            uint8_t *raw = NULL;
-            size_t raw_len = 0;
+            uint8_t *raw = NULL, *map = NULL;
+            size_t raw_len = 0, map_len = 0;
             st = huella_file_read(an2k_path, 256u << 20, &raw, &raw_len, &err);
             if (st == HUELLA_OK)
                 st = huella_an2k_read(raw, raw_len, &txn, &err);
             if (st == HUELLA_OK)
-                st = map_type2(txn, an2k_map, &doc, &err);
+                st = huella_file_read(an2k_map, 1u << 20, &map, &map_len, &err);
             if (st == HUELLA_OK) {
-                bio = (uint8_t *)json_dumps(doc, JSON_COMPACT);
-                if (bio == NULL)
-                    st = huella_error_set(&err, HUELLA_E_NOMEM, "out of memory");
+                st = huella_an2k_bio_map(txn, (const char *)map, map_len, (char **)&bio, &err);
+                if (st != HUELLA_OK)
+                    huella_error_prefix(&err, "%s: ", an2k_map);
             }
-            json_decref(doc);
+            free(map);
             huella_an2k_free(txn);
             free(raw);
         }

@@ -156,3 +156,104 @@ huella_status huella_an2k_encounter_read(const uint8_t *data, size_t len,
     *out = a;
     return HUELLA_OK;
 }
+
+static bool bio_key_known(const char *key)
+{
+    static const char *const keys[] = {"names", "date_of_birth", "sex", "nationality"};
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+        if (strcmp(key, keys[i]) == 0)
+            return true;
+    return false;
+}
+
+/* "2.NNN" with 1 <= NNN <= 999 and nothing else (no sign, no spaces). */
+static bool type2_tag(const char *tag, unsigned *number)
+{
+    if (strncmp(tag, "2.", 2) != 0)
+        return false;
+    unsigned n = 0;
+    size_t digits = 0;
+    for (const char *c = tag + 2; *c != '\0'; c++, digits++) {
+        if (*c < '0' || *c > '9' || digits == 3)
+            return false;
+        n = n * 10 + (unsigned)(*c - '0');
+    }
+    *number = n;
+    return digits > 0 && n >= 1;
+}
+
+static void bio_add(json_t *doc, const char *key, const char *text)
+{
+    if (strcmp(key, "names") == 0) {
+        json_t *names = json_object_get(doc, "names");
+        if (names == NULL)
+            json_object_set_new(doc, "names", names = json_array());
+        json_array_append_new(names, json_string(text));
+    } else if (strcmp(key, "date_of_birth") == 0) {
+        /* ANSI/NIST-ITL dates are YYYYMMDD; anything else is not a date */
+        if (strlen(text) != 8 || strspn(text, "0123456789") != 8)
+            return;
+        char d[11];
+        snprintf(d, sizeof(d), "%.4s-%.2s-%.2s", text, text + 4, text + 6);
+        json_object_set_new(doc, key, json_string(d));
+    } else {
+        json_object_set_new(doc, key, json_string(text));
+    }
+}
+
+huella_status huella_an2k_bio_map(const huella_an2k *txn, const char *map_json, size_t map_len,
+                                  char **bio_json, huella_error *err)
+{
+    *bio_json = NULL;
+    json_error_t jerr;
+    json_t *map = json_loadb(map_json, map_len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!json_is_object(map)) {
+        json_decref(map);
+        return huella_error_set(err, HUELLA_E_INPUT,
+                                "the Type-2 map is not a JSON object of \"2.NNN\": \"bio key\" "
+                                "(line %d: %s)",
+                                jerr.line, map == NULL ? jerr.text : "not an object");
+    }
+    const huella_an2k_record *t2 = NULL;
+    for (size_t r = 0; txn != NULL && r < txn->n_records && t2 == NULL; r++)
+        if (txn->records[r].type == 2)
+            t2 = &txn->records[r];
+    json_t *doc = json_object();
+    huella_status st =
+        doc == NULL ? huella_error_set(err, HUELLA_E_NOMEM, "out of memory") : HUELLA_OK;
+    const char *tag;
+    json_t *v;
+    json_object_foreach(map, tag, v)
+    {
+        if (st != HUELLA_OK)
+            break;
+        unsigned number = 0;
+        const char *key = json_string_value(v);
+        if (!type2_tag(tag, &number)) {
+            st = huella_error_set(err, HUELLA_E_INPUT,
+                                  "the Type-2 map: '%.40s' is not a Type-2 field tag (2.001 to "
+                                  "2.999)",
+                                  tag);
+            break;
+        }
+        if (key == NULL || !bio_key_known(key)) {
+            st = huella_error_set(err, HUELLA_E_INPUT,
+                                  "the Type-2 map: %s: the bio key is names, date_of_birth, sex "
+                                  "or nationality",
+                                  tag);
+            break;
+        }
+        char text[512];
+        if (t2 != NULL && huella_an2k_item_text(t2, number, 0, 0, text, sizeof(text)) &&
+            text[0] != '\0')
+            bio_add(doc, key, text);
+    }
+    json_decref(map);
+    if (st == HUELLA_OK) {
+        *bio_json = json_dumps(doc, JSON_COMPACT);
+        if (*bio_json == NULL)
+            st = huella_error_set(err, HUELLA_E_NOMEM, "out of memory");
+    }
+    json_decref(doc);
+    return st;
+}
