@@ -188,8 +188,7 @@ static uint8_t *make_finger(huella_finger_template *const *bases, size_t n_bases
     for (int q = mate ? -1 : 0; q < (mate ? 0 : 4); q++) {
         const huella_finger_template *b = mate ? b0 : bases[rnd(rs) % n_bases];
         double lim = mate ? 20 : 30;
-        double ang = unif(rs, -lim, lim) * PI / 180, tx = unif(rs, -20, 20),
-               ty = unif(rs, -20, 20);
+        double ang = unif(rs, -lim, lim) * PI / 180, tx = unif(rs, -20, 20), ty = unif(rs, -20, 20);
         double drop = mate ? unif(rs, 0, 0.10) : 0.10;
         for (size_t i = 0; i < b->n_minutiae; i++)
             if (unif(rs, 0, 1) >= drop)
@@ -206,8 +205,8 @@ static void add_person(huella_store *s, uint8_t *f2, size_t l2, uint8_t *f3, siz
 {
     huella_error err;
     int64_t eid, sid;
-    huella_store_encounter enc = {"2026-01-01T00:00:00Z", "bench", "kit", "op", "identification",
-                                  "national-law",         NULL};
+    huella_store_encounter enc = {"2026-01-01T00:00:00Z", "bench",        "kit", "op",
+                                  "identification",       "national-law", NULL};
     if (f2 == NULL || f3 == NULL)
         die("template", "could not be encoded");
     huella_store_template t2 = {HUELLA_STORE_TEMPLATE_FINGER, 1, f2, l2},
@@ -360,8 +359,8 @@ static void *https_client(void *arg)
         int probe = i++ % N_PROBES;
         uint64_t t0 = huella_now_ns();
         tc_response r;
-        if (tc_request(&c, "POST", "/v1/identify", hs, probe_body[probe],
-                       strlen(probe_body[probe]), &r) != 0) {
+        if (tc_request(&c, "POST", "/v1/identify", hs, probe_body[probe], strlen(probe_body[probe]),
+                       &r) != 0) {
             w->errors++;
             tc_close(&c);
             connected = false;

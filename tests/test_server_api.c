@@ -23,6 +23,7 @@
 #include "tls_client.h"
 
 #include <jansson.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sodium.h>
 #include <sys/wait.h>
@@ -764,6 +765,193 @@ static void test_audited(void **state)
            g.checked, ops[0], ops[1], ops[2], ops[3], ops[4], ops[5]);
 }
 
+/* ---- SIGKILL during a load of enrolments over the network ---- */
+
+#define CRASH_BODIES 24
+
+typedef struct enrol_loader {
+    int id;
+    int port;
+    char *const *bodies;
+    volatile bool *stop;
+    int *answered; /* shared, atomic */
+    int n;
+    int64_t enc[64], person[64];
+    int refused;
+} enrol_loader;
+
+static void *enrol_load(void *arg)
+{
+    enrol_loader *l = arg;
+    char auth[128];
+    snprintf(auth, sizeof(auth), "Authorization: Bearer %s", g.tok_op);
+    const char *hs[] = {auth, "Huella-Purpose: " ID, "Huella-Legal-Basis: " NL,
+                        "Content-Type: application/json", NULL};
+    for (int k = l->id; !*l->stop; k += 4) {
+        tc_conn c;
+        if (tc_connect(&c, l->port, g.cert) != 0) {
+            struct timespec ts = {0, 10000000};
+            nanosleep(&ts, NULL);
+            continue;
+        }
+        const char *body = l->bodies[k % CRASH_BODIES];
+        tc_response r;
+        if (tc_request(&c, "POST", "/v1/encounters", hs, body, strlen(body), &r) == 0) {
+            json_t *o = json_loads(r.body, 0, NULL);
+            if (r.status / 100 == 2 && l->n < 64) {
+                l->enc[l->n] = json_integer_value(json_object_get(o, "encounter_id"));
+                l->person[l->n] = json_integer_value(json_object_get(o, "person_id"));
+                l->n++;
+                __atomic_add_fetch(l->answered, 1, __ATOMIC_SEQ_CST);
+            } else if (r.status / 100 != 2) {
+                l->refused++;
+            }
+            json_decref(o);
+            free(r.body);
+        }
+        tc_close(&c);
+    }
+    return NULL;
+}
+
+static int64_t audit_count(const char *operation)
+{
+    huella_audit_filter f = {0};
+    char *json;
+    huella_error err;
+    assert_int_equal(huella_audit_query(g.dir, &f, &json, &err), HUELLA_OK);
+    json_t *arr = json_loads(json, 0, NULL);
+    free(json);
+    int64_t n = 0;
+    size_t i;
+    json_t *rec;
+    json_array_foreach(arr, i, rec)
+    {
+        const char *op = json_string_value(json_object_get(rec, "operation"));
+        const char *out = json_string_value(json_object_get(rec, "outcome"));
+        if (op != NULL && strcmp(op, operation) == 0 && out != NULL && strcmp(out, "allowed") == 0)
+            n++;
+    }
+    json_decref(arr);
+    return n;
+}
+
+/* Four kits enrol over the network; huellad is SIGKILLed after some
+ * answers.  After a restart every encounter answered 2xx is in the store
+ * under the person it was answered with (and served by GET
+ * /v1/persons/{id}), the audit chain verifies and `huella db check`
+ * passes. */
+static void test_sigkill_during_enrolments(void **state)
+{
+    (void)state;
+    if (!test_have_data())
+        skip();
+    char *bodies[CRASH_BODIES];
+    for (int i = 0; i < CRASH_BODIES; i++) {
+        char extra[256];
+        snprintf(extra, sizeof(extra),
+                 "\"encounter\": {\"site\": \"BCP-7\", \"device\": \"kit-%d\", \"operator\": "
+                 "\"olga\"}",
+                 i % 4);
+        bodies[i] = finger_body(106 + i % 5, 3 + i / 5, extra); /* border persons only */
+    }
+    int64_t enrol_before = audit_count("encounter.enrol");
+    /* The huellad of the earlier tests is replaced by one for this test. */
+    if (g.pid > 0) {
+        kill(g.pid, SIGTERM);
+        waitpid(g.pid, NULL, 0);
+        g.pid = 0;
+    }
+    assert_int_equal(start_huellad(), 0);
+    enum { KITS = 4, WANT = 6 };
+    volatile bool stop = false;
+    int answered = 0;
+    enrol_loader l[KITS];
+    pthread_t t[KITS];
+    for (int i = 0; i < KITS; i++) {
+        l[i] = (enrol_loader){
+            .id = i, .port = g.port, .bodies = bodies, .stop = &stop, .answered = &answered};
+        pthread_create(&t[i], NULL, enrol_load, &l[i]);
+    }
+    /* Kill once some enrolments have been answered (others are then in
+     * flight), or after 60 s at most. */
+    uint64_t t0 = test_now_ns();
+    while (__atomic_load_n(&answered, __ATOMIC_SEQ_CST) < WANT &&
+           test_now_ns() - t0 < UINT64_C(60000000000)) {
+        struct timespec ts = {0, 20000000};
+        nanosleep(&ts, NULL);
+    }
+    kill(g.pid, SIGKILL);
+    waitpid(g.pid, NULL, 0);
+    g.pid = 0;
+    stop = true;
+    int total = 0, refused = 0;
+    for (int i = 0; i < KITS; i++) {
+        pthread_join(t[i], NULL);
+        total += l[i].n;
+        refused += l[i].refused;
+    }
+    for (int i = 0; i < CRASH_BODIES; i++)
+        free(bodies[i]);
+    assert_true(total >= WANT);
+    assert_int_equal(refused, 0);
+
+    /* The store, offline: every answered encounter under its person. */
+    const char *check[] = {"db", "check", "--db", g.dir, NULL};
+    char *out = NULL, *eout = NULL;
+    int rc = test_run_huella(check, NULL, &out, &eout);
+    if (rc != 0)
+        fail_msg("huella db check after SIGKILL: exit %d: %s %s", rc, out, eout);
+    free(out);
+    free(eout);
+    const char *verify[] = {"audit", "verify", "--db", g.dir, "--key", g.key, NULL};
+    rc = test_run_huella(verify, NULL, &out, &eout);
+    if (rc != 0)
+        fail_msg("huella audit verify after SIGKILL: exit %d: %s %s", rc, out, eout);
+    free(out);
+    free(eout);
+    huella_store *s;
+    huella_error err;
+    assert_int_equal(huella_store_open(g.dir, &s, &err), HUELLA_OK);
+    for (int i = 0; i < KITS; i++)
+        for (int k = 0; k < l[i].n; k++) {
+            int64_t *e = NULL;
+            size_t n = 0;
+            assert_int_equal(huella_store_person_encounters(s, l[i].person[k], &e, &n, &err),
+                             HUELLA_OK);
+            bool found = false;
+            for (size_t j = 0; j < n; j++)
+                found = found || e[j] == l[i].enc[k];
+            free(e);
+            if (!found)
+                fail_msg("encounter %lld answered 2xx for person %lld is missing after SIGKILL",
+                         (long long)l[i].enc[k], (long long)l[i].person[k]);
+        }
+    huella_store_close(s);
+    /* Every answered enrolment is in the audit chain. */
+    int64_t enrol_after = audit_count("encounter.enrol");
+    assert_true(enrol_after - enrol_before >= total);
+
+    /* Restarted, huellad serves each of them. */
+    assert_int_equal(start_huellad(), 0);
+    for (int i = 0; i < KITS; i++)
+        for (int k = 0; k < l[i].n; k++) {
+            char path[64];
+            snprintf(path, sizeof(path), "/v1/persons/%lld", (long long)l[i].person[k]);
+            json_t *o = expect("GET", path, g.tok_op, ID, NULL, NULL, 200, NULL);
+            char *text = json_dumps(o, JSON_COMPACT);
+            char want[64];
+            snprintf(want, sizeof(want), "\"encounter_id\":%lld", (long long)l[i].enc[k]);
+            if (strstr(text, want) == NULL)
+                fail_msg("GET %s does not list encounter %lld", path, (long long)l[i].enc[k]);
+            free(text);
+            json_decref(o);
+        }
+    printf("# SIGKILL during enrolments from %d kits: %d answered 2xx, all present after restart "
+           "(%lld enrolments audited); db check and audit verify pass\n",
+           KITS, total, (long long)(enrol_after - enrol_before));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -774,6 +962,7 @@ int main(void)
         cmocka_unit_test(test_events),
         cmocka_unit_test(test_erasure_leaves_gallery),
         cmocka_unit_test(test_audited),
+        cmocka_unit_test(test_sigkill_during_enrolments),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

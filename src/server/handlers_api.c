@@ -695,16 +695,21 @@ void handle_encounter_post(server_call *c)
         return;
     }
     huella_gallery *g = server_gallery_lock(c->srv, true);
-    /* One transaction: the enrolment and its idempotency key. */
-    huella_status st = key != NULL ? huella_store_begin(c->slot->store, &err) : HUELLA_OK;
+    /* One transaction: the enrolment, the new person's agency (the
+     * enrolling user's) and the idempotency key. */
+    huella_status st = huella_store_begin(c->slot->store, &err);
     if (st == HUELLA_OK)
         st = huella_enrol_dedup(c->slot->store, g, &req, &opt, &res, &dd, &err);
-    if (st == HUELLA_OK && key != NULL) {
+    if (st == HUELLA_OK) {
         const char *o = dd->outcome == HUELLA_ENROL_LINK   ? "linked"
                         : dd->outcome == HUELLA_ENROL_CASE ? "case"
                                                            : "new";
-        st = huella_store_idempotency_put(c->slot->store, key, res->encounter_id, res->person_id, o,
-                                          res->case_id, &err);
+        if (dd->outcome != HUELLA_ENROL_LINK)
+            st = huella_store_person_set_agency(c->slot->store, res->person_id, c->who->agency,
+                                                &err);
+        if (st == HUELLA_OK && key != NULL)
+            st = huella_store_idempotency_put(c->slot->store, key, res->encounter_id,
+                                              res->person_id, o, res->case_id, &err);
         if (st == HUELLA_OK)
             st = huella_store_commit(c->slot->store, &err);
         if (st != HUELLA_OK) {
@@ -713,7 +718,7 @@ void handle_encounter_post(server_call *c)
             server_gallery_reload_person(c->slot->store, g, res->person_id);
             st = HUELLA_E_IO;
         }
-    } else if (st != HUELLA_OK && key != NULL) {
+    } else {
         huella_store_rollback(c->slot->store);
     }
     server_gallery_unlock(c->srv);
