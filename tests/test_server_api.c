@@ -37,6 +37,7 @@ static struct {
     int64_t p_a, p_b, p_new, p_police;
     json_t *openapi;
     int checked;
+    const char *extra[4]; /* more huellad options for start_huellad */
 } g;
 
 #define BC "border-control"
@@ -219,8 +220,15 @@ static int start_huellad(void)
     if (g.pid == 0) {
         FILE *log = freopen(logpath, "w", stderr);
         (void)log;
-        execl(HUELLAD_BIN, "huellad", "--db", g.dir, "--listen", listen, "--tls-cert", g.cert,
-              "--tls-key", keyfile, "--max-body", "4194304", (char *)NULL);
+        const char *argv[16] = {"huellad",     "--db",       g.dir,    "--listen",
+                                "127.0.0.1:0", "--tls-cert", g.cert,   "--tls-key",
+                                keyfile,       "--max-body", "4194304"};
+        argv[4] = listen;
+        int n = 11;
+        for (int i = 0; i < 4 && g.extra[i] != NULL; i++)
+            argv[n++] = g.extra[i];
+        argv[n] = NULL;
+        execv(HUELLAD_BIN, (char *const *)argv);
         _exit(127);
     }
     for (int i = 0; i < 200; i++) {
@@ -952,6 +960,132 @@ static void test_sigkill_during_enrolments(void **state)
            KITS, total, (long long)(enrol_after - enrol_before));
 }
 
+/* The retention timer: an encounter captured in 2020 under a policy of
+ * 30 days is purged by huellad itself within seconds (the person, whose
+ * only encounter it was, erased), the purge is in the audit chain under
+ * the timer's name before anything else, /metrics counts the runs, and
+ * SIGTERM stops the timer: huellad exits 0 at once, also with the default
+ * hourly interval. */
+static void test_retention_timer(void **state)
+{
+    (void)state;
+    if (!test_have_data())
+        skip();
+    char policy[800];
+    snprintf(policy, sizeof(policy), "%s/retention-30d.json", test_tmpdir());
+    FILE *f = fopen(policy, "w");
+    assert_non_null(f);
+    fputs("{\"version\": 1, \"encounters\": {\"days\": 30}}\n", f);
+    fclose(f);
+    if (g.pid > 0) {
+        kill(g.pid, SIGTERM);
+        waitpid(g.pid, NULL, 0);
+        g.pid = 0;
+    }
+    g.extra[0] = "--retention-interval";
+    g.extra[1] = "1";
+    g.extra[2] = "--retention-policy";
+    g.extra[3] = policy;
+    assert_int_equal(start_huellad(), 0);
+    memset(g.extra, 0, sizeof(g.extra));
+
+    /* Fingers never enrolled by the other tests (FVC2002 DB2_B). */
+    char *a = b64("finger/fvc2002/DB2_B/101_1.tif"), *b = b64("finger/fvc2002/DB2_B/102_1.tif");
+    size_t cap = strlen(a) + strlen(b) + 1024;
+    char *body = malloc(cap);
+    snprintf(body, cap,
+             "{\"encounter\": {\"site\": \"BCP-1\", \"device\": \"kit-1\", \"operator\": \"olga\","
+             " \"captured_at\": \"2020-03-01T10:00:00Z\"}, \"fingers\": [{\"position\": 2, "
+             "\"image\": \"%s\"}, {\"position\": 3, \"image\": \"%s\"}]}",
+             a, b);
+    free(a);
+    free(b);
+    json_t *o = expect("POST", "/v1/encounters", g.tok_op, ID, body, NULL, 201, NULL);
+    free(body);
+    assert_string_equal(json_string_value(json_object_get(o, "outcome")), "new");
+    int64_t person = json_integer_value(json_object_get(o, "person_id"));
+    int64_t enc = json_integer_value(json_object_get(o, "encounter_id"));
+    json_decref(o);
+
+    /* Wait (at most 20 s) for the timer's audit record of the erasure. */
+    huella_audit_filter af = {.person = person, .user = "huellad-retention"};
+    bool purged = false;
+    uint64_t t0 = test_now_ns();
+    while (!purged && test_now_ns() - t0 < UINT64_C(20000000000)) {
+        char *json = NULL;
+        huella_error err;
+        assert_int_equal(huella_audit_query(g.dir, &af, &json, &err), HUELLA_OK);
+        purged = strstr(json, "retention.person.erase") != NULL;
+        free(json);
+        if (!purged) {
+            struct timespec ts = {0, 100000000};
+            nanosleep(&ts, NULL);
+        }
+    }
+    assert_true(purged);
+    /* Give the erase itself (after its record) a moment, then look. */
+    size_t n_left = 1;
+    for (int i = 0; i < 100 && n_left > 0; i++) {
+        huella_store *s;
+        huella_error err;
+        assert_int_equal(huella_store_open(g.dir, &s, &err), HUELLA_OK);
+        int64_t *e = NULL;
+        size_t n = 0;
+        n_left = 0;
+        if (huella_store_person_encounters(s, person, &e, &n, &err) == HUELLA_OK)
+            for (size_t k = 0; k < n; k++)
+                n_left += e[k] == enc;
+        free(e);
+        huella_store_close(s);
+        if (n_left > 0) {
+            struct timespec ts = {0, 50000000};
+            nanosleep(&ts, NULL);
+        }
+    }
+    assert_int_equal(n_left, 0);
+    /* The person is gone for the API too, and recent persons stayed. */
+    char path[64];
+    snprintf(path, sizeof(path), "/v1/persons/%lld", (long long)person);
+    tc_response r;
+    assert_int_equal(request("GET", path, g.tok_op, ID, NL, NULL, NULL, NULL, &r), 0);
+    assert_true(r.status == 404 || r.status == 410);
+    free(r.body);
+    snprintf(path, sizeof(path), "/v1/persons/%lld", (long long)g.p_new);
+    json_decref(expect("GET", path, g.tok_op, ID, NULL, NULL, 200, NULL));
+    assert_int_equal(request("GET", "/metrics", NULL, NULL, NULL, NULL, NULL, NULL, &r), 0);
+    char *runs = strstr(r.body, "\nhuella_retention_runs_total ");
+    assert_non_null(runs);
+    assert_true(atoi(runs + strlen("\nhuella_retention_runs_total ")) >= 1);
+    assert_non_null(strstr(r.body, "huella_gallery_persons "));
+    assert_non_null(strstr(r.body, "huella_comparisons_total "));
+    free(r.body);
+
+    /* SIGTERM stops the timer between runs, with a 1 s and a 1 h interval. */
+    for (int round = 0; round < 2; round++) {
+        uint64_t t1 = test_now_ns();
+        kill(g.pid, SIGTERM);
+        int ws;
+        assert_int_equal(waitpid(g.pid, &ws, 0), g.pid);
+        g.pid = 0;
+        double secs = (double)(test_now_ns() - t1) / 1e9;
+        assert_true(WIFEXITED(ws) && WEXITSTATUS(ws) == 0);
+        if (secs > 5)
+            fail_msg("huellad took %.1f s to stop on SIGTERM", secs);
+        if (round == 0)
+            assert_int_equal(start_huellad(), 0); /* default: hourly */
+    }
+    const char *verify[] = {"audit", "verify", "--db", g.dir, "--key", g.key, NULL};
+    char *out = NULL, *eout = NULL;
+    int rc = test_run_huella(verify, NULL, &out, &eout);
+    if (rc != 0)
+        fail_msg("huella audit verify after the retention timer: exit %d: %s", rc, out);
+    free(out);
+    free(eout);
+    assert_int_equal(start_huellad(), 0);
+    printf("# retention timer: encounter of 2020 purged and its person erased by huellad, "
+           "audited as huellad-retention; SIGTERM stops the timer\n");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -963,6 +1097,7 @@ int main(void)
         cmocka_unit_test(test_erasure_leaves_gallery),
         cmocka_unit_test(test_audited),
         cmocka_unit_test(test_sigkill_during_enrolments),
+        cmocka_unit_test(test_retention_timer),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

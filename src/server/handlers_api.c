@@ -195,9 +195,12 @@ static bool search(server_call *c, const images *im, const huella_identify_optio
     }
     huella_gallery *g = server_gallery_lock(c->srv, false);
     *gallery_persons = huella_gallery_count(g);
+    uint64_t t0 = huella_now_ns();
     if (*gallery_persons > 0)
         st = huella_gallery_identify(g, &probe->probe, io, out, &err);
     server_gallery_unlock(c->srv);
+    if (st == HUELLA_OK && *out != NULL)
+        server_count_search(c->srv, (*out)->comparisons, (double)(huella_now_ns() - t0) / 1e9);
     huella_probe_set_free(probe);
     huella_enrol_result_free(res);
     if (st != HUELLA_OK) {
@@ -700,6 +703,8 @@ void handle_encounter_post(server_call *c)
     huella_status st = huella_store_begin(c->slot->store, &err);
     if (st == HUELLA_OK)
         st = huella_enrol_dedup(c->slot->store, g, &req, &opt, &res, &dd, &err);
+    if (st == HUELLA_OK && dd->search != NULL)
+        server_count_search(c->srv, dd->search->comparisons, -1);
     if (st == HUELLA_OK) {
         const char *o = dd->outcome == HUELLA_ENROL_LINK   ? "linked"
                         : dd->outcome == HUELLA_ENROL_CASE ? "case"

@@ -102,6 +102,12 @@ typedef struct server_config {
     size_t max_body;
     unsigned timeout_s;
     bool quiet; /* log only failures (5xx), startup and shutdown */
+    /* The retention timer: huella_retention_run every retention_interval_s
+     * seconds on its own thread (0: no timer), with the policy file
+     * retention_policy (NULL: DIR/retention.json if present, else the
+     * default data/retention.json). */
+    unsigned retention_interval_s;
+    const char *retention_policy;
 } server_config;
 
 typedef struct server server;
@@ -191,6 +197,11 @@ int64_t server_job_start(server *s, const char *kind, server_job_fn fn, void *ar
 void server_job_progress(server *s, int64_t job, double fraction, const char *state,
                          json_t *result);
 json_t *server_job_json(server *s, int64_t job);
+
+/* Count a gallery search for /metrics: comparisons made and the time the
+ * search alone took (negative when it cannot be told apart from other
+ * work, as in an enrolment: then only the comparisons are counted). */
+void server_count_search(server *s, uint64_t comparisons, double seconds);
 
 /* True (and a 504 set) when the request's Huella-Deadline-Ms has passed. */
 bool server_deadline_passed(server_call *c);
