@@ -406,6 +406,59 @@ static void test_watchlists_and_screen(void **state)
                         "Maria Silva");
     json_decref(o);
     json_decref(expect("GET", "/v1/watchlists/entries/9999", g.tok_sup, BC, NULL, NULL, 404, NULL));
+    /* Update: lifecycle and provenance fields, with a reason and a history. */
+    json_decref(expect("PATCH", path, g.tok_op, BC, "{\"reason\": \"x\", \"remarks\": \"y\"}", NULL,
+                       403, "role-not-allowed"));
+    json_decref(
+        expect("PATCH", path, g.tok_sup, BC, "{\"remarks\": \"y\"}", NULL, 400, "reason-missing"));
+    json_decref(expect("PATCH", path, g.tok_sup, BC,
+                       "{\"reason\": \"typo\", \"names\": [\"Mario Silva\"]}", NULL, 422,
+                       "field-not-updatable"));
+    json_decref(expect("PATCH", path, g.tok_sup, BC,
+                       "{\"reason\": \"r\", \"expiry_date\": \"2023-12-31\"}", NULL, 422,
+                       "invalid-entry")); /* before date_added */
+    json_decref(expect("PATCH", path, g.tok_sup, BC, "{\"reason\": \"r\", \"info_grade\": 9}", NULL,
+                       422, "invalid-entry"));
+    json_decref(expect("PATCH", path, g.tok_sup, BC,
+                       "{\"reason\": \"r\", \"category\": \"arrest_warrant\"}", NULL, 422,
+                       "invalid-entry")); /* nothing changes */
+    json_decref(expect("PATCH", "/v1/watchlists/entries/9999", g.tok_sup, BC,
+                       "{\"reason\": \"r\", \"remarks\": \"y\"}", NULL, 404, "not-found"));
+    o = expect("PATCH", path, g.tok_sup, BC,
+               "{\"reason\": \"notice renewed, ref 2026/55\", \"expiry_date\": \"2040-06-30\","
+               " \"review_date\": \"2027-01-01\", \"source_grade\": \"A\", \"remarks\": "
+               "\"renewed\"}",
+               NULL, 200, NULL);
+    json_t *prov = json_object_get(o, "provenance");
+    assert_string_equal(json_string_value(json_object_get(prov, "expiry_date")), "2040-06-30");
+    assert_string_equal(json_string_value(json_object_get(prov, "review_date")), "2027-01-01");
+    assert_string_equal(json_string_value(json_object_get(prov, "remarks")), "renewed");
+    assert_string_equal(json_string_value(json_object_get(prov, "source_agency")), "Interpol");
+    assert_string_equal(json_string_value(json_object_get(json_object_get(o, "grading"), "source")),
+                        "A");
+    json_t *ups = json_object_get(o, "updates");
+    assert_int_equal(json_array_size(ups), 1);
+    json_t *u0 = json_array_get(ups, 0);
+    assert_string_equal(json_string_value(json_object_get(u0, "by")), "sam");
+    assert_string_equal(json_string_value(json_object_get(u0, "reason")),
+                        "notice renewed, ref 2026/55");
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(u0, "old"), "expiry_date")),
+        "2099-01-01");
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(u0, "old"), "source_grade")), "B");
+    assert_true(json_is_null(json_object_get(json_object_get(u0, "old"), "review_date")));
+    json_decref(o);
+    /* A second update (review date removed); GET shows both, oldest first. */
+    json_decref(expect("PATCH", path, g.tok_sup, BC,
+                       "{\"reason\": \"review done\", \"review_date\": null}", NULL, 200, NULL));
+    o = expect("GET", path, g.tok_sup, BC, NULL, NULL, 200, NULL);
+    ups = json_object_get(o, "updates");
+    assert_int_equal(json_array_size(ups), 2);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(ups, 1), "changed")),
+                        "review_date");
+    assert_true(json_is_null(json_object_get(json_object_get(o, "provenance"), "review_date")));
+    json_decref(o);
     /* Import two more on a worker thread; poll the job. */
     char imp[2048];
     snprintf(imp, sizeof(imp),

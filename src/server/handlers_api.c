@@ -1082,6 +1082,9 @@ static void wl_get_id(server_call *c, int64_t id, unsigned ok_status)
     }
     huella_watchlist *wl = server_watchlist_lock(c->srv);
     huella_status st = huella_watchlist_get(wl, id, e, NULL);
+    char *updates = NULL;
+    if (st == HUELLA_OK)
+        st = huella_watchlist_updates(wl, id, &updates, NULL);
     server_watchlist_unlock(c->srv);
     if (st == HUELLA_E_NOTFOUND)
         server_error(c, 404, "not-found", "no watchlist entry %lld", (long long)id);
@@ -1090,7 +1093,10 @@ static void wl_get_id(server_call *c, int64_t id, unsigned ok_status)
     else {
         c->status = ok_status;
         c->json = entry_json(e);
+        json_t *u = json_loads(updates, 0, NULL);
+        json_object_set_new(c->json, "updates", u != NULL ? u : json_array());
     }
+    free(updates);
     free(e);
 }
 
@@ -1154,6 +1160,79 @@ void handle_wl_create(server_call *c)
     }
     free(ids);
     huella_watchlist_import_result_clear(&r);
+}
+
+/* PATCH /v1/watchlists/entries/{id}: the lifecycle and provenance fields,
+ * with a reason; the old values are kept in the entry's history. */
+void handle_wl_patch(server_call *c)
+{
+    static const char *const allowed[] = {"reason",  "category",    "expiry_date",  "review_date",
+                                          "remarks", "legal_basis", "source_grade", "info_grade"};
+    json_t *b = c->req->body;
+    const char *key;
+    json_t *v;
+    json_object_foreach(b, key, v)
+    {
+        bool ok = false;
+        for (size_t i = 0; i < sizeof(allowed) / sizeof(allowed[0]); i++)
+            ok = ok || strcmp(key, allowed[i]) == 0;
+        if (!ok) {
+            server_error(c, 422, "field-not-updatable",
+                         "'%.40s' cannot be changed here: only category, expiry_date, "
+                         "review_date, remarks, legal_basis, source_grade and info_grade; the "
+                         "source's identity data are corrected by a new import",
+                         key);
+            return;
+        }
+        bool is_text = json_is_string(v) || (strcmp(key, "review_date") == 0 && json_is_null(v));
+        if (strcmp(key, "info_grade") == 0 ? !json_is_integer(v) : !is_text) {
+            server_error(c, 400, "bad-request", "'%s' has the wrong type", key);
+            return;
+        }
+    }
+    const char *reason = json_string_value(json_object_get(b, "reason"));
+    if (reason == NULL || reason[0] == '\0') {
+        server_error(c, 400, "reason-missing", "an update needs a \"reason\"");
+        return;
+    }
+    const char *sg = json_string_value(json_object_get(b, "source_grade"));
+    if (sg != NULL && strlen(sg) != 1) {
+        server_error(c, 422, "invalid-entry", "source_grade: one letter A to F");
+        return;
+    }
+    json_t *rd = json_object_get(b, "review_date");
+    json_int_t ig = json_integer_value(json_object_get(b, "info_grade"));
+    huella_watchlist_change ch = {
+        .category = json_string_value(json_object_get(b, "category")),
+        .expiry_date = json_string_value(json_object_get(b, "expiry_date")),
+        .review_date = json_is_null(rd) ? "" : json_string_value(rd),
+        .legal_basis = json_string_value(json_object_get(b, "legal_basis")),
+        .remarks = json_string_value(json_object_get(b, "remarks")),
+        .source_grade = sg != NULL ? sg[0] : 0,
+        .info_grade =
+            json_object_get(b, "info_grade") != NULL ? (ig < 1 || ig > 6 ? -1 : (int)ig) : 0,
+        .by = c->who->user,
+        .reason = reason};
+    char changed[256];
+    huella_error err;
+    huella_watchlist *wl = server_watchlist_lock(c->srv);
+    huella_status st = huella_watchlist_update(wl, c->req->id, &ch, changed, sizeof(changed), &err);
+    server_watchlist_unlock(c->srv);
+    if (st == HUELLA_E_NOTFOUND) {
+        server_error(c, 404, "not-found", "no watchlist entry %lld", (long long)c->req->id);
+        return;
+    }
+    if (st == HUELLA_E_INPUT) {
+        server_error(c, 422, "invalid-entry", "%s", err.message);
+        return;
+    }
+    if (st != HUELLA_OK) {
+        server_error(c, 500, "internal", "the entry could not be updated");
+        return;
+    }
+    wl_get_id(c, c->req->id, 200);
+    snprintf(c->detail, sizeof(c->detail), "watchlist entry %lld updated: %.180s",
+             (long long)c->req->id, changed);
 }
 
 typedef struct import_job {

@@ -232,6 +232,7 @@ void handle_case_decide(server_call *c);
 void handle_wl_create(server_call *c);
 void handle_wl_list(server_call *c);
 void handle_wl_get(server_call *c);
+void handle_wl_patch(server_call *c);
 void handle_wl_import(server_call *c);
 void handle_wl_expire(server_call *c);
 void handle_job_get(server_call *c);
