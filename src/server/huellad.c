@@ -3,7 +3,7 @@
  *
  *   huellad --db DIR --listen ADDR:PORT --tls-cert FILE --tls-key FILE
  *           [--insecure-http] [--policy FILE] [--audit-key FILE]
- *           [--threads N] [--max-body BYTES] [--timeout SECONDS]
+ *           [--threads N] [--workers N] [--max-body BYTES] [--timeout SECONDS]
  *           [--retention-interval SECONDS] [--retention-policy FILE]
  *
  * SIGTERM or SIGINT: stop accepting, let requests in flight finish (up to
@@ -22,15 +22,18 @@
 static const char usage[] =
     "usage: huellad --db DIR --listen ADDR:PORT --tls-cert FILE --tls-key FILE\n"
     "               [--insecure-http] [--policy FILE] [--audit-key FILE]\n"
-    "               [--threads N] [--max-body BYTES] [--timeout SECONDS] [--quiet]\n"
-    "               [--retention-interval SECONDS] [--retention-policy FILE]\n"
+    "               [--threads N] [--workers N] [--max-body BYTES] [--timeout SECONDS]\n"
+    "               [--quiet] [--retention-interval SECONDS] [--retention-policy FILE]\n"
     "\n"
     "Serve the store in DIR over HTTPS (docs/server.md).  Plain HTTP needs\n"
     "--insecure-http and a loopback address.  The policy is --policy FILE,\n"
     "else DIR/policy.json, else the default policy of the source tree.\n"
     "The audit signing key is the one recorded by 'huella audit init'\n"
     "unless --audit-key is given.  Logs are JSON lines on stderr, one per\n"
-    "request (--quiet: only failures, start and stop).  Bodies are limited to\n"
+    "request (--quiet: only failures, start and stop).  --threads connection\n"
+    "threads (TLS, reading, answering) and --workers threads that run the\n"
+    "personal-data requests in arrival order (both default to the number of\n"
+    "cores).  Bodies are limited to\n"
     "--max-body bytes (default 1 MiB, 413 beyond); idle or slow clients are\n"
     "dropped after --timeout seconds (default 30).\n"
     "Every --retention-interval seconds (default 3600; 0: never) a timer thread\n"
@@ -52,7 +55,8 @@ enum {
     O_OPENAPI,
     O_QUIET,
     O_RET_INTERVAL,
-    O_RET_POLICY
+    O_RET_POLICY,
+    O_WORKERS
 };
 
 int main(int argc, char **argv)
@@ -108,6 +112,13 @@ int main(int argc, char **argv)
             cfg.threads = (unsigned)strtoul(optarg, &end, 10);
             if (*end != '\0' || cfg.threads == 0 || cfg.threads > 256) {
                 fprintf(stderr, "huellad: --threads wants 1..256\n");
+                return 1;
+            }
+            break;
+        case O_WORKERS:
+            cfg.workers = (unsigned)strtoul(optarg, &end, 10);
+            if (*end != '\0' || cfg.workers == 0 || cfg.workers > 256) {
+                fprintf(stderr, "huellad: --workers wants 1..256\n");
                 return 1;
             }
             break;

@@ -116,6 +116,14 @@ struct server {
     bool retention_started;
     pthread_cond_t retention_cv;
     uint64_t retention_runs, retention_failures, retention_purged;
+    /* The work queue: requests to personal-data routes run on `workers`
+     * threads in arrival order, not on the connection's thread. */
+    pthread_mutex_t work_mu;
+    pthread_cond_t work_cv;
+    struct req_ctx *work_head, *work_tail;
+    pthread_t *workers;
+    unsigned n_workers;
+    bool work_stop;
     uint64_t searches, comparisons; /* under mu */
     uint64_t timed_comparisons;     /* of searches timed alone (identify) */
     double search_seconds;
@@ -158,6 +166,11 @@ typedef struct req_ctx {
     char user[HUELLA_NAME_MAX];
     char outcome[24];
     uint64_t t0;
+    /* Decoded in the connection's thread, run by a worker. */
+    server_request req;
+    int code;
+    huella_error derr;
+    struct req_ctx *next_work;
 } req_ctx;
 
 /* ---- logging ---- */
@@ -540,24 +553,35 @@ static void personal(server *s, server_call *c, const server_route *rt, huella_p
     rt->handler(c);
 }
 
-static enum MHD_Result process(req_ctx *x, const char *url, const char *method)
+/* Decode the request in the connection's thread (headers and arguments
+ * are read through libmicrohttpd here only). */
+static void decode(req_ctx *x, const char *url, const char *method)
 {
     server *s = x->srv;
     header_list hl = {.n = 0};
     MHD_get_connection_values(x->conn, MHD_HEADER_KIND, collect_header, &hl);
-    server_request req;
-    huella_error err;
     size_t len = x->too_big ? s->cfg.max_body + 1 : x->body.len;
-    int code = server_request_decode(method, url, hl.h, hl.n, x->body.data, len, s->cfg.max_body,
-                                     &req, &err);
-    x->route = req.route;
-    if (code == 0) {
+    x->code = server_request_decode(method, url, hl.h, hl.n, x->body.data, len, s->cfg.max_body,
+                                    &x->req, &x->derr);
+    x->route = x->req.route;
+    if (x->code == 0) {
         const char *sa = MHD_lookup_connection_value(x->conn, MHD_GET_ARGUMENT_KIND, "status");
-        if (sa != NULL && strlen(sa) < sizeof(req.status_arg))
-            snprintf(req.status_arg, sizeof(req.status_arg), "%s", sa);
+        if (sa != NULL && strlen(sa) < sizeof(x->req.status_arg))
+            snprintf(x->req.status_arg, sizeof(x->req.status_arg), "%s", sa);
     }
-    server_call c = {.srv = s, .req = &req, .status = 200, .outcome = "ok", .t0 = x->t0};
-    const server_route *rt = req.route >= 0 ? &server_routes[req.route] : NULL;
+}
+
+/* Run a decoded request: policy, handler, audit.  In the connection's
+ * thread (suspended = false) the answer of an unaudited route is queued
+ * at once; on a worker (suspended = true) the connection is already
+ * suspended and is resumed when the answer is ready. */
+static enum MHD_Result run(req_ctx *x, bool suspended)
+{
+    server *s = x->srv;
+    server_request *reqp = &x->req;
+    int code = x->code;
+    server_call c = {.srv = s, .req = reqp, .status = 200, .outcome = "ok", .t0 = x->t0};
+    const server_route *rt = reqp->route >= 0 ? &server_routes[reqp->route] : NULL;
     huella_principal who;
     memset(&who, 0, sizeof(who));
     bool known_user = false;
@@ -567,7 +591,7 @@ static enum MHD_Result process(req_ctx *x, const char *url, const char *method)
                             : code == 413 ? "body-too-large"
                             : code == 415 ? "unsupported-media-type"
                                           : "bad-request";
-        server_error(&c, (unsigned)code, ecode, "%s", err.message);
+        server_error(&c, (unsigned)code, ecode, "%s", x->derr.message);
     } else if (rt->operation == NULL) {
         rt->handler(&c);
     } else {
@@ -582,8 +606,8 @@ static enum MHD_Result process(req_ctx *x, const char *url, const char *method)
     huella_audit_event ev = {0};
     int64_t persons[9] = {0};
     size_t n_persons = 0;
-    if (rt != NULL && strncmp(rt->pattern, "/v1/persons/", 12) == 0 && req.id > 0)
-        persons[n_persons++] = req.id;
+    if (rt != NULL && strncmp(rt->pattern, "/v1/persons/", 12) == 0 && reqp->id > 0)
+        persons[n_persons++] = reqp->id;
     for (size_t i = 0; i < 8 && c.persons[i] != 0 && n_persons < 9; i++)
         if (n_persons == 0 || persons[0] != c.persons[i])
             persons[n_persons++] = c.persons[i];
@@ -591,8 +615,8 @@ static enum MHD_Result process(req_ctx *x, const char *url, const char *method)
         ev.user = known_user ? who.user : "";
         ev.role = known_user ? who.role : "";
         ev.agency = known_user ? who.agency : "";
-        ev.purpose = req.purpose;
-        ev.legal_basis = req.legal_basis;
+        ev.purpose = reqp->purpose;
+        ev.legal_basis = reqp->legal_basis;
         ev.operation = rt->operation;
         ev.persons = persons;
         ev.n_persons = n_persons;
@@ -600,15 +624,85 @@ static enum MHD_Result process(req_ctx *x, const char *url, const char *method)
         ev.detail = c.detail;
     }
     finish_call(x, &c);
-    server_request_clear(&req);
-    if (!audited)
-        return queue(x);
+    huella_error err;
+    if (!audited) {
+        server_request_clear(reqp);
+        if (!suspended)
+            return queue(x);
+        pthread_mutex_lock(&s->mu);
+        x->state = 2;
+        pthread_mutex_unlock(&s->mu);
+        MHD_resume_connection(x->conn);
+        return MHD_YES;
+    }
+    if (!suspended) {
+        pthread_mutex_lock(&s->mu);
+        x->state = 1;
+        pthread_mutex_unlock(&s->mu);
+        MHD_suspend_connection(x->conn);
+    }
+    /* The event's strings point into reqp (whose purpose and legal basis
+     * the clear leaves), who and c: submit copies them.  After submit x
+     * may already be answered and freed: nothing touches it. */
+    server_request_clear(reqp);
+    if (huella_audit_submit(s->audit, &ev, audit_done, x, &err) != HUELLA_OK)
+        audit_done(x, HUELLA_E_IO, 0);
+    return MHD_YES;
+}
+
+static void workers_stop(server *s)
+{
+    pthread_mutex_lock(&s->work_mu);
+    s->work_stop = true;
+    pthread_cond_broadcast(&s->work_cv);
+    pthread_mutex_unlock(&s->work_mu);
+    for (unsigned i = 0; i < s->n_workers; i++)
+        pthread_join(s->workers[i], NULL);
+    s->n_workers = 0;
+}
+
+static void *worker_main(void *arg)
+{
+    server *s = arg;
+    pthread_mutex_lock(&s->work_mu);
+    for (;;) {
+        while (s->work_head == NULL && !s->work_stop)
+            pthread_cond_wait(&s->work_cv, &s->work_mu);
+        req_ctx *x = s->work_head;
+        if (x == NULL)
+            break; /* stopping and nothing left */
+        s->work_head = x->next_work;
+        if (s->work_head == NULL)
+            s->work_tail = NULL;
+        pthread_mutex_unlock(&s->work_mu);
+        run(x, true);
+        pthread_mutex_lock(&s->work_mu);
+    }
+    pthread_mutex_unlock(&s->work_mu);
+    return NULL;
+}
+
+static enum MHD_Result process(req_ctx *x, const char *url, const char *method)
+{
+    server *s = x->srv;
+    decode(x, url, method);
+    if (x->code != 0 || server_routes[x->req.route].operation == NULL || s->n_workers == 0)
+        return run(x, false);
+    /* Personal data: suspended until a worker has run it and the audit
+     * record is durable. */
     pthread_mutex_lock(&s->mu);
     x->state = 1;
     pthread_mutex_unlock(&s->mu);
     MHD_suspend_connection(x->conn);
-    if (huella_audit_submit(s->audit, &ev, audit_done, x, &err) != HUELLA_OK)
-        audit_done(x, HUELLA_E_IO, 0);
+    x->next_work = NULL;
+    pthread_mutex_lock(&s->work_mu);
+    if (s->work_tail != NULL)
+        s->work_tail->next_work = x;
+    else
+        s->work_head = x;
+    s->work_tail = x;
+    pthread_cond_signal(&s->work_cv);
+    pthread_mutex_unlock(&s->work_mu);
     return MHD_YES;
 }
 
@@ -1180,6 +1274,8 @@ huella_status server_new(const server_config *cfg, server **out, huella_error *e
         long n = sysconf(_SC_NPROCESSORS_ONLN);
         s->cfg.threads = n > 0 && n < 256 ? (unsigned)n : 2;
     }
+    if (s->cfg.workers == 0)
+        s->cfg.workers = s->cfg.threads;
     snprintf(s->db, sizeof(s->db), "%s", cfg->db);
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->slot_free, NULL);
@@ -1187,6 +1283,8 @@ huella_status server_new(const server_config *cfg, server **out, huella_error *e
     pthread_rwlock_init(&s->gallery_lock, NULL);
     pthread_mutex_init(&s->wl_mu, NULL);
     pthread_cond_init(&s->retention_cv, NULL);
+    pthread_mutex_init(&s->work_mu, NULL);
+    pthread_cond_init(&s->work_cv, NULL);
     huella_status st = HUELLA_OK;
     char policy_path[4200];
     if (cfg->policy_path != NULL) {
@@ -1209,7 +1307,7 @@ huella_status server_new(const server_config *cfg, server **out, huella_error *e
     if (st == HUELLA_OK)
         st = huella_audit_open(cfg->db, cfg->audit_key, &s->audit, err);
     if (st == HUELLA_OK) {
-        s->n_slots = s->cfg.threads + 1;
+        s->n_slots = s->cfg.threads + s->cfg.workers + 1;
         s->slots = calloc(s->n_slots, sizeof(*s->slots));
         if (s->slots == NULL)
             st = huella_error_set(err, HUELLA_E_NOMEM, "out of memory");
@@ -1249,6 +1347,17 @@ huella_status server_new(const server_config *cfg, server **out, huella_error *e
             else
                 s->retention_started = true;
         }
+    }
+    if (st == HUELLA_OK) {
+        s->n_workers = s->cfg.workers;
+        s->workers = calloc(s->n_workers ? s->n_workers : 1, sizeof(pthread_t));
+        if (s->workers == NULL)
+            st = huella_error_set(err, HUELLA_E_NOMEM, "out of memory");
+        for (unsigned i = 0; st == HUELLA_OK && i < s->n_workers; i++)
+            if (pthread_create(&s->workers[i], NULL, worker_main, s) != 0) {
+                s->n_workers = i;
+                st = huella_error_set(err, HUELLA_E_INTERNAL, "cannot start the workers");
+            }
     }
     if (st == HUELLA_OK) {
         unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_ALLOW_SUSPEND_RESUME |
@@ -1314,6 +1423,7 @@ void server_shutdown(server *s, unsigned grace_s)
             break;
     left = s->in_flight;
     pthread_mutex_unlock(&s->mu);
+    workers_stop(s); /* they finish what is queued */
     MHD_stop_daemon(s->d);
     s->d = NULL;
     if (ls != MHD_INVALID_SOCKET)
@@ -1328,6 +1438,7 @@ void server_free(server *s)
     if (s == NULL)
         return;
     retention_stop(s);
+    workers_stop(s);
     if (s->d != NULL)
         MHD_stop_daemon(s->d);
     /* Jobs finish their work first (they may write the watchlist). */
@@ -1369,5 +1480,8 @@ void server_free(server *s)
     pthread_rwlock_destroy(&s->gallery_lock);
     pthread_mutex_destroy(&s->wl_mu);
     pthread_cond_destroy(&s->retention_cv);
+    pthread_mutex_destroy(&s->work_mu);
+    pthread_cond_destroy(&s->work_cv);
+    free(s->workers);
     free(s);
 }

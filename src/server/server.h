@@ -98,7 +98,8 @@ typedef struct server_config {
     const char *policy_path; /* NULL: DIR/policy.json if present, else the default */
     const char *audit_key;   /* NULL: the path recorded by huella audit init */
     const char *openapi_path;
-    unsigned threads; /* 0: the number of cores */
+    unsigned threads; /* connection threads (TLS, reading, answering); 0: the number of cores */
+    unsigned workers; /* threads running personal-data requests in arrival order; 0: threads */
     size_t max_body;
     unsigned timeout_s;
     bool quiet; /* log only failures (5xx), startup and shutdown */
