@@ -1169,6 +1169,75 @@ static void test_retention_timer(void **state)
            "audited as huellad-retention; SIGTERM stops the timer\n");
 }
 
+/* The kit client against the real huellad: `huella submit` enrols; with
+ * huellad down the encounter is queued (encrypted outbox); after the
+ * restart `--flush` delivers it exactly once, and a resend of the same
+ * Idempotency-Key is not a second enrolment. */
+static void test_submit_to_huellad(void **state)
+{
+    (void)state;
+    if (!test_have_data())
+        skip();
+    char tokfile[800], outbox[800], url[64];
+    snprintf(tokfile, sizeof(tokfile), "%s/olga.token", test_tmpdir());
+    snprintf(outbox, sizeof(outbox), "%s/kit-outbox", test_tmpdir());
+    char cmd[1700];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", outbox);
+    sh(cmd);
+    FILE *f = fopen(tokfile, "w");
+    assert_non_null(f);
+    fprintf(f, "%s\n", g.tok_op);
+    fclose(f);
+    char f2[700], f3[700];
+    snprintf(f2, sizeof(f2), "2=%s", test_data("finger/fvc2002/DB2_B/103_1.tif"));
+    snprintf(f3, sizeof(f3), "3=%s", test_data("finger/fvc2002/DB4_B/103_1.tif"));
+    snprintf(url, sizeof(url), "https://127.0.0.1:%d", g.port);
+    const char *send[] = {"submit", "--server",      url,     "--token-file", tokfile, "--cacert",
+                          g.cert,   "--finger",      f2,      "--finger",     f3,      "--site",
+                          "BCP-2",  "--device",      "kit-4", "--operator",   "olga",  "--purpose",
+                          ID,       "--legal-basis", NL,      "--outbox",     outbox,  "--json",
+                          NULL};
+    json_t *o = test_run_huella_json(0, send);
+    assert_true(json_is_false(json_object_get(o, "queued")));
+    assert_int_equal(json_integer_value(json_object_get(o, "status")), 201);
+    json_t *ans = json_object_get(o, "answer");
+    assert_string_equal(json_string_value(json_object_get(ans, "outcome")), "new");
+    int64_t person = json_integer_value(json_object_get(ans, "person_id"));
+    json_decref(o);
+    char path[64];
+    snprintf(path, sizeof(path), "/v1/persons/%lld", (long long)person);
+    json_decref(expect("GET", path, g.tok_op, ID, NULL, NULL, 200, NULL));
+
+    /* huellad down: the second capture of the same person is queued. */
+    kill(g.pid, SIGTERM);
+    waitpid(g.pid, NULL, 0);
+    g.pid = 0;
+    snprintf(f2, sizeof(f2), "2=%s", test_data("finger/fvc2002/DB2_B/103_2.tif"));
+    snprintf(f3, sizeof(f3), "3=%s", test_data("finger/fvc2002/DB4_B/103_2.tif"));
+    o = test_run_huella_json(0, send);
+    assert_true(json_is_true(json_object_get(o, "queued")));
+    json_decref(o);
+    assert_int_equal(start_huellad(), 0);
+    snprintf(url, sizeof(url), "https://127.0.0.1:%d", g.port);
+    const char *flush[] = {"submit",       "--flush", "--server", url,
+                           "--token-file", tokfile,   "--cacert", g.cert,
+                           "--outbox",     outbox,    NULL};
+    char *out = NULL, *eout = NULL;
+    int rc = test_run_huella(flush, NULL, &out, &eout);
+    if (rc != 0 || strstr(out, "1 sent") == NULL)
+        fail_msg("flush: exit %d: %s %s", rc, out, eout);
+    free(out);
+    free(eout);
+    /* Delivered once: nothing is left to send. */
+    rc = test_run_huella(flush, NULL, &out, &eout);
+    assert_int_equal(rc, 0);
+    assert_non_null(strstr(out, "0 sent"));
+    free(out);
+    free(eout);
+    printf("# huella submit against huellad: sent (201 new), queued while huellad was down, "
+           "flushed once after the restart\n");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1181,6 +1250,7 @@ int main(void)
         cmocka_unit_test(test_audited),
         cmocka_unit_test(test_sigkill_during_enrolments),
         cmocka_unit_test(test_retention_timer),
+        cmocka_unit_test(test_submit_to_huellad),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
