@@ -1238,6 +1238,104 @@ static void test_submit_to_huellad(void **state)
            "flushed once after the restart\n");
 }
 
+/* SIGTERM while enrolments are in flight: each request huellad had
+ * received is finished and answered, huellad exits 0, and every answered
+ * enrolment is in the store. */
+typedef struct one_enrol {
+    int port;
+    const char *body;
+    int status; /* atomic */
+    int64_t enc, person;
+} one_enrol;
+
+static void *one_enrol_run(void *arg)
+{
+    one_enrol *e = arg;
+    char auth[128];
+    snprintf(auth, sizeof(auth), "Authorization: Bearer %s", g.tok_op);
+    const char *hs[] = {auth, "Huella-Purpose: " ID, "Huella-Legal-Basis: " NL,
+                        "Content-Type: application/json", NULL};
+    tc_conn c;
+    if (tc_connect(&c, e->port, g.cert) != 0) {
+        __atomic_store_n(&e->status, -1, __ATOMIC_SEQ_CST);
+        return NULL;
+    }
+    tc_response r;
+    int st = -2;
+    if (tc_request(&c, "POST", "/v1/encounters", hs, e->body, strlen(e->body), &r) == 0) {
+        json_t *o = json_loads(r.body, 0, NULL);
+        e->enc = json_integer_value(json_object_get(o, "encounter_id"));
+        e->person = json_integer_value(json_object_get(o, "person_id"));
+        json_decref(o);
+        free(r.body);
+        st = r.status;
+    }
+    tc_close(&c);
+    __atomic_store_n(&e->status, st, __ATOMIC_SEQ_CST);
+    return NULL;
+}
+
+static void test_sigterm_finishes_in_flight(void **state)
+{
+    (void)state;
+    if (!test_have_data())
+        skip();
+    enum { N = 4 };
+    char *bodies[N];
+    one_enrol e[N];
+    pthread_t t[N];
+    for (int i = 0; i < N; i++) {
+        bodies[i] = finger_body(106 + i, 8,
+                                "\"encounter\": {\"site\": \"BCP-9\", \"device\": \"kit-2\", "
+                                "\"operator\": \"olga\"}");
+        e[i] = (one_enrol){.port = g.port, .body = bodies[i]};
+        pthread_create(&t[i], NULL, one_enrol_run, &e[i]);
+    }
+    /* SIGTERM as soon as the first answer is back: the others are then
+     * received and waiting for a worker or the gallery. */
+    uint64_t t0 = test_now_ns();
+    bool any = false;
+    while (!any && test_now_ns() - t0 < UINT64_C(60000000000)) {
+        for (int i = 0; i < N; i++)
+            any = any || __atomic_load_n(&e[i].status, __ATOMIC_SEQ_CST) != 0;
+        if (!any) {
+            struct timespec ts = {0, 5000000};
+            nanosleep(&ts, NULL);
+        }
+    }
+    assert_true(any);
+    kill(g.pid, SIGTERM);
+    int ws;
+    assert_int_equal(waitpid(g.pid, &ws, 0), g.pid);
+    g.pid = 0;
+    assert_true(WIFEXITED(ws) && WEXITSTATUS(ws) == 0);
+    int answered = 0;
+    for (int i = 0; i < N; i++) {
+        pthread_join(t[i], NULL);
+        free(bodies[i]);
+        if (e[i].status / 100 != 2)
+            fail_msg("enrolment %d in flight at SIGTERM got %d, not an answer", i, e[i].status);
+        answered++;
+    }
+    huella_store *s;
+    huella_error err;
+    assert_int_equal(huella_store_open(g.dir, &s, &err), HUELLA_OK);
+    for (int i = 0; i < N; i++) {
+        int64_t *ids = NULL;
+        size_t n = 0;
+        assert_int_equal(huella_store_person_encounters(s, e[i].person, &ids, &n, &err), HUELLA_OK);
+        bool found = false;
+        for (size_t k = 0; k < n; k++)
+            found = found || ids[k] == e[i].enc;
+        free(ids);
+        assert_true(found);
+    }
+    huella_store_close(s);
+    assert_int_equal(start_huellad(), 0);
+    printf("# SIGTERM with %d enrolments in flight: all %d answered 2xx and stored, exit 0\n", N,
+           answered);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1251,6 +1349,7 @@ int main(void)
         cmocka_unit_test(test_sigkill_during_enrolments),
         cmocka_unit_test(test_retention_timer),
         cmocka_unit_test(test_submit_to_huellad),
+        cmocka_unit_test(test_sigterm_finishes_in_flight),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
