@@ -90,7 +90,7 @@ static double unif(uint64_t *s, double lo, double hi)
     return lo + (hi - lo) * (double)(rnd(s) >> 11) / 9007199254740992.0;
 }
 
-static void die(const char *what, const char *msg)
+static _Noreturn void die(const char *what, const char *msg)
 {
     fprintf(stderr, "bench_server_identify: %s: %s\n", what, msg);
     exit(3);
@@ -565,7 +565,7 @@ int main(int argc, char **argv)
     snprintf(keyfile, sizeof(keyfile), "%s/tls/key.pem", base);
 
     huella_error err;
-    huella_access *a;
+    huella_access *a = NULL;
     if (huella_store_init(dir, NULL, &err) != HUELLA_OK ||
         huella_audit_init(dir, audit_key, &err) != HUELLA_OK ||
         huella_access_open(dir, &a, &err) != HUELLA_OK ||
