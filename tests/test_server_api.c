@@ -626,6 +626,33 @@ static void test_encounters(void **state)
     o = expect("GET", path, g.tok_ex, ID, NULL, NULL, 200, NULL);
     assert_int_equal(first_candidate(o), g.p_b);
     json_decref(o);
+    /* The explanation pictures: each finger's capture beside the
+     * candidate's, the paired minutiae joined. */
+    snprintf(path, sizeof(path), "/v1/cases/%lld?pictures=1", (long long)case_id);
+    o = expect("GET", path, g.tok_ex, ID, NULL, NULL, 200, NULL);
+    {
+        json_t *ev =
+            json_object_get(json_array_get(json_object_get(o, "candidates"), 0), "evidence");
+        if (json_is_object(ev) && json_is_object(json_object_get(ev, "candidate")))
+            ev = json_object_get(ev, "candidate"); /* as recorded at enrolment */
+        if (json_is_object(ev))
+            ev = json_object_get(ev, "evidence");
+        size_t k, pictures = 0;
+        json_t *e;
+        json_array_foreach(ev, k, e)
+        {
+            const char *svg = json_string_value(json_object_get(e, "picture_svg"));
+            if (svg == NULL)
+                continue;
+            assert_non_null(strstr(svg, "<svg"));
+            assert_true(json_integer_value(json_object_get(e, "paired_minutiae")) > 0);
+            pictures++;
+        }
+        if (pictures == 0)
+            fail_msg("no explanation picture in %.1500s", json_dumps(o, JSON_COMPACT));
+        printf("# possible-duplicate case with %zu explanation pictures (SVG)\n", pictures);
+    }
+    json_decref(o);
     snprintf(path, sizeof(path), "/v1/cases/%lld/decisions", (long long)case_id);
     json_decref(expect("POST", path, g.tok_ex, ID, "{\"decision\": \"maybe\", \"reason\": \"x\"}",
                        NULL, 400, NULL));

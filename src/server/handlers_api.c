@@ -12,6 +12,8 @@
 #include "server.h"
 
 #include "huella/an2k_enrol.h"
+#include "huella/finger.h"
+#include "huella/image.h"
 #include "huella/mrz.h"
 
 #include <sodium.h>
@@ -934,6 +936,135 @@ void handle_cases_list(server_call *c)
     snprintf(c->detail, sizeof(c->detail), "%zu cases", json_array_size(arr));
 }
 
+/* ---- explanation pictures ---- */
+
+/* A finger sample's image at 500 ppi and its template, or false. */
+static bool finger_sample(huella_store *st, int64_t id, huella_image **img,
+                          huella_finger_template **t)
+{
+    *img = NULL;
+    *t = NULL;
+    huella_store_sample_data *d = NULL;
+    if (huella_store_sample_get(st, id, &d, NULL) != HUELLA_OK)
+        return false;
+    bool ok = d->modality == HUELLA_STORE_FINGER && d->image != NULL;
+    for (size_t k = 0; ok && *t == NULL && k < d->n_templates; k++)
+        if (d->template_type[k] == HUELLA_STORE_TEMPLATE_FINGER &&
+            huella_finger_template_decode(d->template_data[k], d->template_len[k], t, NULL) !=
+                HUELLA_OK)
+            ok = false;
+    huella_image *raw = NULL;
+    ok = ok && *t != NULL &&
+         huella_image_decode(d->image, d->image_len, NULL, &raw, NULL) == HUELLA_OK &&
+         huella_finger_image_500(raw, 0, img, NULL) == HUELLA_OK;
+    huella_image_free(raw);
+    huella_store_sample_data_free(d);
+    if (!ok) {
+        huella_image_free(*img);
+        huella_finger_template_free(*t);
+        *img = NULL;
+        *t = NULL;
+    }
+    return ok;
+}
+
+/* The picture for examiners of one finger of a possible duplicate: the
+ * new capture beside the candidate's sample, the minutiae the matcher
+ * paired joined by lines (huella_finger_draw_pair), as SVG text. */
+static char *finger_picture(server_call *c, int64_t probe_id, int64_t cand_id, size_t *n_pairs)
+{
+    huella_image *ia = NULL, *ib = NULL;
+    huella_finger_template *ta = NULL, *tb = NULL;
+    huella_finger_prepared *pa = NULL, *pb = NULL;
+    char *svg = NULL;
+    char base[4200], path[4300];
+    snprintf(base, sizeof(base), "%s/.picture-XXXXXX", server_db_dir(c->srv));
+    if (finger_sample(c->slot->store, probe_id, &ia, &ta) &&
+        finger_sample(c->slot->store, cand_id, &ib, &tb) &&
+        huella_finger_prepare(ta, &pa, NULL) == HUELLA_OK &&
+        huella_finger_prepare(tb, &pb, NULL) == HUELLA_OK) {
+        huella_finger_pairing pairs[HUELLA_FINGER_MAX_MINUTIAE];
+        double score =
+            huella_finger_compare_explain(pa, pb, pairs, HUELLA_FINGER_MAX_MINUTIAE, n_pairs);
+        size_t np = *n_pairs < HUELLA_FINGER_MAX_MINUTIAE ? *n_pairs : HUELLA_FINGER_MAX_MINUTIAE;
+        int fd = mkstemp(base);
+        if (fd >= 0) {
+            close(fd);
+            snprintf(path, sizeof(path), "%s.svg", base);
+            uint8_t *data = NULL;
+            size_t len = 0;
+            if (rename(base, path) == 0 &&
+                huella_finger_draw_pair(ia, ta, ib, tb, pairs, np, score, path, NULL) ==
+                    HUELLA_OK &&
+                huella_file_read(path, 64u << 20, &data, &len, NULL) == HUELLA_OK) {
+                svg = malloc(len + 1);
+                if (svg != NULL) {
+                    memcpy(svg, data, len);
+                    svg[len] = '\0';
+                }
+            }
+            free(data);
+            unlink(path);
+            unlink(base);
+        }
+    }
+    huella_finger_prepared_free(pa);
+    huella_finger_prepared_free(pb);
+    huella_finger_template_free(ta);
+    huella_finger_template_free(tb);
+    huella_image_free(ia);
+    huella_image_free(ib);
+    return svg;
+}
+
+/* ?pictures=1 on a possible-duplicate case: each finger's evidence gets
+ * "picture_svg" and "paired_minutiae" (the capture of the case's
+ * encounter at that position beside the candidate's sample). */
+static void add_pictures(server_call *c, json_t *cs)
+{
+    int64_t enc = json_integer_value(json_object_get(cs, "encounter_id"));
+    int64_t probe[11] = {0};
+    int64_t *ids = NULL;
+    size_t n = 0;
+    if (enc <= 0 ||
+        huella_store_encounter_samples(c->slot->store, enc, &ids, &n, NULL) != HUELLA_OK)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        huella_store_sample_data *d = NULL;
+        if (huella_store_sample_get(c->slot->store, ids[i], &d, NULL) == HUELLA_OK &&
+            d->modality == HUELLA_STORE_FINGER && d->position >= 1 && d->position <= 10)
+            probe[d->position] = ids[i];
+        huella_store_sample_data_free(d);
+    }
+    free(ids);
+    size_t i, k;
+    json_t *cand, *e;
+    json_array_foreach(json_object_get(cs, "candidates"), i, cand)
+    {
+        json_t *ev = json_object_get(cand, "evidence");
+        if (json_is_object(ev) && json_is_object(json_object_get(ev, "candidate")))
+            ev = json_object_get(ev, "candidate"); /* as recorded at enrolment */
+        if (json_is_object(ev))
+            ev = json_object_get(ev, "evidence");
+        json_array_foreach(ev, k, e)
+        {
+            const char *m = json_string_value(json_object_get(e, "modality"));
+            json_int_t pos = json_integer_value(json_object_get(e, "finger_position"));
+            json_int_t sid = json_integer_value(json_object_get(e, "sample_id"));
+            if (m == NULL || strcmp(m, "finger") != 0 || pos < 1 || pos > 10 || probe[pos] == 0 ||
+                sid <= 0)
+                continue;
+            size_t pairs = 0;
+            char *svg = finger_picture(c, probe[pos], sid, &pairs);
+            if (svg == NULL)
+                continue;
+            json_object_set_new(e, "picture_svg", json_string(svg));
+            json_object_set_new(e, "paired_minutiae", json_integer((json_int_t)pairs));
+            free(svg);
+        }
+    }
+}
+
 void handle_case_get(server_call *c)
 {
     int64_t id = c->req->id;
@@ -944,9 +1075,12 @@ void handle_case_get(server_call *c)
         return;
     }
     c->persons[0] = json_integer_value(json_object_get(o, "person_id"));
+    if (c->req->pictures && id <= SERVER_WL_CASE_BASE)
+        add_pictures(c, o);
     json_object_set_new(o, "notice", json_string(NOTICE));
     c->json = o;
-    snprintf(c->detail, sizeof(c->detail), "case %lld", (long long)id);
+    snprintf(c->detail, sizeof(c->detail), "case %lld%s", (long long)id,
+             c->req->pictures ? " with pictures" : "");
 }
 
 void handle_case_decide(server_call *c)

@@ -568,6 +568,8 @@ static void decode(req_ctx *x, const char *url, const char *method)
         const char *sa = MHD_lookup_connection_value(x->conn, MHD_GET_ARGUMENT_KIND, "status");
         if (sa != NULL && strlen(sa) < sizeof(x->req.status_arg))
             snprintf(x->req.status_arg, sizeof(x->req.status_arg), "%s", sa);
+        const char *pa = MHD_lookup_connection_value(x->conn, MHD_GET_ARGUMENT_KIND, "pictures");
+        x->req.pictures = pa != NULL && (strcmp(pa, "1") == 0 || strcmp(pa, "true") == 0);
     }
 }
 

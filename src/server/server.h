@@ -66,6 +66,7 @@ typedef struct server_request {
     char idem_key[129];  /* Idempotency-Key; "" none */
     long deadline_ms;    /* Huella-Deadline-Ms; 0 none */
     char status_arg[32]; /* the ?status= query argument, "" none (set by the daemon) */
+    bool pictures;       /* ?pictures=1 (set by the daemon) */
     uint8_t *raw;        /* BODY_ANY, not JSON: a copy of the body (owned) */
     size_t raw_len;
     char ctype[64]; /* its Content-Type, parameters cut */
