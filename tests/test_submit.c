@@ -42,7 +42,7 @@ static struct fake {
     char seen[MAX_SEEN][64];     /* their Idempotency-Keys */
     char enrolled[MAX_SEEN][64]; /* distinct keys = enrolments */
     size_t n_enrolled;
-    char auth[128], purpose[64], legal[64], ctype[64];
+    char auth[128], purpose[64], legal[64], ctype[64], deadline[32];
     char *last_body;
     size_t last_len;
 } fake;
@@ -99,6 +99,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
         copy_header(c, "Huella-Purpose", fake.purpose, sizeof fake.purpose);
         copy_header(c, "Huella-Legal-Basis", fake.legal, sizeof fake.legal);
         copy_header(c, "Content-Type", fake.ctype, sizeof fake.ctype);
+        copy_header(c, "Huella-Deadline-Ms", fake.deadline, sizeof fake.deadline);
         if (fake.n_seen < MAX_SEEN)
             snprintf(fake.seen[fake.n_seen++], 64, "%s", key);
         free(fake.last_body);
@@ -277,6 +278,7 @@ static void test_success_printed(void **state)
     assert_string_equal(fake.purpose, "border-control");
     assert_string_equal(fake.legal, "reg-2017-2226");
     assert_string_equal(fake.ctype, "application/json");
+    assert_string_equal(fake.deadline, "5000"); /* the test's --timeout 5 */
     json_error_t je;
     json_t *b = json_loads(fake.last_body, 0, &je);
     assert_non_null(b);

@@ -193,6 +193,38 @@ HUELLA_API huella_status huella_watchlist_get(huella_watchlist *wl, int64_t id,
 HUELLA_API huella_status huella_watchlist_expire(huella_watchlist *wl, const char *today,
                                                  size_t *purged, huella_error *err);
 
+/* ---- Updates (src/store/watchlist_update.c) ----------------------------- */
+
+/* What an update may change; NULL or 0 leaves a member as it is.  The
+ * identity data (names, dates of birth, documents, ...) are not among
+ * them: a correction of those is a new import by the source agency. */
+typedef struct huella_watchlist_change {
+    const char *category;    /* a category name */
+    const char *expiry_date; /* YYYY-MM-DD, not before date_added */
+    const char *review_date; /* YYYY-MM-DD; "" removes it */
+    const char *legal_basis;
+    const char *remarks; /* "" empties them */
+    char source_grade;   /* 'A'..'F' */
+    int info_grade;      /* 1..6 */
+    const char *by;      /* who makes the change (required) */
+    const char *reason;  /* why (required) */
+} huella_watchlist_change;
+
+/*
+ * Change entry id in one transaction with a history row (who, when, why,
+ * the changed members with their old and new values).  changed receives
+ * the changed members' names, comma-separated (may be NULL).
+ * HUELLA_E_NOTFOUND: no such entry; HUELLA_E_INPUT: an invalid value,
+ * no reason, or nothing that would change.
+ */
+HUELLA_API huella_status huella_watchlist_update(huella_watchlist *wl, int64_t id,
+                                                 const huella_watchlist_change *c, char *changed,
+                                                 size_t changed_size, huella_error *err);
+/* The update history of an entry, oldest first, as a JSON array (free()):
+ * [{"at", "by", "reason", "changed", "old": {...}, "new": {...}}]. */
+HUELLA_API huella_status huella_watchlist_updates(huella_watchlist *wl, int64_t id, char **json,
+                                                  huella_error *err);
+
 /* ---- Screening ---------------------------------------------------------- */
 
 typedef struct huella_screen_query {

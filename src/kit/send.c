@@ -88,10 +88,17 @@ huella_status huella_kit_send(const huella_kit_server *srv, const huella_kit_mes
     memcpy(url, srv->url, ulen);
     memcpy(url + ulen, "/v1/encounters", sizeof "/v1/encounters");
     char line[512];
-    const char *fmt[] = {"Authorization: Bearer", "Huella-Purpose:", "Huella-Legal-Basis:",
-                         "Idempotency-Key:",      "Content-Type:",   "Accept: application/json"};
-    const char *val[] = {srv->token,         m->purpose,      m->legal_basis,
-                         m->idempotency_key, m->content_type, NULL};
+    /* The kit's deadline travels with the request: huellad answers 504 and
+     * stores nothing once it has passed (the kit has given up by then and
+     * keeps the encounter queued). */
+    char deadline[32];
+    snprintf(deadline, sizeof deadline, "%ld", (srv->timeout_s > 0 ? srv->timeout_s : 30) * 1000);
+    const char *fmt[] = {"Authorization: Bearer",   "Huella-Purpose:", "Huella-Legal-Basis:",
+                         "Idempotency-Key:",        "Content-Type:",   "Huella-Deadline-Ms:",
+                         "Accept: application/json"};
+    const char *val[] = {
+        srv->token, m->purpose, m->legal_basis, m->idempotency_key, m->content_type,
+        deadline,   NULL};
     bool ok = true;
     for (size_t i = 0; ok && i < sizeof fmt / sizeof fmt[0]; i++) {
         int n = val[i] != NULL ? snprintf(line, sizeof line, "%s %s", fmt[i], val[i])

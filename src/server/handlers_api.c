@@ -12,6 +12,8 @@
 #include "server.h"
 
 #include "huella/an2k_enrol.h"
+#include "huella/finger.h"
+#include "huella/image.h"
 #include "huella/mrz.h"
 
 #include <sodium.h>
@@ -195,9 +197,12 @@ static bool search(server_call *c, const images *im, const huella_identify_optio
     }
     huella_gallery *g = server_gallery_lock(c->srv, false);
     *gallery_persons = huella_gallery_count(g);
+    uint64_t t0 = huella_now_ns();
     if (*gallery_persons > 0)
         st = huella_gallery_identify(g, &probe->probe, io, out, &err);
     server_gallery_unlock(c->srv);
+    if (st == HUELLA_OK && *out != NULL)
+        server_count_search(c->srv, (*out)->comparisons, (double)(huella_now_ns() - t0) / 1e9);
     huella_probe_set_free(probe);
     huella_enrol_result_free(res);
     if (st != HUELLA_OK) {
@@ -695,16 +700,23 @@ void handle_encounter_post(server_call *c)
         return;
     }
     huella_gallery *g = server_gallery_lock(c->srv, true);
-    /* One transaction: the enrolment and its idempotency key. */
-    huella_status st = key != NULL ? huella_store_begin(c->slot->store, &err) : HUELLA_OK;
+    /* One transaction: the enrolment, the new person's agency (the
+     * enrolling user's) and the idempotency key. */
+    huella_status st = huella_store_begin(c->slot->store, &err);
     if (st == HUELLA_OK)
         st = huella_enrol_dedup(c->slot->store, g, &req, &opt, &res, &dd, &err);
-    if (st == HUELLA_OK && key != NULL) {
+    if (st == HUELLA_OK && dd->search != NULL)
+        server_count_search(c->srv, dd->search->comparisons, -1);
+    if (st == HUELLA_OK) {
         const char *o = dd->outcome == HUELLA_ENROL_LINK   ? "linked"
                         : dd->outcome == HUELLA_ENROL_CASE ? "case"
                                                            : "new";
-        st = huella_store_idempotency_put(c->slot->store, key, res->encounter_id, res->person_id, o,
-                                          res->case_id, &err);
+        if (dd->outcome != HUELLA_ENROL_LINK)
+            st = huella_store_person_set_agency(c->slot->store, res->person_id, c->who->agency,
+                                                &err);
+        if (st == HUELLA_OK && key != NULL)
+            st = huella_store_idempotency_put(c->slot->store, key, res->encounter_id,
+                                              res->person_id, o, res->case_id, &err);
         if (st == HUELLA_OK)
             st = huella_store_commit(c->slot->store, &err);
         if (st != HUELLA_OK) {
@@ -713,7 +725,7 @@ void handle_encounter_post(server_call *c)
             server_gallery_reload_person(c->slot->store, g, res->person_id);
             st = HUELLA_E_IO;
         }
-    } else if (st != HUELLA_OK && key != NULL) {
+    } else {
         huella_store_rollback(c->slot->store);
     }
     server_gallery_unlock(c->srv);
@@ -924,6 +936,135 @@ void handle_cases_list(server_call *c)
     snprintf(c->detail, sizeof(c->detail), "%zu cases", json_array_size(arr));
 }
 
+/* ---- explanation pictures ---- */
+
+/* A finger sample's image at 500 ppi and its template, or false. */
+static bool finger_sample(huella_store *st, int64_t id, huella_image **img,
+                          huella_finger_template **t)
+{
+    *img = NULL;
+    *t = NULL;
+    huella_store_sample_data *d = NULL;
+    if (huella_store_sample_get(st, id, &d, NULL) != HUELLA_OK)
+        return false;
+    bool ok = d->modality == HUELLA_STORE_FINGER && d->image != NULL;
+    for (size_t k = 0; ok && *t == NULL && k < d->n_templates; k++)
+        if (d->template_type[k] == HUELLA_STORE_TEMPLATE_FINGER &&
+            huella_finger_template_decode(d->template_data[k], d->template_len[k], t, NULL) !=
+                HUELLA_OK)
+            ok = false;
+    huella_image *raw = NULL;
+    ok = ok && *t != NULL &&
+         huella_image_decode(d->image, d->image_len, NULL, &raw, NULL) == HUELLA_OK &&
+         huella_finger_image_500(raw, 0, img, NULL) == HUELLA_OK;
+    huella_image_free(raw);
+    huella_store_sample_data_free(d);
+    if (!ok) {
+        huella_image_free(*img);
+        huella_finger_template_free(*t);
+        *img = NULL;
+        *t = NULL;
+    }
+    return ok;
+}
+
+/* The picture for examiners of one finger of a possible duplicate: the
+ * new capture beside the candidate's sample, the minutiae the matcher
+ * paired joined by lines (huella_finger_draw_pair), as SVG text. */
+static char *finger_picture(server_call *c, int64_t probe_id, int64_t cand_id, size_t *n_pairs)
+{
+    huella_image *ia = NULL, *ib = NULL;
+    huella_finger_template *ta = NULL, *tb = NULL;
+    huella_finger_prepared *pa = NULL, *pb = NULL;
+    char *svg = NULL;
+    char base[4200], path[4300];
+    snprintf(base, sizeof(base), "%s/.picture-XXXXXX", server_db_dir(c->srv));
+    if (finger_sample(c->slot->store, probe_id, &ia, &ta) &&
+        finger_sample(c->slot->store, cand_id, &ib, &tb) &&
+        huella_finger_prepare(ta, &pa, NULL) == HUELLA_OK &&
+        huella_finger_prepare(tb, &pb, NULL) == HUELLA_OK) {
+        huella_finger_pairing pairs[HUELLA_FINGER_MAX_MINUTIAE];
+        double score =
+            huella_finger_compare_explain(pa, pb, pairs, HUELLA_FINGER_MAX_MINUTIAE, n_pairs);
+        size_t np = *n_pairs < HUELLA_FINGER_MAX_MINUTIAE ? *n_pairs : HUELLA_FINGER_MAX_MINUTIAE;
+        int fd = mkstemp(base);
+        if (fd >= 0) {
+            close(fd);
+            snprintf(path, sizeof(path), "%s.svg", base);
+            uint8_t *data = NULL;
+            size_t len = 0;
+            if (rename(base, path) == 0 &&
+                huella_finger_draw_pair(ia, ta, ib, tb, pairs, np, score, path, NULL) ==
+                    HUELLA_OK &&
+                huella_file_read(path, 64u << 20, &data, &len, NULL) == HUELLA_OK) {
+                svg = malloc(len + 1);
+                if (svg != NULL) {
+                    memcpy(svg, data, len);
+                    svg[len] = '\0';
+                }
+            }
+            free(data);
+            unlink(path);
+            unlink(base);
+        }
+    }
+    huella_finger_prepared_free(pa);
+    huella_finger_prepared_free(pb);
+    huella_finger_template_free(ta);
+    huella_finger_template_free(tb);
+    huella_image_free(ia);
+    huella_image_free(ib);
+    return svg;
+}
+
+/* ?pictures=1 on a possible-duplicate case: each finger's evidence gets
+ * "picture_svg" and "paired_minutiae" (the capture of the case's
+ * encounter at that position beside the candidate's sample). */
+static void add_pictures(server_call *c, json_t *cs)
+{
+    int64_t enc = json_integer_value(json_object_get(cs, "encounter_id"));
+    int64_t probe[11] = {0};
+    int64_t *ids = NULL;
+    size_t n = 0;
+    if (enc <= 0 ||
+        huella_store_encounter_samples(c->slot->store, enc, &ids, &n, NULL) != HUELLA_OK)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        huella_store_sample_data *d = NULL;
+        if (huella_store_sample_get(c->slot->store, ids[i], &d, NULL) == HUELLA_OK &&
+            d->modality == HUELLA_STORE_FINGER && d->position >= 1 && d->position <= 10)
+            probe[d->position] = ids[i];
+        huella_store_sample_data_free(d);
+    }
+    free(ids);
+    size_t i, k;
+    json_t *cand, *e;
+    json_array_foreach(json_object_get(cs, "candidates"), i, cand)
+    {
+        json_t *ev = json_object_get(cand, "evidence");
+        if (json_is_object(ev) && json_is_object(json_object_get(ev, "candidate")))
+            ev = json_object_get(ev, "candidate"); /* as recorded at enrolment */
+        if (json_is_object(ev))
+            ev = json_object_get(ev, "evidence");
+        json_array_foreach(ev, k, e)
+        {
+            const char *m = json_string_value(json_object_get(e, "modality"));
+            json_int_t pos = json_integer_value(json_object_get(e, "finger_position"));
+            json_int_t sid = json_integer_value(json_object_get(e, "sample_id"));
+            if (m == NULL || strcmp(m, "finger") != 0 || pos < 1 || pos > 10 || probe[pos] == 0 ||
+                sid <= 0)
+                continue;
+            size_t pairs = 0;
+            char *svg = finger_picture(c, probe[pos], sid, &pairs);
+            if (svg == NULL)
+                continue;
+            json_object_set_new(e, "picture_svg", json_string(svg));
+            json_object_set_new(e, "paired_minutiae", json_integer((json_int_t)pairs));
+            free(svg);
+        }
+    }
+}
+
 void handle_case_get(server_call *c)
 {
     int64_t id = c->req->id;
@@ -934,9 +1075,12 @@ void handle_case_get(server_call *c)
         return;
     }
     c->persons[0] = json_integer_value(json_object_get(o, "person_id"));
+    if (c->req->pictures && id <= SERVER_WL_CASE_BASE)
+        add_pictures(c, o);
     json_object_set_new(o, "notice", json_string(NOTICE));
     c->json = o;
-    snprintf(c->detail, sizeof(c->detail), "case %lld", (long long)id);
+    snprintf(c->detail, sizeof(c->detail), "case %lld%s", (long long)id,
+             c->req->pictures ? " with pictures" : "");
 }
 
 void handle_case_decide(server_call *c)
@@ -1072,6 +1216,9 @@ static void wl_get_id(server_call *c, int64_t id, unsigned ok_status)
     }
     huella_watchlist *wl = server_watchlist_lock(c->srv);
     huella_status st = huella_watchlist_get(wl, id, e, NULL);
+    char *updates = NULL;
+    if (st == HUELLA_OK)
+        st = huella_watchlist_updates(wl, id, &updates, NULL);
     server_watchlist_unlock(c->srv);
     if (st == HUELLA_E_NOTFOUND)
         server_error(c, 404, "not-found", "no watchlist entry %lld", (long long)id);
@@ -1080,7 +1227,10 @@ static void wl_get_id(server_call *c, int64_t id, unsigned ok_status)
     else {
         c->status = ok_status;
         c->json = entry_json(e);
+        json_t *u = json_loads(updates, 0, NULL);
+        json_object_set_new(c->json, "updates", u != NULL ? u : json_array());
     }
+    free(updates);
     free(e);
 }
 
@@ -1144,6 +1294,79 @@ void handle_wl_create(server_call *c)
     }
     free(ids);
     huella_watchlist_import_result_clear(&r);
+}
+
+/* PATCH /v1/watchlists/entries/{id}: the lifecycle and provenance fields,
+ * with a reason; the old values are kept in the entry's history. */
+void handle_wl_patch(server_call *c)
+{
+    static const char *const allowed[] = {"reason",  "category",    "expiry_date",  "review_date",
+                                          "remarks", "legal_basis", "source_grade", "info_grade"};
+    json_t *b = c->req->body;
+    const char *key;
+    json_t *v;
+    json_object_foreach(b, key, v)
+    {
+        bool ok = false;
+        for (size_t i = 0; i < sizeof(allowed) / sizeof(allowed[0]); i++)
+            ok = ok || strcmp(key, allowed[i]) == 0;
+        if (!ok) {
+            server_error(c, 422, "field-not-updatable",
+                         "'%.40s' cannot be changed here: only category, expiry_date, "
+                         "review_date, remarks, legal_basis, source_grade and info_grade; the "
+                         "source's identity data are corrected by a new import",
+                         key);
+            return;
+        }
+        bool is_text = json_is_string(v) || (strcmp(key, "review_date") == 0 && json_is_null(v));
+        if (strcmp(key, "info_grade") == 0 ? !json_is_integer(v) : !is_text) {
+            server_error(c, 400, "bad-request", "'%s' has the wrong type", key);
+            return;
+        }
+    }
+    const char *reason = json_string_value(json_object_get(b, "reason"));
+    if (reason == NULL || reason[0] == '\0') {
+        server_error(c, 400, "reason-missing", "an update needs a \"reason\"");
+        return;
+    }
+    const char *sg = json_string_value(json_object_get(b, "source_grade"));
+    if (sg != NULL && strlen(sg) != 1) {
+        server_error(c, 422, "invalid-entry", "source_grade: one letter A to F");
+        return;
+    }
+    json_t *rd = json_object_get(b, "review_date");
+    json_int_t ig = json_integer_value(json_object_get(b, "info_grade"));
+    huella_watchlist_change ch = {
+        .category = json_string_value(json_object_get(b, "category")),
+        .expiry_date = json_string_value(json_object_get(b, "expiry_date")),
+        .review_date = json_is_null(rd) ? "" : json_string_value(rd),
+        .legal_basis = json_string_value(json_object_get(b, "legal_basis")),
+        .remarks = json_string_value(json_object_get(b, "remarks")),
+        .source_grade = sg != NULL ? sg[0] : 0,
+        .info_grade =
+            json_object_get(b, "info_grade") != NULL ? (ig < 1 || ig > 6 ? -1 : (int)ig) : 0,
+        .by = c->who->user,
+        .reason = reason};
+    char changed[256];
+    huella_error err;
+    huella_watchlist *wl = server_watchlist_lock(c->srv);
+    huella_status st = huella_watchlist_update(wl, c->req->id, &ch, changed, sizeof(changed), &err);
+    server_watchlist_unlock(c->srv);
+    if (st == HUELLA_E_NOTFOUND) {
+        server_error(c, 404, "not-found", "no watchlist entry %lld", (long long)c->req->id);
+        return;
+    }
+    if (st == HUELLA_E_INPUT) {
+        server_error(c, 422, "invalid-entry", "%s", err.message);
+        return;
+    }
+    if (st != HUELLA_OK) {
+        server_error(c, 500, "internal", "the entry could not be updated");
+        return;
+    }
+    wl_get_id(c, c->req->id, 200);
+    snprintf(c->detail, sizeof(c->detail), "watchlist entry %lld updated: %.180s",
+             (long long)c->req->id, changed);
 }
 
 typedef struct import_job {

@@ -3,7 +3,8 @@
  *
  *   huellad --db DIR --listen ADDR:PORT --tls-cert FILE --tls-key FILE
  *           [--insecure-http] [--policy FILE] [--audit-key FILE]
- *           [--threads N] [--max-body BYTES] [--timeout SECONDS]
+ *           [--threads N] [--workers N] [--max-body BYTES] [--timeout SECONDS]
+ *           [--retention-interval SECONDS] [--retention-policy FILE]
  *
  * SIGTERM or SIGINT: stop accepting, let requests in flight finish (up to
  * 30 s), commit the audit queue, exit 0.  Exit 1 on a usage error, 2 when
@@ -21,16 +22,24 @@
 static const char usage[] =
     "usage: huellad --db DIR --listen ADDR:PORT --tls-cert FILE --tls-key FILE\n"
     "               [--insecure-http] [--policy FILE] [--audit-key FILE]\n"
-    "               [--threads N] [--max-body BYTES] [--timeout SECONDS] [--quiet]\n"
+    "               [--threads N] [--workers N] [--max-body BYTES] [--timeout SECONDS]\n"
+    "               [--quiet] [--retention-interval SECONDS] [--retention-policy FILE]\n"
     "\n"
     "Serve the store in DIR over HTTPS (docs/server.md).  Plain HTTP needs\n"
     "--insecure-http and a loopback address.  The policy is --policy FILE,\n"
     "else DIR/policy.json, else the default policy of the source tree.\n"
     "The audit signing key is the one recorded by 'huella audit init'\n"
     "unless --audit-key is given.  Logs are JSON lines on stderr, one per\n"
-    "request (--quiet: only failures, start and stop).  Bodies are limited to\n"
+    "request (--quiet: only failures, start and stop).  --threads connection\n"
+    "threads (TLS, reading, answering) and --workers threads that run the\n"
+    "personal-data requests in arrival order (both default to the number of\n"
+    "cores).  Bodies are limited to\n"
     "--max-body bytes (default 1 MiB, 413 beyond); idle or slow clients are\n"
-    "dropped after --timeout seconds (default 30).\n";
+    "dropped after --timeout seconds (default 30).\n"
+    "Every --retention-interval seconds (default 3600; 0: never) a timer thread\n"
+    "purges what the retention policy says has expired, each purge recorded in\n"
+    "the audit chain first (docs/retention.md); the policy is --retention-policy\n"
+    "FILE, else DIR/retention.json, else the default of the source tree.\n";
 
 enum {
     O_DB = 256,
@@ -44,26 +53,33 @@ enum {
     O_MAX_BODY,
     O_TIMEOUT,
     O_OPENAPI,
-    O_QUIET
+    O_QUIET,
+    O_RET_INTERVAL,
+    O_RET_POLICY,
+    O_WORKERS
 };
 
 int main(int argc, char **argv)
 {
-    static const struct option opts[] = {{"db", required_argument, NULL, O_DB},
-                                         {"listen", required_argument, NULL, O_LISTEN},
-                                         {"tls-cert", required_argument, NULL, O_CERT},
-                                         {"tls-key", required_argument, NULL, O_KEY},
-                                         {"insecure-http", no_argument, NULL, O_INSECURE},
-                                         {"policy", required_argument, NULL, O_POLICY},
-                                         {"audit-key", required_argument, NULL, O_AUDIT_KEY},
-                                         {"threads", required_argument, NULL, O_THREADS},
-                                         {"max-body", required_argument, NULL, O_MAX_BODY},
-                                         {"timeout", required_argument, NULL, O_TIMEOUT},
-                                         {"openapi", required_argument, NULL, O_OPENAPI},
-                                         {"quiet", no_argument, NULL, O_QUIET},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {
+        {"db", required_argument, NULL, O_DB},
+        {"listen", required_argument, NULL, O_LISTEN},
+        {"tls-cert", required_argument, NULL, O_CERT},
+        {"tls-key", required_argument, NULL, O_KEY},
+        {"insecure-http", no_argument, NULL, O_INSECURE},
+        {"policy", required_argument, NULL, O_POLICY},
+        {"audit-key", required_argument, NULL, O_AUDIT_KEY},
+        {"threads", required_argument, NULL, O_THREADS},
+        {"max-body", required_argument, NULL, O_MAX_BODY},
+        {"timeout", required_argument, NULL, O_TIMEOUT},
+        {"openapi", required_argument, NULL, O_OPENAPI},
+        {"quiet", no_argument, NULL, O_QUIET},
+        {"retention-interval", required_argument, NULL, O_RET_INTERVAL},
+        {"retention-policy", required_argument, NULL, O_RET_POLICY},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
     server_config cfg = {0};
+    cfg.retention_interval_s = 3600;
     int c;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         char *end = NULL;
@@ -99,6 +115,13 @@ int main(int argc, char **argv)
                 return 1;
             }
             break;
+        case O_WORKERS:
+            cfg.workers = (unsigned)strtoul(optarg, &end, 10);
+            if (*end != '\0' || cfg.workers == 0 || cfg.workers > 256) {
+                fprintf(stderr, "huellad: --workers wants 1..256\n");
+                return 1;
+            }
+            break;
         case O_MAX_BODY:
             cfg.max_body = (size_t)strtoull(optarg, &end, 10);
             if (*end != '\0' || cfg.max_body < 1024 || cfg.max_body > (256u << 20)) {
@@ -115,6 +138,18 @@ int main(int argc, char **argv)
             break;
         case O_QUIET:
             cfg.quiet = true;
+            break;
+        case O_RET_INTERVAL:
+            cfg.retention_interval_s = (unsigned)strtoul(optarg, &end, 10);
+            if (*end != '\0' || optarg[0] == '-' || optarg[0] == '\0' ||
+                cfg.retention_interval_s > 31 * 86400) {
+                fprintf(stderr, "huellad: --retention-interval wants 0..2678400 seconds (0: no "
+                                "timer)\n");
+                return 1;
+            }
+            break;
+        case O_RET_POLICY:
+            cfg.retention_policy = optarg;
             break;
         case 'h':
             fputs(usage, stdout);

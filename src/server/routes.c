@@ -35,6 +35,8 @@ const server_route server_routes[] = {
      handle_wl_list},
     {"GET", "/v1/watchlists/entries/{id}", "watchlist.get", "watchlist.manage", BODY_NONE,
      handle_wl_get},
+    {"PATCH", "/v1/watchlists/entries/{id}", "watchlist.update", "watchlist.manage",
+     BODY_JSON_REQUIRED, handle_wl_patch},
     {"POST", "/v1/watchlists/import", "watchlist.import", "watchlist.manage", BODY_ANY,
      handle_wl_import},
     {"POST", "/v1/watchlists/expire", "watchlist.expire", "watchlist.manage", BODY_JSON_OPTIONAL,

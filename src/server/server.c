@@ -29,6 +29,8 @@
 #define _POSIX_C_SOURCE     200809L
 #include "server.h"
 
+#include "huella/retention.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <microhttpd.h>
@@ -44,6 +46,9 @@
 
 #ifndef HUELLA_POLICY_DEFAULT
 #define HUELLA_POLICY_DEFAULT "data/policy.json"
+#endif
+#ifndef HUELLA_RETENTION_DEFAULT
+#define HUELLA_RETENTION_DEFAULT "data/retention.json"
 #endif
 #ifndef HUELLA_OPENAPI_DEFAULT
 #define HUELLA_OPENAPI_DEFAULT "data/openapi.json"
@@ -103,6 +108,25 @@ struct server {
     int64_t event_seq;
     sse_client *sse;
     bool stopping;
+    /* The retention timer (under mu, but its store handle is its own). */
+    huella_retention_policy retention;
+    char retention_path[4200];
+    huella_store *retention_store;
+    pthread_t retention_thread;
+    bool retention_started;
+    pthread_cond_t retention_cv;
+    uint64_t retention_runs, retention_failures, retention_purged;
+    /* The work queue: requests to personal-data routes run on `workers`
+     * threads in arrival order, not on the connection's thread. */
+    pthread_mutex_t work_mu;
+    pthread_cond_t work_cv;
+    struct req_ctx *work_head, *work_tail;
+    pthread_t *workers;
+    unsigned n_workers;
+    bool work_stop;
+    uint64_t searches, comparisons; /* under mu */
+    uint64_t timed_comparisons;     /* of searches timed alone (identify) */
+    double search_seconds;
 };
 
 typedef struct idem {
@@ -142,6 +166,11 @@ typedef struct req_ctx {
     char user[HUELLA_NAME_MAX];
     char outcome[24];
     uint64_t t0;
+    /* Decoded in the connection's thread, run by a worker. */
+    server_request req;
+    int code;
+    huella_error derr;
+    struct req_ctx *next_work;
 } req_ctx;
 
 /* ---- logging ---- */
@@ -524,24 +553,37 @@ static void personal(server *s, server_call *c, const server_route *rt, huella_p
     rt->handler(c);
 }
 
-static enum MHD_Result process(req_ctx *x, const char *url, const char *method)
+/* Decode the request in the connection's thread (headers and arguments
+ * are read through libmicrohttpd here only). */
+static void decode(req_ctx *x, const char *url, const char *method)
 {
     server *s = x->srv;
     header_list hl = {.n = 0};
     MHD_get_connection_values(x->conn, MHD_HEADER_KIND, collect_header, &hl);
-    server_request req;
-    huella_error err;
     size_t len = x->too_big ? s->cfg.max_body + 1 : x->body.len;
-    int code = server_request_decode(method, url, hl.h, hl.n, x->body.data, len, s->cfg.max_body,
-                                     &req, &err);
-    x->route = req.route;
-    if (code == 0) {
+    x->code = server_request_decode(method, url, hl.h, hl.n, x->body.data, len, s->cfg.max_body,
+                                    &x->req, &x->derr);
+    x->route = x->req.route;
+    if (x->code == 0) {
         const char *sa = MHD_lookup_connection_value(x->conn, MHD_GET_ARGUMENT_KIND, "status");
-        if (sa != NULL && strlen(sa) < sizeof(req.status_arg))
-            snprintf(req.status_arg, sizeof(req.status_arg), "%s", sa);
+        if (sa != NULL && strlen(sa) < sizeof(x->req.status_arg))
+            snprintf(x->req.status_arg, sizeof(x->req.status_arg), "%s", sa);
+        const char *pa = MHD_lookup_connection_value(x->conn, MHD_GET_ARGUMENT_KIND, "pictures");
+        x->req.pictures = pa != NULL && (strcmp(pa, "1") == 0 || strcmp(pa, "true") == 0);
     }
-    server_call c = {.srv = s, .req = &req, .status = 200, .outcome = "ok", .t0 = x->t0};
-    const server_route *rt = req.route >= 0 ? &server_routes[req.route] : NULL;
+}
+
+/* Run a decoded request: policy, handler, audit.  In the connection's
+ * thread (suspended = false) the answer of an unaudited route is queued
+ * at once; on a worker (suspended = true) the connection is already
+ * suspended and is resumed when the answer is ready. */
+static enum MHD_Result run(req_ctx *x, bool suspended)
+{
+    server *s = x->srv;
+    server_request *reqp = &x->req;
+    int code = x->code;
+    server_call c = {.srv = s, .req = reqp, .status = 200, .outcome = "ok", .t0 = x->t0};
+    const server_route *rt = reqp->route >= 0 ? &server_routes[reqp->route] : NULL;
     huella_principal who;
     memset(&who, 0, sizeof(who));
     bool known_user = false;
@@ -551,7 +593,7 @@ static enum MHD_Result process(req_ctx *x, const char *url, const char *method)
                             : code == 413 ? "body-too-large"
                             : code == 415 ? "unsupported-media-type"
                                           : "bad-request";
-        server_error(&c, (unsigned)code, ecode, "%s", err.message);
+        server_error(&c, (unsigned)code, ecode, "%s", x->derr.message);
     } else if (rt->operation == NULL) {
         rt->handler(&c);
     } else {
@@ -566,8 +608,8 @@ static enum MHD_Result process(req_ctx *x, const char *url, const char *method)
     huella_audit_event ev = {0};
     int64_t persons[9] = {0};
     size_t n_persons = 0;
-    if (rt != NULL && strncmp(rt->pattern, "/v1/persons/", 12) == 0 && req.id > 0)
-        persons[n_persons++] = req.id;
+    if (rt != NULL && strncmp(rt->pattern, "/v1/persons/", 12) == 0 && reqp->id > 0)
+        persons[n_persons++] = reqp->id;
     for (size_t i = 0; i < 8 && c.persons[i] != 0 && n_persons < 9; i++)
         if (n_persons == 0 || persons[0] != c.persons[i])
             persons[n_persons++] = c.persons[i];
@@ -575,8 +617,8 @@ static enum MHD_Result process(req_ctx *x, const char *url, const char *method)
         ev.user = known_user ? who.user : "";
         ev.role = known_user ? who.role : "";
         ev.agency = known_user ? who.agency : "";
-        ev.purpose = req.purpose;
-        ev.legal_basis = req.legal_basis;
+        ev.purpose = reqp->purpose;
+        ev.legal_basis = reqp->legal_basis;
         ev.operation = rt->operation;
         ev.persons = persons;
         ev.n_persons = n_persons;
@@ -584,15 +626,85 @@ static enum MHD_Result process(req_ctx *x, const char *url, const char *method)
         ev.detail = c.detail;
     }
     finish_call(x, &c);
-    server_request_clear(&req);
-    if (!audited)
-        return queue(x);
+    huella_error err;
+    if (!audited) {
+        server_request_clear(reqp);
+        if (!suspended)
+            return queue(x);
+        pthread_mutex_lock(&s->mu);
+        x->state = 2;
+        pthread_mutex_unlock(&s->mu);
+        MHD_resume_connection(x->conn);
+        return MHD_YES;
+    }
+    if (!suspended) {
+        pthread_mutex_lock(&s->mu);
+        x->state = 1;
+        pthread_mutex_unlock(&s->mu);
+        MHD_suspend_connection(x->conn);
+    }
+    /* The event's strings point into reqp (whose purpose and legal basis
+     * the clear leaves), who and c: submit copies them.  After submit x
+     * may already be answered and freed: nothing touches it. */
+    server_request_clear(reqp);
+    if (huella_audit_submit(s->audit, &ev, audit_done, x, &err) != HUELLA_OK)
+        audit_done(x, HUELLA_E_IO, 0);
+    return MHD_YES;
+}
+
+static void workers_stop(server *s)
+{
+    pthread_mutex_lock(&s->work_mu);
+    s->work_stop = true;
+    pthread_cond_broadcast(&s->work_cv);
+    pthread_mutex_unlock(&s->work_mu);
+    for (unsigned i = 0; i < s->n_workers; i++)
+        pthread_join(s->workers[i], NULL);
+    s->n_workers = 0;
+}
+
+static void *worker_main(void *arg)
+{
+    server *s = arg;
+    pthread_mutex_lock(&s->work_mu);
+    for (;;) {
+        while (s->work_head == NULL && !s->work_stop)
+            pthread_cond_wait(&s->work_cv, &s->work_mu);
+        req_ctx *x = s->work_head;
+        if (x == NULL)
+            break; /* stopping and nothing left */
+        s->work_head = x->next_work;
+        if (s->work_head == NULL)
+            s->work_tail = NULL;
+        pthread_mutex_unlock(&s->work_mu);
+        run(x, true);
+        pthread_mutex_lock(&s->work_mu);
+    }
+    pthread_mutex_unlock(&s->work_mu);
+    return NULL;
+}
+
+static enum MHD_Result process(req_ctx *x, const char *url, const char *method)
+{
+    server *s = x->srv;
+    decode(x, url, method);
+    if (x->code != 0 || server_routes[x->req.route].operation == NULL || s->n_workers == 0)
+        return run(x, false);
+    /* Personal data: suspended until a worker has run it and the audit
+     * record is durable. */
     pthread_mutex_lock(&s->mu);
     x->state = 1;
     pthread_mutex_unlock(&s->mu);
     MHD_suspend_connection(x->conn);
-    if (huella_audit_submit(s->audit, &ev, audit_done, x, &err) != HUELLA_OK)
-        audit_done(x, HUELLA_E_IO, 0);
+    x->next_work = NULL;
+    pthread_mutex_lock(&s->work_mu);
+    if (s->work_tail != NULL)
+        s->work_tail->next_work = x;
+    else
+        s->work_head = x;
+    s->work_tail = x;
+    pthread_cond_signal(&s->work_cv);
+    pthread_mutex_unlock(&s->work_mu);
     return MHD_YES;
 }
 
@@ -713,11 +825,23 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 
 /* ---- metrics ---- */
 
+void server_count_search(server *s, uint64_t comparisons, double seconds)
+{
+    pthread_mutex_lock(&s->mu);
+    s->searches++;
+    s->comparisons += comparisons;
+    if (seconds >= 0) {
+        s->timed_comparisons += comparisons;
+        s->search_seconds += seconds;
+    }
+    pthread_mutex_unlock(&s->mu);
+}
+
 char *server_metrics_text(server *s)
 {
     huella_buf b;
     huella_buf_init(&b);
-    char line[256];
+    char line[1024];
 #define EMIT(...)                                                                                  \
     do {                                                                                           \
         int n_ = snprintf(line, sizeof(line), __VA_ARGS__);                                        \
@@ -748,7 +872,63 @@ char *server_metrics_text(server *s)
     EMIT("# HELP huella_http_requests_in_flight Requests being served.\n"
          "# TYPE huella_http_requests_in_flight gauge\nhuella_http_requests_in_flight %u\n",
          s->in_flight);
+    EMIT("# HELP huella_searches_total Gallery searches (identify, verify, enrolment "
+         "de-duplication).\n# TYPE huella_searches_total counter\nhuella_searches_total %llu\n",
+         (unsigned long long)s->searches);
+    EMIT("# HELP huella_comparisons_total Finger and iris comparisons made by searches; "
+         "rate() gives comparisons per second.\n# TYPE huella_comparisons_total counter\n"
+         "huella_comparisons_total %llu\n",
+         (unsigned long long)s->comparisons);
+    EMIT("# HELP huella_search_seconds_total Time spent in identification searches.\n"
+         "# TYPE huella_search_seconds_total counter\nhuella_search_seconds_total %.6f\n",
+         s->search_seconds);
+    EMIT("# HELP huella_comparisons_per_second Comparisons per second of identification "
+         "search time since start.\n# TYPE huella_comparisons_per_second "
+         "gauge\nhuella_comparisons_per_second "
+         "%.0f\n",
+         s->search_seconds > 0 ? (double)s->timed_comparisons / s->search_seconds : 0.0);
+    EMIT("# HELP huella_retention_runs_total Runs of the retention timer.\n"
+         "# TYPE huella_retention_runs_total counter\nhuella_retention_runs_total %llu\n"
+         "# HELP huella_retention_failures_total Retention runs that failed.\n"
+         "# TYPE huella_retention_failures_total counter\nhuella_retention_failures_total %llu\n",
+         (unsigned long long)s->retention_runs, (unsigned long long)s->retention_failures);
+    EMIT("# HELP huella_retention_purged_total Encounters, watchlist entries and cases purged by "
+         "the timer.\n# TYPE huella_retention_purged_total counter\n"
+         "huella_retention_purged_total %llu\n",
+         (unsigned long long)s->retention_purged);
     pthread_mutex_unlock(&s->mu);
+    {
+        size_t persons, fingers = 0, irises, faces, bytes;
+        pthread_rwlock_rdlock(&s->gallery_lock);
+        persons = huella_gallery_count(s->gallery);
+        for (unsigned k = 0; k < HUELLA_GALLERY_FINGERS; k++)
+            fingers += huella_gallery_count_slot(s->gallery, k);
+        irises = huella_gallery_count_slot(s->gallery, HUELLA_GALLERY_SLOT_RIGHT) +
+                 huella_gallery_count_slot(s->gallery, HUELLA_GALLERY_SLOT_LEFT);
+        faces = huella_gallery_count_slot(s->gallery, HUELLA_GALLERY_SLOT_FACE);
+        bytes = huella_gallery_bytes(s->gallery);
+        pthread_rwlock_unlock(&s->gallery_lock);
+        EMIT("# HELP huella_gallery_persons Persons with at least one template in the search "
+             "galleries.\n# TYPE huella_gallery_persons gauge\nhuella_gallery_persons %zu\n",
+             persons);
+        EMIT("# HELP huella_gallery_templates Templates in the search galleries.\n"
+             "# TYPE huella_gallery_templates gauge\n"
+             "huella_gallery_templates{modality=\"finger\"} %zu\n"
+             "huella_gallery_templates{modality=\"iris\"} %zu\n"
+             "huella_gallery_templates{modality=\"face\"} %zu\n",
+             fingers, irises, faces);
+        EMIT("# HELP huella_gallery_bytes Memory held by the search galleries.\n"
+             "# TYPE huella_gallery_bytes gauge\nhuella_gallery_bytes %zu\n",
+             bytes);
+        size_t wl = 0;
+        pthread_mutex_lock(&s->wl_mu);
+        if (huella_watchlist_count(s->watchlist, &wl, NULL) != HUELLA_OK)
+            wl = 0;
+        pthread_mutex_unlock(&s->wl_mu);
+        EMIT("# HELP huella_watchlist_entries Entries in the name watchlist.\n"
+             "# TYPE huella_watchlist_entries gauge\nhuella_watchlist_entries %zu\n",
+             wl);
+    }
     EMIT("# HELP huella_audit_chain_length Records in the audit chain.\n"
          "# TYPE huella_audit_chain_length gauge\nhuella_audit_chain_length %lld\n",
          (long long)huella_audit_length(s->audit));
@@ -944,6 +1124,89 @@ json_t *server_job_json(server *s, int64_t id)
     return o;
 }
 
+/* ---- the retention timer ---- */
+
+/* One run of the retention policy with the server's audit log; the
+ * gallery forgets the templates of what was purged.  Logged as counts. */
+static void retention_once(server *s)
+{
+    huella_retention_options ro = {.who = "huellad-retention"};
+    char *report = NULL;
+    huella_error err;
+    uint64_t t0 = huella_now_ns();
+    huella_status st = huella_retention_run(s->retention_store, s->db, s->audit, &s->retention, &ro,
+                                            &report, &err);
+    json_t *o = st == HUELLA_OK ? json_loads(report, 0, NULL) : NULL;
+    free(report);
+    json_t *encs = json_object_get(o, "encounters");
+    size_t i, erased = 0;
+    json_t *e;
+    if (json_array_size(encs) > 0) {
+        huella_gallery *g = server_gallery_lock(s, true);
+        json_array_foreach(encs, i, e)
+        {
+            server_gallery_reload_person(s->retention_store, g,
+                                         json_integer_value(json_object_get(e, "person_id")));
+            erased += json_is_true(json_object_get(e, "person_erased"));
+        }
+        server_gallery_unlock(s);
+    }
+    size_t n_enc = json_array_size(encs), n_cases = json_array_size(json_object_get(o, "cases"));
+    json_int_t n_wl = json_integer_value(json_object_get(o, "watchlist_entries"));
+    pthread_mutex_lock(&s->mu);
+    s->retention_runs++;
+    if (st != HUELLA_OK || o == NULL)
+        s->retention_failures++;
+    else
+        s->retention_purged += n_enc + n_cases + (uint64_t)n_wl;
+    pthread_mutex_unlock(&s->mu);
+    if (st != HUELLA_OK || o == NULL)
+        log_json(json_pack("{s:s, s:s, s:s}", "level", "error", "msg", "retention run failed",
+                           "detail", st != HUELLA_OK ? err.message : "bad report"));
+    else
+        log_json(json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I}", "level", "info", "msg",
+                           "retention run", "encounters", (json_int_t)n_enc, "persons_erased",
+                           (json_int_t)erased, "watchlist_entries", n_wl, "cases",
+                           (json_int_t)n_cases, "audit_records",
+                           json_integer_value(json_object_get(o, "audit_records")), "us",
+                           (json_int_t)((huella_now_ns() - t0) / 1000)));
+    json_decref(o);
+}
+
+/* Every retention_interval_s seconds until server_shutdown. */
+static void *retention_main(void *arg)
+{
+    server *s = arg;
+    pthread_mutex_lock(&s->mu);
+    while (!s->stopping) {
+        struct timespec deadline;
+        clock_gettime(CLOCK_REALTIME, &deadline);
+        deadline.tv_sec += (time_t)s->cfg.retention_interval_s;
+        while (!s->stopping &&
+               pthread_cond_timedwait(&s->retention_cv, &s->mu, &deadline) != ETIMEDOUT)
+            ;
+        if (s->stopping)
+            break;
+        pthread_mutex_unlock(&s->mu);
+        retention_once(s);
+        pthread_mutex_lock(&s->mu);
+    }
+    pthread_mutex_unlock(&s->mu);
+    return NULL;
+}
+
+static void retention_stop(server *s)
+{
+    pthread_mutex_lock(&s->mu);
+    s->stopping = true;
+    pthread_cond_broadcast(&s->retention_cv);
+    pthread_mutex_unlock(&s->mu);
+    if (s->retention_started) {
+        pthread_join(s->retention_thread, NULL);
+        s->retention_started = false;
+    }
+}
+
 /* ---- lifecycle ---- */
 
 static huella_status read_text(const char *path, char **out, size_t *len, huella_error *err)
@@ -1013,12 +1276,17 @@ huella_status server_new(const server_config *cfg, server **out, huella_error *e
         long n = sysconf(_SC_NPROCESSORS_ONLN);
         s->cfg.threads = n > 0 && n < 256 ? (unsigned)n : 2;
     }
+    if (s->cfg.workers == 0)
+        s->cfg.workers = s->cfg.threads;
     snprintf(s->db, sizeof(s->db), "%s", cfg->db);
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->slot_free, NULL);
     pthread_cond_init(&s->idle, NULL);
     pthread_rwlock_init(&s->gallery_lock, NULL);
     pthread_mutex_init(&s->wl_mu, NULL);
+    pthread_cond_init(&s->retention_cv, NULL);
+    pthread_mutex_init(&s->work_mu, NULL);
+    pthread_cond_init(&s->work_cv, NULL);
     huella_status st = HUELLA_OK;
     char policy_path[4200];
     if (cfg->policy_path != NULL) {
@@ -1041,7 +1309,7 @@ huella_status server_new(const server_config *cfg, server **out, huella_error *e
     if (st == HUELLA_OK)
         st = huella_audit_open(cfg->db, cfg->audit_key, &s->audit, err);
     if (st == HUELLA_OK) {
-        s->n_slots = s->cfg.threads + 1;
+        s->n_slots = s->cfg.threads + s->cfg.workers + 1;
         s->slots = calloc(s->n_slots, sizeof(*s->slots));
         if (s->slots == NULL)
             st = huella_error_set(err, HUELLA_E_NOMEM, "out of memory");
@@ -1060,6 +1328,39 @@ huella_status server_new(const server_config *cfg, server **out, huella_error *e
         st = huella_watchlist_open(cfg->db, NULL, &s->watchlist, err);
     if (st == HUELLA_OK)
         st = server_cases_open(cfg->db, &s->cases, err);
+    if (st == HUELLA_OK && cfg->retention_interval_s > 0) {
+        /* The policy is read and checked at start: a bad file stops huellad
+         * here rather than at the first run. */
+        struct stat sb;
+        if (cfg->retention_policy != NULL)
+            snprintf(s->retention_path, sizeof(s->retention_path), "%s", cfg->retention_policy);
+        else {
+            snprintf(s->retention_path, sizeof(s->retention_path), "%s/retention.json", cfg->db);
+            if (stat(s->retention_path, &sb) != 0)
+                snprintf(s->retention_path, sizeof(s->retention_path), "%s",
+                         HUELLA_RETENTION_DEFAULT);
+        }
+        st = huella_retention_load(s->retention_path, &s->retention, err);
+        if (st == HUELLA_OK)
+            st = huella_store_open(cfg->db, &s->retention_store, err);
+        if (st == HUELLA_OK) {
+            if (pthread_create(&s->retention_thread, NULL, retention_main, s) != 0)
+                st = huella_error_set(err, HUELLA_E_INTERNAL, "cannot start the retention timer");
+            else
+                s->retention_started = true;
+        }
+    }
+    if (st == HUELLA_OK) {
+        s->n_workers = s->cfg.workers;
+        s->workers = calloc(s->n_workers ? s->n_workers : 1, sizeof(pthread_t));
+        if (s->workers == NULL)
+            st = huella_error_set(err, HUELLA_E_NOMEM, "out of memory");
+        for (unsigned i = 0; st == HUELLA_OK && i < s->n_workers; i++)
+            if (pthread_create(&s->workers[i], NULL, worker_main, s) != 0) {
+                s->n_workers = i;
+                st = huella_error_set(err, HUELLA_E_INTERNAL, "cannot start the workers");
+            }
+    }
     if (st == HUELLA_OK) {
         unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_ALLOW_SUSPEND_RESUME |
                          MHD_USE_ERROR_LOG;
@@ -1088,10 +1389,14 @@ huella_status server_new(const server_config *cfg, server **out, huella_error *e
         server_free(s);
         return st;
     }
-    log_json(json_pack("{s:s, s:s, s:s, s:i, s:b, s:s, s:I, s:f}", "level", "info", "msg",
-                       "listening", "listen", cfg->listen, "threads", (int)s->cfg.threads, "tls",
-                       !cfg->insecure_http, "policy", policy_path, "gallery_persons",
-                       (json_int_t)gls.persons, "gallery_load_s", gls.seconds));
+    json_t *hello = json_pack(
+        "{s:s, s:s, s:s, s:i, s:b, s:s, s:I, s:f, s:i}", "level", "info", "msg", "listening",
+        "listen", cfg->listen, "threads", (int)s->cfg.threads, "tls", !cfg->insecure_http, "policy",
+        policy_path, "gallery_persons", (json_int_t)gls.persons, "gallery_load_s", gls.seconds,
+        "retention_interval_s", (int)cfg->retention_interval_s);
+    if (cfg->retention_interval_s > 0)
+        json_object_set_new(hello, "retention_policy", json_string(s->retention_path));
+    log_json(hello);
     *out = s;
     return HUELLA_OK;
 }
@@ -1101,6 +1406,7 @@ void server_shutdown(server *s, unsigned grace_s)
     if (s == NULL || s->d == NULL)
         return;
     MHD_socket ls = MHD_quiesce_daemon(s->d);
+    retention_stop(s); /* a run in progress finishes first */
     /* Event streams end: wake them so that they say so. */
     struct MHD_Connection *wake[1024];
     pthread_mutex_lock(&s->mu);
@@ -1119,6 +1425,7 @@ void server_shutdown(server *s, unsigned grace_s)
             break;
     left = s->in_flight;
     pthread_mutex_unlock(&s->mu);
+    workers_stop(s); /* they finish what is queued */
     MHD_stop_daemon(s->d);
     s->d = NULL;
     if (ls != MHD_INVALID_SOCKET)
@@ -1132,6 +1439,8 @@ void server_free(server *s)
 {
     if (s == NULL)
         return;
+    retention_stop(s);
+    workers_stop(s);
     if (s->d != NULL)
         MHD_stop_daemon(s->d);
     /* Jobs finish their work first (they may write the watchlist). */
@@ -1153,6 +1462,7 @@ void server_free(server *s)
     for (size_t i = 0; i < EVENT_RING; i++)
         free(s->ring[i].text);
     huella_gallery_free(s->gallery);
+    huella_store_close(s->retention_store);
     huella_audit_close(s->audit); /* commits what is queued */
     for (size_t i = 0; s->slots != NULL && i < s->n_slots; i++) {
         huella_store_close(s->slots[i].store);
@@ -1171,5 +1481,9 @@ void server_free(server *s)
     pthread_cond_destroy(&s->idle);
     pthread_rwlock_destroy(&s->gallery_lock);
     pthread_mutex_destroy(&s->wl_mu);
+    pthread_cond_destroy(&s->retention_cv);
+    pthread_mutex_destroy(&s->work_mu);
+    pthread_cond_destroy(&s->work_cv);
+    free(s->workers);
     free(s);
 }

@@ -66,6 +66,7 @@ typedef struct server_request {
     char idem_key[129];  /* Idempotency-Key; "" none */
     long deadline_ms;    /* Huella-Deadline-Ms; 0 none */
     char status_arg[32]; /* the ?status= query argument, "" none (set by the daemon) */
+    bool pictures;       /* ?pictures=1 (set by the daemon) */
     uint8_t *raw;        /* BODY_ANY, not JSON: a copy of the body (owned) */
     size_t raw_len;
     char ctype[64]; /* its Content-Type, parameters cut */
@@ -98,10 +99,17 @@ typedef struct server_config {
     const char *policy_path; /* NULL: DIR/policy.json if present, else the default */
     const char *audit_key;   /* NULL: the path recorded by huella audit init */
     const char *openapi_path;
-    unsigned threads; /* 0: the number of cores */
+    unsigned threads; /* connection threads (TLS, reading, answering); 0: the number of cores */
+    unsigned workers; /* threads running personal-data requests in arrival order; 0: threads */
     size_t max_body;
     unsigned timeout_s;
     bool quiet; /* log only failures (5xx), startup and shutdown */
+    /* The retention timer: huella_retention_run every retention_interval_s
+     * seconds on its own thread (0: no timer), with the policy file
+     * retention_policy (NULL: DIR/retention.json if present, else the
+     * default data/retention.json). */
+    unsigned retention_interval_s;
+    const char *retention_policy;
 } server_config;
 
 typedef struct server server;
@@ -192,6 +200,11 @@ void server_job_progress(server *s, int64_t job, double fraction, const char *st
                          json_t *result);
 json_t *server_job_json(server *s, int64_t job);
 
+/* Count a gallery search for /metrics: comparisons made and the time the
+ * search alone took (negative when it cannot be told apart from other
+ * work, as in an enrolment: then only the comparisons are counted). */
+void server_count_search(server *s, uint64_t comparisons, double seconds);
+
 /* True (and a 504 set) when the request's Huella-Deadline-Ms has passed. */
 bool server_deadline_passed(server_call *c);
 
@@ -221,6 +234,7 @@ void handle_case_decide(server_call *c);
 void handle_wl_create(server_call *c);
 void handle_wl_list(server_call *c);
 void handle_wl_get(server_call *c);
+void handle_wl_patch(server_call *c);
 void handle_wl_import(server_call *c);
 void handle_wl_expire(server_call *c);
 void handle_job_get(server_call *c);
