@@ -112,17 +112,33 @@ huella_status face_avgpool(const face_map *x, int k, int stride, face_pad pad, f
 huella_status face_prepare_input(const huella_face_rgb *img, int size, bool centred,
                                  const float *mean, float divisor, face_map *out,
                                  huella_error *err);
+/* The same into dst (size * size * 3 floats). */
+huella_status face_prepare_input_into(const huella_face_rgb *img, int size, bool centred,
+                                      const float *mean, float divisor, float *dst,
+                                      huella_error *err);
 
 /* ---- Networks ------------------------------------------------------------- */
 
+/* The recognition network run by XNNPACK (recog_fast.c): scale layers
+ * folded into the convolutions, weights packed once, a pool of operator
+ * sets (one per concurrent caller) behind a mutex. */
+typedef struct face_recog_net face_recog_net;
+huella_status face_recog_net_new(const face_weights *w, face_recog_net **out, huella_error *err);
+void face_recog_net_free(face_recog_net *n);
+huella_status face_recog_net_forward(face_recog_net *n, const huella_face_rgb *img,
+                                     float out[HUELLA_FACE_DIM], huella_error *err);
+
 struct huella_face_models {
     face_weights *recog;
+    face_recog_net *recog_net;
     face_weights *detect;
     face_weights *landmark;
 };
 
 /* The 128-D descriptor of an image given whole to the recognition network
- * (padded to a square, resized to 150 x 150). */
+ * (padded to a square, resized to 150 x 150): the plain reference
+ * implementation (im2col + OpenBLAS, the scale layers as separate steps),
+ * kept to check recog_fast.c against. */
 huella_status face_recog_forward(const face_weights *w, const huella_face_rgb *img,
                                  float out[HUELLA_FACE_DIM], huella_error *err);
 

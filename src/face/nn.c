@@ -193,6 +193,18 @@ huella_status face_prepare_input(const huella_face_rgb *img, int size, bool cent
 {
     if (img->width == 0 || img->height == 0)
         return huella_error_set(err, HUELLA_E_INPUT, "empty image");
+    huella_status st = face_map_alloc(out, size, size, 3, err);
+    if (st != HUELLA_OK)
+        return st;
+    return face_prepare_input_into(img, size, centred, mean, divisor, out->d, err);
+}
+
+huella_status face_prepare_input_into(const huella_face_rgb *img, int size, bool centred,
+                                      const float *mean, float divisor, float *dst,
+                                      huella_error *err)
+{
+    if (img->width == 0 || img->height == 0)
+        return huella_error_set(err, HUELLA_E_INPUT, "empty image");
     int w = (int)img->width, h = (int)img->height;
     int side = w > h ? w : h;
     /* Offset of the image inside the padded square. */
@@ -200,9 +212,6 @@ huella_status face_prepare_input(const huella_face_rgb *img, int size, bool cent
     int after = centred ? (diff + 1) / 2 : diff; /* Math.round(diff * 0.5) */
     int before = diff - after;
     int offx = w < h ? before : 0, offy = h < w ? before : 0;
-    huella_status st = face_map_alloc(out, size, size, 3, err);
-    if (st != HUELLA_OK)
-        return st;
     float scale = (float)side / (float)size;
     for (int oy = 0; oy < size; oy++) {
         float sy = (float)oy * scale;
@@ -219,17 +228,17 @@ huella_status face_prepare_input(const huella_face_rgb *img, int size, bool cent
             for (int a = 0; a < 2; a++)
                 for (int b = 0; b < 2; b++) {
                     int iy = ys[a] - offy, ix = xs[b] - offx;
-                    float *dst = v[a * 2 + b];
+                    float *t = v[a * 2 + b];
                     if (iy < 0 || iy >= h || ix < 0 || ix >= w) {
-                        dst[0] = dst[1] = dst[2] = 0.0f;
+                        t[0] = t[1] = t[2] = 0.0f;
                     } else {
                         const uint8_t *p = img->pixels + ((size_t)iy * (size_t)w + (size_t)ix) * 3;
-                        dst[0] = p[0];
-                        dst[1] = p[1];
-                        dst[2] = p[2];
+                        t[0] = p[0];
+                        t[1] = p[1];
+                        t[2] = p[2];
                     }
                 }
-            float *d = out->d + ((size_t)oy * (size_t)size + (size_t)ox) * 3;
+            float *d = dst + ((size_t)oy * (size_t)size + (size_t)ox) * 3;
             for (int ch = 0; ch < 3; ch++) {
                 float top = v[0][ch] + (v[1][ch] - v[0][ch]) * fx;
                 float bot = v[2][ch] + (v[3][ch] - v[2][ch]) * fx;
