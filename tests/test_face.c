@@ -285,7 +285,7 @@ static void landmarks_match_reference(void **state)
         float lm[136];
         double ref[136];
         huella_error err;
-        if (face_landmark_forward(models->landmark, img, lm, &err) != HUELLA_OK)
+        if (face_landmark_forward(models->landmark, NULL, img, lm, &err) != HUELLA_OK)
             fail_msg("%s", err.message);
         read_landmarks(cases[i][1], ref);
         double mean = 0;

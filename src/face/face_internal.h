@@ -77,6 +77,9 @@ typedef enum face_pad { FACE_PAD_VALID = 0, FACE_PAD_SAME = 1 } face_pad;
 /* Output size of a window op as TF computes it. */
 int face_out_size(int in, int k, int stride, face_pad pad);
 
+/* Allocates h * w * c floats and FACE_MAP_SLACK more (XNNPACK's kernels
+ * may read a few bytes past the end of their input). */
+#define FACE_MAP_SLACK 16
 huella_status face_map_alloc(face_map *m, int h, int w, int c, huella_error *err);
 void face_map_release(face_map *m);
 
@@ -94,6 +97,30 @@ huella_status face_depthwise(const face_map *x, const float *filters, int k, int
 /* 1x1 conv: y[., cout] = x[., cin] * w[cin, cout] + bias. */
 huella_status face_pointwise(const face_map *x, const float *w, const float *bias, int cout,
                              face_map *y, huella_error *err);
+
+/* The same three run by XNNPACK (nn_fast.c), same arguments and results
+ * up to rounding; the detector and the landmark network use these.
+ * face_fast_init (xnn_initialize) must have succeeded first: the models
+ * loader calls it.  cache (may be NULL) keeps the operators, their weights
+ * packed, for the next call with the same weights and input shape; it is
+ * used by one thread at a time and taken from a pool that the models own. */
+typedef struct face_op_cache face_op_cache;
+typedef struct face_op_pool face_op_pool;
+huella_status face_op_pool_new(face_op_pool **out, huella_error *err);
+void face_op_pool_free(face_op_pool *p);
+/* A cache for this thread (NULL when memory is short: calls go uncached). */
+face_op_cache *face_op_pool_acquire(face_op_pool *p);
+void face_op_pool_release(face_op_pool *p, face_op_cache *c);
+
+huella_status face_fast_init(huella_error *err);
+huella_status face_conv2d_fast(face_op_cache *cache, const face_map *x, const float *filters,
+                               const float *bias, int k, int cout, int stride, face_pad pad,
+                               face_map *y, huella_error *err);
+huella_status face_depthwise_fast(face_op_cache *cache, const face_map *x, const float *filters,
+                                  int k, int stride, face_pad pad, int extra, face_map *y,
+                                  huella_error *err);
+huella_status face_pointwise_fast(face_op_cache *cache, const face_map *x, const float *w,
+                                  const float *bias, int cout, face_map *y, huella_error *err);
 
 huella_status face_maxpool(const face_map *x, int k, int stride, face_pad pad, face_map *y,
                            huella_error *err);
@@ -131,6 +158,7 @@ huella_status face_recog_net_forward(face_recog_net *n, const huella_face_rgb *i
 struct huella_face_models {
     face_weights *recog;
     face_recog_net *recog_net;
+    face_op_pool *ops; /* XNNPACK operators of the detector and landmarks */
     face_weights *detect;
     face_weights *landmark;
 };
@@ -144,15 +172,16 @@ huella_status face_recog_forward(const face_weights *w, const huella_face_rgb *i
 
 /* 68 landmarks (x, y) relative to the image given whole (0..1 of its width
  * and height), as FaceLandmark68Net does. */
-huella_status face_landmark_forward(const face_weights *w, const huella_face_rgb *img,
-                                    float out[136], huella_error *err);
+huella_status face_landmark_forward(const face_weights *w, face_op_cache *cache,
+                                    const huella_face_rgb *img, float out[136], huella_error *err);
 
 /* Raw detections before NMS: boxes relative to the image (0..1). */
 typedef struct face_raw_box {
     double x, y, w, h, score;
 } face_raw_box;
 
-huella_status face_detect_forward(const face_weights *w, const huella_face_rgb *img, int input_size,
+huella_status face_detect_forward(const face_weights *w, face_op_cache *cache,
+                                  const huella_face_rgb *img, int input_size,
                                   double score_threshold, face_raw_box **boxes, size_t *n,
                                   huella_error *err);
 

@@ -44,6 +44,8 @@ huella_status huella_face_models_load(const char *dir, huella_face_models **out,
     if (st == HUELLA_OK)
         st = face_recog_net_new(m->recog, &m->recog_net, err);
     if (st == HUELLA_OK)
+        st = face_op_pool_new(&m->ops, err);
+    if (st == HUELLA_OK)
         st = face_weights_load(dir, "tiny_face_detector_model", pin_detect, &m->detect, err);
     if (st == HUELLA_OK)
         st = face_weights_load(dir, "face_landmark_68_model", pin_landmark, &m->landmark, err);
@@ -62,6 +64,7 @@ void huella_face_models_free(huella_face_models *m)
 {
     if (m == NULL)
         return;
+    face_op_pool_free(m->ops);
     face_recog_net_free(m->recog_net);
     face_weights_free(m->recog);
     face_weights_free(m->detect);

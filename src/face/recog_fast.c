@@ -161,9 +161,9 @@ void face_recog_net_free(face_recog_net *n)
 huella_status face_recog_net_new(const face_weights *w, face_recog_net **out, huella_error *err)
 {
     *out = NULL;
-    if (xnn_initialize(NULL) != xnn_status_success)
-        return huella_error_set(err, HUELLA_E_INTERNAL,
-                                "XNNPACK cannot run on this processor (xnn_initialize failed)");
+    huella_status st = face_fast_init(err);
+    if (st != HUELLA_OK)
+        return st;
     face_recog_net *n = calloc(1, sizeof *n);
     if (n == NULL)
         return huella_error_set(err, HUELLA_E_NOMEM, "out of memory");
@@ -171,8 +171,8 @@ huella_status face_recog_net_new(const face_weights *w, face_recog_net **out, hu
         free(n);
         return huella_error_set(err, HUELLA_E_INTERNAL, "cannot create a mutex");
     }
-    huella_status st = fold_conv(w, "conv32_down", 7, 3, 32, 2, FACE_PAD_VALID, HUELLA_FACE_CHIP,
-                                 true, &n->conv[0], err);
+    st = fold_conv(w, "conv32_down", 7, 3, 32, 2, FACE_PAD_VALID, HUELLA_FACE_CHIP, true,
+                   &n->conv[0], err);
     int h = face_out_size(n->conv[0].out_h, 3, 2, FACE_PAD_VALID);
     n->pool_h = h;
     size_t most = (size_t)h * (size_t)h * 32;
