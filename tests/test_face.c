@@ -250,6 +250,14 @@ static void recogniser_matches_reference_descriptors(void **state)
                       cases[i][0], dist, gap);
         if (gap > 1e-3)
             fail_msg("%s: the XNNPACK and the plain network differ by %.4g", cases[i][0], gap);
+        if (i == 0) {
+            /* And the benchmarks' naive-loop baseline computes the same. */
+            if (face_recog_forward_naive(models->recog, img, plain, &err) != HUELLA_OK)
+                fail_msg("%s", err.message);
+            gap = huella_face_distance(d[i], plain);
+            if (gap > 1e-3)
+                fail_msg("%s: the XNNPACK and the naive network differ by %.4g", cases[i][0], gap);
+        }
         huella_face_rgb_free(img);
     }
     /* Two different people stay apart. */
@@ -621,6 +629,94 @@ static void vectorised_and_portable_search_agree(void **state)
     huella_face_gallery_free(g);
 }
 
+/* The XNNPACK convolutions (nn_fast.c) against the plain loops (nn.c) on
+ * generated tensors: odd and even sizes, strides 1 and 2, 'same' and
+ * 'valid' padding, the detector's extra border; with and without the
+ * operator cache, and the cached operator reused for a second input. */
+static void fill(face_map *m, unsigned seed)
+{
+    size_t n = (size_t)m->h * (size_t)m->w * (size_t)m->c;
+    for (size_t i = 0; i < n; i++) {
+        seed = seed * 1103515245u + 12345u;
+        m->d[i] = (float)((seed >> 8) % 2001) / 1000.0f - 1.0f;
+    }
+}
+
+static void assert_maps_close(const face_map *a, const face_map *b, const char *what)
+{
+    assert_int_equal(a->h, b->h);
+    assert_int_equal(a->w, b->w);
+    assert_int_equal(a->c, b->c);
+    size_t n = (size_t)a->h * (size_t)a->w * (size_t)a->c;
+    for (size_t i = 0; i < n; i++)
+        if (fabsf(a->d[i] - b->d[i]) > 1e-4f * (1.0f + fabsf(b->d[i])))
+            fail_msg("%s: element %zu is %g, the plain loop gives %g", what, i, a->d[i], b->d[i]);
+}
+
+static void xnnpack_and_plain_convolutions_agree(void **state)
+{
+    (void)state;
+    REQUIRE(); /* the models loader initialises XNNPACK */
+    static const struct {
+        int h, w, cin, cout, k, stride, extra;
+        face_pad pad;
+    } cases[] = {
+        {13, 11, 3, 16, 3, 1, 0, FACE_PAD_VALID}, {13, 11, 5, 8, 3, 2, 0, FACE_PAD_SAME},
+        {12, 12, 8, 8, 3, 1, 0, FACE_PAD_SAME},   {9, 9, 4, 12, 7, 2, 0, FACE_PAD_VALID},
+        {7, 10, 6, 6, 3, 2, 0, FACE_PAD_SAME},    {6, 6, 16, 32, 1, 1, 0, FACE_PAD_VALID},
+        {11, 7, 6, 6, 3, 1, 1, FACE_PAD_VALID},
+    };
+    face_op_pool *pool;
+    huella_error err;
+    assert_int_equal(face_op_pool_new(&pool, &err), HUELLA_OK);
+    face_op_cache *cache = face_op_pool_acquire(pool);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        face_map x;
+        assert_int_equal(face_map_alloc(&x, cases[i].h, cases[i].w, cases[i].cin, &err), HUELLA_OK);
+        int k = cases[i].k, cin = cases[i].cin, cout = cases[i].cout;
+        float *f = malloc((size_t)k * (size_t)k * (size_t)cin * (size_t)cout * sizeof(float));
+        float *dw = malloc((size_t)k * (size_t)k * (size_t)cin * sizeof(float));
+        float *b = malloc((size_t)cout * sizeof(float));
+        face_map fm = {k * k, cin, cout, f}, dm = {k, k, cin, dw}, bm = {1, 1, cout, b};
+        fill(&fm, 7u + (unsigned)i);
+        fill(&dm, 11u + (unsigned)i);
+        fill(&bm, 13u + (unsigned)i);
+        for (int round = 0; round < 3; round++) {
+            fill(&x, 3u * (unsigned)round + (unsigned)i);
+            face_op_cache *c = round == 0 ? NULL : cache; /* round 2 reuses */
+            face_map y1, y2;
+            char what[96];
+            snprintf(what, sizeof what, "case %zu round %d", i, round);
+            if (cases[i].extra == 0) {
+                assert_int_equal(
+                    face_conv2d(&x, f, b, k, cout, cases[i].stride, cases[i].pad, &y1, &err),
+                    HUELLA_OK);
+                assert_int_equal(face_conv2d_fast(c, &x, f, b, k, cout, cases[i].stride,
+                                                  cases[i].pad, &y2, &err),
+                                 HUELLA_OK);
+                assert_maps_close(&y2, &y1, what);
+                face_map_release(&y1);
+                face_map_release(&y2);
+            }
+            assert_int_equal(
+                face_depthwise(&x, dw, k, cases[i].stride, cases[i].pad, cases[i].extra, &y1, &err),
+                HUELLA_OK);
+            assert_int_equal(face_depthwise_fast(c, &x, dw, k, cases[i].stride, cases[i].pad,
+                                                 cases[i].extra, &y2, &err),
+                             HUELLA_OK);
+            assert_maps_close(&y2, &y1, what);
+            face_map_release(&y1);
+            face_map_release(&y2);
+        }
+        free(f);
+        free(dw);
+        free(b);
+        face_map_release(&x);
+    }
+    face_op_pool_release(pool, cache);
+    face_op_pool_free(pool);
+}
+
 /* ---- Pair protocols and groups ---------------------------------------- */
 
 static void pairs_and_groups_on_a_small_fixture(void **state)
@@ -843,6 +939,7 @@ int main(void)
         cmocka_unit_test(no_face_is_a_clear_failure),
         cmocka_unit_test(templates_round_trip_and_cost_little),
         cmocka_unit_test(vectorised_and_portable_search_agree),
+        cmocka_unit_test(xnnpack_and_plain_convolutions_agree),
         cmocka_unit_test(pairs_and_groups_on_a_small_fixture),
         cmocka_unit_test(command_line_detect_encode_compare),
         cmocka_unit_test(lfw_subset_accuracy),

@@ -89,6 +89,11 @@ void face_map_release(face_map *m);
 huella_status face_conv2d(const face_map *x, const float *filters, const float *bias, int k,
                           int cout, int stride, face_pad pad, face_map *y, huella_error *err);
 
+/* The same as a plain six-deep loop: the baseline the benchmarks compare
+ * with, and a third implementation for the tests. */
+huella_status face_conv2d_naive(const face_map *x, const float *filters, const float *bias, int k,
+                                int cout, int stride, face_pad pad, face_map *y, huella_error *err);
+
 /* Depthwise k x k conv (filters [k,k,c,1]) with stride and TF padding;
  * extra as for face_conv2d. */
 huella_status face_depthwise(const face_map *x, const float *filters, int k, int stride,
@@ -169,6 +174,9 @@ struct huella_face_models {
  * kept to check recog_fast.c against. */
 huella_status face_recog_forward(const face_weights *w, const huella_face_rgb *img,
                                  float out[HUELLA_FACE_DIM], huella_error *err);
+/* The same with face_conv2d_naive for every convolution. */
+huella_status face_recog_forward_naive(const face_weights *w, const huella_face_rgb *img,
+                                       float out[HUELLA_FACE_DIM], huella_error *err);
 
 /* 68 landmarks (x, y) relative to the image given whole (0..1 of its width
  * and height), as FaceLandmark68Net does. */

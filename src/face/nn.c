@@ -97,6 +97,42 @@ huella_status face_conv2d(const face_map *x, const float *filters, const float *
     return HUELLA_OK;
 }
 
+huella_status face_conv2d_naive(const face_map *x, const float *filters, const float *bias, int k,
+                                int cout, int stride, face_pad pad, face_map *y, huella_error *err)
+{
+    int oh = face_out_size(x->h, k, stride, pad), ow = face_out_size(x->w, k, stride, pad);
+    huella_status st = face_map_alloc(y, oh, ow, cout, err);
+    if (st != HUELLA_OK)
+        return st;
+    int pt = pad_before(x->h, oh, k, stride, pad), pl = pad_before(x->w, ow, k, stride, pad);
+    int cin = x->c;
+    for (int oy = 0; oy < oh; oy++)
+        for (int ox = 0; ox < ow; ox++)
+            for (int co = 0; co < cout; co++) {
+                float acc = bias[co];
+                for (int ky = 0; ky < k; ky++) {
+                    int iy = oy * stride + ky - pt;
+                    if (iy < 0 || iy >= x->h)
+                        continue;
+                    for (int kx = 0; kx < k; kx++) {
+                        int ix = ox * stride + kx - pl;
+                        if (ix < 0 || ix >= x->w)
+                            continue;
+                        const float *px =
+                            x->d + ((size_t)iy * (size_t)x->w + (size_t)ix) * (size_t)cin;
+                        const float *pf =
+                            filters +
+                            ((size_t)ky * (size_t)k + (size_t)kx) * (size_t)cin * (size_t)cout +
+                            (size_t)co;
+                        for (int ci = 0; ci < cin; ci++)
+                            acc += px[ci] * pf[(size_t)ci * (size_t)cout];
+                    }
+                }
+                y->d[((size_t)oy * (size_t)ow + (size_t)ox) * (size_t)cout + (size_t)co] = acc;
+            }
+    return HUELLA_OK;
+}
+
 huella_status face_depthwise(const face_map *x, const float *filters, int k, int stride,
                              face_pad pad, int extra, face_map *y, huella_error *err)
 {
