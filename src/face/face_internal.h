@@ -108,7 +108,9 @@ huella_status face_pointwise(const face_map *x, const float *w, const float *bia
  * face_fast_init (xnn_initialize) must have succeeded first: the models
  * loader calls it.  cache (may be NULL) keeps the operators, their weights
  * packed, for the next call with the same weights and input shape; it is
- * used by one thread at a time and taken from a pool that the models own. */
+ * used by one thread at a time and taken from a pool that the models own.
+ * It knows weights by their address: they must stay allocated and
+ * unchanged while the cache lives (the models' weights do). */
 typedef struct face_op_cache face_op_cache;
 typedef struct face_op_pool face_op_pool;
 huella_status face_op_pool_new(face_op_pool **out, huella_error *err);
