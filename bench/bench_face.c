@@ -4,10 +4,13 @@
  * Prints one JSON object per line:
  *  - "conv": the two heaviest kinds of convolution of the recognition
  *    network (the 7 x 7 stride-2 stem on 150 x 150 x 3 and a 3 x 3
- *    32 -> 32 layer on 35 x 35) as huella runs them (im2col + OpenBLAS
- *    sgemm) and as a naive six-deep loop, with the ratio;
+ *    32 -> 32 layer on 35 x 35) through XNNPACK (what huella runs), im2col
+ *    + OpenBLAS sgemm and a naive six-deep loop, with the ratios to the
+ *    naive loop (bench_face_libs does every shape, and BLIS);
  *  - "descriptor": the 128-D descriptor of an aligned 150 x 150 chip
- *    (target 12 ms);
+ *    (target 12 ms) as huella computes it (XNNPACK, scale layers folded),
+ *    and, as baselines in the same run, the plain layer-by-layer network
+ *    with OpenBLAS convolutions and with naive-loop convolutions;
  *  - "pipeline_lfw": detection (with the border for tight crops),
  *    landmarks, alignment, quality and descriptor of an LFW image
  *    (target 25 ms), with the default two descriptor passes (chip and
@@ -19,7 +22,8 @@
  *    (huella_face_distance over float descriptors) as baseline (target 50
  *    million per second per core).
  * Times are medians over repetitions, in CPU time of this thread (the
- * machine is shared).  OpenBLAS runs on one thread.
+ * machine is shared).  Everything runs on this one thread: OpenBLAS is set
+ * to one thread and XNNPACK is given no thread pool.
  *
  * usage: bench_face [REPEATS]
  */
@@ -93,10 +97,18 @@ static void bench_conv(const char *name, int h, int cin, int k, int cout, int st
         f[i] = (float)((i * 40503u) % 1000) / 1000.0f - 0.5f;
     int oh = face_out_size(h, k, stride, FACE_PAD_VALID);
     float *naive = malloc((size_t)oh * oh * cout * sizeof(float));
-    double t_lib[64], t_naive[64];
+    double t_lib[64], t_naive[64], t_xnn[64];
     double maxdiff = 0;
+    face_op_pool *pool;
+    if (face_op_pool_new(&pool, &err) != HUELLA_OK)
+        die(&err);
+    face_op_cache *cache = face_op_pool_acquire(pool);
+    face_map y;
+    /* The first XNNPACK call packs the weights; huella does it once. */
+    if (face_conv2d_fast(cache, &x, f, b, k, cout, stride, FACE_PAD_VALID, &y, &err) != HUELLA_OK)
+        die(&err);
+    face_map_release(&y);
     for (int r = 0; r < reps; r++) {
-        face_map y;
         double t0 = cpu_ms();
         if (face_conv2d(&x, f, b, k, cout, stride, FACE_PAD_VALID, &y, &err) != HUELLA_OK)
             die(&err);
@@ -108,11 +120,22 @@ static void bench_conv(const char *name, int h, int cin, int k, int cout, int st
         for (size_t i = 0; i < (size_t)oh * oh * cout; i++)
             maxdiff = fmax(maxdiff, fabs(y.d[i] - naive[i]));
         face_map_release(&y);
+        t0 = cpu_ms();
+        if (face_conv2d_fast(cache, &x, f, b, k, cout, stride, FACE_PAD_VALID, &y, &err) !=
+            HUELLA_OK)
+            die(&err);
+        t_xnn[r] = cpu_ms() - t0;
+        for (size_t i = 0; i < (size_t)oh * oh * cout; i++)
+            maxdiff = fmax(maxdiff, fabs(y.d[i] - naive[i]));
+        face_map_release(&y);
     }
-    double ml = median(t_lib, reps), mn = median(t_naive, reps);
-    printf("{\"bench\": \"conv\", \"layer\": \"%s\", \"openblas_ms\": %.3f, \"naive_ms\": %.3f, "
-           "\"ratio\": %.1f, \"max_abs_diff\": %.2g}\n",
-           name, ml, mn, mn / ml, maxdiff);
+    face_op_pool_release(pool, cache);
+    face_op_pool_free(pool);
+    double ml = median(t_lib, reps), mn = median(t_naive, reps), mx = median(t_xnn, reps);
+    printf("{\"bench\": \"conv\", \"layer\": \"%s\", \"xnnpack_ms\": %.3f, \"openblas_ms\": %.3f, "
+           "\"naive_ms\": %.3f, \"xnnpack_ratio\": %.1f, \"openblas_ratio\": %.1f, "
+           "\"max_abs_diff\": %.2g}\n",
+           name, mx, ml, mn, mn / mx, mn / ml, maxdiff);
     free(naive);
     free(f);
     free(b);
@@ -150,8 +173,26 @@ int main(int argc, char **argv)
             die(&err);
         t[r] = cpu_ms() - t0;
     }
-    printf("{\"bench\": \"descriptor\", \"chip\": \"150x150\", \"ms\": %.2f, \"target_ms\": 12}\n",
-           median(t, reps));
+    double md = median(t, reps);
+    /* Baselines: the plain network with OpenBLAS and with naive loops. */
+    double tb[64], tn[3];
+    for (int r = 0; r < reps; r++) {
+        double t0 = cpu_ms();
+        if (face_recog_forward(m->recog, chip, d, &err) != HUELLA_OK)
+            die(&err);
+        tb[r] = cpu_ms() - t0;
+    }
+    for (int r = 0; r < 3; r++) {
+        double t0 = cpu_ms();
+        if (face_recog_forward_naive(m->recog, chip, d, &err) != HUELLA_OK)
+            die(&err);
+        tn[r] = cpu_ms() - t0;
+    }
+    double mb = median(tb, reps), mn = median(tn, 3);
+    printf("{\"bench\": \"descriptor\", \"chip\": \"150x150\", \"ms\": %.2f, \"target_ms\": 12, "
+           "\"plain_openblas_ms\": %.2f, \"naive_ms\": %.1f, \"ratio_to_naive\": %.1f, "
+           "\"ratio_to_openblas\": %.2f}\n",
+           md, mb, mn, mn / md, mb / md);
     for (unsigned flags = 0; flags <= HUELLA_FACE_ENROL_SINGLE_PASS; flags++) {
         for (int r = 0; r < reps; r++) {
             double t0 = cpu_ms();

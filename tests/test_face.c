@@ -240,6 +240,24 @@ static void recogniser_matches_reference_descriptors(void **state)
         /* face-api's own tests accept 0.1; we reach 0.036-0.042. */
         if (dist > 0.05)
             fail_msg("%s: distance %.4f to the reference", cases[i][0], dist);
+        /* The XNNPACK network (scale layers folded into the convolutions)
+         * and the plain layer-by-layer implementation agree to rounding. */
+        float plain[HUELLA_FACE_DIM];
+        if (face_recog_forward(models->recog, img, plain, &err) != HUELLA_OK)
+            fail_msg("%s", err.message);
+        double gap = huella_face_distance(d[i], plain);
+        print_message("%s: %.4f to the reference, %.2g between our two implementations\n",
+                      cases[i][0], dist, gap);
+        if (gap > 1e-3)
+            fail_msg("%s: the XNNPACK and the plain network differ by %.4g", cases[i][0], gap);
+        if (i == 0) {
+            /* And the benchmarks' naive-loop baseline computes the same. */
+            if (face_recog_forward_naive(models->recog, img, plain, &err) != HUELLA_OK)
+                fail_msg("%s", err.message);
+            gap = huella_face_distance(d[i], plain);
+            if (gap > 1e-3)
+                fail_msg("%s: the XNNPACK and the naive network differ by %.4g", cases[i][0], gap);
+        }
         huella_face_rgb_free(img);
     }
     /* Two different people stay apart. */
@@ -275,7 +293,7 @@ static void landmarks_match_reference(void **state)
         float lm[136];
         double ref[136];
         huella_error err;
-        if (face_landmark_forward(models->landmark, img, lm, &err) != HUELLA_OK)
+        if (face_landmark_forward(models->landmark, NULL, img, lm, &err) != HUELLA_OK)
             fail_msg("%s", err.message);
         read_landmarks(cases[i][1], ref);
         double mean = 0;
@@ -611,6 +629,136 @@ static void vectorised_and_portable_search_agree(void **state)
     huella_face_gallery_free(g);
 }
 
+/* The XNNPACK convolutions (nn_fast.c) against the plain loops (nn.c) on
+ * generated tensors: odd and even sizes, strides 1 and 2, 'same' and
+ * 'valid' padding, the detector's extra border; with and without the
+ * operator cache, and the cached operator reused for a second input. */
+static void fill(face_map *m, unsigned seed)
+{
+    size_t n = (size_t)m->h * (size_t)m->w * (size_t)m->c;
+    for (size_t i = 0; i < n; i++) {
+        seed = seed * 1103515245u + 12345u;
+        m->d[i] = (float)((seed >> 8) % 2001) / 1000.0f - 1.0f;
+    }
+}
+
+static void assert_maps_close(const face_map *a, const face_map *b, const char *what)
+{
+    assert_int_equal(a->h, b->h);
+    assert_int_equal(a->w, b->w);
+    assert_int_equal(a->c, b->c);
+    size_t n = (size_t)a->h * (size_t)a->w * (size_t)a->c;
+    for (size_t i = 0; i < n; i++)
+        if (fabsf(a->d[i] - b->d[i]) > 1e-4f * (1.0f + fabsf(b->d[i])))
+            fail_msg("%s: element %zu is %g, the plain loop gives %g", what, i, a->d[i], b->d[i]);
+}
+
+static void xnnpack_and_plain_convolutions_agree(void **state)
+{
+    (void)state;
+    REQUIRE(); /* the models loader initialises XNNPACK */
+    static const struct {
+        int h, w, cin, cout, k, stride, extra;
+        face_pad pad;
+    } cases[] = {
+        {13, 11, 3, 16, 3, 1, 0, FACE_PAD_VALID}, {13, 11, 5, 8, 3, 2, 0, FACE_PAD_SAME},
+        {12, 12, 8, 8, 3, 1, 0, FACE_PAD_SAME},   {9, 9, 4, 12, 7, 2, 0, FACE_PAD_VALID},
+        {7, 10, 6, 6, 3, 2, 0, FACE_PAD_SAME},    {6, 6, 16, 32, 1, 1, 0, FACE_PAD_VALID},
+        {11, 7, 6, 6, 3, 1, 1, FACE_PAD_VALID},
+    };
+    face_op_pool *pool;
+    huella_error err;
+    assert_int_equal(face_op_pool_new(&pool, &err), HUELLA_OK);
+    face_op_cache *cache = face_op_pool_acquire(pool);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        face_map x;
+        assert_int_equal(face_map_alloc(&x, cases[i].h, cases[i].w, cases[i].cin, &err), HUELLA_OK);
+        int k = cases[i].k, cin = cases[i].cin, cout = cases[i].cout;
+        float *f = malloc((size_t)k * (size_t)k * (size_t)cin * (size_t)cout * sizeof(float));
+        float *dw = malloc((size_t)k * (size_t)k * (size_t)cin * sizeof(float));
+        float *b = malloc((size_t)cout * sizeof(float));
+        face_map fm = {k * k, cin, cout, f}, dm = {k, k, cin, dw}, bm = {1, 1, cout, b};
+        fill(&fm, 7u + (unsigned)i);
+        fill(&dm, 11u + (unsigned)i);
+        fill(&bm, 13u + (unsigned)i);
+        for (int round = 0; round < 3; round++) {
+            fill(&x, 3u * (unsigned)round + (unsigned)i);
+            face_op_cache *c = round == 0 ? NULL : cache; /* round 2 reuses */
+            face_map y1, y2;
+            char what[96];
+            snprintf(what, sizeof what, "case %zu round %d", i, round);
+            if (cases[i].extra == 0) {
+                assert_int_equal(
+                    face_conv2d(&x, f, b, k, cout, cases[i].stride, cases[i].pad, &y1, &err),
+                    HUELLA_OK);
+                assert_int_equal(face_conv2d_fast(c, &x, f, b, k, cout, cases[i].stride,
+                                                  cases[i].pad, &y2, &err),
+                                 HUELLA_OK);
+                assert_maps_close(&y2, &y1, what);
+                face_map_release(&y1);
+                face_map_release(&y2);
+            }
+            assert_int_equal(
+                face_depthwise(&x, dw, k, cases[i].stride, cases[i].pad, cases[i].extra, &y1, &err),
+                HUELLA_OK);
+            assert_int_equal(face_depthwise_fast(c, &x, dw, k, cases[i].stride, cases[i].pad,
+                                                 cases[i].extra, &y2, &err),
+                             HUELLA_OK);
+            assert_maps_close(&y2, &y1, what);
+            face_map_release(&y1);
+            face_map_release(&y2);
+        }
+        free(f);
+        free(dw);
+        free(b);
+        face_map_release(&x);
+    }
+    face_op_pool_release(pool, cache);
+    face_op_pool_free(pool);
+}
+
+/* ORL on some machines lacks an image (s3/3.pgm): a missing file, or a
+ * link to nothing, leaves a smaller set and the evaluation still reports
+ * its EER. */
+static void orl_with_a_missing_image_still_reports_eer(void **state)
+{
+    (void)state;
+    REQUIRE();
+    char root[2048], path[4096], target[4096];
+    snprintf(root, sizeof root, "%s", test_tmpfile("orl-missing"));
+    mkdir(root, 0755);
+    for (int p = 1; p <= 3; p++) {
+        snprintf(path, sizeof path, "%s/s%d", root, p);
+        mkdir(path, 0755);
+        for (int k = 1; k <= 3; k++) {
+            snprintf(path, sizeof path, "%s/s%d/%d.pgm", root, p, k);
+            assert_non_null(strstr(path, "/tmp-test_face/"));
+            unlink(path);
+            if (p == 3 && k == 3)
+                snprintf(target, sizeof target, "%s/no-such-image.pgm", root);
+            else
+                snprintf(target, sizeof target, "%s/s%d/%d.pgm", test_data("face/orl"), p, k);
+            assert_int_equal(symlink(target, path), 0);
+        }
+    }
+    const huella_modality *m = huella_eval_modality_find("face");
+    huella_dataset *ds;
+    huella_error err;
+    if (huella_dataset_scan(root, m->image_extensions, &ds, &err) != HUELLA_OK)
+        fail_msg("%s", err.message);
+    assert_int_equal(ds->n_samples, 8);
+    huella_eval_options opt = {.protocol = HUELLA_PROTOCOL_FVC, .threads = 1};
+    huella_eval_result *r;
+    if (huella_eval_run_with(m, ds, &opt, NULL, NULL, &r, &err) != HUELLA_OK)
+        fail_msg("%s", err.message);
+    assert_int_equal(r->fte, 0);
+    assert_int_equal(r->samples, 8);
+    assert_true(r->metrics.genuine > 0 && r->metrics.impostor > 0);
+    assert_true(r->metrics.eer >= 0.0 && r->metrics.eer <= 0.5);
+    huella_eval_result_free(r);
+    huella_dataset_free(ds);
+}
+
 /* ---- Pair protocols and groups ---------------------------------------- */
 
 static void pairs_and_groups_on_a_small_fixture(void **state)
@@ -833,6 +981,8 @@ int main(void)
         cmocka_unit_test(no_face_is_a_clear_failure),
         cmocka_unit_test(templates_round_trip_and_cost_little),
         cmocka_unit_test(vectorised_and_portable_search_agree),
+        cmocka_unit_test(xnnpack_and_plain_convolutions_agree),
+        cmocka_unit_test(orl_with_a_missing_image_still_reports_eer),
         cmocka_unit_test(pairs_and_groups_on_a_small_fixture),
         cmocka_unit_test(command_line_detect_encode_compare),
         cmocka_unit_test(lfw_subset_accuracy),

@@ -47,9 +47,12 @@ HUELLA_API const char *huella_face_default_model_dir(void);
 
 /*
  * Load and check the three networks from dir (NULL: the default).  Each
- * file must match its pinned SHA-256.  The models are immutable once
- * loaded and may be shared by threads.  Also sets OpenBLAS to one thread
- * (huella runs its own threads over samples).
+ * file must match its pinned SHA-256.  The models may be shared by
+ * threads: the weights are immutable once loaded, and the XNNPACK
+ * operators that run them are taken from pools inside the models (behind a
+ * mutex; a thread that finds every operator set busy makes another, about
+ * 21 MB, kept until huella_face_models_free).  XNNPACK runs on the calling
+ * thread; OpenBLAS (used by the reference paths) is set to one thread.
  */
 HUELLA_API huella_status huella_face_models_load(const char *dir, huella_face_models **out,
                                                  huella_error *err);

@@ -25,8 +25,11 @@ static const double anchors[5][2] = {
 static void leaky(face_map *x)
 {
     size_t n = (size_t)x->h * (size_t)x->w * (size_t)x->c;
-    for (size_t i = 0; i < n; i++)
-        x->d[i] = x->d[i] < 0.0f ? x->d[i] * 0.1f : x->d[i];
+    /* max(v, 0.1 v) is the leaky ReLU, written so that it vectorises. */
+    for (size_t i = 0; i < n; i++) {
+        float v = x->d[i], t = v * 0.1f;
+        x->d[i] = v > t ? v : t;
+    }
 }
 
 static huella_status replace(face_map *x, face_map *y, huella_status st)
@@ -38,8 +41,8 @@ static huella_status replace(face_map *x, face_map *y, huella_status st)
     return st;
 }
 
-static huella_status sep_block(face_map *x, const face_weights *w, int idx, int cin, int cout,
-                               huella_error *err)
+static huella_status sep_block(face_op_cache *cache, face_map *x, const face_weights *w, int idx,
+                               int cin, int cout, huella_error *err)
 {
     char name[64];
     const float *dw, *pw, *bias;
@@ -57,10 +60,10 @@ static huella_status sep_block(face_map *x, const face_weights *w, int idx, int 
     if ((st = face_weights_get(w, WHAT, name, 1, bshape, &bias, err)) != HUELLA_OK)
         return st;
     face_map y;
-    st = face_depthwise(x, dw, 3, 1, FACE_PAD_VALID, 1, &y, err);
+    st = face_depthwise_fast(cache, x, dw, 3, 1, FACE_PAD_VALID, 1, &y, err);
     if ((st = replace(x, &y, st)) != HUELLA_OK)
         return st;
-    st = face_pointwise(x, pw, bias, cout, &y, err);
+    st = face_pointwise_fast(cache, x, pw, bias, cout, &y, err);
     if ((st = replace(x, &y, st)) != HUELLA_OK)
         return st;
     leaky(x);
@@ -72,7 +75,8 @@ static double sigmoid(double v)
     return 1.0 / (1.0 + exp(-v));
 }
 
-huella_status face_detect_forward(const face_weights *w, const huella_face_rgb *img, int input_size,
+huella_status face_detect_forward(const face_weights *w, face_op_cache *cache,
+                                  const huella_face_rgb *img, int input_size,
                                   double score_threshold, face_raw_box **boxes, size_t *n,
                                   huella_error *err)
 {
@@ -94,7 +98,7 @@ huella_status face_detect_forward(const face_weights *w, const huella_face_rgb *
     face_map x = {0}, y;
     if ((st = face_prepare_input(img, input_size, false, mean, 255.0f, &x, err)) != HUELLA_OK)
         return st;
-    st = face_conv2d(&x, f0, b0, 3, 16, 1, FACE_PAD_VALID, &y, err);
+    st = face_conv2d_fast(cache, &x, f0, b0, 3, 16, 1, FACE_PAD_VALID, &y, err);
     if ((st = replace(&x, &y, st)) != HUELLA_OK)
         goto done;
     leaky(&x);
@@ -103,14 +107,14 @@ huella_status face_detect_forward(const face_weights *w, const huella_face_rgb *
         st = face_maxpool(&x, 2, 2, FACE_PAD_SAME, &y, err);
         if ((st = replace(&x, &y, st)) != HUELLA_OK)
             goto done;
-        if ((st = sep_block(&x, w, i, ch, ch * 2, err)) != HUELLA_OK)
+        if ((st = sep_block(cache, &x, w, i, ch, ch * 2, err)) != HUELLA_OK)
             goto done;
         ch *= 2;
     }
     st = face_maxpool(&x, 2, 1, FACE_PAD_SAME, &y, err);
     if ((st = replace(&x, &y, st)) != HUELLA_OK)
         goto done;
-    st = face_pointwise(&x, f8, b8, 25, &y, err);
+    st = face_pointwise_fast(cache, &x, f8, b8, 25, &y, err);
     if ((st = replace(&x, &y, st)) != HUELLA_OK)
         goto done;
     /* Decode.  Boxes relative to the image: the padded square's coordinates

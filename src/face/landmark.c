@@ -15,8 +15,9 @@
 
 #define WHAT "face_landmark_68_model"
 
-static huella_status sep_conv(const face_map *x, const face_weights *w, const char *prefix, int cin,
-                              int cout, int stride, face_map *y, huella_error *err)
+static huella_status sep_conv(face_op_cache *cache, const face_map *x, const face_weights *w,
+                              const char *prefix, int cin, int cout, int stride, face_map *y,
+                              huella_error *err)
 {
     char name[64];
     const float *dw, *pw, *bias;
@@ -33,9 +34,9 @@ static huella_status sep_conv(const face_map *x, const face_weights *w, const ch
     if ((st = face_weights_get(w, WHAT, name, 1, bshape, &bias, err)) != HUELLA_OK)
         return st;
     face_map t;
-    if ((st = face_depthwise(x, dw, 3, stride, FACE_PAD_SAME, 0, &t, err)) != HUELLA_OK)
+    if ((st = face_depthwise_fast(cache, x, dw, 3, stride, FACE_PAD_SAME, 0, &t, err)) != HUELLA_OK)
         return st;
-    st = face_pointwise(&t, pw, bias, cout, y, err);
+    st = face_pointwise_fast(cache, &t, pw, bias, cout, y, err);
     face_map_release(&t);
     return st;
 }
@@ -47,8 +48,8 @@ static void relu(face_map *x)
         x->d[i] = x->d[i] < 0.0f ? 0.0f : x->d[i];
 }
 
-static huella_status dense_block(face_map *x, const face_weights *w, int idx, int cin, int cout,
-                                 huella_error *err)
+static huella_status dense_block(face_op_cache *cache, face_map *x, const face_weights *w, int idx,
+                                 int cin, int cout, huella_error *err)
 {
     char prefix[32], name[64];
     huella_status st;
@@ -59,10 +60,10 @@ static huella_status dense_block(face_map *x, const face_weights *w, int idx, in
         if ((st = face_weights_get(w, WHAT, "dense0/conv0/filters", 4, fs, &f, err)) != HUELLA_OK ||
             (st = face_weights_get(w, WHAT, "dense0/conv0/bias", 1, bs, &b, err)) != HUELLA_OK)
             return st;
-        st = face_conv2d(x, f, b, 3, cout, 2, FACE_PAD_SAME, &o1, err);
+        st = face_conv2d_fast(cache, x, f, b, 3, cout, 2, FACE_PAD_SAME, &o1, err);
     } else {
         snprintf(name, sizeof name, "dense%d/conv0", idx);
-        st = sep_conv(x, w, name, cin, cout, 2, &o1, err);
+        st = sep_conv(cache, x, w, name, cin, cout, 2, &o1, err);
     }
     if (st != HUELLA_OK)
         return st;
@@ -70,7 +71,7 @@ static huella_status dense_block(face_map *x, const face_weights *w, int idx, in
     size_t n = (size_t)o1.h * (size_t)o1.w * (size_t)cout;
     snprintf(prefix, sizeof prefix, "dense%d", idx);
     snprintf(name, sizeof name, "%s/conv1", prefix);
-    if ((st = sep_conv(&o1, w, name, cout, cout, 1, &o2, err)) != HUELLA_OK)
+    if ((st = sep_conv(cache, &o1, w, name, cout, cout, 1, &o2, err)) != HUELLA_OK)
         goto done;
     if ((st = face_map_alloc(&in, o1.h, o1.w, cout, err)) != HUELLA_OK)
         goto done;
@@ -79,14 +80,14 @@ static huella_status dense_block(face_map *x, const face_weights *w, int idx, in
         in.d[i] = t < 0.0f ? 0.0f : t;
     }
     snprintf(name, sizeof name, "%s/conv2", prefix);
-    if ((st = sep_conv(&in, w, name, cout, cout, 1, &o3, err)) != HUELLA_OK)
+    if ((st = sep_conv(cache, &in, w, name, cout, cout, 1, &o3, err)) != HUELLA_OK)
         goto done;
     for (size_t i = 0; i < n; i++) {
         float t = o1.d[i] + (o2.d[i] + o3.d[i]);
         in.d[i] = t < 0.0f ? 0.0f : t;
     }
     snprintf(name, sizeof name, "%s/conv3", prefix);
-    if ((st = sep_conv(&in, w, name, cout, cout, 1, &o4, err)) != HUELLA_OK)
+    if ((st = sep_conv(cache, &in, w, name, cout, cout, 1, &o4, err)) != HUELLA_OK)
         goto done;
     for (size_t i = 0; i < n; i++) {
         float t = o1.d[i] + (o2.d[i] + (o3.d[i] + o4.d[i]));
@@ -104,8 +105,8 @@ done:
     return st;
 }
 
-huella_status face_landmark_forward(const face_weights *w, const huella_face_rgb *img,
-                                    float out[136], huella_error *err)
+huella_status face_landmark_forward(const face_weights *w, face_op_cache *cache,
+                                    const huella_face_rgb *img, float out[136], huella_error *err)
 {
     static const float mean[3] = {122.782f, 117.001f, 104.298f};
     face_map x = {0}, y = {0};
@@ -114,7 +115,7 @@ huella_status face_landmark_forward(const face_weights *w, const huella_face_rgb
         return st;
     static const int ch[5] = {3, 32, 64, 128, 256};
     for (int i = 0; i < 4 && st == HUELLA_OK; i++)
-        st = dense_block(&x, w, i, ch[i], ch[i + 1], err);
+        st = dense_block(cache, &x, w, i, ch[i], ch[i + 1], err);
     if (st == HUELLA_OK)
         st = face_avgpool(&x, 7, 2, FACE_PAD_VALID, &y, err);
     face_map_release(&x);

@@ -42,6 +42,10 @@ huella_status huella_face_models_load(const char *dir, huella_face_models **out,
         return huella_error_set(err, HUELLA_E_NOMEM, "out of memory");
     huella_status st = face_weights_load(dir, "face_recognition_model", pin_recog, &m->recog, err);
     if (st == HUELLA_OK)
+        st = face_recog_net_new(m->recog, &m->recog_net, err);
+    if (st == HUELLA_OK)
+        st = face_op_pool_new(&m->ops, err);
+    if (st == HUELLA_OK)
         st = face_weights_load(dir, "tiny_face_detector_model", pin_detect, &m->detect, err);
     if (st == HUELLA_OK)
         st = face_weights_load(dir, "face_landmark_68_model", pin_landmark, &m->landmark, err);
@@ -60,6 +64,8 @@ void huella_face_models_free(huella_face_models *m)
 {
     if (m == NULL)
         return;
+    face_op_pool_free(m->ops);
+    face_recog_net_free(m->recog_net);
     face_weights_free(m->recog);
     face_weights_free(m->detect);
     face_weights_free(m->landmark);
@@ -69,7 +75,7 @@ void huella_face_models_free(huella_face_models *m)
 huella_status huella_face_descriptor(const huella_face_models *m, const huella_face_rgb *chip,
                                      float out[HUELLA_FACE_DIM], huella_error *err)
 {
-    return face_recog_forward(m->recog, chip, out, err);
+    return face_recog_net_forward(m->recog_net, chip, out, err);
 }
 
 double huella_face_distance(const float *a, const float *b)

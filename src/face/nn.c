@@ -35,7 +35,7 @@ huella_status face_map_alloc(face_map *m, int h, int w, int c, huella_error *err
     size_t n;
     m->d = NULL;
     if (h <= 0 || w <= 0 || c <= 0 || !huella_size_mul((size_t)h * (size_t)w, (size_t)c, &n) ||
-        !huella_size_mul(n, sizeof(float), &n))
+        !huella_size_add(n, FACE_MAP_SLACK, &n) || !huella_size_mul(n, sizeof(float), &n))
         return huella_error_set(err, HUELLA_E_INPUT, "tensor size %d x %d x %d is invalid", h, w,
                                 c);
     m->d = malloc(n);
@@ -97,6 +97,42 @@ huella_status face_conv2d(const face_map *x, const float *filters, const float *
     return HUELLA_OK;
 }
 
+huella_status face_conv2d_naive(const face_map *x, const float *filters, const float *bias, int k,
+                                int cout, int stride, face_pad pad, face_map *y, huella_error *err)
+{
+    int oh = face_out_size(x->h, k, stride, pad), ow = face_out_size(x->w, k, stride, pad);
+    huella_status st = face_map_alloc(y, oh, ow, cout, err);
+    if (st != HUELLA_OK)
+        return st;
+    int pt = pad_before(x->h, oh, k, stride, pad), pl = pad_before(x->w, ow, k, stride, pad);
+    int cin = x->c;
+    for (int oy = 0; oy < oh; oy++)
+        for (int ox = 0; ox < ow; ox++)
+            for (int co = 0; co < cout; co++) {
+                float acc = bias[co];
+                for (int ky = 0; ky < k; ky++) {
+                    int iy = oy * stride + ky - pt;
+                    if (iy < 0 || iy >= x->h)
+                        continue;
+                    for (int kx = 0; kx < k; kx++) {
+                        int ix = ox * stride + kx - pl;
+                        if (ix < 0 || ix >= x->w)
+                            continue;
+                        const float *px =
+                            x->d + ((size_t)iy * (size_t)x->w + (size_t)ix) * (size_t)cin;
+                        const float *pf =
+                            filters +
+                            ((size_t)ky * (size_t)k + (size_t)kx) * (size_t)cin * (size_t)cout +
+                            (size_t)co;
+                        for (int ci = 0; ci < cin; ci++)
+                            acc += px[ci] * pf[(size_t)ci * (size_t)cout];
+                    }
+                }
+                y->d[((size_t)oy * (size_t)ow + (size_t)ox) * (size_t)cout + (size_t)co] = acc;
+            }
+    return HUELLA_OK;
+}
+
 huella_status face_depthwise(const face_map *x, const float *filters, int k, int stride,
                              face_pad pad, int extra, face_map *y, huella_error *err)
 {
@@ -144,6 +180,27 @@ static huella_status pool(const face_map *x, int k, int stride, face_pad pad, bo
     if (st != HUELLA_OK)
         return st;
     int pt = pad_before(x->h, oh, k, stride, pad), pl = pad_before(x->w, ow, k, stride, pad);
+    if (max && k == 2 && pt == 0 && pl == 0) {
+        /* The detector's 2 x 2 pools: a window cut by the bottom or right
+         * edge repeats its last row or column, which leaves the max as it
+         * is. */
+        for (int oy = 0; oy < oh; oy++) {
+            int y0 = oy * stride, y1 = y0 + 1 < x->h ? y0 + 1 : x->h - 1;
+            for (int ox = 0; ox < ow; ox++) {
+                int x0 = ox * stride, x1 = x0 + 1 < x->w ? x0 + 1 : x->w - 1;
+                const float *a = x->d + ((size_t)y0 * (size_t)x->w + (size_t)x0) * (size_t)c;
+                const float *b = x->d + ((size_t)y0 * (size_t)x->w + (size_t)x1) * (size_t)c;
+                const float *e = x->d + ((size_t)y1 * (size_t)x->w + (size_t)x0) * (size_t)c;
+                const float *f = x->d + ((size_t)y1 * (size_t)x->w + (size_t)x1) * (size_t)c;
+                float *dst = y->d + ((size_t)oy * (size_t)ow + (size_t)ox) * (size_t)c;
+                for (int ci = 0; ci < c; ci++) {
+                    float m1 = a[ci] > b[ci] ? a[ci] : b[ci], m2 = e[ci] > f[ci] ? e[ci] : f[ci];
+                    dst[ci] = m1 > m2 ? m1 : m2;
+                }
+            }
+        }
+        return HUELLA_OK;
+    }
     for (int oy = 0; oy < oh; oy++)
         for (int ox = 0; ox < ow; ox++) {
             float *dst = y->d + ((size_t)oy * (size_t)ow + (size_t)ox) * (size_t)c;
@@ -193,6 +250,18 @@ huella_status face_prepare_input(const huella_face_rgb *img, int size, bool cent
 {
     if (img->width == 0 || img->height == 0)
         return huella_error_set(err, HUELLA_E_INPUT, "empty image");
+    huella_status st = face_map_alloc(out, size, size, 3, err);
+    if (st != HUELLA_OK)
+        return st;
+    return face_prepare_input_into(img, size, centred, mean, divisor, out->d, err);
+}
+
+huella_status face_prepare_input_into(const huella_face_rgb *img, int size, bool centred,
+                                      const float *mean, float divisor, float *dst,
+                                      huella_error *err)
+{
+    if (img->width == 0 || img->height == 0)
+        return huella_error_set(err, HUELLA_E_INPUT, "empty image");
     int w = (int)img->width, h = (int)img->height;
     int side = w > h ? w : h;
     /* Offset of the image inside the padded square. */
@@ -200,45 +269,59 @@ huella_status face_prepare_input(const huella_face_rgb *img, int size, bool cent
     int after = centred ? (diff + 1) / 2 : diff; /* Math.round(diff * 0.5) */
     int before = diff - after;
     int offx = w < h ? before : 0, offy = h < w ? before : 0;
-    huella_status st = face_map_alloc(out, size, size, 3, err);
-    if (st != HUELLA_OK)
-        return st;
     float scale = (float)side / (float)size;
+    /* The horizontal taps of every output column, computed once: byte
+     * offsets into a row (-1 outside the image) and the weight. */
+    int *cols = malloc((size_t)size * 2 * sizeof(int));
+    float *fxs = malloc((size_t)size * sizeof(float));
+    if (cols == NULL || fxs == NULL) {
+        free(cols);
+        free(fxs);
+        return huella_error_set(err, HUELLA_E_NOMEM, "out of memory");
+    }
+    for (int ox = 0; ox < size; ox++) {
+        float sx = (float)ox * scale;
+        int x0 = (int)sx;
+        int x1 = x0 + 1 < side ? x0 + 1 : side - 1;
+        fxs[ox] = sx - (float)x0;
+        x0 -= offx;
+        x1 -= offx;
+        cols[2 * ox] = x0 >= 0 && x0 < w ? x0 * 3 : -1;
+        cols[2 * ox + 1] = x1 >= 0 && x1 < w ? x1 * 3 : -1;
+    }
+    static const uint8_t black[3] = {0, 0, 0};
+    float m[3] = {0.0f, 0.0f, 0.0f};
+    if (mean != NULL)
+        memcpy(m, mean, sizeof m);
     for (int oy = 0; oy < size; oy++) {
         float sy = (float)oy * scale;
         int y0 = (int)sy;
         int y1 = y0 + 1 < side ? y0 + 1 : side - 1;
         float fy = sy - (float)y0;
-        for (int ox = 0; ox < size; ox++) {
-            float sx = (float)ox * scale;
-            int x0 = (int)sx;
-            int x1 = x0 + 1 < side ? x0 + 1 : side - 1;
-            float fx = sx - (float)x0;
-            float v[4][3];
-            int ys[2] = {y0, y1}, xs[2] = {x0, x1};
-            for (int a = 0; a < 2; a++)
-                for (int b = 0; b < 2; b++) {
-                    int iy = ys[a] - offy, ix = xs[b] - offx;
-                    float *dst = v[a * 2 + b];
-                    if (iy < 0 || iy >= h || ix < 0 || ix >= w) {
-                        dst[0] = dst[1] = dst[2] = 0.0f;
-                    } else {
-                        const uint8_t *p = img->pixels + ((size_t)iy * (size_t)w + (size_t)ix) * 3;
-                        dst[0] = p[0];
-                        dst[1] = p[1];
-                        dst[2] = p[2];
-                    }
-                }
-            float *d = out->d + ((size_t)oy * (size_t)size + (size_t)ox) * 3;
+        y0 -= offy;
+        y1 -= offy;
+        const uint8_t *r0 = y0 >= 0 && y0 < h ? img->pixels + (size_t)y0 * (size_t)w * 3 : NULL;
+        const uint8_t *r1 = y1 >= 0 && y1 < h ? img->pixels + (size_t)y1 * (size_t)w * 3 : NULL;
+        float *d = dst + (size_t)oy * (size_t)size * 3;
+        for (int ox = 0; ox < size; ox++, d += 3) {
+            int c0 = cols[2 * ox], c1 = cols[2 * ox + 1];
+            float fx = fxs[ox];
+            const uint8_t *p00 = r0 && c0 >= 0 ? r0 + c0 : black;
+            const uint8_t *p01 = r0 && c1 >= 0 ? r0 + c1 : black;
+            const uint8_t *p10 = r1 && c0 >= 0 ? r1 + c0 : black;
+            const uint8_t *p11 = r1 && c1 >= 0 ? r1 + c1 : black;
             for (int ch = 0; ch < 3; ch++) {
-                float top = v[0][ch] + (v[1][ch] - v[0][ch]) * fx;
-                float bot = v[2][ch] + (v[3][ch] - v[2][ch]) * fx;
+                float v00 = p00[ch], v01 = p01[ch], v10 = p10[ch], v11 = p11[ch];
+                float top = v00 + (v01 - v00) * fx;
+                float bot = v10 + (v11 - v10) * fx;
                 float val = top + (bot - top) * fy;
                 if (mean != NULL)
-                    val -= mean[ch];
+                    val -= m[ch];
                 d[ch] = val / divisor;
             }
         }
     }
+    free(cols);
+    free(fxs);
     return HUELLA_OK;
 }

@@ -101,14 +101,17 @@ huella_status huella_face_detect(const huella_face_models *m, const huella_face_
     }
     face_raw_box *boxes;
     size_t nb;
-    st = face_detect_forward(m->detect, src, input_size, thr, &boxes, &nb, err);
+    face_op_cache *cache = face_op_pool_acquire(m->ops);
+    st = face_detect_forward(m->detect, cache, src, input_size, thr, &boxes, &nb, err);
     if (st != HUELLA_OK) {
+        face_op_pool_release(m->ops, cache);
         huella_face_rgb_free(work);
         return st;
     }
     nb = face_nms(boxes, nb, 0.4);
     huella_face *out = nb ? calloc(nb, sizeof *out) : NULL;
     if (nb && out == NULL) {
+        face_op_pool_release(m->ops, cache);
         free(boxes);
         huella_face_rgb_free(work);
         return huella_error_set(err, HUELLA_E_NOMEM, "out of memory");
@@ -124,7 +127,7 @@ huella_status huella_face_detect(const huella_face_models *m, const huella_face_
         if ((st = crop(src, cx, cy, cw, ch, &face, err)) != HUELLA_OK)
             break;
         float lm[136];
-        st = face_landmark_forward(m->landmark, face, lm, err);
+        st = face_landmark_forward(m->landmark, cache, face, lm, err);
         huella_face_rgb_free(face);
         if (st != HUELLA_OK)
             break;
@@ -143,6 +146,7 @@ huella_status huella_face_detect(const huella_face_models *m, const huella_face_
             f->landmarks[p].y = lm[2 * p + 1] * ch + cy - pad;
         }
     }
+    face_op_pool_release(m->ops, cache);
     free(boxes);
     huella_face_rgb_free(work);
     if (st != HUELLA_OK) {

@@ -48,9 +48,11 @@ static huella_status get_conv(const face_weights *w, const char *prefix, int k, 
 
 /* conv + bias, scale layer, optional relu. */
 static huella_status conv_layer(const face_map *x, const conv_params *p, int stride, face_pad pad,
-                                bool relu, face_map *y, huella_error *err)
+                                bool relu, bool naive, face_map *y, huella_error *err)
 {
-    huella_status st = face_conv2d(x, p->filters, p->bias, p->k, p->cout, stride, pad, y, err);
+    huella_status st =
+        naive ? face_conv2d_naive(x, p->filters, p->bias, p->k, p->cout, stride, pad, y, err)
+              : face_conv2d(x, p->filters, p->bias, p->k, p->cout, stride, pad, y, err);
     if (st != HUELLA_OK)
         return st;
     size_t n = (size_t)y->h * (size_t)y->w;
@@ -65,7 +67,7 @@ static huella_status conv_layer(const face_map *x, const conv_params *p, int str
 }
 
 static huella_status residual(face_map *x, const face_weights *w, const char *prefix, int cin,
-                              int cout, bool down, huella_error *err)
+                              int cout, bool down, bool naive, huella_error *err)
 {
     char name[96];
     conv_params c1, c2;
@@ -77,9 +79,10 @@ static huella_status residual(face_map *x, const face_weights *w, const char *pr
     if ((st = get_conv(w, name, 3, cout, cout, &c2, err)) != HUELLA_OK)
         return st;
     face_map a = {0}, b = {0}, sc = {0};
-    st = conv_layer(x, &c1, down ? 2 : 1, down ? FACE_PAD_VALID : FACE_PAD_SAME, true, &a, err);
+    st = conv_layer(x, &c1, down ? 2 : 1, down ? FACE_PAD_VALID : FACE_PAD_SAME, true, naive, &a,
+                    err);
     if (st == HUELLA_OK)
-        st = conv_layer(&a, &c2, 1, FACE_PAD_SAME, false, &b, err);
+        st = conv_layer(&a, &c2, 1, FACE_PAD_SAME, false, naive, &b, err);
     face_map_release(&a);
     if (st != HUELLA_OK)
         return st;
@@ -130,8 +133,8 @@ static huella_status residual(face_map *x, const face_weights *w, const char *pr
     return HUELLA_OK;
 }
 
-huella_status face_recog_forward(const face_weights *w, const huella_face_rgb *img,
-                                 float out[HUELLA_FACE_DIM], huella_error *err)
+static huella_status recog_forward(const face_weights *w, const huella_face_rgb *img, bool naive,
+                                   float out[HUELLA_FACE_DIM], huella_error *err)
 {
     static const float mean[3] = {122.782f, 117.001f, 104.298f};
     face_map x = {0}, t = {0};
@@ -141,7 +144,7 @@ huella_status face_recog_forward(const face_weights *w, const huella_face_rgb *i
         return st;
     if ((st = face_prepare_input(img, 150, true, mean, 255.0f, &x, err)) != HUELLA_OK)
         return st;
-    st = conv_layer(&x, &c0, 2, FACE_PAD_VALID, true, &t, err);
+    st = conv_layer(&x, &c0, 2, FACE_PAD_VALID, true, naive, &t, err);
     face_map_release(&x);
     if (st != HUELLA_OK)
         return st;
@@ -163,7 +166,8 @@ huella_status face_recog_forward(const face_weights *w, const huella_face_rgb *i
         {"conv256_2", 256, 256, false},   {"conv256_down_out", 256, 256, true},
     };
     for (size_t i = 0; i < sizeof blocks / sizeof blocks[0]; i++) {
-        st = residual(&x, w, blocks[i].name, blocks[i].cin, blocks[i].cout, blocks[i].down, err);
+        st = residual(&x, w, blocks[i].name, blocks[i].cin, blocks[i].cout, blocks[i].down, naive,
+                      err);
         if (st != HUELLA_OK) {
             face_map_release(&x);
             return st;
@@ -190,4 +194,16 @@ huella_status face_recog_forward(const face_weights *w, const huella_face_rgb *i
         out[o] = s;
     }
     return HUELLA_OK;
+}
+
+huella_status face_recog_forward(const face_weights *w, const huella_face_rgb *img,
+                                 float out[HUELLA_FACE_DIM], huella_error *err)
+{
+    return recog_forward(w, img, false, out, err);
+}
+
+huella_status face_recog_forward_naive(const face_weights *w, const huella_face_rgb *img,
+                                       float out[HUELLA_FACE_DIM], huella_error *err)
+{
+    return recog_forward(w, img, true, out, err);
 }
