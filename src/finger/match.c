@@ -912,7 +912,7 @@ static int grow(const huella_finger_prepared *a, const huella_finger_prepared *b
  * pairs (appended to the queues) and refines *al to the least-squares transform.
  */
 static int consolidate(const huella_finger_prepared *a, const huella_finger_prepared *b, scratch *w,
-                       int n_touched, int m, uint16_t stamp, alignment *al)
+                       int m, uint16_t stamp, alignment *al)
 {
     if (m < CONSOLIDATE_MIN)
         return m;
@@ -962,20 +962,37 @@ static int consolidate(const huella_finger_prepared *a, const huella_finger_prep
     }
     /* The candidates: pairs with local support (a vote: some edge of one
      * matches an edge of the other), both minutiae free, within the
-     * tolerances; with their squared errors relative to the tolerance. */
-    uint32_t recip = (1u << 21) / (uint32_t)nb + 1u;
+     * tolerances; with their squared errors relative to the tolerance.
+     * By rows of a's minutiae: the distances of a row in one pass without
+     * branches (it vectorises), then the few within tolerance checked for
+     * a vote and a direction; cheaper than visiting the touched pairs, a
+     * scattered walk with a branch per pair.  The order does not matter:
+     * the candidates are sorted below. */
     int nc = 0;
-    for (int t = 0; t < n_touched && nc < MAX_CONSOLIDATE; t++) {
-        /* i = pair / nb by a multiplication: exact for pair < 2^14, nb < 2^7. */
-        int pair = w->touched[t];
-        int i = (int)(((uint32_t)pair * recip) >> 21), j = pair - i * nb;
-        if (w->taken_a[i] == stamp || w->taken_b[j] == stamp)
+    uint8_t near[MAX_M + 8];
+    memset(near + nb, 0, 8);
+    for (int i = 0; i < na && nc + nb <= MAX_CONSOLIDATE; i++) {
+        if (w->taken_a[i] == stamp)
             continue;
-        float ex = tx[j] - a->x[i], ey = ty[j] - a->y[i];
-        float e2 = ex * ex + ey * ey;
-        if (e2 > tol2[i] || ang_diff(tth[j], a->th[i]) > TOL_CA)
-            continue;
-        w->cons[nc++] = (cons_pair){e2 / tol2[i], (uint8_t)i, (uint8_t)j};
+        float axi = a->x[i], ayi = a->y[i], t2 = tol2[i];
+        for (int j = 0; j < nb; j++) {
+            float ex = tx[j] - axi, ey = ty[j] - ayi;
+            near[j] = (uint8_t)(ex * ex + ey * ey <= t2);
+        }
+        const int32_t *vote = w->vote + i * nb;
+        for (int j0 = 0; j0 < nb; j0 += 8) {
+            uint64_t any;
+            memcpy(&any, near + j0, 8);
+            if (any == 0)
+                continue;
+            for (int j = j0; j < j0 + 8 && j < nb; j++) {
+                if (!near[j] || vote[j] == 0 || w->taken_b[j] == stamp ||
+                    ang_diff(tth[j], a->th[i]) > TOL_CA)
+                    continue;
+                float ex = tx[j] - axi, ey = ty[j] - ayi;
+                w->cons[nc++] = (cons_pair){(ex * ex + ey * ey) / t2, (uint8_t)i, (uint8_t)j};
+            }
+        }
     }
     qsort(w->cons, (size_t)nc, sizeof(cons_pair), cmp_cons);
     for (int k = 0; k < nc; k++) {
@@ -1199,7 +1216,7 @@ static double compare(const huella_finger_prepared *a, const huella_finger_prepa
         w->taken_a[w->best_a[q]] = stamp;
         w->taken_b[w->best_b[q]] = stamp;
     }
-    best_m = consolidate(a, b, w, nt, best_m, stamp, &al);
+    best_m = consolidate(a, b, w, best_m, stamp, &al);
 
     /* Common area: minutiae of each inside the other's hull. */
     if (pairs != NULL) {
