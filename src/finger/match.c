@@ -1101,19 +1101,24 @@ static int link_pairs(const edge_index *a, const huella_finger_prepared *b, scra
         int pi = xi * nb + eb.i, pj = xj * nb + eb.j;
         /* Remember each pair on its first vote (without a branch: whether
          * a pair was seen is a coin toss for the predictor). */
+        /* Both loads before either store: pi != pj (xi != xj), which the
+         * compiler cannot know, and a load waiting on the store before it
+         * was the longest step of the loop. */
+        int32_t vi = vote[pi], vj = vote[pj];
+        int16_t li = first_link[pi], lj = first_link[pj];
         touched[nt] = (uint16_t)pi;
-        nt += vote[pi] == 0;
-        vote[pi] += s;
+        nt += vi == 0;
         touched[nt] = (uint16_t)pj;
-        nt += vote[pj] == 0;
-        vote[pj] += s;
+        nt += vj == 0;
+        vote[pi] = vi + s;
+        vote[pj] = vj + s;
         /* Push both links on their pair's list: going backwards, the lists
          * end up in the order of the matching edges. */
-        links[2 * c] = (link){(uint8_t)xj, eb.j, (int8_t)(uint8_t)(eb.b1 - ea.b1), (uint8_t)mult,
-                              first_link[pi]};
+        links[2 * c] =
+            (link){(uint8_t)xj, eb.j, (int8_t)(uint8_t)(eb.b1 - ea.b1), (uint8_t)mult, li};
+        links[2 * c + 1] =
+            (link){(uint8_t)xi, eb.i, (int8_t)(uint8_t)(eb.b2 - ea.b2), (uint8_t)mult, lj};
         first_link[pi] = (int16_t)(2 * c);
-        links[2 * c + 1] = (link){(uint8_t)xi, eb.i, (int8_t)(uint8_t)(eb.b2 - ea.b2),
-                                  (uint8_t)mult, first_link[pj]};
         first_link[pj] = (int16_t)(2 * c + 1);
     }
     return nt;
