@@ -231,6 +231,16 @@ static uint8_t angle256(float a)
     return (uint8_t)((int)lroundf(a * 256.0f / TWO_PI_F) & 0xFF);
 }
 
+/* The index of the lowest set bit of v != 0 (de Bruijn multiplication). */
+static int lowest_bit(uint64_t v)
+{
+    static const uint8_t at[64] = {0,  1,  2,  53, 3,  7,  54, 27, 4,  38, 41, 8,  34, 55, 48, 28,
+                                   62, 5,  39, 46, 44, 42, 22, 9,  24, 35, 59, 56, 49, 18, 29, 11,
+                                   63, 52, 6,  26, 37, 40, 33, 47, 61, 45, 43, 21, 23, 58, 17, 10,
+                                   51, 25, 36, 32, 60, 20, 57, 16, 50, 31, 19, 15, 30, 14, 13, 12};
+    return at[((v & (~v + 1)) * 0x022FDD63CC95386Dull) >> 58];
+}
+
 /* |a - b| on the circle of 256 units, in [0, 128]. */
 static int diff256(uint8_t a, uint8_t b)
 {
@@ -948,7 +958,7 @@ static int consolidate(const huella_finger_prepared *a, const huella_finger_prep
 
     /* b's minutiae in a's frame, and the tolerance around each of a's. */
     int na = a->n, nb = b->n;
-    float tx[MAX_M], ty[MAX_M], tth[MAX_M], tol2[MAX_M];
+    float tx[MAX_M + 4], ty[MAX_M + 4], tth[MAX_M], tol2[MAX_M];
     for (int j = 0; j < nb; j++) {
         float dxb = b->x[j] - cbx, dyb = b->y[j] - cby;
         tx[j] = cax + ls.c * dxb - ls.s * dyb;
@@ -969,24 +979,33 @@ static int consolidate(const huella_finger_prepared *a, const huella_finger_prep
      * scattered walk with a branch per pair.  The order does not matter:
      * the candidates are sorted below. */
     int nc = 0;
-    uint8_t near[MAX_M + 8];
-    memset(near + nb, 0, 8);
+    for (int j = nb; j < (nb + 3) / 4 * 4; j++)
+        tx[j] = ty[j] = 1e30f; /* padding: never near */
     for (int i = 0; i < na && nc + nb <= MAX_CONSOLIDATE; i++) {
         if (w->taken_a[i] == stamp)
             continue;
         float axi = a->x[i], ayi = a->y[i], t2 = tol2[i];
+        /* Bit j of near: b's minutia j within the tolerance of a's i. */
+        uint64_t near[MAX_M / 64] = {0};
+#if defined(__SSE2__)
+        const __m128 vx = _mm_set1_ps(axi), vy = _mm_set1_ps(ayi), vt = _mm_set1_ps(t2);
+        for (int j = 0; j < nb; j += 4) {
+            __m128 ex = _mm_sub_ps(_mm_loadu_ps(tx + j), vx);
+            __m128 ey = _mm_sub_ps(_mm_loadu_ps(ty + j), vy);
+            __m128 e2 = _mm_add_ps(_mm_mul_ps(ex, ex), _mm_mul_ps(ey, ey));
+            near[j / 64] |= (uint64_t)_mm_movemask_ps(_mm_cmple_ps(e2, vt)) << (j % 64);
+        }
+#else
         for (int j = 0; j < nb; j++) {
             float ex = tx[j] - axi, ey = ty[j] - ayi;
-            near[j] = (uint8_t)(ex * ex + ey * ey <= t2);
+            near[j / 64] |= (uint64_t)(ex * ex + ey * ey <= t2) << (j % 64);
         }
+#endif
         const int32_t *vote = w->vote + i * nb;
-        for (int j0 = 0; j0 < nb; j0 += 8) {
-            uint64_t any;
-            memcpy(&any, near + j0, 8);
-            if (any == 0)
-                continue;
-            for (int j = j0; j < j0 + 8 && j < nb; j++) {
-                if (!near[j] || vote[j] == 0 || w->taken_b[j] == stamp ||
+        for (int h = 0; h < MAX_M / 64; h++) {
+            for (uint64_t bits = near[h]; bits != 0; bits &= bits - 1) {
+                int j = 64 * h + lowest_bit(bits);
+                if (j >= nb || vote[j] == 0 || w->taken_b[j] == stamp ||
                     ang_diff(tth[j], a->th[i]) > TOL_CA)
                     continue;
                 float ex = tx[j] - axi, ey = ty[j] - ayi;
