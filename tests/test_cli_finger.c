@@ -126,6 +126,41 @@ static void quality_gives_a_score_and_reasons(void **state)
     json_decref(blank);
 }
 
+/* Several datasets evaluated as one: the pooled report and each
+ * database's own (DET curve, histograms, result), in OUTDIR/K-NAME. */
+static void pooled_eval_reports_every_database(void **state)
+{
+    (void)state;
+    if (!test_have_data())
+        skip();
+    const char *dir = test_tmpfile("pooled-report");
+    json_t *r = test_run_huella_json(
+        0, (const char *const[]){"eval", "finger", "--protocol", "all", "--input", "templates",
+                                 "--dataset", test_data("finger/fvc2002/DB1_B"), "--dataset",
+                                 test_data("finger/fvc2002/DB3_B"), "--report", dir, NULL});
+    json_t *sets = json_object_get(r, "datasets");
+    assert_int_equal(json_array_size(sets), 2);
+    const char *names[] = {"1-DB1_B", "2-DB3_B"};
+    for (size_t k = 0; k < 2; k++) {
+        char path[4096];
+        snprintf(path, sizeof(path), "%s/%s/det.svg", dir, names[k]);
+        size_t len;
+        uint8_t *svg = test_read_file(path, &len);
+        if (svg == NULL)
+            fail_msg("%s was not written", path);
+        free(svg);
+        snprintf(path, sizeof(path), "%s/%s/result.json", dir, names[k]);
+        json_t *own = json_load_file(path, 0, NULL);
+        assert_non_null(own);
+        /* The database's own figures, as in the pooled result's array. */
+        assert_double_equal(json_number_value(json_object_get(own, "eer")),
+                            json_number_value(json_object_get(json_array_get(sets, k), "eer")),
+                            1e-9);
+        json_decref(own);
+    }
+    json_decref(r);
+}
+
 static void bad_inputs_exit_2_with_a_reason(void **state)
 {
     (void)state;
@@ -163,6 +198,7 @@ int main(void)
         cmocka_unit_test(show_draws_the_print_at_500_ppi),
         cmocka_unit_test(quality_gives_a_score_and_reasons),
         cmocka_unit_test(bad_inputs_exit_2_with_a_reason),
+        cmocka_unit_test(pooled_eval_reports_every_database),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -291,6 +291,45 @@ static void fvc2002_db1_accuracy_does_not_regress(void **state)
     huella_dataset_free(ds);
 }
 
+/* The same guard for the whole engine: extraction from the DB1_B images
+ * (500 ppi) and the matcher.  Measured 2026-11-26: EER 2.13 %, FNMR at
+ * FMR 0.1 % 3.21 % (9 of 280 genuine comparisons).  Each limit is that
+ * measurement and one genuine comparison of 280 (0.36 %), rounded up: a
+ * change of the extractor or the matcher that loses two mates fails. */
+#define DB1_IMAGES_EER_LIMIT     0.025
+#define DB1_IMAGES_FMR1000_LIMIT 0.036
+
+static void fvc2002_db1_images_accuracy_does_not_regress(void **state)
+{
+    (void)state;
+    if (!test_have_data())
+        skip();
+    const huella_modality *m = huella_eval_modality_find("finger");
+    assert_non_null(m);
+    huella_dataset *ds;
+    huella_error err;
+    if (huella_dataset_scan(test_data("finger/fvc2002/DB1_B"), m->image_extensions, &ds, &err) !=
+        HUELLA_OK)
+        fail_msg("%s", err.message);
+    assert_int_equal(ds->n_samples, 80);
+    huella_eval_options opt = {HUELLA_PROTOCOL_ALL, {HUELLA_INPUT_IMAGES, 500}, 2, false};
+    huella_eval_result *r;
+    if (huella_eval_run(m, ds, &opt, &r, &err) != HUELLA_OK)
+        fail_msg("%s", err.message);
+    assert_int_equal(r->fte, 0);
+    assert_int_equal(r->n_genuine, 280);
+    assert_int_equal(r->n_impostor, 2880);
+    printf("# DB1_B images, all pairs: EER %.4f, FNMR at FMR 1%% %.4f, at FMR 0.1%% %.4f\n",
+           r->metrics.eer, r->metrics.fmr100, r->metrics.fmr1000);
+    if (r->metrics.eer > DB1_IMAGES_EER_LIMIT)
+        fail_msg("EER %.4f is above %.4f", r->metrics.eer, DB1_IMAGES_EER_LIMIT);
+    if (r->metrics.fmr1000 > DB1_IMAGES_FMR1000_LIMIT)
+        fail_msg("FNMR at FMR 0.1%% %.4f is above %.4f", r->metrics.fmr1000,
+                 DB1_IMAGES_FMR1000_LIMIT);
+    huella_eval_result_free(r);
+    huella_dataset_free(ds);
+}
+
 /* Images go through the extractor (src/finger/extract.c); what cannot be
  * read is refused either way. */
 static void images_and_records_both_make_templates(void **state)
@@ -333,6 +372,7 @@ int main(void)
         cmocka_unit_test(scores_stay_what_they_were),
         cmocka_unit_test(explain_gives_the_score_and_the_pairs_behind_it),
         cmocka_unit_test(fvc2002_db1_accuracy_does_not_regress),
+        cmocka_unit_test(fvc2002_db1_images_accuracy_does_not_regress),
         cmocka_unit_test(images_and_records_both_make_templates),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -70,6 +70,18 @@ static int finish(huella_eval_result *r, const char *report)
     huella_error err;
     if (report != NULL) {
         huella_status st = huella_eval_report_write(r, report, &err);
+        /* Pooled: each dataset's own report too, in OUTDIR/K-NAME (K from
+         * 1 in the order given, NAME the directory's last component). */
+        for (size_t k = 0; k < r->n_datasets && st == HUELLA_OK; k++) {
+            const char *name = strrchr(r->datasets[k]->dataset, '/');
+            name = name != NULL && name[1] != '\0' ? name + 1 : r->datasets[k]->dataset;
+            char *sub = NULL;
+            if (asprintf(&sub, "%s/%zu-%s", report, k + 1, name) < 0)
+                st = huella_error_set(&err, HUELLA_E_NOMEM, "out of memory");
+            else
+                st = huella_eval_report_write(r->datasets[k], sub, &err);
+            free(sub);
+        }
         if (st != HUELLA_OK) {
             huella_eval_result_free(r);
             return cli_fail(st, &err);
