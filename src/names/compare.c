@@ -59,6 +59,7 @@
 #define SIM_PHON     0.90
 #define SIM_INIT     0.75
 #define SIM_JOINED   0.97
+#define SIM_LAX      0.88
 
 const char *huella_name_match_name(huella_name_match how)
 {
@@ -217,6 +218,120 @@ static bool gender_pair(const char *a, const char *b)
            is_vowel(a[la - 1]) && is_vowel(b[la - 1]) && (a[la - 1] == 'a' || b[la - 1] == 'a');
 }
 
+/* Romanisation key: how one sound written by different romanisation
+ * systems meets itself.  Korean (McCune-Reischauer against Revised
+ * Romanisation and common practice) and Chinese (Wade-Giles against
+ * Pinyin) write the unaspirated stops k/g, t/d, p/b, ch/j/zh and ts/z
+ * either way, and the liquid r/l; Korean eo/o/u and eu/u are one
+ * vowel in different systems.  So: voiced and voiceless stops merge,
+ * the affricates merge, r is l, a vowel run is one of three classes (o/u
+ * if it holds one, else e/i/y, else a), h after a consonant or alone is
+ * dropped, doubled letters collapse.  Only equality of whole keys is
+ * used, and only for tokens of two or more letters. */
+static void lax_key(const char *s, char *out, size_t size)
+{
+    size_t n = strlen(s), o = 0;
+    char last = 0;
+    for (size_t i = 0; i < n && o + 1 < size;) {
+        char c = s[i], nx = i + 1 < n ? s[i + 1] : 0, nx2 = i + 2 < n ? s[i + 2] : 0;
+        char k = 0;
+        size_t step = 1;
+        if (strchr("aeiouy", c) != NULL && !(c == 'y' && nx != 0 && strchr("aeiou", nx))) {
+            size_t e = i;
+            bool back = false, front = false;
+            while (e < n && strchr("aeiouy", s[e]) != NULL) {
+                back |= s[e] == 'o' || s[e] == 'u';
+                front |= s[e] == 'e' || s[e] == 'i' || s[e] == 'y';
+                e++;
+            }
+            k = back ? 'u' : front ? 'i' : 'a';
+            step = e - i;
+        } else {
+            switch (c) {
+            case 'b':
+            case 'p':
+                k = 'p';
+                step = nx == 'h' && c == 'p' ? 2 : 1;
+                if (step == 2)
+                    k = 'f';
+                break;
+            case 'd':
+                if (nx == 'z' && nx2 == 'h') {
+                    k = 'j';
+                    step = 3;
+                } else if (nx == 'j') {
+                    k = 'j';
+                    step = 2;
+                } else {
+                    k = 't';
+                    step = nx == 'h' ? 2 : 1;
+                }
+                break;
+            case 't':
+                if (nx == 's' || nx == 'z') {
+                    k = 's';
+                    step = 2;
+                } else if (nx == 'c' && nx2 == 'h') {
+                    k = 'j';
+                    step = 3;
+                } else {
+                    k = 't';
+                    step = nx == 'h' ? 2 : 1;
+                }
+                break;
+            case 'g':
+            case 'k':
+            case 'q':
+                k = 'k';
+                step = nx == 'h' || (c == 'q' && nx == 'u') ? 2 : 1;
+                break;
+            case 'c':
+                if (nx == 'h') {
+                    k = 'j';
+                    step = 2;
+                } else
+                    k = nx != 0 && strchr("eiy", nx) != NULL ? 's' : 'k';
+                break;
+            case 'j':
+                k = 'j';
+                break;
+            case 'z':
+                k = nx == 'h' ? 'j' : 's';
+                step = nx == 'h' ? 2 : 1;
+                break;
+            case 's':
+                k = nx == 'h' ? 'x' : 's';
+                step = nx == 'h' ? 2 : 1;
+                break;
+            case 'x':
+                k = 'x';
+                break;
+            case 'r':
+            case 'l':
+                k = 'l';
+                break;
+            case 'v':
+            case 'w':
+                k = 'w';
+                break;
+            case 'h':
+                k = nx == 's' ? 'x' : 0; /* Wade-Giles hs is Pinyin x */
+                step = nx == 's' ? 2 : 1;
+                break;
+            default:
+                k = c;
+                break;
+            }
+        }
+        if (k != 0 && k != last)
+            out[o++] = k;
+        if (k != 0)
+            last = k;
+        i += step;
+    }
+    out[o] = '\0';
+}
+
 static double token_similarity(const huella_names *n, const item *x, const item *y,
                                huella_name_match *how)
 {
@@ -269,6 +384,15 @@ static double token_similarity(const huella_names *n, const item *x, const item 
     if (strlen(x->key) >= 2 && strcmp(x->key, y->key) == 0 && e < SIM_PHON && shortest >= 3) {
         *how = HUELLA_MATCH_PHONETIC;
         return SIM_PHON;
+    }
+    if (shortest >= 2 && e < SIM_LAX) {
+        char lx[sizeof(x->key)], ly[sizeof(y->key)];
+        lax_key(x->text, lx, sizeof(lx));
+        lax_key(y->text, ly, sizeof(ly));
+        if (strlen(lx) >= 2 && strcmp(lx, ly) == 0) {
+            *how = HUELLA_MATCH_PHONETIC;
+            return SIM_LAX;
+        }
     }
     /* Short tokens: one letter makes another name (Ali/Ala, Ivan/Iran). */
     double floor = shortest <= 4 ? 0.85 : MIN_SIM;
@@ -533,8 +657,84 @@ static void assign(const matrix *m, size_t rows, size_t cols, bool swapped, int 
 static huella_status compare_tokens(huella_names *n, huella_name_comparison *out,
                                     huella_error *err);
 
+/* Lists often write several spellings of one person in one field,
+ * separated by semicolons ("Abas Rashidi; Abbas Rashedi"): each is a name
+ * of its own.  Returns the number of alternatives (at most max), each a
+ * NUL-terminated copy in buf. */
+#define MAX_ALTERNATIVES 8
+static size_t split_alternatives(const char *s, char *buf, size_t size, const char **alt,
+                                 size_t max)
+{
+    size_t len = strlen(s);
+    if (len + 1 > size || strchr(s, ';') == NULL) {
+        alt[0] = s;
+        return 1;
+    }
+    memcpy(buf, s, len + 1);
+    size_t k = 0;
+    char *save = NULL;
+    for (char *p = strtok_r(buf, ";", &save); p != NULL && k < max;
+         p = strtok_r(NULL, ";", &save)) {
+        bool letter = false;
+        for (const char *q = p; *q && !letter; q++)
+            letter =
+                (unsigned char)*q >= 0x80 || (*q >= 'A' && *q <= 'Z') || (*q >= 'a' && *q <= 'z');
+        if (letter)
+            alt[k++] = p;
+    }
+    if (k == 0) {
+        alt[0] = s;
+        return 1;
+    }
+    return k;
+}
+
+static huella_status compare_one(huella_names *n, const char *a, const char *b,
+                                 huella_name_comparison *out, huella_error *err);
+
 huella_status huella_names_compare(huella_names *n, const char *a, const char *b,
                                    huella_name_comparison *out, huella_error *err)
+{
+    const char *alt_a[MAX_ALTERNATIVES], *alt_b[MAX_ALTERNATIVES];
+    size_t la = strlen(a) + 1, lb = strlen(b) + 1;
+    char *buf = malloc(la + lb);
+    if (buf == NULL)
+        return huella_error_set(err, HUELLA_E_NOMEM, "out of memory");
+    size_t na = split_alternatives(a, buf, la, alt_a, MAX_ALTERNATIVES);
+    size_t nb = split_alternatives(b, buf + la, lb, alt_b, MAX_ALTERNATIVES);
+    if (na == 1 && nb == 1) {
+        free(buf);
+        return compare_one(n, a, b, out, err);
+    }
+    /* The best pair of alternatives speaks for the two fields. */
+    huella_name_comparison *tmp = malloc(sizeof(*tmp));
+    if (tmp == NULL) {
+        free(buf);
+        return huella_error_set(err, HUELLA_E_NOMEM, "out of memory");
+    }
+    huella_status st = HUELLA_OK;
+    bool any = false;
+    for (size_t i = 0; i < na && st == HUELLA_OK; i++)
+        for (size_t j = 0; j < nb && st == HUELLA_OK; j++) {
+            st = compare_one(n, alt_a[i], alt_b[j], tmp, err);
+            if (st == HUELLA_E_INPUT && (na > 1 || nb > 1)) {
+                st = HUELLA_OK; /* an empty or letterless alternative */
+                continue;
+            }
+            if (st == HUELLA_OK && (!any || tmp->score > out->score)) {
+                memcpy(out, tmp, sizeof(*out));
+                any = true;
+            }
+        }
+    if (st == HUELLA_OK && !any)
+        st = compare_one(n, a, b, out, err);
+    free(tmp);
+    free(buf);
+    return st;
+}
+
+static huella_status compare_one(huella_names *n, const char *a, const char *b,
+                                 huella_name_comparison *out, huella_error *err)
 {
     memset(out, 0, sizeof(*out));
     huella_status st = huella_names_normalize(n, a, &out->a, err);
