@@ -228,7 +228,7 @@ static bool gender_pair(const char *a, const char *b)
  * if it holds one, else e/i/y, else a), h after a consonant or alone is
  * dropped, doubled letters collapse.  Only equality of whole keys is
  * used, and only for tokens of two or more letters. */
-static void lax_key(const char *s, char *out, size_t size)
+void huella_names_lax_key(const char *s, char *out, size_t size)
 {
     size_t n = strlen(s), o = 0;
     char last = 0;
@@ -387,8 +387,8 @@ static double token_similarity(const huella_names *n, const item *x, const item 
     }
     if (shortest >= 2 && e < SIM_LAX) {
         char lx[sizeof(x->key)], ly[sizeof(y->key)];
-        lax_key(x->text, lx, sizeof(lx));
-        lax_key(y->text, ly, sizeof(ly));
+        huella_names_lax_key(x->text, lx, sizeof(lx));
+        huella_names_lax_key(y->text, ly, sizeof(ly));
         if (strlen(lx) >= 2 && strcmp(lx, ly) == 0) {
             *how = HUELLA_MATCH_PHONETIC;
             return SIM_LAX;

@@ -14,4 +14,10 @@ long huella_names_equivalent_group(const huella_names *n, const char *token);
  * script is compared (compare.c); also the blocking key of screening. */
 void huella_names_skeleton(const char *text, char *out, size_t size);
 
+/* Romanisation key of a token (compare.c): voiced and voiceless stops,
+ * affricates and r/l merged, vowel runs in three classes; equal keys are
+ * one name in two romanisation systems (Korean, Chinese).  Also a
+ * blocking key of screening. */
+void huella_names_lax_key(const char *text, char *out, size_t size);
+
 #endif

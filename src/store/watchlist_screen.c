@@ -15,7 +15,8 @@
  *     skeleton (huella_names_skeleton: how names written in Arabic and
  *     Hebrew meet their Latin spellings; filed apart for abjad and other
  *     scripts, since compare.c reads skeletons only when one side is
- *     abjad), its given-name equivalence group, and the first and last
+ *     abjad), its romanisation key (huella_names_lax_key: Korean and
+ *     Chinese systems), its given-name equivalence group, and the first and last
  *     three characters of its phonetic key (weak keys: edit variants
  *     change one end, rarely both); each pair of adjacent tokens is also
  *     indexed as one token (Abdul Rahman ~ Abdulrahman).  Keys are 32-bit
@@ -264,6 +265,12 @@ static size_t word_keys(const huella_names *n, const char *text, const char *sk_
         weak[nk] = false;
         keys[nk++] = hash_key(*kind, sk);
     }
+    char lax[3 * HUELLA_NAMES_MAX_TOKEN];
+    huella_names_lax_key(text, lax, sizeof(lax));
+    if (strlen(lax) >= 2) {
+        weak[nk] = false;
+        keys[nk++] = hash_key('X', lax);
+    }
     long g = huella_names_equivalent_group(n, text);
     if (g >= 0) {
         char gb[24];
@@ -284,7 +291,7 @@ static size_t word_keys(const huella_names *n, const char *text, const char *sk_
     return nk;
 }
 
-#define KEYS_PER_WORD 6
+#define KEYS_PER_WORD 7
 /* Token bits: the low half for strong keys (phonetic key, skeleton,
  * equivalence group, joined pairs), the high half for the weak ones (an
  * end of the phonetic key). */
@@ -338,7 +345,7 @@ static size_t name_keys(const huella_names *n, const huella_name *nm, bool query
             snprintf(joined + len, sizeof(joined) - len, "%s", nm->tokens[j].text);
             j++;
         }
-        if (nm->tokens[j].role != HUELLA_NAME_WORD || nk + 3 > max)
+        if (nm->tokens[j].role != HUELLA_NAME_WORD || nk + 4 > max)
             continue;
         size_t len = strlen(joined);
         snprintf(joined + len, sizeof(joined) - len, "%s", nm->tokens[j].text);
@@ -352,6 +359,9 @@ static size_t name_keys(const huella_names *n, const huella_name *nm, bool query
             keys[nk] = hash_key(*kind, key);
             bits[nk++] = both;
         }
+        huella_names_lax_key(joined, key, sizeof(key));
+        keys[nk] = hash_key('X', key);
+        bits[nk++] = both;
     }
     *words = w;
     return nk;
@@ -472,8 +482,8 @@ static huella_status index_build(huella_watchlist *wl, wl_index **out, huella_er
         if (!grow((void **)&ix->names, &cap_n, ix->n_names + 1, sizeof(ix_name)) ||
             !grow((void **)&ix->arena, &cap_a, ix->arena_len + len, 1))
             goto nomem;
-        uint32_t keys[HUELLA_NAMES_MAX_TOKENS * (KEYS_PER_WORD + 3)];
-        uint32_t bits[HUELLA_NAMES_MAX_TOKENS * (KEYS_PER_WORD + 3)];
+        uint32_t keys[HUELLA_NAMES_MAX_TOKENS * (KEYS_PER_WORD + 4)];
+        uint32_t bits[HUELLA_NAMES_MAX_TOKENS * (KEYS_PER_WORD + 4)];
         size_t words = 0, initials = 0;
         size_t nk = name_keys(wl->names, nm, false, keys, bits, sizeof(keys) / sizeof(keys[0]),
                               &words, &initials);
@@ -568,8 +578,8 @@ static int popcount32(uint32_t v)
 static size_t candidates(const huella_names *n, wl_index *ix, const huella_name *q, long day,
                          uint32_t *cand, size_t max)
 {
-    uint32_t keys[HUELLA_NAMES_MAX_TOKENS * (KEYS_PER_WORD + 3)];
-    uint32_t bits[HUELLA_NAMES_MAX_TOKENS * (KEYS_PER_WORD + 3)];
+    uint32_t keys[HUELLA_NAMES_MAX_TOKENS * (KEYS_PER_WORD + 4)];
+    uint32_t bits[HUELLA_NAMES_MAX_TOKENS * (KEYS_PER_WORD + 4)];
     size_t words = 0, initials = 0;
     size_t nk =
         name_keys(n, q, true, keys, bits, sizeof(keys) / sizeof(keys[0]), &words, &initials);
