@@ -519,7 +519,11 @@ static double join_fits(const huella_names *n, const huella_name *xn, size_t fir
             *joined = alt;
         }
     }
-    if (s < 0.9 || (xn->tokens[first].role == HUELLA_NAME_INITIAL && how != HUELLA_MATCH_EXACT))
+    /* The romanisation key joins too (Jeong Eun ~ Jongun), edits below
+     * 0.9 do not (Muhammad al ~ Muhammad). */
+    bool lax = how == HUELLA_MATCH_PHONETIC && s >= SIM_LAX;
+    if ((s < 0.9 && !lax) ||
+        (xn->tokens[first].role == HUELLA_NAME_INITIAL && how != HUELLA_MATCH_EXACT))
         return 0.0;
     /* F Kennedy is not one word for Kennedy. */
     item part;

@@ -343,8 +343,12 @@ static UScriptCode dominant_script(const UChar *s, int32_t len)
 
 static bool is_apostrophe(UChar32 c)
 {
-    return c == '\'' || c == 0x2019 || c == 0x2018 || c == 0x02BC || c == 0x02B9 || c == 0x02BB ||
-           c == 0x02BF || c == 0x02BE || c == '`' || c == 0x00B4;
+    /* Also the spacing modifier letters (U+02B0..U+02FF: the primes and
+     * half rings of ayn and hamza, the stress marks ICU writes in some
+     * romanisations) and the middle dot BGN/PCGN puts between letters
+     * that would otherwise read as a digraph (r·e): none splits a name. */
+    return c == '\'' || c == 0x2019 || c == 0x2018 || c == '`' || c == 0x00B4 || c == 0x00B7 ||
+           (c >= 0x02B0 && c <= 0x02FF);
 }
 
 static bool is_hyphen(UChar32 c)
@@ -407,6 +411,52 @@ static void assign_roles(const huella_names *n, huella_name *out)
     for (size_t i = 0; i < out->n_tokens; i++)
         huella_names_phonetic_key(out->tokens[i].text, out->tokens[i].key,
                                   sizeof(out->tokens[i].key));
+}
+
+static UChar fold_letter(UChar c)
+{
+    switch (c) {
+    case 0x06BE: /* heh doachashmee */
+    case 0x06C1: /* heh goal */
+    case 0x06C3: /* teh marbuta goal */
+        return 0x0647;
+    case 0x04AF: /* ү */
+    case 0x04B1: /* ұ */
+        return 0x0443;
+    case 0x04E9: /* ө */
+        return 0x043E;
+    case 0x04D9: /* ә */
+        return 0x0430;
+    case 0x0493: /* ғ */
+        return 0x0433;
+    case 0x049B: /* қ */
+        return 0x043A;
+    case 0x04A3: /* ң */
+        return 0x043D;
+    case 0x04BB: /* һ */
+        return 0x0445;
+    default:
+        return c;
+    }
+}
+
+static bool hangul_syllable(UChar c)
+{
+    return c >= 0xAC00 && c <= 0xD7A3;
+}
+
+/* A space between adjacent Hangul syllables; s holds len units and has
+ * room for cap, tmp is scratch of cap units.  Returns the new length. */
+static int32_t split_hangul(UChar *s, int32_t len, UChar *tmp, int32_t cap)
+{
+    int32_t o = 0;
+    for (int32_t i = 0; i < len && o < cap; i++) {
+        tmp[o++] = s[i];
+        if (i + 1 < len && hangul_syllable(s[i]) && hangul_syllable(s[i + 1]) && o < cap)
+            tmp[o++] = ' ';
+    }
+    memcpy(s, tmp, (size_t)o * sizeof(UChar));
+    return o;
 }
 
 /* Tokens of the text before transliteration, split the way the Latin form
@@ -481,6 +531,18 @@ huella_status huella_names_normalize(huella_names *n, const char *name, huella_n
     for (int32_t i = 0; i < len; i++)
         if (a[i] == 0x0629)
             a[i] = 0x0647;
+    /* Letters of other languages written in these scripts that the ICU
+     * transforms chosen below leave untouched, read as their nearest
+     * letter: Urdu and Persian forms of heh (ہ ھ ۃ) as heh; Mongolian and
+     * Kazakh Cyrillic ү ұ ө ә ғ қ ң һ as у у о а г к н х (so that
+     * Хүрэлсүх is Khurelsukh, not "Kh r els kh"). */
+    for (int32_t i = 0; i < len; i++)
+        a[i] = fold_letter(a[i]);
+    /* Hangul writes a name without spaces (김정은); its syllables are
+     * the units romanised names are written in (Kim Jong-un, Kim Jong
+     * Un), as Han characters are: one token per syllable. */
+    if (script == USCRIPT_HANGUL)
+        len = split_hangul(a, len, b, UBUF);
     snprintf(out->script, sizeof(out->script), "%s", uscript_getName(script));
 
     /* Single letters of an alphabet are initials whatever they become in
