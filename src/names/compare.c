@@ -60,6 +60,7 @@
 #define SIM_INIT     0.75
 #define SIM_JOINED   0.97
 #define SIM_LAX      0.88
+#define SIM_ABJAD    0.92
 
 const char *huella_name_match_name(huella_name_match how)
 {
@@ -218,6 +219,220 @@ static bool gender_pair(const char *a, const char *b)
            is_vowel(a[la - 1]) && is_vowel(b[la - 1]) && (a[la - 1] == 'a' || b[la - 1] == 'a');
 }
 
+/* ---- A Latin spelling against the romanisation of Arabic script ---------
+ *
+ * Arabic script writes consonants and long vowels (alif a, waw w, ya y)
+ * and leaves short vowels, ayn and hamza out of what ICU's Arabic-Latin
+ * gives (علي -> "ly", عزيز -> "zyz").  A Latin spelling writes every vowel.
+ * So the romanised Arabic must be the Latin spelling with vowels left out:
+ * every consonant of the Latin spelling meets one of the Arabic, in
+ * order; an Arabic long vowel meets a Latin vowel of its class (or w/v,
+ * y as consonants); a Latin vowel may meet nothing.  Consonants meet
+ * within the classes that romanisation conventions disagree on (q/k/g
+ * for qaf and the Egyptian g of jim, z/dh/th/d for the interdentals and
+ * emphatics, sh/ch, kh/k, gh/g/q, j/g/dj, b/p, w/v).  Word-initial alif
+ * (a hamza carrier) may meet any vowel or none, a final h (ta marbuta,
+ * silent heh) may meet nothing, a final ya may be the alif maqsura of
+ * Mustafa, doubled Latin consonants are one (Arabic writes no shadda). */
+
+typedef struct unit {
+    char c;     /* class: consonant letter or digraph code, or a/i/u */
+    bool vowel; /* a Latin vowel, or Arabic alif/waw/ya */
+} unit;
+
+#define MAX_UNITS 40
+
+/* digraphs: read sh, kh, th... as one consonant; else letter by letter
+ * (ICU writes ط followed by ه "th" too: Taha). */
+static size_t units_of(const char *s, bool arabic, bool digraphs, unit *u)
+{
+    size_t n = 0, len = strlen(s);
+    for (size_t i = 0; i < len && n < MAX_UNITS;) {
+        char c = s[i], nx = i + 1 < len ? s[i + 1] : 0;
+        unit x = {c, false};
+        size_t step = 1;
+        if (digraphs && nx == 'h' && strchr("sckgtdz", c) != NULL) {
+            x.c = c == 's'   ? 'S'
+                  : c == 'c' ? 'C'
+                  : c == 'k' ? 'K'
+                  : c == 'g' ? 'G'
+                  : c == 't' ? 'T'
+                  : c == 'd' ? 'D'
+                             : 'Z';
+            step = 2;
+        } else if (arabic) {
+            /* Long vowels; i, u, e, o only come from written short
+             * vowel marks, which may meet nothing. */
+            x.vowel = strchr("awyiueo", c) != NULL;
+        } else if (c == 'd' && nx == 'j') {
+            x.c = 'j';
+            step = 2;
+        } else if (c == 'p' && nx == 'h') {
+            x.c = 'f';
+            step = 2;
+        } else if (c == 'c') {
+            /* k or s (French ç is c by now: Faycal); consonants_meet
+             * takes either. */
+            step = nx == 'k' ? 2 : 1;
+        } else if (c == 'a' || c == 'e' || c == 'i' || c == 'o' || c == 'u' ||
+                   (c == 'y' && (nx == 0 || strchr("aeiou", nx) == NULL))) {
+            x.c = c == 'a' ? 'a' : (c == 'o' || c == 'u') ? 'u' : 'i';
+            x.vowel = true;
+        }
+        /* Doubled consonants are one (Allah is written with two lams). */
+        if (!x.vowel && n > 0 && !u[n - 1].vowel && u[n - 1].c == x.c) {
+            i += step;
+            continue;
+        }
+        u[n++] = x;
+        i += step;
+    }
+    return n;
+}
+
+static bool consonants_meet(char l, char a)
+{
+    if (l == a)
+        return true;
+    switch (a) {
+    case 'b':
+    case 'p':
+        return l == 'b' || l == 'p';
+    case 'T': /* th */
+        return l == 't' || l == 's';
+    case 'j':
+        return l == 'g' || l == 'Z';
+    case 'K': /* kh */
+        return l == 'k' || l == 'C';
+    case 'd': /* dad: d, dh, and z in Persian and Urdu (Fazl, Faiz) */
+        return l == 'D' || l == 'z';
+    case 'D': /* dh */
+    case 'z':
+        return l == 'd' || l == 'z' || l == 'D' || l == 'T';
+    case 's':
+        return l == 'c' || l == 'T';
+    case 'S': /* sh */
+        return l == 'C';
+    case 'G': /* gh */
+        return l == 'g' || l == 'q';
+    case 'q':
+    case 'k':
+    case 'g':
+        return l == 'q' || l == 'k' || l == 'g' || l == 'G' || l == 'c';
+    case 'C':
+        return l == 'S';
+    case 'Z':
+        return l == 'j' || l == 'z';
+    default:
+        return false;
+    }
+}
+
+static bool unit_meets(const unit *l, const unit *a, bool last_a)
+{
+    if (!a->vowel)
+        return !l->vowel && consonants_meet(l->c, a->c);
+    switch (a->c) {
+    case 'a':
+        return l->vowel && (l->c == 'a' || l->c == 'i');
+    case 'i':
+    case 'e':
+        return l->vowel && l->c == 'i';
+    case 'u':
+    case 'o':
+        return l->vowel && l->c == 'u';
+    case 'w':
+        return l->vowel ? l->c == 'u' : (l->c == 'w' || l->c == 'v');
+    default: /* y */
+        return l->vowel ? (l->c == 'i' || (last_a && l->c == 'a')) : l->c == 'y';
+    }
+}
+
+/* The alif of the article al- (a followed by l, not first): in a name of
+ * two words written as one (Nuruddin, Abdullah) it is read with any
+ * vowel or none. */
+static bool article_a(const unit *a, size_t na, size_t j)
+{
+    return j > 0 && j + 1 < na && a[j].vowel && a[j].c == 'a' && !a[j + 1].vowel &&
+           a[j + 1].c == 'l';
+}
+
+/* The l of the article before a "sun letter" is not pronounced: the
+ * Latin writes the next consonant doubled (ad-Din, ar-Rahman). */
+static bool sun_l(const unit *a, size_t na, size_t j)
+{
+    return j > 0 && j + 1 < na && a[j].c == 'l' && !a[j].vowel && a[j - 1].vowel &&
+           a[j - 1].c == 'a' && !a[j + 1].vowel && strchr("tTdDrzsSnl", a[j + 1].c) != NULL;
+}
+
+static bool abjad_fits_units(const unit *l, size_t nl, const unit *a, size_t na)
+{
+    /* reach[i][j]: the first i Latin units explain the first j Arabic. */
+    bool reach[MAX_UNITS + 1][MAX_UNITS + 1];
+    memset(reach, 0, sizeof(reach));
+    reach[0][0] = true;
+    for (size_t i = 0; i <= nl; i++)
+        for (size_t j = 0; j <= na; j++) {
+            if (!reach[i][j])
+                continue;
+            if (i < nl && l[i].vowel)
+                reach[i + 1][j] = true; /* a short vowel */
+            if (j < na && ((j == 0 && a[0].vowel && a[0].c == 'a') ||
+                           (a[j].vowel && strchr("iueo", a[j].c) != NULL) ||
+                           (j + 1 == na && a[j].c == 'h' && i > 0 && l[i - 1].vowel) ||
+                           article_a(a, na, j) || sun_l(a, na, j)))
+                reach[i][j + 1] = true; /* initial alif, short vowel, final h, article */
+            if (i < nl && j < na && l[i].vowel && article_a(a, na, j))
+                reach[i + 1][j + 1] = true; /* al- read with a case vowel: Nur ud-Din */
+            if (i < nl && j < na && unit_meets(&l[i], &a[j], j + 1 == na))
+                reach[i + 1][j + 1] = true;
+        }
+    return reach[nl][na];
+}
+
+/* Leading article al-/el- and the Abd al- written on the first word. */
+static const char *bare_latin(const char *t, char *buf, size_t size)
+{
+    size_t len = strlen(t);
+    /* Abdul, Abdel, and with the l assimilated Abdur, Abdus, Abdun. */
+    if (len == 5 && strncmp(t, "abd", 3) == 0 && strchr("aeiou", t[3]) != NULL &&
+        strchr("lrsntdz", t[4]) != NULL) {
+        snprintf(buf, size, "abd");
+        return buf;
+    }
+    if ((strncmp(t, "al", 2) == 0 || strncmp(t, "el", 2) == 0) && len > 4)
+        return t + 2;
+    return t;
+}
+
+static bool abjad_fits(const char *latin, const char *arabic)
+{
+    unit l[MAX_UNITS], a[MAX_UNITS];
+    char buf[8];
+    const char *lt[2] = {latin, bare_latin(latin, buf, sizeof(buf))};
+    const char *at[2] = {arabic,
+                         strncmp(arabic, "al", 2) == 0 && strlen(arabic) > 3 ? arabic + 2 : arabic};
+    for (size_t p = 0; p < 2; p++)
+        for (size_t q = 0; q < 2; q++) {
+            if ((p == 1 && lt[1] == lt[0]) || (q == 1 && at[1] == at[0]))
+                continue;
+            for (int dg = 1; dg >= 0; dg--) {
+                size_t nl = units_of(lt[p], false, true, l), na = units_of(at[q], true, dg, a);
+                /* A single consonant and its vowels is too little to go
+                 * on unless the Arabic writes a long vowel too (Ali ~
+                 * "ly"). */
+                size_t consonants = 0;
+                for (size_t k = 0; k < na; k++)
+                    consonants += !a[k].vowel;
+                if (consonants == 0 || (consonants == 1 && na < 2))
+                    continue;
+                if (nl < MAX_UNITS && na < MAX_UNITS && abjad_fits_units(l, nl, a, na))
+                    return true;
+            }
+        }
+    return false;
+}
+
 /* Romanisation key: how one sound written by different romanisation
  * systems meets itself.  Korean (McCune-Reischauer against Revised
  * Romanisation and common practice) and Chinese (Wade-Giles against
@@ -350,6 +565,11 @@ static double token_similarity(const huella_names *n, const item *x, const item 
     if (gx >= 0 && gx == huella_names_equivalent_group(n, y->text)) {
         *how = HUELLA_MATCH_EQUIVALENT;
         return SIM_EQUIV;
+    }
+    if (x->abjad != y->abjad && !x->initial && !y->initial &&
+        abjad_fits(x->abjad ? y->text : x->text, x->abjad ? x->text : y->text)) {
+        *how = HUELLA_MATCH_PHONETIC;
+        return SIM_ABJAD;
     }
     if (x->abjad || y->abjad) {
         /* Arabic and Hebrew write no short vowels, so their romanisation
