@@ -47,20 +47,24 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_ITEMS    HUELLA_NAMES_MAX_TOKENS
-#define DP_LIMIT     10
-#define MIN_SIM      0.75
-#define LEFT_COST    0.15
-#define LEFT_PATRO   0.10
-#define EDIT_PENALTY 2.0
-#define SOFT_PENALTY 1.0
-#define SIM_EXACT    1.0
-#define SIM_EQUIV    0.95
-#define SIM_PHON     0.90
-#define SIM_INIT     0.75
-#define SIM_JOINED   0.97
-#define SIM_LAX      0.88
-#define SIM_ABJAD    0.92
+#define MAX_ITEMS HUELLA_NAMES_MAX_TOKENS
+#define DP_LIMIT  10
+#define MIN_SIM   0.75
+#define LEFT_COST 0.15
+
+#define LEFT_PATRO       0.10
+#define LEFT_AFTER       0.07 /* half the cost, after the first aligned token */
+#define LEFT_PATRO_AFTER 0.05
+#define LEFT_CHILD       1.0 /* a name in front of a whole Arabic name chain */
+#define EDIT_PENALTY     2.0
+#define SOFT_PENALTY     1.0
+#define SIM_EXACT        1.0
+#define SIM_EQUIV        0.95
+#define SIM_PHON         0.90
+#define SIM_INIT         0.75
+#define SIM_JOINED       0.97
+#define SIM_LAX          0.88
+#define SIM_ABJAD        0.92
 
 const char *huella_name_match_name(huella_name_match how)
 {
@@ -88,6 +92,11 @@ typedef struct item {
     size_t first, second; /* token indexes; second is SIZE_MAX for one token */
     bool initial;
     bool abjad; /* written without short vowels (Arabic, Hebrew scripts) */
+    /* Both names in one script other than Latin: one romanisation made
+     * both Latin forms, so romanisation variants say nothing (김종은 and
+     * 김정은 are two people; jong and jeong are one name only when two
+     * systems wrote them). */
+    unsigned char one_system; /* 1: an alphabet; 2: syllables (Han, Hangul, kana) */
 } item;
 
 /* Weighted Levenshtein distance: the edits that spellings of one name
@@ -566,6 +575,18 @@ static double token_similarity(const huella_names *n, const item *x, const item 
         *how = HUELLA_MATCH_EQUIVALENT;
         return SIM_EQUIV;
     }
+    if (x->one_system != 0 || y->one_system != 0) {
+        /* One romanisation wrote both: a token of one syllable or
+         * character that differs is another character (习近平, 习近朋);
+         * in an alphabet only spelling differences count (a typo), as
+         * edits, not the phonetic and romanisation keys. */
+        *how = HUELLA_MATCH_EDIT;
+        if (x->one_system == 2 || y->one_system == 2 || gender_pair(x->text, y->text))
+            return 0.0;
+        size_t sh = strlen(x->text) < strlen(y->text) ? strlen(x->text) : strlen(y->text);
+        double es = edit_similarity(x->text, y->text);
+        return es >= (sh <= 4 ? 0.85 : MIN_SIM) ? es : 0.0;
+    }
     if (x->abjad != y->abjad && !x->initial && !y->initial &&
         abjad_fits(x->abjad ? y->text : x->text, x->abjad ? x->text : y->text)) {
         *how = HUELLA_MATCH_PHONETIC;
@@ -651,6 +672,17 @@ static bool has_nasab(const huella_name *nm)
     return false;
 }
 
+/* The Arabic article (al-, el-) before a word: a family, tribal or
+ * place name (nisba) closing a name chain. */
+static bool has_article(const huella_name *nm)
+{
+    for (size_t i = 0; i + 1 < nm->n_tokens; i++)
+        if (nm->tokens[i].role == HUELLA_NAME_PARTICLE &&
+            (strcmp(nm->tokens[i].text, "al") == 0 || strcmp(nm->tokens[i].text, "el") == 0))
+            return true;
+    return false;
+}
+
 static bool patronymic(const huella_name *nm, size_t i)
 {
     static const char *const endings[] = {"ovich", "evich",  "ovna", "evna", "ovych",
@@ -666,9 +698,19 @@ static bool patronymic(const huella_name *nm, size_t i)
     return false;
 }
 
-static double leftover_cost(const huella_name *nm, size_t i)
+/* A token left over before every aligned one is a name the other
+ * document puts in front of the whole shorter name: in Arabic and many
+ * other naming systems that is how a child's name is written (Raghad
+ * Saddam Hussein is Saddam Hussein's daughter), so it costs more than a
+ * middle name or a further surname or ancestor left over after the
+ * first aligned token. */
+static double leftover_cost(const huella_name *nm, size_t i, size_t first_aligned, bool chain)
 {
-    return patronymic(nm, i) ? LEFT_PATRO : LEFT_COST;
+    if (chain && first_aligned != SIZE_MAX - 1 && i < first_aligned)
+        return LEFT_CHILD;
+    if (first_aligned == SIZE_MAX - 1 || i < first_aligned)
+        return patronymic(nm, i) ? LEFT_PATRO : LEFT_COST;
+    return patronymic(nm, i) ? LEFT_PATRO_AFTER : LEFT_AFTER;
 }
 
 static bool alignable(const huella_name_token *t)
@@ -993,6 +1035,18 @@ static huella_status compare_tokens(huella_names *n, huella_name_comparison *out
 {
     item xa[MAX_ITEMS], xb[MAX_ITEMS];
     size_t na = collect(&out->a, xa), nb = collect(&out->b, xb);
+    unsigned char one_system = 0;
+    if (strcmp(out->a.script, out->b.script) == 0 && strcmp(out->a.script, "Latin") != 0) {
+        static const char *const syllabic[] = {"Han", "Hangul", "Hiragana", "Katakana", "Yi"};
+        one_system = 1;
+        for (size_t k = 0; k < sizeof(syllabic) / sizeof(syllabic[0]); k++)
+            if (strcmp(out->a.script, syllabic[k]) == 0)
+                one_system = 2;
+    }
+    for (size_t i = 0; i < na; i++)
+        xa[i].one_system = one_system;
+    for (size_t j = 0; j < nb; j++)
+        xb[j].one_system = one_system;
     na = join_adjacent(n, &out->a, xa, na, xb, nb);
     nb = join_adjacent(n, &out->b, xb, nb, xa, na);
     if (na == 0 || nb == 0)
@@ -1051,12 +1105,31 @@ static huella_status compare_tokens(huella_names *n, huella_name_comparison *out
     free(m);
     /* Count in tokens, so that a joined pair weighs as one aligned unit
      * against one token but does not shrink the denominator. */
-    size_t ta = 0, tb = 0;
+    size_t ta = 0, tb = 0, first_a = SIZE_MAX, first_b = SIZE_MAX;
     double left_a = 0, left_b = 0;
+    for (size_t k = 0; k < out->n_aligned; k++) {
+        if (out->aligned[k].a < first_a)
+            first_a = out->aligned[k].a;
+        if (out->aligned[k].b < first_b)
+            first_b = out->aligned[k].b;
+    }
+    /* The lower cost of tokens left over after the first aligned one
+     * holds only when the shorter name is aligned whole, with two units
+     * at least: a one-word name, or one with a word of its own that meets
+     * nothing, is not simply the longer name written shorter. */
+    if (out->n_aligned < 2 || out->n_aligned < (na < nb ? na : nb))
+        first_a = first_b = SIZE_MAX - 1;
+    /* An Arabic name chain (own name, father's, grandfather's, and the
+     * family or tribal name with its article: Saddam Hussein al-Tikriti)
+     * aligned whole, three units at least: a name written in front of it
+     * is a child's (Raghad Saddam Hussein al-Tikriti), another person. */
+    const huella_name *shorter_name = na < nb ? &out->a : &out->b;
+    bool chain =
+        out->n_aligned >= 3 && out->n_aligned == (na < nb ? na : nb) && has_article(shorter_name);
     for (size_t i = 0; i < na; i++) {
         ta += 1;
         if (!used_a[i]) {
-            left_a += leftover_cost(&out->a, xa[i].first);
+            left_a += leftover_cost(&out->a, xa[i].first, first_a, chain);
             out->left_a[out->n_left_a++] = xa[i].first;
             if (xa[i].second != SIZE_MAX)
                 out->left_a[out->n_left_a++] = xa[i].second;
@@ -1065,7 +1138,7 @@ static huella_status compare_tokens(huella_names *n, huella_name_comparison *out
     for (size_t j = 0; j < nb; j++) {
         tb += 1;
         if (!used_b[j]) {
-            left_b += leftover_cost(&out->b, xb[j].first);
+            left_b += leftover_cost(&out->b, xb[j].first, first_b, chain);
             out->left_b[out->n_left_b++] = xb[j].first;
             if (xb[j].second != SIZE_MAX)
                 out->left_b[out->n_left_b++] = xb[j].second;

@@ -720,6 +720,7 @@ typedef struct prov {
     int ord; /* -1: no name compared */
     double name_score;
     double score;
+    double raw; /* the score before it is held to [0, 1]: ranks ties at 1 */
     bool doc;
 } prov;
 
@@ -728,6 +729,8 @@ static int prov_cmp(const void *a, const void *b)
     const prov *x = a, *y = b;
     if (x->score != y->score)
         return x->score > y->score ? -1 : 1;
+    if (x->raw != y->raw)
+        return x->raw > y->raw ? -1 : 1;
     return x->entry < y->entry ? -1 : x->entry > y->entry;
 }
 
@@ -917,6 +920,7 @@ huella_status huella_watchlist_screen(huella_watchlist *wl, const huella_screen_
             evidence ev;
             weigh(q, e, &ev);
             double score = combine(name_score, &ev);
+            double raw = name_score + ev.dob_adj + ev.nat_adj + ev.sex_adj;
             if (score < min_score)
                 continue;
             /* Keep the best name of each entry. */
@@ -924,8 +928,9 @@ huella_status huella_watchlist_screen(huella_watchlist *wl, const huella_screen_
             while (k < n_pv && pv[k].entry != nm->entry)
                 k++;
             if (k < n_pv) {
-                if (score > pv[k].score) {
+                if (score > pv[k].score || (score == pv[k].score && raw > pv[k].raw)) {
                     pv[k].score = score;
+                    pv[k].raw = raw;
                     pv[k].name_score = name_score;
                     pv[k].ord = nm->ord;
                 }
@@ -933,8 +938,11 @@ huella_status huella_watchlist_screen(huella_watchlist *wl, const huella_screen_
             }
             if (!grow((void **)&pv, &cap_pv, n_pv + 1, sizeof(prov)))
                 goto nomem;
-            pv[n_pv++] = (prov){
-                .entry = nm->entry, .ord = nm->ord, .name_score = name_score, .score = score};
+            pv[n_pv++] = (prov){.entry = nm->entry,
+                                .ord = nm->ord,
+                                .name_score = name_score,
+                                .score = score,
+                                .raw = raw};
         }
     }
     if (has_doc) {
@@ -954,6 +962,7 @@ huella_status huella_watchlist_screen(huella_watchlist *wl, const huella_screen_
             }
             pv[k].doc = true;
             pv[k].score = DOC_SCORE;
+            pv[k].raw = DOC_SCORE + 1.0; /* a document above any name */
         }
     }
     if (n_pv > 1) /* pv is NULL when nothing was found */
