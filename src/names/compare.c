@@ -247,6 +247,7 @@ static bool gender_pair(const char *a, const char *b)
 typedef struct unit {
     char c;     /* class: consonant letter or digraph code, or a/i/u */
     bool vowel; /* a Latin vowel, or Arabic alif/waw/ya */
+    bool glide; /* a Latin y after a vowel (Husayn): Arabic writes it */
 } unit;
 
 #define MAX_UNITS 40
@@ -258,7 +259,7 @@ static size_t units_of(const char *s, bool arabic, bool digraphs, unit *u)
     size_t n = 0, len = strlen(s);
     for (size_t i = 0; i < len && n < MAX_UNITS;) {
         char c = s[i], nx = i + 1 < len ? s[i + 1] : 0;
-        unit x = {c, false};
+        unit x = {c, false, false};
         size_t step = 1;
         if (digraphs && nx == 'h' && strchr("sckgtdz", c) != NULL) {
             x.c = c == 's'   ? 'S'
@@ -273,6 +274,8 @@ static size_t units_of(const char *s, bool arabic, bool digraphs, unit *u)
             /* Long vowels; i, u, e, o only come from written short
              * vowel marks, which may meet nothing. */
             x.vowel = strchr("awyiueo", c) != NULL;
+        } else if (c == 'y' && nx == 'y') {
+            step = 2; /* Sayyid: one ya with shadda */
         } else if (c == 'd' && nx == 'j') {
             x.c = 'j';
             step = 2;
@@ -287,6 +290,7 @@ static size_t units_of(const char *s, bool arabic, bool digraphs, unit *u)
                    (c == 'y' && (nx == 0 || strchr("aeiou", nx) == NULL))) {
             x.c = c == 'a' ? 'a' : (c == 'o' || c == 'u') ? 'u' : 'i';
             x.vowel = true;
+            x.glide = c == 'y' && i > 0;
         }
         /* Doubled consonants are one (Allah is written with two lams). */
         if (!x.vowel && n > 0 && !u[n - 1].vowel && u[n - 1].c == x.c) {
@@ -337,7 +341,7 @@ static bool consonants_meet(char l, char a)
     }
 }
 
-static bool unit_meets(const unit *l, const unit *a, bool last_a)
+static bool unit_meets(const unit *l, const unit *a, bool maqsura)
 {
     if (!a->vowel)
         return !l->vowel && consonants_meet(l->c, a->c);
@@ -353,7 +357,7 @@ static bool unit_meets(const unit *l, const unit *a, bool last_a)
     case 'w':
         return l->vowel ? l->c == 'u' : (l->c == 'w' || l->c == 'v');
     default: /* y */
-        return l->vowel ? (l->c == 'i' || (last_a && l->c == 'a')) : l->c == 'y';
+        return l->vowel ? (l->c == 'i' || (maqsura && l->c == 'a')) : l->c == 'y';
     }
 }
 
@@ -376,6 +380,9 @@ static bool sun_l(const unit *a, size_t na, size_t j)
 
 static bool abjad_fits_units(const unit *l, size_t nl, const unit *a, size_t na)
 {
+    /* A final ya may be alif maqsura (Mustafa, Musa, Isa: ICU writes
+     * both "y"), but not in a name of two letters, where it tells Ali
+     * ("ly") from Ala. */
     /* reach[i][j]: the first i Latin units explain the first j Arabic. */
     bool reach[MAX_UNITS + 1][MAX_UNITS + 1];
     memset(reach, 0, sizeof(reach));
@@ -384,7 +391,7 @@ static bool abjad_fits_units(const unit *l, size_t nl, const unit *a, size_t na)
         for (size_t j = 0; j <= na; j++) {
             if (!reach[i][j])
                 continue;
-            if (i < nl && l[i].vowel)
+            if (i < nl && l[i].vowel && !l[i].glide)
                 reach[i + 1][j] = true; /* a short vowel */
             if (j < na && ((j == 0 && a[0].vowel && a[0].c == 'a') ||
                            (a[j].vowel && strchr("iueo", a[j].c) != NULL) ||
@@ -393,7 +400,7 @@ static bool abjad_fits_units(const unit *l, size_t nl, const unit *a, size_t na)
                 reach[i][j + 1] = true; /* initial alif, short vowel, final h, article */
             if (i < nl && j < na && l[i].vowel && article_a(a, na, j))
                 reach[i + 1][j + 1] = true; /* al- read with a case vowel: Nur ud-Din */
-            if (i < nl && j < na && unit_meets(&l[i], &a[j], j + 1 == na))
+            if (i < nl && j < na && unit_meets(&l[i], &a[j], j + 1 == na && na >= 3))
                 reach[i + 1][j + 1] = true;
         }
     return reach[nl][na];
@@ -506,7 +513,8 @@ void huella_names_lax_key(const char *s, char *out, size_t size)
             case 'g':
             case 'k':
             case 'q':
-                k = 'k';
+                /* Pinyin qi is Wade-Giles ch'i (Zhiqiang, Chih-ch'iang). */
+                k = c == 'q' && nx == 'i' ? 'j' : 'k';
                 step = nx == 'h' || (c == 'q' && nx == 'u') ? 2 : 1;
                 break;
             case 'c':
@@ -571,9 +579,16 @@ static double token_similarity(const huella_names *n, const item *x, const item 
         return word->text[0] == init->text[0] ? SIM_INIT : 0.0;
     }
     long gx = huella_names_equivalent_group(n, x->text);
-    if (gx >= 0 && gx == huella_names_equivalent_group(n, y->text)) {
+    long gy = huella_names_equivalent_group(n, y->text);
+    if (gx >= 0 && gx == gy) {
         *how = HUELLA_MATCH_EQUIVALENT;
         return SIM_EQUIV;
+    }
+    if (gx >= 0 && gy >= 0 && x->abjad != y->abjad) {
+        /* Two known given names, each in its group: محمود is Mahmud,
+         * whatever its consonants share with Muhammad. */
+        *how = HUELLA_MATCH_EDIT;
+        return 0.0;
     }
     if (x->one_system != 0 || y->one_system != 0) {
         /* One romanisation wrote both: a token of one syllable or
