@@ -89,7 +89,8 @@ const char *huella_name_match_name(huella_name_match how)
 typedef struct item {
     char text[3 * HUELLA_NAMES_MAX_TOKEN];
     char key[3 * HUELLA_NAMES_MAX_TOKEN];
-    size_t first, second; /* token indexes; second is SIZE_MAX for one token */
+    char lax[3 * HUELLA_NAMES_MAX_TOKEN]; /* huella_names_lax_key */
+    size_t first, second;                 /* token indexes; second is SIZE_MAX for one token */
     bool initial;
     bool abjad; /* written without short vowels (Arabic, Hebrew scripts) */
     /* Both names in one script other than Latin: one romanisation made
@@ -449,6 +450,79 @@ static bool abjad_fits(const char *latin, const char *arabic)
     return false;
 }
 
+/* Blocking key for abjad_fits (screening): the consonants of a token in
+ * the coarse classes abjad_fits lets meet (b/p; t; d/z/dh and th as d or
+ * z; s/c/th; sh/ch; j/zh; k/q/g/gh/kh/c; f; l m n r), without vowels,
+ * h, w, v, y (waw and ya are vowels or consonants; Persian waw is v),
+ * repeated classes, a leading al-, and Abdul/Abdur read as Abd.
+ * The classes overlap in abjad_fits (th is t, s or z; g is k or j) and not
+ * here, so a rare pair is found only through its other tokens. */
+void huella_names_abjad_key(const char *text, char *out, size_t size)
+{
+    char buf[8];
+    const char *t = bare_latin(text, buf, sizeof(buf));
+    if (t == text && strncmp(text, "al", 2) == 0 && strlen(text) > 3)
+        t = text + 2;
+    size_t o = 0, len = strlen(t);
+    char last = 0;
+    for (size_t i = 0; i < len && o + 1 < size; i++) {
+        char c = t[i], nx = i + 1 < len ? t[i + 1] : 0, k = 0;
+        if (nx == 'h' && (c == 's' || c == 'c')) {
+            k = 'X';
+            i++;
+        } else if (nx == 'h' && (c == 'k' || c == 'g')) {
+            k = 'K';
+            i++;
+        } else if (nx == 'h' && (c == 'd' || c == 't' || c == 'z')) {
+            k = c == 't' ? 'S' : 'D';
+            i++;
+        } else if (c == 'd' && nx == 'j') {
+            k = 'J';
+            i++;
+        } else {
+            switch (c) {
+            case 'b':
+            case 'p':
+                k = 'B';
+                break;
+            case 'd':
+            case 'z':
+                k = 'D';
+                break;
+            case 's':
+                k = 'S';
+                break;
+            case 'c':
+                k = nx == 'e' || nx == 'i' || nx == 'y' ? 'S' : 'K';
+                break;
+            case 'k':
+            case 'q':
+            case 'g':
+                k = 'K';
+                break;
+            case 'j':
+                k = 'J';
+                break;
+            case 'f':
+            case 'l':
+            case 'm':
+            case 'n':
+            case 'r':
+            case 't':
+                k = (char)(c - 'a' + 'A');
+                break;
+            default:
+                k = 0; /* vowels, h, w, v, y */
+                break;
+            }
+        }
+        if (k != 0 && k != last)
+            out[o++] = k;
+        last = k != 0 ? k : last;
+    }
+    out[o] = '\0';
+}
+
 /* Romanisation key: how one sound written by different romanisation
  * systems meets itself.  Korean (McCune-Reischauer against Revised
  * Romanisation and common practice) and Chinese (Wade-Giles against
@@ -459,6 +533,11 @@ static bool abjad_fits(const char *latin, const char *arabic)
  * if it holds one, else e/i/y, else a), h after a consonant or alone is
  * dropped, doubled letters collapse.  Only equality of whole keys is
  * used, and only for tokens of two or more letters. */
+static bool vowel_or_y(char c)
+{
+    return c == 'a' || c == 'e' || c == 'i' || c == 'o' || c == 'u' || c == 'y';
+}
+
 void huella_names_lax_key(const char *s, char *out, size_t size)
 {
     size_t n = strlen(s), o = 0;
@@ -467,10 +546,10 @@ void huella_names_lax_key(const char *s, char *out, size_t size)
         char c = s[i], nx = i + 1 < n ? s[i + 1] : 0, nx2 = i + 2 < n ? s[i + 2] : 0;
         char k = 0;
         size_t step = 1;
-        if (strchr("aeiouy", c) != NULL && !(c == 'y' && nx != 0 && strchr("aeiou", nx))) {
+        if (vowel_or_y(c) && !(c == 'y' && nx != 0 && vowel_or_y(nx) && nx != 'y')) {
             size_t e = i;
             bool back = false, front = false;
-            while (e < n && strchr("aeiouy", s[e]) != NULL) {
+            while (e < n && vowel_or_y(s[e])) {
                 back |= s[e] == 'o' || s[e] == 'u';
                 front |= s[e] == 'e' || s[e] == 'i' || s[e] == 'y';
                 e++;
@@ -522,7 +601,7 @@ void huella_names_lax_key(const char *s, char *out, size_t size)
                     k = 'j';
                     step = 2;
                 } else
-                    k = nx != 0 && strchr("eiy", nx) != NULL ? 's' : 'k';
+                    k = nx == 'e' || nx == 'i' || nx == 'y' ? 's' : 'k';
                 break;
             case 'j':
                 k = 'j';
@@ -579,7 +658,7 @@ static double token_similarity(const huella_names *n, const item *x, const item 
         return word->text[0] == init->text[0] ? SIM_INIT : 0.0;
     }
     long gx = huella_names_equivalent_group(n, x->text);
-    long gy = huella_names_equivalent_group(n, y->text);
+    long gy = gx >= 0 ? huella_names_equivalent_group(n, y->text) : -1;
     if (gx >= 0 && gx == gy) {
         *how = HUELLA_MATCH_EQUIVALENT;
         return SIM_EQUIV;
@@ -637,17 +716,17 @@ static double token_similarity(const huella_names *n, const item *x, const item 
     }
     double e = edit_similarity(x->text, y->text);
     size_t shortest = strlen(x->text) < strlen(y->text) ? strlen(x->text) : strlen(y->text);
-    if (strlen(x->key) >= 2 && strcmp(x->key, y->key) == 0 && e < SIM_PHON && shortest >= 3) {
+    /* Equal keys: one sound spelt two ways (Barack/Barak), so the edit
+     * distance, however small, is not a consonant changed by a typo. */
+    if (strlen(x->key) >= 2 && strcmp(x->key, y->key) == 0 && shortest >= 3) {
         *how = HUELLA_MATCH_PHONETIC;
-        return SIM_PHON;
+        return e > SIM_PHON ? e : SIM_PHON;
     }
-    if (shortest >= 2 && e < SIM_LAX) {
-        char lx[sizeof(x->key)], ly[sizeof(y->key)];
-        huella_names_lax_key(x->text, lx, sizeof(lx));
-        huella_names_lax_key(y->text, ly, sizeof(ly));
+    if (shortest >= 2) {
+        const char *lx = x->lax, *ly = y->lax;
         if (strlen(lx) >= 2 && strcmp(lx, ly) == 0) {
             *how = HUELLA_MATCH_PHONETIC;
-            return SIM_LAX;
+            return e > SIM_LAX ? e : SIM_LAX;
         }
     }
     /* Short tokens: one letter makes another name (Ali/Ala, Ivan/Iran). */
@@ -743,6 +822,7 @@ static size_t collect(const huella_name *nm, item *items)
         memset(it, 0, sizeof(*it));
         strcpy(it->text, nm->tokens[i].text);
         strcpy(it->key, nm->tokens[i].key);
+        huella_names_lax_key(it->text, it->lax, sizeof(it->lax));
         it->first = i;
         it->second = SIZE_MAX;
         it->initial = nm->tokens[i].role == HUELLA_NAME_INITIAL;
@@ -773,6 +853,7 @@ static double join_fits(const huella_names *n, const huella_name *xn, size_t fir
     }
     joined->text[len] = '\0';
     huella_names_phonetic_key(joined->text, joined->key, sizeof(joined->key));
+    huella_names_lax_key(joined->text, joined->lax, sizeof(joined->lax));
     joined->first = first;
     joined->second = last;
     joined->abjad = abjad;
@@ -788,6 +869,7 @@ static double join_fits(const huella_names *n, const huella_name *xn, size_t fir
         item alt = *joined;
         alt.text[l1 - 1] = c2;
         huella_names_phonetic_key(alt.text, alt.key, sizeof(alt.key));
+        huella_names_lax_key(alt.text, alt.lax, sizeof(alt.lax));
         huella_name_match how_alt;
         double s_alt = token_similarity(n, &alt, y, &how_alt);
         if (s_alt > s) {
@@ -807,6 +889,7 @@ static double join_fits(const huella_names *n, const huella_name *xn, size_t fir
     memset(&part, 0, sizeof(part));
     strcpy(part.text, xn->tokens[last].text);
     strcpy(part.key, xn->tokens[last].key);
+    huella_names_lax_key(part.text, part.lax, sizeof(part.lax));
     part.abjad = abjad;
     return token_similarity(n, &part, y, &how) >= s ? 0.0 : s;
 }

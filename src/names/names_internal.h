@@ -20,4 +20,8 @@ void huella_names_skeleton(const char *text, char *out, size_t size);
  * blocking key of screening. */
 void huella_names_lax_key(const char *text, char *out, size_t size);
 
+/* Blocking key of a token for the alignment of a Latin spelling with
+ * romanised Arabic script (compare.c): consonants in coarse classes. */
+void huella_names_abjad_key(const char *text, char *out, size_t size);
+
 #endif
