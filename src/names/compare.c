@@ -546,7 +546,10 @@ void huella_names_lax_key(const char *s, char *out, size_t size)
         char c = s[i], nx = i + 1 < n ? s[i + 1] : 0, nx2 = i + 2 < n ? s[i + 2] : 0;
         char k = 0;
         size_t step = 1;
-        if (vowel_or_y(c) && !(c == 'y' && nx != 0 && vowel_or_y(nx) && nx != 'y')) {
+        /* y between a consonant and a vowel palatalises it (Russian ё
+         * and е: Fyodor, Fedor; Pyotr, Petr): a front vowel. */
+        bool palatal = c == 'y' && i > 0 && !vowel_or_y(s[i - 1]) && nx != 0 && vowel_or_y(nx);
+        if (palatal || (vowel_or_y(c) && !(c == 'y' && nx != 0 && vowel_or_y(nx) && nx != 'y'))) {
             size_t e = i;
             bool back = false, front = false;
             while (e < n && vowel_or_y(s[e])) {
@@ -554,7 +557,7 @@ void huella_names_lax_key(const char *s, char *out, size_t size)
                 front |= s[e] == 'e' || s[e] == 'i' || s[e] == 'y';
                 e++;
             }
-            k = back ? 'u' : front ? 'i' : 'a';
+            k = palatal ? 'i' : back ? 'u' : front ? 'i' : 'a';
             step = e - i;
         } else {
             switch (c) {

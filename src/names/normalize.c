@@ -68,6 +68,7 @@ struct huella_names {
     table equivalents;
     struct {
         UScriptCode script;
+        int variant; /* the language of a script written for several */
         UTransliterator *t;
     } trans[MAX_SCRIPTS];
     size_t n_trans;
@@ -256,8 +257,38 @@ void huella_names_free(huella_names *n)
 
 /* ---- Transliteration ---------------------------------------------------- */
 
-static const char *transform_for(UScriptCode script)
+/* Cyrillic is written for several languages, each with its BGN/PCGN
+ * romanisation; a letter only one of them uses tells which (Serbian and
+ * Macedonian ђ ћ џ љ њ ј ѓ ќ ѕ: Vučić, not Vuchich; Ukrainian і ї є ґ:
+ * Volodymyr, not Volodimir; Belarusian ў).  Russian otherwise. */
+enum { CYR_RUSSIAN, CYR_SERBIAN, CYR_UKRAINIAN, CYR_BELARUSIAN };
+
+static int cyrillic_language(const UChar *s, int32_t len)
 {
+    for (int32_t i = 0; i < len; i++) {
+        UChar c = s[i];
+        if (c == 0x0452 || c == 0x045B || c == 0x045F || c == 0x0459 || c == 0x045A ||
+            c == 0x0458 || c == 0x0453 || c == 0x045C || c == 0x0455)
+            return CYR_SERBIAN;
+        if (c == 0x0457 || c == 0x0454 || c == 0x0491)
+            return CYR_UKRAINIAN;
+        if (c == 0x045E)
+            return CYR_BELARUSIAN;
+    }
+    for (int32_t i = 0; i < len; i++)
+        if (s[i] == 0x0456) /* і without ї, є, ґ: Ukrainian or Belarusian */
+            return CYR_UKRAINIAN;
+    return CYR_RUSSIAN;
+}
+
+static const char *transform_for(UScriptCode script, int variant)
+{
+    if (script == USCRIPT_CYRILLIC && variant == CYR_SERBIAN)
+        return "Serbian-Latin/BGN; Any-Latin; Latin-ASCII";
+    if (script == USCRIPT_CYRILLIC && variant == CYR_UKRAINIAN)
+        return "Ukrainian-Latin/BGN; Any-Latin; Latin-ASCII";
+    if (script == USCRIPT_CYRILLIC && variant == CYR_BELARUSIAN)
+        return "Belarusian-Latin/BGN; Any-Latin; Latin-ASCII";
     /* The trailing Any-Latin catches letters of a second script in a mixed
      * name; Latin-ASCII then removes what diacritics the romanisation adds. */
     switch (script) {
@@ -274,15 +305,15 @@ static const char *transform_for(UScriptCode script)
     }
 }
 
-static huella_status transliterator(huella_names *n, UScriptCode script, UTransliterator **out,
-                                    huella_error *err)
+static huella_status transliterator(huella_names *n, UScriptCode script, int variant,
+                                    UTransliterator **out, huella_error *err)
 {
     for (size_t i = 0; i < n->n_trans; i++)
-        if (n->trans[i].script == script) {
+        if (n->trans[i].script == script && n->trans[i].variant == variant) {
             *out = n->trans[i].t;
             return HUELLA_OK;
         }
-    const char *id = transform_for(script);
+    const char *id = transform_for(script, variant);
     UChar uid[96];
     u_uastrncpy(uid, id, 95);
     uid[95] = 0;
@@ -299,6 +330,7 @@ static huella_status transliterator(huella_names *n, UScriptCode script, UTransl
         n->n_trans--;
     }
     n->trans[n->n_trans].script = script;
+    n->trans[n->n_trans].variant = variant;
     n->trans[n->n_trans].t = t;
     n->n_trans++;
     *out = t;
@@ -551,7 +583,8 @@ huella_status huella_names_normalize(huella_names *n, const char *name, huella_n
     size_t n_orig = count_source_tokens(a, len, single, HUELLA_NAMES_MAX_TOKENS + 1);
 
     UTransliterator *t = NULL;
-    st = transliterator(n, script, &t, err);
+    st = transliterator(n, script, script == USCRIPT_CYRILLIC ? cyrillic_language(a, len) : 0, &t,
+                        err);
     if (st != HUELLA_OK)
         goto done;
     int32_t limit = len;
