@@ -17,8 +17,13 @@
  *     cost half, counted from 0.75 (0.85 for tokens of four letters or
  *     fewer, where one letter makes another name); an initial against a
  *     word that starts with it (0.75).  A final -a that makes the feminine
- *     never matches.  Tokens in Arabic or Hebrew script are compared on
- *     their consonant skeleton, since those scripts write no short vowels.
+ *     never matches.  Equal romanisation keys (huella_names_lax_key:
+ *     Korean and Chinese systems, 0.88).  A token romanised from Arabic
+ *     script against a Latin spelling is aligned letter by letter
+ *     (abjad_fits: the Latin with its short vowels left out, 0.92), else
+ *     compared on its consonant skeleton.  Names in one non-Latin script
+ *     on both sides are compared by edits only (syllables exactly).
+ *  0. A field of ';'-separated spellings: each alternative, the best pair.
  *  2. Joined tokens: two adjacent tokens, or three with a particle in the
  *     middle, that make the other name's single token (Abdul Rahman ~
  *     Abdulrahman ~ Abdurrahman with the sun-letter assimilation of the
@@ -29,7 +34,9 @@
  *     tokens in practice; greedy beyond that).
  *  4. Score = sum of aligned similarities / (tokens of the shorter name +
  *     0.15 per token left over in the longer one, 0.10 for a left-over
- *     patronymic), times 1 - k (1 - w) for the weakest edit-only pair w,
+ *     patronymic; half that after the first aligned token when the
+ *     shorter name is aligned whole; a whole token in front of a whole
+ *     Arabic name chain), times 1 - k (1 - w) for the weakest edit-only pair w,
  *     k = 2 when it changes a consonant and 1 when it changes only vowels,
  *     h or doubling: a one-letter difference in an otherwise identical
  *     name is how two different people (Hawking/Hawkins) most often look.
