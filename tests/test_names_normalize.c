@@ -185,6 +185,20 @@ static void modifier_letters_and_middle_dots_do_not_split(void **state)
     assert_int_equal(nm->n_tokens, 1);
 }
 
+static void digits_inside_words_are_read_as_letters(void **state)
+{
+    (void)state;
+    /* OCR and hand typing put 0 for O, 1 for I, 5 for S, 8 for B. */
+    huella_name *nm = norm("ANNA ER1K5SON");
+    assert_string_equal(nm->tokens[1].text, "eriksson");
+    nm = norm("Ig0r Sech1n");
+    assert_string_equal(nm->tokens[0].text, "igor");
+    assert_string_equal(nm->tokens[1].text, "sechin");
+    /* A number alone is left alone. */
+    nm = norm("Louis 14");
+    assert_string_equal(nm->tokens[1].text, "14");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -202,6 +216,7 @@ int main(void)
         cmocka_unit_test(hangul_syllables_are_tokens),
         cmocka_unit_test(mongolian_and_kazakh_cyrillic_letters_are_read),
         cmocka_unit_test(modifier_letters_and_middle_dots_do_not_split),
+        cmocka_unit_test(digits_inside_words_are_read_as_letters),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

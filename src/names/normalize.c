@@ -491,6 +491,25 @@ static int32_t split_hangul(UChar *s, int32_t len, UChar *tmp, int32_t cap)
     return o;
 }
 
+/* A digit inside a word of letters is a letter misread or typed for its
+ * look-alike (OCR of documents reads O as 0, I as 1, S as 5, B as 8, as
+ * the MRZ rules of ICAO Doc 9303 warn; ER1KSSON, Ig0r): read it as the
+ * letter.  Tokens of digits alone are left as they are. */
+static void read_digits_as_letters(char *t)
+{
+    bool letter = false, digit = false;
+    for (const char *p = t; *p; p++) {
+        letter |= *p >= 'a' && *p <= 'z';
+        digit |= *p >= '0' && *p <= '9';
+    }
+    if (!letter || !digit)
+        return;
+    static const char look[] = "oizeasgtbg"; /* 0123456789 */
+    for (char *p = t; *p; p++)
+        if (*p >= '0' && *p <= '9')
+            *p = look[*p - '0'];
+}
+
 /* Tokens of the text before transliteration, split the way the Latin form
  * will be (letters, digits and marks make tokens; apostrophes join), with
  * a flag for those of exactly one letter. */
@@ -641,6 +660,8 @@ huella_status huella_names_normalize(huella_names *n, const char *name, huella_n
         st = huella_error_set(err, HUELLA_E_INPUT, "name '%.60s' has no letters or digits", name);
         goto done;
     }
+    for (size_t i = 0; i < out->n_tokens; i++)
+        read_digits_as_letters(out->tokens[i].text);
     assign_roles(n, out);
 done:
     free(a);
