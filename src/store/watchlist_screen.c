@@ -685,7 +685,10 @@ static size_t candidates(const huella_names *n, wl_index *ix, const huella_name 
                 continue;
             }
             size_t gap = nw > words ? nw - words : words - nw;
-            double est = met / ((double)shorter + 0.15 * (double)gap);
+            /* As in the comparison: tokens the longer name has more cost
+             * half when the shorter one is met whole. */
+            double est =
+                met / ((double)shorter + (met >= (double)shorter ? 0.07 : 0.15) * (double)gap);
             if (est > 1)
                 est = 1;
             double info = 0;
