@@ -121,7 +121,12 @@ static const entry *table_find(const table *t, const char *text)
     if (t->n == 0)
         return NULL;
     entry key;
-    snprintf(key.text, sizeof(key.text), "%s", text);
+    /* Called for every pair of tokens compared: no snprintf here. */
+    size_t len = strlen(text);
+    if (len >= sizeof(key.text))
+        len = sizeof(key.text) - 1;
+    memcpy(key.text, text, len);
+    key.text[len] = '\0';
     return bsearch(&key, t->e, t->n, sizeof(entry), entry_cmp);
 }
 
