@@ -173,13 +173,22 @@ static bool soft_variant(const char *a, const char *b)
     return strcmp(ca, cb) == 0;
 }
 
+/* Exact when the result is at least EDIT_EXACT_FROM; below it, an upper
+ * bound that is still below it (every caller compares with a floor of
+ * 0.75 or more and treats less as no match).  Most token pairs met in
+ * screening are different names: their Levenshtein table is not worth
+ * filling when Jaro-Winkler alone already rules them out. */
+#define EDIT_EXACT_FROM 0.75
 static double edit_similarity(const char *a, const char *b)
 {
     size_t la = strlen(a), lb = strlen(b), longest = la > lb ? la : lb;
     if (longest == 0)
         return 1.0;
+    double jw = huella_names_jaro_winkler(a, b);
+    if (0.5 * jw + 0.5 < EDIT_EXACT_FROM)
+        return 0.5 * jw + 0.5;
     double lev = 1.0 - (double)levenshtein2(a, b) / (2.0 * (double)longest);
-    return 0.5 * huella_names_jaro_winkler(a, b) + 0.5 * lev;
+    return 0.5 * jw + 0.5 * lev;
 }
 
 /* Consonant skeleton: the phonetic key of the token without vowels, weak
