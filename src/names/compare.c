@@ -269,6 +269,28 @@ typedef struct unit {
 
 #define MAX_UNITS 40
 
+/* Character tests without strchr: these run for every pair of tokens. */
+static bool digraph_head(char c)
+{
+    return c == 's' || c == 'c' || c == 'k' || c == 'g' || c == 't' || c == 'd' || c == 'z';
+}
+
+static bool plain_vowel(char c)
+{
+    return c == 'a' || c == 'e' || c == 'i' || c == 'o' || c == 'u';
+}
+
+static bool short_mark(char c)
+{
+    return c == 'i' || c == 'u' || c == 'e' || c == 'o';
+}
+
+static bool sun_letter(char c)
+{
+    return c == 't' || c == 'T' || c == 'd' || c == 'D' || c == 'r' || c == 'z' || c == 's' ||
+           c == 'S' || c == 'n' || c == 'l';
+}
+
 /* digraphs: read sh, kh, th... as one consonant; else letter by letter
  * (ICU writes ط followed by ه "th" too: Taha). */
 static size_t units_of(const char *s, bool arabic, bool digraphs, unit *u)
@@ -278,7 +300,7 @@ static size_t units_of(const char *s, bool arabic, bool digraphs, unit *u)
         char c = s[i], nx = i + 1 < len ? s[i + 1] : 0;
         unit x = {c, false, false};
         size_t step = 1;
-        if (digraphs && nx == 'h' && strchr("sckgtdz", c) != NULL) {
+        if (digraphs && nx == 'h' && digraph_head(c)) {
             x.c = c == 's'   ? 'S'
                   : c == 'c' ? 'C'
                   : c == 'k' ? 'K'
@@ -290,7 +312,7 @@ static size_t units_of(const char *s, bool arabic, bool digraphs, unit *u)
         } else if (arabic) {
             /* Long vowels; i, u, e, o only come from written short
              * vowel marks, which may meet nothing. */
-            x.vowel = strchr("awyiueo", c) != NULL;
+            x.vowel = c == 'a' || c == 'w' || c == 'y' || short_mark(c);
         } else if (c == 'y' && nx == 'y') {
             step = 2; /* Sayyid: one ya with shadda */
         } else if (c == 'd' && nx == 'j') {
@@ -304,7 +326,7 @@ static size_t units_of(const char *s, bool arabic, bool digraphs, unit *u)
              * takes either. */
             step = nx == 'k' ? 2 : 1;
         } else if (c == 'a' || c == 'e' || c == 'i' || c == 'o' || c == 'u' ||
-                   (c == 'y' && (nx == 0 || strchr("aeiou", nx) == NULL))) {
+                   (c == 'y' && !plain_vowel(nx))) {
             x.c = c == 'a' ? 'a' : (c == 'o' || c == 'u') ? 'u' : 'i';
             x.vowel = true;
             x.glide = c == 'y' && i > 0;
@@ -392,35 +414,52 @@ static bool article_a(const unit *a, size_t na, size_t j)
 static bool sun_l(const unit *a, size_t na, size_t j)
 {
     return j > 0 && j + 1 < na && a[j].c == 'l' && !a[j].vowel && a[j - 1].vowel &&
-           a[j - 1].c == 'a' && !a[j + 1].vowel && strchr("tTdDrzsSnl", a[j + 1].c) != NULL;
+           a[j - 1].c == 'a' && !a[j + 1].vowel && sun_letter(a[j + 1].c);
 }
 
 static bool abjad_fits_units(const unit *l, size_t nl, const unit *a, size_t na)
 {
-    /* A final ya may be alif maqsura (Mustafa, Musa, Isa: ICU writes
-     * both "y"), but not in a name of two letters, where it tells Ali
-     * ("ly") from Ala. */
-    /* reach[i][j]: the first i Latin units explain the first j Arabic. */
-    bool reach[MAX_UNITS + 1][MAX_UNITS + 1];
-    memset(reach, 0, sizeof(reach));
-    reach[0][0] = true;
+    /* Counts first: every Latin consonant meets an Arabic consonant, or a
+     * waw or ya read as w, v, y; every Arabic consonant is met but a
+     * final h and the l of an article. */
+    size_t l_cons = 0, a_cons = 0, a_wy = 0, a_free = 0;
+    for (size_t i = 0; i < nl; i++)
+        l_cons += !l[i].vowel;
+    for (size_t j = 0; j < na; j++) {
+        a_cons += !a[j].vowel;
+        a_wy += a[j].vowel && (a[j].c == 'w' || a[j].c == 'y');
+        a_free += (j + 1 == na && a[j].c == 'h') || sun_l(a, na, j);
+    }
+    if (l_cons > a_cons + a_wy || l_cons + a_free < a_cons)
+        return false;
+    /* reach(i, j): the first i Latin units explain the first j Arabic. */
+    bool table[(MAX_UNITS + 1) * (MAX_UNITS + 1)];
+    size_t w = na + 1;
+#define reach(i, j) table[(i)*w + (j)]
+    memset(table, 0, (nl + 1) * w * sizeof(bool));
+    reach(0, 0) = true;
     for (size_t i = 0; i <= nl; i++)
         for (size_t j = 0; j <= na; j++) {
-            if (!reach[i][j])
+            if (!reach(i, j))
                 continue;
             if (i < nl && l[i].vowel && !l[i].glide)
-                reach[i + 1][j] = true; /* a short vowel */
-            if (j < na && ((j == 0 && a[0].vowel && a[0].c == 'a') ||
-                           (a[j].vowel && strchr("iueo", a[j].c) != NULL) ||
-                           (j + 1 == na && a[j].c == 'h' && i > 0 && l[i - 1].vowel) ||
-                           article_a(a, na, j) || sun_l(a, na, j)))
-                reach[i][j + 1] = true; /* initial alif, short vowel, final h, article */
+                reach(i + 1, j) = true; /* a short vowel */
+            if (j < na &&
+                ((j == 0 && a[0].vowel && a[0].c == 'a') || (a[j].vowel && short_mark(a[j].c)) ||
+                 (j + 1 == na && a[j].c == 'h' && i > 0 && l[i - 1].vowel) || article_a(a, na, j) ||
+                 sun_l(a, na, j)))
+                reach(i, j + 1) = true; /* initial alif, short vowel, final h, article */
             if (i < nl && j < na && l[i].vowel && article_a(a, na, j))
-                reach[i + 1][j + 1] = true; /* al- read with a case vowel: Nur ud-Din */
+                reach(i + 1, j + 1) = true; /* al- read with a case vowel: Nur ud-Din */
+            /* A final ya may be alif maqsura (Mustafa, Musa, Isa: ICU
+             * writes both "y"), but not in a name of two letters, where
+             * it tells Ali ("ly") from Ala. */
             if (i < nl && j < na && unit_meets(&l[i], &a[j], j + 1 == na && na >= 3))
-                reach[i + 1][j + 1] = true;
+                reach(i + 1, j + 1) = true;
         }
-    return reach[nl][na];
+    bool fits = reach(nl, na);
+#undef reach
+    return fits;
 }
 
 /* Leading article al-/el- and the Abd al- written on the first word. */
@@ -445,12 +484,18 @@ static bool abjad_fits(const char *latin, const char *arabic)
     const char *lt[2] = {latin, bare_latin(latin, buf, sizeof(buf))};
     const char *at[2] = {arabic,
                          strncmp(arabic, "al", 2) == 0 && strlen(arabic) > 3 ? arabic + 2 : arabic};
-    for (size_t p = 0; p < 2; p++)
+    for (size_t p = 0; p < 2; p++) {
+        if (p == 1 && lt[1] == lt[0])
+            continue;
+        size_t nl = units_of(lt[p], false, true, l);
         for (size_t q = 0; q < 2; q++) {
-            if ((p == 1 && lt[1] == lt[0]) || (q == 1 && at[1] == at[0]))
+            if (q == 1 && at[1] == at[0])
                 continue;
-            for (int dg = 1; dg >= 0; dg--) {
-                size_t nl = units_of(lt[p], false, true, l), na = units_of(at[q], true, dg, a);
+            bool digraph = false;
+            for (const char *c = at[q]; *c != '\0' && !digraph; c++)
+                digraph = c[1] == 'h' && digraph_head(c[0]);
+            for (int dg = 1; dg >= (digraph ? 0 : 1); dg--) {
+                size_t na = units_of(at[q], true, dg, a);
                 /* A single consonant and its vowels is too little to go
                  * on unless the Arabic writes a long vowel too (Ali ~
                  * "ly"). */
@@ -463,6 +508,7 @@ static bool abjad_fits(const char *latin, const char *arabic)
                     return true;
             }
         }
+    }
     return false;
 }
 
