@@ -437,6 +437,11 @@ int main(int argc, char **argv)
     for (size_t k = 0; k < 2; k++) {
         size_t eligible = 0, found = 0, same_eligible = 0, same_found = 0;
         for (size_t i = 0; i < pr[k].n; i++) {
+            /* A field of several ';'-separated spellings is compared
+             * alternative by alternative; on a list those are aliases,
+             * each a name of its own, so such pairs say nothing here. */
+            if (strchr(pr[k].a[i], ';') != NULL || strchr(pr[k].b[i], ';') != NULL)
+                continue;
             if (huella_names_compare(names, pr[k].a[i], pr[k].b[i], c, NULL) != HUELLA_OK ||
                 c->score < HUELLA_NAMES_THRESHOLD)
                 continue;

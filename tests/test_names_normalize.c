@@ -143,6 +143,62 @@ static void missing_data_dir_names_the_file(void **state)
     huella_names_free(NULL);
 }
 
+static void hangul_syllables_are_tokens(void **state)
+{
+    (void)state;
+    /* Korean writes a name without spaces; romanised names are written
+     * syllable by syllable (Kim Jong Un), as Han is. */
+    huella_name *nm = norm("김정은");
+    assert_string_equal(nm->script, "Hangul");
+    assert_int_equal(nm->n_tokens, 3);
+    assert_string_equal(nm->tokens[0].text, "gim");
+    assert_string_equal(nm->tokens[1].text, "jeong");
+    assert_string_equal(nm->tokens[2].text, "eun");
+}
+
+static void mongolian_and_kazakh_cyrillic_letters_are_read(void **state)
+{
+    (void)state;
+    /* ү and ө are not in the Russian transform: read as у and о, not
+     * dropped (the name once came out as "kh r els kh"). */
+    huella_name *nm = norm("Ухнаагийн Хүрэлсүх");
+    assert_string_equal(nm->script, "Cyrillic");
+    assert_int_equal(nm->n_tokens, 2);
+    assert_string_equal(nm->tokens[1].text, "khurelsukh");
+    nm = norm("Нұрсұлтан Әбішұлы");
+    assert_int_equal(nm->n_tokens, 2);
+    assert_string_equal(nm->tokens[0].text, "nursultan");
+}
+
+static void modifier_letters_and_middle_dots_do_not_split(void **state)
+{
+    (void)state;
+    /* Ayn and hamza written as modifier letters, and the BGN/PCGN
+     * middle dot, are inside a word. */
+    huella_name *nm = norm("Ma\u02BFruf Ba\u02BCasyir Khür\u00B7elsükh");
+    assert_int_equal(nm->n_tokens, 3);
+    assert_string_equal(nm->tokens[0].text, "maruf");
+    assert_string_equal(nm->tokens[1].text, "baasyir");
+    assert_string_equal(nm->tokens[2].text, "khurelsukh");
+    /* Urdu heh (ہ) is a letter of the word, not a break. */
+    nm = norm("چوہدری");
+    assert_int_equal(nm->n_tokens, 1);
+}
+
+static void digits_inside_words_are_read_as_letters(void **state)
+{
+    (void)state;
+    /* OCR and hand typing put 0 for O, 1 for I, 5 for S, 8 for B. */
+    huella_name *nm = norm("ANNA ER1K5SON");
+    assert_string_equal(nm->tokens[1].text, "eriksson");
+    nm = norm("Ig0r Sech1n");
+    assert_string_equal(nm->tokens[0].text, "igor");
+    assert_string_equal(nm->tokens[1].text, "sechin");
+    /* A number alone is left alone. */
+    nm = norm("Louis 14");
+    assert_string_equal(nm->tokens[1].text, "14");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -157,6 +213,10 @@ int main(void)
         cmocka_unit_test(a_particle_standing_last_is_a_word),
         cmocka_unit_test(invalid_utf8_is_rejected),
         cmocka_unit_test(missing_data_dir_names_the_file),
+        cmocka_unit_test(hangul_syllables_are_tokens),
+        cmocka_unit_test(mongolian_and_kazakh_cyrillic_letters_are_read),
+        cmocka_unit_test(modifier_letters_and_middle_dots_do_not_split),
+        cmocka_unit_test(digits_inside_words_are_read_as_letters),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

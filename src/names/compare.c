@@ -17,8 +17,13 @@
  *     cost half, counted from 0.75 (0.85 for tokens of four letters or
  *     fewer, where one letter makes another name); an initial against a
  *     word that starts with it (0.75).  A final -a that makes the feminine
- *     never matches.  Tokens in Arabic or Hebrew script are compared on
- *     their consonant skeleton, since those scripts write no short vowels.
+ *     never matches.  Equal romanisation keys (huella_names_lax_key:
+ *     Korean and Chinese systems, 0.88).  A token romanised from Arabic
+ *     script against a Latin spelling is aligned letter by letter
+ *     (abjad_fits: the Latin with its short vowels left out, 0.92), else
+ *     compared on its consonant skeleton.  Names in one non-Latin script
+ *     on both sides are compared by edits only (syllables exactly).
+ *  0. A field of ';'-separated spellings: each alternative, the best pair.
  *  2. Joined tokens: two adjacent tokens, or three with a particle in the
  *     middle, that make the other name's single token (Abdul Rahman ~
  *     Abdulrahman ~ Abdurrahman with the sun-letter assimilation of the
@@ -29,7 +34,9 @@
  *     tokens in practice; greedy beyond that).
  *  4. Score = sum of aligned similarities / (tokens of the shorter name +
  *     0.15 per token left over in the longer one, 0.10 for a left-over
- *     patronymic), times 1 - k (1 - w) for the weakest edit-only pair w,
+ *     patronymic; half that after the first aligned token when the
+ *     shorter name is aligned whole; a whole token in front of a whole
+ *     Arabic name chain), times 1 - k (1 - w) for the weakest edit-only pair w,
  *     k = 2 when it changes a consonant and 1 when it changes only vowels,
  *     h or doubling: a one-letter difference in an otherwise identical
  *     name is how two different people (Hawking/Hawkins) most often look.
@@ -47,18 +54,24 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_ITEMS    HUELLA_NAMES_MAX_TOKENS
-#define DP_LIMIT     10
-#define MIN_SIM      0.75
-#define LEFT_COST    0.15
-#define LEFT_PATRO   0.10
-#define EDIT_PENALTY 2.0
-#define SOFT_PENALTY 1.0
-#define SIM_EXACT    1.0
-#define SIM_EQUIV    0.95
-#define SIM_PHON     0.90
-#define SIM_INIT     0.75
-#define SIM_JOINED   0.97
+#define MAX_ITEMS HUELLA_NAMES_MAX_TOKENS
+#define DP_LIMIT  10
+#define MIN_SIM   0.75
+#define LEFT_COST 0.15
+
+#define LEFT_PATRO       0.10
+#define LEFT_AFTER       0.07 /* half the cost, after the first aligned token */
+#define LEFT_PATRO_AFTER 0.05
+#define LEFT_CHILD       1.0 /* a name in front of a whole Arabic name chain */
+#define EDIT_PENALTY     2.0
+#define SOFT_PENALTY     1.0
+#define SIM_EXACT        1.0
+#define SIM_EQUIV        0.95
+#define SIM_PHON         0.90
+#define SIM_INIT         0.75
+#define SIM_JOINED       0.97
+#define SIM_LAX          0.88
+#define SIM_ABJAD        0.92
 
 const char *huella_name_match_name(huella_name_match how)
 {
@@ -83,9 +96,15 @@ const char *huella_name_match_name(huella_name_match how)
 typedef struct item {
     char text[3 * HUELLA_NAMES_MAX_TOKEN];
     char key[3 * HUELLA_NAMES_MAX_TOKEN];
-    size_t first, second; /* token indexes; second is SIZE_MAX for one token */
+    char lax[3 * HUELLA_NAMES_MAX_TOKEN]; /* huella_names_lax_key */
+    size_t first, second;                 /* token indexes; second is SIZE_MAX for one token */
     bool initial;
     bool abjad; /* written without short vowels (Arabic, Hebrew scripts) */
+    /* Both names in one script other than Latin: one romanisation made
+     * both Latin forms, so romanisation variants say nothing (김종은 and
+     * 김정은 are two people; jong and jeong are one name only when two
+     * systems wrote them). */
+    unsigned char one_system; /* 1: an alphabet; 2: syllables (Han, Hangul, kana) */
 } item;
 
 /* Weighted Levenshtein distance: the edits that spellings of one name
@@ -154,13 +173,22 @@ static bool soft_variant(const char *a, const char *b)
     return strcmp(ca, cb) == 0;
 }
 
+/* Exact when the result is at least EDIT_EXACT_FROM; below it, an upper
+ * bound that is still below it (every caller compares with a floor of
+ * 0.75 or more and treats less as no match).  Most token pairs met in
+ * screening are different names: their Levenshtein table is not worth
+ * filling when Jaro-Winkler alone already rules them out. */
+#define EDIT_EXACT_FROM 0.75
 static double edit_similarity(const char *a, const char *b)
 {
     size_t la = strlen(a), lb = strlen(b), longest = la > lb ? la : lb;
     if (longest == 0)
         return 1.0;
+    double jw = huella_names_jaro_winkler(a, b);
+    if (0.5 * jw + 0.5 < EDIT_EXACT_FROM)
+        return 0.5 * jw + 0.5;
     double lev = 1.0 - (double)levenshtein2(a, b) / (2.0 * (double)longest);
-    return 0.5 * huella_names_jaro_winkler(a, b) + 0.5 * lev;
+    return 0.5 * jw + 0.5 * lev;
 }
 
 /* Consonant skeleton: the phonetic key of the token without vowels, weak
@@ -217,6 +245,469 @@ static bool gender_pair(const char *a, const char *b)
            is_vowel(a[la - 1]) && is_vowel(b[la - 1]) && (a[la - 1] == 'a' || b[la - 1] == 'a');
 }
 
+/* ---- A Latin spelling against the romanisation of Arabic script ---------
+ *
+ * Arabic script writes consonants and long vowels (alif a, waw w, ya y)
+ * and leaves short vowels, ayn and hamza out of what ICU's Arabic-Latin
+ * gives (علي -> "ly", عزيز -> "zyz").  A Latin spelling writes every vowel.
+ * So the romanised Arabic must be the Latin spelling with vowels left out:
+ * every consonant of the Latin spelling meets one of the Arabic, in
+ * order; an Arabic long vowel meets a Latin vowel of its class (or w/v,
+ * y as consonants); a Latin vowel may meet nothing.  Consonants meet
+ * within the classes that romanisation conventions disagree on (q/k/g
+ * for qaf and the Egyptian g of jim, z/dh/th/d for the interdentals and
+ * emphatics, sh/ch, kh/k, gh/g/q, j/g/dj, b/p, w/v).  Word-initial alif
+ * (a hamza carrier) may meet any vowel or none, a final h (ta marbuta,
+ * silent heh) may meet nothing, a final ya may be the alif maqsura of
+ * Mustafa, doubled Latin consonants are one (Arabic writes no shadda). */
+
+typedef struct unit {
+    char c;     /* class: consonant letter or digraph code, or a/i/u */
+    bool vowel; /* a Latin vowel, or Arabic alif/waw/ya */
+    bool glide; /* a Latin y after a vowel (Husayn): Arabic writes it */
+} unit;
+
+#define MAX_UNITS 40
+
+/* Character tests without strchr: these run for every pair of tokens. */
+static bool digraph_head(char c)
+{
+    return c == 's' || c == 'c' || c == 'k' || c == 'g' || c == 't' || c == 'd' || c == 'z';
+}
+
+static bool plain_vowel(char c)
+{
+    return c == 'a' || c == 'e' || c == 'i' || c == 'o' || c == 'u';
+}
+
+static bool short_mark(char c)
+{
+    return c == 'i' || c == 'u' || c == 'e' || c == 'o';
+}
+
+static bool sun_letter(char c)
+{
+    return c == 't' || c == 'T' || c == 'd' || c == 'D' || c == 'r' || c == 'z' || c == 's' ||
+           c == 'S' || c == 'n' || c == 'l';
+}
+
+/* digraphs: read sh, kh, th... as one consonant; else letter by letter
+ * (ICU writes ط followed by ه "th" too: Taha). */
+static size_t units_of(const char *s, bool arabic, bool digraphs, unit *u)
+{
+    size_t n = 0, len = strlen(s);
+    for (size_t i = 0; i < len && n < MAX_UNITS;) {
+        char c = s[i], nx = i + 1 < len ? s[i + 1] : 0;
+        unit x = {c, false, false};
+        size_t step = 1;
+        if (digraphs && nx == 'h' && digraph_head(c)) {
+            x.c = c == 's'   ? 'S'
+                  : c == 'c' ? 'C'
+                  : c == 'k' ? 'K'
+                  : c == 'g' ? 'G'
+                  : c == 't' ? 'T'
+                  : c == 'd' ? 'D'
+                             : 'Z';
+            step = 2;
+        } else if (arabic) {
+            /* Long vowels; i, u, e, o only come from written short
+             * vowel marks, which may meet nothing. */
+            x.vowel = c == 'a' || c == 'w' || c == 'y' || short_mark(c);
+        } else if (c == 'y' && nx == 'y') {
+            step = 2; /* Sayyid: one ya with shadda */
+        } else if (c == 'd' && nx == 'j') {
+            x.c = 'j';
+            step = 2;
+        } else if (c == 'p' && nx == 'h') {
+            x.c = 'f';
+            step = 2;
+        } else if (c == 'c') {
+            /* k or s (French ç is c by now: Faycal); consonants_meet
+             * takes either. */
+            step = nx == 'k' ? 2 : 1;
+        } else if (c == 'a' || c == 'e' || c == 'i' || c == 'o' || c == 'u' ||
+                   (c == 'y' && !plain_vowel(nx))) {
+            x.c = c == 'a' ? 'a' : (c == 'o' || c == 'u') ? 'u' : 'i';
+            x.vowel = true;
+            x.glide = c == 'y' && i > 0;
+        }
+        /* Doubled consonants are one (Allah is written with two lams). */
+        if (!x.vowel && n > 0 && !u[n - 1].vowel && u[n - 1].c == x.c) {
+            i += step;
+            continue;
+        }
+        u[n++] = x;
+        i += step;
+    }
+    return n;
+}
+
+static bool consonants_meet(char l, char a)
+{
+    if (l == a)
+        return true;
+    switch (a) {
+    case 'b':
+    case 'p':
+        return l == 'b' || l == 'p';
+    case 'T': /* th */
+        return l == 't' || l == 's';
+    case 'j':
+        return l == 'g' || l == 'Z';
+    case 'K': /* kh */
+        return l == 'k' || l == 'C';
+    case 'd': /* dad: d, dh, and z in Persian and Urdu (Fazl, Faiz) */
+        return l == 'D' || l == 'z';
+    case 'D': /* dh */
+    case 'z':
+        return l == 'd' || l == 'z' || l == 'D' || l == 'T';
+    case 's':
+        return l == 'c' || l == 'T';
+    case 'S': /* sh */
+        return l == 'C';
+    case 'G': /* gh */
+        return l == 'g' || l == 'q';
+    case 'q':
+    case 'k':
+    case 'g':
+        return l == 'q' || l == 'k' || l == 'g' || l == 'G' || l == 'c';
+    case 'C':
+        return l == 'S';
+    case 'Z':
+        return l == 'j' || l == 'z';
+    default:
+        return false;
+    }
+}
+
+static bool unit_meets(const unit *l, const unit *a, bool maqsura)
+{
+    if (!a->vowel)
+        return !l->vowel && consonants_meet(l->c, a->c);
+    switch (a->c) {
+    case 'a':
+        return l->vowel && (l->c == 'a' || l->c == 'i');
+    case 'i':
+    case 'e':
+        return l->vowel && l->c == 'i';
+    case 'u':
+    case 'o':
+        return l->vowel && l->c == 'u';
+    case 'w':
+        return l->vowel ? l->c == 'u' : (l->c == 'w' || l->c == 'v');
+    default: /* y */
+        return l->vowel ? (l->c == 'i' || (maqsura && l->c == 'a')) : l->c == 'y';
+    }
+}
+
+/* The alif of the article al- (a followed by l, not first): in a name of
+ * two words written as one (Nuruddin, Abdullah) it is read with any
+ * vowel or none. */
+static bool article_a(const unit *a, size_t na, size_t j)
+{
+    return j > 0 && j + 1 < na && a[j].vowel && a[j].c == 'a' && !a[j + 1].vowel &&
+           a[j + 1].c == 'l';
+}
+
+/* The l of the article before a "sun letter" is not pronounced: the
+ * Latin writes the next consonant doubled (ad-Din, ar-Rahman). */
+static bool sun_l(const unit *a, size_t na, size_t j)
+{
+    return j > 0 && j + 1 < na && a[j].c == 'l' && !a[j].vowel && a[j - 1].vowel &&
+           a[j - 1].c == 'a' && !a[j + 1].vowel && sun_letter(a[j + 1].c);
+}
+
+static bool abjad_fits_units(const unit *l, size_t nl, const unit *a, size_t na)
+{
+    /* Counts first: every Latin consonant meets an Arabic consonant, or a
+     * waw or ya read as w, v, y; every Arabic consonant is met but a
+     * final h and the l of an article. */
+    size_t l_cons = 0, a_cons = 0, a_wy = 0, a_free = 0;
+    for (size_t i = 0; i < nl; i++)
+        l_cons += !l[i].vowel;
+    for (size_t j = 0; j < na; j++) {
+        a_cons += !a[j].vowel;
+        a_wy += a[j].vowel && (a[j].c == 'w' || a[j].c == 'y');
+        a_free += (j + 1 == na && a[j].c == 'h') || sun_l(a, na, j);
+    }
+    if (l_cons > a_cons + a_wy || l_cons + a_free < a_cons)
+        return false;
+    /* reach(i, j): the first i Latin units explain the first j Arabic. */
+    bool table[(MAX_UNITS + 1) * (MAX_UNITS + 1)];
+    size_t w = na + 1;
+#define reach(i, j) table[(i)*w + (j)]
+    memset(table, 0, (nl + 1) * w * sizeof(bool));
+    reach(0, 0) = true;
+    for (size_t i = 0; i <= nl; i++)
+        for (size_t j = 0; j <= na; j++) {
+            if (!reach(i, j))
+                continue;
+            if (i < nl && l[i].vowel && !l[i].glide)
+                reach(i + 1, j) = true; /* a short vowel */
+            if (j < na &&
+                ((j == 0 && a[0].vowel && a[0].c == 'a') || (a[j].vowel && short_mark(a[j].c)) ||
+                 (j + 1 == na && a[j].c == 'h' && i > 0 && l[i - 1].vowel) || article_a(a, na, j) ||
+                 sun_l(a, na, j)))
+                reach(i, j + 1) = true; /* initial alif, short vowel, final h, article */
+            if (i < nl && j < na && l[i].vowel && article_a(a, na, j))
+                reach(i + 1, j + 1) = true; /* al- read with a case vowel: Nur ud-Din */
+            /* A final ya may be alif maqsura (Mustafa, Musa, Isa: ICU
+             * writes both "y"), but not in a name of two letters, where
+             * it tells Ali ("ly") from Ala. */
+            if (i < nl && j < na && unit_meets(&l[i], &a[j], j + 1 == na && na >= 3))
+                reach(i + 1, j + 1) = true;
+        }
+    bool fits = reach(nl, na);
+#undef reach
+    return fits;
+}
+
+/* Leading article al-/el- and the Abd al- written on the first word. */
+static const char *bare_latin(const char *t, char *buf, size_t size)
+{
+    size_t len = strlen(t);
+    /* Abdul, Abdel, and with the l assimilated Abdur, Abdus, Abdun. */
+    if (len == 5 && strncmp(t, "abd", 3) == 0 && strchr("aeiou", t[3]) != NULL &&
+        strchr("lrsntdz", t[4]) != NULL) {
+        snprintf(buf, size, "abd");
+        return buf;
+    }
+    if ((strncmp(t, "al", 2) == 0 || strncmp(t, "el", 2) == 0) && len > 4)
+        return t + 2;
+    return t;
+}
+
+static bool abjad_fits(const char *latin, const char *arabic)
+{
+    unit l[MAX_UNITS], a[MAX_UNITS];
+    char buf[8];
+    const char *lt[2] = {latin, bare_latin(latin, buf, sizeof(buf))};
+    const char *at[2] = {arabic,
+                         strncmp(arabic, "al", 2) == 0 && strlen(arabic) > 3 ? arabic + 2 : arabic};
+    for (size_t p = 0; p < 2; p++) {
+        if (p == 1 && lt[1] == lt[0])
+            continue;
+        size_t nl = units_of(lt[p], false, true, l);
+        for (size_t q = 0; q < 2; q++) {
+            if (q == 1 && at[1] == at[0])
+                continue;
+            bool digraph = false;
+            for (const char *c = at[q]; *c != '\0' && !digraph; c++)
+                digraph = c[1] == 'h' && digraph_head(c[0]);
+            for (int dg = 1; dg >= (digraph ? 0 : 1); dg--) {
+                size_t na = units_of(at[q], true, dg, a);
+                /* A single consonant and its vowels is too little to go
+                 * on unless the Arabic writes a long vowel too (Ali ~
+                 * "ly"). */
+                size_t consonants = 0;
+                for (size_t k = 0; k < na; k++)
+                    consonants += !a[k].vowel;
+                if (consonants == 0 || (consonants == 1 && na < 2))
+                    continue;
+                if (nl < MAX_UNITS && na < MAX_UNITS && abjad_fits_units(l, nl, a, na))
+                    return true;
+            }
+        }
+    }
+    return false;
+}
+
+/* Blocking key for abjad_fits (screening): the consonants of a token in
+ * the coarse classes abjad_fits lets meet (b/p; t; d/z/dh and th as d or
+ * z; s/c/th; sh/ch; j/zh; k/q/g/gh/kh/c; f; l m n r), without vowels,
+ * h, w, v, y (waw and ya are vowels or consonants; Persian waw is v),
+ * repeated classes, a leading al-, and Abdul/Abdur read as Abd.
+ * The classes overlap in abjad_fits (th is t, s or z; g is k or j) and not
+ * here, so a rare pair is found only through its other tokens. */
+void huella_names_abjad_key(const char *text, char *out, size_t size)
+{
+    char buf[8];
+    const char *t = bare_latin(text, buf, sizeof(buf));
+    if (t == text && strncmp(text, "al", 2) == 0 && strlen(text) > 3)
+        t = text + 2;
+    size_t o = 0, len = strlen(t);
+    char last = 0;
+    for (size_t i = 0; i < len && o + 1 < size; i++) {
+        char c = t[i], nx = i + 1 < len ? t[i + 1] : 0, k = 0;
+        if (nx == 'h' && (c == 's' || c == 'c')) {
+            k = 'X';
+            i++;
+        } else if (nx == 'h' && (c == 'k' || c == 'g')) {
+            k = 'K';
+            i++;
+        } else if (nx == 'h' && (c == 'd' || c == 't' || c == 'z')) {
+            k = c == 't' ? 'S' : 'D';
+            i++;
+        } else if (c == 'd' && nx == 'j') {
+            k = 'J';
+            i++;
+        } else {
+            switch (c) {
+            case 'b':
+            case 'p':
+                k = 'B';
+                break;
+            case 'd':
+            case 'z':
+                k = 'D';
+                break;
+            case 's':
+                k = 'S';
+                break;
+            case 'c':
+                k = nx == 'e' || nx == 'i' || nx == 'y' ? 'S' : 'K';
+                break;
+            case 'k':
+            case 'q':
+            case 'g':
+                k = 'K';
+                break;
+            case 'j':
+                k = 'J';
+                break;
+            case 'f':
+            case 'l':
+            case 'm':
+            case 'n':
+            case 'r':
+            case 't':
+                k = (char)(c - 'a' + 'A');
+                break;
+            default:
+                k = 0; /* vowels, h, w, v, y */
+                break;
+            }
+        }
+        if (k != 0 && k != last)
+            out[o++] = k;
+        last = k != 0 ? k : last;
+    }
+    out[o] = '\0';
+}
+
+/* Romanisation key: how one sound written by different romanisation
+ * systems meets itself.  Korean (McCune-Reischauer against Revised
+ * Romanisation and common practice) and Chinese (Wade-Giles against
+ * Pinyin) write the unaspirated stops k/g, t/d, p/b, ch/j/zh and ts/z
+ * either way, and the liquid r/l; Korean eo/o/u and eu/u are one
+ * vowel in different systems.  So: voiced and voiceless stops merge,
+ * the affricates merge, r is l, a vowel run is one of three classes (o/u
+ * if it holds one, else e/i/y, else a), h after a consonant or alone is
+ * dropped, doubled letters collapse.  Only equality of whole keys is
+ * used, and only for tokens of two or more letters. */
+static bool vowel_or_y(char c)
+{
+    return c == 'a' || c == 'e' || c == 'i' || c == 'o' || c == 'u' || c == 'y';
+}
+
+void huella_names_lax_key(const char *s, char *out, size_t size)
+{
+    size_t n = strlen(s), o = 0;
+    char last = 0;
+    for (size_t i = 0; i < n && o + 1 < size;) {
+        char c = s[i], nx = i + 1 < n ? s[i + 1] : 0, nx2 = i + 2 < n ? s[i + 2] : 0;
+        char k = 0;
+        size_t step = 1;
+        /* y between a consonant and a vowel palatalises it (Russian ё
+         * and е: Fyodor, Fedor; Pyotr, Petr): a front vowel. */
+        bool palatal = c == 'y' && i > 0 && !vowel_or_y(s[i - 1]) && nx != 0 && vowel_or_y(nx);
+        if (palatal || (vowel_or_y(c) && !(c == 'y' && nx != 0 && vowel_or_y(nx) && nx != 'y'))) {
+            size_t e = i;
+            bool back = false, front = false;
+            while (e < n && vowel_or_y(s[e])) {
+                back |= s[e] == 'o' || s[e] == 'u';
+                front |= s[e] == 'e' || s[e] == 'i' || s[e] == 'y';
+                e++;
+            }
+            k = palatal ? 'i' : back ? 'u' : front ? 'i' : 'a';
+            step = e - i;
+        } else {
+            switch (c) {
+            case 'b':
+            case 'p':
+                k = 'p';
+                step = nx == 'h' && c == 'p' ? 2 : 1;
+                if (step == 2)
+                    k = 'f';
+                break;
+            case 'd':
+                if (nx == 'z' && nx2 == 'h') {
+                    k = 'j';
+                    step = 3;
+                } else if (nx == 'j') {
+                    k = 'j';
+                    step = 2;
+                } else {
+                    k = 't';
+                    step = nx == 'h' ? 2 : 1;
+                }
+                break;
+            case 't':
+                if (nx == 's' || nx == 'z') {
+                    k = 's';
+                    step = 2;
+                } else if (nx == 'c' && nx2 == 'h') {
+                    k = 'j';
+                    step = 3;
+                } else {
+                    k = 't';
+                    step = nx == 'h' ? 2 : 1;
+                }
+                break;
+            case 'g':
+            case 'k':
+            case 'q':
+                /* Pinyin qi is Wade-Giles ch'i (Zhiqiang, Chih-ch'iang). */
+                k = c == 'q' && nx == 'i' ? 'j' : 'k';
+                step = nx == 'h' || (c == 'q' && nx == 'u') ? 2 : 1;
+                break;
+            case 'c':
+                if (nx == 'h') {
+                    k = 'j';
+                    step = 2;
+                } else
+                    k = nx == 'e' || nx == 'i' || nx == 'y' ? 's' : 'k';
+                break;
+            case 'j':
+                k = 'j';
+                break;
+            case 'z':
+                k = nx == 'h' ? 'j' : 's';
+                step = nx == 'h' ? 2 : 1;
+                break;
+            case 's':
+                k = nx == 'h' ? 'x' : 's';
+                step = nx == 'h' ? 2 : 1;
+                break;
+            case 'x':
+                k = 'x';
+                break;
+            case 'r':
+            case 'l':
+                k = 'l';
+                break;
+            case 'v':
+            case 'w':
+                k = 'w';
+                break;
+            case 'h':
+                k = nx == 's' ? 'x' : 0; /* Wade-Giles hs is Pinyin x */
+                step = nx == 's' ? 2 : 1;
+                break;
+            default:
+                k = c;
+                break;
+            }
+        }
+        if (k != 0 && k != last)
+            out[o++] = k;
+        if (k != 0)
+            last = k;
+        i += step;
+    }
+    out[o] = '\0';
+}
+
 static double token_similarity(const huella_names *n, const item *x, const item *y,
                                huella_name_match *how)
 {
@@ -232,9 +723,33 @@ static double token_similarity(const huella_names *n, const item *x, const item 
         return word->text[0] == init->text[0] ? SIM_INIT : 0.0;
     }
     long gx = huella_names_equivalent_group(n, x->text);
-    if (gx >= 0 && gx == huella_names_equivalent_group(n, y->text)) {
+    long gy = gx >= 0 ? huella_names_equivalent_group(n, y->text) : -1;
+    if (gx >= 0 && gx == gy) {
         *how = HUELLA_MATCH_EQUIVALENT;
         return SIM_EQUIV;
+    }
+    if (gx >= 0 && gy >= 0 && x->abjad != y->abjad) {
+        /* Two known given names, each in its group: محمود is Mahmud,
+         * whatever its consonants share with Muhammad. */
+        *how = HUELLA_MATCH_EDIT;
+        return 0.0;
+    }
+    if (x->one_system != 0 || y->one_system != 0) {
+        /* One romanisation wrote both: a token of one syllable or
+         * character that differs is another character (习近平, 习近朋);
+         * in an alphabet only spelling differences count (a typo), as
+         * edits, not the phonetic and romanisation keys. */
+        *how = HUELLA_MATCH_EDIT;
+        if (x->one_system == 2 || y->one_system == 2 || gender_pair(x->text, y->text))
+            return 0.0;
+        size_t sh = strlen(x->text) < strlen(y->text) ? strlen(x->text) : strlen(y->text);
+        double es = edit_similarity(x->text, y->text);
+        return es >= (sh <= 4 ? 0.85 : MIN_SIM) ? es : 0.0;
+    }
+    if (x->abjad != y->abjad && !x->initial && !y->initial &&
+        abjad_fits(x->abjad ? y->text : x->text, x->abjad ? x->text : y->text)) {
+        *how = HUELLA_MATCH_PHONETIC;
+        return SIM_ABJAD;
     }
     if (x->abjad || y->abjad) {
         /* Arabic and Hebrew write no short vowels, so their romanisation
@@ -266,9 +781,18 @@ static double token_similarity(const huella_names *n, const item *x, const item 
     }
     double e = edit_similarity(x->text, y->text);
     size_t shortest = strlen(x->text) < strlen(y->text) ? strlen(x->text) : strlen(y->text);
-    if (strlen(x->key) >= 2 && strcmp(x->key, y->key) == 0 && e < SIM_PHON && shortest >= 3) {
+    /* Equal keys: one sound spelt two ways (Barack/Barak), so the edit
+     * distance, however small, is not a consonant changed by a typo. */
+    if (strlen(x->key) >= 2 && strcmp(x->key, y->key) == 0 && shortest >= 3) {
         *how = HUELLA_MATCH_PHONETIC;
-        return SIM_PHON;
+        return e > SIM_PHON ? e : SIM_PHON;
+    }
+    if (shortest >= 2) {
+        const char *lx = x->lax, *ly = y->lax;
+        if (strlen(lx) >= 2 && strcmp(lx, ly) == 0) {
+            *how = HUELLA_MATCH_PHONETIC;
+            return e > SIM_LAX ? e : SIM_LAX;
+        }
     }
     /* Short tokens: one letter makes another name (Ali/Ala, Ivan/Iran). */
     double floor = shortest <= 4 ? 0.85 : MIN_SIM;
@@ -307,6 +831,17 @@ static bool has_nasab(const huella_name *nm)
     return false;
 }
 
+/* The Arabic article (al-, el-) before a word: a family, tribal or
+ * place name (nisba) closing a name chain. */
+static bool has_article(const huella_name *nm)
+{
+    for (size_t i = 0; i + 1 < nm->n_tokens; i++)
+        if (nm->tokens[i].role == HUELLA_NAME_PARTICLE &&
+            (strcmp(nm->tokens[i].text, "al") == 0 || strcmp(nm->tokens[i].text, "el") == 0))
+            return true;
+    return false;
+}
+
 static bool patronymic(const huella_name *nm, size_t i)
 {
     static const char *const endings[] = {"ovich", "evich",  "ovna", "evna", "ovych",
@@ -322,9 +857,19 @@ static bool patronymic(const huella_name *nm, size_t i)
     return false;
 }
 
-static double leftover_cost(const huella_name *nm, size_t i)
+/* A token left over before every aligned one is a name the other
+ * document puts in front of the whole shorter name: in Arabic and many
+ * other naming systems that is how a child's name is written (Raghad
+ * Saddam Hussein is Saddam Hussein's daughter), so it costs more than a
+ * middle name or a further surname or ancestor left over after the
+ * first aligned token. */
+static double leftover_cost(const huella_name *nm, size_t i, size_t first_aligned, bool chain)
 {
-    return patronymic(nm, i) ? LEFT_PATRO : LEFT_COST;
+    if (chain && first_aligned != SIZE_MAX - 1 && i < first_aligned)
+        return LEFT_CHILD;
+    if (first_aligned == SIZE_MAX - 1 || i < first_aligned)
+        return patronymic(nm, i) ? LEFT_PATRO : LEFT_COST;
+    return patronymic(nm, i) ? LEFT_PATRO_AFTER : LEFT_AFTER;
 }
 
 static bool alignable(const huella_name_token *t)
@@ -342,6 +887,7 @@ static size_t collect(const huella_name *nm, item *items)
         memset(it, 0, sizeof(*it));
         strcpy(it->text, nm->tokens[i].text);
         strcpy(it->key, nm->tokens[i].key);
+        huella_names_lax_key(it->text, it->lax, sizeof(it->lax));
         it->first = i;
         it->second = SIZE_MAX;
         it->initial = nm->tokens[i].role == HUELLA_NAME_INITIAL;
@@ -372,6 +918,7 @@ static double join_fits(const huella_names *n, const huella_name *xn, size_t fir
     }
     joined->text[len] = '\0';
     huella_names_phonetic_key(joined->text, joined->key, sizeof(joined->key));
+    huella_names_lax_key(joined->text, joined->lax, sizeof(joined->lax));
     joined->first = first;
     joined->second = last;
     joined->abjad = abjad;
@@ -387,6 +934,7 @@ static double join_fits(const huella_names *n, const huella_name *xn, size_t fir
         item alt = *joined;
         alt.text[l1 - 1] = c2;
         huella_names_phonetic_key(alt.text, alt.key, sizeof(alt.key));
+        huella_names_lax_key(alt.text, alt.lax, sizeof(alt.lax));
         huella_name_match how_alt;
         double s_alt = token_similarity(n, &alt, y, &how_alt);
         if (s_alt > s) {
@@ -395,13 +943,18 @@ static double join_fits(const huella_names *n, const huella_name *xn, size_t fir
             *joined = alt;
         }
     }
-    if (s < 0.9 || (xn->tokens[first].role == HUELLA_NAME_INITIAL && how != HUELLA_MATCH_EXACT))
+    /* The romanisation key joins too (Jeong Eun ~ Jongun), edits below
+     * 0.9 do not (Muhammad al ~ Muhammad). */
+    bool lax = how == HUELLA_MATCH_PHONETIC && s >= SIM_LAX;
+    if ((s < 0.9 && !lax) ||
+        (xn->tokens[first].role == HUELLA_NAME_INITIAL && how != HUELLA_MATCH_EXACT))
         return 0.0;
     /* F Kennedy is not one word for Kennedy. */
     item part;
     memset(&part, 0, sizeof(part));
     strcpy(part.text, xn->tokens[last].text);
     strcpy(part.key, xn->tokens[last].key);
+    huella_names_lax_key(part.text, part.lax, sizeof(part.lax));
     part.abjad = abjad;
     return token_similarity(n, &part, y, &how) >= s ? 0.0 : s;
 }
@@ -533,8 +1086,84 @@ static void assign(const matrix *m, size_t rows, size_t cols, bool swapped, int 
 static huella_status compare_tokens(huella_names *n, huella_name_comparison *out,
                                     huella_error *err);
 
+/* Lists often write several spellings of one person in one field,
+ * separated by semicolons ("Abas Rashidi; Abbas Rashedi"): each is a name
+ * of its own.  Returns the number of alternatives (at most max), each a
+ * NUL-terminated copy in buf. */
+#define MAX_ALTERNATIVES 8
+static size_t split_alternatives(const char *s, char *buf, size_t size, const char **alt,
+                                 size_t max)
+{
+    size_t len = strlen(s);
+    if (len + 1 > size || strchr(s, ';') == NULL) {
+        alt[0] = s;
+        return 1;
+    }
+    memcpy(buf, s, len + 1);
+    size_t k = 0;
+    char *save = NULL;
+    for (char *p = strtok_r(buf, ";", &save); p != NULL && k < max;
+         p = strtok_r(NULL, ";", &save)) {
+        bool letter = false;
+        for (const char *q = p; *q && !letter; q++)
+            letter =
+                (unsigned char)*q >= 0x80 || (*q >= 'A' && *q <= 'Z') || (*q >= 'a' && *q <= 'z');
+        if (letter)
+            alt[k++] = p;
+    }
+    if (k == 0) {
+        alt[0] = s;
+        return 1;
+    }
+    return k;
+}
+
+static huella_status compare_one(huella_names *n, const char *a, const char *b,
+                                 huella_name_comparison *out, huella_error *err);
+
 huella_status huella_names_compare(huella_names *n, const char *a, const char *b,
                                    huella_name_comparison *out, huella_error *err)
+{
+    const char *alt_a[MAX_ALTERNATIVES], *alt_b[MAX_ALTERNATIVES];
+    size_t la = strlen(a) + 1, lb = strlen(b) + 1;
+    char *buf = malloc(la + lb);
+    if (buf == NULL)
+        return huella_error_set(err, HUELLA_E_NOMEM, "out of memory");
+    size_t na = split_alternatives(a, buf, la, alt_a, MAX_ALTERNATIVES);
+    size_t nb = split_alternatives(b, buf + la, lb, alt_b, MAX_ALTERNATIVES);
+    if (na == 1 && nb == 1) {
+        free(buf);
+        return compare_one(n, a, b, out, err);
+    }
+    /* The best pair of alternatives speaks for the two fields. */
+    huella_name_comparison *tmp = malloc(sizeof(*tmp));
+    if (tmp == NULL) {
+        free(buf);
+        return huella_error_set(err, HUELLA_E_NOMEM, "out of memory");
+    }
+    huella_status st = HUELLA_OK;
+    bool any = false;
+    for (size_t i = 0; i < na && st == HUELLA_OK; i++)
+        for (size_t j = 0; j < nb && st == HUELLA_OK; j++) {
+            st = compare_one(n, alt_a[i], alt_b[j], tmp, err);
+            if (st == HUELLA_E_INPUT && (na > 1 || nb > 1)) {
+                st = HUELLA_OK; /* an empty or letterless alternative */
+                continue;
+            }
+            if (st == HUELLA_OK && (!any || tmp->score > out->score)) {
+                memcpy(out, tmp, sizeof(*out));
+                any = true;
+            }
+        }
+    if (st == HUELLA_OK && !any)
+        st = compare_one(n, a, b, out, err);
+    free(tmp);
+    free(buf);
+    return st;
+}
+
+static huella_status compare_one(huella_names *n, const char *a, const char *b,
+                                 huella_name_comparison *out, huella_error *err)
 {
     memset(out, 0, sizeof(*out));
     huella_status st = huella_names_normalize(n, a, &out->a, err);
@@ -569,6 +1198,18 @@ static huella_status compare_tokens(huella_names *n, huella_name_comparison *out
 {
     item xa[MAX_ITEMS], xb[MAX_ITEMS];
     size_t na = collect(&out->a, xa), nb = collect(&out->b, xb);
+    unsigned char one_system = 0;
+    if (strcmp(out->a.script, out->b.script) == 0 && strcmp(out->a.script, "Latin") != 0) {
+        static const char *const syllabic[] = {"Han", "Hangul", "Hiragana", "Katakana", "Yi"};
+        one_system = 1;
+        for (size_t k = 0; k < sizeof(syllabic) / sizeof(syllabic[0]); k++)
+            if (strcmp(out->a.script, syllabic[k]) == 0)
+                one_system = 2;
+    }
+    for (size_t i = 0; i < na; i++)
+        xa[i].one_system = one_system;
+    for (size_t j = 0; j < nb; j++)
+        xb[j].one_system = one_system;
     na = join_adjacent(n, &out->a, xa, na, xb, nb);
     nb = join_adjacent(n, &out->b, xb, nb, xa, na);
     if (na == 0 || nb == 0)
@@ -627,12 +1268,31 @@ static huella_status compare_tokens(huella_names *n, huella_name_comparison *out
     free(m);
     /* Count in tokens, so that a joined pair weighs as one aligned unit
      * against one token but does not shrink the denominator. */
-    size_t ta = 0, tb = 0;
+    size_t ta = 0, tb = 0, first_a = SIZE_MAX, first_b = SIZE_MAX;
     double left_a = 0, left_b = 0;
+    for (size_t k = 0; k < out->n_aligned; k++) {
+        if (out->aligned[k].a < first_a)
+            first_a = out->aligned[k].a;
+        if (out->aligned[k].b < first_b)
+            first_b = out->aligned[k].b;
+    }
+    /* The lower cost of tokens left over after the first aligned one
+     * holds only when the shorter name is aligned whole, with two units
+     * at least: a one-word name, or one with a word of its own that meets
+     * nothing, is not simply the longer name written shorter. */
+    if (out->n_aligned < 2 || out->n_aligned < (na < nb ? na : nb))
+        first_a = first_b = SIZE_MAX - 1;
+    /* An Arabic name chain (own name, father's, grandfather's, and the
+     * family or tribal name with its article: Saddam Hussein al-Tikriti)
+     * aligned whole, three units at least: a name written in front of it
+     * is a child's (Raghad Saddam Hussein al-Tikriti), another person. */
+    const huella_name *shorter_name = na < nb ? &out->a : &out->b;
+    bool chain =
+        out->n_aligned >= 3 && out->n_aligned == (na < nb ? na : nb) && has_article(shorter_name);
     for (size_t i = 0; i < na; i++) {
         ta += 1;
         if (!used_a[i]) {
-            left_a += leftover_cost(&out->a, xa[i].first);
+            left_a += leftover_cost(&out->a, xa[i].first, first_a, chain);
             out->left_a[out->n_left_a++] = xa[i].first;
             if (xa[i].second != SIZE_MAX)
                 out->left_a[out->n_left_a++] = xa[i].second;
@@ -641,7 +1301,7 @@ static huella_status compare_tokens(huella_names *n, huella_name_comparison *out
     for (size_t j = 0; j < nb; j++) {
         tb += 1;
         if (!used_b[j]) {
-            left_b += leftover_cost(&out->b, xb[j].first);
+            left_b += leftover_cost(&out->b, xb[j].first, first_b, chain);
             out->left_b[out->n_left_b++] = xb[j].first;
             if (xb[j].second != SIZE_MAX)
                 out->left_b[out->n_left_b++] = xb[j].second;

@@ -68,6 +68,7 @@ struct huella_names {
     table equivalents;
     struct {
         UScriptCode script;
+        int variant; /* the language of a script written for several */
         UTransliterator *t;
     } trans[MAX_SCRIPTS];
     size_t n_trans;
@@ -120,7 +121,12 @@ static const entry *table_find(const table *t, const char *text)
     if (t->n == 0)
         return NULL;
     entry key;
-    snprintf(key.text, sizeof(key.text), "%s", text);
+    /* Called for every pair of tokens compared: no snprintf here. */
+    size_t len = strlen(text);
+    if (len >= sizeof(key.text))
+        len = sizeof(key.text) - 1;
+    memcpy(key.text, text, len);
+    key.text[len] = '\0';
     return bsearch(&key, t->e, t->n, sizeof(entry), entry_cmp);
 }
 
@@ -256,8 +262,38 @@ void huella_names_free(huella_names *n)
 
 /* ---- Transliteration ---------------------------------------------------- */
 
-static const char *transform_for(UScriptCode script)
+/* Cyrillic is written for several languages, each with its BGN/PCGN
+ * romanisation; a letter only one of them uses tells which (Serbian and
+ * Macedonian ђ ћ џ љ њ ј ѓ ќ ѕ: Vučić, not Vuchich; Ukrainian і ї є ґ:
+ * Volodymyr, not Volodimir; Belarusian ў).  Russian otherwise. */
+enum { CYR_RUSSIAN, CYR_SERBIAN, CYR_UKRAINIAN, CYR_BELARUSIAN };
+
+static int cyrillic_language(const UChar *s, int32_t len)
 {
+    for (int32_t i = 0; i < len; i++) {
+        UChar c = s[i];
+        if (c == 0x0452 || c == 0x045B || c == 0x045F || c == 0x0459 || c == 0x045A ||
+            c == 0x0458 || c == 0x0453 || c == 0x045C || c == 0x0455)
+            return CYR_SERBIAN;
+        if (c == 0x0457 || c == 0x0454 || c == 0x0491)
+            return CYR_UKRAINIAN;
+        if (c == 0x045E)
+            return CYR_BELARUSIAN;
+    }
+    for (int32_t i = 0; i < len; i++)
+        if (s[i] == 0x0456) /* і without ї, є, ґ: Ukrainian or Belarusian */
+            return CYR_UKRAINIAN;
+    return CYR_RUSSIAN;
+}
+
+static const char *transform_for(UScriptCode script, int variant)
+{
+    if (script == USCRIPT_CYRILLIC && variant == CYR_SERBIAN)
+        return "Serbian-Latin/BGN; Any-Latin; Latin-ASCII";
+    if (script == USCRIPT_CYRILLIC && variant == CYR_UKRAINIAN)
+        return "Ukrainian-Latin/BGN; Any-Latin; Latin-ASCII";
+    if (script == USCRIPT_CYRILLIC && variant == CYR_BELARUSIAN)
+        return "Belarusian-Latin/BGN; Any-Latin; Latin-ASCII";
     /* The trailing Any-Latin catches letters of a second script in a mixed
      * name; Latin-ASCII then removes what diacritics the romanisation adds. */
     switch (script) {
@@ -274,15 +310,15 @@ static const char *transform_for(UScriptCode script)
     }
 }
 
-static huella_status transliterator(huella_names *n, UScriptCode script, UTransliterator **out,
-                                    huella_error *err)
+static huella_status transliterator(huella_names *n, UScriptCode script, int variant,
+                                    UTransliterator **out, huella_error *err)
 {
     for (size_t i = 0; i < n->n_trans; i++)
-        if (n->trans[i].script == script) {
+        if (n->trans[i].script == script && n->trans[i].variant == variant) {
             *out = n->trans[i].t;
             return HUELLA_OK;
         }
-    const char *id = transform_for(script);
+    const char *id = transform_for(script, variant);
     UChar uid[96];
     u_uastrncpy(uid, id, 95);
     uid[95] = 0;
@@ -299,6 +335,7 @@ static huella_status transliterator(huella_names *n, UScriptCode script, UTransl
         n->n_trans--;
     }
     n->trans[n->n_trans].script = script;
+    n->trans[n->n_trans].variant = variant;
     n->trans[n->n_trans].t = t;
     n->n_trans++;
     *out = t;
@@ -343,8 +380,12 @@ static UScriptCode dominant_script(const UChar *s, int32_t len)
 
 static bool is_apostrophe(UChar32 c)
 {
-    return c == '\'' || c == 0x2019 || c == 0x2018 || c == 0x02BC || c == 0x02B9 || c == 0x02BB ||
-           c == 0x02BF || c == 0x02BE || c == '`' || c == 0x00B4;
+    /* Also the spacing modifier letters (U+02B0..U+02FF: the primes and
+     * half rings of ayn and hamza, the stress marks ICU writes in some
+     * romanisations) and the middle dot BGN/PCGN puts between letters
+     * that would otherwise read as a digraph (r·e): none splits a name. */
+    return c == '\'' || c == 0x2019 || c == 0x2018 || c == '`' || c == 0x00B4 || c == 0x00B7 ||
+           (c >= 0x02B0 && c <= 0x02FF);
 }
 
 static bool is_hyphen(UChar32 c)
@@ -407,6 +448,71 @@ static void assign_roles(const huella_names *n, huella_name *out)
     for (size_t i = 0; i < out->n_tokens; i++)
         huella_names_phonetic_key(out->tokens[i].text, out->tokens[i].key,
                                   sizeof(out->tokens[i].key));
+}
+
+static UChar fold_letter(UChar c)
+{
+    switch (c) {
+    case 0x06BE: /* heh doachashmee */
+    case 0x06C1: /* heh goal */
+    case 0x06C3: /* teh marbuta goal */
+        return 0x0647;
+    case 0x04AF: /* ү */
+    case 0x04B1: /* ұ */
+        return 0x0443;
+    case 0x04E9: /* ө */
+        return 0x043E;
+    case 0x04D9: /* ә */
+        return 0x0430;
+    case 0x0493: /* ғ */
+        return 0x0433;
+    case 0x049B: /* қ */
+        return 0x043A;
+    case 0x04A3: /* ң */
+        return 0x043D;
+    case 0x04BB: /* һ */
+        return 0x0445;
+    default:
+        return c;
+    }
+}
+
+static bool hangul_syllable(UChar c)
+{
+    return c >= 0xAC00 && c <= 0xD7A3;
+}
+
+/* A space between adjacent Hangul syllables; s holds len units and has
+ * room for cap, tmp is scratch of cap units.  Returns the new length. */
+static int32_t split_hangul(UChar *s, int32_t len, UChar *tmp, int32_t cap)
+{
+    int32_t o = 0;
+    for (int32_t i = 0; i < len && o < cap; i++) {
+        tmp[o++] = s[i];
+        if (i + 1 < len && hangul_syllable(s[i]) && hangul_syllable(s[i + 1]) && o < cap)
+            tmp[o++] = ' ';
+    }
+    memcpy(s, tmp, (size_t)o * sizeof(UChar));
+    return o;
+}
+
+/* A digit inside a word of letters is a letter misread or typed for its
+ * look-alike (OCR of documents reads O as 0, I as 1, S as 5, B as 8, as
+ * the MRZ rules of ICAO Doc 9303 warn; ER1KSSON, Ig0r): read it as the
+ * letter.  Tokens of digits alone are left as they are. */
+static void read_digits_as_letters(char *t)
+{
+    bool letter = false, digit = false;
+    for (const char *p = t; *p; p++) {
+        letter |= *p >= 'a' && *p <= 'z';
+        digit |= *p >= '0' && *p <= '9';
+    }
+    if (!letter || !digit)
+        return;
+    static const char look[] = "oizeasgtbg"; /* 0123456789 */
+    for (char *p = t; *p; p++)
+        if (*p >= '0' && *p <= '9')
+            *p = look[*p - '0'];
 }
 
 /* Tokens of the text before transliteration, split the way the Latin form
@@ -481,6 +587,18 @@ huella_status huella_names_normalize(huella_names *n, const char *name, huella_n
     for (int32_t i = 0; i < len; i++)
         if (a[i] == 0x0629)
             a[i] = 0x0647;
+    /* Letters of other languages written in these scripts that the ICU
+     * transforms chosen below leave untouched, read as their nearest
+     * letter: Urdu and Persian forms of heh (ہ ھ ۃ) as heh; Mongolian and
+     * Kazakh Cyrillic ү ұ ө ә ғ қ ң һ as у у о а г к н х (so that
+     * Хүрэлсүх is Khurelsukh, not "Kh r els kh"). */
+    for (int32_t i = 0; i < len; i++)
+        a[i] = fold_letter(a[i]);
+    /* Hangul writes a name without spaces (김정은); its syllables are
+     * the units romanised names are written in (Kim Jong-un, Kim Jong
+     * Un), as Han characters are: one token per syllable. */
+    if (script == USCRIPT_HANGUL)
+        len = split_hangul(a, len, b, UBUF);
     snprintf(out->script, sizeof(out->script), "%s", uscript_getName(script));
 
     /* Single letters of an alphabet are initials whatever they become in
@@ -489,7 +607,8 @@ huella_status huella_names_normalize(huella_names *n, const char *name, huella_n
     size_t n_orig = count_source_tokens(a, len, single, HUELLA_NAMES_MAX_TOKENS + 1);
 
     UTransliterator *t = NULL;
-    st = transliterator(n, script, &t, err);
+    st = transliterator(n, script, script == USCRIPT_CYRILLIC ? cyrillic_language(a, len) : 0, &t,
+                        err);
     if (st != HUELLA_OK)
         goto done;
     int32_t limit = len;
@@ -546,6 +665,8 @@ huella_status huella_names_normalize(huella_names *n, const char *name, huella_n
         st = huella_error_set(err, HUELLA_E_INPUT, "name '%.60s' has no letters or digits", name);
         goto done;
     }
+    for (size_t i = 0; i < out->n_tokens; i++)
+        read_digits_as_letters(out->tokens[i].text);
     assign_roles(n, out);
 done:
     free(a);

@@ -15,7 +15,10 @@
  *     skeleton (huella_names_skeleton: how names written in Arabic and
  *     Hebrew meet their Latin spellings; filed apart for abjad and other
  *     scripts, since compare.c reads skeletons only when one side is
- *     abjad), its given-name equivalence group, and the first and last
+ *     abjad), its romanisation key (huella_names_lax_key: Korean and
+ *     Chinese systems), its coarse consonant key (huella_names_abjad_key,
+ *     filed apart for abjad and other scripts: how a Latin spelling meets
+ *     romanised Arabic), its given-name equivalence group, and the first and last
  *     three characters of its phonetic key (weak keys: edit variants
  *     change one end, rarely both); each pair of adjacent tokens is also
  *     indexed as one token (Abdul Rahman ~ Abdulrahman).  Keys are 32-bit
@@ -249,7 +252,7 @@ static bool alignable(const huella_name_token *t)
 /* The block keys of one word; weak[k] marks the keys made of one end of
  * the phonetic key.  Returns the count (at most KEYS_PER_WORD). */
 static size_t word_keys(const huella_names *n, const char *text, const char *sk_kinds,
-                        uint32_t *keys, bool *weak)
+                        const char *ab_kinds, uint32_t *keys, bool *weak)
 {
     char key[3 * HUELLA_NAMES_MAX_TOKEN], sk[3 * HUELLA_NAMES_MAX_TOKEN];
     size_t nk = 0;
@@ -263,6 +266,20 @@ static size_t word_keys(const huella_names *n, const char *text, const char *sk_
     for (const char *kind = sk_kinds; strlen(sk) >= 2 && *kind; kind++) {
         weak[nk] = false;
         keys[nk++] = hash_key(*kind, sk);
+    }
+    char lax[3 * HUELLA_NAMES_MAX_TOKEN];
+    huella_names_lax_key(text, lax, sizeof(lax));
+    if (strlen(lax) >= 2) {
+        weak[nk] = false;
+        keys[nk++] = hash_key('X', lax);
+    }
+    /* The coarse consonants that a Latin spelling shares with romanised
+     * Arabic script (compare.c abjad_fits), filed like the skeleton:
+     * 'C' for names in Arabic or Hebrew script, 'D' for the others. */
+    huella_names_abjad_key(text, lax, sizeof(lax));
+    for (const char *kind = ab_kinds; lax[0] != '\0' && *kind; kind++) {
+        weak[nk] = lax[1] == '\0'; /* one consonant (Ali, Aziz) singles out few */
+        keys[nk++] = hash_key(*kind, lax);
     }
     long g = huella_names_equivalent_group(n, text);
     if (g >= 0) {
@@ -284,7 +301,7 @@ static size_t word_keys(const huella_names *n, const char *text, const char *sk_
     return nk;
 }
 
-#define KEYS_PER_WORD 6
+#define KEYS_PER_WORD 8
 /* Token bits: the low half for strong keys (phonetic key, skeleton,
  * equivalence group, joined pairs), the high half for the weak ones (an
  * end of the phonetic key). */
@@ -308,6 +325,7 @@ static size_t name_keys(const huella_names *n, const huella_name *nm, bool query
      * under both, any other query under 'S' only. */
     bool abjad = strcmp(nm->script, "Arabic") == 0 || strcmp(nm->script, "Hebrew") == 0;
     const char *sk_kinds = query ? (abjad ? "SL" : "S") : (abjad ? "S" : "L");
+    const char *ab_kinds = query ? (abjad ? "D" : "C") : (abjad ? "C" : "D");
     size_t nk = 0, w = 0;
     size_t word_index[HUELLA_NAMES_MAX_TOKENS];
     for (size_t i = 0; i < nm->n_tokens; i++) {
@@ -318,7 +336,7 @@ static size_t name_keys(const huella_names *n, const huella_name *nm, bool query
         if (nm->tokens[i].role == HUELLA_NAME_WORD && nk + KEYS_PER_WORD <= max) {
             uint32_t wk[KEYS_PER_WORD];
             bool weak[KEYS_PER_WORD];
-            size_t n_wk = word_keys(n, nm->tokens[i].text, sk_kinds, wk, weak);
+            size_t n_wk = word_keys(n, nm->tokens[i].text, sk_kinds, ab_kinds, wk, weak);
             for (size_t k = 0; k < n_wk; k++) {
                 keys[nk] = wk[k];
                 bits[nk++] = weak[k] ? 1u << (w + WEAK_SHIFT) : 1u << w;
@@ -338,7 +356,7 @@ static size_t name_keys(const huella_names *n, const huella_name *nm, bool query
             snprintf(joined + len, sizeof(joined) - len, "%s", nm->tokens[j].text);
             j++;
         }
-        if (nm->tokens[j].role != HUELLA_NAME_WORD || nk + 3 > max)
+        if (nm->tokens[j].role != HUELLA_NAME_WORD || nk + 5 > max)
             continue;
         size_t len = strlen(joined);
         snprintf(joined + len, sizeof(joined) - len, "%s", nm->tokens[j].text);
@@ -350,6 +368,14 @@ static size_t name_keys(const huella_names *n, const huella_name *nm, bool query
         huella_names_skeleton(joined, key, sizeof(key));
         for (const char *kind = sk_kinds; strlen(key) >= 2 && *kind; kind++) {
             keys[nk] = hash_key(*kind, key);
+            bits[nk++] = both;
+        }
+        huella_names_lax_key(joined, key, sizeof(key));
+        keys[nk] = hash_key('X', key);
+        bits[nk++] = both;
+        huella_names_abjad_key(joined, key, sizeof(key));
+        if (key[0] != '\0') {
+            keys[nk] = hash_key(ab_kinds[0], key);
             bits[nk++] = both;
         }
     }
@@ -472,8 +498,8 @@ static huella_status index_build(huella_watchlist *wl, wl_index **out, huella_er
         if (!grow((void **)&ix->names, &cap_n, ix->n_names + 1, sizeof(ix_name)) ||
             !grow((void **)&ix->arena, &cap_a, ix->arena_len + len, 1))
             goto nomem;
-        uint32_t keys[HUELLA_NAMES_MAX_TOKENS * (KEYS_PER_WORD + 3)];
-        uint32_t bits[HUELLA_NAMES_MAX_TOKENS * (KEYS_PER_WORD + 3)];
+        uint32_t keys[HUELLA_NAMES_MAX_TOKENS * (KEYS_PER_WORD + 5)];
+        uint32_t bits[HUELLA_NAMES_MAX_TOKENS * (KEYS_PER_WORD + 5)];
         size_t words = 0, initials = 0;
         size_t nk = name_keys(wl->names, nm, false, keys, bits, sizeof(keys) / sizeof(keys[0]),
                               &words, &initials);
@@ -568,8 +594,8 @@ static int popcount32(uint32_t v)
 static size_t candidates(const huella_names *n, wl_index *ix, const huella_name *q, long day,
                          uint32_t *cand, size_t max)
 {
-    uint32_t keys[HUELLA_NAMES_MAX_TOKENS * (KEYS_PER_WORD + 3)];
-    uint32_t bits[HUELLA_NAMES_MAX_TOKENS * (KEYS_PER_WORD + 3)];
+    uint32_t keys[HUELLA_NAMES_MAX_TOKENS * (KEYS_PER_WORD + 5)];
+    uint32_t bits[HUELLA_NAMES_MAX_TOKENS * (KEYS_PER_WORD + 5)];
     size_t words = 0, initials = 0;
     size_t nk =
         name_keys(n, q, true, keys, bits, sizeof(keys) / sizeof(keys[0]), &words, &initials);
@@ -659,7 +685,10 @@ static size_t candidates(const huella_names *n, wl_index *ix, const huella_name 
                 continue;
             }
             size_t gap = nw > words ? nw - words : words - nw;
-            double est = met / ((double)shorter + 0.15 * (double)gap);
+            /* As in the comparison: tokens the longer name has more cost
+             * half when the shorter one is met whole. */
+            double est =
+                met / ((double)shorter + (met >= (double)shorter ? 0.07 : 0.15) * (double)gap);
             if (est > 1)
                 est = 1;
             double info = 0;
@@ -710,6 +739,7 @@ typedef struct prov {
     int ord; /* -1: no name compared */
     double name_score;
     double score;
+    double raw; /* the score before it is held to [0, 1]: ranks ties at 1 */
     bool doc;
 } prov;
 
@@ -718,6 +748,8 @@ static int prov_cmp(const void *a, const void *b)
     const prov *x = a, *y = b;
     if (x->score != y->score)
         return x->score > y->score ? -1 : 1;
+    if (x->raw != y->raw)
+        return x->raw > y->raw ? -1 : 1;
     return x->entry < y->entry ? -1 : x->entry > y->entry;
 }
 
@@ -907,6 +939,7 @@ huella_status huella_watchlist_screen(huella_watchlist *wl, const huella_screen_
             evidence ev;
             weigh(q, e, &ev);
             double score = combine(name_score, &ev);
+            double raw = name_score + ev.dob_adj + ev.nat_adj + ev.sex_adj;
             if (score < min_score)
                 continue;
             /* Keep the best name of each entry. */
@@ -914,8 +947,9 @@ huella_status huella_watchlist_screen(huella_watchlist *wl, const huella_screen_
             while (k < n_pv && pv[k].entry != nm->entry)
                 k++;
             if (k < n_pv) {
-                if (score > pv[k].score) {
+                if (score > pv[k].score || (score == pv[k].score && raw > pv[k].raw)) {
                     pv[k].score = score;
+                    pv[k].raw = raw;
                     pv[k].name_score = name_score;
                     pv[k].ord = nm->ord;
                 }
@@ -923,8 +957,11 @@ huella_status huella_watchlist_screen(huella_watchlist *wl, const huella_screen_
             }
             if (!grow((void **)&pv, &cap_pv, n_pv + 1, sizeof(prov)))
                 goto nomem;
-            pv[n_pv++] = (prov){
-                .entry = nm->entry, .ord = nm->ord, .name_score = name_score, .score = score};
+            pv[n_pv++] = (prov){.entry = nm->entry,
+                                .ord = nm->ord,
+                                .name_score = name_score,
+                                .score = score,
+                                .raw = raw};
         }
     }
     if (has_doc) {
@@ -944,6 +981,7 @@ huella_status huella_watchlist_screen(huella_watchlist *wl, const huella_screen_
             }
             pv[k].doc = true;
             pv[k].score = DOC_SCORE;
+            pv[k].raw = DOC_SCORE + 1.0; /* a document above any name */
         }
     }
     if (n_pv > 1) /* pv is NULL when nothing was found */
