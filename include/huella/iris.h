@@ -147,10 +147,12 @@ HUELLA_API huella_status huella_iris_encode(const huella_image *img, const huell
 HUELLA_API void huella_iris_template_free(huella_iris_template *t);
 
 /*
- * The template byte format, version 2 (all integers big-endian), 872 bytes:
+ * The template byte format, version 3 (all integers big-endian), 872 bytes:
  *   0  "HIRS"                       magic
- *   4  u16 version (2; version 1, the same bytes with a code from the
- *      encoder before 2026-11-26's accuracy work, is still read)
+ *   4  u16 version (3; versions 1 and 2 have the same bytes but codes from
+ *      earlier encoders, single-scale, whose bits mean something else in
+ *      half of the rows: they are refused with a message asking to
+ *      re-encode from the image)
  *   6  u16 width, u16 height        of the image, 1..65535
  *  10  u8 quality (0..100), u8 0
  *  12  u16 usable (1/1000), u16 sharpness (1/100 grey level),
@@ -165,7 +167,7 @@ HUELLA_API void huella_iris_template_free(huella_iris_template *t);
  * anything else, naming the field.
  */
 #define HUELLA_IRIS_TEMPLATE_BYTES   872
-#define HUELLA_IRIS_TEMPLATE_VERSION 2
+#define HUELLA_IRIS_TEMPLATE_VERSION 3
 HUELLA_API huella_status huella_iris_template_encode(const huella_iris_template *t, uint8_t **data,
                                                      size_t *len, huella_error *err);
 HUELLA_API huella_status huella_iris_template_decode(const uint8_t *data, size_t len,
