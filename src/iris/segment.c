@@ -31,10 +31,10 @@
  *      1 for the limbus whose top and bottom are often hidden) - the
  *      "active contours" of J. Daugman, "New methods in iris recognition",
  *      IEEE Trans. SMC-B 37(5), 2007.
- *   5. Eyelids: along each rubber-sheet ray in the upper and lower sectors,
- *      the point from which the grey level stays mostly outside the robust
- *      range of the clear iris (skin is brighter, lashes darker), median
- *      filtered across angles.
+ *   5. Eyelids: each lid a parabola, the one (in a grid of positions and
+ *      curvatures) beyond which most rubber-sheet samples lie outside the
+ *      robust range of the clear iris (skin is brighter, lashes darker)
+ *      and across which the grey level steps; none when no curve wins.
  *   6. Eyelashes: pixels far darker than the clear iris (Kong and Zhang,
  *      "Accurate iris segmentation based on novel reflection and eyelash
  *      detection model", ISIMP 2001, separable/multiple lashes as dark thin
@@ -731,16 +731,19 @@ static void iris_statistics(const float *img, const uint8_t *mask, int w, int h,
  * and the region beyond it (above the upper lid, below the lower one) is
  * occluded.  The evidence is the per-sample test of the rubber sheet
  * against the clear iris (a sample whose grey lies outside LID_SPREADS
- * robust spreads of the iris median is skin or lashes, not iris): every
+ * robust spreads of the iris median is skin or lashes, not iris; two
+ * spreads, the conventional 95 % interval): every
  * parabola in a grid of vertex positions and curvatures is scored by
  * (occluded-looking samples) - (iris-looking samples) beyond it, which is
  * the log-likelihood ratio of "lid there" against "no lid" when both
  * errors of the per-sample test are equally likely.  The best curve with
  * a positive score is the lid; none at all when no curve scores above 0.
  * A curve cannot take a wedge out of clear iris between rays that look
- * like iris, the failure of a ray-by-ray rule.
+ * like iris, the failure of a ray-by-ray rule.  A curve must also sit on
+ * an edge: the mean grey step across it (LID_STEP samples either side,
+ * away from the pupil's own edge) at least LID_EDGE spreads.
  */
-#define LID_SPREADS 2.5
+#define LID_SPREADS 2.0 /* outside the central ~95 % of the iris grey levels */
 #define LID_EDGE    1.0 /* spreads: mean step a lid's edge must show */
 #define LID_STEP    2   /* samples either side of the edge */
 enum { LID_RAYS = 128, LID_T = 32 };
@@ -793,7 +796,7 @@ static double lid_score(const lid_evidence *e, double X, double Y, double a, int
         int j = (int)ceil(t * LID_T - 0.5);
         j = j < 0 ? 0 : j;
         score += e->suffix[i][j];
-        if (j > 0) {
+        if (j >= LID_STEP) { /* not the pupil's own edge */
             steps += e->step[i][j];
             n++;
         }
