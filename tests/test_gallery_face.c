@@ -269,8 +269,9 @@ static void face_fuses_with_an_iris(void **state)
                              HUELLA_OK);
     }
     /* person 733's face moved by 0.5 (distance 0.52, 3.9 nats) and iris
-     * with 35 % of its bits flipped (distance about 0.28): each is
-     * fair evidence, neither links alone (11.5 nats for 100 persons) */
+     * with 37 % of its bits flipped (distance about 0.32, some 9.4 nats
+     * with the iris calibration version 4): each is fair evidence,
+     * neither links alone (11.5 nats for 100 persons) */
     float near[HUELLA_FACE_DIM];
     descriptor(near, faces[33], 0.5, &x);
     huella_face_template pt;
@@ -279,7 +280,7 @@ static void face_fuses_with_an_iris(void **state)
     for (int i = 0; i < HUELLA_IRIS_CODE_BYTES; i++)
         for (int bit = 0; bit < 8; bit++) {
             x = x * 6364136223846793005ULL + 1442695040888963407ULL;
-            if ((x >> 56) < 90)
+            if ((x >> 56) < 94)
                 pi.code[i] ^= (uint8_t)(1u << bit);
         }
     huella_probe probe = {0};

@@ -20,12 +20,12 @@
  * is a narrow binomial), fitted to the tail (fit_tail: the median, and
  * the 0.1 % quantile at 3.09 standard deviations); the regression then
  * decides how much of that tail the genuine data bear out.  It found
- * b = 1.00 (1.03 with the previous iris encoder): on the development data the evidence of a
- * distance is its impostor tail, nearly exactly.  (A moment fit of the normal, which follows the
- * bulk, gave b = 0.63 and over-claimed on MMU1.)  Fingers keep the score itself: their impostor
- * scores are far from normal (a spike near 0 and a long right tail), and ten fingers reach any
- * threshold anyway.  The clamps bound what one score may claim to what the development data can
- * support.
+ * b = 1.13 with iris template version 3 (1.00 with version 2, 1.03 with the encoder before):
+ * on the development data the evidence of a distance is close to its impostor tail.  (A moment fit
+ * of the normal, which follows the bulk, gave b = 0.63 and over-claimed on MMU1.)  Fingers keep the
+ * score itself: their impostor scores are far from normal (a spike near 0 and a long right tail),
+ * and ten fingers reach any threshold anyway.  The clamps bound what one score may claim to what
+ * the development data can support.
  *
  * The fit is Newton-Raphson on the weighted log-loss with a tiny ridge
  * (1e-6 on b, in units of the score's variance) so that perfectly
@@ -62,16 +62,18 @@ static const huella_calibration finger_default = {
 };
 
 static const huella_calibration iris_default = {
-    .version = 3, /* version 2 (iris engine before the issue 5 accuracy
-                   * work): mu 0.42202, sigma 0.042442, a -4.6444, b 1.0347;
-                   * version 1: the score feature, a = 14.889, b = -45.399 */
+    .version = 4, /* version 3 (iris template version 2): mu 0.43605,
+                   * sigma 0.031899, a -5.0757, b 1.0017; version 2 (iris
+                   * engine before the issue 5 accuracy work): mu 0.42202,
+                   * sigma 0.042442, a -4.6444, b 1.0347; version 1: the
+                   * score feature, a = 14.889, b = -45.399 */
     .modality = HUELLA_GALLERY_IRIS,
     .kind = HUELLA_SCORE_DISTANCE,
     .feature = HUELLA_CALIBRATION_TAIL,
-    .mu = 0.43605140,     /* impostor distances: median */
-    .sigma = 0.031899492, /* (median - 0.1 % quantile) / 3.090 */
-    .a = -5.0757138,
-    .b = 1.0016929,        /* LLR 0 at a distance of 0.357 */
+    .mu = 0.44203035,     /* impostor distances: median */
+    .sigma = 0.026168915, /* (median - 0.1 % quantile) / 3.090 */
+    .a = -5.7441356,
+    .b = 1.1308017,        /* LLR 0 at a distance of 0.377 */
     .llr_min = -8.0608558, /* -ln(3,168 genuine) */
     .llr_max = 12.856435,  /* ln(383,247 impostor) */
     .n_genuine = 3168,

@@ -9,8 +9,10 @@
  * (the radial envelope of a 2-D Gabor in Daugman's formulation).  Along the
  * angle the band is filtered by a log-Gabor
  *   G(f) = exp(-(ln(f / f0))^2 / (2 (ln sigma)^2)),  f > 0,
- * with wavelength 1 / f0 = IRIS_WAVELENGTH strip samples and
- * sigma = IRIS_SIGMA (L. Masek, "Recognition of human iris patterns for
+ * at two scales an octave apart (Daugman's codes are multi-scale too):
+ * wavelength 1 / f0 = IRIS_WAVELENGTH_FINE strip samples in the even rows
+ * and IRIS_WAVELENGTH in the odd ones, so that every scale covers the
+ * whole radial extent, and sigma = IRIS_SIGMA (L. Masek, "Recognition of human iris patterns for
  * biometric identification", 2003; D. J. Field, JOSA A 4(12), 1987), by
  * FFT over the closed circle.  At angular position p (strip column 4p + 2)
  * bit 2p is Re > 0 and bit 2p + 1 is Im > 0 (J. Daugman, "How iris
@@ -33,14 +35,15 @@
 #include <stdio.h>
 #include <string.h>
 
-#define IRIS_WAVELENGTH 32.0
-#define IRIS_SIGMA      0.5
-#define IRIS_MIN_COVER  0.75
-#define BAND_SIGMA      4.0 /* strip rows */
-#define IRIS_FRAGILE    0.2 /* of the band's RMS response */
-#define FFT_N           IRIS_STRIP_COLS
-#define BAND_ROWS       (IRIS_STRIP_ROWS / HUELLA_IRIS_ROWS)
-#define COL_STEP        (IRIS_STRIP_COLS / HUELLA_IRIS_COLS)
+#define IRIS_WAVELENGTH      32.0 /* odd code rows */
+#define IRIS_WAVELENGTH_FINE 16.0 /* even code rows: an octave finer */
+#define IRIS_SIGMA           0.4  /* sigma / f0: a bandwidth of about 3 octaves */
+#define IRIS_MIN_COVER       0.75
+#define BAND_SIGMA           4.0 /* strip rows */
+#define IRIS_FRAGILE         0.2 /* of the band's RMS response */
+#define FFT_N                IRIS_STRIP_COLS
+#define BAND_ROWS            (IRIS_STRIP_ROWS / HUELLA_IRIS_ROWS)
+#define COL_STEP             (IRIS_STRIP_COLS / HUELLA_IRIS_COLS)
 
 /* In-place radix-2 FFT of n complex values (n a power of two); inverse
  * when sign > 0 (unscaled). */
@@ -120,15 +123,20 @@ static void set_bit(uint8_t *row, unsigned k, bool v)
 void iris_encode_strip(const iris_strip *strip, huella_iris_code *code)
 {
     memset(code, 0, sizeof(*code));
-    double filter[FFT_N];
-    double f0 = 1.0 / IRIS_WAVELENGTH, ls = log(IRIS_SIGMA);
-    filter[0] = 0;
-    for (int k = 1; k < FFT_N; k++) {
-        /* positive frequencies only: the response is analytic */
-        double octaves = log(k / (FFT_N * f0)); /* ln(f / f0), f = k / FFT_N > 0 */
-        filter[k] = k <= FFT_N / 2 ? exp(-octaves * octaves / (2 * ls * ls)) : 0;
+    /* filter[0]: the fine scale (even rows), filter[1]: the coarse one. */
+    static const double wavelength[2] = {IRIS_WAVELENGTH_FINE, IRIS_WAVELENGTH};
+    double filter[2][FFT_N];
+    for (int sc = 0; sc < 2; sc++) {
+        double f0 = 1.0 / wavelength[sc], ls = log(IRIS_SIGMA);
+        filter[sc][0] = 0;
+        for (int k = 1; k < FFT_N; k++) {
+            /* positive frequencies only: the response is analytic */
+            double octaves = log(k / (FFT_N * f0)); /* ln(f / f0), f = k / FFT_N > 0 */
+            filter[sc][k] = k <= FFT_N / 2 ? exp(-octaves * octaves / (2 * ls * ls)) : 0;
+        }
     }
     for (int r = 0; r < HUELLA_IRIS_ROWS; r++) {
+        const int sc = r & 1 ? 1 : 0;
         double re[FFT_N], im[FFT_N], cover[FFT_N];
         /* The band: rows centred on 8r + 4 with Gaussian weights of
          * standard deviation BAND_SIGMA (wider than the 8 rows, so that
@@ -171,8 +179,8 @@ void iris_encode_strip(const iris_strip *strip, huella_iris_code *code)
         }
         fft(re, im, FFT_N, -1);
         for (int k = 0; k < FFT_N; k++) {
-            re[k] *= filter[k];
-            im[k] *= filter[k];
+            re[k] *= filter[sc][k];
+            im[k] *= filter[sc][k];
         }
         fft(re, im, FFT_N, +1);
         double energy = 0;
@@ -185,7 +193,7 @@ void iris_encode_strip(const iris_strip *strip, huella_iris_code *code)
         double rms = ne ? sqrt(energy / (2 * ne)) : 0;
         uint8_t *crow = code->code + r * HUELLA_IRIS_ROW_BYTES;
         uint8_t *mrow = code->mask + r * HUELLA_IRIS_ROW_BYTES;
-        const int half = (int)(IRIS_WAVELENGTH / 4);
+        const int half = (int)(wavelength[sc] / 4);
         for (int p = 0; p < HUELLA_IRIS_COLS; p++) {
             int j = p * COL_STEP + COL_STEP / 2;
             double cov = 0;

@@ -31,10 +31,10 @@
  *      1 for the limbus whose top and bottom are often hidden) - the
  *      "active contours" of J. Daugman, "New methods in iris recognition",
  *      IEEE Trans. SMC-B 37(5), 2007.
- *   5. Eyelids: along each rubber-sheet ray in the upper and lower sectors,
- *      the point from which the grey level stays mostly outside the robust
- *      range of the clear iris (skin is brighter, lashes darker), median
- *      filtered across angles.
+ *   5. Eyelids: each lid a parabola, the one (in a grid of positions and
+ *      curvatures) beyond which most rubber-sheet samples lie outside the
+ *      robust range of the clear iris (skin is brighter, lashes darker)
+ *      and across which the grey level steps; none when no curve wins.
  *   6. Eyelashes: pixels far darker than the clear iris (Kong and Zhang,
  *      "Accurate iris segmentation based on novel reflection and eyelash
  *      detection model", ISIMP 2001, separable/multiple lashes as dark thin
@@ -723,44 +723,181 @@ static void iris_statistics(const float *img, const uint8_t *mask, int w, int h,
 #define LASH_LOCAL   1.0 /* spreads below the (2 LASH_CONTEXT + 1)^2 mean */
 #define LASH_CONTEXT 7
 
-/* Eyelid limit along each ray of the upper and lower sectors. */
+/*
+ * Eyelids as curves, not ray by ray.  Each lid is modelled as a parabola
+ * in image coordinates (Daugman 2004 and Masek 2003 fit arcs and lines;
+ * a parabola has the lid's shape over the width of an iris),
+ *   upper: y = Y + a (x - X)^2,   lower: y = Y - a (x - X)^2,   a >= 0,
+ * and the region beyond it (above the upper lid, below the lower one) is
+ * occluded.  The evidence is the per-sample test of the rubber sheet
+ * against the clear iris (a sample whose grey lies outside LID_SPREADS
+ * robust spreads of the iris median is skin or lashes, not iris; two
+ * spreads, the conventional 95 % interval): every
+ * parabola in a grid of vertex positions and curvatures is scored by
+ * (occluded-looking samples) - (iris-looking samples) beyond it, which is
+ * the log-likelihood ratio of "lid there" against "no lid" when both
+ * errors of the per-sample test are equally likely.  The best curve with
+ * a positive score is the lid; none at all when no curve scores above 0.
+ * A curve cannot take a wedge out of clear iris between rays that look
+ * like iris, the failure of a ray-by-ray rule.  A curve must also sit on
+ * an edge: the mean grey step across it (LID_STEP samples either side,
+ * away from the pupil's own edge) at least LID_EDGE spreads.
+ */
+#define LID_SPREADS 2.0 /* outside the central ~95 % of the iris grey levels */
+#define LID_EDGE    1.0 /* spreads: mean step a lid's edge must show */
+#define LID_STEP    2   /* samples either side of the edge */
+enum { LID_RAYS = 128, LID_T = 32 };
+
+typedef struct lid_evidence {
+    /* Suffix sums along each ray: sum over samples j' >= j of +1
+     * (occluded-looking) or -1 (iris-looking); 0 for reflections. */
+    float suffix[LID_RAYS][LID_T + 1];
+    /* |grey step| across sample position j along the ray: the mean of the
+     * LID_STEP samples from j outwards against the LID_STEP before it. */
+    float step[LID_RAYS][LID_T + 1];
+    double px[LID_RAYS], py[LID_RAYS], dx[LID_RAYS], dy[LID_RAYS];
+} lid_evidence;
+
+/* Where along ray i (fraction t from the pupil to the limbus) the region
+ * beyond the parabola y = Y + s a (x - X)^2 begins (s = +1 upper lid,
+ * region y below the curve value; s = -1 lower lid, region above), or a
+ * value > 1 when the ray does not enter it within the iris. */
+static double lid_cut(const lid_evidence *e, int i, double X, double Y, double a, int s)
+{
+    /* f(t) = s (Y + s a (x(t) - X)^2 - y(t)) > 0 beyond the lid. */
+    double u0 = e->px[i] - X, du = e->dx[i];
+    double y0 = e->py[i], dyv = e->dy[i];
+    /* f(t) = A t^2 + B t + C */
+    double A = a * du * du, B = 2 * a * u0 * du - s * dyv, C = a * u0 * u0 + s * (Y - y0);
+    if (C > 0)
+        return 0; /* the pupil edge itself is covered here */
+    if (A < 1e-12) {
+        if (B <= 0)
+            return 2;
+        return -C / B;
+    }
+    double disc = B * B - 4 * A * C; /* >= 0 because C <= 0 < A */
+    return (-B + sqrt(disc)) / (2 * A);
+}
+
+/* The region score of a parabola, and in *edge the mean grey step across
+ * it over the rays it cuts inside the iris. */
+static double lid_score(const lid_evidence *e, double X, double Y, double a, int s, float *cut,
+                        double *edge)
+{
+    double score = 0, steps = 0;
+    int n = 0;
+    for (int i = 0; i < LID_RAYS; i++) {
+        double t = lid_cut(e, i, X, Y, a, s);
+        if (cut)
+            cut[i] = (float)(t > 1 ? 1 : t);
+        if (t >= 1)
+            continue;
+        int j = (int)ceil(t * LID_T - 0.5);
+        j = j < 0 ? 0 : j;
+        score += e->suffix[i][j];
+        if (j >= LID_STEP) { /* not the pupil's own edge */
+            steps += e->step[i][j];
+            n++;
+        }
+    }
+    *edge = n ? steps / n : 0;
+    return score;
+}
+
+/* The best lid of one side (s = +1 upper, -1 lower); fills cut[] (1 where
+ * the ray is clear).  rl: mean limbus radius, (cx, cy) its centre. */
+static void fit_lid(const lid_evidence *e, double cx, double cy, double rl, int s, double min_edge,
+                    float *cut)
+{
+    static const double curv[] = {0.0, 0.1, 0.2, 0.3, 0.45, 0.6}; /* a * rl */
+    enum { NCURV = sizeof(curv) / sizeof(curv[0]) };
+    double best = 0, bX = 0, bY = 0, ba = 0;
+    bool found = false;
+    /* The vertex: within 0.6 limbus radii of the centre sideways; its
+     * height from the limbus's far edge (no occlusion) to the centre. */
+    for (int xi = -6; xi <= 6; xi++) {
+        double X = cx + 0.1 * xi * rl;
+        for (int ci = 0; ci < NCURV; ci++) {
+            double a = curv[ci] / rl;
+            for (double d = 1.0; d >= 0.0; d -= 1.0 / 64) {
+                double Y = cy - s * d * rl;
+                double edge;
+                double sc = lid_score(e, X, Y, a, s, NULL, &edge);
+                if (sc > best && edge >= min_edge) {
+                    best = sc;
+                    bX = X;
+                    bY = Y;
+                    ba = a;
+                    found = true;
+                }
+            }
+        }
+    }
+    if (!found) {
+        for (int i = 0; i < LID_RAYS; i++)
+            cut[i] = 1;
+        return;
+    }
+    double edge;
+    lid_score(e, bX, bY, ba, s, cut, &edge);
+}
+
 static void find_eyelids(const float *smooth, const uint8_t *mask, int w, int h,
                          iris_segmentation *seg)
 {
-    enum { NT = 32 };
-    float lid[NPTS];
-    double m = seg->iris_median, s = seg->iris_spread;
-    for (int i = 0; i < NPTS; i++) {
-        double t = 2 * IRIS_PI * i / NPTS;
-        lid[i] = 1;
-        if (fabs(sin(t)) < 0.35)
-            continue;
-        bool out[NT];
-        for (int j = 0; j < NT; j++) {
-            double x, y;
-            iris_sheet_point(&seg->pupil, &seg->limbus, t, (j + 0.5) / NT, &x, &y);
+    lid_evidence *e = malloc(sizeof(*e));
+    if (e == NULL) {
+        for (int i = 0; i < NPTS; i++)
+            seg->eyelid[i] = 1;
+        return;
+    }
+    double m = seg->iris_median, sp = seg->iris_spread;
+    for (int i = 0; i < LID_RAYS; i++) {
+        double t = 2 * IRIS_PI * i / LID_RAYS, x0, y0, x1, y1;
+        iris_sheet_point(&seg->pupil, &seg->limbus, t, 0, &x0, &y0);
+        iris_sheet_point(&seg->pupil, &seg->limbus, t, 1, &x1, &y1);
+        e->px[i] = x0;
+        e->py[i] = y0;
+        e->dx[i] = x1 - x0;
+        e->dy[i] = y1 - y0;
+        e->suffix[i][LID_T] = 0;
+        float grey[LID_T + 2 * LID_STEP];
+        for (int j = -LID_STEP; j < LID_T + LID_STEP; j++) {
+            double f = (j + 0.5) / LID_T, x = x0 + f * (x1 - x0), y = y0 + f * (y1 - y0);
             float v;
-            if (!sample(smooth, w, h, x, y, &v))
-                out[j] = true;
-            else
-                out[j] = is_reflection(mask, w, h, x, y) ? false : fabs(v - m) > 2.5 * s;
+            grey[j + LID_STEP] = sample(smooth, w, h, x, y, &v) ? v : NAN;
         }
-        /* The first j from which at least 60 % of the rest is occluded,
-         * and that starts on an occluded sample. */
-        int count = 0;
-        for (int j = NT - 1; j >= 0; j--) {
-            count += out[j];
-            if (out[j] && count * 10 >= (NT - j) * 6 && NT - j >= 2)
-                lid[i] = (float)j / NT;
+        for (int j = LID_T - 1; j >= 0; j--) {
+            double f = (j + 0.5) / LID_T, x = x0 + f * (x1 - x0), y = y0 + f * (y1 - y0);
+            float v = grey[j + LID_STEP], ev;
+            if (isnan(v))
+                ev = 1;
+            else if (is_reflection(mask, w, h, x, y))
+                ev = 0;
+            else
+                ev = fabs(v - m) > LID_SPREADS * sp ? 1.0f : -1.0f;
+            e->suffix[i][j] = e->suffix[i][j + 1] + ev;
+        }
+        for (int j = 0; j <= LID_T; j++) {
+            double in = 0, out = 0;
+            for (int k = 0; k < LID_STEP; k++) {
+                out += grey[j + LID_STEP + k];
+                in += grey[j + LID_STEP - 1 - k];
+            }
+            double st = fabs(out - in) / LID_STEP;
+            e->step[i][j] = isnan(st) ? 0 : (float)st;
         }
     }
-    /* Circular median of 5 within the sectors, so that one stray ray
-     * neither opens nor closes a gap. */
+    double rl = mean_radius(&seg->limbus);
+    float up[LID_RAYS], down[LID_RAYS];
+    fit_lid(e, seg->limbus.cx, seg->limbus.cy, rl, +1, LID_EDGE * sp, up);
+    fit_lid(e, seg->limbus.cx, seg->limbus.cy, rl, -1, LID_EDGE * sp, down);
+    free(e);
+    /* Contour angle i is ray 2i (LID_RAYS = 2 NPTS). */
     for (int i = 0; i < NPTS; i++) {
-        float win[5];
-        for (int d = -2; d <= 2; d++)
-            win[d + 2] = lid[(i + d + NPTS) % NPTS];
-        seg->eyelid[i] = median_of(win, 5);
+        int k = i * (LID_RAYS / NPTS);
+        seg->eyelid[i] = up[k] < down[k] ? up[k] : down[k];
     }
 }
 

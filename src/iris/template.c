@@ -167,12 +167,19 @@ huella_status huella_iris_template_decode(const uint8_t *data, size_t len,
     if (data == NULL || len < 6 || memcmp(data, MAGIC, 4) != 0)
         return bad(err, "not an iris template (no HIRS magic)");
     uint16_t version = huella_load_u16be(data + 4);
-    /* Version 1 has the same bytes; its code came from the earlier encoder
-     * (wider bands, wavelength 40), so it still compares, less well:
-     * re-encode from the image where one is kept. */
-    if (version != HUELLA_IRIS_TEMPLATE_VERSION && version != 1)
+    /* Versions 1 and 2 have the same bytes, but their codes came from
+     * single-scale encoders: compared with this encoder's two-scale codes
+     * half of their rows would be noise, so they are refused, not
+     * compared wrongly. */
+    if (version == 1 || version == 2)
         return huella_error_set(err, HUELLA_E_UNSUPPORTED,
-                                "iris template: version %u is not supported (want 1..%u)", version,
+                                "iris template: version %u was made by an earlier encoder whose "
+                                "codes cannot be compared with version %u codes; encode the image "
+                                "again",
+                                version, HUELLA_IRIS_TEMPLATE_VERSION);
+    if (version != HUELLA_IRIS_TEMPLATE_VERSION)
+        return huella_error_set(err, HUELLA_E_UNSUPPORTED,
+                                "iris template: version %u is not supported (want %u)", version,
                                 HUELLA_IRIS_TEMPLATE_VERSION);
     if (len != HUELLA_IRIS_TEMPLATE_BYTES)
         return huella_error_set(err, HUELLA_E_INPUT, "iris template: %zu bytes, want %u", len,
