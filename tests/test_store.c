@@ -956,7 +956,9 @@ static void test_migrations(void **state)
     huella_store_close(s);
     raw_exec(
         dir,
-        "DROP TABLE idempotency; DROP TABLE bio_history; ALTER TABLE person DROP COLUMN agency;"
+        "DROP TRIGGER gallery_form_sample_insert; DROP TRIGGER gallery_form_sample_delete;"
+        " DROP TRIGGER gallery_form_sample_update; DROP TABLE gallery_form;"
+        " DROP TABLE idempotency; DROP TABLE bio_history; ALTER TABLE person DROP COLUMN agency;"
         " DROP TABLE case_candidate; DROP TABLE dup_case; DROP TABLE erasure;"
         " PRAGMA user_version = 1;");
     assert_int_equal(user_version_of(dir), 1);
@@ -1088,7 +1090,7 @@ static void test_enrol_decisions(void **state)
     uint8_t *eye = test_read_file(test_data("iris/casia-v1/2/002_1_1.jpg"), &n3);
     huella_enrol_input in[2] = {{HUELLA_STORE_FINGER, 2, "106_1.tif", a, n1},
                                 {HUELLA_STORE_IRIS, 1, "002_1_1.jpg", eye, n3}};
-    huella_enrol_request req = {in, 2, 0, base_enc, "{\"names\":[\"Rosa Parra\"]}"};
+    huella_enrol_request req = {in, 2, 0, base_enc, "{\"names\":[\"Rosa Parra\"]}", NULL};
 
     /* 1. new person */
     huella_enrol_result *r1 = NULL;
@@ -1148,7 +1150,7 @@ static void test_enrol_decisions(void **state)
     /* Bad inputs are refused before any work. */
     huella_enrol_input dup[2] = {{HUELLA_STORE_FINGER, 2, "x", a, n1},
                                  {HUELLA_STORE_FINGER, 2, "y", b, n2}};
-    huella_enrol_request bad = {dup, 2, 0, base_enc, NULL};
+    huella_enrol_request bad = {dup, 2, 0, base_enc, NULL, NULL};
     huella_enrol_result *r5 = NULL;
     assert_int_equal(huella_enrol_extract(&bad, &r5, &err), HUELLA_E_INPUT);
     dup[1] = (huella_enrol_input){HUELLA_STORE_IRIS, 3, "z", eye, n3};
