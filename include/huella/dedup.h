@@ -73,11 +73,12 @@ typedef struct huella_probe_set {
     huella_probe probe;
     huella_finger_template *finger[HUELLA_GALLERY_FINGERS];
     huella_iris_template *iris[HUELLA_GALLERY_IRISES];
-    size_t n_slots; /* slots filled */
+    size_t n_slots;            /* slots filled */
+    huella_face_template face; /* probe.face points here when there is one */
 } huella_probe_set;
 
-/* Decode the finger and iris templates of an extraction into a probe
- * (faces and marks are skipped).  HUELLA_E_INPUT when there is none. */
+/* Decode the finger, iris and face templates of an extraction into a
+ * probe (marks are skipped).  HUELLA_E_INPUT when there is none. */
 HUELLA_API huella_status huella_probe_from_enrol(const huella_enrol_result *res,
                                                  huella_probe_set **out, huella_error *err);
 HUELLA_API void huella_probe_set_free(huella_probe_set *p);
