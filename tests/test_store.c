@@ -614,20 +614,25 @@ static void test_encrypted_at_rest_and_erasure(void **state)
     assert_false(store_files_contain(dir, "Bob Keeper", 10));
     assert_false(store_files_contain(dir, "xiomara", 7));
 
+    /* The gallery forms (prepared fingers, sealed per person) too. */
+    size_t written = 0;
+    assert_int_equal(huella_store_gallery_refresh(s, &written, &err), HUELLA_OK);
+    assert_int_equal(written, 2);
     /* Collect x's ciphertexts as stored, and check they are in the files
      * (so that their absence later means something). */
     sqlite3 *raw;
     char path[1024];
     snprintf(path, sizeof(path), "%s/huella.db", dir);
     assert_int_equal(sqlite3_open(path, &raw), SQLITE_OK);
-    static const char *const blob_sql[4] = {
+    static const char *const blob_sql[5] = {
         "SELECT wrapped_key FROM person WHERE id = ?1",
         "SELECT bio FROM encounter WHERE person_id = ?1",
         "SELECT templates FROM sample WHERE person_id = ?1",
         "SELECT i.data FROM image i JOIN sample s ON s.id = i.sample_id WHERE s.person_id = ?1",
+        "SELECT form FROM gallery_form WHERE person_id = ?1",
     };
-    uint8_t cipher[4][32];
-    for (int i = 0; i < 4; i++) {
+    uint8_t cipher[5][32];
+    for (int i = 0; i < 5; i++) {
         sqlite3_stmt *q;
         assert_int_equal(sqlite3_prepare_v2(raw, blob_sql[i], -1, &q, NULL), SQLITE_OK);
         sqlite3_bind_int64(q, 1, x);
@@ -637,7 +642,7 @@ static void test_encrypted_at_rest_and_erasure(void **state)
         sqlite3_finalize(q);
     }
     sqlite3_close(raw);
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; i < 5; i++)
         assert_true(store_files_contain(dir, cipher[i], 32));
 
     assert_int_equal(huella_store_person_erase(s, x, "dpo", "art. 17 request", &err), HUELLA_OK);
@@ -646,11 +651,11 @@ static void test_encrypted_at_rest_and_erasure(void **state)
     assert_int_equal(huella_store_person_json(s, x, false, &gone, &err), HUELLA_E_NOTFOUND);
     assert_null(gone);
     /* Not a byte of x's ciphertext left, with the store still open. */
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; i < 5; i++)
         if (store_files_contain(dir, cipher[i], 32))
             fail_msg("ciphertext %d of the erased person is still in the files", i);
     huella_store_close(s);
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; i < 5; i++)
         assert_false(store_files_contain(dir, cipher[i], 32));
     assert_false(store_files_contain(dir, name, strlen(name)));
 
