@@ -42,7 +42,14 @@
  * decrypted, decoded and prepared: the previous path), the baseline of
  * the ratio; --scan adds the bare template scans above.
  *
+ * --forms-at-build writes each person's form as it is built
+ * (huella_store_gallery_update, as enrolment does), instead of the
+ * separate pass; --irises-only builds persons with two irises and no
+ * fingers (the two-iris gallery of a million persons fits in memory here,
+ * the ten-finger one does not: 37 KB per person).
+ *
  * usage: bench_store_load [PERSONS [DIR]] [--scan] [--baseline]
+ *                         [--forms-at-build] [--irises-only]
  *        (default 10000, a temp dir, removed afterwards unless DIR is
  *        given; an existing store in DIR is reused)
  */
@@ -211,7 +218,7 @@ static const char *const family[] = {"Garcia",    "Haddad", "Wang",   "Okafor", 
                                      "Rodriguez", "Nguyen", "Mensah", "Kaya",   "Silva"};
 
 static int build(const char *dir, long persons, huella_finger_template **fb, size_t nf,
-                 huella_iris_template **ib, size_t ni)
+                 huella_iris_template **ib, size_t ni, unsigned fingers, bool forms)
 {
     huella_error err;
     huella_store *s = NULL;
@@ -237,7 +244,7 @@ static int build(const char *dir, long persons, huella_finger_template **fb, siz
             "2026-01-01T00:00:00Z", "bench", "dev", "op", "bench", "bench", NULL};
         if (st == HUELLA_OK)
             st = huella_store_encounter_add(s, pid, &enc, bio, &eid, &err);
-        for (unsigned f = 1; f <= 10 && st == HUELLA_OK; f++) {
+        for (unsigned f = 1; f <= fingers && st == HUELLA_OK; f++) {
             size_t len;
             uint8_t *t = perturb_finger(fb[next(&seed) % nf], f, &seed, &len);
             huella_store_template tt = {HUELLA_STORE_TEMPLATE_FINGER, 1, t, len};
@@ -253,6 +260,8 @@ static int build(const char *dir, long persons, huella_finger_template **fb, siz
             st = t != NULL ? huella_store_sample_add(s, eid, &smp, &sid, &err) : HUELLA_E_INTERNAL;
             free(t);
         }
+        if (st == HUELLA_OK && forms)
+            st = huella_store_gallery_update(s, pid, &err);
         if (st == HUELLA_OK && (p % 500 == 499 || p == persons - 1))
             st = huella_store_commit(s, &err);
     }
@@ -262,8 +271,10 @@ static int build(const char *dir, long persons, huella_finger_template **fb, siz
         fprintf(stderr, "build: %s\n", err.message);
         return 1;
     }
-    printf("{\"bench\":\"store_build\",\"persons\":%ld,\"seconds\":%.2f,\"persons_per_s\":%.0f}\n",
-           persons, t1 - t0, persons / (t1 - t0));
+    printf("{\"bench\":\"store_build\",\"persons\":%ld,\"fingers\":%u,\"irises\":2,"
+           "\"forms_written\":%s,\"seconds\":%.2f,\"persons_per_s\":%.0f}\n",
+           persons, fingers, forms ? "true" : "false", t1 - t0, persons / (t1 - t0));
+    fflush(stdout);
     return 0;
 }
 
@@ -417,13 +428,18 @@ int main(int argc, char **argv)
 {
     long persons = 10000;
     const char *dir = NULL;
-    bool scan = false, baseline = false;
+    bool scan = false, baseline = false, forms = false;
+    unsigned fingers = 10;
     int positional = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--scan") == 0)
             scan = true;
         else if (strcmp(argv[i], "--baseline") == 0)
             baseline = true;
+        else if (strcmp(argv[i], "--forms-at-build") == 0)
+            forms = true;
+        else if (strcmp(argv[i], "--irises-only") == 0)
+            fingers = 0;
         else if (positional == 0 && ++positional)
             persons = atol(argv[i]);
         else if (positional == 1 && ++positional)
@@ -432,7 +448,8 @@ int main(int argc, char **argv)
             persons = 0;
     }
     if (persons <= 0) {
-        fprintf(stderr, "usage: bench_store_load [PERSONS [DIR]] [--scan] [--baseline]\n");
+        fprintf(stderr, "usage: bench_store_load [PERSONS [DIR]] [--scan] [--baseline]"
+                        " [--forms-at-build] [--irises-only]\n");
         return 1;
     }
     char tmp[256];
@@ -463,7 +480,7 @@ int main(int argc, char **argv)
         printf("{\"bench\":\"store_base\",\"finger_templates\":%zu,\"mean_minutiae\":%.1f,"
                "\"iris_templates\":%zu}\n",
                nf, (double)minutiae / nf, ni);
-        int rc = build(dir, persons, fb, nf, ib, ni);
+        int rc = build(dir, persons, fb, nf, ib, ni, fingers, forms && !baseline);
         for (size_t i = 0; i < nf; i++)
             huella_finger_template_free(fb[i]);
         for (size_t i = 0; i < ni; i++)

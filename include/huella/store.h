@@ -209,6 +209,11 @@ HUELLA_API huella_status huella_store_encounter_person(huella_store *s, int64_t 
  * (transactions of 256 persons; *written may be NULL).
  */
 HUELLA_API huella_status huella_store_gallery_stale(huella_store *s, size_t *n, huella_error *err);
+/* Write one person's form now (atomic; inside the caller's transaction
+ * when one is open), for writers that add samples with the low-level
+ * calls above and want the next load to be fast. */
+HUELLA_API huella_status huella_store_gallery_update(huella_store *s, int64_t person_id,
+                                                     huella_error *err);
 HUELLA_API huella_status huella_store_gallery_refresh(huella_store *s, size_t *written,
                                                       huella_error *err);
 

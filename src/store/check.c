@@ -217,7 +217,7 @@ static void check_refs(checker *c)
  * problem: counted). */
 static void check_forms(checker *c, json_int_t *current, json_int_t *stale)
 {
-    uint64_t format = store_form_format();
+    uint64_t format = store_form_format(c->s);
     sqlite3_stmt *q;
     if (sqlite3_prepare_v2(c->s->db,
                            "SELECT person_id, format, form FROM gallery_form ORDER BY"

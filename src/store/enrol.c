@@ -263,7 +263,7 @@ huella_status huella_enrol_commit(huella_store *s, const huella_enrol_request *r
     /* The person's gallery form, current again (the triggers dropped it
      * when the samples went in). */
     if (st == HUELLA_OK)
-        st = store_gallery_form_write(s, person, store_form_format(), err);
+        st = store_gallery_form_write(s, person, store_form_format(s), err);
     if (st == HUELLA_OK && d->outcome == HUELLA_ENROL_CASE)
         st = huella_store_case_open(s, encounter, d->candidates, d->n_candidates,
                                     req->encounter.operator_id, &case_id, err);

@@ -71,7 +71,7 @@ static void canonical_template(huella_finger_template *t, huella_minutia *m, siz
     t->cap_minutiae = n;
 }
 
-uint64_t store_form_format(void)
+static uint64_t compute_format(void)
 {
     huella_minutia m[48];
     huella_finger_template t;
@@ -92,6 +92,13 @@ uint64_t store_form_format(void)
         digest = 1; /* never 0: 0 would look like "no format" */
     return (uint64_t)STORE_FORM_VERSION << 40 | (uint64_t)HUELLA_FINGER_PREPARED_FORMAT << 32 |
            digest;
+}
+
+uint64_t store_form_format(huella_store *s)
+{
+    if (s->form_format == 0)
+        s->form_format = compute_format();
+    return s->form_format;
 }
 
 void store_form_init(store_form *f)
@@ -253,11 +260,9 @@ huella_status store_form_build_person(huella_store *s, int64_t person, const uin
                                       store_form *f, huella_error *err)
 {
     sqlite3_stmt *q = NULL;
-    if (sqlite3_prepare_v2(s->db,
-                           "SELECT id, modality, position, templates FROM sample INDEXED BY "
-                           "sample_scan WHERE modality IN (1, 2, 3) AND person_id = ?1 ORDER BY id",
-                           -1, &q, NULL) != SQLITE_OK)
-        return store_sql_error(s, err, "reading a person's samples");
+    huella_status st0 = store_stmt(s, STMT_FORM_SAMPLES, &q, err);
+    if (st0 != HUELLA_OK)
+        return st0;
     sqlite3_bind_int64(q, 1, person);
     uint8_t *buf = NULL;
     size_t cap = 0, len = 0;
@@ -277,7 +282,7 @@ huella_status store_form_build_person(huella_store *s, int64_t person, const uin
     }
     if (st == HUELLA_OK && rc != SQLITE_DONE)
         st = store_sql_error(s, err, "reading a person's samples");
-    sqlite3_finalize(q);
+    sqlite3_reset(q);
     store_wipe_free(buf, cap);
     return st;
 }
@@ -302,23 +307,32 @@ huella_status store_gallery_form_write(huella_store *s, int64_t person, uint64_t
     sodium_memzero(key, sizeof(key));
     store_form_free(&f);
     sqlite3_stmt *q = NULL;
-    if (st == HUELLA_OK &&
-        sqlite3_prepare_v2(s->db,
-                           "INSERT OR REPLACE INTO gallery_form(person_id, format, form)"
-                           " VALUES (?1, ?2, ?3)",
-                           -1, &q, NULL) != SQLITE_OK)
-        st = store_sql_error(s, err, "writing a gallery form");
+    if (st == HUELLA_OK)
+        st = store_stmt(s, STMT_FORM_WRITE, &q, err);
     if (st == HUELLA_OK) {
         sqlite3_bind_int64(q, 1, person);
         sqlite3_bind_int64(q, 2, (int64_t)format);
         sqlite3_bind_blob(q, 3, sealed, (int)sealed_len, SQLITE_STATIC);
         if (sqlite3_step(q) != SQLITE_DONE)
             st = store_sql_error(s, err, "writing a gallery form");
+        sqlite3_reset(q);
     }
-    sqlite3_finalize(q);
     free(sealed);
     if (st != HUELLA_OK)
         huella_error_prefix(err, "person %" PRId64 ": ", person);
+    return st;
+}
+
+huella_status huella_store_gallery_update(huella_store *s, int64_t person, huella_error *err)
+{
+    huella_status st = store_save(s, err);
+    if (st != HUELLA_OK)
+        return st;
+    st = store_gallery_form_write(s, person, store_form_format(s), err);
+    if (st == HUELLA_OK)
+        st = store_release(s, err);
+    else
+        store_undo(s);
     return st;
 }
 
@@ -329,7 +343,7 @@ huella_status store_gallery_form_write(huella_store *s, int64_t person, uint64_t
 huella_status huella_store_gallery_stale(huella_store *s, size_t *n, huella_error *err)
 {
     int64_t *ids = NULL;
-    huella_status st = store_list_ids(s, STALE_SQL, (int64_t)store_form_format(), &ids, n, err);
+    huella_status st = store_list_ids(s, STALE_SQL, (int64_t)store_form_format(s), &ids, n, err);
     free(ids);
     return st;
 }
@@ -338,7 +352,7 @@ huella_status huella_store_gallery_refresh(huella_store *s, size_t *written, hue
 {
     if (written != NULL)
         *written = 0;
-    uint64_t format = store_form_format();
+    uint64_t format = store_form_format(s);
     int64_t *ids = NULL;
     size_t n = 0;
     huella_status st = store_list_ids(s, STALE_SQL, (int64_t)format, &ids, &n, err);

@@ -13,7 +13,7 @@
  * version, the finger prepared format and a digest of this build's
  * preparation of a fixed synthetic template.  A row of another tag is
  * stale. */
-uint64_t store_form_format(void);
+uint64_t store_form_format(huella_store *s); /* computed once per handle */
 
 /* A plaintext form being built. */
 typedef struct store_form {

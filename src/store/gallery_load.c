@@ -367,7 +367,7 @@ huella_status huella_gallery_load_store(huella_store *s, huella_gallery *g, unsi
     huella_status st = started > 0 ? HUELLA_OK
                                    : huella_error_set(err, HUELLA_E_INTERNAL,
                                                       "gallery load: cannot start a thread");
-    uint64_t format = store_form_format();
+    uint64_t format = store_form_format(s);
     /* One read transaction: a consistent snapshot. */
     bool own_tx = sqlite3_get_autocommit(s->db) != 0;
     if (st == HUELLA_OK && own_tx)
