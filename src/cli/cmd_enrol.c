@@ -480,8 +480,12 @@ int cmd_enrol(int argc, char **argv)
         st = huella_store_open(dir, &s, &err);
     if (st == HUELLA_OK)
         st = huella_gallery_new(&g, &err);
-    if (st == HUELLA_OK && !dopt.no_dedup)
-        st = huella_gallery_load_store(s, g, 0, NULL, &err);
+    huella_gallery_load_stats ls = {0};
+    if (st == HUELLA_OK && !dopt.no_dedup) {
+        st = huella_gallery_load_store(s, g, 0, &ls, &err);
+        if (st == HUELLA_OK)
+            cli_note_rebuilt(&ls, dir);
+    }
     if (st == HUELLA_OK)
         st = huella_enrol_dedup(s, g, &req, &dopt, &r, &d, &err);
     int status = EXIT_OK;

@@ -156,6 +156,15 @@ void cli_print_candidates(json_t *cands, size_t gallery_persons, double threshol
          "adds the LLRs of the fingers, irises and face.");
 }
 
+void cli_note_rebuilt(const huella_gallery_load_stats *ls, const char *dir)
+{
+    if (ls->persons_rebuilt > 0)
+        fprintf(stderr,
+                "note: %zu of %zu persons had no current gallery form and were prepared from "
+                "their templates (slow); `huella db gallery-refresh --db %s` stores them\n",
+                ls->persons_rebuilt, ls->persons_rebuilt + ls->persons_from_forms, dir);
+}
+
 /* ---- identify and verify ------------------------------------------------- */
 
 static const char identify_help[] =
@@ -318,6 +327,8 @@ static int run(int argc, char **argv, bool verify)
         huella_gallery_set_threads(g, threads);
     if (st == HUELLA_OK && !verify) {
         st = huella_gallery_load_store(s, g, threads, &ls, &err);
+        if (st == HUELLA_OK)
+            cli_note_rebuilt(&ls, dir);
     } else if (st == HUELLA_OK) {
         /* the person's templates only: every sample of every encounter */
         int64_t *enc = NULL;
@@ -416,6 +427,7 @@ static int run(int argc, char **argv, bool verify)
             json_object_set_new(o, "fpir_review", json_real(fr));
             json_object_set_new(o, "probe_slots", json_integer((json_int_t)probe->n_slots));
             json_object_set_new(o, "load_seconds", json_real(ls.seconds));
+            json_object_set_new(o, "persons_rebuilt", json_integer((json_int_t)ls.persons_rebuilt));
             json_object_set_new(o, "search_seconds", json_real(r != NULL ? r->seconds : 0));
             json_object_set_new(o, "candidates", json_incref(cands));
             status = cli_print_json(o, JSON_INDENT(2) | JSON_REAL_PRECISION(6));
