@@ -90,8 +90,9 @@ static void test_prepared_round_trip(void **state)
                          HUELLA_OK);
         assert_true(len > 16 && len < huella_finger_prepared_size(compact[i]));
         assert_int_equal(huella_finger_prepared_load(bytes, len, &loaded[i], &err), HUELLA_OK);
-        assert_int_equal(huella_finger_prepared_size(loaded[i]),
-                         huella_finger_prepared_size(compact[i]));
+        /* packed tighter than preparation lays it out, never larger */
+        assert_true(huella_finger_prepared_size(loaded[i]) <=
+                    huella_finger_prepared_size(compact[i]));
         if (i == 0) {
             /* damaged: truncated, another format, an edge naming no minutia */
             huella_finger_prepared *x = NULL;
