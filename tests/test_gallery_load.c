@@ -287,6 +287,44 @@ static long long raw_count(const char *dir, const char *sql)
     return n;
 }
 
+/* 32 bytes of the stored ciphertext of a person's gallery form. */
+static void form_cipher(const char *dir, int64_t person, uint8_t out[32])
+{
+    char path[1100];
+    snprintf(path, sizeof(path), "%s/huella.db", dir);
+    sqlite3 *raw;
+    assert_int_equal(sqlite3_open(path, &raw), SQLITE_OK);
+    sqlite3_stmt *q;
+    assert_int_equal(
+        sqlite3_prepare_v2(raw, "SELECT form FROM gallery_form WHERE person_id = ?1", -1, &q, NULL),
+        SQLITE_OK);
+    sqlite3_bind_int64(q, 1, person);
+    assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+    assert_true(sqlite3_column_bytes(q, 0) >= 64);
+    memcpy(out, (const uint8_t *)sqlite3_column_blob(q, 0) + 24, 32);
+    sqlite3_finalize(q);
+    sqlite3_close(raw);
+}
+
+/* Whether the database or its log holds these bytes. */
+static bool files_contain(const char *dir, const uint8_t *needle, size_t m)
+{
+    static const char *const names[2] = {"huella.db", "huella.db-wal"};
+    for (int f = 0; f < 2; f++) {
+        char path[1100];
+        snprintf(path, sizeof(path), "%s/%s", dir, names[f]);
+        size_t n = 0;
+        uint8_t *hay = test_read_file(path, &n);
+        bool found = false;
+        for (size_t i = 0; hay != NULL && i + m <= n && !found; i++)
+            found = memcmp(hay + i, needle, m) == 0;
+        free(hay);
+        if (found)
+            return true;
+    }
+    return false;
+}
+
 static size_t check_problems(huella_store *s, const char *want)
 {
     char *report = NULL;
@@ -372,6 +410,16 @@ static void test_forms_follow_samples(void **state)
     assert_int_equal(ls.persons_rebuilt, 0);
     assert_int_equal(ls.persons, PERSONS - 1); /* person 2 has no samples left */
     huella_gallery_free(g);
+    /* Erasing the linked encounter (retention): person 3's form is written
+     * again from what remains, and the old one, which held the erased
+     * encounter's fingers, is gone from the files. */
+    uint8_t old_form[32];
+    form_cipher(f.dir, f.person[3], old_form);
+    assert_true(files_contain(f.dir, old_form, sizeof(old_form)));
+    assert_int_equal(huella_store_encounter_erase(f.s, f.encounter[2], &err), HUELLA_OK);
+    assert_int_equal(stale(f.s), 0);
+    check_problems(f.s, NULL);
+    assert_false(files_contain(f.dir, old_form, sizeof(old_form)));
     /* A form dropped (as the triggers do) is stale until refreshed. */
     char sql[256];
     snprintf(sql, sizeof(sql), "DELETE FROM gallery_form WHERE person_id = %lld",
