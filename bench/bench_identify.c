@@ -414,11 +414,12 @@ static int bench_irises(size_t persons, size_t depth, unsigned threads)
     double build = (double)(huella_now_ns() - t0) / 1e9;
     printf("{\"bench\":\"identify\",\"gallery\":\"iris\",\"persons\":%zu,\"irises\":%zu,"
            "\"encode_seconds\":%.1f,\"build_seconds\":%.1f,\"bytes_per_person\":%.0f,"
-           "\"threads\":%u}\n",
+           "\"threads\":%u,\"iris_kernel\":\"%s\"}\n",
            huella_gallery_count(g),
            huella_gallery_count_slot(g, HUELLA_GALLERY_SLOT_RIGHT) +
                huella_gallery_count_slot(g, HUELLA_GALLERY_SLOT_LEFT),
-           encode, build, huella_gallery_bytes_per_person(g), threads);
+           encode, build, huella_gallery_bytes_per_person(g), threads,
+           huella_iris_kernel_name(HUELLA_IRIS_KERNEL_AUTO));
     fflush(stdout);
     huella_identify_options o = {.iris_depth = depth};
     run_probes(g, probes, mates, n, &o, "two irises", persons);

@@ -34,9 +34,24 @@
  * growth of the resident set per person.  The 1-thread load is the
  * baseline of the ratio.
  *
- * usage: bench_store_load [PERSONS [DIR]]   (default 10000, a temp dir,
- *        removed afterwards unless DIR is given; an existing store in DIR
- *        is reused)
+ * Since the gallery forms (src/store/gallery_form.c): after building,
+ * the bench writes every person's form (huella_store_gallery_refresh,
+ * timed: the one-off migration of a store made before them) and times
+ * the load from the forms with 1 thread and with one per core.  With
+ * --baseline it first times the load without forms (every template
+ * decrypted, decoded and prepared: the previous path), the baseline of
+ * the ratio; --scan adds the bare template scans above.
+ *
+ * --forms-at-build writes each person's form as it is built
+ * (huella_store_gallery_update, as enrolment does), instead of the
+ * separate pass; --irises-only builds persons with two irises and no
+ * fingers (the two-iris gallery of a million persons fits in memory here,
+ * the ten-finger one does not: 37 KB per person).
+ *
+ * usage: bench_store_load [PERSONS [DIR]] [--scan] [--baseline]
+ *                         [--forms-at-build] [--irises-only]
+ *        (default 10000, a temp dir, removed afterwards unless DIR is
+ *        given; an existing store in DIR is reused)
  */
 #define _POSIX_C_SOURCE 200809L
 #include "huella/dedup.h"
@@ -203,7 +218,7 @@ static const char *const family[] = {"Garcia",    "Haddad", "Wang",   "Okafor", 
                                      "Rodriguez", "Nguyen", "Mensah", "Kaya",   "Silva"};
 
 static int build(const char *dir, long persons, huella_finger_template **fb, size_t nf,
-                 huella_iris_template **ib, size_t ni)
+                 huella_iris_template **ib, size_t ni, unsigned fingers, bool forms)
 {
     huella_error err;
     huella_store *s = NULL;
@@ -229,7 +244,7 @@ static int build(const char *dir, long persons, huella_finger_template **fb, siz
             "2026-01-01T00:00:00Z", "bench", "dev", "op", "bench", "bench", NULL};
         if (st == HUELLA_OK)
             st = huella_store_encounter_add(s, pid, &enc, bio, &eid, &err);
-        for (unsigned f = 1; f <= 10 && st == HUELLA_OK; f++) {
+        for (unsigned f = 1; f <= fingers && st == HUELLA_OK; f++) {
             size_t len;
             uint8_t *t = perturb_finger(fb[next(&seed) % nf], f, &seed, &len);
             huella_store_template tt = {HUELLA_STORE_TEMPLATE_FINGER, 1, t, len};
@@ -245,6 +260,8 @@ static int build(const char *dir, long persons, huella_finger_template **fb, siz
             st = t != NULL ? huella_store_sample_add(s, eid, &smp, &sid, &err) : HUELLA_E_INTERNAL;
             free(t);
         }
+        if (st == HUELLA_OK && forms)
+            st = huella_store_gallery_update(s, pid, &err);
         if (st == HUELLA_OK && (p % 500 == 499 || p == persons - 1))
             st = huella_store_commit(s, &err);
     }
@@ -254,8 +271,10 @@ static int build(const char *dir, long persons, huella_finger_template **fb, siz
         fprintf(stderr, "build: %s\n", err.message);
         return 1;
     }
-    printf("{\"bench\":\"store_build\",\"persons\":%ld,\"seconds\":%.2f,\"persons_per_s\":%.0f}\n",
-           persons, t1 - t0, persons / (t1 - t0));
+    printf("{\"bench\":\"store_build\",\"persons\":%ld,\"fingers\":%u,\"irises\":2,"
+           "\"forms_written\":%s,\"seconds\":%.2f,\"persons_per_s\":%.0f}\n",
+           persons, fingers, forms ? "true" : "false", t1 - t0, persons / (t1 - t0));
+    fflush(stdout);
     return 0;
 }
 
@@ -356,16 +375,85 @@ static void remove_store(const char *dir)
     rmdir(dir);
 }
 
+/* store -> gallery with `threads` workers; prints one line and returns
+ * the wall seconds (negative on failure). */
+static double load_once(const char *dir, unsigned threads, const char *what, double base_s,
+                        size_t *persons_out)
+{
+    huella_error err;
+    huella_store *s = NULL;
+    if (huella_store_open(dir, &s, &err) != HUELLA_OK) {
+        fprintf(stderr, "%s\n", err.message);
+        return -1;
+    }
+    huella_gallery *g = NULL;
+    if (huella_gallery_new(&g, &err) != HUELLA_OK) {
+        huella_store_close(s);
+        return -1;
+    }
+    struct rusage r0, r1;
+    getrusage(RUSAGE_SELF, &r0);
+    huella_gallery_load_stats ls;
+    double ca = cpu_s();
+    huella_status st = huella_gallery_load_store(s, g, threads, &ls, &err);
+    double ct = cpu_s() - ca;
+    getrusage(RUSAGE_SELF, &r1);
+    if (st != HUELLA_OK) {
+        fprintf(stderr, "gallery load: %s\n", err.message);
+        huella_gallery_free(g);
+        huella_store_close(s);
+        return -1;
+    }
+    double n = ls.persons > 0 ? (double)ls.persons : 1.0;
+    printf("{\"bench\":\"store_to_gallery\",\"path\":\"%s\",\"threads\":%u,\"persons\":%zu,"
+           "\"persons_from_forms\":%zu,\"persons_rebuilt\":%zu,"
+           "\"finger_templates\":%zu,\"iris_templates\":%zu,\"face_templates\":%zu,"
+           "\"seconds\":%.3f,\"cpu_seconds\":%.3f,\"persons_per_s\":%.0f,"
+           "\"seconds_for_1M_persons\":%.1f,\"cpu_seconds_for_1M_persons\":%.1f,"
+           "\"target_seconds_for_1M\":30,\"gallery_bytes_per_person\":%.0f,"
+           "\"ratio_to_baseline\":%.3f,\"max_rss_kb\":%ld}\n",
+           what, ls.threads, ls.persons, ls.persons_from_forms, ls.persons_rebuilt,
+           ls.finger_templates, ls.iris_templates, ls.face_templates, ls.seconds, ct,
+           n / ls.seconds, ls.seconds * 1e6 / n, ct * 1e6 / n, huella_gallery_bytes_per_person(g),
+           base_s > 0 ? ls.seconds / base_s : 1.0, r1.ru_maxrss);
+    fflush(stdout);
+    if (persons_out != NULL)
+        *persons_out = ls.persons;
+    huella_gallery_free(g);
+    huella_store_close(s);
+    return ls.seconds;
+}
+
 int main(int argc, char **argv)
 {
-    long persons = argc > 1 ? atol(argv[1]) : 10000;
+    long persons = 10000;
+    const char *dir = NULL;
+    bool scan = false, baseline = false, forms = false;
+    unsigned fingers = 10;
+    int positional = 0;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--scan") == 0)
+            scan = true;
+        else if (strcmp(argv[i], "--baseline") == 0)
+            baseline = true;
+        else if (strcmp(argv[i], "--forms-at-build") == 0)
+            forms = true;
+        else if (strcmp(argv[i], "--irises-only") == 0)
+            fingers = 0;
+        else if (positional == 0 && ++positional)
+            persons = atol(argv[i]);
+        else if (positional == 1 && ++positional)
+            dir = argv[i];
+        else
+            persons = 0;
+    }
     if (persons <= 0) {
-        fprintf(stderr, "usage: bench_store_load [PERSONS [DIR]]\n");
+        fprintf(stderr, "usage: bench_store_load [PERSONS [DIR]] [--scan] [--baseline]"
+                        " [--forms-at-build] [--irises-only]\n");
         return 1;
     }
     char tmp[256];
-    const char *dir = argv[2 <= argc - 1 ? 2 : 0];
-    bool temporary = argc <= 2;
+    bool temporary = dir == NULL;
     if (temporary) {
         snprintf(tmp, sizeof(tmp), "/tmp/huella-bench-store-%ld", (long)getpid());
         dir = tmp;
@@ -392,7 +480,7 @@ int main(int argc, char **argv)
         printf("{\"bench\":\"store_base\",\"finger_templates\":%zu,\"mean_minutiae\":%.1f,"
                "\"iris_templates\":%zu}\n",
                nf, (double)minutiae / nf, ni);
-        int rc = build(dir, persons, fb, nf, ib, ni);
+        int rc = build(dir, persons, fb, nf, ib, ni, fingers, forms && !baseline);
         for (size_t i = 0; i < nf; i++)
             huella_finger_template_free(fb[i]);
         for (size_t i = 0; i < ni; i++)
@@ -408,100 +496,104 @@ int main(int argc, char **argv)
         return 1;
     }
     double t_open = now_s() - t0;
-    struct rusage ru0;
-    getrusage(RUSAGE_SELF, &ru0);
-    static const struct {
-        const char *name;
-        huella_store_modality m;
-        huella_store_template_cb cb;
-    } mods[2] = {{"finger", HUELLA_STORE_FINGER, on_finger}, {"iris", HUELLA_STORE_IRIS, on_iris}};
-    double total_scan = 0, total_decode = 0, total_scan_cpu = 0, total_decode_cpu = 0;
-    size_t bytes_per_person = 0;
     size_t n_persons = 0;
-    for (int m = 0; m < 2; m++) {
-        size_t raw_rows = 0;
-        double t_raw = raw_scan(dir, (int)mods[m].m, &raw_rows);
-        for (int decode = 0; decode <= 1; decode++) {
-            load_ctx c = {decode == 1, 0, 0, 0, 0, HUELLA_OK};
-            double a = now_s(), ca = cpu_s();
-            huella_status st = huella_store_foreach_template(s, mods[m].m, mods[m].cb, &c, &err);
-            double t = now_s() - a, ct = cpu_s() - ca;
-            if (st != HUELLA_OK) {
-                fprintf(stderr, "scan: %s\n", err.message);
-                return 1;
+    if (scan) {
+        static const struct {
+            const char *name;
+            huella_store_modality m;
+            huella_store_template_cb cb;
+        } mods[2] = {{"finger", HUELLA_STORE_FINGER, on_finger},
+                     {"iris", HUELLA_STORE_IRIS, on_iris}};
+        double total_scan = 0, total_decode = 0, total_scan_cpu = 0, total_decode_cpu = 0;
+        size_t bytes_per_person = 0;
+        for (int m = 0; m < 2; m++) {
+            size_t raw_rows = 0;
+            double t_raw = raw_scan(dir, (int)mods[m].m, &raw_rows);
+            for (int decode = 0; decode <= 1; decode++) {
+                load_ctx c = {decode == 1, 0, 0, 0, 0, HUELLA_OK};
+                double a = now_s(), ca = cpu_s();
+                huella_status st =
+                    huella_store_foreach_template(s, mods[m].m, mods[m].cb, &c, &err);
+                double t = now_s() - a, ct = cpu_s() - ca;
+                if (st != HUELLA_OK) {
+                    fprintf(stderr, "scan: %s\n", err.message);
+                    return 1;
+                }
+                if (decode) {
+                    total_decode += t;
+                    total_decode_cpu += ct;
+                } else {
+                    total_scan += t;
+                    total_scan_cpu += ct;
+                    bytes_per_person += c.persons ? c.bytes / c.persons : 0;
+                }
+                n_persons = c.persons;
+                printf("{\"bench\":\"store_load\",\"modality\":\"%s\",\"decode\":%s,"
+                       "\"persons\":%zu,\"templates\":%zu,\"seconds\":%.3f,"
+                       "\"cpu_seconds\":%.3f,\"persons_per_s\":%.0f,"
+                       "\"templates_per_s\":%.0f,\"seconds_for_1M_persons\":%.1f,"
+                       "\"baseline_plain_sql_seconds\":%.3f,\"ratio_to_plain_sql\":%.2f}\n",
+                       mods[m].name, decode ? "true" : "false", c.persons, c.templates, t, ct,
+                       c.persons / t, c.templates / t, t * 1e6 / (double)c.persons, t_raw,
+                       t_raw > 0 ? t / t_raw : 0.0);
             }
-            if (decode) {
-                total_decode += t;
-                total_decode_cpu += ct;
-            } else {
-                total_scan += t;
-                total_scan_cpu += ct;
-                bytes_per_person += c.persons ? c.bytes / c.persons : 0;
-            }
-            n_persons = c.persons;
-            printf("{\"bench\":\"store_load\",\"modality\":\"%s\",\"decode\":%s,\"persons\":%zu,"
-                   "\"templates\":%zu,\"seconds\":%.3f,\"cpu_seconds\":%.3f,"
-                   "\"persons_per_s\":%.0f,"
-                   "\"templates_per_s\":%.0f,\"seconds_for_1M_persons\":%.1f,"
-                   "\"baseline_plain_sql_seconds\":%.3f,\"ratio_to_plain_sql\":%.2f}\n",
-                   mods[m].name, decode ? "true" : "false", c.persons, c.templates, t, ct,
-                   c.persons / t, c.templates / t, t * 1e6 / (double)c.persons, t_raw,
-                   t_raw > 0 ? t / t_raw : 0.0);
         }
+        struct rusage ru1;
+        getrusage(RUSAGE_SELF, &ru1);
+        printf("{\"bench\":\"store_load_total\",\"persons\":%zu,\"open_seconds\":%.3f,"
+               "\"scan_seconds\":%.3f,\"scan_decode_seconds\":%.3f,"
+               "\"seconds_for_1M_persons\":%.1f,\"seconds_for_1M_persons_with_decode\":%.1f,"
+               "\"cpu_seconds_for_1M_persons\":%.1f,"
+               "\"cpu_seconds_for_1M_persons_with_decode\":%.1f,"
+               "\"template_bytes_per_person\":%zu,\"max_rss_kb\":%ld}\n",
+               n_persons, t_open, total_scan, total_decode, total_scan * 1e6 / (double)n_persons,
+               total_decode * 1e6 / (double)n_persons, total_scan_cpu * 1e6 / (double)n_persons,
+               total_decode_cpu * 1e6 / (double)n_persons, bytes_per_person, ru1.ru_maxrss);
     }
-    struct rusage ru1;
-    getrusage(RUSAGE_SELF, &ru1);
+    size_t stale = 0;
+    if (huella_store_gallery_stale(s, &stale, &err) != HUELLA_OK) {
+        fprintf(stderr, "%s\n", err.message);
+        return 1;
+    }
     huella_store_close(s);
-    off_t disk = file_size(dir, "huella.db") + file_size(dir, "huella.db-wal");
-    printf("{\"bench\":\"store_load_total\",\"persons\":%zu,\"open_seconds\":%.3f,"
-           "\"scan_seconds\":%.3f,\"scan_decode_seconds\":%.3f,"
-           "\"seconds_for_1M_persons\":%.1f,\"seconds_for_1M_persons_with_decode\":%.1f,"
-           "\"cpu_seconds_for_1M_persons\":%.1f,"
-           "\"cpu_seconds_for_1M_persons_with_decode\":%.1f,"
-           "\"target_seconds_for_1M\":30,\"disk_bytes_per_person\":%.0f,"
-           "\"template_bytes_per_person\":%zu,\"max_rss_kb\":%ld}\n",
-           n_persons, t_open, total_scan, total_decode, total_scan * 1e6 / (double)n_persons,
-           total_decode * 1e6 / (double)n_persons, total_scan_cpu * 1e6 / (double)n_persons,
-           total_decode_cpu * 1e6 / (double)n_persons, (double)disk / (double)n_persons,
-           bytes_per_person, ru1.ru_maxrss);
-    /* End to end: store -> gallery, 1 thread (baseline), then all cores. */
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    unsigned tcounts[2] = {1, cores > 1 ? (unsigned)cores : 2};
+    unsigned all = cores > 1 ? (unsigned)cores : 2;
+    /* Baseline: the path without gallery forms (decrypt every template,
+     * decode, prepare every finger), which is what loading did before the
+     * forms existed; only possible while the forms are not written. */
     double base_s = 0;
-    for (int k = 0; k < 2; k++) {
+    if (baseline && stale > 0) {
+        base_s = load_once(dir, all, "templates (no forms), baseline", 0, NULL);
+        if (base_s < 0)
+            return 1;
+    }
+    if (stale > 0) {
+        /* The one-off migration: write every person's form. */
         if (huella_store_open(dir, &s, &err) != HUELLA_OK) {
             fprintf(stderr, "%s\n", err.message);
             return 1;
         }
-        huella_gallery *g = NULL;
-        if (huella_gallery_new(&g, &err) != HUELLA_OK)
-            return 1;
-        struct rusage r0, r1;
-        getrusage(RUSAGE_SELF, &r0);
-        huella_gallery_load_stats ls;
-        double ca = cpu_s();
-        huella_status st = huella_gallery_load_store(s, g, tcounts[k], &ls, &err);
-        double ct = cpu_s() - ca;
-        getrusage(RUSAGE_SELF, &r1);
+        size_t written = 0;
+        double a = now_s(), ca = cpu_s();
+        huella_status st = huella_store_gallery_refresh(s, &written, &err);
+        double t = now_s() - a, ct = cpu_s() - ca;
+        huella_store_close(s);
         if (st != HUELLA_OK) {
-            fprintf(stderr, "gallery load: %s\n", err.message);
+            fprintf(stderr, "refresh: %s\n", err.message);
             return 1;
         }
-        if (k == 0)
-            base_s = ls.seconds;
-        printf("{\"bench\":\"store_to_gallery\",\"threads\":%u,\"persons\":%zu,"
-               "\"finger_templates\":%zu,\"iris_templates\":%zu,\"seconds\":%.3f,"
-               "\"cpu_seconds\":%.3f,\"persons_per_s\":%.0f,\"seconds_for_1M_persons\":%.1f,"
-               "\"cpu_seconds_for_1M_persons\":%.1f,\"target_seconds_for_1M\":30,"
-               "\"gallery_bytes_per_person\":%.0f,\"ratio_to_1_thread\":%.2f,"
-               "\"max_rss_kb\":%ld}\n",
-               ls.threads, ls.persons, ls.finger_templates, ls.iris_templates, ls.seconds, ct,
-               ls.persons / ls.seconds, ls.seconds * 1e6 / (double)ls.persons,
-               ct * 1e6 / (double)ls.persons, huella_gallery_bytes_per_person(g),
-               base_s > 0 ? ls.seconds / base_s : 1.0, r1.ru_maxrss);
-        huella_gallery_free(g);
-        huella_store_close(s);
+        printf("{\"bench\":\"gallery_forms_write\",\"persons\":%zu,\"seconds\":%.2f,"
+               "\"cpu_seconds\":%.2f,\"cpu_seconds_for_1M_persons\":%.1f}\n",
+               written, t, ct, written ? ct * 1e6 / (double)written : 0.0);
+        fflush(stdout);
     }
+    off_t disk = file_size(dir, "huella.db") + file_size(dir, "huella.db-wal");
+    size_t loaded = 0;
+    double one = load_once(dir, 1, "forms", base_s, &loaded);
+    if (one < 0 || load_once(dir, all, "forms", base_s > 0 ? base_s : one, NULL) < 0)
+        return 1;
+    printf("{\"bench\":\"store_disk\",\"persons\":%zu,\"disk_bytes_per_person\":%.0f}\n", loaded,
+           loaded ? (double)disk / (double)loaded : 0.0);
     if (temporary)
         remove_store(dir);
     return 0;

@@ -50,7 +50,7 @@ static void release(capture *c)
 static void enrol(huella_store *s, huella_gallery *g, capture *c, const char *bio,
                   const huella_dedup_options *o, huella_enrol_result **r, huella_dedup_result **d)
 {
-    huella_enrol_request req = {c->in, c->n, 0, enc, bio};
+    huella_enrol_request req = {c->in, c->n, 0, enc, bio, NULL};
     huella_error err;
     if (huella_enrol_dedup(s, g, &req, o, r, d, &err) != HUELLA_OK)
         fail_msg("enrol: %s", err.message);
@@ -247,7 +247,7 @@ static void test_outcomes(void **state)
     assert_int_equal(ls.iris_templates, 3 + 1);
     c = (capture){0};
     add(&c, HUELLA_STORE_FINGER, 2, "finger/fvc2002/DB1_B/101_7.tif");
-    huella_enrol_request req = {c.in, c.n, 0, enc, NULL};
+    huella_enrol_request req = {c.in, c.n, 0, enc, NULL, NULL};
     huella_enrol_result *pr = NULL;
     huella_probe_set *p = NULL;
     assert_int_equal(huella_enrol_extract(&req, &pr, &err), HUELLA_OK);

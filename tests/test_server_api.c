@@ -197,7 +197,8 @@ static void enrol_direct(huella_store *s, int subj, const char *agency, int64_t 
     uint8_t *d1 = test_read_file(test_data(p1), &l1), *d2 = test_read_file(test_data(p2), &l2);
     huella_enrol_input in[2] = {{HUELLA_STORE_FINGER, 2, p1, d1, l1},
                                 {HUELLA_STORE_FINGER, 3, p2, d2, l2}};
-    huella_enrol_request req = {in, 2, 0, {NULL, "site-1", "kit-1", "op-1", ID, NL, NULL}, NULL};
+    huella_enrol_request req = {in,   2,   0, {NULL, "site-1", "kit-1", "op-1", ID, NL, NULL},
+                                NULL, NULL};
     huella_enrol_result *r = NULL;
     huella_error err;
     if (huella_enrol(s, &req, &r, &err) != HUELLA_OK)

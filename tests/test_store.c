@@ -614,20 +614,25 @@ static void test_encrypted_at_rest_and_erasure(void **state)
     assert_false(store_files_contain(dir, "Bob Keeper", 10));
     assert_false(store_files_contain(dir, "xiomara", 7));
 
+    /* The gallery forms (prepared fingers, sealed per person) too. */
+    size_t written = 0;
+    assert_int_equal(huella_store_gallery_refresh(s, &written, &err), HUELLA_OK);
+    assert_int_equal(written, 2);
     /* Collect x's ciphertexts as stored, and check they are in the files
      * (so that their absence later means something). */
     sqlite3 *raw;
     char path[1024];
     snprintf(path, sizeof(path), "%s/huella.db", dir);
     assert_int_equal(sqlite3_open(path, &raw), SQLITE_OK);
-    static const char *const blob_sql[4] = {
+    static const char *const blob_sql[5] = {
         "SELECT wrapped_key FROM person WHERE id = ?1",
         "SELECT bio FROM encounter WHERE person_id = ?1",
         "SELECT templates FROM sample WHERE person_id = ?1",
         "SELECT i.data FROM image i JOIN sample s ON s.id = i.sample_id WHERE s.person_id = ?1",
+        "SELECT form FROM gallery_form WHERE person_id = ?1",
     };
-    uint8_t cipher[4][32];
-    for (int i = 0; i < 4; i++) {
+    uint8_t cipher[5][32];
+    for (int i = 0; i < 5; i++) {
         sqlite3_stmt *q;
         assert_int_equal(sqlite3_prepare_v2(raw, blob_sql[i], -1, &q, NULL), SQLITE_OK);
         sqlite3_bind_int64(q, 1, x);
@@ -637,7 +642,7 @@ static void test_encrypted_at_rest_and_erasure(void **state)
         sqlite3_finalize(q);
     }
     sqlite3_close(raw);
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; i < 5; i++)
         assert_true(store_files_contain(dir, cipher[i], 32));
 
     assert_int_equal(huella_store_person_erase(s, x, "dpo", "art. 17 request", &err), HUELLA_OK);
@@ -646,11 +651,11 @@ static void test_encrypted_at_rest_and_erasure(void **state)
     assert_int_equal(huella_store_person_json(s, x, false, &gone, &err), HUELLA_E_NOTFOUND);
     assert_null(gone);
     /* Not a byte of x's ciphertext left, with the store still open. */
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; i < 5; i++)
         if (store_files_contain(dir, cipher[i], 32))
             fail_msg("ciphertext %d of the erased person is still in the files", i);
     huella_store_close(s);
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; i < 5; i++)
         assert_false(store_files_contain(dir, cipher[i], 32));
     assert_false(store_files_contain(dir, name, strlen(name)));
 
@@ -956,7 +961,9 @@ static void test_migrations(void **state)
     huella_store_close(s);
     raw_exec(
         dir,
-        "DROP TABLE idempotency; DROP TABLE bio_history; ALTER TABLE person DROP COLUMN agency;"
+        "DROP TRIGGER gallery_form_sample_insert; DROP TRIGGER gallery_form_sample_delete;"
+        " DROP TRIGGER gallery_form_sample_update; DROP TABLE gallery_form;"
+        " DROP TABLE idempotency; DROP TABLE bio_history; ALTER TABLE person DROP COLUMN agency;"
         " DROP TABLE case_candidate; DROP TABLE dup_case; DROP TABLE erasure;"
         " PRAGMA user_version = 1;");
     assert_int_equal(user_version_of(dir), 1);
@@ -1088,7 +1095,7 @@ static void test_enrol_decisions(void **state)
     uint8_t *eye = test_read_file(test_data("iris/casia-v1/2/002_1_1.jpg"), &n3);
     huella_enrol_input in[2] = {{HUELLA_STORE_FINGER, 2, "106_1.tif", a, n1},
                                 {HUELLA_STORE_IRIS, 1, "002_1_1.jpg", eye, n3}};
-    huella_enrol_request req = {in, 2, 0, base_enc, "{\"names\":[\"Rosa Parra\"]}"};
+    huella_enrol_request req = {in, 2, 0, base_enc, "{\"names\":[\"Rosa Parra\"]}", NULL};
 
     /* 1. new person */
     huella_enrol_result *r1 = NULL;
@@ -1148,7 +1155,7 @@ static void test_enrol_decisions(void **state)
     /* Bad inputs are refused before any work. */
     huella_enrol_input dup[2] = {{HUELLA_STORE_FINGER, 2, "x", a, n1},
                                  {HUELLA_STORE_FINGER, 2, "y", b, n2}};
-    huella_enrol_request bad = {dup, 2, 0, base_enc, NULL};
+    huella_enrol_request bad = {dup, 2, 0, base_enc, NULL, NULL};
     huella_enrol_result *r5 = NULL;
     assert_int_equal(huella_enrol_extract(&bad, &r5, &err), HUELLA_E_INPUT);
     dup[1] = (huella_enrol_input){HUELLA_STORE_IRIS, 3, "z", eye, n3};

@@ -45,15 +45,21 @@ typedef struct huella_gallery_load_stats {
     size_t persons;   /* in the gallery afterwards */
     double seconds;   /* wall time, scan and decode */
     unsigned threads; /* decoding threads used */
+    size_t face_templates;
+    size_t persons_from_forms; /* loaded from their current gallery form (fast) */
+    size_t persons_rebuilt;    /* no current form: decoded and prepared (slow) */
 } huella_gallery_load_stats;
 
 /*
- * Fill g (usually empty) with every finger and iris template of the
- * store: the store is scanned (huella_store_foreach_template) on the
- * calling thread and the templates decoded and added by `threads` worker
- * threads (0 = the number of online CPUs, at most 64) fed in batches.
- * Gallery person ids are the store's person ids, sample ids the store's
- * sample ids.  stats may be NULL.
+ * Fill g (usually empty) with every finger, iris and face template of the
+ * store.  The calling thread reads, in one read transaction, each
+ * person's sealed gallery form (huella_store_gallery_refresh) and, for
+ * persons without a current one, their sealed templates; `threads` worker
+ * threads (0 = the number of online CPUs, at most 64) fed in batches
+ * decrypt and add them (a form is copied; templates are decoded and
+ * prepared, the slow path, counted in persons_rebuilt).  Gallery person
+ * ids are the store's person ids, sample ids the store's sample ids.
+ * stats may be NULL.
  */
 HUELLA_API huella_status huella_gallery_load_store(huella_store *s, huella_gallery *g,
                                                    unsigned threads,
@@ -67,11 +73,12 @@ typedef struct huella_probe_set {
     huella_probe probe;
     huella_finger_template *finger[HUELLA_GALLERY_FINGERS];
     huella_iris_template *iris[HUELLA_GALLERY_IRISES];
-    size_t n_slots; /* slots filled */
+    size_t n_slots;            /* slots filled */
+    huella_face_template face; /* probe.face points here when there is one */
 } huella_probe_set;
 
-/* Decode the finger and iris templates of an extraction into a probe
- * (faces and marks are skipped).  HUELLA_E_INPUT when there is none. */
+/* Decode the finger, iris and face templates of an extraction into a
+ * probe (marks are skipped).  HUELLA_E_INPUT when there is none. */
 HUELLA_API huella_status huella_probe_from_enrol(const huella_enrol_result *res,
                                                  huella_probe_set **out, huella_error *err);
 HUELLA_API void huella_probe_set_free(huella_probe_set *p);

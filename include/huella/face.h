@@ -35,6 +35,9 @@ HUELLA_API void huella_face_rgb_free(huella_face_rgb *img);
  * (greyscale) has its grey copied to the three channels. */
 HUELLA_API huella_status huella_face_rgb_read(const char *path, huella_face_rgb **out,
                                               huella_error *err);
+/* The same from the bytes of an image file in memory. */
+HUELLA_API huella_status huella_face_rgb_decode(const uint8_t *data, size_t len,
+                                                huella_face_rgb **out, huella_error *err);
 HUELLA_API huella_status huella_face_rgb_write_png(const huella_face_rgb *img, const char *path,
                                                    huella_error *err);
 

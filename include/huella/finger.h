@@ -219,6 +219,23 @@ HUELLA_API huella_status huella_finger_prepare(const huella_finger_template *t,
 HUELLA_API huella_status huella_finger_prepare_compact(const huella_finger_template *t,
                                                        huella_finger_prepared **out,
                                                        huella_error *err);
+/*
+ * The serialised form of a compact prepared template, for keeping it
+ * beside the template (the store's gallery forms) so that a gallery loads
+ * without preparing again.  HUELLA_FINGER_PREPARED_FORMAT is bumped with
+ * every change of what preparation computes or of this layout; loading
+ * bytes of another format (or of a host of the other byte order) fails
+ * with HUELLA_E_UNSUPPORTED and the caller prepares the template again.
+ * huella_finger_prepared_load gives a template that compares exactly as
+ * the one serialised.  Serialising an indexed template is refused.
+ */
+#define HUELLA_FINGER_PREPARED_FORMAT 1
+HUELLA_API huella_status huella_finger_prepared_serialize(const huella_finger_prepared *p,
+                                                          uint8_t **out, size_t *len,
+                                                          huella_error *err);
+HUELLA_API huella_status huella_finger_prepared_load(const uint8_t *data, size_t len,
+                                                     huella_finger_prepared **out,
+                                                     huella_error *err);
 /* The bytes a prepared template holds (0 for NULL). */
 HUELLA_API size_t huella_finger_prepared_size(const huella_finger_prepared *p);
 HUELLA_API void huella_finger_prepared_free(huella_finger_prepared *p);

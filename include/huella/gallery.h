@@ -158,6 +158,13 @@ HUELLA_API huella_status huella_gallery_add_finger(huella_gallery *g, uint64_t p
                                                    uint64_t sample, unsigned position,
                                                    const huella_finger_template *t,
                                                    huella_error *err);
+/* The same with a template already prepared compact
+ * (huella_finger_prepare_compact or huella_finger_prepared_load), whose
+ * ownership passes to the gallery, also on failure. */
+HUELLA_API huella_status huella_gallery_add_finger_prepared(huella_gallery *g, uint64_t person,
+                                                            uint64_t sample, unsigned position,
+                                                            huella_finger_prepared *p,
+                                                            huella_error *err);
 /* eye is HUELLA_IRIS_EYE_RIGHT or HUELLA_IRIS_EYE_LEFT. */
 HUELLA_API huella_status huella_gallery_add_iris(huella_gallery *g, uint64_t person,
                                                  uint64_t sample, unsigned eye,

@@ -34,13 +34,14 @@ typedef struct huella_store huella_store;
 typedef enum huella_store_modality {
     HUELLA_STORE_FINGER = 1, /* position: ANSI/NIST-ITL FGP 1..10 */
     HUELLA_STORE_IRIS = 2,   /* position: HUELLA_IRIS_EYE_RIGHT (1) or _LEFT (2) */
-    HUELLA_STORE_FACE = 3,   /* position 0; stored, not searched yet */
+    HUELLA_STORE_FACE = 3,   /* position 0; a face template since schema 5 */
     HUELLA_STORE_SMT = 4     /* scar, mark, tattoo; position 0 */
 } huella_store_modality;
 
 /* Template types inside a sample. */
 #define HUELLA_STORE_TEMPLATE_FINGER 1 /* huella_finger_template_encode bytes */
 #define HUELLA_STORE_TEMPLATE_IRIS   2 /* huella_iris_template_encode bytes */
+#define HUELLA_STORE_TEMPLATE_FACE   3 /* huella_face_template_encode bytes (137) */
 
 /* Captures of persons younger than this (years) are flagged juvenile. */
 #define HUELLA_STORE_DEFAULT_JUVENILE_AGE 14
@@ -197,13 +198,32 @@ HUELLA_API huella_status huella_store_encounter_person(huella_store *s, int64_t 
                                                        int64_t *person_id, huella_error *err);
 
 /*
+ * Gallery forms (src/store/gallery_form.c): every person has, beside
+ * their samples, one sealed blob with what the in-memory gallery keeps of
+ * them (prepared fingers, packed iris codes, face templates), written by
+ * enrolment and dropped by the database whenever a sample of the person
+ * changes.  A form of another format (another finger preparation, another
+ * layout) or a missing one is "stale": the gallery loader rebuilds it in
+ * memory from the templates, slowly.  huella_store_gallery_stale counts
+ * the stale persons; huella_store_gallery_refresh writes their forms
+ * (transactions of 256 persons; *written may be NULL).
+ */
+HUELLA_API huella_status huella_store_gallery_stale(huella_store *s, size_t *n, huella_error *err);
+/* Write one person's form now (atomic; inside the caller's transaction
+ * when one is open), for writers that add samples with the low-level
+ * calls above and want the next load to be fast. */
+HUELLA_API huella_status huella_store_gallery_update(huella_store *s, int64_t person_id,
+                                                     huella_error *err);
+HUELLA_API huella_status huella_store_gallery_refresh(huella_store *s, size_t *written,
+                                                      huella_error *err);
+
+/*
  * Bulk load for the galleries: calls cb once for every template of the
  * native type of modality (finger: HUELLA_STORE_TEMPLATE_FINGER, iris:
- * HUELLA_STORE_TEMPLATE_IRIS) of every sample of that modality, in
- * ascending (person, sample) order, with the decrypted template bytes
- * (valid during the call only).  One ordered scan, one key unwrap per
- * person.  A callback returning anything but HUELLA_OK stops the scan
- * and that status is returned.
+ * HUELLA_STORE_TEMPLATE_IRIS, face: HUELLA_STORE_TEMPLATE_FACE) of every sample of that modality,
+ * in ascending (person, sample) order, with the decrypted template bytes (valid during the call
+ * only).  One ordered scan, one key unwrap per person.  A callback returning anything but HUELLA_OK
+ * stops the scan and that status is returned.
  */
 typedef huella_status (*huella_store_template_cb)(void *ctx, int64_t person_id, int64_t sample_id,
                                                   unsigned position, const uint8_t *tmpl,
@@ -415,6 +435,10 @@ typedef struct huella_enrol_request {
     double ppi; /* finger images: resolution when undeclared; 0 = 500 */
     huella_store_encounter encounter;
     const char *bio_json; /* may be NULL */
+    /* The face networks for a face input (huella_face_models_load); NULL:
+     * huella_enrol_extract loads them from the default directory when a
+     * face is given, and frees them. */
+    const struct huella_face_models *face_models;
 } huella_enrol_request;
 
 typedef struct huella_enrol_sample {
@@ -422,7 +446,7 @@ typedef struct huella_enrol_sample {
     unsigned position;
     int quality; /* 0..100, -1 unknown */
     char image_format[16];
-    uint8_t *tmpl; /* encoded template (NULL for face/smt) */
+    uint8_t *tmpl; /* encoded template (NULL for smt) */
     size_t tmpl_len;
     int64_t sample_id; /* after commit */
 } huella_enrol_sample;

@@ -108,6 +108,9 @@ huella_status cli_read_inputs(struct huella_enrol_input *in, size_t n, huella_er
 void cli_free_inputs(struct huella_enrol_input *in, size_t n);
 void cli_print_candidates(struct json_t *candidates, size_t gallery_persons,
                           double threshold_strict, double threshold_review, bool all);
+/* A note on stderr when a gallery load had to rebuild persons' forms. */
+struct huella_gallery_load_stats;
+void cli_note_rebuilt(const struct huella_gallery_load_stats *ls, const char *dir);
 int cmd_audit(int argc, char **argv);
 int cmd_agency(int argc, char **argv);  /* cmd_access.c */
 int cmd_user(int argc, char **argv);    /* cmd_access.c */

@@ -30,7 +30,8 @@ static const char enrol_help[] =
     "\n"
     "Enrol one encounter: finger images (N = finger position 1-10 as in\n"
     "ANSI/NIST-ITL: 1 right thumb ... 5 right little, 6 left thumb ... 10 left\n"
-    "little) get their minutiae extracted, eye images their iris code.  Then the\n"
+    "little) get their minutiae extracted, eye images their iris code, a face photo\n"
+    "its face template (detection, alignment, quality, descriptor).  Then the\n"
     "capture is searched against everyone in the store (de-duplication):\n"
     "  linked  the best candidate passes the strict threshold (FPIR --fpir-strict,\n"
     "          default 0.001): the encounter joins that person, with the evidence\n"
@@ -58,7 +59,7 @@ static const char enrol_help[] =
     "--an2k FILE imports an ANSI/NIST-ITL transaction as the encounter: fingers from\n"
     "Type-4 and Type-14 records by their finger position (FGP 1-10; slaps, plain\n"
     "thumbs and multi-finger images are skipped with a note), irises from Type-17\n"
-    "(eye position), the face from Type-10 (stored, not searched).  Type-2 text goes\n"
+    "(eye position), the face from Type-10 (searched like --face).  Type-2 text goes\n"
     "into the biographic data only through --an2k-map, a JSON object from field tags\n"
     "to bio keys: {\"2.018\": \"names\", \"2.022\": \"date_of_birth\", \"2.024\": \"sex\",\n"
     "\"2.021\": \"nationality\"} (dates YYYYMMDD become YYYY-MM-DD).\n"
@@ -413,8 +414,12 @@ int cmd_enrol(int argc, char **argv)
         st = huella_store_open(dir, &s, &err);
     if (st == HUELLA_OK)
         st = huella_gallery_new(&g, &err);
-    if (st == HUELLA_OK && !dopt.no_dedup)
-        st = huella_gallery_load_store(s, g, 0, NULL, &err);
+    huella_gallery_load_stats ls = {0};
+    if (st == HUELLA_OK && !dopt.no_dedup) {
+        st = huella_gallery_load_store(s, g, 0, &ls, &err);
+        if (st == HUELLA_OK)
+            cli_note_rebuilt(&ls, dir);
+    }
     if (st == HUELLA_OK)
         st = huella_enrol_dedup(s, g, &req, &dopt, &r, &d, &err);
     int status = EXIT_OK;

@@ -92,6 +92,9 @@ static void print_evidence(json_t *ev)
             printf("        finger %lld: similarity %.1f -> LLR %+.2f\n",
                    (long long)json_integer_value(json_object_get(x, "finger_position")),
                    json_is_null(score) ? NAN : json_real_value(score), llr);
+        else if (strcmp(mod, "face") == 0)
+            printf("        face      : distance %.3f -> LLR %+.2f\n",
+                   json_is_null(score) ? NAN : json_real_value(score), llr);
         else
             printf("        iris %-5s: distance %.3f%s -> LLR %+.2f\n",
                    json_string_value(json_object_get(x, "eye")),
@@ -108,7 +111,7 @@ void cli_print_candidates(json_t *cands, size_t gallery_persons, double threshol
            gallery_persons, gallery_persons == 1 ? "" : "s", threshold_strict, threshold_review);
     size_t n = json_array_size(cands), shown = 0;
     if (n == 0) {
-        puts("No candidates (the gallery holds nobody with these fingers or irises).");
+        puts("No candidates (the gallery holds nobody with these fingers, irises or face).");
         return;
     }
     size_t n_strict = 0, n_review = 0;
@@ -150,19 +153,28 @@ void cli_print_candidates(json_t *cands, size_t gallery_persons, double threshol
     puts("How to read this: the LLR (log-likelihood ratio) says how much more likely the\n"
          "evidence is if the candidate is the same person than if not: +2.3 is 10 times,\n"
          "+6.9 is 1000 times; a negative LLR speaks against the candidate.  The fused LLR\n"
-         "adds the fingers' and irises' LLRs.");
+         "adds the LLRs of the fingers, irises and face.");
+}
+
+void cli_note_rebuilt(const huella_gallery_load_stats *ls, const char *dir)
+{
+    if (ls->persons_rebuilt > 0)
+        fprintf(stderr,
+                "note: %zu of %zu persons had no current gallery form and were prepared from "
+                "their templates (slow); `huella db gallery-refresh --db %s` stores them\n",
+                ls->persons_rebuilt, ls->persons_rebuilt + ls->persons_from_forms, dir);
 }
 
 /* ---- identify and verify ------------------------------------------------- */
 
 static const char identify_help[] =
     "usage: huella identify --db DIR [--finger N=IMG ...] [--iris left|right=IMG ...]\n"
-    "                       [--top K] [--fpir-strict F] [--fpir-review F] [--ppi N]\n"
+    "                       [--face IMG] [--top K] [--fpir-strict F] [--fpir-review F] [--ppi N]\n"
     "                       [--threads T] [--json]\n"
     "\n"
     "Search a capture against everyone in the store (1:N) and print a ranked list of\n"
     "candidates (top K, default 20) for a person to review.  Each candidate has the\n"
-    "evidence of every finger and iris both sides have (the matcher's score and its\n"
+    "evidence of every finger, iris and face both sides have (the matcher's score and its\n"
     "calibrated log-likelihood ratio, LLR) and the fused LLR (their sum).  Thresholds\n"
     "follow the gallery size N: t = ln(N / FPIR), so that a person who is not\n"
     "enrolled reaches the strict threshold in at most a fraction FPIR of searches\n"
@@ -172,7 +184,8 @@ static const char identify_help[] =
 
 static const char verify_help[] =
     "usage: huella verify --db DIR --person ID [--finger N=IMG ...]\n"
-    "                     [--iris left|right=IMG ...] [--fpir-strict F] [--ppi N] [--json]\n"
+    "                     [--iris left|right=IMG ...] [--face IMG] [--fpir-strict F]\n"
+    "                     [--ppi N] [--json]\n"
     "\n"
     "Compare a capture with one enrolled person (1:1): for each finger and iris the\n"
     "best score over that person's samples, its calibrated LLR, the fused LLR, and\n"
@@ -184,6 +197,7 @@ enum {
     OPT_DB = 256,
     OPT_FINGER,
     OPT_IRIS,
+    OPT_FACE,
     OPT_TOP,
     OPT_FPIR_STRICT,
     OPT_FPIR_REVIEW,
@@ -191,7 +205,7 @@ enum {
     OPT_THREADS
 };
 
-#define MAX_PROBE 12
+#define MAX_PROBE 13
 
 static bool parse_fpir(const char *s, double *out)
 {
@@ -220,6 +234,7 @@ static int run(int argc, char **argv, bool verify)
     static const struct option opts[] = {{"db", required_argument, NULL, OPT_DB},
                                          {"finger", required_argument, NULL, OPT_FINGER},
                                          {"iris", required_argument, NULL, OPT_IRIS},
+                                         {"face", required_argument, NULL, OPT_FACE},
                                          {"top", required_argument, NULL, OPT_TOP},
                                          {"fpir-strict", required_argument, NULL, OPT_FPIR_STRICT},
                                          {"fpir-review", required_argument, NULL, OPT_FPIR_REVIEW},
@@ -250,6 +265,9 @@ static int run(int argc, char **argv, bool verify)
             break;
         case OPT_IRIS:
             r = cli_probe_option(in, &n, MAX_PROBE, HUELLA_STORE_IRIS, optarg, cmd);
+            break;
+        case OPT_FACE:
+            r = cli_probe_option(in, &n, MAX_PROBE, HUELLA_STORE_FACE, optarg, cmd);
             break;
         case OPT_TOP:
             if (verify || !cli_parse_uint(optarg, &top) || top == 0 || top > 1000)
@@ -285,7 +303,7 @@ static int run(int argc, char **argv, bool verify)
     if (dir == NULL)
         return cli_usage_error(cmd, "want --db DIR");
     if (n == 0)
-        return cli_usage_error(cmd, "want at least one --finger or --iris image");
+        return cli_usage_error(cmd, "want at least one --finger, --iris or --face image");
     if (verify && person == 0)
         return cli_usage_error(cmd, "want --person ID");
     if (!verify && fr < fs)
@@ -309,6 +327,8 @@ static int run(int argc, char **argv, bool verify)
         huella_gallery_set_threads(g, threads);
     if (st == HUELLA_OK && !verify) {
         st = huella_gallery_load_store(s, g, threads, &ls, &err);
+        if (st == HUELLA_OK)
+            cli_note_rebuilt(&ls, dir);
     } else if (st == HUELLA_OK) {
         /* the person's templates only: every sample of every encounter */
         int64_t *enc = NULL;
@@ -328,11 +348,15 @@ static int run(int argc, char **argv, bool verify)
                                d->template_type[t] == HUELLA_STORE_TEMPLATE_FINGER;
                     bool iri = d->modality == HUELLA_STORE_IRIS &&
                                d->template_type[t] == HUELLA_STORE_TEMPLATE_IRIS;
-                    if (fin || iri)
-                        st = huella_gallery_add_encoded(
-                            g, (uint64_t)person, (uint64_t)d->id,
-                            fin ? HUELLA_GALLERY_FINGER : HUELLA_GALLERY_IRIS, d->position,
-                            d->template_data[t], d->template_len[t], &err);
+                    bool fac = d->modality == HUELLA_STORE_FACE &&
+                               d->template_type[t] == HUELLA_STORE_TEMPLATE_FACE;
+                    if (fin || iri || fac)
+                        st = huella_gallery_add_encoded(g, (uint64_t)person, (uint64_t)d->id,
+                                                        fin   ? HUELLA_GALLERY_FINGER
+                                                        : iri ? HUELLA_GALLERY_IRIS
+                                                              : HUELLA_GALLERY_FACE,
+                                                        d->position, d->template_data[t],
+                                                        d->template_len[t], &err);
                 }
                 huella_store_sample_data_free(d);
             }
@@ -384,7 +408,8 @@ static int run(int argc, char **argv, bool verify)
                 printf("person %lld: fused LLR %+.2f against the threshold %.2f (strict, one "
                        "person): %s\n",
                        person, llr, ts,
-                       !common ? "NO DECISION: the capture and the person share no finger or iris"
+                       !common
+                           ? "NO DECISION: the capture and the person share no finger, iris or face"
                        : match ? "MATCH"
                                : "NO MATCH");
                 if (cand != NULL)
@@ -402,6 +427,7 @@ static int run(int argc, char **argv, bool verify)
             json_object_set_new(o, "fpir_review", json_real(fr));
             json_object_set_new(o, "probe_slots", json_integer((json_int_t)probe->n_slots));
             json_object_set_new(o, "load_seconds", json_real(ls.seconds));
+            json_object_set_new(o, "persons_rebuilt", json_integer((json_int_t)ls.persons_rebuilt));
             json_object_set_new(o, "search_seconds", json_real(r != NULL ? r->seconds : 0));
             json_object_set_new(o, "candidates", json_incref(cands));
             status = cli_print_json(o, JSON_INDENT(2) | JSON_REAL_PRECISION(6));

@@ -147,22 +147,25 @@ huella_status huella_face_rgb_read(const char *path, huella_face_rgb **out, huel
     huella_status st = huella_file_read(path, MAX_FILE_BYTES, &data, &len, err);
     if (st != HUELLA_OK)
         return st;
-    huella_image_format f = huella_image_detect(data, len);
-    if (f == HUELLA_IMAGE_PNG || f == HUELLA_IMAGE_JPEG) {
-        st = f == HUELLA_IMAGE_PNG ? decode_png(data, len, out, err)
-                                   : decode_jpeg(data, len, out, err);
-        free(data);
-        if (st != HUELLA_OK)
-            huella_error_prefix(err, "%s: ", path);
-        return st;
-    }
-    huella_image *grey;
-    st = huella_image_decode(data, len, NULL, &grey, err);
+    st = huella_face_rgb_decode(data, len, out, err);
     free(data);
-    if (st != HUELLA_OK) {
+    if (st != HUELLA_OK)
         huella_error_prefix(err, "%s: ", path);
+    return st;
+}
+
+huella_status huella_face_rgb_decode(const uint8_t *data, size_t len, huella_face_rgb **out,
+                                     huella_error *err)
+{
+    *out = NULL;
+    huella_image_format f = huella_image_detect(data, len);
+    if (f == HUELLA_IMAGE_PNG || f == HUELLA_IMAGE_JPEG)
+        return f == HUELLA_IMAGE_PNG ? decode_png(data, len, out, err)
+                                     : decode_jpeg(data, len, out, err);
+    huella_image *grey;
+    huella_status st = huella_image_decode(data, len, NULL, &grey, err);
+    if (st != HUELLA_OK)
         return st;
-    }
     st = huella_face_rgb_new(grey->width, grey->height, out, err);
     if (st == HUELLA_OK) {
         size_t n = (size_t)grey->width * grey->height;

@@ -1316,3 +1316,150 @@ double huella_finger_compare_explain(const huella_finger_prepared *a,
         *n_pairs = n;
     return score;
 }
+
+/* ---- The serialised compact form (for the store's gallery forms) --------- */
+
+/*
+ * What huella_finger_prepare_compact computes, so that a gallery can be
+ * loaded without preparing again: the minutiae as prepared (positions,
+ * directions with their cosines and sines, weights, types, sources), the
+ * hull and its normals, and each edge's (d, b1, b2, dir, i, j); the
+ * tolerance and hash key of an edge are functions of (d, b1, b2) and are
+ * recomputed.  Floats are copied as they are in memory (host byte order,
+ * recorded in the header: a host of the other order refuses the bytes and
+ * the caller prepares again).
+ *
+ * Layout: "HFPC", u8 HUELLA_FINGER_PREPARED_FORMAT, u8 byte-order mark
+ * (1 = little-endian host), u16 n, u16 n_edges, u16 n_hull, f32 wq_mean,
+ * f32 x[n] y[n] th[n] cth[n] sth[n] wq[n], u8 type[n] source[n],
+ * f32 hx[h] hy[h] hnx[h] hny[h], then n_edges times u8 d b1 b2 dir i j.
+ * u16 and f32 in host order.
+ */
+#define SER_HEAD 16
+
+static size_t align16(size_t v)
+{
+    return (v + 15) & ~(size_t)15;
+}
+
+static uint8_t host_order(void)
+{
+    const uint16_t one = 1;
+    uint8_t b;
+    memcpy(&b, &one, 1);
+    return b; /* 1 on a little-endian host, 0 on a big-endian one */
+}
+
+static size_t ser_size(int n, int ne, int nh)
+{
+    return SER_HEAD + (size_t)n * (6 * sizeof(float) + 2) + (size_t)nh * 4 * sizeof(float) +
+           (size_t)ne * 6;
+}
+
+huella_status huella_finger_prepared_serialize(const huella_finger_prepared *p, uint8_t **out,
+                                               size_t *len, huella_error *err)
+{
+    *out = NULL;
+    *len = 0;
+    if (p->indexed)
+        return huella_error_set(err, HUELLA_E_INPUT,
+                                "finger: only a compact prepared template is serialised");
+    size_t size = ser_size(p->n, p->n_edges, p->n_hull);
+    uint8_t *b = malloc(size);
+    if (b == NULL)
+        return huella_error_set(err, HUELLA_E_NOMEM, "finger: out of memory");
+    uint16_t h[3] = {(uint16_t)p->n, (uint16_t)p->n_edges, (uint16_t)p->n_hull};
+    memcpy(b, "HFPC", 4);
+    b[4] = HUELLA_FINGER_PREPARED_FORMAT;
+    b[5] = host_order();
+    memcpy(b + 6, h, sizeof(h));
+    memcpy(b + 12, &p->wq_mean, sizeof(float));
+    uint8_t *c = b + SER_HEAD;
+    size_t fn = (size_t)p->n * sizeof(float), fh = (size_t)p->n_hull * sizeof(float);
+    const float *fa[6] = {p->x, p->y, p->th, p->cth, p->sth, p->wq};
+    for (int k = 0; k < 6; k++, c += fn)
+        memcpy(c, fa[k], fn);
+    memcpy(c, p->type, (size_t)p->n), c += p->n;
+    memcpy(c, p->source, (size_t)p->n), c += p->n;
+    const float *fb[4] = {p->hx, p->hy, p->hnx, p->hny};
+    for (int k = 0; k < 4; k++, c += fh)
+        memcpy(c, fb[k], fh);
+    for (int e = 0; e < p->n_edges; e++, c += 6) {
+        const edge *ed = &p->edges[e];
+        c[0] = ed->d, c[1] = ed->b1, c[2] = ed->b2, c[3] = ed->dir, c[4] = ed->i, c[5] = ed->j;
+    }
+    *out = b;
+    *len = size;
+    return HUELLA_OK;
+}
+
+huella_status huella_finger_prepared_load(const uint8_t *data, size_t len,
+                                          huella_finger_prepared **out, huella_error *err)
+{
+    *out = NULL;
+    if (len < SER_HEAD || memcmp(data, "HFPC", 4) != 0)
+        return huella_error_set(err, HUELLA_E_INPUT, "finger: not a serialised prepared template");
+    if (data[4] != HUELLA_FINGER_PREPARED_FORMAT || data[5] != host_order())
+        return huella_error_set(err, HUELLA_E_UNSUPPORTED,
+                                "finger: serialised prepared template of format %u (byte order "
+                                "%u), this build reads format %u (byte order %u)",
+                                data[4], data[5], HUELLA_FINGER_PREPARED_FORMAT, host_order());
+    uint16_t h[3];
+    memcpy(h, data + 6, sizeof(h));
+    int n = h[0], ne = h[1], nh = h[2];
+    if (n > MAX_M || nh > n || ne > MAX_M * K_NEIGHBOURS || ser_size(n, ne, nh) != len)
+        return huella_error_set(err, HUELLA_E_INPUT,
+                                "finger: serialised prepared template has inconsistent sizes "
+                                "(%d minutiae, %d edges, %d hull points, %zu bytes)",
+                                n, ne, nh, len);
+    /* Packed to 16 bytes rather than 64: nothing reads these arrays with
+     * aligned vector loads, and a gallery holds millions of them (a fifth
+     * less memory than the layout preparation uses). */
+    size_t sz_head = align16(sizeof(huella_finger_prepared));
+    size_t sz_f = align16((size_t)n * sizeof(float) + 1);
+    size_t sz_edges = align16((size_t)ne * sizeof(edge) + 1);
+    size_t sz_source = align16((size_t)n + 1);
+    size_t total_size = sz_head + 10 * sz_f + 2 * sz_source + sz_edges;
+    uint8_t *block = aligned_alloc(16, total_size);
+    if (block == NULL)
+        return huella_error_set(err, HUELLA_E_NOMEM, "cannot allocate a prepared template");
+    memset(block, 0, total_size);
+    huella_finger_prepared *p = (huella_finger_prepared *)block;
+    uint8_t *cur = block + sz_head;
+    float **fa[10] = {&p->x,  &p->y,  &p->th, &p->cth, &p->sth,
+                      &p->wq, &p->hx, &p->hy, &p->hnx, &p->hny};
+    for (int k = 0; k < 10; k++, cur += sz_f)
+        *fa[k] = (float *)cur;
+    p->type = cur, cur += sz_source;
+    p->source = cur, cur += sz_source;
+    p->edges = (edge *)cur;
+    p->n = n;
+    p->n_edges = ne;
+    p->n_hull = nh;
+    p->size = total_size;
+    p->indexed = false;
+    memcpy(&p->wq_mean, data + 12, sizeof(float));
+    const uint8_t *c = data + SER_HEAD;
+    size_t fn = (size_t)n * sizeof(float), fh = (size_t)nh * sizeof(float);
+    for (int k = 0; k < 6; k++, c += fn)
+        memcpy(*fa[k], c, fn);
+    memcpy(p->type, c, (size_t)n), c += n;
+    memcpy(p->source, c, (size_t)n), c += n;
+    for (int k = 6; k < 10; k++, c += fh)
+        memcpy(*fa[k], c, fh);
+    for (int e = 0; e < ne; e++, c += 6) {
+        edge *ed = &p->edges[e];
+        if (c[4] >= n || c[5] >= n || c[4] == c[5] || (c[3] & EDGE_FORWARD) == 0 || c[3] > 3) {
+            free(block);
+            return huella_error_set(err, HUELLA_E_INPUT,
+                                    "finger: serialised prepared template has a bad edge (%d)", e);
+        }
+        ed->d = c[0], ed->b1 = c[1], ed->b2 = c[2], ed->dir = c[3], ed->i = c[4], ed->j = c[5];
+        ed->pad = 0;
+        ed->td = (uint8_t)tol_d(ed->d);
+        int bd = ed->d / BIN_D;
+        ed->key = (uint16_t)key_of(bd < N_BIN_D ? bd : N_BIN_D - 1, bin_a(ed->b1), bin_a(ed->b2));
+    }
+    *out = p;
+    return HUELLA_OK;
+}

@@ -325,6 +325,20 @@ huella_status huella_gallery_add_finger(huella_gallery *g, uint64_t person, uint
     huella_status st = huella_finger_prepare_compact(t, &p, err);
     if (st != HUELLA_OK)
         return st;
+    return huella_gallery_add_finger_prepared(g, person, sample, position, p, err);
+}
+
+huella_status huella_gallery_add_finger_prepared(huella_gallery *g, uint64_t person,
+                                                 uint64_t sample, unsigned position,
+                                                 huella_finger_prepared *p, huella_error *err)
+{
+    if (position < 1 || position > HUELLA_GALLERY_FINGERS) {
+        huella_finger_prepared_free(p);
+        return huella_error_set(err, HUELLA_E_INPUT,
+                                "gallery: finger position %u is not 1..10 (ANSI/NIST-ITL)",
+                                position);
+    }
+    huella_status st;
     unsigned s = position - 1;
     pthread_rwlock_wrlock(&g->lock);
     gallery_slot *sl = &g->slot[s];

@@ -11,8 +11,10 @@
  * erased exist.  Each problem is one line in the report.
  */
 #define _POSIX_C_SOURCE 200809L
+#include "gallery_form.h"
 #include "store_internal.h"
 
+#include "huella/face.h"
 #include "huella/finger.h"
 #include "huella/iris.h"
 
@@ -91,6 +93,13 @@ static void check_templates(checker *c, int64_t sample, int modality, const uint
                 problem(c, "sample %" PRId64 ": template %zu does not decode: %s", sample, i,
                         e.message);
             huella_iris_template_free(r);
+        } else if (t[i].type == HUELLA_STORE_TEMPLATE_FACE) {
+            huella_face_template ft;
+            if (modality != HUELLA_STORE_FACE)
+                problem(c, "sample %" PRId64 ": face template in a non-face sample", sample);
+            else if (huella_face_template_decode(t[i].data, t[i].len, &ft, &e) != HUELLA_OK)
+                problem(c, "sample %" PRId64 ": template %zu does not decode: %s", sample, i,
+                        e.message);
         } else {
             problem(c, "sample %" PRId64 ": template %zu has unknown type %u", sample, i,
                     t[i].type);
@@ -203,6 +212,52 @@ static void check_refs(checker *c)
     }
 }
 
+/* Every current gallery form authenticates and is exactly what the
+ * person's samples give today (forms of another format are stale, not a
+ * problem: counted). */
+static void check_forms(checker *c, json_int_t *current, json_int_t *stale)
+{
+    uint64_t format = store_form_format(c->s);
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(c->s->db,
+                           "SELECT person_id, format, form FROM gallery_form ORDER BY"
+                           " person_id",
+                           -1, &q, NULL) != SQLITE_OK) {
+        problem(c, "cannot list gallery forms: %s", sqlite3_errmsg(c->s->db));
+        return;
+    }
+    uint8_t *buf = NULL;
+    size_t cap = 0, len = 0;
+    while (sqlite3_step(q) == SQLITE_ROW) {
+        int64_t person = sqlite3_column_int64(q, 0);
+        if ((uint64_t)sqlite3_column_int64(q, 1) != format) {
+            (*stale)++;
+            continue;
+        }
+        (*current)++;
+        uint8_t key[STORE_KEY_BYTES];
+        huella_error e;
+        store_form f;
+        store_form_init(&f);
+        store_ad ad;
+        store_ad_make(&ad, "gallery", person, person);
+        huella_status st = store_person_key(c->s, person, key, &e);
+        if (st == HUELLA_OK)
+            st = store_unseal(key, &ad, sqlite3_column_blob(q, 2),
+                              (size_t)sqlite3_column_bytes(q, 2), &buf, &cap, &len, &e);
+        if (st == HUELLA_OK)
+            st = store_form_build_person(c->s, person, key, &f, &e);
+        sodium_memzero(key, sizeof(key));
+        if (st != HUELLA_OK)
+            problem(c, "person %" PRId64 ": gallery form: %s", person, e.message);
+        else if (f.b.len != len || memcmp(f.b.data, buf, len) != 0)
+            problem(c, "person %" PRId64 ": the gallery form is not what the samples give", person);
+        store_form_free(&f);
+    }
+    sqlite3_finalize(q);
+    store_wipe_free(buf, cap);
+}
+
 huella_status huella_store_check(huella_store *s, char **report, size_t *n_problems,
                                  huella_error *err)
 {
@@ -228,6 +283,8 @@ huella_status huella_store_check(huella_store *s, char **report, size_t *n_probl
         problem(&c, "cannot list persons: %s", sqlite3_errmsg(s->db));
     }
     check_refs(&c);
+    json_int_t n_form = 0, n_stale = 0;
+    check_forms(&c, &n_form, &n_stale);
     if (own_tx)
         sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
     store_wipe_free(c.buf, c.cap);
@@ -239,6 +296,8 @@ huella_status huella_store_check(huella_store *s, char **report, size_t *n_probl
     json_object_set_new(counts, "persons", json_integer(n_person));
     json_object_set_new(counts, "encounters", json_integer(n_enc));
     json_object_set_new(counts, "samples", json_integer(n_smp));
+    json_object_set_new(counts, "gallery_forms", json_integer(n_form));
+    json_object_set_new(counts, "gallery_forms_stale", json_integer(n_stale));
     json_object_set_new(o, "counts", counts);
     json_object_set_new(o, "problems", c.problems);
     *report = json_dumps(o, JSON_INDENT(2));

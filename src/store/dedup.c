@@ -60,15 +60,19 @@ huella_status huella_probe_from_enrol(const huella_enrol_result *res, huella_pro
             *t = NULL;
             st = huella_iris_template_decode(s->tmpl, s->tmpl_len, t, err);
             p->probe.iris[s->position - 1] = *t != NULL ? &(*t)->code : NULL;
+        } else if (s->modality == HUELLA_STORE_FACE) {
+            st = huella_face_template_decode(s->tmpl, s->tmpl_len, &p->face, err);
+            p->probe.face = st == HUELLA_OK ? &p->face : NULL;
         }
     }
     for (int i = 0; i < HUELLA_GALLERY_FINGERS; i++)
         p->n_slots += p->probe.finger[i] != NULL;
     for (int i = 0; i < HUELLA_GALLERY_IRISES; i++)
         p->n_slots += p->probe.iris[i] != NULL;
+    p->n_slots += p->probe.face != NULL;
     if (st == HUELLA_OK && p->n_slots == 0)
         st = huella_error_set(err, HUELLA_E_INPUT,
-                              "probe: no finger or iris template to search with");
+                              "probe: no finger, iris or face template to search with");
     if (st != HUELLA_OK) {
         huella_probe_set_free(p);
         return st;
@@ -96,6 +100,9 @@ static json_t *candidate_json(const huella_candidate *c, size_t rank, bool juven
             json_object_set_new(x, "modality", json_string("finger"));
             json_object_set_new(x, "finger_position", json_integer(s + 1));
             json_object_set_new(x, "score_kind", json_string("similarity"));
+        } else if (s == HUELLA_GALLERY_SLOT_FACE) {
+            json_object_set_new(x, "modality", json_string("face"));
+            json_object_set_new(x, "score_kind", json_string("distance"));
         } else {
             json_object_set_new(x, "modality", json_string("iris"));
             json_object_set_new(x, "eye",
@@ -199,8 +206,8 @@ static huella_status decide(huella_store *s, huella_gallery *g, const huella_enr
     huella_probe_set *p = NULL;
     st = huella_probe_from_enrol(res, &p, err);
     if (st == HUELLA_E_INPUT) {
-        /* only a face or marks: nothing to search */
-        dd->why = dup_printf("no finger or iris to search with: a new person");
+        /* only marks: nothing to search */
+        dd->why = dup_printf("no finger, iris or face to search with: a new person");
         return dd->why != NULL ? HUELLA_OK : HUELLA_E_NOMEM;
     }
     if (st != HUELLA_OK)
@@ -282,8 +289,9 @@ static huella_status decide(huella_store *s, huella_gallery *g, const huella_enr
                                      best->llr, r->threshold_review, r->threshold_strict);
         }
     } else if (best == NULL) {
-        dd->why = dup_printf("nobody enrolled shares a finger or iris with this capture: a new "
-                             "person");
+        dd->why =
+            dup_printf("nobody enrolled shares a finger, iris or face with this capture: a new "
+                       "person");
     } else {
         dd->why = dup_printf("no candidate reaches the review threshold %.2f (best fused LLR "
                              "%.2f): a new person",

@@ -5,20 +5,23 @@
  * huella_enrol_extract checks and decodes every input and makes its
  * template (huella_finger_extract for fingers, with the image quality of
  * huella_finger_quality_measure; huella_iris_encode for irises, whose
- * template carries its quality; faces and scar/mark/tattoo images are
- * only checked to decode) and touches no store.  The caller may then
- * search the templates and decide.  huella_enrol_commit writes the
- * decision, the encounter and all its samples in ONE transaction: either
- * all of it is acknowledged (committed, fsync'd) or none of it exists.
+ * template carries its quality; faces by huella_face_enrol, a 137-byte
+ * int8 template; scar/mark/tattoo images are only checked to decode) and touches no store.  The
+ * caller may then search the templates and decide.  huella_enrol_commit writes the decision, the
+ * encounter and all its samples in ONE transaction: either all of it is acknowledged (committed,
+ * fsync'd) or none of it exists.
  */
 #define _POSIX_C_SOURCE 200809L
+#include "gallery_form.h"
 #include "store_internal.h"
 
+#include "huella/face.h"
 #include "huella/finger.h"
 #include "huella/image.h"
 #include "huella/iris.h"
 
 #include <inttypes.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,8 +91,32 @@ static huella_status check_input(const huella_enrol_request *req, size_t i, huel
     return HUELLA_OK;
 }
 
-static huella_status extract_one(const huella_enrol_request *req, const huella_enrol_input *in,
-                                 huella_enrol_sample *out, huella_error *err)
+/* A face: detection, alignment, quality (the default floor), the int8
+ * template (huella_face_enrol). */
+static huella_status extract_face(const huella_face_models *m, const huella_enrol_input *in,
+                                  huella_enrol_sample *out, huella_error *err)
+{
+    huella_face_rgb *rgb = NULL;
+    huella_status st = huella_face_rgb_decode(in->data, in->len, &rgb, err);
+    huella_face_sample fs;
+    if (st == HUELLA_OK)
+        st = huella_face_enrol(m, rgb, HUELLA_FACE_QUALITY_FLOOR, 0, &fs, NULL, err);
+    huella_face_rgb_free(rgb);
+    if (st != HUELLA_OK)
+        return st;
+    out->quality = (int)fs.quality.score;
+    out->tmpl = malloc(HUELLA_FACE_TEMPLATE_BYTES);
+    if (out->tmpl == NULL)
+        return huella_error_set(err, HUELLA_E_NOMEM, "enrol: out of memory");
+    huella_face_template_encode(&fs.tmpl, out->tmpl);
+    out->tmpl_len = HUELLA_FACE_TEMPLATE_BYTES;
+    sodium_memzero(&fs, sizeof(fs));
+    return HUELLA_OK;
+}
+
+static huella_status extract_one(const huella_enrol_request *req, const huella_face_models *faces,
+                                 const huella_enrol_input *in, huella_enrol_sample *out,
+                                 huella_error *err)
 {
     huella_image_format f = huella_image_detect(in->data, in->len);
     const char *fname = format_short(f);
@@ -99,6 +126,8 @@ static huella_status extract_one(const huella_enrol_request *req, const huella_e
     out->modality = in->modality;
     out->position = in->position;
     out->quality = -1;
+    if (in->modality == HUELLA_STORE_FACE)
+        return extract_face(faces, in, out, err);
     huella_image *img = NULL;
     huella_status st = huella_image_decode(in->data, in->len, NULL, &img, err);
     if (st != HUELLA_OK)
@@ -148,10 +177,23 @@ huella_status huella_enrol_extract(const huella_enrol_request *req, huella_enrol
         free(r);
         return huella_error_set(err, HUELLA_E_NOMEM, "enrol: out of memory");
     }
+    const huella_face_models *faces = req->face_models;
+    huella_face_models *loaded = NULL;
+    for (size_t i = 0; i < req->n_inputs && faces == NULL; i++)
+        if (req->inputs[i].modality == HUELLA_STORE_FACE) {
+            huella_status st = huella_face_models_load(NULL, &loaded, err);
+            if (st != HUELLA_OK) {
+                huella_error_prefix(err, "enrol: a face needs the face networks: ");
+                huella_enrol_result_free(r);
+                return st;
+            }
+            faces = loaded;
+        }
     for (size_t i = 0; i < req->n_inputs; i++) {
         r->n_samples = i + 1;
-        huella_status st = extract_one(req, &req->inputs[i], &r->samples[i], err);
+        huella_status st = extract_one(req, faces, &req->inputs[i], &r->samples[i], err);
         if (st != HUELLA_OK) {
+            huella_face_models_free(loaded);
             const char *label = req->inputs[i].label != NULL ? req->inputs[i].label : "input";
             huella_error_prefix(err, "%s (%s %u): ", label,
                                 huella_store_modality_name(req->inputs[i].modality),
@@ -160,6 +202,7 @@ huella_status huella_enrol_extract(const huella_enrol_request *req, huella_enrol
             return st;
         }
     }
+    huella_face_models_free(loaded);
     *out = r;
     return HUELLA_OK;
 }
@@ -203,9 +246,12 @@ huella_status huella_enrol_commit(huella_store *s, const huella_enrol_request *r
         huella_enrol_sample *es = &res->samples[i];
         huella_store_template t = {
             es->modality == HUELLA_STORE_FINGER ? HUELLA_STORE_TEMPLATE_FINGER
-                                                : HUELLA_STORE_TEMPLATE_IRIS,
-            es->modality == HUELLA_STORE_FINGER ? 1 : HUELLA_IRIS_TEMPLATE_VERSION, es->tmpl,
-            es->tmpl_len};
+            : es->modality == HUELLA_STORE_IRIS ? HUELLA_STORE_TEMPLATE_IRIS
+                                                : HUELLA_STORE_TEMPLATE_FACE,
+            es->modality == HUELLA_STORE_FINGER ? 1
+            : es->modality == HUELLA_STORE_IRIS ? HUELLA_IRIS_TEMPLATE_VERSION
+                                                : HUELLA_FACE_TEMPLATE_VERSION,
+            es->tmpl, es->tmpl_len};
         huella_store_sample smp = {
             es->modality,        es->position,       es->quality, es->image_format,
             req->inputs[i].data, req->inputs[i].len, &t,          es->tmpl != NULL ? 1 : 0};
@@ -214,6 +260,10 @@ huella_status huella_enrol_commit(huella_store *s, const huella_enrol_request *r
             huella_error_prefix(
                 err, "%s: ", req->inputs[i].label != NULL ? req->inputs[i].label : "input");
     }
+    /* The person's gallery form, current again (the triggers dropped it
+     * when the samples went in). */
+    if (st == HUELLA_OK)
+        st = store_gallery_form_write(s, person, store_form_format(s), err);
     if (st == HUELLA_OK && d->outcome == HUELLA_ENROL_CASE)
         st = huella_store_case_open(s, encounter, d->candidates, d->n_candidates,
                                     req->encounter.operator_id, &case_id, err);

@@ -4,6 +4,7 @@
  * cases past a cut-off and deleting them.  Design: docs/retention.md.
  */
 #define _POSIX_C_SOURCE 200809L
+#include "gallery_form.h"
 #include "store_internal.h"
 
 #include <inttypes.h>
@@ -112,6 +113,10 @@ huella_status huella_store_encounter_erase(huella_store *s, int64_t encounter_id
         st = exec_id(s, "DELETE FROM link_event WHERE encounter_id = ?1", encounter_id, err);
     if (st == HUELLA_OK)
         st = exec_id(s, "DELETE FROM encounter WHERE id = ?1", encounter_id, err);
+    /* The person's gallery form went with the samples (trigger, zeroed by
+     * secure_delete); write it again from what remains. */
+    if (st == HUELLA_OK)
+        st = store_gallery_form_write(s, person, store_form_format(s), err);
     if (st == HUELLA_OK)
         st = store_exec(s, "COMMIT", err);
     if (st != HUELLA_OK) {

@@ -1,62 +1,127 @@
 /*
  * gallery_load.c - fill a gallery from the store (huella_gallery_load_store).
  *
- * Contract: the calling thread runs the store scan
- * (huella_store_foreach_template, fingers then irises: it decrypts one
- * blob per sample) and copies each template into a batch; full batches go
- * through a bounded queue to worker threads that decode and add them
- * (huella_gallery_add_encoded: decoding and the finger preparation run
- * outside the gallery's write lock, so they spread over the workers).
- * Decoding dominates the load (docs/store.md: the iris decoder alone is
- * about 15 us per template), which is why it is the part spread out.
- * Template bytes are wiped from the batch buffers before they are freed.
- * The first error stops the scan and is returned.
+ * Contract: the calling thread reads, in one read transaction (one
+ * consistent snapshot), first every current gallery form in rowid
+ * (person) order, with its person's wrapped key, then, for the persons
+ * whose form is missing or stale (gallery_form.c), their sealed template
+ * containers.  It only copies ciphertext into batches; full batches go
+ * through a bounded queue to worker threads that unwrap the person's key,
+ * decrypt (one blob per person with a form) and add to the gallery: a
+ * form entry is a copy (huella_finger_prepared_load, the iris code, the
+ * face template); a stale person's templates are decoded and prepared,
+ * which is the slow path the forms exist to avoid.  Plaintext is wiped
+ * from the workers' buffers before they are freed; batches hold
+ * ciphertext only.  The first error stops the load and is returned.
  */
 #define _POSIX_C_SOURCE 200809L
+#include "gallery_form.h"
 #include "huella/dedup.h"
-#include "store_internal.h"
 
+#include <inttypes.h>
 #include <pthread.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#define BATCH_TEMPLATES 512
+#define BATCH_PERSONS 256
+#define BATCH_BYTES   (4u * 1024u * 1024u)
+
+enum { ITEM_FORM, ITEM_TEMPLATES };
+
+typedef struct item {
+    int64_t person;
+    int kind;
+    size_t key_off, off, len; /* into the batch's buffer */
+    unsigned n_samples;       /* ITEM_TEMPLATES */
+} item;
+
+/* An ITEM_TEMPLATES payload: n_samples of this header then the sealed
+ * container. */
+typedef struct sample_head {
+    int64_t sample;
+    int modality;
+    unsigned position;
+    size_t len;
+} sample_head;
 
 typedef struct batch {
     size_t n, used, cap;
-    int64_t person[BATCH_TEMPLATES], sample[BATCH_TEMPLATES];
-    unsigned position[BATCH_TEMPLATES];
-    size_t off[BATCH_TEMPLATES], len[BATCH_TEMPLATES];
-    huella_gallery_modality modality;
+    item items[BATCH_PERSONS];
     uint8_t *buf;
 } batch;
 
 typedef struct loader {
+    huella_store *s;
     huella_gallery *g;
     pthread_mutex_t mu;
     pthread_cond_t has_work, has_free;
-    batch **work, **free_list; /* stacks/rings of at most n_batches */
+    batch **work, **free_list;
     size_t n_batches, n_work, work_head, n_free;
     bool done, failed;
     huella_status st;
     huella_error err;
     batch *cur;
-    huella_gallery_modality modality;
-    size_t counts[2];
+    size_t counts[HUELLA_GALLERY_MODALITIES];
+    size_t from_forms, rebuilt;
 } loader;
+
+static huella_status load_item(loader *L, const batch *b, const item *it, uint8_t **buf,
+                               size_t *cap, size_t counts[HUELLA_GALLERY_MODALITIES],
+                               huella_error *e)
+{
+    uint8_t key[STORE_KEY_BYTES];
+    huella_status st =
+        store_key_unwrap(L->s, it->person, b->buf + it->key_off, STORE_WRAPPED_KEY_BYTES, key, e);
+    size_t len = 0;
+    if (st == HUELLA_OK && it->kind == ITEM_FORM) {
+        store_ad ad;
+        store_ad_make(&ad, "gallery", it->person, it->person);
+        st = store_unseal(key, &ad, b->buf + it->off, it->len, buf, cap, &len, e);
+        if (st == HUELLA_OK)
+            st = store_form_apply(*buf, len, L->g, it->person, counts, e);
+    } else if (st == HUELLA_OK) {
+        store_form f;
+        store_form_init(&f);
+        const uint8_t *p = b->buf + it->off;
+        for (unsigned k = 0; k < it->n_samples && st == HUELLA_OK; k++) {
+            sample_head h;
+            memcpy(&h, p, sizeof(h));
+            p += sizeof(h);
+            store_ad ad;
+            store_ad_make(&ad, "templates", it->person, h.sample);
+            st = store_unseal(key, &ad, p, h.len, buf, cap, &len, e);
+            if (st == HUELLA_OK)
+                st = store_form_add_sample(&f, h.sample, h.modality, h.position, *buf, len, e);
+            if (st != HUELLA_OK)
+                huella_error_prefix(e, "sample %" PRId64 ": ", h.sample);
+            p += h.len;
+        }
+        if (st == HUELLA_OK)
+            st = store_form_apply(f.b.data, f.b.len, L->g, it->person, counts, e);
+        store_form_free(&f);
+    }
+    sodium_memzero(key, sizeof(key));
+    if (*buf != NULL && len > 0)
+        sodium_memzero(*buf, len);
+    if (st != HUELLA_OK)
+        huella_error_prefix(e, "loading person %" PRId64 ": ", it->person);
+    return st;
+}
 
 static void *worker(void *arg)
 {
     loader *L = arg;
+    uint8_t *buf = NULL;
+    size_t cap = 0;
     for (;;) {
         pthread_mutex_lock(&L->mu);
         while (L->n_work == 0 && !L->done)
             pthread_cond_wait(&L->has_work, &L->mu);
         if (L->n_work == 0) {
             pthread_mutex_unlock(&L->mu);
-            return NULL;
+            break;
         }
         batch *b = L->work[L->work_head];
         L->work_head = (L->work_head + 1) % L->n_batches;
@@ -65,18 +130,18 @@ static void *worker(void *arg)
         pthread_mutex_unlock(&L->mu);
         huella_error e;
         huella_status st = HUELLA_OK;
+        size_t counts[HUELLA_GALLERY_MODALITIES] = {0}, forms = 0, rebuilt = 0;
         for (size_t i = 0; i < b->n && !skip && st == HUELLA_OK; i++) {
-            st = huella_gallery_add_encoded(L->g, (uint64_t)b->person[i], (uint64_t)b->sample[i],
-                                            b->modality, b->position[i], b->buf + b->off[i],
-                                            b->len[i], &e);
-            if (st != HUELLA_OK)
-                huella_error_prefix(&e,
-                                    "loading sample %lld of person %lld: ", (long long)b->sample[i],
-                                    (long long)b->person[i]);
+            st = load_item(L, b, &b->items[i], &buf, &cap, counts, &e);
+            forms += b->items[i].kind == ITEM_FORM;
+            rebuilt += b->items[i].kind == ITEM_TEMPLATES;
         }
-        sodium_memzero(b->buf, b->used);
         b->n = b->used = 0;
         pthread_mutex_lock(&L->mu);
+        for (int m = 0; m < HUELLA_GALLERY_MODALITIES; m++)
+            L->counts[m] += counts[m];
+        L->from_forms += forms;
+        L->rebuilt += rebuilt;
         if (st != HUELLA_OK && !L->failed) {
             L->failed = true;
             L->st = st;
@@ -86,6 +151,8 @@ static void *worker(void *arg)
         pthread_cond_signal(&L->has_free);
         pthread_mutex_unlock(&L->mu);
     }
+    store_wipe_free(buf, cap);
+    return NULL;
 }
 
 /* Hand the current batch to the workers and take a free one. */
@@ -108,44 +175,157 @@ static huella_status flush(loader *L)
     return st;
 }
 
-static huella_status on_template(void *ctx, int64_t person, int64_t sample, unsigned position,
-                                 const uint8_t *tmpl, size_t len)
+/* Room for `need` more bytes in the current batch (flushing a full one). */
+static huella_status reserve(loader *L, size_t need, huella_error *err)
 {
-    loader *L = ctx;
     batch *b = L->cur;
-    if (b->n == BATCH_TEMPLATES || (b->n > 0 && b->modality != L->modality)) {
+    if (b->n == BATCH_PERSONS || (b->n > 0 && b->used + need > BATCH_BYTES)) {
         huella_status st = flush(L);
         if (st != HUELLA_OK)
             return st;
         b = L->cur;
     }
-    size_t need;
-    if (!huella_size_add(b->used, len, &need))
-        return HUELLA_E_NOMEM;
-    if (need > b->cap) {
-        size_t cap = b->cap ? b->cap : 64 * 1024;
-        while (cap < need)
+    size_t total;
+    if (!huella_size_add(b->used, need, &total))
+        return huella_error_set(err, HUELLA_E_NOMEM, "gallery load: out of memory");
+    if (total > b->cap) {
+        size_t cap = b->cap ? b->cap : BATCH_BYTES;
+        while (cap < total)
             cap *= 2;
-        uint8_t *nb = malloc(cap);
+        uint8_t *nb = realloc(b->buf, cap);
         if (nb == NULL)
-            return HUELLA_E_NOMEM;
-        if (b->used > 0)
-            memcpy(nb, b->buf, b->used);
-        store_wipe_free(b->buf, b->cap);
+            return huella_error_set(err, HUELLA_E_NOMEM, "gallery load: out of memory");
         b->buf = nb;
         b->cap = cap;
     }
-    memcpy(b->buf + b->used, tmpl, len);
-    b->modality = L->modality;
-    b->person[b->n] = person;
-    b->sample[b->n] = sample;
-    b->position[b->n] = position;
-    b->off[b->n] = b->used;
-    b->len[b->n] = len;
-    b->n++;
-    b->used = need;
-    L->counts[L->modality]++;
     return HUELLA_OK;
+}
+
+static huella_status push(loader *L, const void *data, size_t len)
+{
+    batch *b = L->cur;
+    memcpy(b->buf + b->used, data, len);
+    b->used += len;
+    return HUELLA_OK;
+}
+
+static huella_status check_key(const void *wrapped, int len, int64_t person, huella_error *err)
+{
+    if (wrapped == NULL || len != (int)STORE_WRAPPED_KEY_BYTES)
+        return huella_error_set(err, HUELLA_E_INPUT,
+                                "person %" PRId64 ": the wrapped key has %d bytes", person, len);
+    return HUELLA_OK;
+}
+
+/* Every current form, in person order. */
+static huella_status read_forms(loader *L, uint64_t format, huella_error *err)
+{
+    huella_store *s = L->s;
+    sqlite3_stmt *q = NULL;
+    if (sqlite3_prepare_v2(s->db,
+                           "SELECT f.person_id, p.wrapped_key, f.form FROM gallery_form f"
+                           " JOIN person p ON p.id = f.person_id WHERE f.format = ?1"
+                           " ORDER BY f.person_id",
+                           -1, &q, NULL) != SQLITE_OK)
+        return store_sql_error(s, err, "reading gallery forms");
+    sqlite3_bind_int64(q, 1, (int64_t)format);
+    huella_status st = HUELLA_OK;
+    int rc;
+    while (st == HUELLA_OK && (rc = sqlite3_step(q)) == SQLITE_ROW) {
+        int64_t person = sqlite3_column_int64(q, 0);
+        const void *wk = sqlite3_column_blob(q, 1);
+        int wk_len = sqlite3_column_bytes(q, 1);
+        const void *form = sqlite3_column_blob(q, 2);
+        size_t len = (size_t)sqlite3_column_bytes(q, 2);
+        st = check_key(wk, wk_len, person, err);
+        if (st == HUELLA_OK)
+            st = reserve(L, STORE_WRAPPED_KEY_BYTES + len, err);
+        if (st != HUELLA_OK)
+            break;
+        batch *b = L->cur;
+        item *it = &b->items[b->n++];
+        it->person = person;
+        it->kind = ITEM_FORM;
+        it->key_off = b->used;
+        push(L, wk, STORE_WRAPPED_KEY_BYTES);
+        it->off = b->used;
+        it->len = len;
+        it->n_samples = 0;
+        if (len > 0)
+            push(L, form, len);
+    }
+    if (st == HUELLA_OK && rc != SQLITE_DONE)
+        st = store_sql_error(s, err, "reading gallery forms");
+    sqlite3_finalize(q);
+    return st;
+}
+
+/* The sealed templates of every person without a current form. */
+static huella_status read_stale(loader *L, uint64_t format, huella_error *err)
+{
+    huella_store *s = L->s;
+    sqlite3_stmt *q = NULL, *qs = NULL;
+    if (sqlite3_prepare_v2(s->db,
+                           "SELECT p.id, p.wrapped_key FROM person p WHERE NOT EXISTS"
+                           " (SELECT 1 FROM gallery_form f WHERE f.person_id = p.id"
+                           " AND f.format = ?1) ORDER BY p.id",
+                           -1, &q, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(s->db,
+                           "SELECT id, modality, position, templates FROM sample INDEXED BY "
+                           "sample_scan WHERE modality IN (1, 2, 3) AND person_id = ?1 ORDER BY id",
+                           -1, &qs, NULL) != SQLITE_OK) {
+        huella_status st = store_sql_error(s, err, "reading persons without a gallery form");
+        sqlite3_finalize(q);
+        return st;
+    }
+    sqlite3_bind_int64(q, 1, (int64_t)format);
+    huella_status st = HUELLA_OK;
+    int rc, rs = SQLITE_DONE;
+    while (st == HUELLA_OK && (rc = sqlite3_step(q)) == SQLITE_ROW) {
+        int64_t person = sqlite3_column_int64(q, 0);
+        st = check_key(sqlite3_column_blob(q, 1), sqlite3_column_bytes(q, 1), person, err);
+        /* Sizes first, so that the person's item fits in one batch. */
+        size_t total = STORE_WRAPPED_KEY_BYTES;
+        sqlite3_reset(qs);
+        sqlite3_bind_int64(qs, 1, person);
+        while (st == HUELLA_OK && (rs = sqlite3_step(qs)) == SQLITE_ROW)
+            if (!huella_size_add(total, sizeof(sample_head) + (size_t)sqlite3_column_bytes(qs, 3),
+                                 &total))
+                st = huella_error_set(err, HUELLA_E_NOMEM, "gallery load: out of memory");
+        if (st == HUELLA_OK && rs != SQLITE_DONE)
+            st = store_sql_error(s, err, "reading a person's samples");
+        if (st == HUELLA_OK)
+            st = reserve(L, total, err);
+        if (st != HUELLA_OK)
+            break;
+        batch *b = L->cur;
+        item *it = &b->items[b->n++];
+        it->person = person;
+        it->kind = ITEM_TEMPLATES;
+        it->key_off = b->used;
+        push(L, sqlite3_column_blob(q, 1), STORE_WRAPPED_KEY_BYTES);
+        it->off = b->used;
+        it->n_samples = 0;
+        sqlite3_reset(qs);
+        sqlite3_bind_int64(qs, 1, person);
+        while ((rs = sqlite3_step(qs)) == SQLITE_ROW) {
+            sample_head h = {sqlite3_column_int64(qs, 0), sqlite3_column_int(qs, 1),
+                             (unsigned)sqlite3_column_int(qs, 2),
+                             (size_t)sqlite3_column_bytes(qs, 3)};
+            push(L, &h, sizeof(h));
+            if (h.len > 0)
+                push(L, sqlite3_column_blob(qs, 3), h.len);
+            it->n_samples++;
+        }
+        it->len = b->used - it->off;
+        if (rs != SQLITE_DONE)
+            st = store_sql_error(s, err, "reading a person's samples");
+    }
+    if (st == HUELLA_OK && rc != SQLITE_DONE)
+        st = store_sql_error(s, err, "reading persons without a gallery form");
+    sqlite3_finalize(q);
+    sqlite3_finalize(qs);
+    return st;
 }
 
 huella_status huella_gallery_load_store(huella_store *s, huella_gallery *g, unsigned threads,
@@ -160,6 +340,7 @@ huella_status huella_gallery_load_store(huella_store *s, huella_gallery *g, unsi
         threads = 64;
     loader L;
     memset(&L, 0, sizeof(L));
+    L.s = s;
     L.g = g;
     L.n_batches = 2 * (size_t)threads + 2;
     L.work = calloc(L.n_batches, sizeof(*L.work));
@@ -186,15 +367,17 @@ huella_status huella_gallery_load_store(huella_store *s, huella_gallery *g, unsi
     huella_status st = started > 0 ? HUELLA_OK
                                    : huella_error_set(err, HUELLA_E_INTERNAL,
                                                       "gallery load: cannot start a thread");
-    static const struct {
-        huella_store_modality store;
-        huella_gallery_modality gallery;
-    } mods[2] = {{HUELLA_STORE_FINGER, HUELLA_GALLERY_FINGER},
-                 {HUELLA_STORE_IRIS, HUELLA_GALLERY_IRIS}};
-    for (int m = 0; m < 2 && st == HUELLA_OK; m++) {
-        L.modality = mods[m].gallery;
-        st = huella_store_foreach_template(s, mods[m].store, on_template, &L, err);
-    }
+    uint64_t format = store_form_format(s);
+    /* One read transaction: a consistent snapshot. */
+    bool own_tx = sqlite3_get_autocommit(s->db) != 0;
+    if (st == HUELLA_OK && own_tx)
+        st = store_exec(s, "BEGIN", err);
+    if (st == HUELLA_OK)
+        st = read_forms(&L, format, err);
+    if (st == HUELLA_OK)
+        st = read_stale(&L, format, err);
+    if (own_tx)
+        sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
     if (st == HUELLA_OK)
         st = flush(&L);
     pthread_mutex_lock(&L.mu);
@@ -208,11 +391,9 @@ huella_status huella_gallery_load_store(huella_store *s, huella_gallery *g, unsi
         st = L.st;
         if (err != NULL)
             *err = L.err;
-    } else if (st == HUELLA_E_NOMEM) {
-        huella_error_set(err, st, "gallery load: out of memory");
     }
     for (size_t i = 0; i < L.n_batches; i++)
-        store_wipe_free(batches[i].buf, batches[i].cap);
+        free(batches[i].buf); /* ciphertext only */
     pthread_mutex_destroy(&L.mu);
     pthread_cond_destroy(&L.has_work);
     pthread_cond_destroy(&L.has_free);
@@ -223,7 +404,10 @@ huella_status huella_gallery_load_store(huella_store *s, huella_gallery *g, unsi
     if (stats != NULL) {
         stats->finger_templates = L.counts[HUELLA_GALLERY_FINGER];
         stats->iris_templates = L.counts[HUELLA_GALLERY_IRIS];
+        stats->face_templates = L.counts[HUELLA_GALLERY_FACE];
         stats->persons = huella_gallery_count(g);
+        stats->persons_from_forms = L.from_forms;
+        stats->persons_rebuilt = L.rebuilt;
         stats->seconds = (double)(huella_now_ns() - t0) / 1e9;
         stats->threads = started;
     }

@@ -20,6 +20,7 @@
  * bytes.  What a filesystem or a disk may still keep is in docs/store.md.
  */
 #define _POSIX_C_SOURCE 200809L
+#include "gallery_form.h"
 #include "store_internal.h"
 
 #include <inttypes.h>
@@ -140,7 +141,14 @@ static huella_status move_encounter(huella_store *s, int64_t encounter, int64_t 
     sqlite3_bind_int64(u, 2, to);
     rc = sqlite3_step(u);
     sqlite3_finalize(u);
-    return rc == SQLITE_DONE ? HUELLA_OK : store_sql_error(s, err, "moving samples");
+    if (rc != SQLITE_DONE)
+        return store_sql_error(s, err, "moving samples");
+    /* Both persons' gallery forms, current again (the triggers dropped
+     * them when the samples moved). */
+    st = store_gallery_form_write(s, from, store_form_format(s), err);
+    if (st == HUELLA_OK)
+        st = store_gallery_form_write(s, to, store_form_format(s), err);
+    return st;
 }
 
 static huella_status check_actor(const char *who, const char *why, huella_error *err)

@@ -32,6 +32,8 @@ huella_status huella_store_foreach_template(huella_store *s, huella_store_modali
         want = HUELLA_STORE_TEMPLATE_FINGER;
     else if (modality == HUELLA_STORE_IRIS)
         want = HUELLA_STORE_TEMPLATE_IRIS;
+    else if (modality == HUELLA_STORE_FACE)
+        want = HUELLA_STORE_TEMPLATE_FACE;
     else
         return huella_error_set(err, HUELLA_E_UNSUPPORTED, "store: no templates to scan for %s",
                                 huella_store_modality_name(modality) != NULL

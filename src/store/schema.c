@@ -76,6 +76,20 @@ const char *const store_migrations[] = {
      * ids of the first answer, written in the enrolment's transaction. */
     ("CREATE TABLE idempotency(key TEXT PRIMARY KEY, encounter_id INTEGER NOT NULL,"
      " person_id INTEGER NOT NULL, outcome TEXT NOT NULL, case_id INTEGER, at TEXT NOT NULL);"),
+
+    /* 5: the gallery form of each person (src/store/gallery_form.c): what
+     * the in-memory gallery keeps, sealed in one blob per person, so that
+     * loading needs no preparation.  A cache: the triggers drop a person's
+     * form whenever one of their samples changes in any way; a missing or
+     * stale form is rebuilt from the templates. */
+    "CREATE TABLE gallery_form(person_id INTEGER PRIMARY KEY REFERENCES person(id)"
+    " ON DELETE CASCADE, format INTEGER NOT NULL, form BLOB NOT NULL);"
+    "CREATE TRIGGER gallery_form_sample_insert AFTER INSERT ON sample BEGIN"
+    " DELETE FROM gallery_form WHERE person_id = NEW.person_id; END;"
+    "CREATE TRIGGER gallery_form_sample_delete AFTER DELETE ON sample BEGIN"
+    " DELETE FROM gallery_form WHERE person_id = OLD.person_id; END;"
+    "CREATE TRIGGER gallery_form_sample_update AFTER UPDATE ON sample BEGIN"
+    " DELETE FROM gallery_form WHERE person_id IN (OLD.person_id, NEW.person_id); END;",
 };
 
 const int store_n_migrations = (int)(sizeof(store_migrations) / sizeof(store_migrations[0]));

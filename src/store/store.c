@@ -40,6 +40,11 @@ static const char *const stmt_sql[STMT_COUNT] = {
     [STMT_SAMPLE_SET_TEMPLATES] = "UPDATE sample SET templates = ?2 WHERE id = ?1",
     [STMT_IMAGE_INSERT] = "INSERT INTO image(sample_id, format, data) VALUES (?1, ?2, ?3)",
     [STMT_ENCOUNTER_PERSON] = "SELECT person_id FROM encounter WHERE id = ?1",
+    [STMT_FORM_SAMPLES] = "SELECT id, modality, position, templates FROM sample INDEXED BY"
+                          " sample_scan WHERE modality IN (1, 2, 3) AND person_id = ?1"
+                          " ORDER BY id",
+    [STMT_FORM_WRITE] = "INSERT OR REPLACE INTO gallery_form(person_id, format, form)"
+                        " VALUES (?1, ?2, ?3)",
 };
 
 const char *huella_store_modality_name(huella_store_modality m)

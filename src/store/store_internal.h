@@ -34,6 +34,8 @@ typedef enum store_stmt_id {
     STMT_SAMPLE_SET_TEMPLATES,
     STMT_IMAGE_INSERT,
     STMT_ENCOUNTER_PERSON,
+    STMT_FORM_SAMPLES,
+    STMT_FORM_WRITE,
     STMT_COUNT
 } store_stmt_id;
 
@@ -44,6 +46,7 @@ struct huella_store {
     huella_names *names; /* opened on first use (needs the names data) */
     int savepoints;      /* depth of store_save nesting, for names */
     sqlite3_stmt *stmts[STMT_COUNT];
+    uint64_t form_format; /* store_form_format() once computed, else 0 */
 };
 
 /* sqlite3 failure as a huella error naming what was being done. */
