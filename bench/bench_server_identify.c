@@ -136,7 +136,7 @@ static huella_finger_template *extract_one(const char *rel, unsigned position)
     if (huella_file_read(path, 0, &d, &len, &err) != HUELLA_OK)
         die(rel, err.message);
     huella_enrol_input in = {HUELLA_STORE_FINGER, position, rel, d, len};
-    huella_enrol_request req = {&in, 1, 500, {0}, NULL};
+    huella_enrol_request req = {&in, 1, 500, {0}, NULL, NULL};
     huella_enrol_result *res = NULL;
     huella_finger_template *t = NULL;
     if (huella_enrol_extract(&req, &res, &err) != HUELLA_OK ||
@@ -396,7 +396,7 @@ static void *inprocess_client(void *arg)
         huella_enrol_input in[2] = {
             {HUELLA_STORE_FINGER, 2, "finger 2", probe_img[probe][0], probe_len[probe][0]},
             {HUELLA_STORE_FINGER, 3, "finger 3", probe_img[probe][1], probe_len[probe][1]}};
-        huella_enrol_request req = {in, 2, 500, {0}, NULL};
+        huella_enrol_request req = {in, 2, 500, {0}, NULL, NULL};
         huella_enrol_result *res = NULL;
         huella_probe_set *ps = NULL;
         huella_identify_result *r = NULL;
