@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "huella/audit.h"
+#include "huella/face.h"
 #include "huella/policy.h"
 #include "huella/store.h"
 #include "support.h"
@@ -840,6 +841,71 @@ static void test_erasure_leaves_gallery(void **state)
 }
 
 /* Every request above left an audit record naming its operation. */
+/* A face alone enrols, identifies and verifies: the face networks are
+ * loaded at the first face and shared by the workers. */
+static char *face_body(const char *rel, const char *extra)
+{
+    char *img = b64(rel);
+    size_t cap = strlen(img) + (extra ? strlen(extra) : 0) + 64;
+    char *body = malloc(cap);
+    assert_non_null(body);
+    snprintf(body, cap, "{\"face\": {\"image\": \"%s\"}%s%s}", img, extra ? ", " : "",
+             extra ? extra : "");
+    free(img);
+    return body;
+}
+
+static void test_faces(void **state)
+{
+    (void)state;
+    if (!test_have_data())
+        skip();
+    huella_face_models *m = NULL;
+    huella_error err;
+    if (huella_face_models_load(NULL, &m, &err) != HUELLA_OK) {
+        printf("# face networks not installed (%s): skipped\n", err.message);
+        skip();
+    }
+    huella_face_models_free(m);
+    char *body = face_body("face/orl/s5/1.pgm", "\"encounter\": {\"site\": \"BCP-3\", "
+                                                "\"device\": \"kit-9\", \"operator\": \"olga\"}");
+    json_t *o = expect("POST", "/v1/encounters", g.tok_op, ID, body, NULL, 201, NULL);
+    free(body);
+    assert_string_equal(json_string_value(json_object_get(o, "outcome")), "new");
+    int64_t p = json_integer_value(json_object_get(o, "person_id"));
+    json_decref(o);
+    /* another photo of the same person finds them, past the strict threshold */
+    body = face_body("face/orl/s5/7.pgm", NULL);
+    o = expect("POST", "/v1/identify", g.tok_op, ID, body, NULL, 200, NULL);
+    if (first_candidate(o) != p)
+        fail_msg("identify by face: %.2000s", json_dumps(o, JSON_COMPACT));
+    assert_int_equal(first_candidate(o), p);
+    json_t *top = json_array_get(json_object_get(o, "candidates"), 0);
+    assert_true(json_is_true(json_object_get(top, "strict")));
+    char *evidence = json_dumps(json_object_get(top, "evidence"), 0);
+    assert_non_null(strstr(evidence, "face"));
+    free(evidence);
+    json_decref(o);
+    free(body);
+    char extra[64];
+    snprintf(extra, sizeof(extra), "\"person_id\": %lld", (long long)p);
+    body = face_body("face/orl/s5/7.pgm", extra);
+    o = expect("POST", "/v1/verify", g.tok_op, ID, body, NULL, 200, NULL);
+    assert_true(json_is_true(json_object_get(o, "match")));
+    json_decref(o);
+    free(body);
+    /* someone else's face does not reach the strict threshold */
+    body = face_body("face/orl/s6/1.pgm", extra);
+    o = expect("POST", "/v1/verify", g.tok_op, ID, body, NULL, 200, NULL);
+    assert_false(json_is_true(json_object_get(o, "match")));
+    json_decref(o);
+    free(body);
+    /* a picture with no face in it is refused with the reason */
+    body = face_body("finger/fvc2002/DB1_B/101_1.tif", NULL);
+    json_decref(expect("POST", "/v1/identify", g.tok_op, ID, body, NULL, 422, NULL));
+    free(body);
+}
+
 static void test_audited(void **state)
 {
     (void)state;
@@ -1373,6 +1439,7 @@ int main(void)
         cmocka_unit_test(test_encounter_an2k),
         cmocka_unit_test(test_events),
         cmocka_unit_test(test_erasure_leaves_gallery),
+        cmocka_unit_test(test_faces),
         cmocka_unit_test(test_audited),
         cmocka_unit_test(test_sigkill_during_enrolments),
         cmocka_unit_test(test_retention_timer),

@@ -66,6 +66,17 @@ HUELLA_API huella_status huella_gallery_load_store(huella_store *s, huella_galle
                                                    huella_gallery_load_stats *stats,
                                                    huella_error *err);
 
+/* The gallery slot of a stored template: true and *out set for a finger,
+ * iris or face template of its own modality, false for anything else. */
+HUELLA_API bool huella_gallery_modality_of(huella_store_modality m, int template_type,
+                                           huella_gallery_modality *out);
+
+/* Add every template of one person's samples (all encounters) to the
+ * gallery, e.g. after a link, a decision or for a 1:1 verification.
+ * HUELLA_E_NOTFOUND when the person has no encounter. */
+HUELLA_API huella_status huella_gallery_load_person(huella_store *s, huella_gallery *g,
+                                                    int64_t person, huella_error *err);
+
 /* ---- Probes from enrolment templates ------------------------------------ */
 
 /* A probe with the decoded templates it points at (owned). */

@@ -331,38 +331,9 @@ static int run(int argc, char **argv, bool verify)
             cli_note_rebuilt(&ls, dir);
     } else if (st == HUELLA_OK) {
         /* the person's templates only: every sample of every encounter */
-        int64_t *enc = NULL;
-        size_t ne = 0;
-        st = huella_store_person_encounters(s, person, &enc, &ne, &err);
-        if (st == HUELLA_OK && ne == 0)
-            st = huella_error_set(&err, HUELLA_E_NOTFOUND, "verify: no person %lld", person);
-        for (size_t e = 0; st == HUELLA_OK && e < ne; e++) {
-            int64_t *smp = NULL;
-            size_t ns = 0;
-            st = huella_store_encounter_samples(s, enc[e], &smp, &ns, &err);
-            for (size_t k = 0; st == HUELLA_OK && k < ns; k++) {
-                huella_store_sample_data *d = NULL;
-                st = huella_store_sample_get(s, smp[k], &d, &err);
-                for (size_t t = 0; st == HUELLA_OK && t < d->n_templates; t++) {
-                    bool fin = d->modality == HUELLA_STORE_FINGER &&
-                               d->template_type[t] == HUELLA_STORE_TEMPLATE_FINGER;
-                    bool iri = d->modality == HUELLA_STORE_IRIS &&
-                               d->template_type[t] == HUELLA_STORE_TEMPLATE_IRIS;
-                    bool fac = d->modality == HUELLA_STORE_FACE &&
-                               d->template_type[t] == HUELLA_STORE_TEMPLATE_FACE;
-                    if (fin || iri || fac)
-                        st = huella_gallery_add_encoded(g, (uint64_t)person, (uint64_t)d->id,
-                                                        fin   ? HUELLA_GALLERY_FINGER
-                                                        : iri ? HUELLA_GALLERY_IRIS
-                                                              : HUELLA_GALLERY_FACE,
-                                                        d->position, d->template_data[t],
-                                                        d->template_len[t], &err);
-                }
-                huella_store_sample_data_free(d);
-            }
-            free(smp);
-        }
-        free(enc);
+        st = huella_gallery_load_person(s, g, person, &err);
+        if (st == HUELLA_E_NOTFOUND)
+            huella_error_prefix(&err, "verify: ");
     }
     huella_identify_options io = {0};
     io.top_k = verify ? 1 : top;

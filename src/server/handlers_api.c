@@ -72,7 +72,7 @@ static bool add_image(server_call *c, images *im, huella_store_modality m, unsig
     return true;
 }
 
-/* fingers, irises, face of a request body.  need: at least one finger or iris. */
+/* fingers, irises, face of a request body. */
 static bool parse_images(server_call *c, json_t *body, images *im, bool with_face)
 {
     static const char *const fname[] = {"finger 1", "finger 2", "finger 3", "finger 4",
@@ -138,10 +138,30 @@ static bool parse_images(server_call *c, json_t *body, images *im, bool with_fac
     return true;
 }
 
+/* The face networks for a request that holds a face, shared by the
+ * server; false (the answer given) when they cannot be loaded. */
+static bool face_models_for(server_call *c, huella_enrol_request *req)
+{
+    bool face = false;
+    for (size_t i = 0; i < req->n_inputs; i++)
+        face |= req->inputs[i].modality == HUELLA_STORE_FACE;
+    if (!face)
+        return true;
+    huella_error err;
+    if (server_face_models(c->srv, &req->face_models, &err) != HUELLA_OK) {
+        snprintf(c->detail, sizeof(c->detail), "face models: %.200s", err.message);
+        server_error(c, 503, "face-unavailable",
+                     "this server cannot process faces now (its face networks did not load)");
+        return false;
+    }
+    return true;
+}
+
 static bool has_searchable(const images *im)
 {
     for (size_t i = 0; i < im->n; i++)
-        if (im->in[i].modality == HUELLA_STORE_FINGER || im->in[i].modality == HUELLA_STORE_IRIS)
+        if (im->in[i].modality == HUELLA_STORE_FINGER || im->in[i].modality == HUELLA_STORE_IRIS ||
+            im->in[i].modality == HUELLA_STORE_FACE)
             return true;
     return false;
 }
@@ -176,6 +196,8 @@ static bool search(server_call *c, const images *im, const huella_identify_optio
     req.inputs = im->in;
     req.n_inputs = im->n;
     req.ppi = im->ppi;
+    if (!face_models_for(c, &req))
+        return false;
     huella_enrol_result *res = NULL;
     huella_probe_set *probe = NULL;
     huella_error err;
@@ -244,11 +266,11 @@ static bool visible(server_call *c, int64_t person, const char *operation)
 void handle_identify(server_call *c)
 {
     images im;
-    if (!parse_images(c, c->req->body, &im, false))
+    if (!parse_images(c, c->req->body, &im, true))
         return;
     if (!has_searchable(&im)) {
         images_clear(&im);
-        server_error(c, 400, "bad-request", "want at least one finger or iris image");
+        server_error(c, 400, "bad-request", "want at least one finger, iris or face image");
         return;
     }
     huella_identify_options io = {0};
@@ -312,11 +334,11 @@ void handle_verify(server_call *c)
         return;
     }
     images im;
-    if (!parse_images(c, c->req->body, &im, false))
+    if (!parse_images(c, c->req->body, &im, true))
         return;
     if (!has_searchable(&im)) {
         images_clear(&im);
-        server_error(c, 400, "bad-request", "want at least one finger or iris image");
+        server_error(c, 400, "bad-request", "want at least one finger, iris or face image");
         return;
     }
     /* 1:1 against the person's templates: the gallery's search with the
@@ -685,12 +707,22 @@ void handle_encounter_post(server_call *c)
     bool searchable = false;
     for (size_t i = 0; i < req.n_inputs; i++)
         searchable |= req.inputs[i].modality == HUELLA_STORE_FINGER ||
-                      req.inputs[i].modality == HUELLA_STORE_IRIS;
+                      req.inputs[i].modality == HUELLA_STORE_IRIS ||
+                      req.inputs[i].modality == HUELLA_STORE_FACE;
     opt.no_dedup = !searchable;
     huella_enrol_result *res = NULL;
     huella_dedup_result *dd = NULL;
     huella_error err;
     if (server_deadline_passed(c)) {
+        if (key != NULL)
+            server_idem_end(c->srv, key, NULL);
+        images_clear(&im);
+        huella_an2k_encounter_free(an2k);
+        json_decref(an2k_notes);
+        free(bio);
+        return;
+    }
+    if (!face_models_for(c, &req)) {
         if (key != NULL)
             server_idem_end(c->srv, key, NULL);
         images_clear(&im);
@@ -849,36 +881,9 @@ void handle_encounter_post(server_call *c)
 
 void server_gallery_reload_person(huella_store *s, huella_gallery *g, int64_t person)
 {
+    /* best effort: a person left out here is found again at the next start */
     huella_gallery_remove_person(g, (uint64_t)person, NULL);
-    int64_t *enc = NULL;
-    size_t ne = 0;
-    if (huella_store_person_encounters(s, person, &enc, &ne, NULL) != HUELLA_OK)
-        return;
-    for (size_t e = 0; e < ne; e++) {
-        int64_t *smp = NULL;
-        size_t ns = 0;
-        if (huella_store_encounter_samples(s, enc[e], &smp, &ns, NULL) != HUELLA_OK)
-            continue;
-        for (size_t k = 0; k < ns; k++) {
-            huella_store_sample_data *d = NULL;
-            if (huella_store_sample_get(s, smp[k], &d, NULL) != HUELLA_OK)
-                continue;
-            for (size_t t = 0; t < d->n_templates; t++) {
-                bool fin = d->modality == HUELLA_STORE_FINGER &&
-                           d->template_type[t] == HUELLA_STORE_TEMPLATE_FINGER;
-                bool iri = d->modality == HUELLA_STORE_IRIS &&
-                           d->template_type[t] == HUELLA_STORE_TEMPLATE_IRIS;
-                if (fin || iri)
-                    huella_gallery_add_encoded(g, (uint64_t)person, (uint64_t)d->id,
-                                               fin ? HUELLA_GALLERY_FINGER : HUELLA_GALLERY_IRIS,
-                                               d->position, d->template_data[t], d->template_len[t],
-                                               NULL);
-            }
-            huella_store_sample_data_free(d);
-        }
-        free(smp);
-    }
-    free(enc);
+    huella_gallery_load_person(s, g, person, NULL);
 }
 
 static json_t *dup_case(server_call *c, int64_t id)

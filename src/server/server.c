@@ -29,6 +29,7 @@
 #define _POSIX_C_SOURCE     200809L
 #include "server.h"
 
+#include "huella/face.h"
 #include "huella/retention.h"
 
 #include <arpa/inet.h>
@@ -100,6 +101,11 @@ struct server {
     pthread_rwlock_t gallery_lock;
     huella_watchlist *watchlist;
     pthread_mutex_t wl_mu;
+    /* The face networks, loaded at the first request with a face (about
+     * 30 MB; a daemon that never sees a face never pays for them) and then
+     * shared by every worker: they are safe to use from many threads. */
+    huella_face_models *faces;
+    pthread_mutex_t faces_mu;
     server_cases *cases;
     struct idem *idem; /* under mu */
     struct job *jobs;  /* under mu */
@@ -966,6 +972,17 @@ huella_gallery *server_gallery_lock(server *s, bool exclusive)
     return s->gallery;
 }
 
+huella_status server_face_models(server *s, const huella_face_models **out, huella_error *err)
+{
+    pthread_mutex_lock(&s->faces_mu);
+    huella_status st = HUELLA_OK;
+    if (s->faces == NULL)
+        st = huella_face_models_load(NULL, &s->faces, err);
+    *out = s->faces;
+    pthread_mutex_unlock(&s->faces_mu);
+    return st;
+}
+
 void server_gallery_unlock(server *s)
 {
     pthread_rwlock_unlock(&s->gallery_lock);
@@ -1284,6 +1301,7 @@ huella_status server_new(const server_config *cfg, server **out, huella_error *e
     pthread_cond_init(&s->idle, NULL);
     pthread_rwlock_init(&s->gallery_lock, NULL);
     pthread_mutex_init(&s->wl_mu, NULL);
+    pthread_mutex_init(&s->faces_mu, NULL);
     pthread_cond_init(&s->retention_cv, NULL);
     pthread_mutex_init(&s->work_mu, NULL);
     pthread_cond_init(&s->work_cv, NULL);
@@ -1462,6 +1480,7 @@ void server_free(server *s)
     for (size_t i = 0; i < EVENT_RING; i++)
         free(s->ring[i].text);
     huella_gallery_free(s->gallery);
+    huella_face_models_free(s->faces);
     huella_store_close(s->retention_store);
     huella_audit_close(s->audit); /* commits what is queued */
     for (size_t i = 0; s->slots != NULL && i < s->n_slots; i++) {
@@ -1481,6 +1500,7 @@ void server_free(server *s)
     pthread_cond_destroy(&s->idle);
     pthread_rwlock_destroy(&s->gallery_lock);
     pthread_mutex_destroy(&s->wl_mu);
+    pthread_mutex_destroy(&s->faces_mu);
     pthread_cond_destroy(&s->retention_cv);
     pthread_mutex_destroy(&s->work_mu);
     pthread_cond_destroy(&s->work_cv);

@@ -151,6 +151,12 @@ char *server_metrics_text(server *s);
 /* The galleries (loaded from the store at start): shared for searches,
  * exclusive for enrolments and erasures.  Unlock with server_gallery_unlock. */
 huella_gallery *server_gallery_lock(server *s, bool exclusive);
+/* The face networks, loaded once at the first call (HUELLA_E_INPUT or
+ * HUELLA_E_IO when the weights are missing or damaged; the next call
+ * tries again). */
+struct huella_face_models;
+huella_status server_face_models(server *s, const struct huella_face_models **out,
+                                 huella_error *err);
 void server_gallery_unlock(server *s);
 /* The watchlist database: one user at a time. */
 huella_watchlist *server_watchlist_lock(server *s);

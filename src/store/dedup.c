@@ -329,12 +329,12 @@ huella_status huella_enrol_dedup(huella_store *s, huella_gallery *g,
     /* keep the gallery in step with what was committed */
     for (size_t i = 0; st == HUELLA_OK && i < r->n_samples; i++) {
         const huella_enrol_sample *es = &r->samples[i];
-        if (es->tmpl == NULL ||
-            (es->modality != HUELLA_STORE_FINGER && es->modality != HUELLA_STORE_IRIS))
+        if (es->tmpl == NULL) /* scars, marks and tattoos are stored, not searched */
             continue;
-        st = huella_gallery_add_encoded(g, (uint64_t)r->person_id, (uint64_t)es->sample_id,
-                                        es->modality == HUELLA_STORE_FINGER ? HUELLA_GALLERY_FINGER
-                                                                            : HUELLA_GALLERY_IRIS,
+        huella_gallery_modality gm = es->modality == HUELLA_STORE_FINGER ? HUELLA_GALLERY_FINGER
+                                     : es->modality == HUELLA_STORE_IRIS ? HUELLA_GALLERY_IRIS
+                                                                         : HUELLA_GALLERY_FACE;
+        st = huella_gallery_add_encoded(g, (uint64_t)r->person_id, (uint64_t)es->sample_id, gm,
                                         es->position, es->tmpl, es->tmpl_len, err);
         if (st != HUELLA_OK)
             huella_error_prefix(err,

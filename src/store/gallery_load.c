@@ -413,3 +413,47 @@ huella_status huella_gallery_load_store(huella_store *s, huella_gallery *g, unsi
     }
     return st;
 }
+
+bool huella_gallery_modality_of(huella_store_modality m, int template_type,
+                                huella_gallery_modality *out)
+{
+    if (m == HUELLA_STORE_FINGER && template_type == HUELLA_STORE_TEMPLATE_FINGER)
+        *out = HUELLA_GALLERY_FINGER;
+    else if (m == HUELLA_STORE_IRIS && template_type == HUELLA_STORE_TEMPLATE_IRIS)
+        *out = HUELLA_GALLERY_IRIS;
+    else if (m == HUELLA_STORE_FACE && template_type == HUELLA_STORE_TEMPLATE_FACE)
+        *out = HUELLA_GALLERY_FACE;
+    else
+        return false;
+    return true;
+}
+
+huella_status huella_gallery_load_person(huella_store *s, huella_gallery *g, int64_t person,
+                                         huella_error *err)
+{
+    int64_t *enc = NULL;
+    size_t ne = 0;
+    huella_status st = huella_store_person_encounters(s, person, &enc, &ne, err);
+    if (st == HUELLA_OK && ne == 0)
+        st = huella_error_set(err, HUELLA_E_NOTFOUND, "no person %lld", (long long)person);
+    for (size_t e = 0; st == HUELLA_OK && e < ne; e++) {
+        int64_t *smp = NULL;
+        size_t ns = 0;
+        st = huella_store_encounter_samples(s, enc[e], &smp, &ns, err);
+        for (size_t k = 0; st == HUELLA_OK && k < ns; k++) {
+            huella_store_sample_data *d = NULL;
+            st = huella_store_sample_get(s, smp[k], &d, err);
+            for (size_t t = 0; st == HUELLA_OK && t < d->n_templates; t++) {
+                huella_gallery_modality gm;
+                if (huella_gallery_modality_of(d->modality, d->template_type[t], &gm))
+                    st = huella_gallery_add_encoded(g, (uint64_t)person, (uint64_t)d->id, gm,
+                                                    d->position, d->template_data[t],
+                                                    d->template_len[t], err);
+            }
+            huella_store_sample_data_free(d);
+        }
+        free(smp);
+    }
+    free(enc);
+    return st;
+}
