@@ -259,37 +259,11 @@ int main(int argc, char **argv)
     huella_audit_close(audit);
 
     /* huellad over HTTPS. */
-    struct sockaddr_in sa = {0};
-    sa.sin_family = AF_INET;
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    bind(fd, (struct sockaddr *)&sa, sizeof(sa));
-    socklen_t len = sizeof(sa);
-    getsockname(fd, (struct sockaddr *)&sa, &len);
-    close(fd);
-    port = ntohs(sa.sin_port);
-    char listen[64];
-    snprintf(listen, sizeof(listen), "127.0.0.1:%d", port);
-    pid_t pid = fork();
-    if (pid == 0) {
-        execl(HUELLAD_BIN, "huellad", "--db", dir, "--listen", listen, "--tls-cert", cert,
-              "--tls-key", keyfile, "--quiet", (char *)NULL);
-        _exit(127);
-    }
-    bool up = false;
-    for (int i = 0; i < 100 && !up; i++) {
-        tc_conn c;
-        if (tc_connect(&c, port, cert) == 0) {
-            up = true;
-            tc_close(&c);
-        } else {
-            struct timespec ts = {0, 100000000};
-            nanosleep(&ts, NULL);
-        }
-    }
-    if (!up) {
+    port = tc_free_port();
+    static const char *const quiet[] = {"--quiet", NULL};
+    pid_t pid = tc_start_huellad(HUELLAD_BIN, dir, port, cert, keyfile, quiet, NULL, 10000);
+    if (pid < 0) {
         fprintf(stderr, "bench_server: huellad did not start\n");
-        kill(pid, SIGKILL);
         return 3;
     }
     result r = run(https_client, clients, NULL);

@@ -601,29 +601,10 @@ int main(int argc, char **argv)
     }
 
     port = tc_free_port();
-    char listen[64];
-    snprintf(listen, sizeof(listen), "127.0.0.1:%d", port);
-    pid_t pid = fork();
-    if (pid == 0) {
-        execl(HUELLAD_BIN, "huellad", "--db", dir, "--listen", listen, "--tls-cert", cert,
-              "--tls-key", keyfile, "--quiet", (char *)NULL);
-        _exit(127);
-    }
-    bool up = false;
-    for (int i = 0; i < 600 && !up; i++) {
-        tc_conn c;
-        if (tc_connect(&c, port, cert) == 0) {
-            up = true;
-            tc_close(&c);
-        } else {
-            struct timespec ts = {0, 100000000};
-            nanosleep(&ts, NULL);
-        }
-    }
-    if (!up) {
-        kill(pid, SIGKILL);
+    static const char *const quiet[] = {"--quiet", NULL};
+    pid_t pid = tc_start_huellad(HUELLAD_BIN, dir, port, cert, keyfile, quiet, NULL, 60000);
+    if (pid < 0)
         die("huellad", "did not start");
-    }
     double rps_in[9], rps_https[9], ratios[9], cpu_in[9], cpu_https[9];
     result last_in = {0}, last_https = {0};
     uint64_t https_ok = 0, errors = 0;

@@ -124,29 +124,14 @@ static int setup(void **state)
     assert_non_null(g.openapi);
 
     g.port = free_port();
-    char listen[64];
-    snprintf(listen, sizeof(listen), "127.0.0.1:%d", g.port);
     char keyfile[800];
     snprintf(keyfile, sizeof(keyfile), "%s/key.pem", g.certdir);
     char logpath[800];
     snprintf(logpath, sizeof(logpath), "%s/huellad.log", test_tmpdir());
-    g.pid = fork();
-    if (g.pid == 0) {
-        FILE *log = freopen(logpath, "w", stderr);
-        (void)log;
-        execl(HUELLAD_BIN, "huellad", "--db", g.dir, "--listen", listen, "--tls-cert", g.cert,
-              "--tls-key", keyfile, "--max-body", "65536", "--timeout", "3", (char *)NULL);
-        _exit(127);
-    }
-    for (int i = 0; i < 100; i++) {
-        tc_response r;
-        if (get("/healthz", NULL, NULL, NULL, &r) == 0) {
-            free(r.body);
-            return 0;
-        }
-        struct timespec ts = {0, 100000000};
-        nanosleep(&ts, NULL);
-    }
+    static const char *const extra[] = {"--max-body", "65536", "--timeout", "3", NULL};
+    g.pid = tc_start_huellad(HUELLAD_BIN, g.dir, g.port, g.cert, keyfile, extra, logpath, 10000);
+    if (g.pid > 0)
+        return 0;
     fprintf(stderr, "huellad did not start; log in %s\n", logpath);
     return -1;
 }

@@ -214,34 +214,15 @@ static void enrol_direct(huella_store *s, int subj, const char *agency, int64_t 
 static int start_huellad(void)
 {
     g.port = free_port();
-    char listen[64], keyfile[800], logpath[800];
-    snprintf(listen, sizeof(listen), "127.0.0.1:%d", g.port);
+    char keyfile[800], logpath[800];
     snprintf(keyfile, sizeof(keyfile), "%s/key.pem", g.certdir);
     snprintf(logpath, sizeof(logpath), "%s/huellad-%d.log", test_tmpdir(), g.port);
-    g.pid = fork();
-    if (g.pid == 0) {
-        FILE *log = freopen(logpath, "w", stderr);
-        (void)log;
-        const char *argv[16] = {"huellad",     "--db",       g.dir,    "--listen",
-                                "127.0.0.1:0", "--tls-cert", g.cert,   "--tls-key",
-                                keyfile,       "--max-body", "4194304"};
-        argv[4] = listen;
-        int n = 11;
-        for (int i = 0; i < 4 && g.extra[i] != NULL; i++)
-            argv[n++] = g.extra[i];
-        argv[n] = NULL;
-        execv(HUELLAD_BIN, (char *const *)argv);
-        _exit(127);
-    }
-    for (int i = 0; i < 200; i++) {
-        tc_response r;
-        if (request("GET", "/healthz", NULL, NULL, NULL, NULL, NULL, NULL, &r) == 0) {
-            free(r.body);
-            return 0;
-        }
-        struct timespec ts = {0, 50000000};
-        nanosleep(&ts, NULL);
-    }
+    const char *extra[8] = {"--max-body", "4194304"};
+    for (int i = 0; i < 4 && g.extra[i] != NULL; i++)
+        extra[2 + i] = g.extra[i];
+    g.pid = tc_start_huellad(HUELLAD_BIN, g.dir, g.port, g.cert, keyfile, extra, logpath, 10000);
+    if (g.pid > 0)
+        return 0;
     fprintf(stderr, "huellad did not start; log in %s\n", logpath);
     return -1;
 }

@@ -19,7 +19,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <signal.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 typedef struct tc_conn {
@@ -237,6 +240,46 @@ static inline int tc_call(int port, const char *ca_file, const char *method, con
     int rc = tc_request(&c, method, path, hs, body, body ? strlen(body) : 0, r);
     tc_close(&c);
     return rc;
+}
+
+/* Start huellad (the binary `bin`) over TLS on 127.0.0.1:port with the
+ * store `db`, the certificate and key, up to 12 more arguments (`extra`,
+ * NULL-terminated, may be NULL) and its stderr sent to `log` (NULL: kept).
+ * Waits up to wait_ms for it to accept a TLS connection.  Returns its pid,
+ * or -1 when it did not come up (it is killed). */
+static inline pid_t tc_start_huellad(const char *bin, const char *db, int port, const char *cert,
+                                     const char *key, const char *const *extra, const char *log,
+                                     int wait_ms)
+{
+    char listen[64];
+    snprintf(listen, sizeof(listen), "127.0.0.1:%d", port);
+    pid_t pid = fork();
+    if (pid < 0)
+        return -1;
+    if (pid == 0) {
+        if (log != NULL && freopen(log, "w", stderr) == NULL)
+            _exit(126);
+        const char *argv[24] = {"huellad",    "--db", db,          "--listen", listen,
+                                "--tls-cert", cert,   "--tls-key", key};
+        int n = 9;
+        for (int i = 0; extra != NULL && extra[i] != NULL && i < 12; i++)
+            argv[n++] = extra[i];
+        argv[n] = NULL;
+        execv(bin, (char *const *)argv);
+        _exit(127);
+    }
+    for (int waited = 0; waited < wait_ms; waited += 50) {
+        tc_conn c;
+        if (tc_connect(&c, port, cert) == 0) {
+            tc_close(&c);
+            return pid;
+        }
+        struct timespec ts = {0, 50000000};
+        nanosleep(&ts, NULL);
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    return -1;
 }
 
 #endif

@@ -713,16 +713,8 @@ void handle_encounter_post(server_call *c)
     huella_enrol_result *res = NULL;
     huella_dedup_result *dd = NULL;
     huella_error err;
-    if (server_deadline_passed(c)) {
-        if (key != NULL)
-            server_idem_end(c->srv, key, NULL);
-        images_clear(&im);
-        huella_an2k_encounter_free(an2k);
-        json_decref(an2k_notes);
-        free(bio);
-        return;
-    }
-    if (!face_models_for(c, &req)) {
+    /* each answers for itself when it fails */
+    if (server_deadline_passed(c) || !face_models_for(c, &req)) {
         if (key != NULL)
             server_idem_end(c->srv, key, NULL);
         images_clear(&im);
