@@ -47,6 +47,39 @@ static const char rekey_help[] =
 
 enum { OPT_JUVENILE = 256, OPT_DB, OPT_AUDIT_KEY };
 
+/* The options of a verb that takes only the store (--db DIR or DIR),
+ * --json when `json` and --help: CLI_CONTINUE with *dir set, else the exit
+ * status to return. */
+static int store_dir_args(int argc, char **argv, const char *cmd, const char *help, bool json,
+                          cli_opts *opt, const char **dir)
+{
+    static const struct option with_json[] = {{"db", required_argument, NULL, OPT_DB},
+                                              {"json", no_argument, NULL, OPT_JSON},
+                                              {"help", no_argument, NULL, OPT_HELP},
+                                              {NULL, 0, NULL, 0}};
+    static const struct option without_json[] = {{"db", required_argument, NULL, OPT_DB},
+                                                 {"help", no_argument, NULL, OPT_HELP},
+                                                 {NULL, 0, NULL, 0}};
+    const struct option *opts = json ? with_json : without_json;
+    *dir = NULL;
+    int c;
+    optind = 0;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        if (c == OPT_DB) {
+            *dir = optarg;
+            continue;
+        }
+        int r = cli_common_option(c, cmd, help, opt);
+        if (r != CLI_CONTINUE)
+            return r;
+    }
+    if (*dir == NULL && optind + 1 == argc)
+        *dir = argv[optind++];
+    if (*dir == NULL || optind != argc)
+        return cli_usage_error(cmd, "want --db DIR");
+    return CLI_CONTINUE;
+}
+
 static int db_init(int argc, char **argv)
 {
     static const struct option opts[] = {{"juvenile-age", required_argument, NULL, OPT_JUVENILE},
@@ -94,27 +127,11 @@ static int db_init(int argc, char **argv)
 
 static int db_check(int argc, char **argv)
 {
-    static const struct option opts[] = {{"db", required_argument, NULL, OPT_DB},
-                                         {"json", no_argument, NULL, OPT_JSON},
-                                         {"help", no_argument, NULL, OPT_HELP},
-                                         {NULL, 0, NULL, 0}};
     cli_opts opt = {0};
-    const char *dir = NULL;
-    int c;
-    optind = 0;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        if (c == OPT_DB) {
-            dir = optarg;
-            continue;
-        }
-        int r = cli_common_option(c, "db check", check_help, &opt);
-        if (r != CLI_CONTINUE)
-            return r;
-    }
-    if (dir == NULL && optind + 1 == argc)
-        dir = argv[optind++];
-    if (dir == NULL || optind != argc)
-        return cli_usage_error("db check", "want --db DIR");
+    const char *dir;
+    int r = store_dir_args(argc, argv, "db check", check_help, true, &opt, &dir);
+    if (r != CLI_CONTINUE)
+        return r;
     huella_error err;
     huella_store *s = NULL;
     huella_status st = huella_store_open(dir, &s, &err);
@@ -162,27 +179,11 @@ static const char refresh_help[] =
 
 static int db_gallery_refresh(int argc, char **argv)
 {
-    static const struct option opts[] = {{"db", required_argument, NULL, OPT_DB},
-                                         {"json", no_argument, NULL, OPT_JSON},
-                                         {"help", no_argument, NULL, OPT_HELP},
-                                         {NULL, 0, NULL, 0}};
     cli_opts opt = {0};
-    const char *dir = NULL;
-    int c;
-    optind = 0;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        if (c == OPT_DB) {
-            dir = optarg;
-            continue;
-        }
-        int r = cli_common_option(c, "db gallery-refresh", refresh_help, &opt);
-        if (r != CLI_CONTINUE)
-            return r;
-    }
-    if (dir == NULL && optind + 1 == argc)
-        dir = argv[optind++];
-    if (dir == NULL || optind != argc)
-        return cli_usage_error("db gallery-refresh", "want --db DIR");
+    const char *dir;
+    int r = store_dir_args(argc, argv, "db gallery-refresh", refresh_help, true, &opt, &dir);
+    if (r != CLI_CONTINUE)
+        return r;
     huella_error err;
     huella_store *s = NULL;
     huella_status st = huella_store_open(dir, &s, &err);
@@ -207,26 +208,11 @@ static int db_gallery_refresh(int argc, char **argv)
 
 static int db_rekey(int argc, char **argv)
 {
-    static const struct option opts[] = {{"db", required_argument, NULL, OPT_DB},
-                                         {"help", no_argument, NULL, OPT_HELP},
-                                         {NULL, 0, NULL, 0}};
     cli_opts opt = {0};
-    const char *dir = NULL;
-    int c;
-    optind = 0;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        if (c == OPT_DB) {
-            dir = optarg;
-            continue;
-        }
-        int r = cli_common_option(c, "db rekey", rekey_help, &opt);
-        if (r != CLI_CONTINUE)
-            return r;
-    }
-    if (dir == NULL && optind + 1 == argc)
-        dir = argv[optind++];
-    if (dir == NULL || optind != argc)
-        return cli_usage_error("db rekey", "want --db DIR");
+    const char *dir;
+    int r = store_dir_args(argc, argv, "db rekey", rekey_help, false, &opt, &dir);
+    if (r != CLI_CONTINUE)
+        return r;
     huella_error err;
     huella_status st = huella_store_rekey(dir, &err);
     if (st != HUELLA_OK)
