@@ -44,28 +44,41 @@ static const char show_help[] =
 
 enum { OPT_DB = 256, OPT_KEY, OPT_PERSON, OPT_USER, OPT_PURPOSE, OPT_SINCE, OPT_UNTIL, OPT_LIMIT };
 
-static int audit_init(int argc, char **argv)
+/* The options of init and verify: --db DIR, --key FILE, --json, --help.
+ * CLI_CONTINUE when parsing went on to the operands, else the exit
+ * status to return. */
+static int db_key_options(int argc, char **argv, const char *cmd, const char *help, cli_opts *opt,
+                          const char **dir, const char **key)
 {
     static const struct option opts[] = {{"db", required_argument, NULL, OPT_DB},
                                          {"key", required_argument, NULL, OPT_KEY},
                                          {"json", no_argument, NULL, OPT_JSON},
                                          {"help", no_argument, NULL, OPT_HELP},
                                          {NULL, 0, NULL, 0}};
-    cli_opts opt = {0};
-    const char *dir = NULL, *key = NULL;
+    *dir = *key = NULL;
     int c;
     optind = 0;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         if (c == OPT_DB)
-            dir = optarg;
+            *dir = optarg;
         else if (c == OPT_KEY)
-            key = optarg;
+            *key = optarg;
         else {
-            int r = cli_common_option(c, "audit init", init_help, &opt);
+            int r = cli_common_option(c, cmd, help, opt);
             if (r != CLI_CONTINUE)
                 return r;
         }
     }
+    return CLI_CONTINUE;
+}
+
+static int audit_init(int argc, char **argv)
+{
+    cli_opts opt = {0};
+    const char *dir, *key;
+    int r = db_key_options(argc, argv, "audit init", init_help, &opt, &dir, &key);
+    if (r != CLI_CONTINUE)
+        return r;
     if (dir == NULL || key == NULL || optind != argc)
         return cli_usage_error("audit init", "want --db DIR --key FILE");
     huella_error err;
@@ -81,26 +94,11 @@ static int audit_init(int argc, char **argv)
 
 static int audit_verify(int argc, char **argv)
 {
-    static const struct option opts[] = {{"db", required_argument, NULL, OPT_DB},
-                                         {"key", required_argument, NULL, OPT_KEY},
-                                         {"json", no_argument, NULL, OPT_JSON},
-                                         {"help", no_argument, NULL, OPT_HELP},
-                                         {NULL, 0, NULL, 0}};
     cli_opts opt = {0};
-    const char *dir = NULL, *key = NULL;
-    int c;
-    optind = 0;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        if (c == OPT_DB)
-            dir = optarg;
-        else if (c == OPT_KEY)
-            key = optarg;
-        else {
-            int r = cli_common_option(c, "audit verify", verify_help, &opt);
-            if (r != CLI_CONTINUE)
-                return r;
-        }
-    }
+    const char *dir, *key;
+    int r = db_key_options(argc, argv, "audit verify", verify_help, &opt, &dir, &key);
+    if (r != CLI_CONTINUE)
+        return r;
     if (dir == NULL || optind != argc)
         return cli_usage_error("audit verify", "want --db DIR");
     huella_error err;
