@@ -123,12 +123,6 @@ static void *inprocess_client(void *arg)
     return NULL;
 }
 
-static int cmp_u64(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return x < y ? -1 : x > y;
-}
-
 typedef struct result {
     double rps;
     uint64_t ok, errors;
@@ -173,10 +167,8 @@ static result run(void *(*fn)(void *), int clients, huella_audit *audit)
         free(w[i].lat_us);
         huella_store_close(w[i].store);
     }
-    qsort(all, n, sizeof(uint64_t), cmp_u64);
+    tc_latency_quantiles(all, n, &r.p50_ms, &r.p99_ms);
     r.rps = (double)r.ok / elapsed;
-    r.p50_ms = n ? (double)all[n / 2] / 1000.0 : 0;
-    r.p99_ms = n ? (double)all[(size_t)((double)n * 0.99)] / 1000.0 : 0;
     free(all);
     free(w);
     free(t);

@@ -15,6 +15,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -240,6 +241,25 @@ static inline int tc_call(int port, const char *ca_file, const char *method, con
     int rc = tc_request(&c, method, path, hs, body, body ? strlen(body) : 0, r);
     tc_close(&c);
     return rc;
+}
+
+static inline int tc_cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Median and 99th percentile (nearest rank) of n latencies in
+ * microseconds, in milliseconds; sorts us.  0 when n is 0. */
+static inline void tc_latency_quantiles(uint64_t *us, size_t n, double *p50_ms, double *p99_ms)
+{
+    *p50_ms = *p99_ms = 0;
+    if (n == 0)
+        return;
+    qsort(us, n, sizeof(uint64_t), tc_cmp_u64);
+    size_t rank99 = (size_t)((99 * (uint64_t)n + 99) / 100); /* ceil(0.99 n), 1-based */
+    *p50_ms = (double)us[n / 2] / 1000.0;
+    *p99_ms = (double)us[rank99 - 1] / 1000.0;
 }
 
 /* Start huellad (the binary `bin`) over TLS on 127.0.0.1:port with the
