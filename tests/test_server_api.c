@@ -237,14 +237,9 @@ static int setup(void **state)
     snprintf(g.dir, sizeof(g.dir), "%s", test_tmpfile("db"));
     snprintf(g.key, sizeof(g.key), "%s/audit-signing.key", test_tmpdir());
     snprintf(g.certdir, sizeof(g.certdir), "%s/tls", test_tmpdir());
-    char cmd[4096];
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s' '%s' '%s'* && '%s/scripts/make-cert' '%s' >/dev/null",
-             g.dir, g.certdir, g.key, HUELLA_SOURCE_DIR, g.certdir);
-    sh(cmd);
+    assert_int_equal(tc_fresh_store(HUELLA_SOURCE_DIR, g.dir, g.key, g.certdir), 0);
     snprintf(g.cert, sizeof(g.cert), "%s/cert.pem", g.certdir);
     huella_error err;
-    assert_int_equal(huella_store_init(g.dir, NULL, &err), HUELLA_OK);
-    assert_int_equal(huella_audit_init(g.dir, g.key, &err), HUELLA_OK);
     huella_access *a;
     assert_int_equal(huella_access_open(g.dir, &a, &err), HUELLA_OK);
     assert_int_equal(huella_access_agency_add(a, "border", &err), HUELLA_OK);

@@ -9,6 +9,9 @@
 #ifndef HUELLA_TLS_CLIENT_H
 #define HUELLA_TLS_CLIENT_H
 
+#include "huella/audit.h"
+#include "huella/store.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <gnutls/gnutls.h>
@@ -260,6 +263,29 @@ static inline void tc_latency_quantiles(uint64_t *us, size_t n, double *p50_ms, 
     size_t rank99 = (size_t)((99 * (uint64_t)n + 99) / 100); /* ceil(0.99 n), 1-based */
     *p50_ms = (double)us[n / 2] / 1000.0;
     *p99_ms = (double)us[rank99 - 1] / 1000.0;
+}
+
+/* A fresh store at db with its audit log signed by audit_key, and a
+ * self-signed certificate (certdir/cert.pem, key.pem) made by the
+ * project's scripts/make-cert; what was there is removed first.  0, or -1
+ * with the step that failed on stderr. */
+static inline int tc_fresh_store(const char *source_dir, const char *db, const char *audit_key,
+                                 const char *certdir)
+{
+    char cmd[4096];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s' '%s' '%s'* && '%s/scripts/make-cert' '%s' >/dev/null",
+             db, certdir, audit_key, source_dir, certdir);
+    if (system(cmd) != 0) {
+        fprintf(stderr, "command failed: %s\n", cmd);
+        return -1;
+    }
+    huella_error err;
+    if (huella_store_init(db, NULL, &err) != HUELLA_OK ||
+        huella_audit_init(db, audit_key, &err) != HUELLA_OK) {
+        fprintf(stderr, "%s: %s\n", db, err.message);
+        return -1;
+    }
+    return 0;
 }
 
 /* Start huellad (the binary `bin`) over TLS on 127.0.0.1:port with the
