@@ -263,32 +263,42 @@ static void explain_gives_the_score_and_the_pairs_behind_it(void **state)
  * measurement and one genuine comparison of 280 (0.36 %), rounded. */
 #define DB1_EER_LIMIT 0.035
 
+/* FVC2002 DB1_B, all pairs, from the ISO records or from the images
+ * (500 ppi); the caller frees.  Checks the protocol's counts. */
+static huella_eval_result *db1_all_pairs(huella_eval_input input)
+{
+    const huella_modality *m = huella_eval_modality_find("finger");
+    assert_non_null(m);
+    huella_dataset *ds;
+    huella_error err;
+    const char *const *ext =
+        input == HUELLA_INPUT_IMAGES ? m->image_extensions : m->template_extensions;
+    if (huella_dataset_scan(test_data("finger/fvc2002/DB1_B"), ext, &ds, &err) != HUELLA_OK)
+        fail_msg("%s", err.message);
+    assert_int_equal(ds->n_samples, 80);
+    huella_eval_options opt = {
+        HUELLA_PROTOCOL_ALL, {input, input == HUELLA_INPUT_IMAGES ? 500 : 0}, 2, false};
+    huella_eval_result *r;
+    if (huella_eval_run(m, ds, &opt, &r, &err) != HUELLA_OK)
+        fail_msg("%s", err.message);
+    huella_dataset_free(ds);
+    assert_int_equal(r->fte, 0);
+    assert_int_equal(r->n_genuine, 280);
+    assert_int_equal(r->n_impostor, 2880);
+    return r;
+}
+
 static void fvc2002_db1_accuracy_does_not_regress(void **state)
 {
     (void)state;
     if (!test_have_data())
         skip();
-    const huella_modality *m = huella_eval_modality_find("finger");
-    assert_non_null(m);
-    huella_dataset *ds;
-    huella_error err;
-    if (huella_dataset_scan(test_data("finger/fvc2002/DB1_B"), m->template_extensions, &ds, &err) !=
-        HUELLA_OK)
-        fail_msg("%s", err.message);
-    assert_int_equal(ds->n_samples, 80);
-    huella_eval_options opt = {HUELLA_PROTOCOL_ALL, {HUELLA_INPUT_TEMPLATES, 0}, 2, false};
-    huella_eval_result *r;
-    if (huella_eval_run(m, ds, &opt, &r, &err) != HUELLA_OK)
-        fail_msg("%s", err.message);
-    assert_int_equal(r->fte, 0);
-    assert_int_equal(r->n_genuine, 280);
-    assert_int_equal(r->n_impostor, 2880);
+    huella_eval_result *r = db1_all_pairs(HUELLA_INPUT_TEMPLATES);
     printf("# DB1_B all pairs: EER %.4f, FNMR at FMR 1%% %.4f\n", r->metrics.eer,
            r->metrics.fmr100);
     if (r->metrics.eer > DB1_EER_LIMIT)
         fail_msg("EER %.4f is above %.4f", r->metrics.eer, DB1_EER_LIMIT);
     huella_eval_result_free(r);
-    huella_dataset_free(ds);
 }
 
 /* The same guard for the whole engine: extraction from the DB1_B images
@@ -304,21 +314,7 @@ static void fvc2002_db1_images_accuracy_does_not_regress(void **state)
     (void)state;
     if (!test_have_data())
         skip();
-    const huella_modality *m = huella_eval_modality_find("finger");
-    assert_non_null(m);
-    huella_dataset *ds;
-    huella_error err;
-    if (huella_dataset_scan(test_data("finger/fvc2002/DB1_B"), m->image_extensions, &ds, &err) !=
-        HUELLA_OK)
-        fail_msg("%s", err.message);
-    assert_int_equal(ds->n_samples, 80);
-    huella_eval_options opt = {HUELLA_PROTOCOL_ALL, {HUELLA_INPUT_IMAGES, 500}, 2, false};
-    huella_eval_result *r;
-    if (huella_eval_run(m, ds, &opt, &r, &err) != HUELLA_OK)
-        fail_msg("%s", err.message);
-    assert_int_equal(r->fte, 0);
-    assert_int_equal(r->n_genuine, 280);
-    assert_int_equal(r->n_impostor, 2880);
+    huella_eval_result *r = db1_all_pairs(HUELLA_INPUT_IMAGES);
     printf("# DB1_B images, all pairs: EER %.4f, FNMR at FMR 1%% %.4f, at FMR 0.1%% %.4f\n",
            r->metrics.eer, r->metrics.fmr100, r->metrics.fmr1000);
     if (r->metrics.eer > DB1_IMAGES_EER_LIMIT)
@@ -327,7 +323,6 @@ static void fvc2002_db1_images_accuracy_does_not_regress(void **state)
         fail_msg("FNMR at FMR 0.1%% %.4f is above %.4f", r->metrics.fmr1000,
                  DB1_IMAGES_FMR1000_LIMIT);
     huella_eval_result_free(r);
-    huella_dataset_free(ds);
 }
 
 /* Images go through the extractor (src/finger/extract.c); what cannot be
