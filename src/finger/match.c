@@ -105,6 +105,13 @@
  * K = 7 or 8 neighbours, an edge angle tolerance of 8 or 9 (faster, but
  * EER rose on most sets), at most 40 or 48 minutiae a template (fitting
  * FVC's print sizes, not a principle).
+ * Then (2026-11-27), bit for bit the same scores again: the common-area
+ * test keeps each point's least distance to a side in a register over
+ * all the sides, four points at a time (9 % fewer instructions in that
+ * step, under 1 % of the whole).  Tried and not kept: link_pairs split
+ * into a loop that works out the votes and links and one that scatters
+ * them, and edges read as whole words (5 % more instructions: the
+ * arithmetic on bytes, not spilling, is most of that loop).
  * Earlier, 2.5 times the previous
  * implementation of this file, which looked up every directed edge,
  * voted in floating point into a table cleared per comparison, rebuilt a
@@ -378,6 +385,9 @@ static int cover_bins(const oriented *o, int keys[8])
     return nk;
 }
 
+static float wq_quality(int quality);
+static void hull_normals(huella_finger_prepared *p);
+
 static huella_status prepare(const huella_finger_template *t, bool with_index,
                              huella_finger_prepared **out, huella_error *err)
 {
@@ -536,7 +546,7 @@ static huella_status prepare(const huella_finger_template *t, bool with_index,
         p->source[k] = (uint8_t)order[k].i;
         const huella_minutia *mk = &t->minutiae[order[k].i];
         p->type[k] = mk->type;
-        p->wq[k] = mk->quality == 0 ? 1.0f : (float)mk->quality / 100.0f;
+        p->wq[k] = wq_quality(mk->quality);
         p->wq_mean += p->wq[k] / (float)n;
         p->cth[k] = cosf(th[k]);
         p->sth[k] = sinf(th[k]);
@@ -566,13 +576,7 @@ static huella_status prepare(const huella_finger_template *t, bool with_index,
     for (int i = 0; i < n; i++)
         pts[i] = (pt){p->x[i], p->y[i]};
     p->n_hull = convex_hull(pts, n, p->hx, p->hy);
-    for (int i = 0; i < p->n_hull; i++) {
-        int j = i + 1 == p->n_hull ? 0 : i + 1;
-        float ex = p->hx[j] - p->hx[i], ey = p->hy[j] - p->hy[i];
-        float len = sqrtf(ex * ex + ey * ey);
-        p->hnx[i] = len > 0 ? -ey / len : 0.0f;
-        p->hny[i] = len > 0 ? ex / len : 0.0f;
-    }
+    hull_normals(p);
     *out = p;
     return HUELLA_OK;
 }
@@ -837,27 +841,47 @@ static int cmp_cons(const void *p, const void *q)
 
 /*
  * How many of the n points (px, py) lie inside p's hull, widened by
- * HULL_MARGIN.  Every side is tested for every point (no early exit):
- * whether a point is inside is a coin toss for the branch predictor, and
- * the loop over the points then vectorises.
+ * HULL_MARGIN (weighed by wq).  Every side is tested for every point (no
+ * early exit): whether a point is inside is a coin toss for the branch
+ * predictor.  Four points at a time, the least signed distance to a side
+ * kept in a register over all the sides (a point is inside when that
+ * least distance is, which is the conjunction of the per-side tests bit
+ * for bit); px and py must be readable up to a multiple of 4.
  */
 static float weigh_inside_hull(const huella_finger_prepared *p, const float *px, const float *py,
                                const float *wq, int n)
 {
     if (p->n_hull < 3)
         return 0;
-    uint8_t inside[MAX_M];
-    memset(inside, 1, (size_t)n);
-    for (int h = 0; h < p->n_hull; h++) {
-        float nx = p->hnx[h], ny = p->hny[h], hx = p->hx[h], hy = p->hy[h];
-        for (int i = 0; i < n; i++) {
+    float least[MAX_M + 4];
+    int nh = p->n_hull;
+    const float *hnx = p->hnx, *hny = p->hny, *hx = p->hx, *hy = p->hy;
+#if defined(__SSE2__)
+    for (int i = 0; i < n; i += 4) {
+        const __m128 vx = _mm_loadu_ps(px + i), vy = _mm_loadu_ps(py + i);
+        __m128 lo = _mm_set1_ps(1e30f);
+        for (int h = 0; h < nh; h++) {
             /* Signed distance to the side's line, positive inside. */
-            inside[i] &= (uint8_t)(nx * (px[i] - hx) + ny * (py[i] - hy) >= -HULL_MARGIN);
+            __m128 v =
+                _mm_add_ps(_mm_mul_ps(_mm_set1_ps(hnx[h]), _mm_sub_ps(vx, _mm_set1_ps(hx[h]))),
+                           _mm_mul_ps(_mm_set1_ps(hny[h]), _mm_sub_ps(vy, _mm_set1_ps(hy[h]))));
+            lo = _mm_min_ps(v, lo);
         }
+        _mm_storeu_ps(least + i, lo);
     }
+#else
+    for (int i = 0; i < n; i++) {
+        float lo = 1e30f;
+        for (int h = 0; h < nh; h++) {
+            float v = hnx[h] * (px[i] - hx[h]) + hny[h] * (py[i] - hy[h]);
+            lo = v < lo ? v : lo;
+        }
+        least[i] = lo;
+    }
+#endif
     float sum = 0;
     for (int i = 0; i < n; i++)
-        sum += inside[i] ? wq[i] : 0.0f;
+        sum += least[i] >= -HULL_MARGIN ? wq[i] : 0.0f;
     return sum;
 }
 
@@ -1260,7 +1284,7 @@ static double compare(const huella_finger_prepared *a, const huella_finger_prepa
         }
         *n_pairs = (size_t)best_m;
     }
-    float px[MAX_M], py[MAX_M];
+    float px[MAX_M + 4] = {0}, py[MAX_M + 4] = {0};
     for (int i = 0; i < na; i++) {
         /* a's minutia into b's frame: the inverse rotation. */
         float dx = a->x[i] - al.ax, dy = a->y[i] - al.ay;
@@ -1322,18 +1346,28 @@ double huella_finger_compare_explain(const huella_finger_prepared *a,
 /*
  * What huella_finger_prepare_compact computes, so that a gallery can be
  * loaded without preparing again: the minutiae as prepared (positions,
- * directions with their cosines and sines, weights, types, sources), the
- * hull and its normals, and each edge's (d, b1, b2, dir, i, j); the
- * tolerance and hash key of an edge are functions of (d, b1, b2) and are
- * recomputed.  Floats are copied as they are in memory (host byte order,
- * recorded in the header: a host of the other order refuses the bytes and
- * the caller prepares again).
+ * directions with their cosines and sines, types, sources, qualities),
+ * the hull, and the edges.  Everything that is a function of what is
+ * kept is recomputed on loading, by the same code as preparation, so the
+ * loaded template compares bit for bit as the one serialised: a
+ * minutia's weight from its quality (wq_quality), the hull's points from
+ * the minutiae they are (one index each instead of two floats) and its
+ * normals (hull_normals), an edge's i from the order of the edges (they
+ * are made minutia by minutia, so each minutia's count says which are
+ * its), its tolerance and hash key from (d, b1, b2), and EDGE_FORWARD,
+ * which every stored edge has.  Floats are copied as they are in memory
+ * (host byte order, recorded in the header: a host of the other order
+ * refuses the bytes and the caller prepares again).
  *
- * Layout: "HFPC", u8 HUELLA_FINGER_PREPARED_FORMAT, u8 byte-order mark
- * (1 = little-endian host), u16 n, u16 n_edges, u16 n_hull, f32 wq_mean,
- * f32 x[n] y[n] th[n] cth[n] sth[n] wq[n], u8 type[n] source[n],
- * f32 hx[h] hy[h] hnx[h] hny[h], then n_edges times u8 d b1 b2 dir i j.
- * u16 and f32 in host order.
+ * Layout (format 2): "HFPC", u8 HUELLA_FINGER_PREPARED_FORMAT, u8
+ * byte-order mark (1 = little-endian host), u16 n, u16 n_edges, u16
+ * n_hull, f32 wq_mean, f32 x[n] y[n] th[n] cth[n] sth[n], u8 type[n]
+ * source[n] quality[n] edges_of[n], u8 hull[n_hull] (minutia indexes),
+ * the mutual bits of the edges (EDGE_BACKWARD, bit e % 8 of byte e / 8),
+ * then n_edges times u8 d b1 j b2.  u16 and f32 in host order.  Format 1
+ * kept the weights, hull points and normals as floats and 6 bytes an
+ * edge: on the ISO records of FVC2002 DB1..DB4_B, 2,035 bytes a finger
+ * on average against 1,508 now (26 % fewer).
  */
 #define SER_HEAD 16
 
@@ -1352,8 +1386,31 @@ static uint8_t host_order(void)
 
 static size_t ser_size(int n, int ne, int nh)
 {
-    return SER_HEAD + (size_t)n * (6 * sizeof(float) + 2) + (size_t)nh * 4 * sizeof(float) +
-           (size_t)ne * 6;
+    return SER_HEAD + (size_t)n * (5 * sizeof(float) + 4) + (size_t)nh + ((size_t)ne + 7) / 8 +
+           (size_t)ne * 4;
+}
+
+/* The weight of a minutia of the given quality (see compare). */
+static float wq_quality(int quality)
+{
+    return quality == 0 ? 1.0f : (float)quality / 100.0f;
+}
+
+/* The quality that gives weight wq: 0 for 1 (not reported, or 100: the
+ * same weight). */
+static uint8_t quality_wq(float wq)
+{
+    return wq >= 1.0f ? 0 : (uint8_t)lroundf(wq * 100.0f);
+}
+
+/* The first of the n minutiae at (x, y), or the last when none is (the
+ * hull's points are minutiae: convex_hull copies them). */
+static int minutia_at(const float *px, const float *py, int n, float x, float y)
+{
+    int i = 0;
+    while (i < n - 1 && !(px[i] == x && py[i] == y))
+        i++;
+    return i;
 }
 
 huella_status huella_finger_prepared_serialize(const huella_finger_prepared *p, uint8_t **out,
@@ -1365,7 +1422,7 @@ huella_status huella_finger_prepared_serialize(const huella_finger_prepared *p, 
         return huella_error_set(err, HUELLA_E_INPUT,
                                 "finger: only a compact prepared template is serialised");
     size_t size = ser_size(p->n, p->n_edges, p->n_hull);
-    uint8_t *b = malloc(size);
+    uint8_t *b = calloc(1, size);
     if (b == NULL)
         return huella_error_set(err, HUELLA_E_NOMEM, "finger: out of memory");
     uint16_t h[3] = {(uint16_t)p->n, (uint16_t)p->n_edges, (uint16_t)p->n_hull};
@@ -1375,22 +1432,42 @@ huella_status huella_finger_prepared_serialize(const huella_finger_prepared *p, 
     memcpy(b + 6, h, sizeof(h));
     memcpy(b + 12, &p->wq_mean, sizeof(float));
     uint8_t *c = b + SER_HEAD;
-    size_t fn = (size_t)p->n * sizeof(float), fh = (size_t)p->n_hull * sizeof(float);
-    const float *fa[6] = {p->x, p->y, p->th, p->cth, p->sth, p->wq};
-    for (int k = 0; k < 6; k++, c += fn)
+    size_t fn = (size_t)p->n * sizeof(float);
+    const float *fa[5] = {p->x, p->y, p->th, p->cth, p->sth};
+    for (int k = 0; k < 5; k++, c += fn)
         memcpy(c, fa[k], fn);
     memcpy(c, p->type, (size_t)p->n), c += p->n;
     memcpy(c, p->source, (size_t)p->n), c += p->n;
-    const float *fb[4] = {p->hx, p->hy, p->hnx, p->hny};
-    for (int k = 0; k < 4; k++, c += fh)
-        memcpy(c, fb[k], fh);
-    for (int e = 0; e < p->n_edges; e++, c += 6) {
+    for (int i = 0; i < p->n; i++)
+        *c++ = quality_wq(p->wq[i]);
+    uint8_t *edges_of = c;
+    c += p->n;
+    for (int e = 0; e < p->n_edges; e++)
+        edges_of[p->edges[e].i]++;
+    for (int k = 0; k < p->n_hull; k++)
+        *c++ = (uint8_t)minutia_at(p->x, p->y, p->n, p->hx[k], p->hy[k]);
+    uint8_t *mutual = c;
+    c += (p->n_edges + 7) / 8;
+    for (int e = 0; e < p->n_edges; e++, c += 4) {
         const edge *ed = &p->edges[e];
-        c[0] = ed->d, c[1] = ed->b1, c[2] = ed->b2, c[3] = ed->dir, c[4] = ed->i, c[5] = ed->j;
+        mutual[e / 8] |= (uint8_t)(((ed->dir & EDGE_BACKWARD) != 0) << (e % 8));
+        c[0] = ed->d, c[1] = ed->b1, c[2] = ed->j, c[3] = ed->b2;
     }
     *out = b;
     *len = size;
     return HUELLA_OK;
+}
+
+/* The inward unit normals of the sides of p's hull. */
+static void hull_normals(huella_finger_prepared *p)
+{
+    for (int i = 0; i < p->n_hull; i++) {
+        int j = i + 1 == p->n_hull ? 0 : i + 1;
+        float ex = p->hx[j] - p->hx[i], ey = p->hy[j] - p->hy[i];
+        float len = sqrtf(ex * ex + ey * ey);
+        p->hnx[i] = len > 0 ? -ey / len : 0.0f;
+        p->hny[i] = len > 0 ? ex / len : 0.0f;
+    }
 }
 
 huella_status huella_finger_prepared_load(const uint8_t *data, size_t len,
@@ -1412,6 +1489,35 @@ huella_status huella_finger_prepared_load(const uint8_t *data, size_t len,
                                 "finger: serialised prepared template has inconsistent sizes "
                                 "(%d minutiae, %d edges, %d hull points, %zu bytes)",
                                 n, ne, nh, len);
+    const uint8_t *c = data + SER_HEAD + (size_t)n * 5 * sizeof(float);
+    const uint8_t *types = c, *sources = c + n, *qualities = c + 2 * n, *edges_of = c + 3 * n;
+    const uint8_t *hull = c + 4 * n, *mutual = hull + nh, *ev = mutual + (ne + 7) / 8;
+    int counted = 0;
+    for (int i = 0; i < n; i++) {
+        /* 100 weighs as 0 does, and is serialised as 0 */
+        if (qualities[i] >= 100 || edges_of[i] > K_NEIGHBOURS)
+            return huella_error_set(err, HUELLA_E_INPUT,
+                                    "finger: serialised prepared template has a bad minutia (%d)",
+                                    i);
+        counted += edges_of[i];
+    }
+    if (counted != ne || (ne % 8 != 0 && (mutual[ne / 8] >> (ne % 8)) != 0))
+        return huella_error_set(err, HUELLA_E_INPUT,
+                                "finger: serialised prepared template counts %d edges, holds %d "
+                                "(or has stray mutual bits)",
+                                counted, ne);
+    /* Hull points: minutiae, each named by its first index (what
+     * serialising writes, so that loading and serialising again gives the
+     * same bytes). */
+    float x[MAX_M], y[MAX_M];
+    memcpy(x, data + SER_HEAD, (size_t)n * sizeof(float));
+    memcpy(y, data + SER_HEAD + (size_t)n * sizeof(float), (size_t)n * sizeof(float));
+    for (int k = 0; k < nh; k++)
+        if (hull[k] >= n || minutia_at(x, y, n, x[hull[k]], y[hull[k]]) != hull[k])
+            return huella_error_set(err, HUELLA_E_INPUT,
+                                    "finger: serialised prepared template has a bad hull point "
+                                    "(%d)",
+                                    k);
     /* Packed to 16 bytes rather than 64: nothing reads these arrays with
      * aligned vector loads, and a gallery holds millions of them (a fifth
      * less memory than the layout preparation uses). */
@@ -1439,22 +1545,32 @@ huella_status huella_finger_prepared_load(const uint8_t *data, size_t len,
     p->size = total_size;
     p->indexed = false;
     memcpy(&p->wq_mean, data + 12, sizeof(float));
-    const uint8_t *c = data + SER_HEAD;
-    size_t fn = (size_t)n * sizeof(float), fh = (size_t)nh * sizeof(float);
-    for (int k = 0; k < 6; k++, c += fn)
-        memcpy(*fa[k], c, fn);
-    memcpy(p->type, c, (size_t)n), c += n;
-    memcpy(p->source, c, (size_t)n), c += n;
-    for (int k = 6; k < 10; k++, c += fh)
-        memcpy(*fa[k], c, fh);
-    for (int e = 0; e < ne; e++, c += 6) {
+    size_t fn = (size_t)n * sizeof(float);
+    for (int k = 0; k < 5; k++)
+        memcpy(*fa[k], data + SER_HEAD + (size_t)k * fn, fn);
+    memcpy(p->type, types, (size_t)n);
+    memcpy(p->source, sources, (size_t)n);
+    for (int i = 0; i < n; i++)
+        p->wq[i] = wq_quality(qualities[i]);
+    for (int k = 0; k < nh; k++) {
+        p->hx[k] = p->x[hull[k]];
+        p->hy[k] = p->y[hull[k]];
+    }
+    hull_normals(p);
+    for (int e = 0, i = 0, left = n > 0 ? edges_of[0] : 0; e < ne; e++, ev += 4) {
+        while (left == 0)
+            left = edges_of[++i]; /* counted == ne: some minutia after i has edges */
+        left--;
         edge *ed = &p->edges[e];
-        if (c[4] >= n || c[5] >= n || c[4] == c[5] || (c[3] & EDGE_FORWARD) == 0 || c[3] > 3) {
+        if (ev[2] >= n || ev[2] == i) {
             free(block);
             return huella_error_set(err, HUELLA_E_INPUT,
                                     "finger: serialised prepared template has a bad edge (%d)", e);
         }
-        ed->d = c[0], ed->b1 = c[1], ed->b2 = c[2], ed->dir = c[3], ed->i = c[4], ed->j = c[5];
+        ed->d = ev[0], ed->b1 = ev[1], ed->b2 = ev[3];
+        ed->i = (uint8_t)i;
+        ed->j = ev[2];
+        ed->dir = (uint8_t)(EDGE_FORWARD | (((mutual[e / 8] >> (e % 8)) & 1u) ? EDGE_BACKWARD : 0));
         ed->pad = 0;
         ed->td = (uint8_t)tol_d(ed->d);
         int bd = ed->d / BIN_D;
