@@ -1284,7 +1284,9 @@ static double compare(const huella_finger_prepared *a, const huella_finger_prepa
         }
         *n_pairs = (size_t)best_m;
     }
-    float px[MAX_M + 4] = {0}, py[MAX_M + 4] = {0};
+    float px[MAX_M + 4], py[MAX_M + 4];
+    for (int i = 0; i < 4; i++) /* weigh_inside_hull reads up to a multiple of 4 */
+        px[na + i] = py[na + i] = px[nb + i] = py[nb + i] = 0.0f;
     for (int i = 0; i < na; i++) {
         /* a's minutia into b's frame: the inverse rotation. */
         float dx = a->x[i] - al.ax, dy = a->y[i] - al.ay;
