@@ -1680,8 +1680,8 @@ huella_status huella_finger_prepared_load(const uint8_t *data, size_t len,
         ed->i = (uint8_t)i;
         ed->j = ev[2];
         ed->dir = (uint8_t)(EDGE_FORWARD | (((mutual[e / 8] >> (e % 8)) & 1u) ? EDGE_BACKWARD : 0));
-        ed->pdd = pdd_of(ed->td);
         ed->td = (uint8_t)tol_d(ed->d);
+        ed->pdd = pdd_of(ed->td);
         int bd = ed->d / BIN_D;
         ed->key = (uint16_t)key_of(bd < N_BIN_D ? bd : N_BIN_D - 1, bin_a(ed->b1), bin_a(ed->b2));
     }
