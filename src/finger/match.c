@@ -127,6 +127,14 @@
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
+/* The edge look-up has an AVX-512 version (compress instead of a table
+ * of lane positions), chosen at run time; the results are the same. */
+#if defined(__x86_64__) && defined(__GNUC__)
+#define FINGER_X86 1
+#include <immintrin.h>
+#else
+#define FINGER_X86 0
+#endif
 
 #define PI_F     3.14159265f
 #define TWO_PI_F 6.28318531f
@@ -840,9 +848,9 @@ typedef struct scratch {
     int16_t first_link[MAX_M * MAX_M];
     /* The pairs with a vote, in order of first vote. */
     uint16_t touched[2 * MAX_MATCHES];
-    /* Matching edge pairs: a's index entry and b's edge (+ 8: see
-     * append_lanes). */
-    uint16_t cand_at[MAX_MATCHES + 8], cand_e[MAX_MATCHES + 8];
+    /* Matching edge pairs: a's index entry and b's edge (+ 16: see
+     * append_lanes and find_candidates_avx512). */
+    uint16_t cand_at[MAX_MATCHES + 16], cand_e[MAX_MATCHES + 16];
     /* Per matching edge pair, worked out by link_pairs: its two minutia
      * pairs (ia * nb + ib), its vote, and its two links but for their
      * next fields (+ 8: eight at a time). */
@@ -866,6 +874,52 @@ static int cmp_cons(const void *p, const void *q)
         return x->i - y->i;
     return x->j - y->j;
 }
+
+#if FINGER_X86
+/* weigh_inside_hull with AVX-512, sixteen points at a time (px and py
+ * readable up to a multiple of 16); the same arithmetic lane by lane,
+ * so the same result. */
+__attribute__((target("avx512f"))) static float
+weigh_inside_hull_avx512(const huella_finger_prepared *p, const float *px, const float *py,
+                         const float *wq, int n)
+{
+    if (p->n_hull < 3)
+        return 0;
+    float least[MAX_M + 16];
+    int nh = p->n_hull;
+    const float *hnx = p->hnx, *hny = p->hny, *hx = p->hx, *hy = p->hy;
+    for (int i = 0; i < n; i += 16) {
+        const __m512 vx = _mm512_loadu_ps(px + i), vy = _mm512_loadu_ps(py + i);
+        __m512 lo = _mm512_set1_ps(1e30f);
+        for (int h = 0; h < nh; h++) {
+            __m512 v = _mm512_add_ps(
+                _mm512_mul_ps(_mm512_set1_ps(hnx[h]), _mm512_sub_ps(vx, _mm512_set1_ps(hx[h]))),
+                _mm512_mul_ps(_mm512_set1_ps(hny[h]), _mm512_sub_ps(vy, _mm512_set1_ps(hy[h]))));
+            lo = _mm512_min_ps(v, lo);
+        }
+        _mm512_storeu_ps(least + i, lo);
+    }
+    float sum = 0;
+    for (int i = 0; i < n; i++)
+        sum += least[i] >= -HULL_MARGIN ? wq[i] : 0.0f;
+    return sum;
+}
+
+/* Bit j of near[]: point j of (tx, ty) (n of them, readable up to a
+ * multiple of 16) within sqrt(t2) of (x, y); consolidate's test,
+ * sixteen at a time. */
+__attribute__((target("avx512f"))) static void
+near_avx512(const float *tx, const float *ty, int n, float x, float y, float t2, uint64_t *near)
+{
+    const __m512 vx = _mm512_set1_ps(x), vy = _mm512_set1_ps(y), vt = _mm512_set1_ps(t2);
+    for (int j = 0; j < n; j += 16) {
+        __m512 ex = _mm512_sub_ps(_mm512_loadu_ps(tx + j), vx);
+        __m512 ey = _mm512_sub_ps(_mm512_loadu_ps(ty + j), vy);
+        __m512 e2 = _mm512_add_ps(_mm512_mul_ps(ex, ex), _mm512_mul_ps(ey, ey));
+        near[j / 64] |= (uint64_t)_mm512_cmp_ps_mask(e2, vt, _CMP_LE_OQ) << (j % 64);
+    }
+}
+#endif
 
 /*
  * How many of the n points (px, py) lie inside p's hull, widened by
@@ -911,6 +965,18 @@ static float weigh_inside_hull(const huella_finger_prepared *p, const float *px,
     for (int i = 0; i < n; i++)
         sum += least[i] >= -HULL_MARGIN ? wq[i] : 0.0f;
     return sum;
+}
+
+/* weigh_inside_hull, with AVX-512 when avx512. */
+static float weigh_hull(const huella_finger_prepared *p, const float *px, const float *py,
+                        const float *wq, int n, bool avx512)
+{
+#if FINGER_X86
+    if (avx512)
+        return weigh_inside_hull_avx512(p, px, py, wq, n);
+#endif
+    (void)avx512;
+    return weigh_inside_hull(p, px, py, wq, n);
 }
 
 typedef struct alignment {
@@ -986,8 +1052,9 @@ static int grow(const huella_finger_prepared *a, const huella_finger_prepared *b
  * pairs (appended to the queues) and refines *al to the least-squares transform.
  */
 static int consolidate(const huella_finger_prepared *a, const huella_finger_prepared *b, scratch *w,
-                       int m, uint16_t stamp, alignment *al)
+                       int m, uint16_t stamp, alignment *al, bool avx512)
 {
+    (void)avx512; /* used on x86 only */
     if (m < CONSOLIDATE_MIN)
         return m;
     float cax = 0, cay = 0, cbx = 0, cby = 0;
@@ -1022,7 +1089,7 @@ static int consolidate(const huella_finger_prepared *a, const huella_finger_prep
 
     /* b's minutiae in a's frame, and the tolerance around each of a's. */
     int na = a->n, nb = b->n;
-    float tx[MAX_M + 4], ty[MAX_M + 4], tth[MAX_M], tol2[MAX_M];
+    float tx[MAX_M + 16], ty[MAX_M + 16], tth[MAX_M], tol2[MAX_M];
     for (int j = 0; j < nb; j++) {
         float dxb = b->x[j] - cbx, dyb = b->y[j] - cby;
         tx[j] = cax + ls.c * dxb - ls.s * dyb;
@@ -1043,7 +1110,7 @@ static int consolidate(const huella_finger_prepared *a, const huella_finger_prep
      * scattered walk with a branch per pair.  The order does not matter:
      * the candidates are sorted below. */
     int nc = 0;
-    for (int j = nb; j < (nb + 3) / 4 * 4; j++)
+    for (int j = nb; j < (nb + 15) / 16 * 16; j++)
         tx[j] = ty[j] = 1e30f; /* padding: never near */
     for (int i = 0; i < na && nc + nb <= MAX_CONSOLIDATE; i++) {
         if (w->taken_a[i] == stamp)
@@ -1051,13 +1118,20 @@ static int consolidate(const huella_finger_prepared *a, const huella_finger_prep
         float axi = a->x[i], ayi = a->y[i], t2 = tol2[i];
         /* Bit j of near: b's minutia j within the tolerance of a's i. */
         uint64_t near[MAX_M / 64] = {0};
+#if FINGER_X86
+        if (avx512)
+            near_avx512(tx, ty, nb, axi, ayi, t2, near);
+        else
+#endif
 #if defined(__SSE2__)
-        const __m128 vx = _mm_set1_ps(axi), vy = _mm_set1_ps(ayi), vt = _mm_set1_ps(t2);
-        for (int j = 0; j < nb; j += 4) {
-            __m128 ex = _mm_sub_ps(_mm_loadu_ps(tx + j), vx);
-            __m128 ey = _mm_sub_ps(_mm_loadu_ps(ty + j), vy);
-            __m128 e2 = _mm_add_ps(_mm_mul_ps(ex, ex), _mm_mul_ps(ey, ey));
-            near[j / 64] |= (uint64_t)_mm_movemask_ps(_mm_cmple_ps(e2, vt)) << (j % 64);
+        {
+            const __m128 vx = _mm_set1_ps(axi), vy = _mm_set1_ps(ayi), vt = _mm_set1_ps(t2);
+            for (int j = 0; j < nb; j += 4) {
+                __m128 ex = _mm_sub_ps(_mm_loadu_ps(tx + j), vx);
+                __m128 ey = _mm_sub_ps(_mm_loadu_ps(ty + j), vy);
+                __m128 e2 = _mm_add_ps(_mm_mul_ps(ex, ex), _mm_mul_ps(ey, ey));
+                near[j / 64] |= (uint64_t)_mm_movemask_ps(_mm_cmple_ps(e2, vt)) << (j % 64);
+            }
         }
 #else
         for (int j = 0; j < nb; j++) {
@@ -1216,6 +1290,63 @@ static inline void work_out8(const edge_index *a, const huella_finger_prepared *
 }
 #endif
 
+#if FINGER_X86
+/* find_candidates with AVX-512 (BW, VL, VBMI2): the same tests on 16
+ * entries at a time, the passing lanes' entries compressed into place
+ * in one instruction instead of looked up in byte_positions per 8 lanes;
+ * the same candidates in the same order.  Up to 16 slots past the count
+ * may be overwritten. */
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512vbmi2,popcnt"))) static int
+find_candidates_avx512(const edge_index *a, const huella_finger_prepared *b, scratch *w)
+{
+    int nm = 0;
+    const __m256i iota = _mm256_setr_epi16(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    const __m128i vta = _mm_set1_epi8((char)TOL_A), zero = _mm_setzero_si128();
+    for (int e = 0; e < b->n_edges && nm < MAX_MATCHES - MAX_BUCKET; e++) {
+        const edge *eb = &b->edges[e];
+        int first = 0, n = a->n_entries;
+        if (a->bin_start != NULL) {
+            first = a->bin_start[eb->key];
+            n = a->bin_start[eb->key + 1] - first;
+        }
+        const __m128i vd = _mm_set1_epi8((char)eb->d), v1 = _mm_set1_epi8((char)eb->b1),
+                      v2 = _mm_set1_epi8((char)eb->b2), vtd = _mm_set1_epi8((char)eb->td),
+                      vdir = _mm_set1_epi8((char)eb->dir);
+        const __m256i ve = _mm256_set1_epi16((short)e);
+        /* The first 16 entries without a branch (as find_candidates). */
+        int k = 0;
+        do {
+            int at = first + k, left = n - k;
+            __mmask16 lim = (__mmask16)(left >= 16 ? 0xFFFFu : (1u << left) - 1u);
+            __m128i d = _mm_loadu_si128((const __m128i *)(a->ed + at));
+            __m128i x1 = _mm_sub_epi8(_mm_loadu_si128((const __m128i *)(a->eb1 + at)), v1);
+            __m128i x2 = _mm_sub_epi8(_mm_loadu_si128((const __m128i *)(a->eb2 + at)), v2);
+            __m128i dd = _mm_or_si128(_mm_subs_epu8(d, vd), _mm_subs_epu8(vd, d));
+            __m128i a1 = _mm_min_epu8(x1, _mm_sub_epi8(zero, x1));
+            __m128i a2 = _mm_min_epu8(x2, _mm_sub_epi8(zero, x2));
+            __m128i excess =
+                _mm_or_si128(_mm_subs_epu8(dd, vtd),
+                             _mm_or_si128(_mm_subs_epu8(a1, vta), _mm_subs_epu8(a2, vta)));
+            __mmask16 m = _mm_mask_cmpeq_epi8_mask(lim, excess, zero);
+            m &= _mm_test_epi8_mask(_mm_loadu_si128((const __m128i *)(a->edir + at)), vdir);
+            __m256i ats = _mm256_add_epi16(iota, _mm256_set1_epi16((short)at));
+            _mm256_storeu_si256((__m256i *)(w->cand_at + nm), _mm256_maskz_compress_epi16(m, ats));
+            _mm256_storeu_si256((__m256i *)(w->cand_e + nm), ve);
+            nm += _mm_popcnt_u32(m);
+            k += 16;
+        } while (k < n);
+    }
+    return nm;
+}
+
+static bool have_avx512(void)
+{
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+           __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vbmi2") &&
+           __builtin_cpu_supports("popcnt");
+}
+#endif
+
 /* Pass 2: the votes of the pairs (listed in touched in order of first
  * vote) and their lists of links; returns the number of pairs. */
 static int link_pairs(const edge_index *a, const huella_finger_prepared *b, scratch *w, int nm)
@@ -1316,7 +1447,13 @@ static double compare(const huella_finger_prepared *a, const huella_finger_prepa
     scratch *w = &w_;
     const edge_index ix = a->indexed ? a->index : flat_index(a, &w->flat);
 
+#if FINGER_X86
+    const bool avx512 = have_avx512();
+    int nm = avx512 ? find_candidates_avx512(&ix, b, w) : find_candidates(&ix, b, w);
+#else
+    const bool avx512 = false;
     int nm = find_candidates(&ix, b, w);
+#endif
     if (nm == 0)
         return 0.0;
     memset(w->vote, 0, sizeof(int32_t) * (size_t)na * (size_t)nb);
@@ -1381,7 +1518,7 @@ static double compare(const huella_finger_prepared *a, const huella_finger_prepa
         w->taken_a[w->best_a[q]] = stamp;
         w->taken_b[w->best_b[q]] = stamp;
     }
-    best_m = consolidate(a, b, w, best_m, stamp, &al);
+    best_m = consolidate(a, b, w, best_m, stamp, &al, avx512);
 
     /* Common area: minutiae of each inside the other's hull. */
     if (pairs != NULL) {
@@ -1391,8 +1528,8 @@ static double compare(const huella_finger_prepared *a, const huella_finger_prepa
         }
         *n_pairs = (size_t)best_m;
     }
-    float px[MAX_M + 4], py[MAX_M + 4];
-    for (int i = 0; i < 4; i++) /* weigh_inside_hull reads up to a multiple of 4 */
+    float px[MAX_M + 16], py[MAX_M + 16];
+    for (int i = 0; i < 16; i++) /* weigh_inside_hull reads up to a multiple of 4 or 16 */
         px[na + i] = py[na + i] = px[nb + i] = py[nb + i] = 0.0f;
     for (int i = 0; i < na; i++) {
         /* a's minutia into b's frame: the inverse rotation. */
@@ -1400,13 +1537,13 @@ static double compare(const huella_finger_prepared *a, const huella_finger_prepa
         px[i] = al.bx + al.c * dx + al.s * dy;
         py[i] = al.by - al.s * dx + al.c * dy;
     }
-    float ova = weigh_inside_hull(b, px, py, a->wq, na);
+    float ova = weigh_hull(b, px, py, a->wq, na, avx512);
     for (int i = 0; i < nb; i++) {
         float dx = b->x[i] - al.bx, dy = b->y[i] - al.by;
         px[i] = al.ax + al.c * dx - al.s * dy;
         py[i] = al.ay + al.s * dx + al.c * dy;
     }
-    float ovb = weigh_inside_hull(a, px, py, b->wq, nb);
+    float ovb = weigh_hull(a, px, py, b->wq, nb, avx512);
     /* Paired weight: each pair counts the geometric mean of its minutiae's
      * weights, less when their types disagree. */
     float m = 0;
