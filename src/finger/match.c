@@ -1738,6 +1738,21 @@ huella_status huella_finger_prepared_load(const uint8_t *data, size_t len,
     const uint8_t *c = data + SER_HEAD + (size_t)n * 5 * sizeof(float);
     const uint8_t *types = c, *sources = c + n, *qualities = c + 2 * n, *edges_of = c + 3 * n;
     const uint8_t *hull = c + 4 * n, *mutual = hull + nh, *ev = mutual + (ne + 7) / 8;
+    /* Positions finite, directions in [0, 2 pi) as preparation makes
+     * them (a direction of 1e30 or infinity would never wrap: the
+     * comparison's angle arithmetic relies on the range). */
+    for (int i = 0; i < n; i++) {
+        float v[5];
+        for (int k = 0; k < 5; k++)
+            memcpy(&v[k], data + SER_HEAD + ((size_t)k * n + (size_t)i) * sizeof(float),
+                   sizeof(float));
+        if (!isfinite(v[0]) || !isfinite(v[1]) || !(v[2] >= 0.0f && v[2] < TWO_PI_F) ||
+            !(fabsf(v[3]) <= 1.0f) || !(fabsf(v[4]) <= 1.0f))
+            return huella_error_set(err, HUELLA_E_INPUT,
+                                    "finger: serialised prepared template has a minutia (%d) "
+                                    "out of range",
+                                    i);
+    }
     int counted = 0;
     for (int i = 0; i < n; i++) {
         /* 100 weighs as 0 does, and is serialised as 0 */
