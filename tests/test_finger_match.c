@@ -161,6 +161,57 @@ static void compact_templates_score_the_same_in_less_memory(void **state)
     }
 }
 
+/* The serialised form (format 2): a few bytes a minutia and edge, loads
+ * to a template that compares exactly as the compact one, and refuses
+ * what preparation cannot make. */
+static void serialised_templates_are_small_exact_and_checked(void **state)
+{
+    (void)state;
+    if (!test_have_data())
+        skip();
+    huella_finger_template *t = load("finger/fvc2002/DB2_B/101_1.iso");
+    huella_finger_template *u = load("finger/fvc2002/DB2_B/101_2.iso");
+    huella_finger_prepared *probe = prepare(u), *c, *l = NULL;
+    assert_int_equal(huella_finger_prepare_compact(t, &c, NULL), HUELLA_OK);
+    uint8_t *bytes;
+    size_t len;
+    huella_error err;
+    assert_int_equal(huella_finger_prepared_serialize(c, &bytes, &len, &err), HUELLA_OK);
+    /* 16-byte header, 24 bytes a minutia, a hull index, ~4 bytes an edge:
+     * format 1 took 26 bytes a minutia, 16 a hull point and 6 an edge. */
+    size_t n = t->n_minutiae > 128 ? 128 : t->n_minutiae;
+    assert_true(len < 16 + n * 24 + n + n * 9 * 4 + (n * 9 + 7) / 8 + 1);
+    assert_int_equal(huella_finger_prepared_load(bytes, len, &l, &err), HUELLA_OK);
+    assert_true(huella_finger_compare(probe, l) == huella_finger_compare(probe, c));
+    assert_true(huella_finger_compare(l, l) == huella_finger_compare(c, c));
+    huella_finger_prepared_free(l);
+    l = NULL;
+    /* The first minutia's direction (th[0], after x[n] and y[n]) out of
+     * [0, 2 pi): refused, not looped on. */
+    size_t th0 = 16 + 2 * n * sizeof(float);
+    float saved, bad[] = {INFINITY, 1e30f, -0.5f, 7.0f};
+    memcpy(&saved, bytes + th0, sizeof(float));
+    for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
+        memcpy(bytes + th0, &bad[k], sizeof(float));
+        assert_int_equal(huella_finger_prepared_load(bytes, len, &l, &err), HUELLA_E_INPUT);
+        assert_null(l);
+    }
+    memcpy(bytes + th0, &saved, sizeof(float));
+    /* A quality of 100 (serialised as 0, the same weight). */
+    size_t q0 = 16 + 5 * n * sizeof(float) + 2 * n;
+    uint8_t q = bytes[q0];
+    bytes[q0] = 100;
+    assert_int_equal(huella_finger_prepared_load(bytes, len, &l, &err), HUELLA_E_INPUT);
+    bytes[q0] = q;
+    assert_int_equal(huella_finger_prepared_load(bytes, len, &l, &err), HUELLA_OK);
+    huella_finger_prepared_free(l);
+    free(bytes);
+    huella_finger_prepared_free(c);
+    huella_finger_prepared_free(probe);
+    huella_finger_template_free(t);
+    huella_finger_template_free(u);
+}
+
 /* The scores of a few pairs, pinned: work on the matcher's speed must
  * leave every score as it was.  (The full check, every pair of FVC2002
  * DB1..DB4_B bit for bit, is `bench_finger_match --scores` before and
@@ -364,6 +415,7 @@ int main(void)
         cmocka_unit_test(a_moved_copy_matches_itself_at_any_angle),
         cmocka_unit_test(mates_score_above_non_mates_and_scores_are_symmetric),
         cmocka_unit_test(compact_templates_score_the_same_in_less_memory),
+        cmocka_unit_test(serialised_templates_are_small_exact_and_checked),
         cmocka_unit_test(scores_stay_what_they_were),
         cmocka_unit_test(explain_gives_the_score_and_the_pairs_behind_it),
         cmocka_unit_test(fvc2002_db1_accuracy_does_not_regress),
