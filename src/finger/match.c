@@ -246,6 +246,7 @@ struct huella_finger_prepared {
     edge *edges;       /* each edge once, from i to j with i < j when mutual */
     float *hx, *hy;    /* convex hull of the minutiae, counterclockwise */
     float *hnx, *hny;  /* unit inward normals of the hull's sides */
+    uint8_t *hsrc;     /* the minutia each point of the hull is */
 };
 
 static float wrap_2pi(float a)
@@ -311,8 +312,11 @@ static int tol_d(int d)
  * value for the largest tolerance: it fits a byte, since td >= 4. */
 static int per_dd(int td)
 {
-    return VOTE_ONE / 3 / (td + 1);
+    static const int16_t table[BIN_D / 2 + 1] = {2520, 1260, 840, 630, 504, 420, 360, 315, 280};
+    return table[td];
 }
+_Static_assert(VOTE_ONE / 3 == 2520 && BIN_D / 2 == 8, "per_dd's table");
+_Static_assert(EDGE_BACKWARD == 2 && (255 * N_BIN_A) >> 8 < N_BIN_A, "huella_finger_prepared_load");
 
 static uint8_t pdd_of(int td)
 {
@@ -349,6 +353,7 @@ static float cross3(float ox, float oy, float ax, float ay, float bx, float by)
 
 typedef struct pt {
     float x, y;
+    int i; /* the minutia it is */
 } pt;
 
 static int cmp_pt(const void *a, const void *b)
@@ -360,7 +365,7 @@ static int cmp_pt(const void *a, const void *b)
 }
 
 /* Andrew's monotone chain; returns the hull size, counterclockwise. */
-static int convex_hull(pt *p, int n, float *hx, float *hy)
+static int convex_hull(pt *p, int n, float *hx, float *hy, uint8_t *hsrc)
 {
     qsort(p, (size_t)n, sizeof(pt), cmp_pt);
     pt h[2 * MAX_M + 2];
@@ -382,6 +387,7 @@ static int convex_hull(pt *p, int n, float *hx, float *hy)
     for (int i = 0; i < k; i++) {
         hx[i] = h[i].x;
         hy[i] = h[i].y;
+        hsrc[i] = (uint8_t)h[i].i;
     }
     return n == 0 ? 0 : k;
 }
@@ -545,7 +551,7 @@ static huella_status prepare(const huella_finger_template *t, bool with_index,
     size_t sz_eo = with_index ? align64((size_t)n_entries * sizeof(uint16_t) + 1) : 0;
     size_t sz_oriented = with_index ? align64(2 * (size_t)ne * sizeof(oriented) + 1) : 0;
     size_t sz_source = align64((size_t)n + 1);
-    size_t total_size = sz_head + 10 * sz_f + 2 * sz_source + sz_edges + sz_bins + 4 * sz_entries +
+    size_t total_size = sz_head + 10 * sz_f + 3 * sz_source + sz_edges + sz_bins + 4 * sz_entries +
                         sz_eo + sz_oriented;
     uint8_t *block = aligned_alloc(64, total_size);
     if (block == NULL)
@@ -565,6 +571,7 @@ static huella_status prepare(const huella_finger_template *t, bool with_index,
     p->hnx = (float *)cur, cur += sz_f;
     p->hny = (float *)cur, cur += sz_f;
     p->source = cur, cur += sz_source;
+    p->hsrc = cur, cur += sz_source;
     p->edges = (edge *)cur, cur += sz_edges;
     uint16_t *ix_bins = (uint16_t *)cur;
     cur += sz_bins;
@@ -613,8 +620,8 @@ static huella_status prepare(const huella_finger_template *t, bool with_index,
 
     pt pts[MAX_M];
     for (int i = 0; i < n; i++)
-        pts[i] = (pt){p->x[i], p->y[i]};
-    p->n_hull = convex_hull(pts, n, p->hx, p->hy);
+        pts[i] = (pt){p->x[i], p->y[i], i};
+    p->n_hull = convex_hull(pts, n, p->hx, p->hy, p->hsrc);
     hull_normals(p);
     *out = p;
     return HUELLA_OK;
@@ -1661,16 +1668,6 @@ static uint8_t quality_wq(float wq)
     return wq >= 1.0f ? 0 : (uint8_t)lroundf(wq * 100.0f);
 }
 
-/* The first of the n minutiae at (x, y), or the last when none is (the
- * hull's points are minutiae: convex_hull copies them). */
-static int minutia_at(const float *px, const float *py, int n, float x, float y)
-{
-    int i = 0;
-    while (i < n - 1 && !(px[i] == x && py[i] == y))
-        i++;
-    return i;
-}
-
 huella_status huella_finger_prepared_serialize(const huella_finger_prepared *p, uint8_t **out,
                                                size_t *len, huella_error *err)
 {
@@ -1702,8 +1699,7 @@ huella_status huella_finger_prepared_serialize(const huella_finger_prepared *p, 
     c += p->n;
     for (int e = 0; e < p->n_edges; e++)
         edges_of[p->edges[e].i]++;
-    for (int k = 0; k < p->n_hull; k++)
-        *c++ = (uint8_t)minutia_at(p->x, p->y, p->n, p->hx[k], p->hy[k]);
+    memcpy(c, p->hsrc, (size_t)p->n_hull), c += p->n_hull;
     uint8_t *mutual = c;
     c += (p->n_edges + 7) / 8;
     for (int e = 0; e < p->n_edges; e++, c += 4) {
@@ -1779,14 +1775,9 @@ huella_status huella_finger_prepared_load(const uint8_t *data, size_t len,
                                 "finger: serialised prepared template counts %d edges, holds %d "
                                 "(or has stray mutual bits)",
                                 counted, ne);
-    /* Hull points: minutiae, each named by its first index (what
-     * serialising writes, so that loading and serialising again gives the
-     * same bytes). */
-    float x[MAX_M], y[MAX_M];
-    memcpy(x, data + SER_HEAD, (size_t)n * sizeof(float));
-    memcpy(y, data + SER_HEAD + (size_t)n * sizeof(float), (size_t)n * sizeof(float));
+    /* Hull points: minutiae, named by their indexes. */
     for (int k = 0; k < nh; k++)
-        if (hull[k] >= n || minutia_at(x, y, n, x[hull[k]], y[hull[k]]) != hull[k])
+        if (hull[k] >= n)
             return huella_error_set(err, HUELLA_E_INPUT,
                                     "finger: serialised prepared template has a bad hull point "
                                     "(%d)",
@@ -1798,7 +1789,7 @@ huella_status huella_finger_prepared_load(const uint8_t *data, size_t len,
     size_t sz_f = align16((size_t)n * sizeof(float) + 1);
     size_t sz_edges = align16((size_t)ne * sizeof(edge) + 1);
     size_t sz_source = align16((size_t)n + 1);
-    size_t total_size = sz_head + 10 * sz_f + 2 * sz_source + sz_edges;
+    size_t total_size = sz_head + 10 * sz_f + 3 * sz_source + sz_edges;
     uint8_t *block = aligned_alloc(16, total_size);
     if (block == NULL)
         return huella_error_set(err, HUELLA_E_NOMEM, "cannot allocate a prepared template");
@@ -1811,6 +1802,7 @@ huella_status huella_finger_prepared_load(const uint8_t *data, size_t len,
         *fa[k] = (float *)cur;
     p->type = cur, cur += sz_source;
     p->source = cur, cur += sz_source;
+    p->hsrc = cur, cur += sz_source;
     p->edges = (edge *)cur;
     p->n = n;
     p->n_edges = ne;
@@ -1825,29 +1817,37 @@ huella_status huella_finger_prepared_load(const uint8_t *data, size_t len,
     memcpy(p->source, sources, (size_t)n);
     for (int i = 0; i < n; i++)
         p->wq[i] = wq_quality(qualities[i]);
+    memcpy(p->hsrc, hull, (size_t)nh);
     for (int k = 0; k < nh; k++) {
         p->hx[k] = p->x[hull[k]];
         p->hy[k] = p->y[hull[k]];
     }
     hull_normals(p);
-    for (int e = 0, i = 0, left = n > 0 ? edges_of[0] : 0; e < ne; e++, ev += 4) {
-        while (left == 0)
-            left = edges_of[++i]; /* counted == ne: some minutia after i has edges */
-        left--;
-        edge *ed = &p->edges[e];
-        if (ev[2] >= n || ev[2] == i) {
-            free(block);
-            return huella_error_set(err, HUELLA_E_INPUT,
-                                    "finger: serialised prepared template has a bad edge (%d)", e);
+    /* Minutia by minutia, each edge without a branch but the check (a
+     * gallery loads millions of these). */
+    int bad = 0;
+    for (int i = 0, e = 0; i < n; i++) {
+        for (int end = e + edges_of[i]; e < end; e++, ev += 4) {
+            edge *ed = &p->edges[e];
+            bad |= (ev[2] >= n) | (ev[2] == i);
+            ed->d = ev[0], ed->b1 = ev[1], ed->b2 = ev[3];
+            ed->i = (uint8_t)i;
+            ed->j = ev[2];
+            ed->dir = (uint8_t)(EDGE_FORWARD | ((mutual[e / 8] >> (e % 8)) & 1u) << 1);
+            ed->td = (uint8_t)tol_d(ed->d);
+            ed->pdd = pdd_of(ed->td);
+            int bd = ed->d / BIN_D;
+            /* bin_a of a byte, whose (a * N_BIN_A) >> 8 is already below
+             * N_BIN_A */
+            ed->key = (uint16_t)key_of(bd < N_BIN_D ? bd : N_BIN_D - 1, (ed->b1 * N_BIN_A) >> 8,
+                                       (ed->b2 * N_BIN_A) >> 8);
         }
-        ed->d = ev[0], ed->b1 = ev[1], ed->b2 = ev[3];
-        ed->i = (uint8_t)i;
-        ed->j = ev[2];
-        ed->dir = (uint8_t)(EDGE_FORWARD | (((mutual[e / 8] >> (e % 8)) & 1u) ? EDGE_BACKWARD : 0));
-        ed->td = (uint8_t)tol_d(ed->d);
-        ed->pdd = pdd_of(ed->td);
-        int bd = ed->d / BIN_D;
-        ed->key = (uint16_t)key_of(bd < N_BIN_D ? bd : N_BIN_D - 1, bin_a(ed->b1), bin_a(ed->b2));
+    }
+    if (bad) {
+        free(block);
+        return huella_error_set(err, HUELLA_E_INPUT,
+                                "finger: serialised prepared template has an edge to no minutia "
+                                "or to its own");
     }
     *out = p;
     return HUELLA_OK;
