@@ -108,69 +108,100 @@ typedef struct item {
 } item;
 
 /* Weighted Levenshtein distance: the edits that spellings of one name
- * show (a vowel for another, a vowel or h added or dropped, a doubled
- * letter: Salman/Salmane, Llamas/Lamas, O'Connor/O'Conner) cost half; a
- * consonant for another costs one (Hawking/Hawkins, Hernandez/Fernandez).
- * Costs are kept in halves so that the table holds integers. */
+ * show (a vowel for another, a vowel, h or glide w/y added or dropped, a
+ * doubled letter: Salman/Salmane, Llamas/Lamas, O'Connor/O'Conner,
+ * Sahraoui/Sahrawi) cost half; a consonant for another costs one
+ * (Hawking/Hawkins, Hernandez/Fernandez).  So do the letters that the
+ * romanisations of Arabic, Persian, Pashto and Urdu names write for one
+ * sound (UK FCDO/NCTC "A Guide to Names and Naming Practices" 2006; the
+ * BGN/PCGN and French, Dutch-Indonesian conventions): qaf as q, k or g
+ * (Qubaysi/Kubaysi, Qizani/Gizani), waw as w or v (Bhuttavi/Bhattwi),
+ * the h of ha and kh written ch or kh (Mochammad/Muhammad,
+ * Akhmad/Ahmad), and the interdentals th, dh as s, z, t or d
+ * (Harith/Haris, Thafir/Zafir).  Costs are kept in halves so that the
+ * table holds integers. */
 static bool soft(char c)
 {
-    return c == 'a' || c == 'e' || c == 'i' || c == 'o' || c == 'u' || c == 'y' || c == 'h';
+    return c == 'a' || c == 'e' || c == 'i' || c == 'o' || c == 'u' || c == 'y' || c == 'h' ||
+           c == 'w';
 }
 
 static size_t indel_cost(const char *s, size_t i)
 {
-    /* Deleting s[i] (0-based): cheap for a soft letter or a doubled one. */
-    if (soft(s[i]) || (i > 0 && s[i - 1] == s[i]) || s[i + 1] == s[i])
+    /* Deleting s[i] (0-based): cheap for a soft letter, a doubled one, or
+     * the c or k of ch, kh written for h. */
+    if (soft(s[i]) || (i > 0 && s[i - 1] == s[i]) || s[i + 1] == s[i] ||
+        ((s[i] == 'c' || s[i] == 'k') && s[i + 1] == 'h'))
         return 1;
     return 2;
 }
 
-static size_t levenshtein2(const char *a, const char *b)
+/* t or d before h: the th, dh of an interdental. */
+static bool interdental(const char *s, size_t i)
+{
+    return (s[i] == 't' || s[i] == 'd') && s[i + 1] == 'h';
+}
+
+static size_t sub_cost(const char *a, size_t i, const char *b, size_t j)
+{
+    char x = a[i], y = b[j];
+    if (x == y)
+        return 0;
+    if (soft(x) && soft(y))
+        return 1;
+    if ((x == 'v' && y == 'w') || (x == 'w' && y == 'v') || (x == 'q' && (y == 'k' || y == 'g')) ||
+        (y == 'q' && (x == 'k' || x == 'g')))
+        return 1;
+    if ((x == 'c' || x == 'k') && (y == 'c' || y == 'k') && a[i + 1] == 'h' && b[j + 1] == 'h')
+        return 1; /* ch, kh */
+    if ((interdental(a, i) && (y == 's' || y == 'z' || y == 't' || y == 'd')) ||
+        (interdental(b, j) && (x == 's' || x == 'z' || x == 't' || x == 'd')))
+        return 1;
+    return 2;
+}
+
+/* hard: count only the edits that cost one (a consonant changed), so that
+ * 0 means a spelling variant. */
+static size_t levenshtein_costs(const char *a, const char *b, bool hard)
 {
     size_t la = strlen(a), lb = strlen(b);
     if (la > 95)
         la = 95;
     if (lb > 95)
         lb = 95;
+#define COST(c) (hard ? (size_t)((c) == 2) : (c))
     size_t row[96];
     row[0] = 0;
     for (size_t j = 1; j <= lb; j++)
-        row[j] = row[j - 1] + indel_cost(b, j - 1);
+        row[j] = row[j - 1] + COST(indel_cost(b, j - 1));
     for (size_t i = 1; i <= la; i++) {
         size_t diag = row[0];
-        row[0] += indel_cost(a, i - 1);
+        row[0] += COST(indel_cost(a, i - 1));
         for (size_t j = 1; j <= lb; j++) {
             size_t up = row[j];
-            char x = a[i - 1], y = b[j - 1];
-            size_t sub = x == y ? 0 : (soft(x) && soft(y)) ? 1 : 2;
-            size_t best = diag + sub;
-            if (up + indel_cost(a, i - 1) < best)
-                best = up + indel_cost(a, i - 1);
-            if (row[j - 1] + indel_cost(b, j - 1) < best)
-                best = row[j - 1] + indel_cost(b, j - 1);
+            size_t best = diag + COST(sub_cost(a, i - 1, b, j - 1));
+            if (up + COST(indel_cost(a, i - 1)) < best)
+                best = up + COST(indel_cost(a, i - 1));
+            if (row[j - 1] + COST(indel_cost(b, j - 1)) < best)
+                best = row[j - 1] + COST(indel_cost(b, j - 1));
             row[j] = best;
             diag = up;
         }
     }
+#undef COST
     return row[lb];
 }
 
-/* True when a and b differ only by soft edits (vowels, h, doubled
- * letters): the same consonants in the same order. */
+static size_t levenshtein2(const char *a, const char *b)
+{
+    return levenshtein_costs(a, b, false);
+}
+
+/* True when a and b differ only by soft edits (vowels, h, glides, doubled
+ * letters, the romanisation alternations above). */
 static bool soft_variant(const char *a, const char *b)
 {
-    char ca[3 * HUELLA_NAMES_MAX_TOKEN], cb[3 * HUELLA_NAMES_MAX_TOKEN];
-    size_t o = 0;
-    for (size_t i = 0; a[i] != '\0' && o + 1 < sizeof(ca); i++)
-        if (!soft(a[i]) && (o == 0 || ca[o - 1] != a[i]))
-            ca[o++] = a[i];
-    ca[o] = '\0';
-    o = 0;
-    for (size_t i = 0; b[i] != '\0' && o + 1 < sizeof(cb); i++)
-        if (!soft(b[i]) && (o == 0 || cb[o - 1] != b[i]))
-            cb[o++] = b[i];
-    cb[o] = '\0';
-    return strcmp(ca, cb) == 0;
+    return levenshtein_costs(a, b, true) == 0;
 }
 
 /* Exact when the result is at least EDIT_EXACT_FROM; below it, an upper
