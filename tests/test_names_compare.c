@@ -343,6 +343,40 @@ static void name_chains_and_left_over_tokens(void **state)
     assert_true(score("Habimana", "Jean-Baptiste Mugisha Habimana") < T);
 }
 
+static void romanisation_alternations_are_spellings(void **state)
+{
+    (void)state;
+    /* French ou for waw, Maghreb g for qaf, Dutch-Indonesian ch, Persian
+     * v for waw, th written s: one name spelt two ways... */
+    assert_true(score("Adil Abu Nasir al-Bahraoui", "Adil Abu Nasir al-Bahrawi") >= T);
+    assert_true(score("Yusuf Karim al-Qasimi", "Yusuf Karim al-Gasimi") >= T);
+    assert_true(score("Karim Vahdati", "Karim Wahdati") >= T);
+    assert_true(score("Nadir Harith Jamil", "Nadir Haris Jamil") >= T);
+    /* ... while a consonant changed is another name. */
+    assert_true(score("Yusuf Karim al-Qasimi", "Yusuf Karim al-Hasimi") < T);
+    assert_true(score("Nadir Harith Jamil", "Nadir Harim Jamil") < T);
+    assert_true(score("Samir Kawar", "Samir Kamar") < T);
+}
+
+static void somali_and_hypocoristic_equivalents(void **state)
+{
+    (void)state;
+    assert_true(score("Maxamed Cabdullahi Cusman", "Mohamed Abdullahi Osman") >= T);
+    assert_true(score("Peggy Dunmore", "Margaret Dunmore") >= T);
+    assert_true(score("Peggy Dunmore", "Patricia Dunmore") < T);
+}
+
+static void a_title_and_one_name_is_a_form_of_address(void **state)
+{
+    (void)state;
+    assert_true(score("Mullah Karimdad", "Karimdad Nurzai Wali Jan") >= T);
+    assert_true(score("Sheikh Abdirashid", "Abdirashid Hersi Nur") >= T);
+    /* Not with a common given name, nor without the title. */
+    assert_true(score("Haji Muhammad", "Muhammad Hassan Akhund") < T);
+    assert_true(score("Sheikh Ali", "Ali Hassan Mahmoud") < T);
+    assert_true(score("Karimdad", "Karimdad Nurzai Wali Jan") < T);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -368,6 +402,9 @@ int main(void)
         cmocka_unit_test(one_script_on_both_sides_is_compared_strictly),
         cmocka_unit_test(arabic_script_meets_latin_spellings),
         cmocka_unit_test(name_chains_and_left_over_tokens),
+        cmocka_unit_test(romanisation_alternations_are_spellings),
+        cmocka_unit_test(somali_and_hypocoristic_equivalents),
+        cmocka_unit_test(a_title_and_one_name_is_a_form_of_address),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

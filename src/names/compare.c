@@ -62,7 +62,8 @@
 #define LEFT_PATRO       0.10
 #define LEFT_AFTER       0.07 /* half the cost, after the first aligned token */
 #define LEFT_PATRO_AFTER 0.05
-#define LEFT_CHILD       1.0 /* a name in front of a whole Arabic name chain */
+#define LEFT_CHILD       1.0  /* a name in front of a whole Arabic name chain */
+#define LEFT_ADDRESS     0.05 /* the unsaid names of a form of address (Mullah Zakir) */
 #define EDIT_PENALTY     2.0
 #define SOFT_PENALTY     1.0
 #define SIM_EXACT        1.0
@@ -1320,10 +1321,29 @@ static huella_status compare_tokens(huella_names *n, huella_name_comparison *out
     const huella_name *shorter_name = na < nb ? &out->a : &out->b;
     bool chain =
         out->n_aligned >= 3 && out->n_aligned == (na < nb ? na : nb) && has_article(shorter_name);
+    /* A title and one name is a form of address (Mullah Omar, Sheikh
+     * Aweys, President Erdogan): the person is called by the one name
+     * they are known by, and the other names of the full form are unsaid
+     * rather than missing.  Only for a name that is not one of the common
+     * given names of the equivalents table (Haji Muhammad, Sheikh Ali
+     * name thousands), met exactly or as one sound. */
+    bool address = false;
+    if (out->n_aligned == 1 && (na == 1 || nb == 1) && na != nb) {
+        const huella_name *sn = na == 1 ? &out->a : &out->b;
+        const huella_name_alignment *al = &out->aligned[0];
+        size_t tok = na == 1 ? al->a : al->b;
+        bool titled = false;
+        for (size_t k = 0; k < sn->n_tokens; k++)
+            titled |= sn->tokens[k].role == HUELLA_NAME_TITLE;
+        address = titled && al->a2 == SIZE_MAX && al->b2 == SIZE_MAX &&
+                  (al->how == HUELLA_MATCH_EXACT || al->how == HUELLA_MATCH_PHONETIC) &&
+                  al->similarity >= SIM_PHON &&
+                  huella_names_equivalent_group(n, sn->tokens[tok].text) < 0;
+    }
     for (size_t i = 0; i < na; i++) {
         ta += 1;
         if (!used_a[i]) {
-            left_a += leftover_cost(&out->a, xa[i].first, first_a, chain);
+            left_a += address ? LEFT_ADDRESS : leftover_cost(&out->a, xa[i].first, first_a, chain);
             out->left_a[out->n_left_a++] = xa[i].first;
             if (xa[i].second != SIZE_MAX)
                 out->left_a[out->n_left_a++] = xa[i].second;
@@ -1332,7 +1352,7 @@ static huella_status compare_tokens(huella_names *n, huella_name_comparison *out
     for (size_t j = 0; j < nb; j++) {
         tb += 1;
         if (!used_b[j]) {
-            left_b += leftover_cost(&out->b, xb[j].first, first_b, chain);
+            left_b += address ? LEFT_ADDRESS : leftover_cost(&out->b, xb[j].first, first_b, chain);
             out->left_b[out->n_left_b++] = xb[j].first;
             if (xb[j].second != SIZE_MAX)
                 out->left_b[out->n_left_b++] = xb[j].second;
