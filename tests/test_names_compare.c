@@ -356,6 +356,9 @@ static void romanisation_alternations_are_spellings(void **state)
     assert_true(score("Yusuf Karim al-Qasimi", "Yusuf Karim al-Hasimi") < T);
     assert_true(score("Nadir Harith Jamil", "Nadir Harim Jamil") < T);
     assert_true(score("Samir Kawar", "Samir Kamar") < T);
+    /* Urdu ur- and a vowel between hyphens join or connect two words. */
+    assert_true(score("Habib-ur-Rehman Qureshi", "Habiburrehman Qureshi") >= T);
+    assert_true(score("Noor-u-Zaman Baloch", "Noor Zaman Baloch") >= T);
 }
 
 static void somali_and_hypocoristic_equivalents(void **state)
