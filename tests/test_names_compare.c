@@ -380,6 +380,15 @@ static void a_title_and_one_name_is_a_form_of_address(void **state)
     assert_true(score("Karimdad", "Karimdad Nurzai Wali Jan") < T);
 }
 
+static void muhammad_prefix_left_over_costs_little(void **state)
+{
+    (void)state;
+    /* A devotional Muhammad in front costs less than another name there. */
+    double prefix = score("Mohammad Rafiullah Sherzad Khan", "Rafiullah Sherzad");
+    assert_true(prefix >= T);
+    assert_true(prefix > score("Gulbuddin Rafiullah Sherzad Khan", "Rafiullah Sherzad") + 0.03);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -408,6 +417,7 @@ int main(void)
         cmocka_unit_test(romanisation_alternations_are_spellings),
         cmocka_unit_test(somali_and_hypocoristic_equivalents),
         cmocka_unit_test(a_title_and_one_name_is_a_form_of_address),
+        cmocka_unit_test(muhammad_prefix_left_over_costs_little),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -895,10 +895,20 @@ static bool patronymic(const huella_name *nm, size_t i)
  * Saddam Hussein is Saddam Hussein's daughter), so it costs more than a
  * middle name or a further surname or ancestor left over after the
  * first aligned token. */
-static double leftover_cost(const huella_name *nm, size_t i, size_t first_aligned, bool chain)
+static double leftover_cost(const huella_names *n, const huella_name *nm, size_t i,
+                            size_t first_aligned, bool chain)
 {
     if (chain && first_aligned != SIZE_MAX - 1 && i < first_aligned)
         return LEFT_CHILD;
+    /* Muhammad written before a man's own name is a devotional prefix in
+     * South Asia and much of Africa, left out in everyday use (Mohammad
+     * Naim ~ Naim): it costs what a patronymic costs, wherever it stands,
+     * when the rest of the shorter name is aligned. */
+    if (first_aligned != SIZE_MAX - 1 &&
+        huella_names_equivalent_group(n, nm->tokens[i].text) >= 0 &&
+        huella_names_equivalent_group(n, nm->tokens[i].text) ==
+            huella_names_equivalent_group(n, "muhammad"))
+        return LEFT_PATRO_AFTER;
     if (first_aligned == SIZE_MAX - 1 || i < first_aligned)
         return patronymic(nm, i) ? LEFT_PATRO : LEFT_COST;
     return patronymic(nm, i) ? LEFT_PATRO_AFTER : LEFT_AFTER;
@@ -1343,7 +1353,8 @@ static huella_status compare_tokens(huella_names *n, huella_name_comparison *out
     for (size_t i = 0; i < na; i++) {
         ta += 1;
         if (!used_a[i]) {
-            left_a += address ? LEFT_ADDRESS : leftover_cost(&out->a, xa[i].first, first_a, chain);
+            left_a +=
+                address ? LEFT_ADDRESS : leftover_cost(n, &out->a, xa[i].first, first_a, chain);
             out->left_a[out->n_left_a++] = xa[i].first;
             if (xa[i].second != SIZE_MAX)
                 out->left_a[out->n_left_a++] = xa[i].second;
@@ -1352,7 +1363,8 @@ static huella_status compare_tokens(huella_names *n, huella_name_comparison *out
     for (size_t j = 0; j < nb; j++) {
         tb += 1;
         if (!used_b[j]) {
-            left_b += address ? LEFT_ADDRESS : leftover_cost(&out->b, xb[j].first, first_b, chain);
+            left_b +=
+                address ? LEFT_ADDRESS : leftover_cost(n, &out->b, xb[j].first, first_b, chain);
             out->left_b[out->n_left_b++] = xb[j].first;
             if (xb[j].second != SIZE_MAX)
                 out->left_b[out->n_left_b++] = xb[j].second;
