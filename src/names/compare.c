@@ -119,7 +119,8 @@ typedef struct item {
  * (Qubaysi/Kubaysi, Qizani/Gizani), waw as w or v (Bhuttavi/Bhattwi),
  * the h of ha and kh written ch or kh (Mochammad/Muhammad,
  * Akhmad/Ahmad), and the interdentals th, dh as s, z, t or d
- * (Harith/Haris, Thafir/Zafir).  Costs are kept in halves so that the
+ * (Harith/Haris, Thafir/Zafir); Somali writes ha x (Baynax/Baynah).
+ * Costs are kept in halves so that the
  * table holds integers. */
 static bool soft(char c)
 {
@@ -151,7 +152,7 @@ static size_t sub_cost(const char *a, size_t i, const char *b, size_t j)
     if (soft(x) && soft(y))
         return 1;
     if ((x == 'v' && y == 'w') || (x == 'w' && y == 'v') || (x == 'q' && (y == 'k' || y == 'g')) ||
-        (y == 'q' && (x == 'k' || x == 'g')))
+        (y == 'q' && (x == 'k' || x == 'g')) || (x == 'x' && y == 'h') || (x == 'h' && y == 'x'))
         return 1;
     if ((x == 'c' || x == 'k') && (y == 'c' || y == 'k') && a[i + 1] == 'h' && b[j + 1] == 'h')
         return 1; /* ch, kh */
@@ -269,9 +270,11 @@ static bool gender_pair(const char *a, const char *b)
     size_t la = strlen(a), lb = strlen(b);
     if (la < 3 || lb < 3)
         return false;
-    if (la + 1 == lb && b[la] == 'a' && strncmp(a, b, la) == 0)
+    /* An a added after an a is a long vowel written double (Somali and
+     * some Arabic romanisations: Fezza, Fezzaa), not a feminine ending. */
+    if (la + 1 == lb && b[la] == 'a' && a[la - 1] != 'a' && strncmp(a, b, la) == 0)
         return true;
-    if (lb + 1 == la && a[lb] == 'a' && strncmp(a, b, lb) == 0)
+    if (lb + 1 == la && a[lb] == 'a' && b[lb - 1] != 'a' && strncmp(a, b, lb) == 0)
         return true;
     return la == lb && strncmp(a, b, la - 1) == 0 && a[la - 1] != b[la - 1] &&
            is_vowel(a[la - 1]) && is_vowel(b[la - 1]) && (a[la - 1] == 'a' || b[la - 1] == 'a');
