@@ -163,7 +163,8 @@ static size_t sub_cost(const char *a, size_t i, const char *b, size_t j)
 }
 
 /* hard: count only the edits that cost one (a consonant changed), so that
- * 0 means a spelling variant. */
+ * 0 means a spelling variant.  The deletion costs of each string are
+ * read once: this runs for most pairs of tokens that screening compares. */
 static size_t levenshtein_costs(const char *a, const char *b, bool hard)
 {
     size_t la = strlen(a), lb = strlen(b);
@@ -171,26 +172,37 @@ static size_t levenshtein_costs(const char *a, const char *b, bool hard)
         la = 95;
     if (lb > 95)
         lb = 95;
-#define COST(c) (hard ? (size_t)((c) == 2) : (c))
+    unsigned char da[96], db[96];
+    for (size_t i = 0; i < la; i++)
+        da[i] = (unsigned char)(hard ? indel_cost(a, i) == 2 : indel_cost(a, i));
+    for (size_t j = 0; j < lb; j++)
+        db[j] = (unsigned char)(hard ? indel_cost(b, j) == 2 : indel_cost(b, j));
     size_t row[96];
     row[0] = 0;
     for (size_t j = 1; j <= lb; j++)
-        row[j] = row[j - 1] + COST(indel_cost(b, j - 1));
+        row[j] = row[j - 1] + db[j - 1];
     for (size_t i = 1; i <= la; i++) {
         size_t diag = row[0];
-        row[0] += COST(indel_cost(a, i - 1));
+        char x = a[i - 1];
+        size_t del = da[i - 1];
+        row[0] += del;
         for (size_t j = 1; j <= lb; j++) {
             size_t up = row[j];
-            size_t best = diag + COST(sub_cost(a, i - 1, b, j - 1));
-            if (up + COST(indel_cost(a, i - 1)) < best)
-                best = up + COST(indel_cost(a, i - 1));
-            if (row[j - 1] + COST(indel_cost(b, j - 1)) < best)
-                best = row[j - 1] + COST(indel_cost(b, j - 1));
+            size_t sub = 0;
+            if (x != b[j - 1]) {
+                sub = sub_cost(a, i - 1, b, j - 1);
+                if (hard)
+                    sub = sub == 2;
+            }
+            size_t best = diag + sub;
+            if (up + del < best)
+                best = up + del;
+            if (row[j - 1] + db[j - 1] < best)
+                best = row[j - 1] + db[j - 1];
             row[j] = best;
             diag = up;
         }
     }
-#undef COST
     return row[lb];
 }
 
