@@ -919,7 +919,7 @@ static double leftover_cost(const huella_names *n, const huella_name *nm, size_t
      * South Asia and much of Africa, left out in everyday use (Mohammad
      * Naim ~ Naim): it costs what a patronymic costs, wherever it stands,
      * when the rest of the shorter name is aligned. */
-    if (first_aligned != SIZE_MAX - 1 &&
+    if (first_aligned != SIZE_MAX - 1 && nm->tokens[i].text[0] == 'm' && /* all its spellings */
         huella_names_equivalent_group(n, nm->tokens[i].text) >= 0 &&
         huella_names_equivalent_group(n, nm->tokens[i].text) ==
             huella_names_equivalent_group(n, "muhammad"))
