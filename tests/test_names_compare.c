@@ -367,8 +367,8 @@ static void somali_and_hypocoristic_equivalents(void **state)
     assert_true(score("Maxamed Cabdullahi Cusman", "Mohamed Abdullahi Osman") >= T);
     assert_true(score("Peggy Dunmore", "Margaret Dunmore") >= T);
     /* Somali x for ha; a doubled a is a long vowel, not a feminine -a. */
-    assert_true(score("Yasin Ali Baynah", "Yasiin Cali Baynax") >= T);
-    assert_true(score("Ghazi Fezza Hamdan", "Ghazi Fezzaa Hamdan") >= T);
+    assert_true(score("Warsame Jaamac Shirwax", "Warsame Jaamac Shirwah") >= T);
+    assert_true(score("Ghazi Mazza Hamdan", "Ghazi Mazzaa Hamdan") >= T);
     assert_true(score("Luula Axmed Nuur", "Luul Ahmed Nur") < T);
     assert_true(score("Peggy Dunmore", "Patricia Dunmore") < T);
 }

@@ -63,7 +63,7 @@
 #define LEFT_AFTER       0.07 /* half the cost, after the first aligned token */
 #define LEFT_PATRO_AFTER 0.05
 #define LEFT_CHILD       1.0  /* a name in front of a whole Arabic name chain */
-#define LEFT_ADDRESS     0.05 /* the unsaid names of a form of address (Mullah Zakir) */
+#define LEFT_ADDRESS     0.05 /* the unsaid names of a form of address (Mullah Karimdad) */
 #define EDIT_PENALTY     2.0
 #define SOFT_PENALTY     1.0
 #define SIM_EXACT        1.0
@@ -111,15 +111,15 @@ typedef struct item {
 /* Weighted Levenshtein distance: the edits that spellings of one name
  * show (a vowel for another, a vowel, h or glide w/y added or dropped, a
  * doubled letter: Salman/Salmane, Llamas/Lamas, O'Connor/O'Conner,
- * Sahraoui/Sahrawi) cost half; a consonant for another costs one
+ * Bahraoui/Bahrawi) cost half; a consonant for another costs one
  * (Hawking/Hawkins, Hernandez/Fernandez).  So do the letters that the
  * romanisations of Arabic, Persian, Pashto and Urdu names write for one
  * sound (UK FCDO/NCTC "A Guide to Names and Naming Practices" 2006; the
  * BGN/PCGN and French, Dutch-Indonesian conventions): qaf as q, k or g
- * (Qubaysi/Kubaysi, Qizani/Gizani), waw as w or v (Bhuttavi/Bhattwi),
- * the h of ha and kh written ch or kh (Mochammad/Muhammad,
+ * (Qasimi, Kasimi, Gasimi), waw as w or v (Vahdati/Wahdati),
+ * the h of ha and kh written ch or kh (Mochtar/Mukhtar,
  * Akhmad/Ahmad), and the interdentals th, dh as s, z, t or d
- * (Harith/Haris, Thafir/Zafir); Somali writes ha x (Baynax/Baynah).
+ * (Harith/Haris, Kathim/Kazim); Somali writes ha x (Faarax/Farah).
  * Costs are kept in halves so that the
  * table holds integers. */
 static bool soft(char c)
@@ -283,7 +283,7 @@ static bool gender_pair(const char *a, const char *b)
     if (la < 3 || lb < 3)
         return false;
     /* An a added after an a is a long vowel written double (Somali and
-     * some Arabic romanisations: Fezza, Fezzaa), not a feminine ending. */
+     * some Arabic romanisations: Mazza, Mazzaa), not a feminine ending. */
     if (la + 1 == lb && b[la] == 'a' && a[la - 1] != 'a' && strncmp(a, b, la) == 0)
         return true;
     if (lb + 1 == la && a[lb] == 'a' && b[lb - 1] != 'a' && strncmp(a, b, lb) == 0)
@@ -917,7 +917,7 @@ static double leftover_cost(const huella_names *n, const huella_name *nm, size_t
         return LEFT_CHILD;
     /* Muhammad written before a man's own name is a devotional prefix in
      * South Asia and much of Africa, left out in everyday use (Mohammad
-     * Naim ~ Naim): it costs what a patronymic costs, wherever it stands,
+     * Rafiullah ~ Rafiullah): it costs what a patronymic costs, wherever it stands,
      * when the rest of the shorter name is aligned. */
     if (first_aligned != SIZE_MAX - 1 && nm->tokens[i].text[0] == 'm' && /* all its spellings */
         huella_names_equivalent_group(n, nm->tokens[i].text) >= 0 &&
@@ -1346,8 +1346,8 @@ static huella_status compare_tokens(huella_names *n, huella_name_comparison *out
     const huella_name *shorter_name = na < nb ? &out->a : &out->b;
     bool chain =
         out->n_aligned >= 3 && out->n_aligned == (na < nb ? na : nb) && has_article(shorter_name);
-    /* A title and one name is a form of address (Mullah Omar, Sheikh
-     * Aweys, President Erdogan): the person is called by the one name
+    /* A title and one name is a form of address (Mullah Karimdad, Sheikh
+     * Abdirashid, Governor Tshilombo): the person is called by the one name
      * they are known by, and the other names of the full form are unsaid
      * rather than missing.  Only for a name that is not one of the common
      * given names of the equivalents table (Haji Muhammad, Sheikh Ali

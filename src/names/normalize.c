@@ -429,7 +429,7 @@ static void assign_roles(const huella_names *n, huella_name *out)
         }
         /* One vowel between two hyphens is a connector, not an initial:
          * the Persian ezafe and the Urdu article written -e-, -i-, -u-,
-         * -a- (Shams-u-Rahman, Fazeel-a-Tul). */
+         * -a- (Noor-u-Zaman, Habib-e-Rabb). */
         if (strlen(t->text) == 1 && strchr("aeiou", t->text[0]) != NULL && i > 0 &&
             out->tokens[i - 1].hyphenated && t->hyphenated)
             t->role = HUELLA_NAME_PARTICLE;
