@@ -343,6 +343,56 @@ static void name_chains_and_left_over_tokens(void **state)
     assert_true(score("Habimana", "Jean-Baptiste Mugisha Habimana") < T);
 }
 
+static void romanisation_alternations_are_spellings(void **state)
+{
+    (void)state;
+    /* French ou for waw, Maghreb g for qaf, Dutch-Indonesian ch, Persian
+     * v for waw, th written s: one name spelt two ways... */
+    assert_true(score("Adil Abu Nasir al-Bahraoui", "Adil Abu Nasir al-Bahrawi") >= T);
+    assert_true(score("Yusuf Karim al-Qasimi", "Yusuf Karim al-Gasimi") >= T);
+    assert_true(score("Karim Vahdati", "Karim Wahdati") >= T);
+    assert_true(score("Nadir Harith Jamil", "Nadir Haris Jamil") >= T);
+    /* ... while a consonant changed is another name. */
+    assert_true(score("Yusuf Karim al-Qasimi", "Yusuf Karim al-Hasimi") < T);
+    assert_true(score("Nadir Harith Jamil", "Nadir Harim Jamil") < T);
+    assert_true(score("Samir Kawar", "Samir Kamar") < T);
+    /* Urdu ur- and a vowel between hyphens join or connect two words. */
+    assert_true(score("Habib-ur-Rehman Qureshi", "Habiburrehman Qureshi") >= T);
+    assert_true(score("Noor-u-Zaman Baloch", "Noor Zaman Baloch") >= T);
+}
+
+static void somali_and_hypocoristic_equivalents(void **state)
+{
+    (void)state;
+    assert_true(score("Maxamed Cabdullahi Cusman", "Mohamed Abdullahi Osman") >= T);
+    assert_true(score("Peggy Dunmore", "Margaret Dunmore") >= T);
+    /* Somali x for ha; a doubled a is a long vowel, not a feminine -a. */
+    assert_true(score("Warsame Jaamac Shirwax", "Warsame Jaamac Shirwah") >= T);
+    assert_true(score("Ghazi Mazza Hamdan", "Ghazi Mazzaa Hamdan") >= T);
+    assert_true(score("Luula Axmed Nuur", "Luul Ahmed Nur") < T);
+    assert_true(score("Peggy Dunmore", "Patricia Dunmore") < T);
+}
+
+static void a_title_and_one_name_is_a_form_of_address(void **state)
+{
+    (void)state;
+    assert_true(score("Mullah Karimdad", "Karimdad Nurzai Wali Jan") >= T);
+    assert_true(score("Sheikh Abdirashid", "Abdirashid Hersi Nur") >= T);
+    /* Not with a common given name, nor without the title. */
+    assert_true(score("Haji Muhammad", "Muhammad Hassan Akhund") < T);
+    assert_true(score("Sheikh Ali", "Ali Hassan Mahmoud") < T);
+    assert_true(score("Karimdad", "Karimdad Nurzai Wali Jan") < T);
+}
+
+static void muhammad_prefix_left_over_costs_little(void **state)
+{
+    (void)state;
+    /* A devotional Muhammad in front costs less than another name there. */
+    double prefix = score("Mohammad Rafiullah Sherzad Khan", "Rafiullah Sherzad");
+    assert_true(prefix >= T);
+    assert_true(prefix > score("Gulbuddin Rafiullah Sherzad Khan", "Rafiullah Sherzad") + 0.03);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -368,6 +418,10 @@ int main(void)
         cmocka_unit_test(one_script_on_both_sides_is_compared_strictly),
         cmocka_unit_test(arabic_script_meets_latin_spellings),
         cmocka_unit_test(name_chains_and_left_over_tokens),
+        cmocka_unit_test(romanisation_alternations_are_spellings),
+        cmocka_unit_test(somali_and_hypocoristic_equivalents),
+        cmocka_unit_test(a_title_and_one_name_is_a_form_of_address),
+        cmocka_unit_test(muhammad_prefix_left_over_costs_little),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -119,6 +119,19 @@ static void a_particle_standing_last_is_a_word(void **state)
     assert_int_equal(nm->tokens[2].role, HUELLA_NAME_WORD);
 }
 
+static void a_vowel_between_hyphens_is_a_connector(void **state)
+{
+    (void)state;
+    /* Noor-u-Zaman: the Urdu connector, not an initial U... */
+    huella_name *nm = norm("Noor-u-Zaman K. Baloch");
+    assert_int_equal(nm->n_tokens, 5);
+    assert_int_equal(nm->tokens[1].role, HUELLA_NAME_PARTICLE);
+    assert_int_equal(nm->tokens[3].role, HUELLA_NAME_INITIAL);
+    /* ... while a one-letter name standing free stays an initial. */
+    nm = norm("Cho Il U");
+    assert_int_equal(nm->tokens[2].role, HUELLA_NAME_INITIAL);
+}
+
 static void invalid_utf8_is_rejected(void **state)
 {
     (void)state;
@@ -209,6 +222,7 @@ int main(void)
         cmocka_unit_test(arabic_becomes_latin_consonants),
         cmocka_unit_test(diacritics_are_removed_and_original_kept),
         cmocka_unit_test(particles_titles_and_initials_have_roles),
+        cmocka_unit_test(a_vowel_between_hyphens_is_a_connector),
         cmocka_unit_test(hispanic_two_surnames_with_conjunction),
         cmocka_unit_test(a_particle_standing_last_is_a_word),
         cmocka_unit_test(invalid_utf8_is_rejected),

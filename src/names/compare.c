@@ -62,7 +62,8 @@
 #define LEFT_PATRO       0.10
 #define LEFT_AFTER       0.07 /* half the cost, after the first aligned token */
 #define LEFT_PATRO_AFTER 0.05
-#define LEFT_CHILD       1.0 /* a name in front of a whole Arabic name chain */
+#define LEFT_CHILD       1.0  /* a name in front of a whole Arabic name chain */
+#define LEFT_ADDRESS     0.05 /* the unsaid names of a form of address (Mullah Karimdad) */
 #define EDIT_PENALTY     2.0
 #define SOFT_PENALTY     1.0
 #define SIM_EXACT        1.0
@@ -108,46 +109,96 @@ typedef struct item {
 } item;
 
 /* Weighted Levenshtein distance: the edits that spellings of one name
- * show (a vowel for another, a vowel or h added or dropped, a doubled
- * letter: Salman/Salmane, Llamas/Lamas, O'Connor/O'Conner) cost half; a
- * consonant for another costs one (Hawking/Hawkins, Hernandez/Fernandez).
- * Costs are kept in halves so that the table holds integers. */
+ * show (a vowel for another, a vowel, h or glide w/y added or dropped, a
+ * doubled letter: Salman/Salmane, Llamas/Lamas, O'Connor/O'Conner,
+ * Bahraoui/Bahrawi) cost half; a consonant for another costs one
+ * (Hawking/Hawkins, Hernandez/Fernandez).  So do the letters that the
+ * romanisations of Arabic, Persian, Pashto and Urdu names write for one
+ * sound (UK FCDO/NCTC "A Guide to Names and Naming Practices" 2006; the
+ * BGN/PCGN and French, Dutch-Indonesian conventions): qaf as q, k or g
+ * (Qasimi, Kasimi, Gasimi), waw as w or v (Vahdati/Wahdati),
+ * the h of ha and kh written ch or kh (Mochtar/Mukhtar,
+ * Akhmad/Ahmad), and the interdentals th, dh as s, z, t or d
+ * (Harith/Haris, Kathim/Kazim); Somali writes ha x (Faarax/Farah).
+ * Costs are kept in halves so that the
+ * table holds integers. */
 static bool soft(char c)
 {
-    return c == 'a' || c == 'e' || c == 'i' || c == 'o' || c == 'u' || c == 'y' || c == 'h';
+    return c == 'a' || c == 'e' || c == 'i' || c == 'o' || c == 'u' || c == 'y' || c == 'h' ||
+           c == 'w';
 }
 
 static size_t indel_cost(const char *s, size_t i)
 {
-    /* Deleting s[i] (0-based): cheap for a soft letter or a doubled one. */
-    if (soft(s[i]) || (i > 0 && s[i - 1] == s[i]) || s[i + 1] == s[i])
+    /* Deleting s[i] (0-based): cheap for a soft letter, a doubled one, or
+     * the c or k of ch, kh written for h. */
+    if (soft(s[i]) || (i > 0 && s[i - 1] == s[i]) || s[i + 1] == s[i] ||
+        ((s[i] == 'c' || s[i] == 'k') && s[i + 1] == 'h'))
         return 1;
     return 2;
 }
 
-static size_t levenshtein2(const char *a, const char *b)
+/* t or d before h: the th, dh of an interdental. */
+static bool interdental(const char *s, size_t i)
+{
+    return (s[i] == 't' || s[i] == 'd') && s[i + 1] == 'h';
+}
+
+static size_t sub_cost(const char *a, size_t i, const char *b, size_t j)
+{
+    char x = a[i], y = b[j];
+    if (x == y)
+        return 0;
+    if (soft(x) && soft(y))
+        return 1;
+    if ((x == 'v' && y == 'w') || (x == 'w' && y == 'v') || (x == 'q' && (y == 'k' || y == 'g')) ||
+        (y == 'q' && (x == 'k' || x == 'g')) || (x == 'x' && y == 'h') || (x == 'h' && y == 'x'))
+        return 1;
+    if ((x == 'c' || x == 'k') && (y == 'c' || y == 'k') && a[i + 1] == 'h' && b[j + 1] == 'h')
+        return 1; /* ch, kh */
+    if ((interdental(a, i) && (y == 's' || y == 'z' || y == 't' || y == 'd')) ||
+        (interdental(b, j) && (x == 's' || x == 'z' || x == 't' || x == 'd')))
+        return 1;
+    return 2;
+}
+
+/* hard: count only the edits that cost one (a consonant changed), so that
+ * 0 means a spelling variant.  The deletion costs of each string are
+ * read once: this runs for most pairs of tokens that screening compares. */
+static size_t levenshtein_costs(const char *a, const char *b, bool hard)
 {
     size_t la = strlen(a), lb = strlen(b);
     if (la > 95)
         la = 95;
     if (lb > 95)
         lb = 95;
+    unsigned char da[96], db[96];
+    for (size_t i = 0; i < la; i++)
+        da[i] = (unsigned char)(hard ? indel_cost(a, i) == 2 : indel_cost(a, i));
+    for (size_t j = 0; j < lb; j++)
+        db[j] = (unsigned char)(hard ? indel_cost(b, j) == 2 : indel_cost(b, j));
     size_t row[96];
     row[0] = 0;
     for (size_t j = 1; j <= lb; j++)
-        row[j] = row[j - 1] + indel_cost(b, j - 1);
+        row[j] = row[j - 1] + db[j - 1];
     for (size_t i = 1; i <= la; i++) {
         size_t diag = row[0];
-        row[0] += indel_cost(a, i - 1);
+        char x = a[i - 1];
+        size_t del = da[i - 1];
+        row[0] += del;
         for (size_t j = 1; j <= lb; j++) {
             size_t up = row[j];
-            char x = a[i - 1], y = b[j - 1];
-            size_t sub = x == y ? 0 : (soft(x) && soft(y)) ? 1 : 2;
+            size_t sub = 0;
+            if (x != b[j - 1]) {
+                sub = sub_cost(a, i - 1, b, j - 1);
+                if (hard)
+                    sub = sub == 2;
+            }
             size_t best = diag + sub;
-            if (up + indel_cost(a, i - 1) < best)
-                best = up + indel_cost(a, i - 1);
-            if (row[j - 1] + indel_cost(b, j - 1) < best)
-                best = row[j - 1] + indel_cost(b, j - 1);
+            if (up + del < best)
+                best = up + del;
+            if (row[j - 1] + db[j - 1] < best)
+                best = row[j - 1] + db[j - 1];
             row[j] = best;
             diag = up;
         }
@@ -155,22 +206,16 @@ static size_t levenshtein2(const char *a, const char *b)
     return row[lb];
 }
 
-/* True when a and b differ only by soft edits (vowels, h, doubled
- * letters): the same consonants in the same order. */
+static size_t levenshtein2(const char *a, const char *b)
+{
+    return levenshtein_costs(a, b, false);
+}
+
+/* True when a and b differ only by soft edits (vowels, h, glides, doubled
+ * letters, the romanisation alternations above). */
 static bool soft_variant(const char *a, const char *b)
 {
-    char ca[3 * HUELLA_NAMES_MAX_TOKEN], cb[3 * HUELLA_NAMES_MAX_TOKEN];
-    size_t o = 0;
-    for (size_t i = 0; a[i] != '\0' && o + 1 < sizeof(ca); i++)
-        if (!soft(a[i]) && (o == 0 || ca[o - 1] != a[i]))
-            ca[o++] = a[i];
-    ca[o] = '\0';
-    o = 0;
-    for (size_t i = 0; b[i] != '\0' && o + 1 < sizeof(cb); i++)
-        if (!soft(b[i]) && (o == 0 || cb[o - 1] != b[i]))
-            cb[o++] = b[i];
-    cb[o] = '\0';
-    return strcmp(ca, cb) == 0;
+    return levenshtein_costs(a, b, true) == 0;
 }
 
 /* Exact when the result is at least EDIT_EXACT_FROM; below it, an upper
@@ -237,9 +282,11 @@ static bool gender_pair(const char *a, const char *b)
     size_t la = strlen(a), lb = strlen(b);
     if (la < 3 || lb < 3)
         return false;
-    if (la + 1 == lb && b[la] == 'a' && strncmp(a, b, la) == 0)
+    /* An a added after an a is a long vowel written double (Somali and
+     * some Arabic romanisations: Mazza, Mazzaa), not a feminine ending. */
+    if (la + 1 == lb && b[la] == 'a' && a[la - 1] != 'a' && strncmp(a, b, la) == 0)
         return true;
-    if (lb + 1 == la && a[lb] == 'a' && strncmp(a, b, lb) == 0)
+    if (lb + 1 == la && a[lb] == 'a' && b[lb - 1] != 'a' && strncmp(a, b, lb) == 0)
         return true;
     return la == lb && strncmp(a, b, la - 1) == 0 && a[la - 1] != b[la - 1] &&
            is_vowel(a[la - 1]) && is_vowel(b[la - 1]) && (a[la - 1] == 'a' || b[la - 1] == 'a');
@@ -863,10 +910,20 @@ static bool patronymic(const huella_name *nm, size_t i)
  * Saddam Hussein is Saddam Hussein's daughter), so it costs more than a
  * middle name or a further surname or ancestor left over after the
  * first aligned token. */
-static double leftover_cost(const huella_name *nm, size_t i, size_t first_aligned, bool chain)
+static double leftover_cost(const huella_names *n, const huella_name *nm, size_t i,
+                            size_t first_aligned, bool chain)
 {
     if (chain && first_aligned != SIZE_MAX - 1 && i < first_aligned)
         return LEFT_CHILD;
+    /* Muhammad written before a man's own name is a devotional prefix in
+     * South Asia and much of Africa, left out in everyday use (Mohammad
+     * Rafiullah ~ Rafiullah): it costs what a patronymic costs, wherever it stands,
+     * when the rest of the shorter name is aligned. */
+    if (first_aligned != SIZE_MAX - 1 && nm->tokens[i].text[0] == 'm' && /* all its spellings */
+        huella_names_equivalent_group(n, nm->tokens[i].text) >= 0 &&
+        huella_names_equivalent_group(n, nm->tokens[i].text) ==
+            huella_names_equivalent_group(n, "muhammad"))
+        return LEFT_PATRO_AFTER;
     if (first_aligned == SIZE_MAX - 1 || i < first_aligned)
         return patronymic(nm, i) ? LEFT_PATRO : LEFT_COST;
     return patronymic(nm, i) ? LEFT_PATRO_AFTER : LEFT_AFTER;
@@ -1289,10 +1346,30 @@ static huella_status compare_tokens(huella_names *n, huella_name_comparison *out
     const huella_name *shorter_name = na < nb ? &out->a : &out->b;
     bool chain =
         out->n_aligned >= 3 && out->n_aligned == (na < nb ? na : nb) && has_article(shorter_name);
+    /* A title and one name is a form of address (Mullah Karimdad, Sheikh
+     * Abdirashid, Governor Tshilombo): the person is called by the one name
+     * they are known by, and the other names of the full form are unsaid
+     * rather than missing.  Only for a name that is not one of the common
+     * given names of the equivalents table (Haji Muhammad, Sheikh Ali
+     * name thousands), met exactly or as one sound. */
+    bool address = false;
+    if (out->n_aligned == 1 && (na == 1 || nb == 1) && na != nb) {
+        const huella_name *sn = na == 1 ? &out->a : &out->b;
+        const huella_name_alignment *al = &out->aligned[0];
+        size_t tok = na == 1 ? al->a : al->b;
+        bool titled = false;
+        for (size_t k = 0; k < sn->n_tokens; k++)
+            titled |= sn->tokens[k].role == HUELLA_NAME_TITLE;
+        address = titled && al->a2 == SIZE_MAX && al->b2 == SIZE_MAX &&
+                  (al->how == HUELLA_MATCH_EXACT || al->how == HUELLA_MATCH_PHONETIC) &&
+                  al->similarity >= SIM_PHON &&
+                  huella_names_equivalent_group(n, sn->tokens[tok].text) < 0;
+    }
     for (size_t i = 0; i < na; i++) {
         ta += 1;
         if (!used_a[i]) {
-            left_a += leftover_cost(&out->a, xa[i].first, first_a, chain);
+            left_a +=
+                address ? LEFT_ADDRESS : leftover_cost(n, &out->a, xa[i].first, first_a, chain);
             out->left_a[out->n_left_a++] = xa[i].first;
             if (xa[i].second != SIZE_MAX)
                 out->left_a[out->n_left_a++] = xa[i].second;
@@ -1301,7 +1378,8 @@ static huella_status compare_tokens(huella_names *n, huella_name_comparison *out
     for (size_t j = 0; j < nb; j++) {
         tb += 1;
         if (!used_b[j]) {
-            left_b += leftover_cost(&out->b, xb[j].first, first_b, chain);
+            left_b +=
+                address ? LEFT_ADDRESS : leftover_cost(n, &out->b, xb[j].first, first_b, chain);
             out->left_b[out->n_left_b++] = xb[j].first;
             if (xb[j].second != SIZE_MAX)
                 out->left_b[out->n_left_b++] = xb[j].second;

@@ -427,7 +427,13 @@ static void assign_roles(const huella_names *n, huella_name *out)
                 continue;
             }
         }
-        if (strlen(t->text) == 1 && isalpha((unsigned char)t->text[0]))
+        /* One vowel between two hyphens is a connector, not an initial:
+         * the Persian ezafe and the Urdu article written -e-, -i-, -u-,
+         * -a- (Noor-u-Zaman, Habib-e-Rabb). */
+        if (strlen(t->text) == 1 && strchr("aeiou", t->text[0]) != NULL && i > 0 &&
+            out->tokens[i - 1].hyphenated && t->hyphenated)
+            t->role = HUELLA_NAME_PARTICLE;
+        else if (strlen(t->text) == 1 && isalpha((unsigned char)t->text[0]))
             t->role = HUELLA_NAME_INITIAL;
         else if (strncmp(t->text, "mc", 2) == 0 && strlen(t->text) > 3 &&
                  strlen(t->text) + 2 < sizeof(t->text)) {
