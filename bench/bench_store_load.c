@@ -48,8 +48,22 @@
  * fingers (the two-iris gallery of a million persons fits in memory here,
  * the ten-finger one does not: 37 KB per person).
  *
+ * --load-only THREADS (0 = one per core) is the honest measurement: the
+ * existing store in DIR is loaded once, with THREADS workers, in this
+ * fresh process (a cold heap: nothing was allocated and freed before, so
+ * every page of the gallery is a first touch), and nothing else runs;
+ * the line reports wall, user and system CPU seconds of the load
+ * (getrusage), the page faults it took, the process's peak resident set
+ * (ru_maxrss, which here is the load's) and the gallery's bytes per
+ * person.  The seconds per million persons are extrapolated linearly
+ * from the store's size and say so ("extrapolated": true).  Run it in
+ * separate processes for 1 and 2 threads, alternating, and take medians.
+ * Whether the store's file is in the page cache is the caller's matter
+ * (the line says how many bytes were read from disk: ru_inblock).
+ *
  * usage: bench_store_load [PERSONS [DIR]] [--scan] [--baseline]
  *                         [--forms-at-build] [--irises-only]
+ *        bench_store_load --load-only THREADS DIR
  *        (default 10000, a temp dir, removed afterwards unless DIR is
  *        given; an existing store in DIR is reused)
  */
@@ -424,8 +438,72 @@ static double load_once(const char *dir, unsigned threads, const char *what, dou
     return ls.seconds;
 }
 
+static double tv_s(struct timeval tv)
+{
+    return (double)tv.tv_sec + (double)tv.tv_usec / 1e6;
+}
+
+/* One load in this fresh process, nothing before it (see the header). */
+static int load_only(const char *dir, unsigned threads)
+{
+    huella_error err;
+    huella_store *s = NULL;
+    if (huella_store_open(dir, &s, &err) != HUELLA_OK) {
+        fprintf(stderr, "%s: %s\n", dir, err.message);
+        return 1;
+    }
+    huella_gallery *g = NULL;
+    if (huella_gallery_new(&g, &err) != HUELLA_OK) {
+        fprintf(stderr, "%s\n", err.message);
+        huella_store_close(s);
+        return 1;
+    }
+    struct rusage r0, r1;
+    getrusage(RUSAGE_SELF, &r0);
+    huella_gallery_load_stats ls;
+    huella_status st = huella_gallery_load_store(s, g, threads, &ls, &err);
+    getrusage(RUSAGE_SELF, &r1);
+    if (st != HUELLA_OK) {
+        fprintf(stderr, "gallery load: %s\n", err.message);
+        huella_gallery_free(g);
+        huella_store_close(s);
+        return 1;
+    }
+    double user = tv_s(r1.ru_utime) - tv_s(r0.ru_utime);
+    double sys = tv_s(r1.ru_stime) - tv_s(r0.ru_stime);
+    double n = ls.persons > 0 ? (double)ls.persons : 1.0, per_m = 1e6 / n;
+    printf("{\"bench\":\"store_load_cold\",\"threads\":%u,\"persons\":%zu,"
+           "\"persons_from_forms\":%zu,\"persons_rebuilt\":%zu,"
+           "\"finger_templates\":%zu,\"iris_templates\":%zu,\"face_templates\":%zu,"
+           "\"wall_s\":%.3f,\"user_s\":%.3f,\"sys_s\":%.3f,\"cpu_s\":%.3f,"
+           "\"minor_faults\":%ld,\"major_faults\":%ld,\"disk_read_bytes\":%.0f,"
+           "\"peak_rss_bytes\":%.0f,\"peak_rss_bytes_per_person\":%.0f,"
+           "\"gallery_bytes_per_person\":%.0f,"
+           "\"extrapolated\":true,\"wall_s_per_1M_persons\":%.1f,"
+           "\"cpu_s_per_1M_persons\":%.1f,\"gallery_gb_for_1M_persons\":%.1f,"
+           "\"target_wall_s_for_1M\":30}\n",
+           ls.threads, ls.persons, ls.persons_from_forms, ls.persons_rebuilt, ls.finger_templates,
+           ls.iris_templates, ls.face_templates, ls.seconds, user, sys, user + sys,
+           r1.ru_minflt - r0.ru_minflt, r1.ru_majflt - r0.ru_majflt,
+           (double)(r1.ru_inblock - r0.ru_inblock) * 512.0, (double)r1.ru_maxrss * 1024.0,
+           (double)r1.ru_maxrss * 1024.0 / n, huella_gallery_bytes_per_person(g),
+           ls.seconds * per_m, (user + sys) * per_m,
+           huella_gallery_bytes_per_person(g) * 1e6 / 1e9);
+    fflush(stdout);
+    huella_gallery_free(g);
+    huella_store_close(s);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc >= 2 && strcmp(argv[1], "--load-only") == 0) {
+        if (argc != 4) {
+            fprintf(stderr, "usage: bench_store_load --load-only THREADS DIR\n");
+            return 1;
+        }
+        return load_only(argv[3], (unsigned)atoi(argv[2]));
+    }
     long persons = 10000;
     const char *dir = NULL;
     bool scan = false, baseline = false, forms = false;
