@@ -54,12 +54,13 @@
  * every page of the gallery is a first touch), and nothing else runs;
  * the line reports wall, user and system CPU seconds of the load
  * (getrusage), the page faults it took, the process's peak resident set
- * (ru_maxrss, which here is the load's) and the gallery's bytes per
- * person.  The seconds per million persons are extrapolated linearly
- * from the store's size and say so ("extrapolated": true).  Run it in
- * separate processes for 1 and 2 threads, alternating, and take medians.
- * Whether the store's file is in the page cache is the caller's matter
- * (the line says how many bytes were read from disk: ru_inblock).
+ * (ru_maxrss, which here is the load's; the resident set before the load
+ * is given beside it) and the gallery's bytes per person, with the part
+ * the templates of each modality hold (huella_gallery_bytes_modality).  The seconds per million
+ * persons are extrapolated linearly from the store's size and say so ("extrapolated": true).  Run
+ * it in separate processes for 1 and 2 threads, alternating, and take medians. Whether the store's
+ * file is in the page cache is the caller's matter (the line says how many bytes were read from
+ * disk: ru_inblock).
  *
  * usage: bench_store_load [PERSONS [DIR]] [--scan] [--baseline]
  *                         [--forms-at-build] [--irises-only]
@@ -478,7 +479,9 @@ static int load_only(const char *dir, unsigned threads)
            "\"wall_s\":%.3f,\"user_s\":%.3f,\"sys_s\":%.3f,\"cpu_s\":%.3f,"
            "\"minor_faults\":%ld,\"major_faults\":%ld,\"disk_read_bytes\":%.0f,"
            "\"peak_rss_bytes\":%.0f,\"peak_rss_bytes_per_person\":%.0f,"
-           "\"gallery_bytes_per_person\":%.0f,"
+           "\"rss_before_load_bytes\":%.0f,"
+           "\"gallery_bytes_per_person\":%.0f,\"finger_template_bytes_per_person\":%.0f,"
+           "\"iris_template_bytes_per_person\":%.0f,\"face_template_bytes_per_person\":%.0f,"
            "\"extrapolated\":true,\"wall_s_per_1M_persons\":%.1f,"
            "\"cpu_s_per_1M_persons\":%.1f,\"gallery_gb_for_1M_persons\":%.1f,"
            "\"target_wall_s_for_1M\":30}\n",
@@ -486,9 +489,12 @@ static int load_only(const char *dir, unsigned threads)
            ls.iris_templates, ls.face_templates, ls.seconds, user, sys, user + sys,
            r1.ru_minflt - r0.ru_minflt, r1.ru_majflt - r0.ru_majflt,
            (double)(r1.ru_inblock - r0.ru_inblock) * 512.0, (double)r1.ru_maxrss * 1024.0,
-           (double)r1.ru_maxrss * 1024.0 / n, huella_gallery_bytes_per_person(g),
-           ls.seconds * per_m, (user + sys) * per_m,
-           huella_gallery_bytes_per_person(g) * 1e6 / 1e9);
+           (double)r1.ru_maxrss * 1024.0 / n, (double)r0.ru_maxrss * 1024.0,
+           huella_gallery_bytes_per_person(g),
+           (double)huella_gallery_bytes_modality(g, HUELLA_GALLERY_FINGER) / n,
+           (double)huella_gallery_bytes_modality(g, HUELLA_GALLERY_IRIS) / n,
+           (double)huella_gallery_bytes_modality(g, HUELLA_GALLERY_FACE) / n, ls.seconds * per_m,
+           (user + sys) * per_m, huella_gallery_bytes_per_person(g) * 1e6 / 1e9);
     fflush(stdout);
     huella_gallery_free(g);
     huella_store_close(s);
