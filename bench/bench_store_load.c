@@ -64,7 +64,7 @@
  *
  * usage: bench_store_load [PERSONS [DIR]] [--scan] [--baseline]
  *                         [--forms-at-build] [--irises-only]
- *        bench_store_load --load-only THREADS DIR
+ *        bench_store_load --load-only THREADS DIR [--drop-page-cache]
  *        (default 10000, a temp dir, removed afterwards unless DIR is
  *        given; an existing store in DIR is reused)
  */
@@ -77,6 +77,7 @@
 #include "huella/store.h"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <math.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -444,10 +445,29 @@ static double tv_s(struct timeval tv)
     return (double)tv.tv_sec + (double)tv.tv_usec / 1e6;
 }
 
+/* Ask the kernel to forget the cached pages of the store's files (clean
+ * pages only: nothing is written), so that the load reads them from disk
+ * as it does after a reboot. */
+static void drop_page_cache(const char *dir)
+{
+    static const char *const names[2] = {"huella.db", "huella.db-wal"};
+    for (int i = 0; i < 2; i++) {
+        char path[1024];
+        snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+        int fd = open(path, O_RDONLY);
+        if (fd < 0)
+            continue;
+        posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+        close(fd);
+    }
+}
+
 /* One load in this fresh process, nothing before it (see the header). */
-static int load_only(const char *dir, unsigned threads)
+static int load_only(const char *dir, unsigned threads, bool cold_cache)
 {
     huella_error err;
+    if (cold_cache)
+        drop_page_cache(dir);
     huella_store *s = NULL;
     if (huella_store_open(dir, &s, &err) != HUELLA_OK) {
         fprintf(stderr, "%s: %s\n", dir, err.message);
@@ -473,7 +493,8 @@ static int load_only(const char *dir, unsigned threads)
     double user = tv_s(r1.ru_utime) - tv_s(r0.ru_utime);
     double sys = tv_s(r1.ru_stime) - tv_s(r0.ru_stime);
     double n = ls.persons > 0 ? (double)ls.persons : 1.0, per_m = 1e6 / n;
-    printf("{\"bench\":\"store_load_cold\",\"threads\":%u,\"persons\":%zu,"
+    printf("{\"bench\":\"store_load_cold\",\"page_cache\":\"%s\",\"threads\":%u,"
+           "\"persons\":%zu,"
            "\"persons_from_forms\":%zu,\"persons_rebuilt\":%zu,"
            "\"finger_templates\":%zu,\"iris_templates\":%zu,\"face_templates\":%zu,"
            "\"wall_s\":%.3f,\"user_s\":%.3f,\"sys_s\":%.3f,\"cpu_s\":%.3f,"
@@ -485,12 +506,12 @@ static int load_only(const char *dir, unsigned threads)
            "\"extrapolated\":true,\"wall_s_per_1M_persons\":%.1f,"
            "\"cpu_s_per_1M_persons\":%.1f,\"gallery_gb_for_1M_persons\":%.1f,"
            "\"target_wall_s_for_1M\":30}\n",
-           ls.threads, ls.persons, ls.persons_from_forms, ls.persons_rebuilt, ls.finger_templates,
-           ls.iris_templates, ls.face_templates, ls.seconds, user, sys, user + sys,
-           r1.ru_minflt - r0.ru_minflt, r1.ru_majflt - r0.ru_majflt,
-           (double)(r1.ru_inblock - r0.ru_inblock) * 512.0, (double)r1.ru_maxrss * 1024.0,
-           (double)r1.ru_maxrss * 1024.0 / n, (double)r0.ru_maxrss * 1024.0,
-           huella_gallery_bytes_per_person(g),
+           cold_cache ? "dropped" : "as found", ls.threads, ls.persons, ls.persons_from_forms,
+           ls.persons_rebuilt, ls.finger_templates, ls.iris_templates, ls.face_templates,
+           ls.seconds, user, sys, user + sys, r1.ru_minflt - r0.ru_minflt,
+           r1.ru_majflt - r0.ru_majflt, (double)(r1.ru_inblock - r0.ru_inblock) * 512.0,
+           (double)r1.ru_maxrss * 1024.0, (double)r1.ru_maxrss * 1024.0 / n,
+           (double)r0.ru_maxrss * 1024.0, huella_gallery_bytes_per_person(g),
            (double)huella_gallery_bytes_modality(g, HUELLA_GALLERY_FINGER) / n,
            (double)huella_gallery_bytes_modality(g, HUELLA_GALLERY_IRIS) / n,
            (double)huella_gallery_bytes_modality(g, HUELLA_GALLERY_FACE) / n, ls.seconds * per_m,
@@ -504,11 +525,13 @@ static int load_only(const char *dir, unsigned threads)
 int main(int argc, char **argv)
 {
     if (argc >= 2 && strcmp(argv[1], "--load-only") == 0) {
-        if (argc != 4) {
-            fprintf(stderr, "usage: bench_store_load --load-only THREADS DIR\n");
+        bool drop = argc == 5 && strcmp(argv[4], "--drop-page-cache") == 0;
+        if (argc != 4 && !drop) {
+            fprintf(stderr,
+                    "usage: bench_store_load --load-only THREADS DIR [--drop-page-cache]\n");
             return 1;
         }
-        return load_only(argv[3], (unsigned)atoi(argv[2]));
+        return load_only(argv[3], (unsigned)atoi(argv[2]), drop);
     }
     long persons = 10000;
     const char *dir = NULL;
