@@ -55,12 +55,13 @@
  * the line reports wall, user and system CPU seconds of the load
  * (getrusage), the page faults it took, the process's peak resident set
  * (ru_maxrss, which here is the load's; the resident set before the load
- * is given beside it) and the gallery's bytes per person, with the part
- * the templates of each modality hold (huella_gallery_bytes_modality).  The seconds per million
- * persons are extrapolated linearly from the store's size and say so ("extrapolated": true).  Run
- * it in separate processes for 1 and 2 threads, alternating, and take medians. Whether the store's
- * file is in the page cache is the caller's matter (the line says how many bytes were read from
- * disk: ru_inblock).
+ * is given beside it, and after it the anonymous part per person and the
+ * file pages, SQLite's memory map of the database, from /proc/self/status) and the gallery's bytes
+ * per person, with the part the templates of each modality hold (huella_gallery_bytes_modality).
+ * The seconds per million persons are extrapolated linearly from the store's size and say so
+ * ("extrapolated": true).  Run it in separate processes for 1 and 2 threads, alternating, and take
+ * medians. Whether the store's file is in the page cache is the caller's matter (the line says how
+ * many bytes were read from disk: ru_inblock).
  *
  * usage: bench_store_load [PERSONS [DIR]] [--scan] [--baseline]
  *                         [--forms-at-build] [--irises-only]
@@ -469,6 +470,25 @@ static void drop_page_cache(const char *dir)
     }
 }
 
+/* A "Name:   N kB" line of /proc/self/status in bytes (Linux; -1
+ * elsewhere). */
+static double proc_status_bytes(const char *name)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    if (f == NULL)
+        return -1;
+    char line[256];
+    double v = -1;
+    size_t n = strlen(name);
+    while (fgets(line, sizeof(line), f) != NULL)
+        if (strncmp(line, name, n) == 0 && line[n] == ':') {
+            v = atof(line + n + 1) * 1024.0;
+            break;
+        }
+    fclose(f);
+    return v;
+}
+
 /* One load in this fresh process, nothing before it (see the header). */
 static int load_only(const char *dir, unsigned threads, bool cold_cache)
 {
@@ -497,6 +517,10 @@ static int load_only(const char *dir, unsigned threads, bool cold_cache)
         huella_store_close(s);
         return 1;
     }
+    /* The resident set splits into anonymous memory (the gallery, the
+     * heap) and file pages (SQLite maps the first 256 MiB of the database
+     * file: page cache, counted by ru_maxrss but not the gallery's). */
+    double rss_anon = proc_status_bytes("RssAnon"), rss_file = proc_status_bytes("RssFile");
     double user = tv_s(r1.ru_utime) - tv_s(r0.ru_utime);
     double sys = tv_s(r1.ru_stime) - tv_s(r0.ru_stime);
     double n = ls.persons > 0 ? (double)ls.persons : 1.0, per_m = 1e6 / n;
@@ -507,7 +531,8 @@ static int load_only(const char *dir, unsigned threads, bool cold_cache)
            "\"wall_s\":%.3f,\"user_s\":%.3f,\"sys_s\":%.3f,\"cpu_s\":%.3f,"
            "\"minor_faults\":%ld,\"major_faults\":%ld,\"disk_read_bytes\":%.0f,"
            "\"peak_rss_bytes\":%.0f,\"peak_rss_bytes_per_person\":%.0f,"
-           "\"rss_before_load_bytes\":%.0f,"
+           "\"rss_before_load_bytes\":%.0f,\"rss_anon_after_bytes_per_person\":%.0f,"
+           "\"rss_file_after_bytes\":%.0f,"
            "\"gallery_bytes_per_person\":%.0f,\"finger_template_bytes_per_person\":%.0f,"
            "\"iris_template_bytes_per_person\":%.0f,\"face_template_bytes_per_person\":%.0f,"
            "\"extrapolated\":true,\"wall_s_per_1M_persons\":%.1f,"
@@ -518,7 +543,8 @@ static int load_only(const char *dir, unsigned threads, bool cold_cache)
            ls.seconds, user, sys, user + sys, r1.ru_minflt - r0.ru_minflt,
            r1.ru_majflt - r0.ru_majflt, (double)(r1.ru_inblock - r0.ru_inblock) * 512.0,
            (double)r1.ru_maxrss * 1024.0, (double)r1.ru_maxrss * 1024.0 / n,
-           (double)r0.ru_maxrss * 1024.0, huella_gallery_bytes_per_person(g),
+           (double)r0.ru_maxrss * 1024.0, rss_anon / n, rss_file,
+           huella_gallery_bytes_per_person(g),
            (double)huella_gallery_bytes_modality(g, HUELLA_GALLERY_FINGER) / n,
            (double)huella_gallery_bytes_modality(g, HUELLA_GALLERY_IRIS) / n,
            (double)huella_gallery_bytes_modality(g, HUELLA_GALLERY_FACE) / n, ls.seconds * per_m,
