@@ -48,8 +48,24 @@
  * fingers (the two-iris gallery of a million persons fits in memory here,
  * the ten-finger one does not: 37 KB per person).
  *
+ * --load-only THREADS (0 = one per core) is the honest measurement: the
+ * existing store in DIR is loaded once, with THREADS workers, in this
+ * fresh process (a cold heap: nothing was allocated and freed before, so
+ * every page of the gallery is a first touch), and nothing else runs;
+ * the line reports wall, user and system CPU seconds of the load
+ * (getrusage), the page faults it took, the process's peak resident set
+ * (ru_maxrss, which here is the load's; the resident set before the load
+ * is given beside it, and after it the anonymous part per person and the
+ * file pages, SQLite's memory map of the database, from /proc/self/status) and the gallery's bytes
+ * per person, with the part the templates of each modality hold (huella_gallery_bytes_modality).
+ * The seconds per million persons are extrapolated linearly from the store's size and say so
+ * ("extrapolated": true).  Run it in separate processes for 1 and 2 threads, alternating, and take
+ * medians. Whether the store's file is in the page cache is the caller's matter (the line says how
+ * many bytes were read from disk: ru_inblock).
+ *
  * usage: bench_store_load [PERSONS [DIR]] [--scan] [--baseline]
  *                         [--forms-at-build] [--irises-only]
+ *        bench_store_load --load-only THREADS DIR [--drop-page-cache]
  *        (default 10000, a temp dir, removed afterwards unless DIR is
  *        given; an existing store in DIR is reused)
  */
@@ -62,6 +78,7 @@
 #include "huella/store.h"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <math.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -376,7 +393,12 @@ static void remove_store(const char *dir)
 }
 
 /* store -> gallery with `threads` workers; prints one line and returns
- * the wall seconds (negative on failure). */
+ * the wall seconds (negative on failure).  Every load after the first in
+ * a process runs on a heap the earlier ones grew and freed, so it pays
+ * few of the page faults a fresh process pays: its line says
+ * "heap":"reused", and it is not a measure of a start (--load-only is). */
+static int loads_in_process;
+
 static double load_once(const char *dir, unsigned threads, const char *what, double base_s,
                         size_t *persons_out)
 {
@@ -405,17 +427,19 @@ static double load_once(const char *dir, unsigned threads, const char *what, dou
         return -1;
     }
     double n = ls.persons > 0 ? (double)ls.persons : 1.0;
-    printf("{\"bench\":\"store_to_gallery\",\"path\":\"%s\",\"threads\":%u,\"persons\":%zu,"
+    printf("{\"bench\":\"store_to_gallery\",\"path\":\"%s\",\"heap\":\"%s\",\"threads\":%u,"
+           "\"persons\":%zu,"
            "\"persons_from_forms\":%zu,\"persons_rebuilt\":%zu,"
            "\"finger_templates\":%zu,\"iris_templates\":%zu,\"face_templates\":%zu,"
            "\"seconds\":%.3f,\"cpu_seconds\":%.3f,\"persons_per_s\":%.0f,"
            "\"seconds_for_1M_persons\":%.1f,\"cpu_seconds_for_1M_persons\":%.1f,"
            "\"target_seconds_for_1M\":30,\"gallery_bytes_per_person\":%.0f,"
            "\"ratio_to_baseline\":%.3f,\"max_rss_kb\":%ld}\n",
-           what, ls.threads, ls.persons, ls.persons_from_forms, ls.persons_rebuilt,
-           ls.finger_templates, ls.iris_templates, ls.face_templates, ls.seconds, ct,
-           n / ls.seconds, ls.seconds * 1e6 / n, ct * 1e6 / n, huella_gallery_bytes_per_person(g),
-           base_s > 0 ? ls.seconds / base_s : 1.0, r1.ru_maxrss);
+           what, loads_in_process++ == 0 ? "fresh" : "reused", ls.threads, ls.persons,
+           ls.persons_from_forms, ls.persons_rebuilt, ls.finger_templates, ls.iris_templates,
+           ls.face_templates, ls.seconds, ct, n / ls.seconds, ls.seconds * 1e6 / n, ct * 1e6 / n,
+           huella_gallery_bytes_per_person(g), base_s > 0 ? ls.seconds / base_s : 1.0,
+           r1.ru_maxrss);
     fflush(stdout);
     if (persons_out != NULL)
         *persons_out = ls.persons;
@@ -424,8 +448,124 @@ static double load_once(const char *dir, unsigned threads, const char *what, dou
     return ls.seconds;
 }
 
+static double tv_s(struct timeval tv)
+{
+    return (double)tv.tv_sec + (double)tv.tv_usec / 1e6;
+}
+
+/* Ask the kernel to forget the cached pages of the store's files (clean
+ * pages only: nothing is written), so that the load reads them from disk
+ * as it does after a reboot. */
+static void drop_page_cache(const char *dir)
+{
+    static const char *const names[2] = {"huella.db", "huella.db-wal"};
+    for (int i = 0; i < 2; i++) {
+        char path[1024];
+        snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+        int fd = open(path, O_RDONLY);
+        if (fd < 0)
+            continue;
+        posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+        close(fd);
+    }
+}
+
+/* A "Name:   N kB" line of /proc/self/status in bytes (Linux; -1
+ * elsewhere). */
+static double proc_status_bytes(const char *name)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    if (f == NULL)
+        return -1;
+    char line[256];
+    double v = -1;
+    size_t n = strlen(name);
+    while (fgets(line, sizeof(line), f) != NULL)
+        if (strncmp(line, name, n) == 0 && line[n] == ':') {
+            v = atof(line + n + 1) * 1024.0;
+            break;
+        }
+    fclose(f);
+    return v;
+}
+
+/* One load in this fresh process, nothing before it (see the header). */
+static int load_only(const char *dir, unsigned threads, bool cold_cache)
+{
+    huella_error err;
+    if (cold_cache)
+        drop_page_cache(dir);
+    huella_store *s = NULL;
+    if (huella_store_open(dir, &s, &err) != HUELLA_OK) {
+        fprintf(stderr, "%s: %s\n", dir, err.message);
+        return 1;
+    }
+    huella_gallery *g = NULL;
+    if (huella_gallery_new(&g, &err) != HUELLA_OK) {
+        fprintf(stderr, "%s\n", err.message);
+        huella_store_close(s);
+        return 1;
+    }
+    struct rusage r0, r1;
+    getrusage(RUSAGE_SELF, &r0);
+    huella_gallery_load_stats ls;
+    huella_status st = huella_gallery_load_store(s, g, threads, &ls, &err);
+    getrusage(RUSAGE_SELF, &r1);
+    if (st != HUELLA_OK) {
+        fprintf(stderr, "gallery load: %s\n", err.message);
+        huella_gallery_free(g);
+        huella_store_close(s);
+        return 1;
+    }
+    /* The resident set splits into anonymous memory (the gallery, the
+     * heap) and file pages (SQLite maps the first 256 MiB of the database
+     * file: page cache, counted by ru_maxrss but not the gallery's). */
+    double rss_anon = proc_status_bytes("RssAnon"), rss_file = proc_status_bytes("RssFile");
+    double user = tv_s(r1.ru_utime) - tv_s(r0.ru_utime);
+    double sys = tv_s(r1.ru_stime) - tv_s(r0.ru_stime);
+    double n = ls.persons > 0 ? (double)ls.persons : 1.0, per_m = 1e6 / n;
+    printf("{\"bench\":\"store_load_cold\",\"page_cache\":\"%s\",\"threads\":%u,"
+           "\"persons\":%zu,"
+           "\"persons_from_forms\":%zu,\"persons_rebuilt\":%zu,"
+           "\"finger_templates\":%zu,\"iris_templates\":%zu,\"face_templates\":%zu,"
+           "\"wall_s\":%.3f,\"user_s\":%.3f,\"sys_s\":%.3f,\"cpu_s\":%.3f,"
+           "\"minor_faults\":%ld,\"major_faults\":%ld,\"disk_read_bytes\":%.0f,"
+           "\"peak_rss_bytes\":%.0f,\"peak_rss_bytes_per_person\":%.0f,"
+           "\"rss_before_load_bytes\":%.0f,\"rss_anon_after_bytes_per_person\":%.0f,"
+           "\"rss_file_after_bytes\":%.0f,"
+           "\"gallery_bytes_per_person\":%.0f,\"finger_template_bytes_per_person\":%.0f,"
+           "\"iris_template_bytes_per_person\":%.0f,\"face_template_bytes_per_person\":%.0f,"
+           "\"extrapolated\":true,\"wall_s_per_1M_persons\":%.1f,"
+           "\"cpu_s_per_1M_persons\":%.1f,\"gallery_gb_for_1M_persons\":%.1f,"
+           "\"target_wall_s_for_1M\":30}\n",
+           cold_cache ? "dropped" : "as found", ls.threads, ls.persons, ls.persons_from_forms,
+           ls.persons_rebuilt, ls.finger_templates, ls.iris_templates, ls.face_templates,
+           ls.seconds, user, sys, user + sys, r1.ru_minflt - r0.ru_minflt,
+           r1.ru_majflt - r0.ru_majflt, (double)(r1.ru_inblock - r0.ru_inblock) * 512.0,
+           (double)r1.ru_maxrss * 1024.0, (double)r1.ru_maxrss * 1024.0 / n,
+           (double)r0.ru_maxrss * 1024.0, rss_anon / n, rss_file,
+           huella_gallery_bytes_per_person(g),
+           (double)huella_gallery_bytes_modality(g, HUELLA_GALLERY_FINGER) / n,
+           (double)huella_gallery_bytes_modality(g, HUELLA_GALLERY_IRIS) / n,
+           (double)huella_gallery_bytes_modality(g, HUELLA_GALLERY_FACE) / n, ls.seconds * per_m,
+           (user + sys) * per_m, huella_gallery_bytes_per_person(g) * 1e6 / 1e9);
+    fflush(stdout);
+    huella_gallery_free(g);
+    huella_store_close(s);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc >= 2 && strcmp(argv[1], "--load-only") == 0) {
+        bool drop = argc == 5 && strcmp(argv[4], "--drop-page-cache") == 0;
+        if (argc != 4 && !drop) {
+            fprintf(stderr,
+                    "usage: bench_store_load --load-only THREADS DIR [--drop-page-cache]\n");
+            return 1;
+        }
+        return load_only(argv[3], (unsigned)atoi(argv[2]), drop);
+    }
     long persons = 10000;
     const char *dir = NULL;
     bool scan = false, baseline = false, forms = false;

@@ -84,6 +84,21 @@ static void add_search_remove(void **state)
     assert_int_equal(huella_gallery_count_slot(g, 0), 40);
     assert_int_equal(huella_gallery_count_slot(g, 1), 0);
     assert_true(huella_gallery_bytes_per_person(g) > 1000);
+    /* the fingers' part is exactly their compact prepared forms */
+    size_t finger_bytes = 0, person3 = 0;
+    for (int d = 0; d < N_DB; d++)
+        for (int f = 0; f < N_FING; f++) {
+            huella_finger_prepared *fp;
+            assert_int_equal(huella_finger_prepare_compact(fvc[d][f][0], &fp, NULL), HUELLA_OK);
+            finger_bytes += huella_finger_prepared_size(fp);
+            if (d == 0 && f == 2)
+                person3 = huella_finger_prepared_size(fp);
+            huella_finger_prepared_free(fp);
+        }
+    assert_int_equal(huella_gallery_bytes_modality(g, HUELLA_GALLERY_FINGER), finger_bytes);
+    assert_int_equal(huella_gallery_bytes_modality(g, HUELLA_GALLERY_IRIS), 0);
+    assert_int_equal(huella_gallery_bytes_modality(g, HUELLA_GALLERY_FACE), 0);
+    assert_true(huella_gallery_bytes(g) > finger_bytes);
 
     huella_probe p = {0};
     p.finger[0] = fvc[0][2][1]; /* DB1 finger 103, impression 2 */
@@ -100,6 +115,8 @@ static void add_search_remove(void **state)
     huella_error err;
     assert_int_equal(huella_gallery_remove_person(g, 3, &err), HUELLA_OK);
     assert_int_equal(huella_gallery_count(g), 39);
+    assert_int_equal(huella_gallery_bytes_modality(g, HUELLA_GALLERY_FINGER),
+                     finger_bytes - person3);
     assert_int_equal(huella_gallery_remove_person(g, 3, &err), HUELLA_E_NOTFOUND);
     assert_non_null(strstr(err.message, "3"));
     assert_int_equal(huella_gallery_identify(g, &p, NULL, &r, NULL), HUELLA_OK);

@@ -200,6 +200,10 @@ HUELLA_API size_t huella_gallery_count_slot(huella_gallery *g, unsigned slot);
  * divided by the number of persons (0 when empty). */
 HUELLA_API size_t huella_gallery_bytes(huella_gallery *g);
 HUELLA_API double huella_gallery_bytes_per_person(huella_gallery *g);
+/* The part of huella_gallery_bytes that the templates of one modality
+ * hold (fingers: their compact prepared forms; the rest of the total is
+ * the per-entry arrays, the persons and their index). */
+HUELLA_API size_t huella_gallery_bytes_modality(huella_gallery *g, huella_gallery_modality m);
 
 /* ---- Identification ------------------------------------------------------ */
 

@@ -549,24 +549,51 @@ size_t huella_gallery_count_slot(huella_gallery *g, unsigned slot)
     return n;
 }
 
-size_t huella_gallery_bytes(huella_gallery *g)
+/* Bytes held, by part: [m] the templates of modality m, [MODALITIES]
+ * everything else (the per-entry arrays, persons, index); the caller holds
+ * the lock. */
+static void bytes_by_part(const huella_gallery *g, size_t part[HUELLA_GALLERY_MODALITIES + 1])
 {
-    pthread_rwlock_rdlock(&g->lock);
-    size_t b = sizeof(*g) + g->cap_persons * sizeof(gallery_person) +
-               g->cap_free * sizeof(uint32_t) + g->hash_cap * sizeof(uint32_t);
+    memset(part, 0, (HUELLA_GALLERY_MODALITIES + 1) * sizeof(size_t));
+    size_t *other = &part[HUELLA_GALLERY_MODALITIES];
+    *other = sizeof(*g) + g->cap_persons * sizeof(gallery_person) + g->cap_free * sizeof(uint32_t) +
+             g->hash_cap * sizeof(uint32_t);
     for (int s = 0; s < HUELLA_GALLERY_SLOTS; s++) {
         const gallery_slot *sl = &g->slot[s];
-        b += sl->cap * (sizeof(uint32_t) + sizeof(uint64_t) + sizeof(int32_t));
-        if (s < HUELLA_GALLERY_FINGERS)
-            b += sl->cap * sizeof(void *) + sl->finger_bytes;
-        else if (s == HUELLA_GALLERY_SLOT_FACE)
-            b += sl->n * (HUELLA_FACE_DIM + 2 * sizeof(float));
-        else
-            b += sl->cap * sizeof(uint64_t) + sl->cap_by_id * sizeof(uint32_t) +
-                 sl->n * huella_iris_gallery_bytes_per_template();
+        *other += sl->cap * (sizeof(uint32_t) + sizeof(uint64_t) + sizeof(int32_t));
+        if (s < HUELLA_GALLERY_FINGERS) {
+            *other += sl->cap * sizeof(void *);
+            part[HUELLA_GALLERY_FINGER] += sl->finger_bytes;
+        } else if (s == HUELLA_GALLERY_SLOT_FACE) {
+            part[HUELLA_GALLERY_FACE] += sl->n * (HUELLA_FACE_DIM + 2 * sizeof(float));
+        } else {
+            *other += sl->cap * sizeof(uint64_t) + sl->cap_by_id * sizeof(uint32_t);
+            part[HUELLA_GALLERY_IRIS] += sl->n * huella_iris_gallery_bytes_per_template();
+        }
     }
+}
+
+size_t huella_gallery_bytes(huella_gallery *g)
+{
+    size_t part[HUELLA_GALLERY_MODALITIES + 1];
+    pthread_rwlock_rdlock(&g->lock);
+    bytes_by_part(g, part);
     pthread_rwlock_unlock(&g->lock);
+    size_t b = 0;
+    for (int k = 0; k <= HUELLA_GALLERY_MODALITIES; k++)
+        b += part[k];
     return b;
+}
+
+size_t huella_gallery_bytes_modality(huella_gallery *g, huella_gallery_modality m)
+{
+    if ((unsigned)m >= HUELLA_GALLERY_MODALITIES)
+        return 0;
+    size_t part[HUELLA_GALLERY_MODALITIES + 1];
+    pthread_rwlock_rdlock(&g->lock);
+    bytes_by_part(g, part);
+    pthread_rwlock_unlock(&g->lock);
+    return part[m];
 }
 
 double huella_gallery_bytes_per_person(huella_gallery *g)
