@@ -894,6 +894,17 @@ static int cmp_cons(const void *p, const void *q)
     return x->j - y->j;
 }
 
+/* The weight (wq) of the points whose least signed distance to a hull
+ * side is within HULL_MARGIN: the one definition of "inside" that every
+ * weigh_inside_hull path shares, so that they agree bit for bit. */
+static float weigh_least(const float *least, const float *wq, int n)
+{
+    float sum = 0;
+    for (int i = 0; i < n; i++)
+        sum += least[i] >= -HULL_MARGIN ? wq[i] : 0.0f;
+    return sum;
+}
+
 #if FINGER_X86
 /* weigh_inside_hull with AVX-512, sixteen points at a time (px and py
  * readable up to a multiple of 16); the same arithmetic lane by lane,
@@ -918,10 +929,7 @@ weigh_inside_hull_avx512(const huella_finger_prepared *p, const float *px, const
         }
         _mm512_storeu_ps(least + i, lo);
     }
-    float sum = 0;
-    for (int i = 0; i < n; i++)
-        sum += least[i] >= -HULL_MARGIN ? wq[i] : 0.0f;
-    return sum;
+    return weigh_least(least, wq, n);
 }
 
 /* Bit j of near[]: point j of (tx, ty) (n of them, readable up to a
@@ -980,10 +988,7 @@ static float weigh_inside_hull(const huella_finger_prepared *p, const float *px,
         least[i] = lo;
     }
 #endif
-    float sum = 0;
-    for (int i = 0; i < n; i++)
-        sum += least[i] >= -HULL_MARGIN ? wq[i] : 0.0f;
-    return sum;
+    return weigh_least(least, wq, n);
 }
 
 /* weigh_inside_hull, with AVX-512 when avx512. */
