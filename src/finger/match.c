@@ -132,6 +132,8 @@
  */
 #include "huella/finger.h"
 
+#include "match_internal.h"
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -280,14 +282,12 @@ static int lowest_bit(uint64_t v)
     return at[((v & (~v + 1)) * 0x022FDD63CC95386Dull) >> 58];
 }
 
-#if !defined(__SSE2__)
 /* |a - b| on the circle of 256 units, in [0, 128]. */
 static int diff256(uint8_t a, uint8_t b)
 {
     int d = (int8_t)(uint8_t)(a - b);
     return d < 0 ? -d : d;
 }
-#endif
 
 static int bin_a(int a)
 {
@@ -766,9 +766,10 @@ static const uint8_t byte_count[256] = {
 /* Append base + k for every bit k of the 16-bit mask to at[], and e as
  * many times to es[], from index nm on; returns the new count.  Up to 8
  * slots past the new count may be overwritten. */
-static inline int append_lanes(uint16_t *at, uint16_t *es, int nm, unsigned mask, int base, int e)
-{
 #if defined(__SSE2__)
+static inline int append_lanes_sse2(uint16_t *at, uint16_t *es, int nm, unsigned mask, int base,
+                                    int e)
+{
     const __m128i ve = _mm_set1_epi16((short)e);
     for (int h = 0; h < 16; h += 8) {
         unsigned byte = (mask >> h) & 0xFFu;
@@ -779,7 +780,14 @@ static inline int append_lanes(uint16_t *at, uint16_t *es, int nm, unsigned mask
         _mm_storeu_si128((__m128i *)(es + nm), ve);
         nm += byte_count[byte];
     }
-#else
+    return nm;
+}
+#endif
+
+/* append_lanes, one lane at a time. */
+static inline int append_lanes_portable(uint16_t *at, uint16_t *es, int nm, unsigned mask, int base,
+                                        int e)
+{
     for (; mask != 0; mask &= mask - 1) {
         int k = 0;
         while (!((mask >> k) & 1u))
@@ -787,15 +795,25 @@ static inline int append_lanes(uint16_t *at, uint16_t *es, int nm, unsigned mask
         at[nm] = (uint16_t)(base + k);
         es[nm++] = (uint16_t)e;
     }
-#endif
     return nm;
+}
+
+static inline int append_lanes(uint16_t *at, uint16_t *es, int nm, unsigned mask, int base, int e,
+                               bool sse2)
+{
+#if defined(__SSE2__)
+    if (sse2)
+        return append_lanes_sse2(at, es, nm, mask, base, e);
+#endif
+    (void)sse2;
+    return append_lanes_portable(at, es, nm, mask, base, e);
 }
 
 /* Bit k set when entry first + k of a's index is within tolerance of eb,
  * for k < 16 (the entries are padded so that 16 can always be read). */
-static inline unsigned match_mask16(const edge_index *a, int first, const edge *eb)
-{
 #if defined(__SSE2__)
+static inline unsigned match_mask16_sse2(const edge_index *a, int first, const edge *eb)
+{
     /* Broadcast d, b1, b2, td, dir (the first bytes of the edge, read as
      * one 64-bit word) with unpacks and shuffles: SSE2 has no byte
      * broadcast. */
@@ -819,7 +837,12 @@ static inline unsigned match_mask16(const edge_index *a, int first, const edge *
     __m128i dir = _mm_and_si128(_mm_loadu_si128((const __m128i *)(a->edir + first)), vdir);
     __m128i bad = _mm_or_si128(excess, _mm_cmpeq_epi8(dir, _mm_setzero_si128()));
     return (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(bad, _mm_setzero_si128()));
-#else
+}
+#endif
+
+/* match_mask16, one entry at a time. */
+static inline unsigned match_mask16_portable(const edge_index *a, int first, const edge *eb)
+{
     unsigned mask = 0;
     for (int k = 0; k < 16; k++) {
         int at = first + k;
@@ -831,7 +854,16 @@ static inline unsigned match_mask16(const edge_index *a, int first, const edge *
                 << k;
     }
     return mask;
+}
+
+static inline unsigned match_mask16(const edge_index *a, int first, const edge *eb, bool sse2)
+{
+#if defined(__SSE2__)
+    if (sse2)
+        return match_mask16_sse2(a, first, eb);
 #endif
+    (void)sse2;
+    return match_mask16_portable(a, first, eb);
 }
 
 /* A link from a pair of minutiae to another through a matching edge pair,
@@ -958,7 +990,7 @@ near_avx512(const float *tx, const float *ty, int n, float x, float y, float t2,
  * for bit); px and py must be readable up to a multiple of 4.
  */
 static float weigh_inside_hull(const huella_finger_prepared *p, const float *px, const float *py,
-                               const float *wq, int n)
+                               const float *wq, int n, bool sse2)
 {
     if (p->n_hull < 3)
         return 0;
@@ -966,7 +998,7 @@ static float weigh_inside_hull(const huella_finger_prepared *p, const float *px,
     int nh = p->n_hull;
     const float *hnx = p->hnx, *hny = p->hny, *hx = p->hx, *hy = p->hy;
 #if defined(__SSE2__)
-    for (int i = 0; i < n; i += 4) {
+    for (int i = 0; i < n && sse2; i += 4) {
         const __m128 vx = _mm_loadu_ps(px + i), vy = _mm_loadu_ps(py + i);
         __m128 lo = _mm_set1_ps(1e30f);
         for (int h = 0; h < nh; h++) {
@@ -978,7 +1010,10 @@ static float weigh_inside_hull(const huella_finger_prepared *p, const float *px,
         }
         _mm_storeu_ps(least + i, lo);
     }
-#else
+    if (sse2)
+        return weigh_least(least, wq, n);
+#endif
+    (void)sse2;
     for (int i = 0; i < n; i++) {
         float lo = 1e30f;
         for (int h = 0; h < nh; h++) {
@@ -987,20 +1022,18 @@ static float weigh_inside_hull(const huella_finger_prepared *p, const float *px,
         }
         least[i] = lo;
     }
-#endif
     return weigh_least(least, wq, n);
 }
 
-/* weigh_inside_hull, with AVX-512 when avx512. */
+/* weigh_inside_hull through the given path. */
 static float weigh_hull(const huella_finger_prepared *p, const float *px, const float *py,
-                        const float *wq, int n, bool avx512)
+                        const float *wq, int n, finger_path path)
 {
 #if FINGER_X86
-    if (avx512)
+    if (path == FINGER_PATH_AVX512)
         return weigh_inside_hull_avx512(p, px, py, wq, n);
 #endif
-    (void)avx512;
-    return weigh_inside_hull(p, px, py, wq, n);
+    return weigh_inside_hull(p, px, py, wq, n, path != FINGER_PATH_PORTABLE);
 }
 
 typedef struct alignment {
@@ -1076,9 +1109,8 @@ static int grow(const huella_finger_prepared *a, const huella_finger_prepared *b
  * pairs (appended to the queues) and refines *al to the least-squares transform.
  */
 static int consolidate(const huella_finger_prepared *a, const huella_finger_prepared *b, scratch *w,
-                       int m, uint16_t stamp, alignment *al, bool avx512)
+                       int m, uint16_t stamp, alignment *al, finger_path path)
 {
-    (void)avx512; /* used on x86 only */
     if (m < CONSOLIDATE_MIN)
         return m;
     float cax = 0, cay = 0, cbx = 0, cby = 0;
@@ -1143,12 +1175,12 @@ static int consolidate(const huella_finger_prepared *a, const huella_finger_prep
         /* Bit j of near: b's minutia j within the tolerance of a's i. */
         uint64_t near[MAX_M / 64] = {0};
 #if FINGER_X86
-        if (avx512)
+        if (path == FINGER_PATH_AVX512)
             near_avx512(tx, ty, nb, axi, ayi, t2, near);
         else
 #endif
 #if defined(__SSE2__)
-        {
+            if (path == FINGER_PATH_SSE2 || path == FINGER_PATH_AVX512) {
             const __m128 vx = _mm_set1_ps(axi), vy = _mm_set1_ps(ayi), vt = _mm_set1_ps(t2);
             for (int j = 0; j < nb; j += 4) {
                 __m128 ex = _mm_sub_ps(_mm_loadu_ps(tx + j), vx);
@@ -1156,13 +1188,14 @@ static int consolidate(const huella_finger_prepared *a, const huella_finger_prep
                 __m128 e2 = _mm_add_ps(_mm_mul_ps(ex, ex), _mm_mul_ps(ey, ey));
                 near[j / 64] |= (uint64_t)_mm_movemask_ps(_mm_cmple_ps(e2, vt)) << (j % 64);
             }
-        }
-#else
-        for (int j = 0; j < nb; j++) {
-            float ex = tx[j] - axi, ey = ty[j] - ayi;
-            near[j / 64] |= (uint64_t)(ex * ex + ey * ey <= t2) << (j % 64);
-        }
+        } else
 #endif
+        {
+            for (int j = 0; j < nb; j++) {
+                float ex = tx[j] - axi, ey = ty[j] - ayi;
+                near[j / 64] |= (uint64_t)(ex * ex + ey * ey <= t2) << (j % 64);
+            }
+        }
         const int32_t *vote = w->vote + i * nb;
         for (int h = 0; h < MAX_M / 64; h++) {
             for (uint64_t bits = near[h]; bits != 0; bits &= bits - 1) {
@@ -1226,7 +1259,8 @@ static alignment align_on(const huella_finger_prepared *a, const huella_finger_p
 
 /* Pass 1: the matching edge pairs, in order of b's edges and then of a's
  * bucket; returns their number. */
-static int find_candidates(const edge_index *a, const huella_finger_prepared *b, scratch *w)
+static int find_candidates(const edge_index *a, const huella_finger_prepared *b, scratch *w,
+                           bool sse2)
 {
     int nm = 0;
     for (int e = 0; e < b->n_edges && nm < MAX_MATCHES - MAX_BUCKET; e++) {
@@ -1239,12 +1273,13 @@ static int find_candidates(const edge_index *a, const huella_finger_prepared *b,
         /* The first 16 entries without a branch (the padding of the index
          * makes them readable even past its end), the rest of a long
          * bucket (a few percent) in a loop. */
-        unsigned mask = match_mask16(a, first, eb) & (n >= 16 ? 0xFFFFu : (1u << n) - 1u);
-        nm = append_lanes(w->cand_at, w->cand_e, nm, mask, first, e);
+        unsigned mask = match_mask16(a, first, eb, sse2) & (n >= 16 ? 0xFFFFu : (1u << n) - 1u);
+        nm = append_lanes(w->cand_at, w->cand_e, nm, mask, first, e, sse2);
         for (int k = 16; k < n; k += 16) {
             int left = n - k;
-            mask = match_mask16(a, first + k, eb) & (left >= 16 ? 0xFFFFu : (1u << left) - 1u);
-            nm = append_lanes(w->cand_at, w->cand_e, nm, mask, first + k, e);
+            mask =
+                match_mask16(a, first + k, eb, sse2) & (left >= 16 ? 0xFFFFu : (1u << left) - 1u);
+            nm = append_lanes(w->cand_at, w->cand_e, nm, mask, first + k, e, sse2);
         }
     }
     return nm;
@@ -1373,7 +1408,8 @@ static bool have_avx512(void)
 
 /* Pass 2: the votes of the pairs (listed in touched in order of first
  * vote) and their lists of links; returns the number of pairs. */
-static int link_pairs(const edge_index *a, const huella_finger_prepared *b, scratch *w, int nm)
+static int link_pairs(const edge_index *a, const huella_finger_prepared *b, scratch *w, int nm,
+                      bool sse2)
 {
     int nt = 0;
     /* First each matching edge pair's two minutia pairs, vote and links
@@ -1381,13 +1417,15 @@ static int link_pairs(const edge_index *a, const huella_finger_prepared *b, scra
      * lanes, about 14 instructions a pair where the scalar code below
      * took 85), then the scatter into the tables. */
 #if defined(__SSE2__)
-    for (int k = nm; k < (nm + 7) / 8 * 8; k++)
-        w->cand_at[k] = w->cand_at[0], w->cand_e[k] = w->cand_e[0]; /* padding */
-    for (int c = 0; c < nm; c += 8)
-        work_out8(a, b, w, c);
-#else
+    if (sse2) {
+        for (int k = nm; k < (nm + 7) / 8 * 8; k++)
+            w->cand_at[k] = w->cand_at[0], w->cand_e[k] = w->cand_e[0]; /* padding */
+        for (int c = 0; c < nm; c += 8)
+            work_out8(a, b, w, c);
+    }
+#endif
     int nb = b->n;
-    for (int c = 0; c < nm; c++) {
+    for (int c = 0; c < nm && !sse2; c++) {
         const oriented ea = a->orientations[a->eo[w->cand_at[c]]];
         const edge eb = b->edges[w->cand_e[c]];
         int dd = abs(ea.d - eb.d);
@@ -1406,7 +1444,6 @@ static int link_pairs(const edge_index *a, const huella_finger_prepared *b, scra
         w->cand_lj[c] = (uint32_t)ea.i | (uint32_t)eb.i << 8 |
                         (uint32_t)(uint8_t)(eb.b2 - ea.b2) << 16 | (uint32_t)mult << 24;
     }
-#endif
     const uint16_t *restrict cpi = w->cand_pi, *restrict cpj = w->cand_pj;
     const int16_t *restrict cvote = w->cand_vote;
     const uint32_t *restrict cli = w->cand_li, *restrict clj = w->cand_lj;
@@ -1461,7 +1498,8 @@ static edge_index flat_index(const huella_finger_prepared *a, flat *f)
  * pairs (a's minutia first, or b's when swapped) when it is not NULL.
  */
 static double compare(const huella_finger_prepared *a, const huella_finger_prepared *b,
-                      bool swapped, huella_finger_pairing *pairs, size_t max_pairs, size_t *n_pairs)
+                      bool swapped, huella_finger_pairing *pairs, size_t max_pairs, size_t *n_pairs,
+                      finger_path path)
 {
     int na = a->n, nb = b->n;
     *n_pairs = 0;
@@ -1471,18 +1509,18 @@ static double compare(const huella_finger_prepared *a, const huella_finger_prepa
     scratch *w = &w_;
     const edge_index ix = a->indexed ? a->index : flat_index(a, &w->flat);
 
+    const bool sse2 = path != FINGER_PATH_PORTABLE;
 #if FINGER_X86
-    const bool avx512 = have_avx512();
-    int nm = avx512 ? find_candidates_avx512(&ix, b, w) : find_candidates(&ix, b, w);
+    int nm = path == FINGER_PATH_AVX512 ? find_candidates_avx512(&ix, b, w)
+                                        : find_candidates(&ix, b, w, sse2);
 #else
-    const bool avx512 = false;
-    int nm = find_candidates(&ix, b, w);
+    int nm = find_candidates(&ix, b, w, sse2);
 #endif
     if (nm == 0)
         return 0.0;
     memset(w->vote, 0, sizeof(int32_t) * (size_t)na * (size_t)nb);
     memset(w->first_link, 0xff, sizeof(int16_t) * (size_t)na * (size_t)nb);
-    int nt = link_pairs(&ix, b, w, nm);
+    int nt = link_pairs(&ix, b, w, nm, sse2);
 
     /* Roots: the pairs with the most local support, the first supported
      * first among equals.  Each pair's key orders both at once; the top
@@ -1542,7 +1580,7 @@ static double compare(const huella_finger_prepared *a, const huella_finger_prepa
         w->taken_a[w->best_a[q]] = stamp;
         w->taken_b[w->best_b[q]] = stamp;
     }
-    best_m = consolidate(a, b, w, best_m, stamp, &al, avx512);
+    best_m = consolidate(a, b, w, best_m, stamp, &al, path);
 
     /* Common area: minutiae of each inside the other's hull. */
     if (pairs != NULL) {
@@ -1561,13 +1599,13 @@ static double compare(const huella_finger_prepared *a, const huella_finger_prepa
         px[i] = al.bx + al.c * dx + al.s * dy;
         py[i] = al.by - al.s * dx + al.c * dy;
     }
-    float ova = weigh_hull(b, px, py, a->wq, na, avx512);
+    float ova = weigh_hull(b, px, py, a->wq, na, path);
     for (int i = 0; i < nb; i++) {
         float dx = b->x[i] - al.bx, dy = b->y[i] - al.by;
         px[i] = al.ax + al.c * dx - al.s * dy;
         py[i] = al.ay + al.s * dx + al.c * dy;
     }
-    float ovb = weigh_hull(a, px, py, b->wq, nb, avx512);
+    float ovb = weigh_hull(a, px, py, b->wq, nb, path);
     /* Paired weight: each pair counts the geometric mean of its minutiae's
      * weights, less when their types disagree. */
     float m = 0;
@@ -1587,17 +1625,61 @@ static double compare(const huella_finger_prepared *a, const huella_finger_prepa
 /* Through a's index, or b's when only b has one (which is the 1:N case of
  * a compact candidate passed first); a flat view when neither has. */
 static double compare_either(const huella_finger_prepared *a, const huella_finger_prepared *b,
-                             huella_finger_pairing *pairs, size_t max_pairs, size_t *n_pairs)
+                             huella_finger_pairing *pairs, size_t max_pairs, size_t *n_pairs,
+                             finger_path path)
 {
     if (!a->indexed && b->indexed)
-        return compare(b, a, true, pairs, max_pairs, n_pairs);
-    return compare(a, b, false, pairs, max_pairs, n_pairs);
+        return compare(b, a, true, pairs, max_pairs, n_pairs, path);
+    return compare(a, b, false, pairs, max_pairs, n_pairs, path);
+}
+
+bool finger_path_supported(finger_path path)
+{
+    switch (path) {
+    case FINGER_PATH_PORTABLE:
+        return true;
+    case FINGER_PATH_SSE2:
+#if defined(__SSE2__)
+        return true;
+#else
+        return false;
+#endif
+    case FINGER_PATH_AVX512:
+#if FINGER_X86 && defined(__SSE2__)
+        return have_avx512();
+#else
+        return false;
+#endif
+    }
+    return false;
+}
+
+finger_path finger_path_detected(void)
+{
+#if FINGER_X86 && defined(__SSE2__)
+    if (have_avx512())
+        return FINGER_PATH_AVX512;
+#endif
+#if defined(__SSE2__)
+    return FINGER_PATH_SSE2;
+#else
+    return FINGER_PATH_PORTABLE;
+#endif
+}
+
+double finger_compare_path(const huella_finger_prepared *a, const huella_finger_prepared *b,
+                           finger_path path)
+{
+    size_t n;
+    if (!finger_path_supported(path))
+        return -1.0;
+    return compare_either(a, b, NULL, 0, &n, path);
 }
 
 double huella_finger_compare(const huella_finger_prepared *a, const huella_finger_prepared *b)
 {
     size_t n;
-    return compare_either(a, b, NULL, 0, &n);
+    return compare_either(a, b, NULL, 0, &n, finger_path_detected());
 }
 
 double huella_finger_compare_explain(const huella_finger_prepared *a,
@@ -1605,7 +1687,7 @@ double huella_finger_compare_explain(const huella_finger_prepared *a,
                                      size_t max_pairs, size_t *n_pairs)
 {
     size_t n = 0;
-    double score = compare_either(a, b, pairs, max_pairs, &n);
+    double score = compare_either(a, b, pairs, max_pairs, &n, finger_path_detected());
     if (n_pairs != NULL)
         *n_pairs = n;
     return score;
