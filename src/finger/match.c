@@ -124,6 +124,28 @@
  * pooled EER 1.78 % to 1.98 %), the root chosen by the weight of its
  * pairs rather than their number (pooled FNMR at FMR 0.1 % 5.09 % to
  * 5.36 %).
+ * Then (2026-11-27, later): the three paths are compiled into every
+ * x86-64 build and chosen per comparison (finger_compare_path in
+ * match_internal.h; huella_finger_compare takes the fastest the CPU
+ * has), and tests/test_finger_match.c checks that SSE2 and AVX-512 give
+ * the portable path's scores bit for bit on all pairs of forty records
+ * each of DB1_B and DB2_B, indexed and compact.  The AVX-512 look-up
+ * takes two edges of b at a time when both buckets hold at most 16
+ * entries (nine look-ups in ten on DB2_B), one 32-lane compress for
+ * both: every score the same, a few percent more comparisons a second
+ * on DB2_B (the best of several runs 178,500 against 175,300; the
+ * machine's load swung medians by 20 %).  Tried and not kept, each with
+ * every score the same: links laid out by pair (a count per pair during
+ * the votes, then a counting sort) so that growing reads them in a row:
+ * growing and align_on fell from 23 to 19 % of the time but link_pairs
+ * rose from 13 to 26 % (the decrementing cursors are read-modify-writes
+ * through memory), slower overall; the votes of the touched pairs
+ * gathered first and screened for roots eight at a time (one branch per
+ * eight): no gain, the cost is the scattered loads of the votes, not
+ * the branch; the vote table cleared with SSE2 stores instead of memset
+ * (rep stosb): no gain; one branch for both "taken" tests of grow, and
+ * the whole file compiled for x86-64-v4: no gain measurable on the
+ * loaded machine.
  * Earlier, 2.5 times the previous
  * implementation of this file, which looked up every directed edge,
  * voted in floating point into a table cleared per comparison, rebuilt a
