@@ -1372,11 +1372,6 @@ static inline void work_out8(const edge_index *a, const huella_finger_prepared *
 #endif
 
 #if FINGER_X86
-/* find_candidates with AVX-512 (BW, VL, VBMI2): the same tests on 16
- * entries at a time, the passing lanes' entries compressed into place
- * in one instruction instead of looked up in byte_positions per 8 lanes;
- * the same candidates in the same order.  Up to 16 slots past the count
- * may be overwritten. */
 /* One edge of b against its bucket of a's index, 16 entries at a time
  * (find_candidates_avx512). */
 __attribute__((target("avx512f,avx512bw,avx512vl,avx512vbmi2,popcnt"))) static inline int
@@ -1416,10 +1411,11 @@ lookup1_avx512(const uint8_t *ed, const uint8_t *eb1, const uint8_t *eb2, const 
 /* find_candidates with AVX-512 (BW, VL, VBMI2): the same tests, the
  * passing lanes' entries compressed into place in one instruction
  * instead of looked up in byte_positions per 8 lanes; the same candidates
- * in the same order.  Two edges of b at a time when both buckets hold at
- * most 16 entries (nine lookups in ten): their entries side by side in
- * 256-bit registers, one 32-lane compress for both.  Up to 32 slots past
- * the count may be overwritten. */
+ * in the same order.  The first 32 entries of a bucket in one step
+ * (masked 256-bit loads, one 32-lane compress), which holds the whole
+ * bucket in 99.7 % of the look-ups on DB2_B, so that how many entries a
+ * bucket has is not a branch to predict; longer buckets 16 entries at a
+ * time.  Up to 32 slots past the count may be overwritten. */
 __attribute__((target("avx512f,avx512bw,avx512vl,avx512vbmi2,popcnt"))) static int
 find_candidates_avx512(const edge_index *a, const huella_finger_prepared *b, scratch *w)
 {
@@ -1431,65 +1427,49 @@ find_candidates_avx512(const edge_index *a, const huella_finger_prepared *b, scr
     const int n_entries = a->n_entries, ne = b->n_edges;
     const edge *edges = b->edges;
     uint16_t *cand_at = w->cand_at, *cand_e = w->cand_e;
-    const __m512i iota =
-        _mm512_setr_epi32(0x10000, 0x30002, 0x50004, 0x70006, 0x90008, 0xB000A, 0xD000C, 0xF000E,
-                          0x10000, 0x30002, 0x50004, 0x70006, 0x90008, 0xB000A, 0xD000C, 0xF000E);
+    const __m512i iota32 = _mm512_setr_epi32(0x10000, 0x30002, 0x50004, 0x70006, 0x90008, 0xB000A,
+                                             0xD000C, 0xF000E, 0x110010, 0x130012, 0x150014,
+                                             0x170016, 0x190018, 0x1B001A, 0x1D001C, 0x1F001E);
     const __m256i vta = _mm256_set1_epi8((char)TOL_A), zero = _mm256_setzero_si256();
-    /* Byte k of an edge (d, b1, b2, td, dir) to every byte of its lane. */
+    /* Byte k of an edge (d, b1, b2, td, dir) to every byte. */
     const __m256i pick_d = _mm256_set1_epi8(0), pick_b1 = _mm256_set1_epi8(1),
                   pick_b2 = _mm256_set1_epi8(2), pick_td = _mm256_set1_epi8(3),
                   pick_dir = _mm256_set1_epi8(4);
     const int limit = MAX_MATCHES - MAX_BUCKET;
-    int e = 0;
-    while (e < ne && nm < limit) {
+    for (int e = 0; e < ne && nm < limit; e++) {
         const edge *e0 = &edges[e];
-        int f0 = 0, n0 = n_entries, f1 = 0, n1 = n_entries;
-        const edge *e1 = e + 1 < ne ? &edges[e + 1] : e0;
+        int f0 = 0, n0 = n_entries;
         if (bin_start != NULL) {
             f0 = bin_start[e0->key];
             n0 = bin_start[e0->key + 1] - f0;
-            f1 = bin_start[e1->key];
-            n1 = bin_start[e1->key + 1] - f1;
         }
-        /* The second edge is looked up only when the first could not have
-         * reached the limit (as one edge at a time would). */
-        if (e + 1 >= ne || n0 > 16 || n1 > 16 || nm + 16 >= limit) {
+        if (n0 > 32) {
             nm = lookup1_avx512(ed, eb1, eb2, edir, e0, e, f0, n0, w, nm);
-            e++;
             continue;
         }
-        __m256i q =
-            _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_loadl_epi64((const __m128i *)e0)),
-                                    _mm_loadl_epi64((const __m128i *)e1), 1);
+        __m256i q = _mm256_broadcastq_epi64(_mm_loadl_epi64((const __m128i *)e0));
         const __m256i vd = _mm256_shuffle_epi8(q, pick_d), v1 = _mm256_shuffle_epi8(q, pick_b1),
                       v2 = _mm256_shuffle_epi8(q, pick_b2), vtd = _mm256_shuffle_epi8(q, pick_td),
                       vdir = _mm256_shuffle_epi8(q, pick_dir);
-#define LOAD2(p)                                                                                   \
-    _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)((p) + f0))),  \
-                            _mm_loadu_si128((const __m128i *)((p) + f1)), 1)
-        __m256i d = LOAD2(ed);
-        __m256i x1 = _mm256_sub_epi8(LOAD2(eb1), v1);
-        __m256i x2 = _mm256_sub_epi8(LOAD2(eb2), v2);
-        __m256i dir = LOAD2(edir);
-#undef LOAD2
+        /* Masked loads: nothing past the bucket is read (the index is
+         * padded for 16 entries, not 32). */
+        __mmask32 lim = (__mmask32)(n0 >= 32 ? 0xFFFFFFFFu : (1u << n0) - 1u);
+        __m256i d = _mm256_maskz_loadu_epi8(lim, ed + f0);
+        __m256i x1 = _mm256_sub_epi8(_mm256_maskz_loadu_epi8(lim, eb1 + f0), v1);
+        __m256i x2 = _mm256_sub_epi8(_mm256_maskz_loadu_epi8(lim, eb2 + f0), v2);
+        __m256i dir = _mm256_maskz_loadu_epi8(lim, edir + f0);
         __m256i dd = _mm256_or_si256(_mm256_subs_epu8(d, vd), _mm256_subs_epu8(vd, d));
         __m256i a1 = _mm256_min_epu8(x1, _mm256_sub_epi8(zero, x1));
         __m256i a2 = _mm256_min_epu8(x2, _mm256_sub_epi8(zero, x2));
         __m256i excess =
             _mm256_or_si256(_mm256_subs_epu8(dd, vtd),
                             _mm256_or_si256(_mm256_subs_epu8(a1, vta), _mm256_subs_epu8(a2, vta)));
-        __mmask32 lim = (__mmask32)(((1u << n0) - 1u) | ((1u << n1) - 1u) << 16);
         __mmask32 m = _mm256_mask_cmpeq_epi8_mask(lim, excess, zero);
         m &= _mm256_test_epi8_mask(dir, vdir);
-        /* Entry numbers f0 + 0..15 then f1 + 0..15, and e, e + 1. */
-        __m512i ats = _mm512_add_epi16(iota, _mm512_inserti64x4(_mm512_set1_epi16((short)f0),
-                                                                _mm256_set1_epi16((short)f1), 1));
-        __m512i es =
-            _mm512_inserti64x4(_mm512_set1_epi16((short)e), _mm256_set1_epi16((short)(e + 1)), 1);
+        __m512i ats = _mm512_add_epi16(iota32, _mm512_set1_epi16((short)f0));
         _mm512_storeu_si512(cand_at + nm, _mm512_maskz_compress_epi16(m, ats));
-        _mm512_storeu_si512(cand_e + nm, _mm512_maskz_compress_epi16(m, es));
+        _mm512_storeu_si512(cand_e + nm, _mm512_set1_epi16((short)e));
         nm += _mm_popcnt_u32(m);
-        e += 2;
     }
     return nm;
 }
