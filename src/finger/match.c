@@ -130,11 +130,19 @@
  * has), and tests/test_finger_match.c checks that SSE2 and AVX-512 give
  * the portable path's scores bit for bit on all pairs of forty records
  * each of DB1_B and DB2_B, indexed and compact.  The AVX-512 look-up
- * takes two edges of b at a time when both buckets hold at most 16
- * entries (nine look-ups in ten on DB2_B), one 32-lane compress for
- * both: every score the same, a few percent more comparisons a second
- * on DB2_B (the best of several runs 178,500 against 175,300; the
- * machine's load swung medians by 20 %).  Tried and not kept, each with
+ * tests the first 32 entries of a bucket in one step (masked 256-bit
+ * loads, one 32-lane compress), which is the whole bucket in 99.7 % of
+ * the look-ups on DB2_B (91.5 % hold at most 16), so that the length of
+ * a bucket is no longer a branch to predict: every score the same (ISO
+ * and extracted, DB1..DB4_B), the look-up's share of the time (perf,
+ * measured against grow's, which did not change) 25 % lower on DB2_B,
+ * 16 % on DB4_B, 10 % on DB3_B: about 6.5 %, 3.5 % and 2.5 % more
+ * comparisons a second (wall-clock rates on the loaded machine swung by
+ * 20 %; alternated runs: DB2_B median 171,300 against 154,200).  It
+ * replaced, as simpler and faster, two edges at a time when both
+ * buckets hold at most 16 entries (one 32-lane compress for both: a
+ * quarter as much gain, the pairing itself a branch mispredicted in one
+ * pair in six).  Tried and not kept, each with
  * every score the same: links laid out by pair (a count per pair during
  * the votes, then a counting sort) so that growing reads them in a row:
  * growing and align_on fell from 23 to 19 % of the time but link_pairs
