@@ -18,6 +18,7 @@
 
 #include "huella/eval.h"
 #include "huella/finger.h"
+#include "finger/match_internal.h"
 
 #define TEST_PI 3.14159265358979323846
 #include "support.h"
@@ -409,6 +410,114 @@ static void images_and_records_both_make_templates(void **state)
     assert_null(t);
 }
 
+/* Every instruction-set path of the matcher (plain C, SSE2, AVX-512 where
+ * the CPU has it) gives the same score bit for bit on real pairs: all
+ * ordered pairs of the first five fingers (eight impressions each) of
+ * FVC2002 DB1_B and DB2_B, through the index and through the flat view
+ * of compact templates.  The plain C path must also separate mates from
+ * non-mates, so that paths agreeing on nothing useful (every score 0)
+ * fail. */
+enum { PATH_FINGERS = 5, PATH_VIEWS = 8, PATH_N = PATH_FINGERS * PATH_VIEWS };
+
+static void path_scores_as_portable(finger_path path)
+{
+    if (!test_have_data())
+        skip();
+    if (!finger_path_supported(path)) {
+        printf("# path %d not supported on this CPU or build: skipped\n", (int)path);
+        skip();
+    }
+    assert_true(finger_path_supported(FINGER_PATH_PORTABLE));
+    const char *dbs[] = {"DB1_B", "DB2_B"};
+    long compared = 0, differ = 0;
+    for (size_t d = 0; d < sizeof(dbs) / sizeof(dbs[0]); d++) {
+        huella_finger_template *t[PATH_N];
+        huella_finger_prepared *full[PATH_N], *compact[PATH_N];
+        for (int k = 0; k < PATH_N; k++) {
+            char rel[64];
+            snprintf(rel, sizeof(rel), "finger/fvc2002/%s/%d_%d.iso", dbs[d], 101 + k / PATH_VIEWS,
+                     1 + k % PATH_VIEWS);
+            t[k] = load(rel);
+            full[k] = prepare(t[k]);
+            assert_int_equal(huella_finger_prepare_compact(t[k], &compact[k], NULL), HUELLA_OK);
+        }
+        double mates = 0, non_mates = 0;
+        int n_mates = 0, n_non_mates = 0;
+        for (int i = 0; i < PATH_N; i++) {
+            for (int j = 0; j < PATH_N; j++) {
+                const huella_finger_prepared *pa[2] = {full[i], compact[i]};
+                const huella_finger_prepared *pb[2] = {full[j], compact[j]};
+                for (int v = 0; v < 2; v++) {
+                    double want = finger_compare_path(pa[v], pb[v], FINGER_PATH_PORTABLE);
+                    double got = finger_compare_path(pa[v], pb[v], path);
+                    assert_true(want >= 0.0 && want <= 100.0);
+                    compared++;
+                    if (memcmp(&want, &got, sizeof(double)) != 0) {
+                        if (differ++ < 5)
+                            printf("# %s %d %d (%s): portable %a, path %d %a\n", dbs[d], i, j,
+                                   v ? "compact" : "indexed", want, (int)path, got);
+                    }
+                    if (v == 0 && i != j && i / PATH_VIEWS == j / PATH_VIEWS)
+                        mates += want, n_mates++;
+                    else if (v == 0 && i / PATH_VIEWS != j / PATH_VIEWS)
+                        non_mates += want, n_non_mates++;
+                }
+            }
+        }
+        if (!(mates / n_mates > 2.0 * non_mates / n_non_mates + 5.0))
+            fail_msg("%s: mates score %.2f on average, non-mates %.2f", dbs[d], mates / n_mates,
+                     non_mates / n_non_mates);
+        for (int k = 0; k < PATH_N; k++) {
+            huella_finger_prepared_free(full[k]);
+            huella_finger_prepared_free(compact[k]);
+            huella_finger_template_free(t[k]);
+        }
+    }
+    if (differ != 0)
+        fail_msg("path %d: %ld of %ld scores differ from the portable path's", (int)path, differ,
+                 compared);
+}
+
+static void the_sse2_path_scores_as_plain_c(void **state)
+{
+    (void)state;
+    path_scores_as_portable(FINGER_PATH_SSE2);
+}
+
+static void the_avx512_path_scores_as_plain_c(void **state)
+{
+    (void)state;
+    path_scores_as_portable(FINGER_PATH_AVX512);
+}
+
+/* The public comparison takes the fastest path the CPU has, and an
+ * unsupported path is refused rather than silently replaced. */
+static void the_public_compare_takes_the_detected_path(void **state)
+{
+    (void)state;
+    if (!test_have_data())
+        skip();
+    finger_path path = finger_path_detected();
+    assert_true(finger_path_supported(path));
+    if (finger_path_supported(FINGER_PATH_AVX512))
+        assert_int_equal(path, FINGER_PATH_AVX512);
+    else if (finger_path_supported(FINGER_PATH_SSE2))
+        assert_int_equal(path, FINGER_PATH_SSE2);
+    huella_finger_template *t1 = load("finger/fvc2002/DB2_B/103_1.iso");
+    huella_finger_template *t2 = load("finger/fvc2002/DB2_B/103_4.iso");
+    huella_finger_prepared *a = prepare(t1), *b = prepare(t2);
+    double s = huella_finger_compare(a, b), p = finger_compare_path(a, b, path);
+    assert_true(memcmp(&s, &p, sizeof(double)) == 0);
+    assert_true(s > 0.0);
+    if (!finger_path_supported(FINGER_PATH_AVX512))
+        assert_true(finger_compare_path(a, b, FINGER_PATH_AVX512) == -1.0);
+    assert_true(finger_compare_path(a, b, (finger_path)99) == -1.0);
+    huella_finger_prepared_free(a);
+    huella_finger_prepared_free(b);
+    huella_finger_template_free(t1);
+    huella_finger_template_free(t2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -421,6 +530,9 @@ int main(void)
         cmocka_unit_test(fvc2002_db1_accuracy_does_not_regress),
         cmocka_unit_test(fvc2002_db1_images_accuracy_does_not_regress),
         cmocka_unit_test(images_and_records_both_make_templates),
+        cmocka_unit_test(the_sse2_path_scores_as_plain_c),
+        cmocka_unit_test(the_avx512_path_scores_as_plain_c),
+        cmocka_unit_test(the_public_compare_takes_the_detected_path),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -124,6 +124,38 @@
  * pooled EER 1.78 % to 1.98 %), the root chosen by the weight of its
  * pairs rather than their number (pooled FNMR at FMR 0.1 % 5.09 % to
  * 5.36 %).
+ * Then (2026-11-27, later): the three paths are compiled into every
+ * x86-64 build and chosen per comparison (finger_compare_path in
+ * match_internal.h; huella_finger_compare takes the fastest the CPU
+ * has), and tests/test_finger_match.c checks that SSE2 and AVX-512 give
+ * the portable path's scores bit for bit on all pairs of forty records
+ * each of DB1_B and DB2_B, indexed and compact.  The AVX-512 look-up
+ * tests the first 32 entries of a bucket in one step (masked 256-bit
+ * loads, one 32-lane compress), which is the whole bucket in 99.7 % of
+ * the look-ups on DB2_B (91.5 % hold at most 16), so that the length of
+ * a bucket is no longer a branch to predict: every score the same (ISO
+ * and extracted, DB1..DB4_B), the look-up's share of the time (perf,
+ * measured against grow's, which did not change) 25 % lower on DB2_B,
+ * 16 % on DB4_B, 10 % on DB3_B: about 6.5 %, 3.5 % and 2.5 % more
+ * comparisons a second (wall-clock rates on the loaded machine swung by
+ * 20 %; alternated runs: DB2_B median 171,300 against 154,200).  It
+ * replaced, as simpler and faster, two edges at a time when both
+ * buckets hold at most 16 entries (one 32-lane compress for both: a
+ * quarter as much gain, the pairing itself a branch mispredicted in one
+ * pair in six).  Tried and not kept, each with
+ * every score the same: links laid out by pair (a count per pair during
+ * the votes, then a counting sort) so that growing reads them in a row:
+ * growing and align_on fell from 23 to 19 % of the time but link_pairs
+ * rose from 13 to 26 % (the decrementing cursors are read-modify-writes
+ * through memory), slower overall; the votes of the touched pairs
+ * gathered first and screened for roots eight at a time (one branch per
+ * eight): no gain, the cost is the scattered loads of the votes, not
+ * the branch; the vote table cleared with SSE2 stores instead of memset
+ * (rep stosb): no gain; one branch for both "taken" tests of grow, and
+ * the whole file compiled for x86-64-v4: no gain measurable on the
+ * loaded machine; consolidation's candidates filtered by masks (b's
+ * free minutiae once, a row's votes with AVX-512) before the branch per
+ * candidate: its share of the time unchanged.
  * Earlier, 2.5 times the previous
  * implementation of this file, which looked up every directed edge,
  * voted in floating point into a table cleared per comparison, rebuilt a
@@ -131,6 +163,8 @@
  * see "Comparison" below.
  */
 #include "huella/finger.h"
+
+#include "match_internal.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -280,14 +314,12 @@ static int lowest_bit(uint64_t v)
     return at[((v & (~v + 1)) * 0x022FDD63CC95386Dull) >> 58];
 }
 
-#if !defined(__SSE2__)
 /* |a - b| on the circle of 256 units, in [0, 128]. */
 static int diff256(uint8_t a, uint8_t b)
 {
     int d = (int8_t)(uint8_t)(a - b);
     return d < 0 ? -d : d;
 }
-#endif
 
 static int bin_a(int a)
 {
@@ -766,9 +798,10 @@ static const uint8_t byte_count[256] = {
 /* Append base + k for every bit k of the 16-bit mask to at[], and e as
  * many times to es[], from index nm on; returns the new count.  Up to 8
  * slots past the new count may be overwritten. */
-static inline int append_lanes(uint16_t *at, uint16_t *es, int nm, unsigned mask, int base, int e)
-{
 #if defined(__SSE2__)
+static inline int append_lanes_sse2(uint16_t *at, uint16_t *es, int nm, unsigned mask, int base,
+                                    int e)
+{
     const __m128i ve = _mm_set1_epi16((short)e);
     for (int h = 0; h < 16; h += 8) {
         unsigned byte = (mask >> h) & 0xFFu;
@@ -779,7 +812,14 @@ static inline int append_lanes(uint16_t *at, uint16_t *es, int nm, unsigned mask
         _mm_storeu_si128((__m128i *)(es + nm), ve);
         nm += byte_count[byte];
     }
-#else
+    return nm;
+}
+#endif
+
+/* append_lanes, one lane at a time. */
+static inline int append_lanes_portable(uint16_t *at, uint16_t *es, int nm, unsigned mask, int base,
+                                        int e)
+{
     for (; mask != 0; mask &= mask - 1) {
         int k = 0;
         while (!((mask >> k) & 1u))
@@ -787,15 +827,25 @@ static inline int append_lanes(uint16_t *at, uint16_t *es, int nm, unsigned mask
         at[nm] = (uint16_t)(base + k);
         es[nm++] = (uint16_t)e;
     }
-#endif
     return nm;
+}
+
+static inline int append_lanes(uint16_t *at, uint16_t *es, int nm, unsigned mask, int base, int e,
+                               bool sse2)
+{
+#if defined(__SSE2__)
+    if (sse2)
+        return append_lanes_sse2(at, es, nm, mask, base, e);
+#endif
+    (void)sse2;
+    return append_lanes_portable(at, es, nm, mask, base, e);
 }
 
 /* Bit k set when entry first + k of a's index is within tolerance of eb,
  * for k < 16 (the entries are padded so that 16 can always be read). */
-static inline unsigned match_mask16(const edge_index *a, int first, const edge *eb)
-{
 #if defined(__SSE2__)
+static inline unsigned match_mask16_sse2(const edge_index *a, int first, const edge *eb)
+{
     /* Broadcast d, b1, b2, td, dir (the first bytes of the edge, read as
      * one 64-bit word) with unpacks and shuffles: SSE2 has no byte
      * broadcast. */
@@ -819,7 +869,12 @@ static inline unsigned match_mask16(const edge_index *a, int first, const edge *
     __m128i dir = _mm_and_si128(_mm_loadu_si128((const __m128i *)(a->edir + first)), vdir);
     __m128i bad = _mm_or_si128(excess, _mm_cmpeq_epi8(dir, _mm_setzero_si128()));
     return (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(bad, _mm_setzero_si128()));
-#else
+}
+#endif
+
+/* match_mask16, one entry at a time. */
+static inline unsigned match_mask16_portable(const edge_index *a, int first, const edge *eb)
+{
     unsigned mask = 0;
     for (int k = 0; k < 16; k++) {
         int at = first + k;
@@ -831,7 +886,16 @@ static inline unsigned match_mask16(const edge_index *a, int first, const edge *
                 << k;
     }
     return mask;
+}
+
+static inline unsigned match_mask16(const edge_index *a, int first, const edge *eb, bool sse2)
+{
+#if defined(__SSE2__)
+    if (sse2)
+        return match_mask16_sse2(a, first, eb);
 #endif
+    (void)sse2;
+    return match_mask16_portable(a, first, eb);
 }
 
 /* A link from a pair of minutiae to another through a matching edge pair,
@@ -869,7 +933,7 @@ typedef struct scratch {
     uint16_t touched[2 * MAX_MATCHES];
     /* Matching edge pairs: a's index entry and b's edge (+ 16: see
      * append_lanes and find_candidates_avx512). */
-    uint16_t cand_at[MAX_MATCHES + 16], cand_e[MAX_MATCHES + 16];
+    uint16_t cand_at[MAX_MATCHES + 32], cand_e[MAX_MATCHES + 32];
     /* Per matching edge pair, worked out by link_pairs: its two minutia
      * pairs (ia * nb + ib), its vote, and its two links but for their
      * next fields (+ 8: eight at a time). */
@@ -958,7 +1022,7 @@ near_avx512(const float *tx, const float *ty, int n, float x, float y, float t2,
  * for bit); px and py must be readable up to a multiple of 4.
  */
 static float weigh_inside_hull(const huella_finger_prepared *p, const float *px, const float *py,
-                               const float *wq, int n)
+                               const float *wq, int n, bool sse2)
 {
     if (p->n_hull < 3)
         return 0;
@@ -966,7 +1030,7 @@ static float weigh_inside_hull(const huella_finger_prepared *p, const float *px,
     int nh = p->n_hull;
     const float *hnx = p->hnx, *hny = p->hny, *hx = p->hx, *hy = p->hy;
 #if defined(__SSE2__)
-    for (int i = 0; i < n; i += 4) {
+    for (int i = 0; i < n && sse2; i += 4) {
         const __m128 vx = _mm_loadu_ps(px + i), vy = _mm_loadu_ps(py + i);
         __m128 lo = _mm_set1_ps(1e30f);
         for (int h = 0; h < nh; h++) {
@@ -978,7 +1042,10 @@ static float weigh_inside_hull(const huella_finger_prepared *p, const float *px,
         }
         _mm_storeu_ps(least + i, lo);
     }
-#else
+    if (sse2)
+        return weigh_least(least, wq, n);
+#endif
+    (void)sse2;
     for (int i = 0; i < n; i++) {
         float lo = 1e30f;
         for (int h = 0; h < nh; h++) {
@@ -987,20 +1054,18 @@ static float weigh_inside_hull(const huella_finger_prepared *p, const float *px,
         }
         least[i] = lo;
     }
-#endif
     return weigh_least(least, wq, n);
 }
 
-/* weigh_inside_hull, with AVX-512 when avx512. */
+/* weigh_inside_hull through the given path. */
 static float weigh_hull(const huella_finger_prepared *p, const float *px, const float *py,
-                        const float *wq, int n, bool avx512)
+                        const float *wq, int n, finger_path path)
 {
 #if FINGER_X86
-    if (avx512)
+    if (path == FINGER_PATH_AVX512)
         return weigh_inside_hull_avx512(p, px, py, wq, n);
 #endif
-    (void)avx512;
-    return weigh_inside_hull(p, px, py, wq, n);
+    return weigh_inside_hull(p, px, py, wq, n, path != FINGER_PATH_PORTABLE);
 }
 
 typedef struct alignment {
@@ -1076,9 +1141,8 @@ static int grow(const huella_finger_prepared *a, const huella_finger_prepared *b
  * pairs (appended to the queues) and refines *al to the least-squares transform.
  */
 static int consolidate(const huella_finger_prepared *a, const huella_finger_prepared *b, scratch *w,
-                       int m, uint16_t stamp, alignment *al, bool avx512)
+                       int m, uint16_t stamp, alignment *al, finger_path path)
 {
-    (void)avx512; /* used on x86 only */
     if (m < CONSOLIDATE_MIN)
         return m;
     float cax = 0, cay = 0, cbx = 0, cby = 0;
@@ -1143,12 +1207,12 @@ static int consolidate(const huella_finger_prepared *a, const huella_finger_prep
         /* Bit j of near: b's minutia j within the tolerance of a's i. */
         uint64_t near[MAX_M / 64] = {0};
 #if FINGER_X86
-        if (avx512)
+        if (path == FINGER_PATH_AVX512)
             near_avx512(tx, ty, nb, axi, ayi, t2, near);
         else
 #endif
 #if defined(__SSE2__)
-        {
+            if (path == FINGER_PATH_SSE2 || path == FINGER_PATH_AVX512) {
             const __m128 vx = _mm_set1_ps(axi), vy = _mm_set1_ps(ayi), vt = _mm_set1_ps(t2);
             for (int j = 0; j < nb; j += 4) {
                 __m128 ex = _mm_sub_ps(_mm_loadu_ps(tx + j), vx);
@@ -1156,13 +1220,14 @@ static int consolidate(const huella_finger_prepared *a, const huella_finger_prep
                 __m128 e2 = _mm_add_ps(_mm_mul_ps(ex, ex), _mm_mul_ps(ey, ey));
                 near[j / 64] |= (uint64_t)_mm_movemask_ps(_mm_cmple_ps(e2, vt)) << (j % 64);
             }
-        }
-#else
-        for (int j = 0; j < nb; j++) {
-            float ex = tx[j] - axi, ey = ty[j] - ayi;
-            near[j / 64] |= (uint64_t)(ex * ex + ey * ey <= t2) << (j % 64);
-        }
+        } else
 #endif
+        {
+            for (int j = 0; j < nb; j++) {
+                float ex = tx[j] - axi, ey = ty[j] - ayi;
+                near[j / 64] |= (uint64_t)(ex * ex + ey * ey <= t2) << (j % 64);
+            }
+        }
         const int32_t *vote = w->vote + i * nb;
         for (int h = 0; h < MAX_M / 64; h++) {
             for (uint64_t bits = near[h]; bits != 0; bits &= bits - 1) {
@@ -1226,7 +1291,8 @@ static alignment align_on(const huella_finger_prepared *a, const huella_finger_p
 
 /* Pass 1: the matching edge pairs, in order of b's edges and then of a's
  * bucket; returns their number. */
-static int find_candidates(const edge_index *a, const huella_finger_prepared *b, scratch *w)
+static int find_candidates(const edge_index *a, const huella_finger_prepared *b, scratch *w,
+                           bool sse2)
 {
     int nm = 0;
     for (int e = 0; e < b->n_edges && nm < MAX_MATCHES - MAX_BUCKET; e++) {
@@ -1239,12 +1305,13 @@ static int find_candidates(const edge_index *a, const huella_finger_prepared *b,
         /* The first 16 entries without a branch (the padding of the index
          * makes them readable even past its end), the rest of a long
          * bucket (a few percent) in a loop. */
-        unsigned mask = match_mask16(a, first, eb) & (n >= 16 ? 0xFFFFu : (1u << n) - 1u);
-        nm = append_lanes(w->cand_at, w->cand_e, nm, mask, first, e);
+        unsigned mask = match_mask16(a, first, eb, sse2) & (n >= 16 ? 0xFFFFu : (1u << n) - 1u);
+        nm = append_lanes(w->cand_at, w->cand_e, nm, mask, first, e, sse2);
         for (int k = 16; k < n; k += 16) {
             int left = n - k;
-            mask = match_mask16(a, first + k, eb) & (left >= 16 ? 0xFFFFu : (1u << left) - 1u);
-            nm = append_lanes(w->cand_at, w->cand_e, nm, mask, first + k, e);
+            mask =
+                match_mask16(a, first + k, eb, sse2) & (left >= 16 ? 0xFFFFu : (1u << left) - 1u);
+            nm = append_lanes(w->cand_at, w->cand_e, nm, mask, first + k, e, sse2);
         }
     }
     return nm;
@@ -1315,50 +1382,104 @@ static inline void work_out8(const edge_index *a, const huella_finger_prepared *
 #endif
 
 #if FINGER_X86
-/* find_candidates with AVX-512 (BW, VL, VBMI2): the same tests on 16
- * entries at a time, the passing lanes' entries compressed into place
- * in one instruction instead of looked up in byte_positions per 8 lanes;
- * the same candidates in the same order.  Up to 16 slots past the count
- * may be overwritten. */
+/* One edge of b against its bucket of a's index, 16 entries at a time
+ * (find_candidates_avx512). */
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512vbmi2,popcnt"))) static inline int
+lookup1_avx512(const uint8_t *ed, const uint8_t *eb1, const uint8_t *eb2, const uint8_t *edir,
+               const edge *eb, int e, int first, int n, scratch *w, int nm)
+{
+    const __m256i iota = _mm256_setr_epi16(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    const __m128i vta = _mm_set1_epi8((char)TOL_A), zero = _mm_setzero_si128();
+    const __m128i vd = _mm_set1_epi8((char)eb->d), v1 = _mm_set1_epi8((char)eb->b1),
+                  v2 = _mm_set1_epi8((char)eb->b2), vtd = _mm_set1_epi8((char)eb->td),
+                  vdir = _mm_set1_epi8((char)eb->dir);
+    const __m256i ve = _mm256_set1_epi16((short)e);
+    /* The first 16 entries without a branch (as find_candidates). */
+    int k = 0;
+    do {
+        int at = first + k, left = n - k;
+        __mmask16 lim = (__mmask16)(left >= 16 ? 0xFFFFu : (1u << left) - 1u);
+        __m128i d = _mm_loadu_si128((const __m128i *)(ed + at));
+        __m128i x1 = _mm_sub_epi8(_mm_loadu_si128((const __m128i *)(eb1 + at)), v1);
+        __m128i x2 = _mm_sub_epi8(_mm_loadu_si128((const __m128i *)(eb2 + at)), v2);
+        __m128i dd = _mm_or_si128(_mm_subs_epu8(d, vd), _mm_subs_epu8(vd, d));
+        __m128i a1 = _mm_min_epu8(x1, _mm_sub_epi8(zero, x1));
+        __m128i a2 = _mm_min_epu8(x2, _mm_sub_epi8(zero, x2));
+        __m128i excess = _mm_or_si128(_mm_subs_epu8(dd, vtd),
+                                      _mm_or_si128(_mm_subs_epu8(a1, vta), _mm_subs_epu8(a2, vta)));
+        __mmask16 m = _mm_mask_cmpeq_epi8_mask(lim, excess, zero);
+        m &= _mm_test_epi8_mask(_mm_loadu_si128((const __m128i *)(edir + at)), vdir);
+        __m256i ats = _mm256_add_epi16(iota, _mm256_set1_epi16((short)at));
+        _mm256_storeu_si256((__m256i *)(w->cand_at + nm), _mm256_maskz_compress_epi16(m, ats));
+        _mm256_storeu_si256((__m256i *)(w->cand_e + nm), ve);
+        nm += _mm_popcnt_u32(m);
+        k += 16;
+    } while (k < n);
+    return nm;
+}
+
+/* find_candidates with AVX-512 (BW, VL, VBMI2): the same tests, the
+ * passing lanes' entries compressed into place in one instruction
+ * instead of looked up in byte_positions per 8 lanes; the same candidates
+ * in the same order.  The first 32 entries of a bucket in one step
+ * (masked 256-bit loads, one 32-lane compress), which holds the whole
+ * bucket in 99.7 % of the look-ups on DB2_B, so that how many entries a
+ * bucket has is not a branch to predict; longer buckets 16 entries at a
+ * time.  Up to 32 slots past the count may be overwritten. */
 __attribute__((target("avx512f,avx512bw,avx512vl,avx512vbmi2,popcnt"))) static int
 find_candidates_avx512(const edge_index *a, const huella_finger_prepared *b, scratch *w)
 {
     int nm = 0;
-    const __m256i iota = _mm256_setr_epi16(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-    const __m128i vta = _mm_set1_epi8((char)TOL_A), zero = _mm_setzero_si128();
-    for (int e = 0; e < b->n_edges && nm < MAX_MATCHES - MAX_BUCKET; e++) {
-        const edge *eb = &b->edges[e];
-        int first = 0, n = a->n_entries;
-        if (a->bin_start != NULL) {
-            first = a->bin_start[eb->key];
-            n = a->bin_start[eb->key + 1] - first;
+    /* In locals: the stores below may alias anything, the index's fields
+     * included, which the compiler would otherwise load again. */
+    const uint8_t *ed = a->ed, *eb1 = a->eb1, *eb2 = a->eb2, *edir = a->edir;
+    const uint16_t *bin_start = a->bin_start;
+    const int n_entries = a->n_entries, ne = b->n_edges;
+    const edge *edges = b->edges;
+    uint16_t *cand_at = w->cand_at, *cand_e = w->cand_e;
+    const __m512i iota32 = _mm512_setr_epi32(0x10000, 0x30002, 0x50004, 0x70006, 0x90008, 0xB000A,
+                                             0xD000C, 0xF000E, 0x110010, 0x130012, 0x150014,
+                                             0x170016, 0x190018, 0x1B001A, 0x1D001C, 0x1F001E);
+    const __m256i vta = _mm256_set1_epi8((char)TOL_A), zero = _mm256_setzero_si256();
+    /* Byte k of an edge (d, b1, b2, td, dir) to every byte. */
+    const __m256i pick_d = _mm256_set1_epi8(0), pick_b1 = _mm256_set1_epi8(1),
+                  pick_b2 = _mm256_set1_epi8(2), pick_td = _mm256_set1_epi8(3),
+                  pick_dir = _mm256_set1_epi8(4);
+    const int limit = MAX_MATCHES - MAX_BUCKET;
+    for (int e = 0; e < ne && nm < limit; e++) {
+        const edge *e0 = &edges[e];
+        int f0 = 0, n0 = n_entries;
+        if (bin_start != NULL) {
+            f0 = bin_start[e0->key];
+            n0 = bin_start[e0->key + 1] - f0;
         }
-        const __m128i vd = _mm_set1_epi8((char)eb->d), v1 = _mm_set1_epi8((char)eb->b1),
-                      v2 = _mm_set1_epi8((char)eb->b2), vtd = _mm_set1_epi8((char)eb->td),
-                      vdir = _mm_set1_epi8((char)eb->dir);
-        const __m256i ve = _mm256_set1_epi16((short)e);
-        /* The first 16 entries without a branch (as find_candidates). */
-        int k = 0;
-        do {
-            int at = first + k, left = n - k;
-            __mmask16 lim = (__mmask16)(left >= 16 ? 0xFFFFu : (1u << left) - 1u);
-            __m128i d = _mm_loadu_si128((const __m128i *)(a->ed + at));
-            __m128i x1 = _mm_sub_epi8(_mm_loadu_si128((const __m128i *)(a->eb1 + at)), v1);
-            __m128i x2 = _mm_sub_epi8(_mm_loadu_si128((const __m128i *)(a->eb2 + at)), v2);
-            __m128i dd = _mm_or_si128(_mm_subs_epu8(d, vd), _mm_subs_epu8(vd, d));
-            __m128i a1 = _mm_min_epu8(x1, _mm_sub_epi8(zero, x1));
-            __m128i a2 = _mm_min_epu8(x2, _mm_sub_epi8(zero, x2));
-            __m128i excess =
-                _mm_or_si128(_mm_subs_epu8(dd, vtd),
-                             _mm_or_si128(_mm_subs_epu8(a1, vta), _mm_subs_epu8(a2, vta)));
-            __mmask16 m = _mm_mask_cmpeq_epi8_mask(lim, excess, zero);
-            m &= _mm_test_epi8_mask(_mm_loadu_si128((const __m128i *)(a->edir + at)), vdir);
-            __m256i ats = _mm256_add_epi16(iota, _mm256_set1_epi16((short)at));
-            _mm256_storeu_si256((__m256i *)(w->cand_at + nm), _mm256_maskz_compress_epi16(m, ats));
-            _mm256_storeu_si256((__m256i *)(w->cand_e + nm), ve);
-            nm += _mm_popcnt_u32(m);
-            k += 16;
-        } while (k < n);
+        if (n0 > 32) {
+            nm = lookup1_avx512(ed, eb1, eb2, edir, e0, e, f0, n0, w, nm);
+            continue;
+        }
+        __m256i q = _mm256_broadcastq_epi64(_mm_loadl_epi64((const __m128i *)e0));
+        const __m256i vd = _mm256_shuffle_epi8(q, pick_d), v1 = _mm256_shuffle_epi8(q, pick_b1),
+                      v2 = _mm256_shuffle_epi8(q, pick_b2), vtd = _mm256_shuffle_epi8(q, pick_td),
+                      vdir = _mm256_shuffle_epi8(q, pick_dir);
+        /* Masked loads: nothing past the bucket is read (the index is
+         * padded for 16 entries, not 32). */
+        __mmask32 lim = (__mmask32)(n0 >= 32 ? 0xFFFFFFFFu : (1u << n0) - 1u);
+        __m256i d = _mm256_maskz_loadu_epi8(lim, ed + f0);
+        __m256i x1 = _mm256_sub_epi8(_mm256_maskz_loadu_epi8(lim, eb1 + f0), v1);
+        __m256i x2 = _mm256_sub_epi8(_mm256_maskz_loadu_epi8(lim, eb2 + f0), v2);
+        __m256i dir = _mm256_maskz_loadu_epi8(lim, edir + f0);
+        __m256i dd = _mm256_or_si256(_mm256_subs_epu8(d, vd), _mm256_subs_epu8(vd, d));
+        __m256i a1 = _mm256_min_epu8(x1, _mm256_sub_epi8(zero, x1));
+        __m256i a2 = _mm256_min_epu8(x2, _mm256_sub_epi8(zero, x2));
+        __m256i excess =
+            _mm256_or_si256(_mm256_subs_epu8(dd, vtd),
+                            _mm256_or_si256(_mm256_subs_epu8(a1, vta), _mm256_subs_epu8(a2, vta)));
+        __mmask32 m = _mm256_mask_cmpeq_epi8_mask(lim, excess, zero);
+        m &= _mm256_test_epi8_mask(dir, vdir);
+        __m512i ats = _mm512_add_epi16(iota32, _mm512_set1_epi16((short)f0));
+        _mm512_storeu_si512(cand_at + nm, _mm512_maskz_compress_epi16(m, ats));
+        _mm512_storeu_si512(cand_e + nm, _mm512_set1_epi16((short)e));
+        nm += _mm_popcnt_u32(m);
     }
     return nm;
 }
@@ -1373,7 +1494,8 @@ static bool have_avx512(void)
 
 /* Pass 2: the votes of the pairs (listed in touched in order of first
  * vote) and their lists of links; returns the number of pairs. */
-static int link_pairs(const edge_index *a, const huella_finger_prepared *b, scratch *w, int nm)
+static int link_pairs(const edge_index *a, const huella_finger_prepared *b, scratch *w, int nm,
+                      bool sse2)
 {
     int nt = 0;
     /* First each matching edge pair's two minutia pairs, vote and links
@@ -1381,13 +1503,15 @@ static int link_pairs(const edge_index *a, const huella_finger_prepared *b, scra
      * lanes, about 14 instructions a pair where the scalar code below
      * took 85), then the scatter into the tables. */
 #if defined(__SSE2__)
-    for (int k = nm; k < (nm + 7) / 8 * 8; k++)
-        w->cand_at[k] = w->cand_at[0], w->cand_e[k] = w->cand_e[0]; /* padding */
-    for (int c = 0; c < nm; c += 8)
-        work_out8(a, b, w, c);
-#else
+    if (sse2) {
+        for (int k = nm; k < (nm + 7) / 8 * 8; k++)
+            w->cand_at[k] = w->cand_at[0], w->cand_e[k] = w->cand_e[0]; /* padding */
+        for (int c = 0; c < nm; c += 8)
+            work_out8(a, b, w, c);
+    }
+#endif
     int nb = b->n;
-    for (int c = 0; c < nm; c++) {
+    for (int c = 0; c < nm && !sse2; c++) {
         const oriented ea = a->orientations[a->eo[w->cand_at[c]]];
         const edge eb = b->edges[w->cand_e[c]];
         int dd = abs(ea.d - eb.d);
@@ -1406,7 +1530,6 @@ static int link_pairs(const edge_index *a, const huella_finger_prepared *b, scra
         w->cand_lj[c] = (uint32_t)ea.i | (uint32_t)eb.i << 8 |
                         (uint32_t)(uint8_t)(eb.b2 - ea.b2) << 16 | (uint32_t)mult << 24;
     }
-#endif
     const uint16_t *restrict cpi = w->cand_pi, *restrict cpj = w->cand_pj;
     const int16_t *restrict cvote = w->cand_vote;
     const uint32_t *restrict cli = w->cand_li, *restrict clj = w->cand_lj;
@@ -1461,7 +1584,8 @@ static edge_index flat_index(const huella_finger_prepared *a, flat *f)
  * pairs (a's minutia first, or b's when swapped) when it is not NULL.
  */
 static double compare(const huella_finger_prepared *a, const huella_finger_prepared *b,
-                      bool swapped, huella_finger_pairing *pairs, size_t max_pairs, size_t *n_pairs)
+                      bool swapped, huella_finger_pairing *pairs, size_t max_pairs, size_t *n_pairs,
+                      finger_path path)
 {
     int na = a->n, nb = b->n;
     *n_pairs = 0;
@@ -1471,18 +1595,18 @@ static double compare(const huella_finger_prepared *a, const huella_finger_prepa
     scratch *w = &w_;
     const edge_index ix = a->indexed ? a->index : flat_index(a, &w->flat);
 
+    const bool sse2 = path != FINGER_PATH_PORTABLE;
 #if FINGER_X86
-    const bool avx512 = have_avx512();
-    int nm = avx512 ? find_candidates_avx512(&ix, b, w) : find_candidates(&ix, b, w);
+    int nm = path == FINGER_PATH_AVX512 ? find_candidates_avx512(&ix, b, w)
+                                        : find_candidates(&ix, b, w, sse2);
 #else
-    const bool avx512 = false;
-    int nm = find_candidates(&ix, b, w);
+    int nm = find_candidates(&ix, b, w, sse2);
 #endif
     if (nm == 0)
         return 0.0;
     memset(w->vote, 0, sizeof(int32_t) * (size_t)na * (size_t)nb);
     memset(w->first_link, 0xff, sizeof(int16_t) * (size_t)na * (size_t)nb);
-    int nt = link_pairs(&ix, b, w, nm);
+    int nt = link_pairs(&ix, b, w, nm, sse2);
 
     /* Roots: the pairs with the most local support, the first supported
      * first among equals.  Each pair's key orders both at once; the top
@@ -1542,7 +1666,7 @@ static double compare(const huella_finger_prepared *a, const huella_finger_prepa
         w->taken_a[w->best_a[q]] = stamp;
         w->taken_b[w->best_b[q]] = stamp;
     }
-    best_m = consolidate(a, b, w, best_m, stamp, &al, avx512);
+    best_m = consolidate(a, b, w, best_m, stamp, &al, path);
 
     /* Common area: minutiae of each inside the other's hull. */
     if (pairs != NULL) {
@@ -1561,13 +1685,13 @@ static double compare(const huella_finger_prepared *a, const huella_finger_prepa
         px[i] = al.bx + al.c * dx + al.s * dy;
         py[i] = al.by - al.s * dx + al.c * dy;
     }
-    float ova = weigh_hull(b, px, py, a->wq, na, avx512);
+    float ova = weigh_hull(b, px, py, a->wq, na, path);
     for (int i = 0; i < nb; i++) {
         float dx = b->x[i] - al.bx, dy = b->y[i] - al.by;
         px[i] = al.ax + al.c * dx - al.s * dy;
         py[i] = al.ay + al.s * dx + al.c * dy;
     }
-    float ovb = weigh_hull(a, px, py, b->wq, nb, avx512);
+    float ovb = weigh_hull(a, px, py, b->wq, nb, path);
     /* Paired weight: each pair counts the geometric mean of its minutiae's
      * weights, less when their types disagree. */
     float m = 0;
@@ -1587,17 +1711,61 @@ static double compare(const huella_finger_prepared *a, const huella_finger_prepa
 /* Through a's index, or b's when only b has one (which is the 1:N case of
  * a compact candidate passed first); a flat view when neither has. */
 static double compare_either(const huella_finger_prepared *a, const huella_finger_prepared *b,
-                             huella_finger_pairing *pairs, size_t max_pairs, size_t *n_pairs)
+                             huella_finger_pairing *pairs, size_t max_pairs, size_t *n_pairs,
+                             finger_path path)
 {
     if (!a->indexed && b->indexed)
-        return compare(b, a, true, pairs, max_pairs, n_pairs);
-    return compare(a, b, false, pairs, max_pairs, n_pairs);
+        return compare(b, a, true, pairs, max_pairs, n_pairs, path);
+    return compare(a, b, false, pairs, max_pairs, n_pairs, path);
+}
+
+bool finger_path_supported(finger_path path)
+{
+    switch (path) {
+    case FINGER_PATH_PORTABLE:
+        return true;
+    case FINGER_PATH_SSE2:
+#if defined(__SSE2__)
+        return true;
+#else
+        return false;
+#endif
+    case FINGER_PATH_AVX512:
+#if FINGER_X86 && defined(__SSE2__)
+        return have_avx512();
+#else
+        return false;
+#endif
+    }
+    return false;
+}
+
+finger_path finger_path_detected(void)
+{
+#if FINGER_X86 && defined(__SSE2__)
+    if (have_avx512())
+        return FINGER_PATH_AVX512;
+#endif
+#if defined(__SSE2__)
+    return FINGER_PATH_SSE2;
+#else
+    return FINGER_PATH_PORTABLE;
+#endif
+}
+
+double finger_compare_path(const huella_finger_prepared *a, const huella_finger_prepared *b,
+                           finger_path path)
+{
+    size_t n;
+    if (!finger_path_supported(path))
+        return -1.0;
+    return compare_either(a, b, NULL, 0, &n, path);
 }
 
 double huella_finger_compare(const huella_finger_prepared *a, const huella_finger_prepared *b)
 {
     size_t n;
-    return compare_either(a, b, NULL, 0, &n);
+    return compare_either(a, b, NULL, 0, &n, finger_path_detected());
 }
 
 double huella_finger_compare_explain(const huella_finger_prepared *a,
@@ -1605,7 +1773,7 @@ double huella_finger_compare_explain(const huella_finger_prepared *a,
                                      size_t max_pairs, size_t *n_pairs)
 {
     size_t n = 0;
-    double score = compare_either(a, b, pairs, max_pairs, &n);
+    double score = compare_either(a, b, pairs, max_pairs, &n, finger_path_detected());
     if (n_pairs != NULL)
         *n_pairs = n;
     return score;
