@@ -243,7 +243,7 @@ void huella_names_skeleton(const char *text, char *out, size_t size)
     char bare[3 * HUELLA_NAMES_MAX_TOKEN];
     size_t o = 0, i = 0, len = strlen(text);
     /* Arabic script writes the article joined to the word it defines
-     * (الظواهري, al-Zawahiri): a leading al/el is not part of the name. */
+     * (الشمري, al-Shammari): a leading al/el is not part of the name. */
     if ((strncmp(text, "al", 2) == 0 || strncmp(text, "el", 2) == 0) && len > 4)
         i = 2;
     /* Abdul, Abdel are "Abd al-" with the article written on the first
@@ -259,7 +259,7 @@ void huella_names_skeleton(const char *text, char *out, size_t size)
             bare[o++] = 'z';
             i++;
         } else if (c == 'c' && next != '\0' && strchr("eiy", next) != NULL) {
-            bare[o++] = 's'; /* read before its vowel goes: Lounici */
+            bare[o++] = 's'; /* read before its vowel goes: Bennaci */
         } else if (c == 'g' && next != '\0' && strchr("ei", next) != NULL) {
             bare[o++] = 'j';
         } else if (strchr("aeiouywh", c) == NULL) {
@@ -906,8 +906,8 @@ static bool patronymic(const huella_name *nm, size_t i)
 
 /* A token left over before every aligned one is a name the other
  * document puts in front of the whole shorter name: in Arabic and many
- * other naming systems that is how a child's name is written (Raghad
- * Saddam Hussein is Saddam Hussein's daughter), so it costs more than a
+ * other naming systems that is how a child's name is written (Samira
+ * Khalid Mahmoud is Khalid Mahmoud's daughter), so it costs more than a
  * middle name or a further surname or ancestor left over after the
  * first aligned token. */
 static double leftover_cost(const huella_names *n, const huella_name *nm, size_t i,
@@ -1006,7 +1006,7 @@ static double join_fits(const huella_names *n, const huella_name *xn, size_t fir
     if ((s < 0.9 && !lax) ||
         (xn->tokens[first].role == HUELLA_NAME_INITIAL && how != HUELLA_MATCH_EXACT))
         return 0.0;
-    /* F Kennedy is not one word for Kennedy. */
+    /* F Kowalski is not one word for Kowalski. */
     item part;
     memset(&part, 0, sizeof(part));
     strcpy(part.text, xn->tokens[last].text);
@@ -1286,8 +1286,8 @@ static huella_status compare_tokens(huella_names *n, huella_name_comparison *out
             m->s[i][j] = s;
             m->how[i][j] = how;
         }
-    /* Arabic nasab: "Salman bin Muhammad" is Muhammad's son, "Muhammad
-     * bin Salman" Salman's.  When both names spell out the chain, a token
+    /* Arabic nasab: "Karim bin Yusuf" is Yusuf's son, "Yusuf
+     * bin Karim" Karim's.  When both names spell out the chain, a token
      * is aligned only with one on the same side of a bin (father's names
      * with father's names). */
     if (has_nasab(&out->a) && has_nasab(&out->b))
@@ -1340,9 +1340,11 @@ static huella_status compare_tokens(huella_names *n, huella_name_comparison *out
     if (out->n_aligned < 2 || out->n_aligned < (na < nb ? na : nb))
         first_a = first_b = SIZE_MAX - 1;
     /* An Arabic name chain (own name, father's, grandfather's, and the
-     * family or tribal name with its article: Saddam Hussein al-Tikriti)
+     * family or tribal name with its article: Khalid Mahmoud Salih
+     * al-Jabouri)
      * aligned whole, three units at least: a name written in front of it
-     * is a child's (Raghad Saddam Hussein al-Tikriti), another person. */
+     * is a child's (Samira Khalid Mahmoud Salih al-Jabouri), another
+     * person. */
     const huella_name *shorter_name = na < nb ? &out->a : &out->b;
     bool chain =
         out->n_aligned >= 3 && out->n_aligned == (na < nb ? na : nb) && has_article(shorter_name);

@@ -264,7 +264,7 @@ void huella_names_free(huella_names *n)
 
 /* Cyrillic is written for several languages, each with its BGN/PCGN
  * romanisation; a letter only one of them uses tells which (Serbian and
- * Macedonian ђ ћ џ љ њ ј ѓ ќ ѕ: Vučić, not Vuchich; Ukrainian і ї є ґ:
+ * Macedonian ђ ћ џ љ њ ј ѓ ќ ѕ: Jovičić, not Yovichich; Ukrainian і ї є ґ:
  * Volodymyr, not Volodimir; Belarusian ў).  Russian otherwise. */
 enum { CYR_RUSSIAN, CYR_SERBIAN, CYR_UKRAINIAN, CYR_BELARUSIAN };
 
@@ -600,9 +600,9 @@ huella_status huella_names_normalize(huella_names *n, const char *name, huella_n
      * Хүрэлсүх is Khurelsukh, not "Kh r els kh"). */
     for (int32_t i = 0; i < len; i++)
         a[i] = fold_letter(a[i]);
-    /* Hangul writes a name without spaces (김정은); its syllables are
-     * the units romanised names are written in (Kim Jong-un, Kim Jong
-     * Un), as Han characters are: one token per syllable. */
+    /* Hangul writes a name without spaces (류명철); its syllables are
+     * the units romanised names are written in (Ryu Myong-chol, Ryu
+     * Myong Chol), as Han characters are: one token per syllable. */
     if (script == USCRIPT_HANGUL)
         len = split_hangul(a, len, b, UBUF);
     snprintf(out->script, sizeof(out->script), "%s", uscript_getName(script));
