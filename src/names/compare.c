@@ -57,13 +57,13 @@
 #define MAX_ITEMS HUELLA_NAMES_MAX_TOKENS
 #define DP_LIMIT  10
 #define MIN_SIM   0.75
-#define LEFT_COST 0.15
-
-#define LEFT_PATRO       0.10
-#define LEFT_AFTER       0.07 /* half the cost, after the first aligned token */
-#define LEFT_PATRO_AFTER 0.05
-#define LEFT_CHILD       1.0  /* a name in front of a whole Arabic name chain */
-#define LEFT_ADDRESS     0.05 /* the unsaid names of a form of address (Mullah Karimdad) */
+/* Costs of left-over tokens: names_internal.h (shared with screening). */
+#define LEFT_COST        HUELLA_NAMES_LEFT_COST
+#define LEFT_PATRO       HUELLA_NAMES_LEFT_PATRO
+#define LEFT_AFTER       HUELLA_NAMES_LEFT_AFTER
+#define LEFT_PATRO_AFTER HUELLA_NAMES_LEFT_PATRO_AFTER
+#define LEFT_CHILD       HUELLA_NAMES_LEFT_CHILD
+#define LEFT_ADDRESS     HUELLA_NAMES_LEFT_ADDRESS
 #define EDIT_PENALTY     2.0
 #define SOFT_PENALTY     1.0
 #define SIM_EXACT        1.0
@@ -910,6 +910,29 @@ static bool patronymic(const huella_name *nm, size_t i)
  * Khalid Mahmoud is Khalid Mahmoud's daughter), so it costs more than a
  * middle name or a further surname or ancestor left over after the
  * first aligned token. */
+bool huella_names_devotional(const huella_names *n, const char *token)
+{
+    if (token[0] != 'm') /* all its Latin spellings */
+        return false;
+    long g = huella_names_equivalent_group(n, token);
+    return g >= 0 && g == huella_names_equivalent_group(n, "muhammad");
+}
+
+bool huella_names_address_form(const huella_names *n, const huella_name *nm)
+{
+    size_t words = 0, word = 0;
+    bool titled = false;
+    for (size_t k = 0; k < nm->n_tokens; k++) {
+        titled |= nm->tokens[k].role == HUELLA_NAME_TITLE;
+        if (nm->tokens[k].role == HUELLA_NAME_WORD || nm->tokens[k].role == HUELLA_NAME_INITIAL) {
+            words++;
+            word = k;
+        }
+    }
+    return titled && words == 1 && nm->tokens[word].role == HUELLA_NAME_WORD &&
+           huella_names_equivalent_group(n, nm->tokens[word].text) < 0;
+}
+
 static double leftover_cost(const huella_names *n, const huella_name *nm, size_t i,
                             size_t first_aligned, bool chain)
 {
@@ -919,10 +942,7 @@ static double leftover_cost(const huella_names *n, const huella_name *nm, size_t
      * South Asia and much of Africa, left out in everyday use (Mohammad
      * Rafiullah ~ Rafiullah): it costs what a patronymic costs, wherever it stands,
      * when the rest of the shorter name is aligned. */
-    if (first_aligned != SIZE_MAX - 1 && nm->tokens[i].text[0] == 'm' && /* all its spellings */
-        huella_names_equivalent_group(n, nm->tokens[i].text) >= 0 &&
-        huella_names_equivalent_group(n, nm->tokens[i].text) ==
-            huella_names_equivalent_group(n, "muhammad"))
+    if (first_aligned != SIZE_MAX - 1 && huella_names_devotional(n, nm->tokens[i].text))
         return LEFT_PATRO_AFTER;
     if (first_aligned == SIZE_MAX - 1 || i < first_aligned)
         return patronymic(nm, i) ? LEFT_PATRO : LEFT_COST;
@@ -1358,14 +1378,9 @@ static huella_status compare_tokens(huella_names *n, huella_name_comparison *out
     if (out->n_aligned == 1 && (na == 1 || nb == 1) && na != nb) {
         const huella_name *sn = na == 1 ? &out->a : &out->b;
         const huella_name_alignment *al = &out->aligned[0];
-        size_t tok = na == 1 ? al->a : al->b;
-        bool titled = false;
-        for (size_t k = 0; k < sn->n_tokens; k++)
-            titled |= sn->tokens[k].role == HUELLA_NAME_TITLE;
-        address = titled && al->a2 == SIZE_MAX && al->b2 == SIZE_MAX &&
+        address = al->a2 == SIZE_MAX && al->b2 == SIZE_MAX &&
                   (al->how == HUELLA_MATCH_EXACT || al->how == HUELLA_MATCH_PHONETIC) &&
-                  al->similarity >= SIM_PHON &&
-                  huella_names_equivalent_group(n, sn->tokens[tok].text) < 0;
+                  al->similarity >= SIM_PHON && huella_names_address_form(n, sn);
     }
     for (size_t i = 0; i < na; i++) {
         ta += 1;
