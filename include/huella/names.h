@@ -82,7 +82,7 @@ typedef struct huella_name_comparison {
 
 /* The default decision threshold, chosen on data/names/dev-pairs.tsv
  * (docs/names.md gives the sweep). */
-#define HUELLA_NAMES_THRESHOLD 0.88
+#define HUELLA_NAMES_THRESHOLD 0.82
 
 /*
  * Load particles.tsv and given-name-equivalents.tsv from data_dir (NULL:

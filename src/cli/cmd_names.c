@@ -20,7 +20,7 @@ static const char compare_help[] =
     "Score in [0, 1] that two names belong to one person, order-insensitive,\n"
     "with the tokens that were aligned (how: exact, equivalent, phonetic, edit,\n"
     "initial, joined; similarity) and those left over.  The default decision\n"
-    "threshold is 0.88.  --data DIR overrides the naming data directory.\n";
+    "threshold is 0.82.  --data DIR overrides the naming data directory.\n";
 
 static const char normalize_help[] =
     "usage: huella names normalize NAME [--data DIR] [--json]\n"
@@ -207,7 +207,7 @@ static const char eval_names_help[] =
     "\n"
     "Reads name_a<TAB>name_b<TAB>same|different[<TAB>kind] lines ('#' comments)\n"
     "and prints JSON: precision, recall, f1 and fpr (false positives over the\n"
-    "'different' pairs) at T (default 0.88, chosen on data/names/dev-pairs.tsv),\n"
+    "'different' pairs) at T (default 0.82, chosen on data/names/dev-pairs.tsv),\n"
     "a sweep over thresholds 0.50..1.00, eer and FNMR at fixed FMR.\n"
     "--report OUTDIR writes a DET report.\n";
 

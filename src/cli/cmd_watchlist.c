@@ -62,7 +62,7 @@ static const char screen_help[] =
     "DATE is YYYY, YYYY-MM or YYYY-MM-DD.  With --mrz the name, date of birth,\n"
     "nationality, sex and document number come from the machine-readable zone\n"
     "(options given as well override them).  Hits are reported from --min-score\n"
-    "(default 0.88), at most K (default 10).\n"
+    "(default 0.82), at most K (default 10).\n"
     "A hit is a candidate for a person to review, never a decision.\n";
 
 enum {

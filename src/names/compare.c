@@ -131,9 +131,12 @@ static bool soft(char c)
 static size_t indel_cost(const char *s, size_t i)
 {
     /* Deleting s[i] (0-based): cheap for a soft letter, a doubled one, or
-     * the c or k of ch, kh written for h. */
+     * the c or k of ch, kh written for h inside a word (Mochtar/Mukhtar,
+     * Rachmat/Rahmat).  At the start of a word ch and kh are consonants
+     * of their own: Chun is not Hun, the first sound of a syllable being
+     * most of a syllabic name (Korean, Chinese). */
     if (soft(s[i]) || (i > 0 && s[i - 1] == s[i]) || s[i + 1] == s[i] ||
-        ((s[i] == 'c' || s[i] == 'k') && s[i + 1] == 'h'))
+        (i > 0 && (s[i] == 'c' || s[i] == 'k') && s[i + 1] == 'h'))
         return 1;
     return 2;
 }
@@ -769,13 +772,12 @@ static double token_similarity(const huella_names *n, const item *x, const item 
         *how = HUELLA_MATCH_INITIAL;
         return word->text[0] == init->text[0] ? SIM_INIT : 0.0;
     }
-    long gx = huella_names_equivalent_group(n, x->text);
-    long gy = gx >= 0 ? huella_names_equivalent_group(n, y->text) : -1;
-    if (gx >= 0 && gx == gy) {
+    int eq = huella_names_equivalent(n, x->text, y->text);
+    if (eq == 1) {
         *how = HUELLA_MATCH_EQUIVALENT;
         return SIM_EQUIV;
     }
-    if (gx >= 0 && gy >= 0 && x->abjad != y->abjad) {
+    if (eq == 0 && x->abjad != y->abjad) {
         /* Two known given names, each in its group: محمود is Mahmud,
          * whatever its consonants share with Muhammad. */
         *how = HUELLA_MATCH_EDIT;

@@ -7,8 +7,21 @@
 
 #include "huella/names.h"
 
-/* Group number of a given name in the equivalents table, or -1. */
+/* Group number of a given name in the equivalents table (its first
+ * group), or -1. */
 long huella_names_equivalent_group(const huella_names *n, const char *token);
+
+/* A hypocoristic may belong to several given names (Ted: Edward and
+ * Theodore), each its own group; Edward and Theodore stay two names. */
+#define HUELLA_NAMES_MAX_GROUPS 4
+
+/* The groups of a given name, first group first, at most max; their count. */
+size_t huella_names_equivalent_groups(const huella_names *n, const char *token, long *groups,
+                                      size_t max);
+
+/* 1 when a and b share a group of equivalents, 0 when both are in the
+ * table but share none, -1 when either is not in it. */
+int huella_names_equivalent(const huella_names *n, const char *a, const char *b);
 
 /* Consonant skeleton of a token, how a name written in Arabic or Hebrew
  * script is compared (compare.c); also the blocking key of screening. */

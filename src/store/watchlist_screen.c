@@ -298,10 +298,13 @@ static size_t word_keys(const huella_names *n, const char *text, const char *sk_
         weak[nk] = lax[1] == '\0'; /* one consonant (Ali, Aziz) singles out few */
         keys[nk++] = hash_key(*kind, lax);
     }
-    long g = huella_names_equivalent_group(n, text);
-    if (g >= 0) {
+    /* Every group of equivalents the word belongs to (Ted: Edward's and
+     * Theodore's). */
+    long groups[HUELLA_NAMES_MAX_GROUPS];
+    size_t ng = huella_names_equivalent_groups(n, text, groups, HUELLA_NAMES_MAX_GROUPS);
+    for (size_t k = 0; k < ng; k++) {
         char gb[24];
-        snprintf(gb, sizeof(gb), "%ld", g);
+        snprintf(gb, sizeof(gb), "%ld", groups[k]);
         weak[nk] = false;
         keys[nk++] = hash_key('G', gb);
     }
@@ -318,7 +321,7 @@ static size_t word_keys(const huella_names *n, const char *text, const char *sk_
     return nk;
 }
 
-#define KEYS_PER_WORD 8
+#define KEYS_PER_WORD (7 + HUELLA_NAMES_MAX_GROUPS)
 /* Token bits: the low half for strong keys (phonetic key, skeleton,
  * equivalence group, joined pairs), the high half for the weak ones (an
  * end of the phonetic key). */
