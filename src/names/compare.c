@@ -906,12 +906,6 @@ static bool patronymic(const huella_name *nm, size_t i)
     return false;
 }
 
-/* A token left over before every aligned one is a name the other
- * document puts in front of the whole shorter name: in Arabic and many
- * other naming systems that is how a child's name is written (Samira
- * Khalid Mahmoud is Khalid Mahmoud's daughter), so it costs more than a
- * middle name or a further surname or ancestor left over after the
- * first aligned token. */
 bool huella_names_devotional(const huella_names *n, const char *token)
 {
     if (token[0] != 'm') /* all its Latin spellings */
@@ -935,6 +929,12 @@ bool huella_names_address_form(const huella_names *n, const huella_name *nm)
            huella_names_equivalent_group(n, nm->tokens[word].text) < 0;
 }
 
+/* A token left over before every aligned one is a name the other
+ * document puts in front of the whole shorter name: in Arabic and many
+ * other naming systems that is how a child's name is written (Samira
+ * Khalid Mahmoud is Khalid Mahmoud's daughter), so it costs more than a
+ * middle name or a further surname or ancestor left over after the
+ * first aligned token. */
 static double leftover_cost(const huella_names *n, const huella_name *nm, size_t i,
                             size_t first_aligned, bool chain)
 {
