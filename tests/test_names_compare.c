@@ -109,7 +109,7 @@ static void french_and_russian_spellings_of_j_meet(void **state)
     huella_names_phonetic_key("dzhamal", a, sizeof(a));
     huella_names_phonetic_key("jamal", b, sizeof(b));
     assert_string_equal(a, b);
-    assert_true(score("Djamel Moustafa", "Jamel Mustafa") >= T);
+    assert_true(score("Djamel Mouloud", "Jamel Mulud") >= T);
 }
 
 static void short_arabic_names_compare_as_spelt(void **state)
@@ -130,8 +130,8 @@ static void arabic_conventions_in_the_skeleton(void **state)
     /* ظ romanised z by ICU and th by the list; the article of Abd al-
      * written on Abd (Abdul) or on the next word (عبد الحكيم). */
     assert_true(score("Jamil Fadil Kathim", "جميل فاضل كاظم") >= T);
-    assert_true(score("Abdul Hakim Murad", "عبد الحكيم مراد") >= T);
-    assert_true(score("Abdul Hakim Murad", "عبد الكريم مراد") < T); /* Karim, not Hakim */
+    assert_true(score("Abdul Hakim Zuhair", "عبد الحكيم زهير") >= T);
+    assert_true(score("Abdul Hakim Zuhair", "عبد الكريم زهير") < T); /* Karim, not Hakim */
     /* The c of Bennaci is read before its vowel is dropped: s, not k. */
     assert_true(score("Djamel Bennaci", "جمال بناصي") >= T);
 }
@@ -139,13 +139,14 @@ static void arabic_conventions_in_the_skeleton(void **state)
 static void nasab_order_tells_father_from_son(void **state)
 {
     (void)state;
-    /* Salman bin Muhammad is Muhammad's son; Muhammad bin Salman, Salman's. */
-    assert_true(score("Salman bin Muhammad al-Rawi", "Muhammad bin Salman al-Rawi") < T);
+    /* Yusuf bin Karim is Karim's son; Karim bin Yusuf, Yusuf's. */
+    assert_true(score("Yusuf bin Karim al-Rawi", "Karim bin Yusuf al-Rawi") < T);
     /* The chain in the same order, written apart or with an article. */
-    assert_true(score("Sa'd bin Sa'd Muhammad al-Ka'bi", "SA'D BIN SA'D MUHAMMAD AL-KA'BI") >= T);
-    assert_true(score("Adel ben al-Azhar ben Youssef Hamdi", "عادل بن الأزهر بن يوسف حمدي") >= T);
+    assert_true(score("Fu'ad bin Fu'ad Nasir al-Ma'ini", "FU'AD BIN FU'AD NASIR AL-MA'INI") >= T);
+    assert_true(score("Adel ben al-Tahar ben Younes Jaziri", "عادل بن الطاهر بن يونس الجزيري") >=
+                T);
     /* Without bin on one side the positions are unknown: no constraint. */
-    assert_true(score("Muhammad Salman al-Rawi", "Salman bin Muhammad al-Rawi") >= T);
+    assert_true(score("Karim Yusuf al-Rawi", "Yusuf bin Karim al-Rawi") >= T);
 }
 
 static void comparison_explains_itself(void **state)
@@ -278,8 +279,8 @@ static void alternatives_in_one_field_are_compared_one_by_one(void **state)
 {
     (void)state;
     /* Lists write several spellings of one person in one field. */
-    assert_true(score("Abbas Rashidi", "Abas Rashedi; Abbas Rashidi; Abas Rashedi") >= 0.99);
-    assert_string_equal(cmp->b.latin, "abbas rashidi");
+    assert_true(score("Abbas Tavakkoli", "Abas Tavakoli; Abbas Tavakkoli; Abas Tavakoli") >= 0.99);
+    assert_string_equal(cmp->b.latin, "abbas tavakkoli");
     assert_true(score("Omar Farouk Mansour; Omar Farooq Mansoor", "Omar Farouk Nasser") < T);
 }
 

@@ -865,7 +865,7 @@ static bool nasab_word(const char *t)
  * ancestor), not the person. */
 static bool after_nasab(const huella_name *nm, size_t i)
 {
-    /* Over an article: Adel ben al-Azhar. */
+    /* Over an article: Adel ben al-Tahar. */
     while (i > 0 && nm->tokens[i - 1].role == HUELLA_NAME_PARTICLE &&
            !nasab_word(nm->tokens[i - 1].text))
         i--;
@@ -1166,7 +1166,7 @@ static huella_status compare_tokens(huella_names *n, huella_name_comparison *out
                                     huella_error *err);
 
 /* Lists often write several spellings of one person in one field,
- * separated by semicolons ("Abas Rashidi; Abbas Rashedi"): each is a name
+ * separated by semicolons ("Abas Tavakoli; Abbas Tavakkoli"): each is a name
  * of its own.  Returns the number of alternatives (at most max), each a
  * NUL-terminated copy in buf. */
 #define MAX_ALTERNATIVES 8
