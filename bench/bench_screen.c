@@ -25,7 +25,9 @@
  * usage: bench_screen [N] [QUERIES] [FULL_SCANS] [KEEP_DIR [v]]
  * KEEP_DIR keeps the list and its database there and reuses them on the
  * next run with the same N; "v" lists on stderr the pairs the index
- * missed.
+ * missed.  The environment variable HUELLA_BENCH_THRESHOLD (default the
+ * names threshold) sets the score at which a pair counts for recall and
+ * the minimum score of its screening.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "huella/names.h"
@@ -434,6 +436,10 @@ int main(int argc, char **argv)
 
     /* Recall of the index at this size, on the labelled pairs. */
     huella_name_comparison *c = malloc(sizeof(*c));
+    const char *th_env = getenv("HUELLA_BENCH_THRESHOLD");
+    double threshold = th_env != NULL ? atof(th_env) : HUELLA_NAMES_THRESHOLD;
+    if (threshold <= 0 || threshold > 1)
+        threshold = HUELLA_NAMES_THRESHOLD;
     for (size_t k = 0; k < 2; k++) {
         size_t eligible = 0, found = 0, same_eligible = 0, same_found = 0;
         for (size_t i = 0; i < pr[k].n; i++) {
@@ -443,11 +449,12 @@ int main(int argc, char **argv)
             if (strchr(pr[k].a[i], ';') != NULL || strchr(pr[k].b[i], ';') != NULL)
                 continue;
             if (huella_names_compare(names, pr[k].a[i], pr[k].b[i], c, NULL) != HUELLA_OK ||
-                c->score < HUELLA_NAMES_THRESHOLD)
+                c->score < threshold)
                 continue;
             eligible++;
             same_eligible += pr[k].same[i];
-            huella_screen_query rq = {.name = pr[k].a[i], .today = "2026-01-01", .top = 1000};
+            huella_screen_query rq = {
+                .name = pr[k].a[i], .today = "2026-01-01", .top = 1000, .min_score = threshold};
             if (huella_watchlist_screen(wl, &rq, &out, &err) != HUELLA_OK)
                 continue;
             bool hit = false;
@@ -462,9 +469,10 @@ int main(int argc, char **argv)
         }
         printf("{\"bench\":\"screen_recall\",\"pairs\":\"%s\",\"entries\":%zu,"
                "\"pairs_at_threshold\":%zu,\"found_by_index\":%zu,\"recall\":%.4f,"
-               "\"same_pairs_at_threshold\":%zu,\"same_found\":%zu}\n",
+               "\"same_pairs_at_threshold\":%zu,\"same_found\":%zu,\"threshold\":%.2f}\n",
                strrchr(files[k], '/') + 1, imported, eligible, found,
-               eligible ? (double)found / (double)eligible : 1.0, same_eligible, same_found);
+               eligible ? (double)found / (double)eligible : 1.0, same_eligible, same_found,
+               threshold);
         fflush(stdout);
     }
     free(c);

@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "huella/names.h"
+#include "names/names_internal.h"
 #include "support.h"
 
 #include <jansson.h>
@@ -94,8 +95,8 @@ static void typos_and_phonetic_spellings_match(void **state)
 static void scripts_meet_in_latin(void **state)
 {
     (void)state;
-    assert_true(score("Dmitriy Medvedev", "Дмитрий Медведев") >= 0.99);
-    assert_true(score("Mao Zedong", "毛泽东") >= T);
+    assert_true(score("Dmitriy Beloglazov", "Дмитрий Белоглазов") >= 0.99);
+    assert_true(score("Tao Zeming", "陶泽明") >= T);
 }
 
 static void french_and_russian_spellings_of_j_meet(void **state)
@@ -108,7 +109,7 @@ static void french_and_russian_spellings_of_j_meet(void **state)
     huella_names_phonetic_key("dzhamal", a, sizeof(a));
     huella_names_phonetic_key("jamal", b, sizeof(b));
     assert_string_equal(a, b);
-    assert_true(score("Djamel Moustafa", "Jamel Mustafa") >= T);
+    assert_true(score("Djamel Mouloud", "Jamel Mulud") >= T);
 }
 
 static void short_arabic_names_compare_as_spelt(void **state)
@@ -116,7 +117,7 @@ static void short_arabic_names_compare_as_spelt(void **state)
     (void)state;
     /* هادي romanises to "hady", whose consonant skeleton is one letter:
      * it is compared as spelt, as Hadi. */
-    assert_true(score("Mizban Khadr Hadi", "مزبان خضر هادي") >= T);
+    assert_true(score("Nabil Khadr Hadi", "نبيل خضر هادي") >= T);
     huella_error err;
     assert_int_equal(huella_names_compare(names, "Hadi", "هادي", cmp, &err), HUELLA_OK);
     assert_true(cmp->score > 0.8);
@@ -128,23 +129,24 @@ static void arabic_conventions_in_the_skeleton(void **state)
     (void)state;
     /* ظ romanised z by ICU and th by the list; the article of Abd al-
      * written on Abd (Abdul) or on the next word (عبد الحكيم). */
-    assert_true(score("Rashid Taan Kathim", "رشيد طعان كاظم") >= T);
-    assert_true(score("Abdul Hakim Murad", "عبد الحكيم مراد") >= T);
-    assert_true(score("Abdul Hakim Murad", "عبد الكريم مراد") < T); /* Karim, not Hakim */
-    /* The c of Lounici is read before its vowel is dropped: s, not k. */
-    assert_true(score("Djamel Lounici", "جمال لونيسي") >= T);
+    assert_true(score("Jamil Fadil Kathim", "جميل فاضل كاظم") >= T);
+    assert_true(score("Abdul Hakim Zuhair", "عبد الحكيم زهير") >= T);
+    assert_true(score("Abdul Hakim Zuhair", "عبد الكريم زهير") < T); /* Karim, not Hakim */
+    /* The c of Bennaci is read before its vowel is dropped: s, not k. */
+    assert_true(score("Djamel Bennaci", "جمال بناصي") >= T);
 }
 
 static void nasab_order_tells_father_from_son(void **state)
 {
     (void)state;
-    /* Salman bin Muhammad is Muhammad's son; Muhammad bin Salman, Salman's. */
-    assert_true(score("Salman bin Muhammad al-Rawi", "Muhammad bin Salman al-Rawi") < T);
+    /* Yusuf bin Karim is Karim's son; Karim bin Yusuf, Yusuf's. */
+    assert_true(score("Yusuf bin Karim al-Rawi", "Karim bin Yusuf al-Rawi") < T);
     /* The chain in the same order, written apart or with an article. */
-    assert_true(score("Sa'd bin Sa'd Muhammad al-Ka'bi", "SA'D BIN SA'D MUHAMMAD AL-KA'BI") >= T);
-    assert_true(score("Adel ben al-Azhar ben Youssef Hamdi", "عادل بن الأزهر بن يوسف حمدي") >= T);
+    assert_true(score("Fu'ad bin Fu'ad Nasir al-Ma'ini", "FU'AD BIN FU'AD NASIR AL-MA'INI") >= T);
+    assert_true(score("Adel ben al-Tahar ben Younes Jaziri", "عادل بن الطاهر بن يونس الجزيري") >=
+                T);
     /* Without bin on one side the positions are unknown: no constraint. */
-    assert_true(score("Muhammad Salman al-Rawi", "Salman bin Muhammad al-Rawi") >= T);
+    assert_true(score("Karim Yusuf al-Rawi", "Yusuf bin Karim al-Rawi") >= T);
 }
 
 static void comparison_explains_itself(void **state)
@@ -168,8 +170,8 @@ static void hard_negatives_score_low(void **state)
     (void)state;
     assert_true(score("Theo van Gogh", "Vincent van Gogh") < T);
     assert_true(score("Ralf Schumacher", "Michael Schumacher") < T);
-    assert_true(score("Kim Jong Il", "Kim Jong Un") < T);
-    assert_true(score("Sergey Medvedev", "Dmitriy Anatolyevich Medvedev") < T);
+    assert_true(score("Ryu Myong Sik", "Ryu Myong Chol") < T);
+    assert_true(score("Sergey Beloglazov", "Dmitriy Anatolyevich Beloglazov") < T);
     assert_true(score("Ovidio Guzman Lopez", "Joaquin Guzman Loera") < T);
 }
 
@@ -277,8 +279,8 @@ static void alternatives_in_one_field_are_compared_one_by_one(void **state)
 {
     (void)state;
     /* Lists write several spellings of one person in one field. */
-    assert_true(score("Abbas Rashidi", "Abas Rashedi; Abbas Rashidi; Abas Rashedi") >= 0.99);
-    assert_string_equal(cmp->b.latin, "abbas rashidi");
+    assert_true(score("Abbas Tavakkoli", "Abas Tavakoli; Abbas Tavakkoli; Abas Tavakoli") >= 0.99);
+    assert_string_equal(cmp->b.latin, "abbas tavakkoli");
     assert_true(score("Omar Farouk Mansour; Omar Farooq Mansoor", "Omar Farouk Nasser") < T);
 }
 
@@ -287,15 +289,15 @@ static void korean_and_chinese_romanisations_meet(void **state)
     (void)state;
     /* McCune-Reischauer against Revised Romanisation; Wade-Giles against
      * Pinyin. */
-    assert_true(score("Pak Chol Ho", "Bak Cheol-ho") >= T);
-    assert_true(score("Jong Tae Sik", "Chong Tae-sik") >= T);
-    assert_true(score("Kim Jong Un", "김정은") >= T);
-    assert_true(score("Mao Zedong", "Mao Tse-tung") >= T);
+    assert_true(score("Pak Hyok Bom", "Bak Hyeok-beom") >= T);
+    assert_true(score("Jong Ul Sop", "Chong Ul-sop") >= T);
+    assert_true(score("Ryu Myong Chol", "류명철") >= T);
+    assert_true(score("Tao Zeming", "Tao Tse-ming") >= T);
     assert_true(score("Xu Jianhua", "Hsu Chien-hua") >= T);
     assert_true(score("Zhang Zhiqiang", "Chang Chih-chiang") >= T);
     /* Another given name is another person. */
-    assert_true(score("Pak Chol Ho", "Pak Chol Su") < T);
-    assert_true(score("Kim Kwang Dok", "Kim Kwang Il") < T);
+    assert_true(score("Pak Hyok Bom", "Pak Hyok Man") < T);
+    assert_true(score("Ri Pom Gyu", "Ri Pom Sun") < T);
 }
 
 static void one_script_on_both_sides_is_compared_strictly(void **state)
@@ -379,7 +381,7 @@ static void a_title_and_one_name_is_a_form_of_address(void **state)
     assert_true(score("Mullah Karimdad", "Karimdad Nurzai Wali Jan") >= T);
     assert_true(score("Sheikh Abdirashid", "Abdirashid Hersi Nur") >= T);
     /* Not with a common given name, nor without the title. */
-    assert_true(score("Haji Muhammad", "Muhammad Hassan Akhund") < T);
+    assert_true(score("Haji Muhammad", "Muhammad Hassan Tokhi") < T);
     assert_true(score("Sheikh Ali", "Ali Hassan Mahmoud") < T);
     assert_true(score("Karimdad", "Karimdad Nurzai Wali Jan") < T);
 }
@@ -391,6 +393,199 @@ static void muhammad_prefix_left_over_costs_little(void **state)
     double prefix = score("Mohammad Rafiullah Sherzad Khan", "Rafiullah Sherzad");
     assert_true(prefix >= T);
     assert_true(prefix > score("Gulbuddin Rafiullah Sherzad Khan", "Rafiullah Sherzad") + 0.03);
+}
+
+/* Integrity of the development set: no person of data/names/dev-pairs.tsv
+ * may be one of the people of the shared evaluation lists, or the
+ * threshold chosen on the dev file would have seen the evaluation data.
+ * A dev name overlaps a shared name when both are the same name (every
+ * word the same, in any order) or when they share two words, one of which
+ * is not a given name of the equivalents table (a distinctive surname or
+ * rare given name together with another name).  Words meet when they are
+ * spelt alike or have the same phonetic key (three letters at least), so
+ * transliteration variants of one person are caught too. */
+typedef struct overlap_name {
+    char text[HUELLA_NAMES_MAX_TOKENS][HUELLA_NAMES_MAX_TOKEN];
+    char key[HUELLA_NAMES_MAX_TOKENS][HUELLA_NAMES_MAX_TOKEN];
+    bool distinctive[HUELLA_NAMES_MAX_TOKENS];
+    size_t n;
+    const char *file;
+    unsigned line;
+} overlap_name;
+
+typedef struct overlap_set {
+    overlap_name *v;
+    size_t n, cap;
+} overlap_set;
+
+static void overlap_add_field(overlap_set *set, const char *field, const char *file, unsigned line)
+{
+    char buf[HUELLA_NAMES_MAX_INPUT + 1];
+    const char *p = field;
+    while (*p != '\0') {
+        size_t len = strcspn(p, ";");
+        if (len > 0 && len <= HUELLA_NAMES_MAX_INPUT) {
+            memcpy(buf, p, len);
+            buf[len] = '\0';
+            huella_name nm;
+            huella_error err;
+            if (huella_names_normalize(names, buf, &nm, &err) == HUELLA_OK) {
+                if (set->n == set->cap) {
+                    set->cap = set->cap ? 2 * set->cap : 1024;
+                    set->v = realloc(set->v, set->cap * sizeof(*set->v));
+                    assert_non_null(set->v);
+                }
+                overlap_name *o = &set->v[set->n];
+                o->n = 0;
+                for (size_t i = 0; i < nm.n_tokens; i++) {
+                    const huella_name_token *t = &nm.tokens[i];
+                    if (t->role != HUELLA_NAME_WORD || strlen(t->text) < 2)
+                        continue;
+                    strcpy(o->text[o->n], t->text);
+                    strcpy(o->key[o->n], t->key);
+                    o->distinctive[o->n] = huella_names_equivalent_group(names, t->text) < 0;
+                    o->n++;
+                }
+                o->file = file;
+                o->line = line;
+                if (o->n > 0)
+                    set->n++;
+            }
+        }
+        p += len;
+        if (*p == ';')
+            p++;
+    }
+}
+
+/* Add columns 0..fields-1 of a TSV (sep '\t') or CSV (sep ',') file. */
+static void overlap_load(overlap_set *set, const char *path, const char *file, char sep, int fields)
+{
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    char line[4096];
+    unsigned no = 0;
+    while (fgets(line, sizeof(line), f) != NULL) {
+        no++;
+        line[strcspn(line, "\r\n")] = '\0';
+        if (line[0] == '#' || line[0] == '\0' || strncmp(line, "full_name,", 10) == 0)
+            continue;
+        char *p = line;
+        for (int i = 0; i < fields && p != NULL; i++) {
+            char *next = strchr(p, sep);
+            if (next != NULL)
+                *next++ = '\0';
+            overlap_add_field(set, p, file, no);
+            p = next;
+        }
+    }
+    fclose(f);
+}
+
+static bool words_meet(const overlap_name *a, size_t i, const overlap_name *b, size_t j)
+{
+    return strcmp(a->text[i], b->text[j]) == 0 ||
+           (strlen(a->key[i]) >= 3 && strcmp(a->key[i], b->key[j]) == 0);
+}
+
+/* Number of shared names holding a word with this phonetic key (or text). */
+static size_t overlap_df(const overlap_set *set, const char *text, const char *key)
+{
+    size_t df = 0;
+    for (size_t i = 0; i < set->n; i++)
+        for (size_t j = 0; j < set->v[i].n; j++)
+            if (strcmp(set->v[i].text[j], text) == 0 ||
+                (strlen(key) >= 3 && strcmp(set->v[i].key[j], key) == 0)) {
+                df++;
+                break;
+            }
+    return df;
+}
+
+/* A word is distinctive when it is no given name of the equivalents table
+ * and at most OVERLAP_RARE shared names hold it: a family name or a rare
+ * given name, not Abdul, Rahman, Kim or Jong that thousands carry. */
+#define OVERLAP_RARE 25
+
+static void overlap_mark_rare(overlap_set *set, const overlap_set *shared)
+{
+    for (size_t i = 0; i < set->n; i++)
+        for (size_t j = 0; j < set->v[i].n; j++)
+            if (set->v[i].distinctive[j])
+                set->v[i].distinctive[j] =
+                    overlap_df(shared, set->v[i].text[j], set->v[i].key[j]) <= OVERLAP_RARE;
+}
+
+static bool names_overlap(const overlap_name *d, const overlap_name *s)
+{
+    size_t shared = 0;
+    bool distinctive = false;
+    bool used[HUELLA_NAMES_MAX_TOKENS] = {false};
+    for (size_t i = 0; i < d->n; i++)
+        for (size_t j = 0; j < s->n; j++)
+            if (!used[j] && words_meet(d, i, s, j)) {
+                used[j] = true;
+                shared++;
+                distinctive |= d->distinctive[i];
+                break;
+            }
+    if (shared >= 2 && distinctive)
+        return true;
+    return shared >= 2 && shared == d->n && shared == s->n; /* the same name */
+}
+
+static void dev_pairs_share_no_person_with_the_shared_lists(void **state)
+{
+    (void)state;
+    if (!test_have_data())
+        skip();
+    overlap_set shared = {0}, dev = {0};
+    overlap_load(&shared, test_data("names/un-pairs.tsv"), "names/un-pairs.tsv", '\t', 2);
+    overlap_load(&shared, test_data("names/opensanctions-cases.tsv"),
+                 "names/opensanctions-cases.tsv", '\t', 2);
+    overlap_load(&shared, test_data("names/unlisted-people.csv"), "names/unlisted-people.csv", ',',
+                 1);
+    overlap_load(&dev, HUELLA_SOURCE_DIR "/data/names/dev-pairs.tsv", "dev-pairs.tsv", '\t', 2);
+    assert_true(shared.n > 3000);
+    assert_true(dev.n > 500);
+    overlap_mark_rare(&dev, &shared);
+    size_t overlaps = 0;
+    for (size_t i = 0; i < dev.n; i++)
+        for (size_t j = 0; j < shared.n; j++)
+            if (names_overlap(&dev.v[i], &shared.v[j])) {
+                print_message("data/names/dev-pairs.tsv line %u overlaps %s line %u\n",
+                              dev.v[i].line, shared.v[j].file, shared.v[j].line);
+                overlaps++;
+            }
+    free(shared.v);
+    free(dev.v);
+    assert_int_equal(overlaps, 0);
+}
+
+static void a_nickname_of_two_names_meets_both(void **state)
+{
+    (void)state;
+    /* Ted is Edward's and Theodore's; Edward and Theodore stay apart. */
+    assert_true(score("Ted Blackwood", "Edward Blackwood") >= T);
+    assert_true(score("Ted Blackwood", "Theodore Blackwood") >= T);
+    assert_true(score("Edward Blackwood", "Theodore Blackwood") < T);
+    assert_true(score("Chris Maitland", "Christian Maitland") >= T);
+    assert_true(score("Christopher Maitland", "Christian Maitland") < T);
+    assert_int_equal(huella_names_equivalent(names, "ted", "theodore"), 1);
+    assert_int_equal(huella_names_equivalent(names, "edward", "theodore"), 0);
+    assert_int_equal(huella_names_equivalent(names, "ted", "blackwood"), -1);
+    long g[HUELLA_NAMES_MAX_GROUPS];
+    assert_int_equal(huella_names_equivalent_groups(names, "ted", g, HUELLA_NAMES_MAX_GROUPS), 2);
+    assert_int_equal(huella_names_equivalent_group(names, "ted"), g[0]);
+}
+
+static void an_initial_ch_is_a_consonant_of_its_own(void **state)
+{
+    (void)state;
+    /* Inside a word ch may write the h of kha or ha (Mochtar/Mukhtar); at
+     * the start of a syllable it is another sound: Chun is not Hun. */
+    assert_true(score("Mochtar Rachmat", "Mukhtar Rahmat") >= T);
+    assert_true(score("Yang Tok Hun", "Yang Tok Chun") < T);
 }
 
 int main(void)
@@ -422,6 +617,9 @@ int main(void)
         cmocka_unit_test(somali_and_hypocoristic_equivalents),
         cmocka_unit_test(a_title_and_one_name_is_a_form_of_address),
         cmocka_unit_test(muhammad_prefix_left_over_costs_little),
+        cmocka_unit_test(dev_pairs_share_no_person_with_the_shared_lists),
+        cmocka_unit_test(a_nickname_of_two_names_meets_both),
+        cmocka_unit_test(an_initial_ch_is_a_consonant_of_its_own),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

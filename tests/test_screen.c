@@ -378,12 +378,57 @@ static void index_recall_on_real_names(void **state)
     huella_names_free(names);
 }
 
+/* The ranking of candidates costs a form of address as the comparison
+ * does (names_internal.h): a listed "Mullah Karimdad" against a query
+ * that writes the full name is a hit (the other names unsaid), and must
+ * not be ranked below thousands of names that meet two query words but
+ * score far under the threshold. */
+static void ranking_knows_forms_of_address(void **state)
+{
+    (void)state;
+    size_t cap = 1 << 20, len = 0;
+    char *rows = malloc(cap);
+    assert_non_null(rows);
+    for (size_t i = 0; i < 2600; i++) {
+        char filler[8] = {'T',
+                          'a',
+                          'k',
+                          (char)('a' + i % 26),
+                          (char)('a' + (i / 26) % 26),
+                          (char)('a' + (i / 676) % 26),
+                          'o',
+                          '\0'};
+        len += (size_t)snprintf(rows + len, cap - len,
+                                "UN,R%zu,sanctions,basis,2020-05-01,,2031-01-01,A,1,"
+                                "Rahimullah Nurzai %s,,,,,,,\n",
+                                i, filler);
+    }
+    len += (size_t)snprintf(rows + len, cap - len,
+                            "UN,TARGET,sanctions,basis,2020-05-01,,2031-01-01,A,1,"
+                            "Mullah Karimdad,,,,,,,\n");
+    huella_watchlist *wl = list_from("address", rows);
+    free(rows);
+    huella_screen_result r;
+    huella_screen_query q = {
+        .name = "Rahimullah Karimdad Nurzai", .today = "2026-01-01", .top = 10};
+    assert_int_equal(huella_watchlist_screen(wl, &q, &r, NULL), HUELLA_OK);
+    bool found = false;
+    for (size_t i = 0; i < r.n_hits; i++)
+        found |= strcmp(r.hits[i].entry.source_ref, "TARGET") == 0;
+    print_message("%zu candidates, %zu compared, %zu hits\n", r.candidates, r.names_compared,
+                  r.n_hits);
+    assert_true(found);
+    huella_screen_result_clear(&r);
+    huella_watchlist_close(wl);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(hits_explain_names_evidence_provenance_and_grading),
         cmocka_unit_test(screening_from_a_machine_readable_zone),
         cmocka_unit_test(index_recall_on_real_names),
+        cmocka_unit_test(ranking_knows_forms_of_address),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

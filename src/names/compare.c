@@ -57,13 +57,13 @@
 #define MAX_ITEMS HUELLA_NAMES_MAX_TOKENS
 #define DP_LIMIT  10
 #define MIN_SIM   0.75
-#define LEFT_COST 0.15
-
-#define LEFT_PATRO       0.10
-#define LEFT_AFTER       0.07 /* half the cost, after the first aligned token */
-#define LEFT_PATRO_AFTER 0.05
-#define LEFT_CHILD       1.0  /* a name in front of a whole Arabic name chain */
-#define LEFT_ADDRESS     0.05 /* the unsaid names of a form of address (Mullah Karimdad) */
+/* Costs of left-over tokens: names_internal.h (shared with screening). */
+#define LEFT_COST        HUELLA_NAMES_LEFT_COST
+#define LEFT_PATRO       HUELLA_NAMES_LEFT_PATRO
+#define LEFT_AFTER       HUELLA_NAMES_LEFT_AFTER
+#define LEFT_PATRO_AFTER HUELLA_NAMES_LEFT_PATRO_AFTER
+#define LEFT_CHILD       HUELLA_NAMES_LEFT_CHILD
+#define LEFT_ADDRESS     HUELLA_NAMES_LEFT_ADDRESS
 #define EDIT_PENALTY     2.0
 #define SOFT_PENALTY     1.0
 #define SIM_EXACT        1.0
@@ -131,9 +131,12 @@ static bool soft(char c)
 static size_t indel_cost(const char *s, size_t i)
 {
     /* Deleting s[i] (0-based): cheap for a soft letter, a doubled one, or
-     * the c or k of ch, kh written for h. */
+     * the c or k of ch, kh written for h inside a word (Mochtar/Mukhtar,
+     * Rachmat/Rahmat).  At the start of a word ch and kh are consonants
+     * of their own: Chun is not Hun, the first sound of a syllable being
+     * most of a syllabic name (Korean, Chinese). */
     if (soft(s[i]) || (i > 0 && s[i - 1] == s[i]) || s[i + 1] == s[i] ||
-        ((s[i] == 'c' || s[i] == 'k') && s[i + 1] == 'h'))
+        (i > 0 && (s[i] == 'c' || s[i] == 'k') && s[i + 1] == 'h'))
         return 1;
     return 2;
 }
@@ -243,7 +246,7 @@ void huella_names_skeleton(const char *text, char *out, size_t size)
     char bare[3 * HUELLA_NAMES_MAX_TOKEN];
     size_t o = 0, i = 0, len = strlen(text);
     /* Arabic script writes the article joined to the word it defines
-     * (الظواهري, al-Zawahiri): a leading al/el is not part of the name. */
+     * (الشمري, al-Shammari): a leading al/el is not part of the name. */
     if ((strncmp(text, "al", 2) == 0 || strncmp(text, "el", 2) == 0) && len > 4)
         i = 2;
     /* Abdul, Abdel are "Abd al-" with the article written on the first
@@ -259,7 +262,7 @@ void huella_names_skeleton(const char *text, char *out, size_t size)
             bare[o++] = 'z';
             i++;
         } else if (c == 'c' && next != '\0' && strchr("eiy", next) != NULL) {
-            bare[o++] = 's'; /* read before its vowel goes: Lounici */
+            bare[o++] = 's'; /* read before its vowel goes: Bennaci */
         } else if (c == 'g' && next != '\0' && strchr("ei", next) != NULL) {
             bare[o++] = 'j';
         } else if (strchr("aeiouywh", c) == NULL) {
@@ -769,13 +772,12 @@ static double token_similarity(const huella_names *n, const item *x, const item 
         *how = HUELLA_MATCH_INITIAL;
         return word->text[0] == init->text[0] ? SIM_INIT : 0.0;
     }
-    long gx = huella_names_equivalent_group(n, x->text);
-    long gy = gx >= 0 ? huella_names_equivalent_group(n, y->text) : -1;
-    if (gx >= 0 && gx == gy) {
+    int eq = huella_names_equivalent(n, x->text, y->text);
+    if (eq == 1) {
         *how = HUELLA_MATCH_EQUIVALENT;
         return SIM_EQUIV;
     }
-    if (gx >= 0 && gy >= 0 && x->abjad != y->abjad) {
+    if (eq == 0 && x->abjad != y->abjad) {
         /* Two known given names, each in its group: محمود is Mahmud,
          * whatever its consonants share with Muhammad. */
         *how = HUELLA_MATCH_EDIT;
@@ -863,7 +865,7 @@ static bool nasab_word(const char *t)
  * ancestor), not the person. */
 static bool after_nasab(const huella_name *nm, size_t i)
 {
-    /* Over an article: Adel ben al-Azhar. */
+    /* Over an article: Adel ben al-Tahar. */
     while (i > 0 && nm->tokens[i - 1].role == HUELLA_NAME_PARTICLE &&
            !nasab_word(nm->tokens[i - 1].text))
         i--;
@@ -904,10 +906,33 @@ static bool patronymic(const huella_name *nm, size_t i)
     return false;
 }
 
+bool huella_names_devotional(const huella_names *n, const char *token)
+{
+    if (token[0] != 'm') /* all its Latin spellings */
+        return false;
+    long g = huella_names_equivalent_group(n, token);
+    return g >= 0 && g == huella_names_equivalent_group(n, "muhammad");
+}
+
+bool huella_names_address_form(const huella_names *n, const huella_name *nm)
+{
+    size_t words = 0, word = 0;
+    bool titled = false;
+    for (size_t k = 0; k < nm->n_tokens; k++) {
+        titled |= nm->tokens[k].role == HUELLA_NAME_TITLE;
+        if (nm->tokens[k].role == HUELLA_NAME_WORD || nm->tokens[k].role == HUELLA_NAME_INITIAL) {
+            words++;
+            word = k;
+        }
+    }
+    return titled && words == 1 && nm->tokens[word].role == HUELLA_NAME_WORD &&
+           huella_names_equivalent_group(n, nm->tokens[word].text) < 0;
+}
+
 /* A token left over before every aligned one is a name the other
  * document puts in front of the whole shorter name: in Arabic and many
- * other naming systems that is how a child's name is written (Raghad
- * Saddam Hussein is Saddam Hussein's daughter), so it costs more than a
+ * other naming systems that is how a child's name is written (Samira
+ * Khalid Mahmoud is Khalid Mahmoud's daughter), so it costs more than a
  * middle name or a further surname or ancestor left over after the
  * first aligned token. */
 static double leftover_cost(const huella_names *n, const huella_name *nm, size_t i,
@@ -919,10 +944,7 @@ static double leftover_cost(const huella_names *n, const huella_name *nm, size_t
      * South Asia and much of Africa, left out in everyday use (Mohammad
      * Rafiullah ~ Rafiullah): it costs what a patronymic costs, wherever it stands,
      * when the rest of the shorter name is aligned. */
-    if (first_aligned != SIZE_MAX - 1 && nm->tokens[i].text[0] == 'm' && /* all its spellings */
-        huella_names_equivalent_group(n, nm->tokens[i].text) >= 0 &&
-        huella_names_equivalent_group(n, nm->tokens[i].text) ==
-            huella_names_equivalent_group(n, "muhammad"))
+    if (first_aligned != SIZE_MAX - 1 && huella_names_devotional(n, nm->tokens[i].text))
         return LEFT_PATRO_AFTER;
     if (first_aligned == SIZE_MAX - 1 || i < first_aligned)
         return patronymic(nm, i) ? LEFT_PATRO : LEFT_COST;
@@ -1006,7 +1028,7 @@ static double join_fits(const huella_names *n, const huella_name *xn, size_t fir
     if ((s < 0.9 && !lax) ||
         (xn->tokens[first].role == HUELLA_NAME_INITIAL && how != HUELLA_MATCH_EXACT))
         return 0.0;
-    /* F Kennedy is not one word for Kennedy. */
+    /* F Kowalski is not one word for Kowalski. */
     item part;
     memset(&part, 0, sizeof(part));
     strcpy(part.text, xn->tokens[last].text);
@@ -1144,7 +1166,7 @@ static huella_status compare_tokens(huella_names *n, huella_name_comparison *out
                                     huella_error *err);
 
 /* Lists often write several spellings of one person in one field,
- * separated by semicolons ("Abas Rashidi; Abbas Rashedi"): each is a name
+ * separated by semicolons ("Abas Tavakoli; Abbas Tavakkoli"): each is a name
  * of its own.  Returns the number of alternatives (at most max), each a
  * NUL-terminated copy in buf. */
 #define MAX_ALTERNATIVES 8
@@ -1286,8 +1308,8 @@ static huella_status compare_tokens(huella_names *n, huella_name_comparison *out
             m->s[i][j] = s;
             m->how[i][j] = how;
         }
-    /* Arabic nasab: "Salman bin Muhammad" is Muhammad's son, "Muhammad
-     * bin Salman" Salman's.  When both names spell out the chain, a token
+    /* Arabic nasab: "Karim bin Yusuf" is Yusuf's son, "Yusuf
+     * bin Karim" Karim's.  When both names spell out the chain, a token
      * is aligned only with one on the same side of a bin (father's names
      * with father's names). */
     if (has_nasab(&out->a) && has_nasab(&out->b))
@@ -1340,9 +1362,11 @@ static huella_status compare_tokens(huella_names *n, huella_name_comparison *out
     if (out->n_aligned < 2 || out->n_aligned < (na < nb ? na : nb))
         first_a = first_b = SIZE_MAX - 1;
     /* An Arabic name chain (own name, father's, grandfather's, and the
-     * family or tribal name with its article: Saddam Hussein al-Tikriti)
+     * family or tribal name with its article: Khalid Mahmoud Salih
+     * al-Jabouri)
      * aligned whole, three units at least: a name written in front of it
-     * is a child's (Raghad Saddam Hussein al-Tikriti), another person. */
+     * is a child's (Samira Khalid Mahmoud Salih al-Jabouri), another
+     * person. */
     const huella_name *shorter_name = na < nb ? &out->a : &out->b;
     bool chain =
         out->n_aligned >= 3 && out->n_aligned == (na < nb ? na : nb) && has_article(shorter_name);
@@ -1356,14 +1380,9 @@ static huella_status compare_tokens(huella_names *n, huella_name_comparison *out
     if (out->n_aligned == 1 && (na == 1 || nb == 1) && na != nb) {
         const huella_name *sn = na == 1 ? &out->a : &out->b;
         const huella_name_alignment *al = &out->aligned[0];
-        size_t tok = na == 1 ? al->a : al->b;
-        bool titled = false;
-        for (size_t k = 0; k < sn->n_tokens; k++)
-            titled |= sn->tokens[k].role == HUELLA_NAME_TITLE;
-        address = titled && al->a2 == SIZE_MAX && al->b2 == SIZE_MAX &&
+        address = al->a2 == SIZE_MAX && al->b2 == SIZE_MAX &&
                   (al->how == HUELLA_MATCH_EXACT || al->how == HUELLA_MATCH_PHONETIC) &&
-                  al->similarity >= SIM_PHON &&
-                  huella_names_equivalent_group(n, sn->tokens[tok].text) < 0;
+                  al->similarity >= SIM_PHON && huella_names_address_form(n, sn);
     }
     for (size_t i = 0; i < na; i++) {
         ta += 1;

@@ -100,6 +100,17 @@ static int entry_cmp(const void *a, const void *b)
     return strcmp(((const entry *)a)->text, ((const entry *)b)->text);
 }
 
+/* Sort order of a table: by text, then value (a word in several groups
+ * of equivalents is filed once per group, first group first). */
+static int entry_order(const void *a, const void *b)
+{
+    const entry *x = a, *y = b;
+    int c = strcmp(x->text, y->text);
+    if (c != 0)
+        return c;
+    return x->value < y->value ? -1 : x->value > y->value;
+}
+
 static bool table_add(table *t, const char *text, long value)
 {
     if (t->n == t->cap) {
@@ -127,13 +138,47 @@ static const entry *table_find(const table *t, const char *text)
         len = sizeof(key.text) - 1;
     memcpy(key.text, text, len);
     key.text[len] = '\0';
-    return bsearch(&key, t->e, t->n, sizeof(entry), entry_cmp);
+    const entry *e = bsearch(&key, t->e, t->n, sizeof(entry), entry_cmp);
+    /* The first of equal texts (the lowest value). */
+    while (e != NULL && e > t->e && strcmp(e[-1].text, e->text) == 0)
+        e--;
+    return e;
 }
 
 long huella_names_equivalent_group(const huella_names *n, const char *token)
 {
     const entry *e = table_find(&n->equivalents, token);
     return e ? e->value : -1;
+}
+
+size_t huella_names_equivalent_groups(const huella_names *n, const char *token, long *groups,
+                                      size_t max)
+{
+    const entry *first = table_find(&n->equivalents, token);
+    const entry *end = n->equivalents.e + n->equivalents.n;
+    size_t k = 0;
+    for (const entry *e = first; e != NULL && e < end && k < max; e++) {
+        if (strcmp(e->text, first->text) != 0)
+            break;
+        groups[k++] = e->value;
+    }
+    return k;
+}
+
+int huella_names_equivalent(const huella_names *n, const char *a, const char *b)
+{
+    long ga[HUELLA_NAMES_MAX_GROUPS], gb[HUELLA_NAMES_MAX_GROUPS];
+    size_t na = huella_names_equivalent_groups(n, a, ga, HUELLA_NAMES_MAX_GROUPS);
+    if (na == 0)
+        return -1;
+    size_t nb = huella_names_equivalent_groups(n, b, gb, HUELLA_NAMES_MAX_GROUPS);
+    if (nb == 0)
+        return -1;
+    for (size_t i = 0; i < na; i++)
+        for (size_t j = 0; j < nb; j++)
+            if (ga[i] == gb[j])
+                return 1;
+    return 0;
 }
 
 /* Table words are written as people write them (José, Мухаммад): fold them
@@ -177,10 +222,12 @@ static huella_status load_table(huella_names *n, const char *dir, const char *fi
                  w = strtok_r(NULL, "\t", &save)) {
                 char folded[HUELLA_NAMES_MAX_TOKEN] = "";
                 st = fold_word(n, w, folded, sizeof(folded), err);
-                /* A variant listed twice keeps its first group. */
+                /* A variant may be in several groups (Ted is Edward's and
+                 * Theodore's), once in each. */
                 bool seen = false;
                 for (size_t k = 0; k < n->equivalents.n && !seen; k++)
-                    seen = strcmp(n->equivalents.e[k].text, folded) == 0;
+                    seen = n->equivalents.e[k].value == group &&
+                           strcmp(n->equivalents.e[k].text, folded) == 0;
                 if (st == HUELLA_OK && folded[0] != '\0' && !seen &&
                     !table_add(&n->equivalents, folded, group))
                     st = huella_error_set(err, HUELLA_E_NOMEM, "out of memory reading %s", path);
@@ -222,7 +269,7 @@ static huella_status load_table(huella_names *n, const char *dir, const char *fi
         return st;
     }
     table *t = groups ? &n->equivalents : &n->particles;
-    qsort(t->e, t->n, sizeof(entry), entry_cmp);
+    qsort(t->e, t->n, sizeof(entry), entry_order);
     return HUELLA_OK;
 }
 
@@ -264,7 +311,7 @@ void huella_names_free(huella_names *n)
 
 /* Cyrillic is written for several languages, each with its BGN/PCGN
  * romanisation; a letter only one of them uses tells which (Serbian and
- * Macedonian ђ ћ џ љ њ ј ѓ ќ ѕ: Vučić, not Vuchich; Ukrainian і ї є ґ:
+ * Macedonian ђ ћ џ љ њ ј ѓ ќ ѕ: Jovičić, not Yovichich; Ukrainian і ї є ґ:
  * Volodymyr, not Volodimir; Belarusian ў).  Russian otherwise. */
 enum { CYR_RUSSIAN, CYR_SERBIAN, CYR_UKRAINIAN, CYR_BELARUSIAN };
 
@@ -600,9 +647,9 @@ huella_status huella_names_normalize(huella_names *n, const char *name, huella_n
      * Хүрэлсүх is Khurelsukh, not "Kh r els kh"). */
     for (int32_t i = 0; i < len; i++)
         a[i] = fold_letter(a[i]);
-    /* Hangul writes a name without spaces (김정은); its syllables are
-     * the units romanised names are written in (Kim Jong-un, Kim Jong
-     * Un), as Han characters are: one token per syllable. */
+    /* Hangul writes a name without spaces (류명철); its syllables are
+     * the units romanised names are written in (Ryu Myong-chol, Ryu
+     * Myong Chol), as Han characters are: one token per syllable. */
     if (script == USCRIPT_HANGUL)
         len = split_hangul(a, len, b, UBUF);
     snprintf(out->script, sizeof(out->script), "%s", uscript_getName(script));

@@ -56,7 +56,7 @@ void huella_names_phonetic_key(const char *s, char *key, size_t key_size)
         } else if (vowel(c)) {
             /* A run of vowels is one sound: I when it has e, i or y in it
              * (ei, ai, ay, ey, ee are one diphthong in most spellings:
-             * Soleimani/Sulaymani), else the class of its first letter. */
+             * Suleiman/Sulayman), else the class of its first letter. */
             size_t end = i;
             bool front = false;
             while (end < n && vowel(s[end]) &&

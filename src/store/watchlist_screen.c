@@ -193,8 +193,25 @@ typedef struct ix_name {
     uint8_t ord;
     uint8_t words;    /* alignable tokens */
     uint8_t initials; /* of which initials */
+    uint8_t forms;    /* NAME_ADDRESS, and the count of devotional Muhammads << 1 */
     uint32_t off;     /* in the arena: the stored normalised text */
 } ix_name;
+
+#define NAME_ADDRESS 1u /* a title and one name (huella_names_address_form) */
+
+/* What the ranking needs to cost a name's left-over tokens as compare.c
+ * does (names_internal.h): whether it is a form of address, and how many
+ * of its words are a devotional Muhammad. */
+static uint8_t name_forms(const huella_names *n, const huella_name *nm)
+{
+    unsigned muh = 0;
+    for (size_t i = 0; i < nm->n_tokens; i++)
+        muh += nm->tokens[i].role == HUELLA_NAME_WORD &&
+               huella_names_devotional(n, nm->tokens[i].text);
+    if (muh > 127)
+        muh = 127;
+    return (uint8_t)((muh << 1) | (huella_names_address_form(n, nm) ? NAME_ADDRESS : 0u));
+}
 
 typedef struct posting {
     uint32_t key, name;
@@ -281,10 +298,13 @@ static size_t word_keys(const huella_names *n, const char *text, const char *sk_
         weak[nk] = lax[1] == '\0'; /* one consonant (Ali, Aziz) singles out few */
         keys[nk++] = hash_key(*kind, lax);
     }
-    long g = huella_names_equivalent_group(n, text);
-    if (g >= 0) {
+    /* Every group of equivalents the word belongs to (Ted: Edward's and
+     * Theodore's). */
+    long groups[HUELLA_NAMES_MAX_GROUPS];
+    size_t ng = huella_names_equivalent_groups(n, text, groups, HUELLA_NAMES_MAX_GROUPS);
+    for (size_t k = 0; k < ng; k++) {
         char gb[24];
-        snprintf(gb, sizeof(gb), "%ld", g);
+        snprintf(gb, sizeof(gb), "%ld", groups[k]);
         weak[nk] = false;
         keys[nk++] = hash_key('G', gb);
     }
@@ -301,7 +321,7 @@ static size_t word_keys(const huella_names *n, const char *text, const char *sk_
     return nk;
 }
 
-#define KEYS_PER_WORD 8
+#define KEYS_PER_WORD (7 + HUELLA_NAMES_MAX_GROUPS)
 /* Token bits: the low half for strong keys (phonetic key, skeleton,
  * equivalence group, joined pairs), the high half for the weak ones (an
  * end of the phonetic key). */
@@ -515,6 +535,7 @@ static huella_status index_build(huella_watchlist *wl, wl_index **out, huella_er
         x->ord = (uint8_t)sqlite3_column_int(s, 5);
         x->words = (uint8_t)words;
         x->initials = (uint8_t)initials;
+        x->forms = name_forms(wl->names, nm);
         x->off = (uint32_t)ix->arena_len;
         memcpy(ix->arena + ix->arena_len, norm, len);
         ix->arena_len += len;
@@ -649,6 +670,18 @@ static size_t candidates(const huella_names *n, wl_index *ix, const huella_name 
     }
     if (idf_all <= 0)
         idf_all = 1;
+    /* The query's forms, as compare.c costs them: a title and one name
+     * (its full form's other names unsaid) and devotional Muhammads (left
+     * out in everyday use). */
+    bool q_address = huella_names_address_form(n, q);
+    uint32_t q_muh = 0;
+    for (size_t w = 0, t = 0; t < q->n_tokens && w < HUELLA_NAMES_MAX_TOKENS; t++) {
+        if (!alignable(&q->tokens[t]))
+            continue;
+        if (q->tokens[t].role == HUELLA_NAME_WORD && huella_names_devotional(n, q->tokens[t].text))
+            q_muh |= 1u << w;
+        w++;
+    }
     /* Rank by an estimate of the name score, in the shape of compare.c's
      * (the tokens met, a weak key counting half, over the shorter name's
      * tokens plus 0.15 for each token the longer one has more), times the
@@ -685,19 +718,48 @@ static size_t candidates(const huella_names *n, wl_index *ix, const huella_name 
                 continue;
             }
             size_t gap = nw > words ? nw - words : words - nw;
-            /* As in the comparison: tokens the longer name has more cost
-             * half when the shorter one is met whole. */
-            double est =
-                met / ((double)shorter + (met >= (double)shorter ? 0.07 : 0.15) * (double)gap);
+            /* As in the comparison (names_internal.h): tokens the longer
+             * name has more cost half when the shorter one is met whole;
+             * the unsaid names of a form of address and a devotional
+             * Muhammad left over cost less, and a query's words that are
+             * such cost no share of its information. */
+            bool whole = met >= (double)shorter;
+            double per = whole ? HUELLA_NAMES_LEFT_AFTER : HUELLA_NAMES_LEFT_COST;
+            double extra = per * (double)gap, info_all = idf_all;
+            uint8_t forms = ix->names[id].forms;
+            if (whole && shorter == 1 && gap > 0 &&
+                (nw > words ? q_address : (forms & NAME_ADDRESS) != 0)) {
+                extra = HUELLA_NAMES_LEFT_ADDRESS * (double)gap;
+                if (words > nw)
+                    info_all = -1; /* the query's other names are unsaid */
+            } else if (whole && shorter >= 2 && gap > 0) {
+                size_t devout = 0;
+                uint32_t unmet_muh = q_muh & ~(strong | weak);
+                if (words > nw) {
+                    devout = (size_t)popcount32(unmet_muh);
+                    for (size_t w = 0; w < words && w < HUELLA_NAMES_MAX_TOKENS; w++)
+                        if ((unmet_muh >> w) & 1)
+                            info_all -= idf[w];
+                } else {
+                    size_t lm = forms >> 1, qm = (size_t)popcount32(q_muh);
+                    devout = lm > qm ? lm - qm : 0;
+                }
+                if (devout > gap)
+                    devout = gap;
+                extra -= (per - HUELLA_NAMES_LEFT_PATRO_AFTER) * (double)devout;
+            }
+            double est = met / ((double)shorter + extra);
             if (est > 1)
                 est = 1;
-            double info = 0;
-            for (size_t w = 0; w < words && w < HUELLA_NAMES_MAX_TOKENS; w++)
-                if (((strong | initial_bits) >> w) & 1)
-                    info += idf[w];
-                else if ((weak >> w) & 1)
-                    info += 0.5 * idf[w];
-            est *= info / idf_all;
+            if (info_all > 0) {
+                double info = 0;
+                for (size_t w = 0; w < words && w < HUELLA_NAMES_MAX_TOKENS; w++)
+                    if (((strong | initial_bits) >> w) & 1)
+                        info += idf[w];
+                    else if ((weak >> w) & 1)
+                        info += 0.5 * idf[w];
+                est *= info < info_all ? info / info_all : 1.0;
+            }
             size_t b = (size_t)((1.0 - est) * (BUCKETS - 1) + 0.5);
             bucket_of[i] = (uint16_t)b;
             count[b]++;
