@@ -1729,10 +1729,11 @@ static void hull_normals(huella_finger_prepared *p)
     }
 }
 
-huella_status huella_finger_prepared_load(const uint8_t *data, size_t len,
-                                          huella_finger_prepared **out, huella_error *err)
+/* The header of a serialised template: its counts, checked against its
+ * length. */
+static huella_status load_head(const uint8_t *data, size_t len, int *n, int *ne, int *nh,
+                               huella_error *err)
 {
-    *out = NULL;
     if (len < SER_HEAD || memcmp(data, "HFPC", 4) != 0)
         return huella_error_set(err, HUELLA_E_INPUT, "finger: not a serialised prepared template");
     if (data[4] != HUELLA_FINGER_PREPARED_FORMAT || data[5] != host_order())
@@ -1742,12 +1743,58 @@ huella_status huella_finger_prepared_load(const uint8_t *data, size_t len,
                                 data[4], data[5], HUELLA_FINGER_PREPARED_FORMAT, host_order());
     uint16_t h[3];
     memcpy(h, data + 6, sizeof(h));
-    int n = h[0], ne = h[1], nh = h[2];
-    if (n > MAX_M || nh > n || ne > MAX_M * K_NEIGHBOURS || ser_size(n, ne, nh) != len)
+    *n = h[0], *ne = h[1], *nh = h[2];
+    if (*n > MAX_M || *nh > *n || *ne > MAX_M * K_NEIGHBOURS || ser_size(*n, *ne, *nh) != len)
         return huella_error_set(err, HUELLA_E_INPUT,
                                 "finger: serialised prepared template has inconsistent sizes "
                                 "(%d minutiae, %d edges, %d hull points, %zu bytes)",
-                                n, ne, nh, len);
+                                *n, *ne, *nh, len);
+    return HUELLA_OK;
+}
+
+/*
+ * The layout of a loaded template, one block: the struct, then each
+ * array starting on HUELLA_FINGER_PREPARED_ALIGN bytes and padded to a
+ * multiple of it (so readable by 16-byte vector loads up to there), the
+ * six per-minutia float arrays, the four hull arrays sized to the hull
+ * (not to the minutiae, as preparation sizes them), the three byte
+ * arrays, the edges.  Packed to 16 bytes rather than 64: nothing reads
+ * these arrays with aligned vector loads, and a gallery holds millions
+ * of them.
+ */
+static size_t load_bytes(int n, int ne, int nh)
+{
+    return align16(sizeof(huella_finger_prepared)) + 6 * align16((size_t)n * sizeof(float)) +
+           4 * align16((size_t)nh * sizeof(float)) + 2 * align16((size_t)n) + align16((size_t)nh) +
+           align16((size_t)ne * sizeof(edge));
+}
+
+huella_status huella_finger_prepared_load_size(const uint8_t *data, size_t len, size_t *size,
+                                               huella_error *err)
+{
+    *size = 0;
+    int n = 0, ne = 0, nh = 0;
+    huella_status st = load_head(data, len, &n, &ne, &nh, err);
+    if (st == HUELLA_OK)
+        *size = load_bytes(n, ne, nh);
+    return st;
+}
+
+huella_status huella_finger_prepared_load_into(const uint8_t *data, size_t len, void *mem,
+                                               size_t size, huella_finger_prepared **out,
+                                               huella_error *err)
+{
+    *out = NULL;
+    int n = 0, ne = 0, nh = 0;
+    huella_status st = load_head(data, len, &n, &ne, &nh, err);
+    if (st != HUELLA_OK)
+        return st;
+    size_t total_size = load_bytes(n, ne, nh);
+    if (mem == NULL || ((uintptr_t)mem % HUELLA_FINGER_PREPARED_ALIGN) != 0 || size < total_size)
+        return huella_error_set(err, HUELLA_E_INPUT,
+                                "finger: memory for a loaded template must be %d-byte aligned "
+                                "and hold %zu bytes (given %zu)",
+                                HUELLA_FINGER_PREPARED_ALIGN, total_size, size);
     const uint8_t *c = data + SER_HEAD + (size_t)n * 5 * sizeof(float);
     const uint8_t *types = c, *sources = c + n, *qualities = c + 2 * n, *edges_of = c + 3 * n;
     const uint8_t *hull = c + 4 * n, *mutual = hull + nh, *ev = mutual + (ne + 7) / 8;
@@ -1787,27 +1834,27 @@ huella_status huella_finger_prepared_load(const uint8_t *data, size_t len,
                                     "finger: serialised prepared template has a bad hull point "
                                     "(%d)",
                                     k);
-    /* Packed to 16 bytes rather than 64: nothing reads these arrays with
-     * aligned vector loads, and a gallery holds millions of them (a fifth
-     * less memory than the layout preparation uses). */
-    size_t sz_head = align16(sizeof(huella_finger_prepared));
-    size_t sz_f = align16((size_t)n * sizeof(float) + 1);
-    size_t sz_edges = align16((size_t)ne * sizeof(edge) + 1);
-    size_t sz_source = align16((size_t)n + 1);
-    size_t total_size = sz_head + 10 * sz_f + 3 * sz_source + sz_edges;
-    uint8_t *block = aligned_alloc(16, total_size);
-    if (block == NULL)
-        return huella_error_set(err, HUELLA_E_NOMEM, "cannot allocate a prepared template");
+    /* Edges: to another minutia. */
+    for (int i = 0, e = 0; i < n; i++)
+        for (int end = e + edges_of[i]; e < end; e++)
+            if (ev[4 * e + 2] >= n || ev[4 * e + 2] == i)
+                return huella_error_set(err, HUELLA_E_INPUT,
+                                        "finger: serialised prepared template has an edge to no "
+                                        "minutia or to its own");
+    uint8_t *block = mem;
     memset(block, 0, total_size);
     huella_finger_prepared *p = (huella_finger_prepared *)block;
-    uint8_t *cur = block + sz_head;
-    float **fa[10] = {&p->x,  &p->y,  &p->th, &p->cth, &p->sth,
-                      &p->wq, &p->hx, &p->hy, &p->hnx, &p->hny};
-    for (int k = 0; k < 10; k++, cur += sz_f)
+    uint8_t *cur = block + align16(sizeof(huella_finger_prepared));
+    size_t sz_f = align16((size_t)n * sizeof(float)), sz_h = align16((size_t)nh * sizeof(float));
+    float **fa[6] = {&p->x, &p->y, &p->th, &p->cth, &p->sth, &p->wq};
+    for (int k = 0; k < 6; k++, cur += sz_f)
         *fa[k] = (float *)cur;
-    p->type = cur, cur += sz_source;
-    p->source = cur, cur += sz_source;
-    p->hsrc = cur, cur += sz_source;
+    float **ha[4] = {&p->hx, &p->hy, &p->hnx, &p->hny};
+    for (int k = 0; k < 4; k++, cur += sz_h)
+        *ha[k] = (float *)cur;
+    p->type = cur, cur += align16((size_t)n);
+    p->source = cur, cur += align16((size_t)n);
+    p->hsrc = cur, cur += align16((size_t)nh);
     p->edges = (edge *)cur;
     p->n = n;
     p->n_edges = ne;
@@ -1828,13 +1875,11 @@ huella_status huella_finger_prepared_load(const uint8_t *data, size_t len,
         p->hy[k] = p->y[hull[k]];
     }
     hull_normals(p);
-    /* Minutia by minutia, each edge without a branch but the check (a
-     * gallery loads millions of these). */
-    int bad = 0;
+    /* Minutia by minutia, each edge without a branch (a gallery loads
+     * millions of these; checked above). */
     for (int i = 0, e = 0; i < n; i++) {
         for (int end = e + edges_of[i]; e < end; e++, ev += 4) {
             edge *ed = &p->edges[e];
-            bad |= (ev[2] >= n) | (ev[2] == i);
             ed->d = ev[0], ed->b1 = ev[1], ed->b2 = ev[3];
             ed->i = (uint8_t)i;
             ed->j = ev[2];
@@ -1848,12 +1893,23 @@ huella_status huella_finger_prepared_load(const uint8_t *data, size_t len,
                                        (ed->b2 * N_BIN_A) >> 8);
         }
     }
-    if (bad) {
-        free(block);
-        return huella_error_set(err, HUELLA_E_INPUT,
-                                "finger: serialised prepared template has an edge to no minutia "
-                                "or to its own");
-    }
     *out = p;
     return HUELLA_OK;
+}
+
+huella_status huella_finger_prepared_load(const uint8_t *data, size_t len,
+                                          huella_finger_prepared **out, huella_error *err)
+{
+    *out = NULL;
+    size_t size;
+    huella_status st = huella_finger_prepared_load_size(data, len, &size, err);
+    if (st != HUELLA_OK)
+        return st;
+    void *block = aligned_alloc(HUELLA_FINGER_PREPARED_ALIGN, size);
+    if (block == NULL)
+        return huella_error_set(err, HUELLA_E_NOMEM, "cannot allocate a prepared template");
+    st = huella_finger_prepared_load_into(data, len, block, size, out, err);
+    if (st != HUELLA_OK)
+        free(block);
+    return st;
 }
