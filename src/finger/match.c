@@ -1798,21 +1798,6 @@ huella_status huella_finger_prepared_load_into(const uint8_t *data, size_t len, 
     const uint8_t *c = data + SER_HEAD + (size_t)n * 5 * sizeof(float);
     const uint8_t *types = c, *sources = c + n, *qualities = c + 2 * n, *edges_of = c + 3 * n;
     const uint8_t *hull = c + 4 * n, *mutual = hull + nh, *ev = mutual + (ne + 7) / 8;
-    /* Positions finite, directions in [0, 2 pi) as preparation makes
-     * them (a direction of 1e30 or infinity would never wrap: the
-     * comparison's angle arithmetic relies on the range). */
-    for (int i = 0; i < n; i++) {
-        float v[5];
-        for (int k = 0; k < 5; k++)
-            memcpy(&v[k], data + SER_HEAD + ((size_t)k * n + (size_t)i) * sizeof(float),
-                   sizeof(float));
-        if (!isfinite(v[0]) || !isfinite(v[1]) || !(v[2] >= 0.0f && v[2] < TWO_PI_F) ||
-            !(fabsf(v[3]) <= 1.0f) || !(fabsf(v[4]) <= 1.0f))
-            return huella_error_set(err, HUELLA_E_INPUT,
-                                    "finger: serialised prepared template has a minutia (%d) "
-                                    "out of range",
-                                    i);
-    }
     int counted = 0;
     for (int i = 0; i < n; i++) {
         /* 100 weighs as 0 does, and is serialised as 0 */
@@ -1834,13 +1819,6 @@ huella_status huella_finger_prepared_load_into(const uint8_t *data, size_t len, 
                                     "finger: serialised prepared template has a bad hull point "
                                     "(%d)",
                                     k);
-    /* Edges: to another minutia. */
-    for (int i = 0, e = 0; i < n; i++)
-        for (int end = e + edges_of[i]; e < end; e++)
-            if (ev[4 * e + 2] >= n || ev[4 * e + 2] == i)
-                return huella_error_set(err, HUELLA_E_INPUT,
-                                        "finger: serialised prepared template has an edge to no "
-                                        "minutia or to its own");
     uint8_t *block = mem;
     memset(block, 0, total_size);
     huella_finger_prepared *p = (huella_finger_prepared *)block;
@@ -1865,6 +1843,18 @@ huella_status huella_finger_prepared_load_into(const uint8_t *data, size_t len, 
     size_t fn = (size_t)n * sizeof(float);
     for (int k = 0; k < 5; k++)
         memcpy(*fa[k], data + SER_HEAD + (size_t)k * fn, fn);
+    /* Positions finite, directions in [0, 2 pi) as preparation makes
+     * them (a direction of 1e30 or infinity would never wrap: the
+     * comparison's angle arithmetic relies on the range); checked on the
+     * copies, array by array (a gallery loads millions of these). */
+    int bad = 0;
+    for (int i = 0; i < n; i++)
+        bad |= !isfinite(p->x[i]) | !isfinite(p->y[i]) |
+               !(p->th[i] >= 0.0f && p->th[i] < TWO_PI_F) | !(fabsf(p->cth[i]) <= 1.0f) |
+               !(fabsf(p->sth[i]) <= 1.0f);
+    if (bad)
+        return huella_error_set(err, HUELLA_E_INPUT,
+                                "finger: serialised prepared template has a minutia out of range");
     memcpy(p->type, types, (size_t)n);
     memcpy(p->source, sources, (size_t)n);
     for (int i = 0; i < n; i++)
@@ -1875,11 +1865,11 @@ huella_status huella_finger_prepared_load_into(const uint8_t *data, size_t len, 
         p->hy[k] = p->y[hull[k]];
     }
     hull_normals(p);
-    /* Minutia by minutia, each edge without a branch (a gallery loads
-     * millions of these; checked above). */
+    /* Minutia by minutia, each edge without a branch but the check. */
     for (int i = 0, e = 0; i < n; i++) {
         for (int end = e + edges_of[i]; e < end; e++, ev += 4) {
             edge *ed = &p->edges[e];
+            bad |= (ev[2] >= n) | (ev[2] == i);
             ed->d = ev[0], ed->b1 = ev[1], ed->b2 = ev[3];
             ed->i = (uint8_t)i;
             ed->j = ev[2];
@@ -1893,6 +1883,10 @@ huella_status huella_finger_prepared_load_into(const uint8_t *data, size_t len, 
                                        (ed->b2 * N_BIN_A) >> 8);
         }
     }
+    if (bad)
+        return huella_error_set(err, HUELLA_E_INPUT,
+                                "finger: serialised prepared template has an edge to no minutia "
+                                "or to its own");
     *out = p;
     return HUELLA_OK;
 }
