@@ -7,7 +7,10 @@
  * (pthread rwlock: many searches at once, enrolments in between).
  * Removal moves the last entry of the slot into the hole, so that the
  * arrays the 1:N loops run over stay dense; the moved entry's chain is
- * re-linked.  Layout: gallery_internal.h.
+ * re-linked.  Fingers loaded from serialised forms
+ * (huella_gallery_add_fingers_serialized) live in chunks the gallery
+ * owns, wiped in place when removed (gallery_internal.h, "Slabs").
+ * Layout: gallery_internal.h.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "gallery/gallery_internal.h"
