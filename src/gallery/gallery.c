@@ -510,7 +510,8 @@ static huella_status slab_take(huella_gallery *g, size_t size, uint32_t *chunk, 
                  ? huella_error_set(err, HUELLA_E_NOMEM, "gallery: too many chunks")
                  : grow_array((void **)&g->chunks, &g->cap_chunks, g->n_chunks + 1,
                               sizeof(gallery_chunk), err);
-        size_t cap = size > GALLERY_CHUNK_BYTES ? size : GALLERY_CHUNK_BYTES;
+        /* a multiple of the alignment, as aligned_alloc wants */
+        size_t cap = size > GALLERY_CHUNK_BYTES ? (size + 63) & ~(size_t)63 : GALLERY_CHUNK_BYTES;
         uint8_t *m = st == HUELLA_OK ? aligned_alloc(64, cap) : NULL;
         if (st == HUELLA_OK && m == NULL)
             st = huella_error_set(err, HUELLA_E_NOMEM, "gallery: out of memory");
@@ -728,15 +729,18 @@ size_t huella_gallery_count_slot(huella_gallery *g, unsigned slot)
 /* Bytes held, by part: [m] the templates of modality m, [MODALITIES]
  * everything else (the per-entry arrays, persons, index); the caller holds
  * the lock. */
-static void bytes_by_part(const huella_gallery *g, size_t part[HUELLA_GALLERY_MODALITIES + 1])
+static void bytes_by_part(huella_gallery *g, size_t part[HUELLA_GALLERY_MODALITIES + 1])
 {
     memset(part, 0, (HUELLA_GALLERY_MODALITIES + 1) * sizeof(size_t));
     size_t *other = &part[HUELLA_GALLERY_MODALITIES];
     *other = sizeof(*g) + g->cap_persons * sizeof(gallery_person) + g->cap_free * sizeof(uint32_t) +
              g->hash_cap * sizeof(uint32_t);
-    /* the chunks whole: live fingers, wiped holes and the unused end */
+    /* the chunks whole: live fingers, wiped holes and the unused end
+     * (slab_mu: a load takes chunks without the gallery's lock) */
+    pthread_mutex_lock(&g->slab_mu);
     part[HUELLA_GALLERY_FINGER] += g->chunk_bytes;
     *other += g->cap_chunks * sizeof(gallery_chunk);
+    pthread_mutex_unlock(&g->slab_mu);
     for (int s = 0; s < HUELLA_GALLERY_SLOTS; s++) {
         const gallery_slot *sl = &g->slot[s];
         *other += sl->cap * (sizeof(uint32_t) + sizeof(uint64_t) + sizeof(int32_t));
