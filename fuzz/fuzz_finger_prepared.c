@@ -5,7 +5,11 @@
  * load or be refused with a message, and what loads must serialise back
  * to the same bytes), and as a finger template (ISO or huella format),
  * whose compact preparation must survive serialise -> load -> serialise
- * unchanged and compare exactly as the original.
+ * unchanged and compare exactly as the original.  Loading into the
+ * caller's memory (huella_finger_prepared_load_size, _load_into) must
+ * agree with huella_finger_prepared_load on every input, stay inside the
+ * size it asked for (the block is exactly that size, so ASan sees any
+ * write past it) and give the same template.
  */
 #include "huella/finger.h"
 
@@ -25,16 +29,44 @@ static void round_trip(const huella_finger_prepared *p, const uint8_t *bytes, si
     free(again);
 }
 
+/* load_size + load_into in a block of exactly the size asked for. */
+static void load_into(const uint8_t *data, size_t size, huella_status expect)
+{
+    huella_error err;
+    size_t need = 0;
+    huella_status st = huella_finger_prepared_load_size(data, size, &need, &err);
+    if (st != HUELLA_OK) {
+        if (expect == HUELLA_OK || err.message[0] == '\0')
+            abort();
+        return;
+    }
+    void *mem = aligned_alloc(HUELLA_FINGER_PREPARED_ALIGN, need);
+    if (mem == NULL)
+        return;
+    huella_finger_prepared *p = NULL;
+    st = huella_finger_prepared_load_into(data, size, mem, need, &p, &err);
+    if (st != expect || (st == HUELLA_OK) != (p == mem))
+        abort();
+    if (st == HUELLA_OK) {
+        if (huella_finger_prepared_size(p) != need)
+            abort();
+        round_trip(p, data, size);
+    }
+    free(mem);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     huella_error err;
     huella_finger_prepared *p = NULL;
-    if (huella_finger_prepared_load(data, size, &p, &err) == HUELLA_OK) {
+    huella_status st = huella_finger_prepared_load(data, size, &p, &err);
+    if (st == HUELLA_OK) {
         round_trip(p, data, size);
         huella_finger_prepared_free(p);
     } else if (err.message[0] == '\0') {
         abort();
     }
+    load_into(data, size, st);
     huella_finger_template *t = NULL;
     if (huella_finger_template_load(data, size, &t, NULL) != HUELLA_OK)
         return 0;

@@ -213,6 +213,85 @@ static void serialised_templates_are_small_exact_and_checked(void **state)
     huella_finger_template_free(u);
 }
 
+/* Loading into the caller's memory (what a gallery's chunks do): the
+ * size asked for is the size used, the template lives inside the given
+ * block, and it compares bit for bit as the compact one and as the one
+ * huella_finger_prepared_load allocates, over many pairs; misaligned or
+ * short memory is refused. */
+static void templates_load_into_caller_memory_exactly(void **state)
+{
+    (void)state;
+    if (!test_have_data())
+        skip();
+    enum { N = 8 };
+    huella_finger_template *t[N];
+    huella_finger_prepared *full[N], *compact[N], *alloc[N], *into[N];
+    /* one block for all, each at an offset that is aligned but not to 64 */
+    uint8_t *block = aligned_alloc(64, (size_t)N * 16384);
+    assert_non_null(block);
+    memset(block, 0xA5, (size_t)N * 16384);
+    size_t at = 16;
+    for (int i = 0; i < N; i++) {
+        char rel[64];
+        snprintf(rel, sizeof(rel), "finger/fvc2002/DB2_B/%d_%d.iso", 101 + i / 2, 1 + i % 2);
+        t[i] = load(rel);
+        full[i] = prepare(t[i]);
+        assert_int_equal(huella_finger_prepare_compact(t[i], &compact[i], NULL), HUELLA_OK);
+        uint8_t *bytes;
+        size_t len, size;
+        huella_error err;
+        assert_int_equal(huella_finger_prepared_serialize(compact[i], &bytes, &len, &err),
+                         HUELLA_OK);
+        assert_int_equal(huella_finger_prepared_load(bytes, len, &alloc[i], &err), HUELLA_OK);
+        assert_int_equal(huella_finger_prepared_load_size(bytes, len, &size, &err), HUELLA_OK);
+        assert_int_equal(size % HUELLA_FINGER_PREPARED_ALIGN, 0);
+        assert_int_equal(huella_finger_prepared_size(alloc[i]), size);
+        assert_true(at + size <= (size_t)N * 16384);
+        /* refused: misaligned, one byte short */
+        assert_int_equal(
+            huella_finger_prepared_load_into(bytes, len, block + at + 8, size, &into[i], &err),
+            HUELLA_E_INPUT);
+        assert_null(into[i]);
+        assert_int_equal(
+            huella_finger_prepared_load_into(bytes, len, block + at, size - 1, &into[i], &err),
+            HUELLA_E_INPUT);
+        assert_int_equal(
+            huella_finger_prepared_load_into(bytes, len, block + at, size, &into[i], &err),
+            HUELLA_OK);
+        assert_ptr_equal(into[i], block + at);
+        assert_int_equal(huella_finger_prepared_size(into[i]), size);
+        /* the bytes after the template are untouched */
+        assert_int_equal(block[at + size], 0xA5);
+        /* and it serialises back to the same bytes */
+        uint8_t *again;
+        size_t len2;
+        assert_int_equal(huella_finger_prepared_serialize(into[i], &again, &len2, &err), HUELLA_OK);
+        assert_int_equal(len2, len);
+        assert_memory_equal(again, bytes, len);
+        free(again);
+        free(bytes);
+        at += size + 16;
+    }
+    for (int i = 0; i < N; i++) {
+        for (int j = 0; j < N; j++) {
+            double s = huella_finger_compare(full[i], compact[j]);
+            assert_true(huella_finger_compare(full[i], into[j]) == s);
+            assert_true(huella_finger_compare(full[i], alloc[j]) == s);
+            assert_true(huella_finger_compare(into[j], full[i]) ==
+                        huella_finger_compare(compact[j], full[i]));
+            assert_true(huella_finger_compare(into[i], into[j]) ==
+                        huella_finger_compare(compact[i], compact[j]));
+        }
+    }
+    for (int i = 0; i < N; i++) {
+        huella_finger_prepared_free(full[i]);
+        huella_finger_prepared_free(compact[i]);
+        huella_finger_prepared_free(alloc[i]);
+        huella_finger_template_free(t[i]);
+    }
+    free(block);
+}
+
 /* The scores of a few pairs, pinned: work on the matcher's speed must
  * leave every score as it was.  (The full check, every pair of FVC2002
  * DB1..DB4_B bit for bit, is `bench_finger_match --scores` before and
@@ -525,6 +604,7 @@ int main(void)
         cmocka_unit_test(mates_score_above_non_mates_and_scores_are_symmetric),
         cmocka_unit_test(compact_templates_score_the_same_in_less_memory),
         cmocka_unit_test(serialised_templates_are_small_exact_and_checked),
+        cmocka_unit_test(templates_load_into_caller_memory_exactly),
         cmocka_unit_test(scores_stay_what_they_were),
         cmocka_unit_test(explain_gives_the_score_and_the_pairs_behind_it),
         cmocka_unit_test(fvc2002_db1_accuracy_does_not_regress),

@@ -16,6 +16,7 @@
 
 #include <cmocka.h>
 
+#include "gallery/gallery_internal.h" /* the chunks, to see that erasure wipes */
 #include "huella/gallery.h"
 #include "support.h"
 
@@ -150,6 +151,129 @@ static void add_search_remove(void **state)
     assert_int_equal(huella_gallery_identify(g, &empty, NULL, &r, &err), HUELLA_E_INPUT);
     huella_gallery_free(g);
     huella_gallery_free(NULL);
+}
+
+/* Fingers added from their serialised prepared forms (what a store load
+ * does) live in the gallery's chunks and give the same candidates with
+ * the same scores as fingers prepared one by one; a removed person's
+ * fingers are wiped in place; a chunk none of whose fingers is left is
+ * released. */
+static void serialised_fingers_load_into_chunks(void **state)
+{
+    (void)state;
+    NEED_DATA();
+    huella_gallery *g, *h;
+    assert_int_equal(huella_gallery_new(&g, NULL), HUELLA_OK);
+    assert_int_equal(huella_gallery_new(&h, NULL), HUELLA_OK);
+    assert_int_equal(huella_gallery_reserve(h, 4000, NULL), HUELLA_OK);
+    uint8_t *ser[N_DB][N_FING][2];
+    size_t len[N_DB][N_FING][2];
+    for (int d = 0; d < N_DB; d++)
+        for (int f = 0; f < N_FING; f++) {
+            uint64_t id = (uint64_t)(100 * d + f + 1);
+            huella_gallery_finger_bytes fb[2];
+            for (int k = 0; k < 2; k++) {
+                huella_finger_prepared *c;
+                assert_int_equal(huella_finger_prepare_compact(fvc[d][f][2 * k], &c, NULL),
+                                 HUELLA_OK);
+                assert_int_equal(
+                    huella_finger_prepared_serialize(c, &ser[d][f][k], &len[d][f][k], NULL),
+                    HUELLA_OK);
+                assert_int_equal(huella_gallery_add_finger_prepared(g, id, 10 * id + (uint64_t)k,
+                                                                    1u + (unsigned)k, c, NULL),
+                                 HUELLA_OK);
+                fb[k] = (huella_gallery_finger_bytes){10 * id + (uint64_t)k, 1u + (unsigned)k,
+                                                      ser[d][f][k], len[d][f][k]};
+            }
+            assert_int_equal(huella_gallery_add_fingers_serialized(h, id, 2, fb, NULL), HUELLA_OK);
+        }
+    assert_int_equal(huella_gallery_count(h), 40);
+    assert_int_equal(h->n_chunks, 1);
+    assert_int_equal(huella_gallery_bytes_modality(h, HUELLA_GALLERY_FINGER), GALLERY_CHUNK_BYTES);
+    for (int d = 0; d < N_DB; d++)
+        for (int f = 0; f < N_FING; f += 3) {
+            huella_probe p = {0};
+            p.finger[0] = fvc[d][f][1];
+            p.finger[1] = fvc[d][f][3];
+            huella_identify_result *a, *b;
+            assert_int_equal(huella_gallery_identify(g, &p, NULL, &a, NULL), HUELLA_OK);
+            assert_int_equal(huella_gallery_identify(h, &p, NULL, &b, NULL), HUELLA_OK);
+            assert_int_equal(a->n, b->n);
+            assert_int_equal(b->candidates[0].person, (uint64_t)(100 * d + f + 1));
+            for (size_t i = 0; i < a->n; i++) {
+                assert_int_equal(a->candidates[i].person, b->candidates[i].person);
+                assert_true(a->candidates[i].llr == b->candidates[i].llr);
+                for (int k = 0; k < 2; k++) {
+                    assert_int_equal(a->candidates[i].slot[k].present,
+                                     b->candidates[i].slot[k].present);
+                    if (a->candidates[i].slot[k].present)
+                        assert_true(a->candidates[i].slot[k].score ==
+                                    b->candidates[i].slot[k].score);
+                    assert_int_equal(a->candidates[i].slot[k].sample,
+                                     b->candidates[i].slot[k].sample);
+                }
+            }
+            huella_identify_result_free(a);
+            huella_identify_result_free(b);
+        }
+    /* erasure wipes the person's bytes where they were */
+    int32_t e = h->persons[gallery_find(h, 3)].first[0];
+    const uint8_t *where = (const uint8_t *)h->slot[0].finger[e];
+    size_t size = huella_finger_prepared_size(h->slot[0].finger[e]);
+    assert_memory_not_equal(where, (uint8_t[64]){0}, 64);
+    assert_int_equal(huella_gallery_remove_person(h, 3, NULL), HUELLA_OK);
+    for (size_t i = 0; i < size; i++)
+        assert_int_equal(where[i], 0);
+    huella_probe p = {0};
+    p.finger[0] = fvc[0][2][1];
+    huella_identify_result *r;
+    assert_int_equal(huella_gallery_identify(h, &p, NULL, &r, NULL), HUELLA_OK);
+    for (size_t i = 0; i < r->n; i++)
+        assert_int_not_equal(r->candidates[i].person, 3);
+    huella_identify_result_free(r);
+    /* bad bytes: refused, nothing added */
+    uint8_t bad[64] = {0};
+    huella_gallery_finger_bytes fb = {1, 1, bad, sizeof(bad)};
+    huella_error err;
+    assert_int_equal(huella_gallery_add_fingers_serialized(h, 9999, 1, &fb, &err), HUELLA_E_INPUT);
+    fb = (huella_gallery_finger_bytes){1, 11, ser[0][0][0], len[0][0][0]};
+    assert_int_equal(huella_gallery_add_fingers_serialized(h, 9999, 1, &fb, &err), HUELLA_E_INPUT);
+    assert_int_equal(huella_gallery_count(h), 39);
+    /* enough persons for several chunks; erasing those of the first
+     * releases it */
+    uint64_t next = 1000;
+    while (h->n_chunks < 3) {
+        huella_gallery_finger_bytes two[2];
+        for (int k = 0; k < 2; k++)
+            two[k] = (huella_gallery_finger_bytes){next * 10 + (uint64_t)k, 1u + (unsigned)k,
+                                                   ser[next % 4][next % 10][k],
+                                                   len[next % 4][next % 10][k]};
+        assert_int_equal(huella_gallery_add_fingers_serialized(h, next, 2, two, NULL), HUELLA_OK);
+        next++;
+    }
+    assert_int_equal(huella_gallery_bytes_modality(h, HUELLA_GALLERY_FINGER),
+                     3 * GALLERY_CHUNK_BYTES);
+    for (int d = 0; d < N_DB; d++)
+        for (int f = 0; f < N_FING; f++)
+            if (100 * d + f + 1 != 3)
+                assert_int_equal(huella_gallery_remove_person(h, (uint64_t)(100 * d + f + 1), NULL),
+                                 HUELLA_OK);
+    for (uint64_t id = 1000; id < next; id++) {
+        int64_t i = gallery_find(h, id);
+        const huella_finger_prepared *fp = h->slot[0].finger[h->persons[i].first[0]];
+        if (h->chunks[0].mem != NULL && (const uint8_t *)fp >= h->chunks[0].mem &&
+            (const uint8_t *)fp < h->chunks[0].mem + h->chunks[0].cap)
+            assert_int_equal(huella_gallery_remove_person(h, id, NULL), HUELLA_OK);
+    }
+    assert_null(h->chunks[0].mem);
+    assert_int_equal(huella_gallery_bytes_modality(h, HUELLA_GALLERY_FINGER),
+                     2 * GALLERY_CHUNK_BYTES);
+    for (int d = 0; d < N_DB; d++)
+        for (int f = 0; f < N_FING; f++)
+            for (int k = 0; k < 2; k++)
+                free(ser[d][f][k]);
+    huella_gallery_free(g);
+    huella_gallery_free(h);
 }
 
 static void threads_give_the_same_answers(void **state)
@@ -535,6 +659,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(add_search_remove),
+        cmocka_unit_test(serialised_fingers_load_into_chunks),
         cmocka_unit_test(threads_give_the_same_answers),
         cmocka_unit_test(searches_run_beside_enrolment),
         cmocka_unit_test(fusion_sums_calibrated_evidence),

@@ -236,6 +236,28 @@ HUELLA_API huella_status huella_finger_prepared_serialize(const huella_finger_pr
 HUELLA_API huella_status huella_finger_prepared_load(const uint8_t *data, size_t len,
                                                      huella_finger_prepared **out,
                                                      huella_error *err);
+/*
+ * Loading into memory the caller owns (a gallery placing millions of
+ * templates in large chunks of its own, without an allocation each):
+ * huella_finger_prepared_load_size checks the header of serialised bytes
+ * and gives the bytes their loaded template needs (*size);
+ * huella_finger_prepared_load_into checks all of them and lays the
+ * template out in mem (HUELLA_FINGER_PREPARED_ALIGN-byte aligned, at
+ * least that size): one block, the struct and every array, nothing
+ * allocated.  *out then points to mem; it compares exactly as the one
+ * huella_finger_prepared_load gives (which is these two calls on its
+ * own allocation).  The caller owns mem: never pass *out to
+ * huella_finger_prepared_free; wipe and release mem when done with it.
+ * On failure mem may have been written.  A loaded template's size
+ * (huella_finger_prepared_size) is *size, a multiple of the alignment.
+ */
+#define HUELLA_FINGER_PREPARED_ALIGN 16
+HUELLA_API huella_status huella_finger_prepared_load_size(const uint8_t *data, size_t len,
+                                                          size_t *size, huella_error *err);
+HUELLA_API huella_status huella_finger_prepared_load_into(const uint8_t *data, size_t len,
+                                                          void *mem, size_t size,
+                                                          huella_finger_prepared **out,
+                                                          huella_error *err);
 /* The bytes a prepared template holds (0 for NULL). */
 HUELLA_API size_t huella_finger_prepared_size(const huella_finger_prepared *p);
 HUELLA_API void huella_finger_prepared_free(huella_finger_prepared *p);

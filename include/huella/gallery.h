@@ -165,6 +165,30 @@ HUELLA_API huella_status huella_gallery_add_finger_prepared(huella_gallery *g, u
                                                             uint64_t sample, unsigned position,
                                                             huella_finger_prepared *p,
                                                             huella_error *err);
+/*
+ * The fingers of one person from their serialised compact prepared
+ * forms (huella_finger_prepared_serialize), what loading a store does:
+ * each is checked and laid out (huella_finger_prepared_load_into) in
+ * large chunks of memory the gallery owns, the person's fingers next to
+ * each other, nothing allocated per finger, and all of them are linked
+ * in under one lock.  Nothing is added on failure.  When a finger is
+ * removed its bytes are wiped at once; a chunk is released when none of
+ * its fingers is left (holes are not reused).  data is not kept.
+ */
+typedef struct huella_gallery_finger_bytes {
+    uint64_t sample;
+    unsigned position; /* 1..10 */
+    const uint8_t *data;
+    size_t len;
+} huella_gallery_finger_bytes;
+HUELLA_API huella_status huella_gallery_add_fingers_serialized(huella_gallery *g, uint64_t person,
+                                                               size_t n,
+                                                               const huella_gallery_finger_bytes *f,
+                                                               huella_error *err);
+/* Room for `persons` persons with a template in every finger slot, made
+ * at once rather than by doubling (a load that knows the store's size). */
+HUELLA_API huella_status huella_gallery_reserve(huella_gallery *g, size_t persons,
+                                                huella_error *err);
 /* eye is HUELLA_IRIS_EYE_RIGHT or HUELLA_IRIS_EYE_LEFT. */
 HUELLA_API huella_status huella_gallery_add_iris(huella_gallery *g, uint64_t person,
                                                  uint64_t sample, unsigned eye,

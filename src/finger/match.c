@@ -1897,10 +1897,11 @@ static void hull_normals(huella_finger_prepared *p)
     }
 }
 
-huella_status huella_finger_prepared_load(const uint8_t *data, size_t len,
-                                          huella_finger_prepared **out, huella_error *err)
+/* The header of a serialised template: its counts, checked against its
+ * length. */
+static huella_status load_head(const uint8_t *data, size_t len, int *n, int *ne, int *nh,
+                               huella_error *err)
 {
-    *out = NULL;
     if (len < SER_HEAD || memcmp(data, "HFPC", 4) != 0)
         return huella_error_set(err, HUELLA_E_INPUT, "finger: not a serialised prepared template");
     if (data[4] != HUELLA_FINGER_PREPARED_FORMAT || data[5] != host_order())
@@ -1910,30 +1911,61 @@ huella_status huella_finger_prepared_load(const uint8_t *data, size_t len,
                                 data[4], data[5], HUELLA_FINGER_PREPARED_FORMAT, host_order());
     uint16_t h[3];
     memcpy(h, data + 6, sizeof(h));
-    int n = h[0], ne = h[1], nh = h[2];
-    if (n > MAX_M || nh > n || ne > MAX_M * K_NEIGHBOURS || ser_size(n, ne, nh) != len)
+    *n = h[0], *ne = h[1], *nh = h[2];
+    if (*n > MAX_M || *nh > *n || *ne > MAX_M * K_NEIGHBOURS || ser_size(*n, *ne, *nh) != len)
         return huella_error_set(err, HUELLA_E_INPUT,
                                 "finger: serialised prepared template has inconsistent sizes "
                                 "(%d minutiae, %d edges, %d hull points, %zu bytes)",
-                                n, ne, nh, len);
+                                *n, *ne, *nh, len);
+    return HUELLA_OK;
+}
+
+/*
+ * The layout of a loaded template, one block: the struct, then each
+ * array starting on HUELLA_FINGER_PREPARED_ALIGN bytes and padded to a
+ * multiple of it (so readable by 16-byte vector loads up to there), the
+ * six per-minutia float arrays, the four hull arrays sized to the hull
+ * (not to the minutiae, as preparation sizes them), the three byte
+ * arrays, the edges.  Packed to 16 bytes rather than 64: nothing reads
+ * these arrays with aligned vector loads, and a gallery holds millions
+ * of them.
+ */
+static size_t load_bytes(int n, int ne, int nh)
+{
+    return align16(sizeof(huella_finger_prepared)) + 6 * align16((size_t)n * sizeof(float)) +
+           4 * align16((size_t)nh * sizeof(float)) + 2 * align16((size_t)n) + align16((size_t)nh) +
+           align16((size_t)ne * sizeof(edge));
+}
+
+huella_status huella_finger_prepared_load_size(const uint8_t *data, size_t len, size_t *size,
+                                               huella_error *err)
+{
+    *size = 0;
+    int n = 0, ne = 0, nh = 0;
+    huella_status st = load_head(data, len, &n, &ne, &nh, err);
+    if (st == HUELLA_OK)
+        *size = load_bytes(n, ne, nh);
+    return st;
+}
+
+huella_status huella_finger_prepared_load_into(const uint8_t *data, size_t len, void *mem,
+                                               size_t size, huella_finger_prepared **out,
+                                               huella_error *err)
+{
+    *out = NULL;
+    int n = 0, ne = 0, nh = 0;
+    huella_status st = load_head(data, len, &n, &ne, &nh, err);
+    if (st != HUELLA_OK)
+        return st;
+    size_t total_size = load_bytes(n, ne, nh);
+    if (mem == NULL || ((uintptr_t)mem % HUELLA_FINGER_PREPARED_ALIGN) != 0 || size < total_size)
+        return huella_error_set(err, HUELLA_E_INPUT,
+                                "finger: memory for a loaded template must be %d-byte aligned "
+                                "and hold %zu bytes (given %zu)",
+                                HUELLA_FINGER_PREPARED_ALIGN, total_size, size);
     const uint8_t *c = data + SER_HEAD + (size_t)n * 5 * sizeof(float);
     const uint8_t *types = c, *sources = c + n, *qualities = c + 2 * n, *edges_of = c + 3 * n;
     const uint8_t *hull = c + 4 * n, *mutual = hull + nh, *ev = mutual + (ne + 7) / 8;
-    /* Positions finite, directions in [0, 2 pi) as preparation makes
-     * them (a direction of 1e30 or infinity would never wrap: the
-     * comparison's angle arithmetic relies on the range). */
-    for (int i = 0; i < n; i++) {
-        float v[5];
-        for (int k = 0; k < 5; k++)
-            memcpy(&v[k], data + SER_HEAD + ((size_t)k * n + (size_t)i) * sizeof(float),
-                   sizeof(float));
-        if (!isfinite(v[0]) || !isfinite(v[1]) || !(v[2] >= 0.0f && v[2] < TWO_PI_F) ||
-            !(fabsf(v[3]) <= 1.0f) || !(fabsf(v[4]) <= 1.0f))
-            return huella_error_set(err, HUELLA_E_INPUT,
-                                    "finger: serialised prepared template has a minutia (%d) "
-                                    "out of range",
-                                    i);
-    }
     int counted = 0;
     for (int i = 0; i < n; i++) {
         /* 100 weighs as 0 does, and is serialised as 0 */
@@ -1955,27 +1987,20 @@ huella_status huella_finger_prepared_load(const uint8_t *data, size_t len,
                                     "finger: serialised prepared template has a bad hull point "
                                     "(%d)",
                                     k);
-    /* Packed to 16 bytes rather than 64: nothing reads these arrays with
-     * aligned vector loads, and a gallery holds millions of them (a fifth
-     * less memory than the layout preparation uses). */
-    size_t sz_head = align16(sizeof(huella_finger_prepared));
-    size_t sz_f = align16((size_t)n * sizeof(float) + 1);
-    size_t sz_edges = align16((size_t)ne * sizeof(edge) + 1);
-    size_t sz_source = align16((size_t)n + 1);
-    size_t total_size = sz_head + 10 * sz_f + 3 * sz_source + sz_edges;
-    uint8_t *block = aligned_alloc(16, total_size);
-    if (block == NULL)
-        return huella_error_set(err, HUELLA_E_NOMEM, "cannot allocate a prepared template");
+    uint8_t *block = mem;
     memset(block, 0, total_size);
     huella_finger_prepared *p = (huella_finger_prepared *)block;
-    uint8_t *cur = block + sz_head;
-    float **fa[10] = {&p->x,  &p->y,  &p->th, &p->cth, &p->sth,
-                      &p->wq, &p->hx, &p->hy, &p->hnx, &p->hny};
-    for (int k = 0; k < 10; k++, cur += sz_f)
+    uint8_t *cur = block + align16(sizeof(huella_finger_prepared));
+    size_t sz_f = align16((size_t)n * sizeof(float)), sz_h = align16((size_t)nh * sizeof(float));
+    float **fa[6] = {&p->x, &p->y, &p->th, &p->cth, &p->sth, &p->wq};
+    for (int k = 0; k < 6; k++, cur += sz_f)
         *fa[k] = (float *)cur;
-    p->type = cur, cur += sz_source;
-    p->source = cur, cur += sz_source;
-    p->hsrc = cur, cur += sz_source;
+    float **ha[4] = {&p->hx, &p->hy, &p->hnx, &p->hny};
+    for (int k = 0; k < 4; k++, cur += sz_h)
+        *ha[k] = (float *)cur;
+    p->type = cur, cur += align16((size_t)n);
+    p->source = cur, cur += align16((size_t)n);
+    p->hsrc = cur, cur += align16((size_t)nh);
     p->edges = (edge *)cur;
     p->n = n;
     p->n_edges = ne;
@@ -1986,6 +2011,18 @@ huella_status huella_finger_prepared_load(const uint8_t *data, size_t len,
     size_t fn = (size_t)n * sizeof(float);
     for (int k = 0; k < 5; k++)
         memcpy(*fa[k], data + SER_HEAD + (size_t)k * fn, fn);
+    /* Positions finite, directions in [0, 2 pi) as preparation makes
+     * them (a direction of 1e30 or infinity would never wrap: the
+     * comparison's angle arithmetic relies on the range); checked on the
+     * copies, array by array (a gallery loads millions of these). */
+    int bad = 0;
+    for (int i = 0; i < n; i++)
+        bad |= !isfinite(p->x[i]) | !isfinite(p->y[i]) |
+               !(p->th[i] >= 0.0f && p->th[i] < TWO_PI_F) | !(fabsf(p->cth[i]) <= 1.0f) |
+               !(fabsf(p->sth[i]) <= 1.0f);
+    if (bad)
+        return huella_error_set(err, HUELLA_E_INPUT,
+                                "finger: serialised prepared template has a minutia out of range");
     memcpy(p->type, types, (size_t)n);
     memcpy(p->source, sources, (size_t)n);
     for (int i = 0; i < n; i++)
@@ -1996,9 +2033,7 @@ huella_status huella_finger_prepared_load(const uint8_t *data, size_t len,
         p->hy[k] = p->y[hull[k]];
     }
     hull_normals(p);
-    /* Minutia by minutia, each edge without a branch but the check (a
-     * gallery loads millions of these). */
-    int bad = 0;
+    /* Minutia by minutia, each edge without a branch but the check. */
     for (int i = 0, e = 0; i < n; i++) {
         for (int end = e + edges_of[i]; e < end; e++, ev += 4) {
             edge *ed = &p->edges[e];
@@ -2016,12 +2051,27 @@ huella_status huella_finger_prepared_load(const uint8_t *data, size_t len,
                                        (ed->b2 * N_BIN_A) >> 8);
         }
     }
-    if (bad) {
-        free(block);
+    if (bad)
         return huella_error_set(err, HUELLA_E_INPUT,
                                 "finger: serialised prepared template has an edge to no minutia "
                                 "or to its own");
-    }
     *out = p;
     return HUELLA_OK;
+}
+
+huella_status huella_finger_prepared_load(const uint8_t *data, size_t len,
+                                          huella_finger_prepared **out, huella_error *err)
+{
+    *out = NULL;
+    size_t size;
+    huella_status st = huella_finger_prepared_load_size(data, len, &size, err);
+    if (st != HUELLA_OK)
+        return st;
+    void *block = aligned_alloc(HUELLA_FINGER_PREPARED_ALIGN, size);
+    if (block == NULL)
+        return huella_error_set(err, HUELLA_E_NOMEM, "cannot allocate a prepared template");
+    st = huella_finger_prepared_load_into(data, len, block, size, out, err);
+    if (st != HUELLA_OK)
+        free(block);
+    return st;
 }

@@ -7,12 +7,16 @@
  * (pthread rwlock: many searches at once, enrolments in between).
  * Removal moves the last entry of the slot into the hole, so that the
  * arrays the 1:N loops run over stay dense; the moved entry's chain is
- * re-linked.  Layout: gallery_internal.h.
+ * re-linked.  Fingers loaded from serialised forms
+ * (huella_gallery_add_fingers_serialized) live in chunks the gallery
+ * owns, wiped in place when removed (gallery_internal.h, "Slabs").
+ * Layout: gallery_internal.h.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "gallery/gallery_internal.h"
 
 #include <math.h>
+#include <sodium.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -122,12 +126,19 @@ static void hash_delete(huella_gallery *g, uint64_t id)
     g->hash[hole] = 0;
 }
 
+static huella_status hash_grow_to(huella_gallery *g, size_t cap, huella_error *err);
+
 static huella_status hash_grow(huella_gallery *g, huella_error *err)
 {
     size_t used = g->n_persons_slots - g->n_free;
     if (g->hash_cap != 0 && (used + 1) * 2 <= g->hash_cap)
         return HUELLA_OK;
-    size_t cap = g->hash_cap ? g->hash_cap * 2 : 1024;
+    return hash_grow_to(g, g->hash_cap ? g->hash_cap * 2 : 1024, err);
+}
+
+/* The index rebuilt with cap (a power of two) places. */
+static huella_status hash_grow_to(huella_gallery *g, size_t cap, huella_error *err)
+{
     uint32_t *h = calloc(cap, sizeof(uint32_t));
     if (h == NULL)
         return huella_error_set(err, HUELLA_E_NOMEM, "gallery: cannot grow the person index");
@@ -213,6 +224,11 @@ huella_status huella_gallery_new(huella_gallery **out, huella_error *err)
         free(g);
         return huella_error_set(err, HUELLA_E_INTERNAL, "gallery: cannot make its lock");
     }
+    if (pthread_mutex_init(&g->slab_mu, NULL) != 0) {
+        pthread_rwlock_destroy(&g->lock);
+        free(g);
+        return huella_error_set(err, HUELLA_E_INTERNAL, "gallery: cannot make its lock");
+    }
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     g->threads = n < 1 ? 1 : n > MAX_THREADS ? MAX_THREADS : (unsigned)n;
     g->cal[HUELLA_GALLERY_FINGER] = *huella_calibration_default(HUELLA_GALLERY_FINGER);
@@ -242,8 +258,10 @@ void huella_gallery_free(huella_gallery *g)
         gallery_slot *sl = &g->slot[s];
         if (sl->finger != NULL)
             for (size_t e = 0; e < sl->n; e++)
-                huella_finger_prepared_free(sl->finger[e]);
+                if (sl->chunk[e] == NO_CHUNK)
+                    huella_finger_prepared_free(sl->finger[e]);
         free(sl->finger);
+        free(sl->chunk);
         free(sl->owner);
         free(sl->sample);
         free(sl->next);
@@ -255,6 +273,10 @@ void huella_gallery_free(huella_gallery *g)
     free(g->persons);
     free(g->free_list);
     free(g->hash);
+    for (size_t c = 0; c < g->n_chunks; c++)
+        free(g->chunks[c].mem);
+    free(g->chunks);
+    pthread_mutex_destroy(&g->slab_mu);
     pthread_rwlock_destroy(&g->lock);
     free(g);
 }
@@ -279,7 +301,7 @@ static huella_status slot_reserve(gallery_slot *sl, bool finger, huella_error *e
 {
     if (sl->n < sl->cap)
         return HUELLA_OK;
-    size_t cap = sl->cap, c2 = sl->cap, c3 = sl->cap, c4 = sl->cap;
+    size_t cap = sl->cap, c2 = sl->cap, c3 = sl->cap, c4 = sl->cap, c5 = sl->cap;
     huella_status st = grow_array((void **)&sl->owner, &cap, sl->n + 1, sizeof(uint32_t), err);
     if (st == HUELLA_OK)
         st = grow_array((void **)&sl->sample, &c2, sl->n + 1, sizeof(uint64_t), err);
@@ -287,6 +309,8 @@ static huella_status slot_reserve(gallery_slot *sl, bool finger, huella_error *e
         st = grow_array((void **)&sl->next, &c3, sl->n + 1, sizeof(int32_t), err);
     if (st == HUELLA_OK && finger)
         st = grow_array((void **)&sl->finger, &c4, sl->n + 1, sizeof(void *), err);
+    if (st == HUELLA_OK && finger)
+        st = grow_array((void **)&sl->chunk, &c5, sl->n + 1, sizeof(uint32_t), err);
     if (st == HUELLA_OK && !finger && sl->iris != NULL)
         st = grow_array((void **)&sl->iris_id, &c4, sl->n + 1, sizeof(uint64_t), err);
     if (st != HUELLA_OK)
@@ -352,6 +376,7 @@ huella_status huella_gallery_add_finger_prepared(huella_gallery *g, uint64_t per
     if (st == HUELLA_OK) {
         size_t e = sl->n++;
         sl->finger[e] = p;
+        sl->chunk[e] = NO_CHUNK;
         sl->finger_bytes += huella_finger_prepared_size(p);
         link_entry(g, s, e, i, sample);
     }
@@ -464,14 +489,165 @@ huella_status huella_gallery_add_encoded(huella_gallery *g, uint64_t person, uin
     return st;
 }
 
+/* ---- slabs (gallery_internal.h) ------------------------------------------- */
+
+/* `size` bytes (a multiple of HUELLA_FINGER_PREPARED_ALIGN) in a chunk:
+ * *chunk and *mem; under slab_mu. */
+static huella_status slab_take(huella_gallery *g, size_t size, uint32_t *chunk, uint8_t **mem,
+                               huella_error *err)
+{
+    huella_status st = HUELLA_OK;
+    pthread_mutex_lock(&g->slab_mu);
+    gallery_chunk *c = g->n_chunks > 0 ? &g->chunks[g->n_chunks - 1] : NULL;
+    if (c == NULL || c->mem == NULL || c->cap - c->used < size) {
+        /* a new chunk; the previous one, when all dead already, goes */
+        if (c != NULL && c->mem != NULL && c->live == 0) {
+            g->chunk_bytes -= c->cap;
+            free(c->mem);
+            c->mem = NULL;
+        }
+        st = g->n_chunks >= NO_CHUNK - 1
+                 ? huella_error_set(err, HUELLA_E_NOMEM, "gallery: too many chunks")
+                 : grow_array((void **)&g->chunks, &g->cap_chunks, g->n_chunks + 1,
+                              sizeof(gallery_chunk), err);
+        /* a multiple of the alignment, as aligned_alloc wants */
+        size_t cap = size > GALLERY_CHUNK_BYTES ? (size + 63) & ~(size_t)63 : GALLERY_CHUNK_BYTES;
+        uint8_t *m = st == HUELLA_OK ? aligned_alloc(64, cap) : NULL;
+        if (st == HUELLA_OK && m == NULL)
+            st = huella_error_set(err, HUELLA_E_NOMEM, "gallery: out of memory");
+        if (st == HUELLA_OK) {
+            c = &g->chunks[g->n_chunks++];
+            *c = (gallery_chunk){m, cap, 0, 0};
+            g->chunk_bytes += cap;
+        }
+    }
+    if (st == HUELLA_OK) {
+        *chunk = (uint32_t)(c - g->chunks);
+        *mem = c->mem + c->used;
+        c->used += size;
+        c->live += size;
+    }
+    pthread_mutex_unlock(&g->slab_mu);
+    return st;
+}
+
+/* Give back `size` bytes at mem of chunk k: wiped, counted dead, and the
+ * chunk released when nothing of it is live and it is not being filled. */
+static void slab_release(huella_gallery *g, uint32_t k, void *mem, size_t size)
+{
+    sodium_memzero(mem, size);
+    pthread_mutex_lock(&g->slab_mu);
+    gallery_chunk *c = &g->chunks[k];
+    c->live -= size;
+    if (c->live == 0 && k + 1 != g->n_chunks) {
+        g->chunk_bytes -= c->cap;
+        free(c->mem);
+        c->mem = NULL;
+    }
+    pthread_mutex_unlock(&g->slab_mu);
+}
+
+huella_status huella_gallery_add_fingers_serialized(huella_gallery *g, uint64_t person, size_t n,
+                                                    const huella_gallery_finger_bytes *f,
+                                                    huella_error *err)
+{
+    if (n == 0)
+        return HUELLA_OK;
+    if (n > HUELLA_GALLERY_FINGERS * 64)
+        return huella_error_set(err, HUELLA_E_INPUT, "gallery: %zu fingers for one person", n);
+    size_t sizes[HUELLA_GALLERY_FINGERS * 64], total = 0;
+    for (size_t k = 0; k < n; k++) {
+        if (f[k].position < 1 || f[k].position > HUELLA_GALLERY_FINGERS)
+            return huella_error_set(err, HUELLA_E_INPUT,
+                                    "gallery: finger position %u is not 1..10 (ANSI/NIST-ITL)",
+                                    f[k].position);
+        huella_status st = huella_finger_prepared_load_size(f[k].data, f[k].len, &sizes[k], err);
+        if (st != HUELLA_OK)
+            return st;
+        if (!huella_size_add(total, sizes[k], &total))
+            return huella_error_set(err, HUELLA_E_NOMEM, "gallery: out of memory");
+    }
+    /* The person's fingers in one piece of a chunk, laid out outside the
+     * gallery's lock (the first writes to fresh memory are most of a
+     * load's cost), then linked in under it, all at once. */
+    uint32_t chunk;
+    uint8_t *mem;
+    huella_status st = slab_take(g, total, &chunk, &mem, err);
+    if (st != HUELLA_OK)
+        return st;
+    huella_finger_prepared *p[HUELLA_GALLERY_FINGERS * 64];
+    size_t at = 0;
+    for (size_t k = 0; k < n && st == HUELLA_OK; k++) {
+        st = huella_finger_prepared_load_into(f[k].data, f[k].len, mem + at, sizes[k], &p[k], err);
+        at += sizes[k];
+    }
+    if (st != HUELLA_OK) {
+        slab_release(g, chunk, mem, total);
+        return st;
+    }
+    pthread_rwlock_wrlock(&g->lock);
+    uint32_t i = 0;
+    size_t done = 0;
+    st = free_list_reserve(g, err);
+    if (st == HUELLA_OK)
+        st = person_get(g, person, &i, err);
+    for (; done < n && st == HUELLA_OK; done++) {
+        gallery_slot *sl = &g->slot[f[done].position - 1];
+        st = sl->n >= INT32_MAX ? huella_error_set(err, HUELLA_E_NOMEM, "gallery: slot full")
+                                : slot_reserve(sl, true, err);
+        if (st != HUELLA_OK)
+            break;
+        size_t e = sl->n++;
+        sl->finger[e] = p[done];
+        sl->chunk[e] = chunk;
+        link_entry(g, f[done].position - 1, e, i, f[done].sample);
+    }
+    pthread_rwlock_unlock(&g->lock);
+    /* the fingers not linked in (after a failure) are given back */
+    at = 0;
+    for (size_t k = 0; k < n; k++) {
+        if (k >= done)
+            slab_release(g, chunk, mem + at, sizes[k]);
+        at += sizes[k];
+    }
+    return st;
+}
+
+huella_status huella_gallery_reserve(huella_gallery *g, size_t persons, huella_error *err)
+{
+    pthread_rwlock_wrlock(&g->lock);
+    huella_status st =
+        grow_array((void **)&g->persons, &g->cap_persons, persons, sizeof(gallery_person), err);
+    if (st == HUELLA_OK)
+        st = grow_array((void **)&g->free_list, &g->cap_free, persons, sizeof(uint32_t), err);
+    while (st == HUELLA_OK && g->hash_cap < 2 * persons)
+        st = hash_grow_to(g, g->hash_cap ? 2 * g->hash_cap : 64, err);
+    for (unsigned s = 0; s < HUELLA_GALLERY_FINGERS && st == HUELLA_OK; s++) {
+        gallery_slot *sl = &g->slot[s];
+        if (sl->cap >= persons)
+            continue;
+        size_t n = sl->n;
+        sl->n = persons - 1; /* slot_reserve makes room for one more than n */
+        st = slot_reserve(sl, true, err);
+        sl->n = n;
+    }
+    pthread_rwlock_unlock(&g->lock);
+    return st;
+}
+
 /* Drop entry e of slot s (its person's chain no longer holds it): the
  * last entry moves into its place. */
 static huella_status drop_entry(huella_gallery *g, unsigned s, size_t e, huella_error *err)
 {
     gallery_slot *sl = &g->slot[s];
     if (sl->finger != NULL && s < HUELLA_GALLERY_FINGERS) {
-        sl->finger_bytes -= huella_finger_prepared_size(sl->finger[e]);
-        huella_finger_prepared_free(sl->finger[e]);
+        if (sl->chunk[e] == NO_CHUNK) {
+            sl->finger_bytes -= huella_finger_prepared_size(sl->finger[e]);
+            huella_finger_prepared_free(sl->finger[e]);
+        } else {
+            slab_release(g, sl->chunk[e], sl->finger[e],
+                         huella_finger_prepared_size(sl->finger[e]));
+        }
     } else if (s == HUELLA_GALLERY_SLOT_FACE) {
         huella_status st = huella_face_gallery_remove(sl->face, e, err);
         if (st != HUELLA_OK)
@@ -494,6 +670,7 @@ static huella_status drop_entry(huella_gallery *g, unsigned s, size_t e, huella_
         sl->next[e] = sl->next[last];
         if (s < HUELLA_GALLERY_FINGERS) {
             sl->finger[e] = sl->finger[last];
+            sl->chunk[e] = sl->chunk[last];
         } else if (s == HUELLA_GALLERY_SLOT_FACE) {
             /* huella_face_gallery_remove moved the face the same way */
         } else {
@@ -552,17 +729,24 @@ size_t huella_gallery_count_slot(huella_gallery *g, unsigned slot)
 /* Bytes held, by part: [m] the templates of modality m, [MODALITIES]
  * everything else (the per-entry arrays, persons, index); the caller holds
  * the lock. */
-static void bytes_by_part(const huella_gallery *g, size_t part[HUELLA_GALLERY_MODALITIES + 1])
+static void bytes_by_part(huella_gallery *g, size_t part[HUELLA_GALLERY_MODALITIES + 1])
 {
     memset(part, 0, (HUELLA_GALLERY_MODALITIES + 1) * sizeof(size_t));
     size_t *other = &part[HUELLA_GALLERY_MODALITIES];
     *other = sizeof(*g) + g->cap_persons * sizeof(gallery_person) + g->cap_free * sizeof(uint32_t) +
              g->hash_cap * sizeof(uint32_t);
+    /* the chunks whole: live fingers, wiped holes and the unused end
+     * (slab_mu: a load takes chunks without the gallery's lock) */
+    pthread_mutex_lock(&g->slab_mu);
+    part[HUELLA_GALLERY_FINGER] += g->chunk_bytes;
+    *other += g->cap_chunks * sizeof(gallery_chunk);
+    pthread_mutex_unlock(&g->slab_mu);
     for (int s = 0; s < HUELLA_GALLERY_SLOTS; s++) {
         const gallery_slot *sl = &g->slot[s];
         *other += sl->cap * (sizeof(uint32_t) + sizeof(uint64_t) + sizeof(int32_t));
         if (s < HUELLA_GALLERY_FINGERS) {
             *other += sl->cap * sizeof(void *);
+            *other += sl->cap * sizeof(uint32_t);
             part[HUELLA_GALLERY_FINGER] += sl->finger_bytes;
         } else if (s == HUELLA_GALLERY_SLOT_FACE) {
             part[HUELLA_GALLERY_FACE] += sl->n * (HUELLA_FACE_DIM + 2 * sizeof(float));

@@ -20,6 +20,24 @@
 #include <pthread.h>
 
 #define NO_ENTRY (-1)
+#define NO_CHUNK UINT32_MAX
+
+/*
+ * Slabs: fingers loaded from serialised bytes
+ * (huella_gallery_add_fingers_serialized) are laid out
+ * (huella_finger_prepared_load_into) in chunks of GALLERY_CHUNK_BYTES
+ * the gallery owns, one person's fingers next to each other, carved by a
+ * bump pointer under slab_mu: no allocation per finger.  A removed
+ * finger's bytes are wiped at once and counted dead in their chunk; a
+ * chunk whose every byte is dead (and that is not the one being filled)
+ * is released.  Holes are not reused: a gallery that erases much holds
+ * at most the wiped holes of chunks that still have live fingers.
+ */
+#define GALLERY_CHUNK_BYTES ((size_t)8 << 20)
+typedef struct gallery_chunk {
+    uint8_t *mem; /* NULL once released */
+    size_t cap, used, live;
+} gallery_chunk;
 
 typedef struct gallery_person {
     uint64_t id;
@@ -33,6 +51,7 @@ typedef struct gallery_slot {
     uint64_t *sample;
     int32_t *next;
     huella_finger_prepared **finger; /* finger slots */
+    uint32_t *chunk;                 /* finger slots: its slab chunk, NO_CHUNK = malloc'd */
     size_t finger_bytes;             /* sum of the prepared sizes */
     uint64_t *iris_id;               /* iris slots: id in iris */
     huella_iris_gallery *iris;
@@ -53,6 +72,9 @@ struct huella_gallery {
     uint32_t *hash;  /* person index + 1, 0 = empty */
     size_t hash_cap; /* a power of two */
     gallery_slot slot[HUELLA_GALLERY_SLOTS];
+    pthread_mutex_t slab_mu; /* the chunks (taken without, or inside, lock) */
+    gallery_chunk *chunks;
+    size_t n_chunks, cap_chunks, chunk_bytes; /* chunk_bytes: held by live chunks */
 };
 
 /* The person index of id, or -1. */

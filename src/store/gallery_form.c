@@ -207,6 +207,10 @@ huella_status store_form_apply(const uint8_t *plain, size_t len, huella_gallery 
                                 version, finger_format, STORE_FORM_VERSION,
                                 HUELLA_FINGER_PREPARED_FORMAT);
     huella_status st = HUELLA_OK;
+    /* The fingers go in together at the end (one lock, one piece of the
+     * gallery's memory); irises and faces as they come. */
+    huella_gallery_finger_bytes fingers[HUELLA_GALLERY_FINGERS * 4];
+    size_t n_fingers = 0;
     for (unsigned k = 0; k < count && st == HUELLA_OK; k++) {
         uint32_t hi, lo, n;
         uint8_t slot;
@@ -217,12 +221,10 @@ huella_status store_form_apply(const uint8_t *plain, size_t len, huella_gallery 
         huella_read_skip(&r, n);
         uint64_t sample = (uint64_t)hi << 32 | lo;
         if (slot < HUELLA_GALLERY_FINGERS) {
-            huella_finger_prepared *p;
-            st = huella_finger_prepared_load(data, n, &p, err);
-            if (st == HUELLA_OK)
-                st = huella_gallery_add_finger_prepared(g, (uint64_t)person, sample, slot + 1u, p,
-                                                        err);
-            counts[HUELLA_GALLERY_FINGER] += st == HUELLA_OK;
+            if (n_fingers == sizeof(fingers) / sizeof(fingers[0]))
+                return huella_error_set(err, HUELLA_E_INPUT, "gallery form: more than %zu fingers",
+                                        n_fingers);
+            fingers[n_fingers++] = (huella_gallery_finger_bytes){sample, slot + 1u, data, n};
         } else if (slot == HUELLA_GALLERY_SLOT_RIGHT || slot == HUELLA_GALLERY_SLOT_LEFT) {
             if (n != IRIS_FORM_BYTES)
                 return huella_error_set(err, HUELLA_E_INPUT,
@@ -251,6 +253,13 @@ huella_status store_form_apply(const uint8_t *plain, size_t len, huella_gallery 
     if (st == HUELLA_OK && huella_reader_left(&r) != 0)
         st = huella_error_set(err, HUELLA_E_INPUT, "gallery form: %zu bytes after the entries",
                               huella_reader_left(&r));
+    if (st == HUELLA_OK) {
+        st = huella_gallery_add_fingers_serialized(g, (uint64_t)person, n_fingers, fingers, err);
+        if (st == HUELLA_OK)
+            counts[HUELLA_GALLERY_FINGER] += n_fingers;
+        else
+            huella_error_prefix(err, "gallery form, fingers: ");
+    }
     return st;
 }
 

@@ -7,12 +7,14 @@
  * whose form is missing or stale (gallery_form.c), their sealed template
  * containers.  It only copies ciphertext into batches; full batches go
  * through a bounded queue to worker threads that unwrap the person's key,
- * decrypt (one blob per person with a form) and add to the gallery: a
- * form entry is a copy (huella_finger_prepared_load, the iris code, the
- * face template); a stale person's templates are decoded and prepared,
- * which is the slow path the forms exist to avoid.  Plaintext is wiped
- * from the workers' buffers before they are freed; batches hold
- * ciphertext only.  The first error stops the load and is returned.
+ * decrypt (one blob per person with a form, into a buffer each worker
+ * reuses) and add to the gallery: a person's fingers are laid out in the
+ * gallery's own chunks in one call (huella_gallery_add_fingers_serialized),
+ * the iris codes and the face template copied; the gallery is sized for
+ * the store's persons before the first is added; a stale person's templates are decoded and
+ * prepared, which is the slow path the forms exist to avoid.  Plaintext is wiped from the workers'
+ * buffers before they are freed; batches hold ciphertext only.  The first error stops the load and
+ * is returned.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "gallery_form.h"
@@ -328,6 +330,26 @@ static huella_status read_stale(loader *L, uint64_t format, huella_error *err)
     return st;
 }
 
+/* The gallery's arrays sized for the store's persons at once (not by
+ * doubling while the workers add). */
+static huella_status reserve_persons(huella_store *s, huella_gallery *g, huella_error *err)
+{
+    sqlite3_stmt *q = NULL;
+    if (sqlite3_prepare_v2(s->db, "SELECT count(*) FROM person", -1, &q, NULL) != SQLITE_OK)
+        return store_sql_error(s, err, "counting persons");
+    huella_status st = HUELLA_OK;
+    if (sqlite3_step(q) == SQLITE_ROW) {
+        int64_t n = sqlite3_column_int64(q, 0);
+        size_t have = huella_gallery_count(g);
+        if (n > 0)
+            st = huella_gallery_reserve(g, have + (size_t)n, err);
+    } else {
+        st = store_sql_error(s, err, "counting persons");
+    }
+    sqlite3_finalize(q);
+    return st;
+}
+
 huella_status huella_gallery_load_store(huella_store *s, huella_gallery *g, unsigned threads,
                                         huella_gallery_load_stats *stats, huella_error *err)
 {
@@ -372,6 +394,8 @@ huella_status huella_gallery_load_store(huella_store *s, huella_gallery *g, unsi
     bool own_tx = sqlite3_get_autocommit(s->db) != 0;
     if (st == HUELLA_OK && own_tx)
         st = store_exec(s, "BEGIN", err);
+    if (st == HUELLA_OK)
+        st = reserve_persons(s, g, err);
     if (st == HUELLA_OK)
         st = read_forms(&L, format, err);
     if (st == HUELLA_OK)
