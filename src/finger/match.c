@@ -1403,17 +1403,30 @@ static inline void work_out8(const edge_index *a, const huella_finger_prepared *
 #if FINGER_X86
 /* The tests of find_candidates on the 16 entries of ent (zero entries
  * fail: their dir is 0), each a 32-bit lane: bytes d, b1, b2, dir.
- * pat holds the edge's d, b1, b2 (and td, unused) in every lane, tol its
- * td, TOL_A, TOL_A and 255, dirs its dir in the top byte. */
+ * Every lane of dirs holds the edge's dir in its top byte.
+ *
+ * Exact (any lengths): pat holds the edge's d, b1, b2 (and td, unused)
+ * in every lane, tol its td, TOL_A, TOL_A and 255; |x - y| of unsigned
+ * bytes, on the circle (min(x, -x)) for b1 and b2, within tolerance.
+ *
+ * Not exact (a prepared index, whose lengths lie in [R_MIN, R_MAX], with
+ * td <= BIN_D / 2): pat holds d - td, b1 - TOL_A, b2 - TOL_A, tol 2 td,
+ * 2 TOL_A, 2 TOL_A, 255; x - (y - t) modulo 256 is at most 2 t exactly
+ * when x - y is in [-t, t] modulo 256, which for the angles is the
+ * circular test and for the lengths the plain one, since no two lengths
+ * of [8, 150] and [0, 255] are 248 or more apart.  Half the operations. */
 __attribute__((target("avx512f,avx512bw,avx512vl,avx512vbmi2,popcnt"))) static inline __mmask16
-test16_avx512(__m512i ent, __m512i pat, __m512i tol, __m512i dirs)
+test16_avx512(__m512i ent, __m512i pat, __m512i tol, __m512i dirs, bool exact)
 {
-    /* |x - y| for unsigned bytes, then on the circle (min(x, -x)) for b1
-     * and b2 (bytes 1 and 2 of each lane) but not for d. */
-    __m512i ad = _mm512_or_si512(_mm512_subs_epu8(ent, pat), _mm512_subs_epu8(pat, ent));
-    ad = _mm512_mask_min_epu8(ad, (__mmask64)0x6666666666666666ull, ad,
-                              _mm512_sub_epi8(_mm512_setzero_si512(), ad));
-    __m512i excess = _mm512_subs_epu8(ad, tol);
+    __m512i excess;
+    if (exact) {
+        __m512i ad = _mm512_or_si512(_mm512_subs_epu8(ent, pat), _mm512_subs_epu8(pat, ent));
+        ad = _mm512_mask_min_epu8(ad, (__mmask64)0x6666666666666666ull, ad,
+                                  _mm512_sub_epi8(_mm512_setzero_si512(), ad));
+        excess = _mm512_subs_epu8(ad, tol);
+    } else {
+        excess = _mm512_subs_epu8(_mm512_sub_epi8(ent, pat), tol);
+    }
     return _mm512_mask_test_epi32_mask(_mm512_cmpeq_epi32_mask(excess, _mm512_setzero_si512()), ent,
                                        dirs);
 }
@@ -1421,8 +1434,8 @@ test16_avx512(__m512i ent, __m512i pat, __m512i tol, __m512i dirs)
 /* One edge of b against its bucket of a's index, 16 entries at a time
  * (find_candidates_avx512). */
 __attribute__((target("avx512f,avx512bw,avx512vl,avx512vbmi2,popcnt"))) static inline int
-lookup1_avx512(const index_entry *ent, __m512i pat, __m512i tol, __m512i dirs, int e, int first,
-               int n, scratch *w, int nm)
+lookup1_avx512(const index_entry *ent, __m512i pat, __m512i tol, __m512i dirs, bool exact, int e,
+               int first, int n, scratch *w, int nm)
 {
     const __m256i iota = _mm256_setr_epi16(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
     const __m256i ve = _mm256_set1_epi16((short)e);
@@ -1430,7 +1443,7 @@ lookup1_avx512(const index_entry *ent, __m512i pat, __m512i tol, __m512i dirs, i
     do {
         int at = first + k, left = n - k;
         __mmask16 lim = (__mmask16)(left >= 16 ? 0xFFFFu : (1u << left) - 1u);
-        __mmask16 m = test16_avx512(_mm512_maskz_loadu_epi32(lim, ent + at), pat, tol, dirs);
+        __mmask16 m = test16_avx512(_mm512_maskz_loadu_epi32(lim, ent + at), pat, tol, dirs, exact);
         __m256i ats = _mm256_add_epi16(iota, _mm256_set1_epi16((short)at));
         _mm256_storeu_si256((__m256i *)(w->cand_at + nm), _mm256_maskz_compress_epi16(m, ats));
         _mm256_storeu_si256((__m256i *)(w->cand_e + nm), ve);
@@ -1464,6 +1477,9 @@ find_candidates_avx512(const edge_index *a, const huella_finger_prepared *b, scr
                                              0xD000C, 0xF000E, 0x110010, 0x130012, 0x150014,
                                              0x170016, 0x190018, 0x1B001A, 0x1D001C, 0x1F001E);
     const int limit = MAX_MATCHES - MAX_BUCKET;
+    /* A flat view (a compact, maybe loaded, template) may hold any
+     * lengths; a prepared index's lie in [R_MIN, R_MAX]. */
+    const bool exact = bin_start == NULL;
     for (int e = 0; e < ne && nm < limit; e++) {
         const edge *e0 = &edges[e];
         int f0 = 0, n0 = n_entries;
@@ -1471,25 +1487,30 @@ find_candidates_avx512(const edge_index *a, const huella_finger_prepared *b, scr
             f0 = bin_start[e0->key];
             n0 = bin_start[e0->key + 1] - f0;
         }
-        /* d, b1, b2, td of the edge (td unused: tol's top byte is 255). */
-        uint32_t head;
+        /* See test16_avx512. */
+        const uint32_t td = e0->td, ta = TOL_A;
+        uint32_t head; /* d, b1, b2, td (unused) */
         memcpy(&head, e0, sizeof(head));
-        const __m512i pat = _mm512_set1_epi32((int)head);
-        const __m512i tol = _mm512_set1_epi32(
-            (int)(0xFF000000u | (uint32_t)TOL_A << 16 | (uint32_t)TOL_A << 8 | e0->td));
+        const __m512i pat = _mm512_set1_epi32(
+            (int)(exact ? head
+                        : (uint32_t)(uint8_t)(e0->d - td) | (uint32_t)(uint8_t)(e0->b1 - ta) << 8 |
+                              (uint32_t)(uint8_t)(e0->b2 - ta) << 16));
+        const __m512i tol =
+            _mm512_set1_epi32((int)(exact ? 0xFF000000u | ta << 16 | ta << 8 | td
+                                          : 0xFF000000u | 2 * ta << 16 | 2 * ta << 8 | 2 * td));
         const __m512i dirs = _mm512_set1_epi32((int)((uint32_t)e0->dir << 24));
         if (n0 > 32) {
-            nm = lookup1_avx512(ent, pat, tol, dirs, e, f0, n0, w, nm);
+            nm = lookup1_avx512(ent, pat, tol, dirs, exact, e, f0, n0, w, nm);
             continue;
         }
         /* Masked loads: nothing past the bucket is read (the index is
          * padded for 16 entries, not 32), and an entry not loaded fails
          * the direction test. */
         uint32_t lim = n0 >= 32 ? 0xFFFFFFFFu : (1u << n0) - 1u;
-        __mmask16 m0 =
-            test16_avx512(_mm512_maskz_loadu_epi32((__mmask16)lim, ent + f0), pat, tol, dirs);
+        __mmask16 m0 = test16_avx512(_mm512_maskz_loadu_epi32((__mmask16)lim, ent + f0), pat, tol,
+                                     dirs, exact);
         __mmask16 m1 = test16_avx512(
-            _mm512_maskz_loadu_epi32((__mmask16)(lim >> 16), ent + f0 + 16), pat, tol, dirs);
+            _mm512_maskz_loadu_epi32((__mmask16)(lim >> 16), ent + f0 + 16), pat, tol, dirs, exact);
         __mmask32 m = (__mmask32)((uint32_t)m1 << 16 | m0);
         __m512i ats = _mm512_add_epi16(iota32, _mm512_set1_epi16((short)f0));
         _mm512_storeu_si512(cand_at + nm, _mm512_maskz_compress_epi16(m, ats));
