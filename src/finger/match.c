@@ -269,7 +269,7 @@ _Static_assert(sizeof(index_entry) == 4, "an index entry is one 32-bit lane");
 typedef struct edge_index {
     const uint16_t *bin_start; /* N_BINS + 1 offsets into the entries, or NULL */
     int n_entries;
-    const index_entry *ent;       /* n_entries + 16 readable */
+    const index_entry *ent;       /* n_entries + 32 readable */
     const uint16_t *eo;           /* the orientation of each entry */
     const oriented *orientations; /* every orientation: 2 * n_edges */
 } edge_index;
@@ -589,8 +589,8 @@ static huella_status prepare(const huella_finger_template *t, bool with_index,
     size_t sz_f = align64((size_t)n * sizeof(float) + 1);
     size_t sz_edges = align64((size_t)ne * sizeof(edge) + 1);
     size_t sz_bins = with_index ? align64((N_BINS + 1) * sizeof(uint16_t)) : 0;
-    size_t sz_entries = /* + 16: vector loads */
-        with_index ? align64(((size_t)n_entries + 16) * sizeof(index_entry)) : 0;
+    size_t sz_entries = /* + 32: vector loads */
+        with_index ? align64(((size_t)n_entries + 32) * sizeof(index_entry)) : 0;
     size_t sz_eo = with_index ? align64((size_t)n_entries * sizeof(uint16_t) + 1) : 0;
     size_t sz_oriented = with_index ? align64(2 * (size_t)ne * sizeof(oriented) + 1) : 0;
     size_t sz_source = align64((size_t)n + 1);
@@ -932,7 +932,7 @@ typedef uint64_t link;
 
 /* Room for a flat index view of a compact template (flat_index). */
 typedef struct flat {
-    index_entry ent[2 * MAX_M * K_NEIGHBOURS + 16];
+    index_entry ent[2 * MAX_M * K_NEIGHBOURS + 32];
     uint16_t eo[2 * MAX_M * K_NEIGHBOURS];
     oriented orientations[2 * MAX_M * K_NEIGHBOURS];
 } flat;
@@ -1416,7 +1416,7 @@ static inline void work_out8(const edge_index *a, const huella_finger_prepared *
  * circular test and for the lengths the plain one, since no two lengths
  * of [8, 150] and [0, 255] are 248 or more apart.  Half the operations. */
 __attribute__((target("avx512f,avx512bw,avx512vl,avx512vbmi2,popcnt"))) static inline __mmask16
-test16_avx512(__m512i ent, __m512i pat, __m512i tol, __m512i dirs, bool exact)
+test16_avx512(__mmask16 lim, __m512i ent, __m512i pat, __m512i tol, __m512i dirs, bool exact)
 {
     __m512i excess;
     if (exact) {
@@ -1427,8 +1427,8 @@ test16_avx512(__m512i ent, __m512i pat, __m512i tol, __m512i dirs, bool exact)
     } else {
         excess = _mm512_subs_epu8(_mm512_sub_epi8(ent, pat), tol);
     }
-    return _mm512_mask_test_epi32_mask(_mm512_cmpeq_epi32_mask(excess, _mm512_setzero_si512()), ent,
-                                       dirs);
+    return _mm512_mask_test_epi32_mask(
+        _mm512_mask_cmpeq_epi32_mask(lim, excess, _mm512_setzero_si512()), ent, dirs);
 }
 
 /* One edge of b against its bucket of a's index, 16 entries at a time
@@ -1443,7 +1443,8 @@ lookup1_avx512(const index_entry *ent, __m512i pat, __m512i tol, __m512i dirs, b
     do {
         int at = first + k, left = n - k;
         __mmask16 lim = (__mmask16)(left >= 16 ? 0xFFFFu : (1u << left) - 1u);
-        __mmask16 m = test16_avx512(_mm512_maskz_loadu_epi32(lim, ent + at), pat, tol, dirs, exact);
+        __mmask16 m =
+            test16_avx512(lim, _mm512_maskz_loadu_epi32(lim, ent + at), pat, tol, dirs, exact);
         __m256i ats = _mm256_add_epi16(iota, _mm256_set1_epi16((short)at));
         _mm256_storeu_si256((__m256i *)(w->cand_at + nm), _mm256_maskz_compress_epi16(m, ats));
         _mm256_storeu_si256((__m256i *)(w->cand_e + nm), ve);
@@ -1503,15 +1504,14 @@ find_candidates_avx512(const edge_index *a, const huella_finger_prepared *b, scr
             nm = lookup1_avx512(ent, pat, tol, dirs, exact, e, f0, n0, w, nm);
             continue;
         }
-        /* Masked loads: nothing past the bucket is read (the index is
-         * padded for 16 entries, not 32), and an entry not loaded fails
-         * the direction test. */
+        /* Plain loads (the index is padded for 32 entries), the
+         * entries past the bucket masked off afterwards. */
         uint32_t lim = n0 >= 32 ? 0xFFFFFFFFu : (1u << n0) - 1u;
-        __mmask16 m0 = test16_avx512(_mm512_maskz_loadu_epi32((__mmask16)lim, ent + f0), pat, tol,
-                                     dirs, exact);
-        __mmask16 m1 = test16_avx512(
-            _mm512_maskz_loadu_epi32((__mmask16)(lim >> 16), ent + f0 + 16), pat, tol, dirs, exact);
-        __mmask32 m = (__mmask32)((uint32_t)m1 << 16 | m0);
+        __mmask16 m0 =
+            test16_avx512((__mmask16)lim, _mm512_loadu_si512(ent + f0), pat, tol, dirs, exact);
+        __mmask16 m1 = test16_avx512((__mmask16)(lim >> 16), _mm512_loadu_si512(ent + f0 + 16), pat,
+                                     tol, dirs, exact);
+        __mmask32 m = _mm512_kunpackw(m1, m0);
         __m512i ats = _mm512_add_epi16(iota32, _mm512_set1_epi16((short)f0));
         _mm512_storeu_si512(cand_at + nm, _mm512_maskz_compress_epi16(m, ats));
         _mm512_storeu_si512(cand_e + nm, _mm512_set1_epi16((short)e));
