@@ -156,6 +156,27 @@
  * loaded machine; consolidation's candidates filtered by masks (b's
  * free minutiae once, a row's votes with AVX-512) before the branch per
  * candidate: its share of the time unchanged.
+ * Then (2026-11-27, last): the probe's index as 4-byte entries (d, b1,
+ * b2, dir side by side, sixteen to a 64-byte line) instead of four byte
+ * arrays, so that a look-up touches one or two lines rather than four to
+ * eight; AVX-512 tested sixteen entries a 512-bit register as 32-bit
+ * lanes (two registers for the 32-entry step, the two masks joined in
+ * mask registers), SSE2 unpacked sixteen entries into four byte
+ * registers (twelve unpacks), the portable code read the entry.  Every
+ * score the same (all four databases, and the paths test), but not kept:
+ * the look-up's share against the rest of the comparison (compare, with
+ * grow inlined, unchanged) rose by 7 to 9 % on DB2_B and DB4_B (perf,
+ * three alternated runs each: 0.357 against 0.328, 0.351 against 0.327)
+ * and the versions that moved the masks through general registers by
+ * 3 to 24 % (one run a database), once 89 % (DB3_B).  On this machine (AMD EPYC, 512-bit
+ * operations in two halves) the index is served from L1 and L2 and the
+ * step is bound by its operations and the compress, not by lines; 32
+ * entries as 4-byte lanes take two 512-bit registers where the byte
+ * arrays take one 256-bit register per field.  Also tried, on the
+ * byte arrays: the tolerance tests as x - (y - t) modulo 256 <= 2 t
+ * (exact for a prepared index, whose lengths lie in [8, 150]): two
+ * operations a field instead of three or four, look-up share 0.334 and
+ * 0.311 against 0.328 and 0.327, within the noise: not kept.
  * Earlier, 2.5 times the previous
  * implementation of this file, which looked up every directed edge,
  * voted in floating point into a table cleared per comparison, rebuilt a
@@ -246,21 +267,11 @@ typedef struct oriented {
     uint8_t d, b1, b2, dir, i, j, pad0, pad1;
 } oriented;
 
-/* One entry of the index: the four bytes of an orientation that the
- * look-up tests, side by side, so that sixteen entries are one 64-byte
- * line (d first: the kernels read an entry as a 32-bit lane). */
-typedef struct index_entry {
-    uint8_t d, b1, b2, dir;
-} index_entry;
-_Static_assert(sizeof(index_entry) == 4, "an index entry is one 32-bit lane");
-
 /*
  * The hash index of a template's edges: both orientations of every edge,
- * each copied into the 2 x 2 x 2 bins around its value (cover_bins), as
- * an array of 4-byte entries so that one look-up of a bucket of up to 16
- * entries touches one or two cache lines (with the four bytes in four
- * separate arrays it touched four to eight).  Within a bin, entries are in increasing order of
- * orientation (2 * edge
+ * each copied into the 2 x 2 x 2 bins around its value (cover_bins), in
+ * structure of arrays so that a bucket is tested 16 entries at a time.
+ * Within a bin, entries are in increasing order of orientation (2 * edge
  * + 0 for the edge as stored, + 1 for it seen from j).  With bin_start
  * NULL, the view is flat: one bucket of every orientation in order, which
  * finds the same candidates in the same order (a compact template's edges
@@ -269,9 +280,9 @@ _Static_assert(sizeof(index_entry) == 4, "an index entry is one 32-bit lane");
 typedef struct edge_index {
     const uint16_t *bin_start; /* N_BINS + 1 offsets into the entries, or NULL */
     int n_entries;
-    const index_entry *ent;       /* n_entries + 32 readable */
-    const uint16_t *eo;           /* the orientation of each entry */
-    const oriented *orientations; /* every orientation: 2 * n_edges */
+    const uint8_t *ed, *eb1, *eb2, *edir; /* + 16 readable bytes each */
+    const uint16_t *eo;                   /* the orientation of each entry */
+    const oriented *orientations;         /* every orientation: 2 * n_edges */
 } edge_index;
 
 struct huella_finger_prepared {
@@ -589,13 +600,12 @@ static huella_status prepare(const huella_finger_template *t, bool with_index,
     size_t sz_f = align64((size_t)n * sizeof(float) + 1);
     size_t sz_edges = align64((size_t)ne * sizeof(edge) + 1);
     size_t sz_bins = with_index ? align64((N_BINS + 1) * sizeof(uint16_t)) : 0;
-    size_t sz_entries = /* + 32: vector loads */
-        with_index ? align64(((size_t)n_entries + 32) * sizeof(index_entry)) : 0;
+    size_t sz_entries = with_index ? align64((size_t)n_entries + 16) : 0; /* + 16: vector loads */
     size_t sz_eo = with_index ? align64((size_t)n_entries * sizeof(uint16_t) + 1) : 0;
     size_t sz_oriented = with_index ? align64(2 * (size_t)ne * sizeof(oriented) + 1) : 0;
     size_t sz_source = align64((size_t)n + 1);
-    size_t total_size =
-        sz_head + 10 * sz_f + 3 * sz_source + sz_edges + sz_bins + sz_entries + sz_eo + sz_oriented;
+    size_t total_size = sz_head + 10 * sz_f + 3 * sz_source + sz_edges + sz_bins + 4 * sz_entries +
+                        sz_eo + sz_oriented;
     uint8_t *block = aligned_alloc(64, total_size);
     if (block == NULL)
         return huella_error_set(err, HUELLA_E_NOMEM, "cannot allocate a prepared template");
@@ -618,8 +628,9 @@ static huella_status prepare(const huella_finger_template *t, bool with_index,
     p->edges = (edge *)cur, cur += sz_edges;
     uint16_t *ix_bins = (uint16_t *)cur;
     cur += sz_bins;
-    index_entry *ix_ent = (index_entry *)cur;
-    cur += sz_entries;
+    uint8_t *ix_d = cur, *ix_b1 = cur + sz_entries, *ix_b2 = cur + 2 * sz_entries,
+            *ix_dir = cur + 3 * sz_entries;
+    cur += 4 * sz_entries;
     uint16_t *ix_eo = (uint16_t *)cur;
     cur += sz_eo;
     oriented *ix_oriented = (oriented *)cur;
@@ -641,7 +652,7 @@ static huella_status prepare(const huella_finger_template *t, bool with_index,
     }
     memcpy(p->edges, edges, (size_t)ne * sizeof(edge));
     if (with_index) {
-        p->index = (edge_index){ix_bins, n_entries, ix_ent, ix_eo, ix_oriented};
+        p->index = (edge_index){ix_bins, n_entries, ix_d, ix_b1, ix_b2, ix_dir, ix_eo, ix_oriented};
         memcpy(ix_bins, bin_start, sizeof(bin_start));
         for (int e = 0; e < ne; e++) {
             for (int r = 0; r < 2; r++) {
@@ -650,7 +661,10 @@ static huella_status prepare(const huella_finger_template *t, bool with_index,
                 int nk = cover_bins(&o, keys);
                 for (int k = 0; k < nk; k++) {
                     int at = bin_start[keys[k]]++;
-                    ix_ent[at] = (index_entry){o.d, o.b1, o.b2, o.dir};
+                    ix_d[at] = o.d;
+                    ix_b1[at] = o.b1;
+                    ix_b2[at] = o.b2;
+                    ix_dir[at] = o.dir;
                     ix_eo[at] = (uint16_t)(2 * e + r);
                 }
             }
@@ -862,21 +876,9 @@ static inline unsigned match_mask16_sse2(const edge_index *a, int first, const e
     const __m128i vd = _mm_shuffle_epi32(lo, 0x00), v1 = _mm_shuffle_epi32(lo, 0x55),
                   v2 = _mm_shuffle_epi32(lo, 0xAA), vtd = _mm_shuffle_epi32(lo, 0xFF),
                   vdir = _mm_shuffle_epi32(hi, 0x00), vta = _mm_set1_epi8((char)TOL_A);
-    /* The 16 entries (four to a register) to one register per byte:
-     * three rounds of byte unpacks put d, b1, b2 and dir of entries 0-7
-     * and of 8-15 in the halves of c0..c3. */
-    const __m128i *src = (const __m128i *)(a->ent + first);
-    __m128i r0 = _mm_loadu_si128(src), r1 = _mm_loadu_si128(src + 1), r2 = _mm_loadu_si128(src + 2),
-            r3 = _mm_loadu_si128(src + 3);
-    __m128i t0 = _mm_unpacklo_epi8(r0, r1), t1 = _mm_unpackhi_epi8(r0, r1);
-    __m128i t2 = _mm_unpacklo_epi8(r2, r3), t3 = _mm_unpackhi_epi8(r2, r3);
-    __m128i u0 = _mm_unpacklo_epi8(t0, t1), u1 = _mm_unpackhi_epi8(t0, t1);
-    __m128i u2 = _mm_unpacklo_epi8(t2, t3), u3 = _mm_unpackhi_epi8(t2, t3);
-    __m128i c0 = _mm_unpacklo_epi8(u0, u1), c1 = _mm_unpackhi_epi8(u0, u1);
-    __m128i c2 = _mm_unpacklo_epi8(u2, u3), c3 = _mm_unpackhi_epi8(u2, u3);
-    __m128i d = _mm_unpacklo_epi64(c0, c2);
-    __m128i x1 = _mm_sub_epi8(_mm_unpackhi_epi64(c0, c2), v1);
-    __m128i x2 = _mm_sub_epi8(_mm_unpacklo_epi64(c1, c3), v2);
+    __m128i d = _mm_loadu_si128((const __m128i *)(a->ed + first));
+    __m128i x1 = _mm_sub_epi8(_mm_loadu_si128((const __m128i *)(a->eb1 + first)), v1);
+    __m128i x2 = _mm_sub_epi8(_mm_loadu_si128((const __m128i *)(a->eb2 + first)), v2);
     /* |d - eb.d| for unsigned bytes; circular |x| = min(x, -x); a lane is
      * within tolerance when every excess over its tolerance saturates to 0. */
     __m128i dd = _mm_or_si128(_mm_subs_epu8(d, vd), _mm_subs_epu8(vd, d));
@@ -885,7 +887,7 @@ static inline unsigned match_mask16_sse2(const edge_index *a, int first, const e
     __m128i excess = _mm_or_si128(_mm_subs_epu8(dd, vtd),
                                   _mm_or_si128(_mm_subs_epu8(a1, vta), _mm_subs_epu8(a2, vta)));
     /* And the two orientations share a nearest-neighbour direction. */
-    __m128i dir = _mm_and_si128(_mm_unpackhi_epi64(c1, c3), vdir);
+    __m128i dir = _mm_and_si128(_mm_loadu_si128((const __m128i *)(a->edir + first)), vdir);
     __m128i bad = _mm_or_si128(excess, _mm_cmpeq_epi8(dir, _mm_setzero_si128()));
     return (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(bad, _mm_setzero_si128()));
 }
@@ -897,12 +899,11 @@ static inline unsigned match_mask16_portable(const edge_index *a, int first, con
     unsigned mask = 0;
     for (int k = 0; k < 16; k++) {
         int at = first + k;
-        const index_entry x = a->ent[at];
-        int dd = x.d - eb->d;
-        int d1 = (int8_t)(uint8_t)(x.b1 - eb->b1);
-        int d2 = (int8_t)(uint8_t)(x.b2 - eb->b2);
+        int dd = a->ed[at] - eb->d;
+        int d1 = (int8_t)(uint8_t)(a->eb1[at] - eb->b1);
+        int d2 = (int8_t)(uint8_t)(a->eb2[at] - eb->b2);
         mask |= (unsigned)((dd * dd <= eb->td * eb->td) & (d1 * d1 <= TOL_A * TOL_A) &
-                           (d2 * d2 <= TOL_A * TOL_A) & ((x.dir & eb->dir) != 0))
+                           (d2 * d2 <= TOL_A * TOL_A) & ((a->edir[at] & eb->dir) != 0))
                 << k;
     }
     return mask;
@@ -932,7 +933,8 @@ typedef uint64_t link;
 
 /* Room for a flat index view of a compact template (flat_index). */
 typedef struct flat {
-    index_entry ent[2 * MAX_M * K_NEIGHBOURS + 32];
+    uint8_t d[2 * MAX_M * K_NEIGHBOURS + 16], b1[2 * MAX_M * K_NEIGHBOURS + 16],
+        b2[2 * MAX_M * K_NEIGHBOURS + 16], dir[2 * MAX_M * K_NEIGHBOURS + 16];
     uint16_t eo[2 * MAX_M * K_NEIGHBOURS];
     oriented orientations[2 * MAX_M * K_NEIGHBOURS];
 } flat;
@@ -1401,50 +1403,33 @@ static inline void work_out8(const edge_index *a, const huella_finger_prepared *
 #endif
 
 #if FINGER_X86
-/* The tests of find_candidates on the 16 entries of ent (zero entries
- * fail: their dir is 0), each a 32-bit lane: bytes d, b1, b2, dir.
- * Every lane of dirs holds the edge's dir in its top byte.
- *
- * Exact (any lengths): pat holds the edge's d, b1, b2 (and td, unused)
- * in every lane, tol its td, TOL_A, TOL_A and 255; |x - y| of unsigned
- * bytes, on the circle (min(x, -x)) for b1 and b2, within tolerance.
- *
- * Not exact (a prepared index, whose lengths lie in [R_MIN, R_MAX], with
- * td <= BIN_D / 2): pat holds d - td, b1 - TOL_A, b2 - TOL_A, tol 2 td,
- * 2 TOL_A, 2 TOL_A, 255; x - (y - t) modulo 256 is at most 2 t exactly
- * when x - y is in [-t, t] modulo 256, which for the angles is the
- * circular test and for the lengths the plain one, since no two lengths
- * of [8, 150] and [0, 255] are 248 or more apart.  Half the operations. */
-__attribute__((target("avx512f,avx512bw,avx512vl,avx512vbmi2,popcnt"))) static inline __mmask16
-test16_avx512(__mmask16 lim, __m512i ent, __m512i pat, __m512i tol, __m512i dirs, bool exact)
-{
-    __m512i excess;
-    if (exact) {
-        __m512i ad = _mm512_or_si512(_mm512_subs_epu8(ent, pat), _mm512_subs_epu8(pat, ent));
-        ad = _mm512_mask_min_epu8(ad, (__mmask64)0x6666666666666666ull, ad,
-                                  _mm512_sub_epi8(_mm512_setzero_si512(), ad));
-        excess = _mm512_subs_epu8(ad, tol);
-    } else {
-        excess = _mm512_subs_epu8(_mm512_sub_epi8(ent, pat), tol);
-    }
-    return _mm512_mask_test_epi32_mask(
-        _mm512_mask_cmpeq_epi32_mask(lim, excess, _mm512_setzero_si512()), ent, dirs);
-}
-
 /* One edge of b against its bucket of a's index, 16 entries at a time
  * (find_candidates_avx512). */
 __attribute__((target("avx512f,avx512bw,avx512vl,avx512vbmi2,popcnt"))) static inline int
-lookup1_avx512(const index_entry *ent, __m512i pat, __m512i tol, __m512i dirs, bool exact, int e,
-               int first, int n, scratch *w, int nm)
+lookup1_avx512(const uint8_t *ed, const uint8_t *eb1, const uint8_t *eb2, const uint8_t *edir,
+               const edge *eb, int e, int first, int n, scratch *w, int nm)
 {
     const __m256i iota = _mm256_setr_epi16(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    const __m128i vta = _mm_set1_epi8((char)TOL_A), zero = _mm_setzero_si128();
+    const __m128i vd = _mm_set1_epi8((char)eb->d), v1 = _mm_set1_epi8((char)eb->b1),
+                  v2 = _mm_set1_epi8((char)eb->b2), vtd = _mm_set1_epi8((char)eb->td),
+                  vdir = _mm_set1_epi8((char)eb->dir);
     const __m256i ve = _mm256_set1_epi16((short)e);
+    /* The first 16 entries without a branch (as find_candidates). */
     int k = 0;
     do {
         int at = first + k, left = n - k;
         __mmask16 lim = (__mmask16)(left >= 16 ? 0xFFFFu : (1u << left) - 1u);
-        __mmask16 m =
-            test16_avx512(lim, _mm512_maskz_loadu_epi32(lim, ent + at), pat, tol, dirs, exact);
+        __m128i d = _mm_loadu_si128((const __m128i *)(ed + at));
+        __m128i x1 = _mm_sub_epi8(_mm_loadu_si128((const __m128i *)(eb1 + at)), v1);
+        __m128i x2 = _mm_sub_epi8(_mm_loadu_si128((const __m128i *)(eb2 + at)), v2);
+        __m128i dd = _mm_or_si128(_mm_subs_epu8(d, vd), _mm_subs_epu8(vd, d));
+        __m128i a1 = _mm_min_epu8(x1, _mm_sub_epi8(zero, x1));
+        __m128i a2 = _mm_min_epu8(x2, _mm_sub_epi8(zero, x2));
+        __m128i excess = _mm_or_si128(_mm_subs_epu8(dd, vtd),
+                                      _mm_or_si128(_mm_subs_epu8(a1, vta), _mm_subs_epu8(a2, vta)));
+        __mmask16 m = _mm_mask_cmpeq_epi8_mask(lim, excess, zero);
+        m &= _mm_test_epi8_mask(_mm_loadu_si128((const __m128i *)(edir + at)), vdir);
         __m256i ats = _mm256_add_epi16(iota, _mm256_set1_epi16((short)at));
         _mm256_storeu_si256((__m256i *)(w->cand_at + nm), _mm256_maskz_compress_epi16(m, ats));
         _mm256_storeu_si256((__m256i *)(w->cand_e + nm), ve);
@@ -1457,19 +1442,18 @@ lookup1_avx512(const index_entry *ent, __m512i pat, __m512i tol, __m512i dirs, b
 /* find_candidates with AVX-512 (BW, VL, VBMI2): the same tests, the
  * passing lanes' entries compressed into place in one instruction
  * instead of looked up in byte_positions per 8 lanes; the same candidates
- * in the same order.  The first 32 entries of a bucket in one step (two
- * masked 512-bit loads of 16 four-byte entries, one 32-lane compress),
- * which holds the whole bucket in 99.7 % of the look-ups on DB2_B, so
- * that how many entries a bucket has is not a branch to predict; longer
- * buckets 16 entries at a time.  Up to 32 slots past the count may be
- * overwritten. */
+ * in the same order.  The first 32 entries of a bucket in one step
+ * (masked 256-bit loads, one 32-lane compress), which holds the whole
+ * bucket in 99.7 % of the look-ups on DB2_B, so that how many entries a
+ * bucket has is not a branch to predict; longer buckets 16 entries at a
+ * time.  Up to 32 slots past the count may be overwritten. */
 __attribute__((target("avx512f,avx512bw,avx512vl,avx512vbmi2,popcnt"))) static int
 find_candidates_avx512(const edge_index *a, const huella_finger_prepared *b, scratch *w)
 {
     int nm = 0;
     /* In locals: the stores below may alias anything, the index's fields
      * included, which the compiler would otherwise load again. */
-    const index_entry *ent = a->ent;
+    const uint8_t *ed = a->ed, *eb1 = a->eb1, *eb2 = a->eb2, *edir = a->edir;
     const uint16_t *bin_start = a->bin_start;
     const int n_entries = a->n_entries, ne = b->n_edges;
     const edge *edges = b->edges;
@@ -1477,10 +1461,12 @@ find_candidates_avx512(const edge_index *a, const huella_finger_prepared *b, scr
     const __m512i iota32 = _mm512_setr_epi32(0x10000, 0x30002, 0x50004, 0x70006, 0x90008, 0xB000A,
                                              0xD000C, 0xF000E, 0x110010, 0x130012, 0x150014,
                                              0x170016, 0x190018, 0x1B001A, 0x1D001C, 0x1F001E);
+    const __m256i vta = _mm256_set1_epi8((char)TOL_A), zero = _mm256_setzero_si256();
+    /* Byte k of an edge (d, b1, b2, td, dir) to every byte. */
+    const __m256i pick_d = _mm256_set1_epi8(0), pick_b1 = _mm256_set1_epi8(1),
+                  pick_b2 = _mm256_set1_epi8(2), pick_td = _mm256_set1_epi8(3),
+                  pick_dir = _mm256_set1_epi8(4);
     const int limit = MAX_MATCHES - MAX_BUCKET;
-    /* A flat view (a compact, maybe loaded, template) may hold any
-     * lengths; a prepared index's lie in [R_MIN, R_MAX]. */
-    const bool exact = bin_start == NULL;
     for (int e = 0; e < ne && nm < limit; e++) {
         const edge *e0 = &edges[e];
         int f0 = 0, n0 = n_entries;
@@ -1488,30 +1474,29 @@ find_candidates_avx512(const edge_index *a, const huella_finger_prepared *b, scr
             f0 = bin_start[e0->key];
             n0 = bin_start[e0->key + 1] - f0;
         }
-        /* See test16_avx512. */
-        const uint32_t td = e0->td, ta = TOL_A;
-        uint32_t head; /* d, b1, b2, td (unused) */
-        memcpy(&head, e0, sizeof(head));
-        const __m512i pat = _mm512_set1_epi32(
-            (int)(exact ? head
-                        : (uint32_t)(uint8_t)(e0->d - td) | (uint32_t)(uint8_t)(e0->b1 - ta) << 8 |
-                              (uint32_t)(uint8_t)(e0->b2 - ta) << 16));
-        const __m512i tol =
-            _mm512_set1_epi32((int)(exact ? 0xFF000000u | ta << 16 | ta << 8 | td
-                                          : 0xFF000000u | 2 * ta << 16 | 2 * ta << 8 | 2 * td));
-        const __m512i dirs = _mm512_set1_epi32((int)((uint32_t)e0->dir << 24));
         if (n0 > 32) {
-            nm = lookup1_avx512(ent, pat, tol, dirs, exact, e, f0, n0, w, nm);
+            nm = lookup1_avx512(ed, eb1, eb2, edir, e0, e, f0, n0, w, nm);
             continue;
         }
-        /* Plain loads (the index is padded for 32 entries), the
-         * entries past the bucket masked off afterwards. */
-        uint32_t lim = n0 >= 32 ? 0xFFFFFFFFu : (1u << n0) - 1u;
-        __mmask16 m0 =
-            test16_avx512((__mmask16)lim, _mm512_loadu_si512(ent + f0), pat, tol, dirs, exact);
-        __mmask16 m1 = test16_avx512((__mmask16)(lim >> 16), _mm512_loadu_si512(ent + f0 + 16), pat,
-                                     tol, dirs, exact);
-        __mmask32 m = _mm512_kunpackw(m1, m0);
+        __m256i q = _mm256_broadcastq_epi64(_mm_loadl_epi64((const __m128i *)e0));
+        const __m256i vd = _mm256_shuffle_epi8(q, pick_d), v1 = _mm256_shuffle_epi8(q, pick_b1),
+                      v2 = _mm256_shuffle_epi8(q, pick_b2), vtd = _mm256_shuffle_epi8(q, pick_td),
+                      vdir = _mm256_shuffle_epi8(q, pick_dir);
+        /* Masked loads: nothing past the bucket is read (the index is
+         * padded for 16 entries, not 32). */
+        __mmask32 lim = (__mmask32)(n0 >= 32 ? 0xFFFFFFFFu : (1u << n0) - 1u);
+        __m256i d = _mm256_maskz_loadu_epi8(lim, ed + f0);
+        __m256i x1 = _mm256_sub_epi8(_mm256_maskz_loadu_epi8(lim, eb1 + f0), v1);
+        __m256i x2 = _mm256_sub_epi8(_mm256_maskz_loadu_epi8(lim, eb2 + f0), v2);
+        __m256i dir = _mm256_maskz_loadu_epi8(lim, edir + f0);
+        __m256i dd = _mm256_or_si256(_mm256_subs_epu8(d, vd), _mm256_subs_epu8(vd, d));
+        __m256i a1 = _mm256_min_epu8(x1, _mm256_sub_epi8(zero, x1));
+        __m256i a2 = _mm256_min_epu8(x2, _mm256_sub_epi8(zero, x2));
+        __m256i excess =
+            _mm256_or_si256(_mm256_subs_epu8(dd, vtd),
+                            _mm256_or_si256(_mm256_subs_epu8(a1, vta), _mm256_subs_epu8(a2, vta)));
+        __mmask32 m = _mm256_mask_cmpeq_epi8_mask(lim, excess, zero);
+        m &= _mm256_test_epi8_mask(dir, vdir);
         __m512i ats = _mm512_add_epi16(iota32, _mm512_set1_epi16((short)f0));
         _mm512_storeu_si512(cand_at + nm, _mm512_maskz_compress_epi16(m, ats));
         _mm512_storeu_si512(cand_e + nm, _mm512_set1_epi16((short)e));
@@ -1605,10 +1590,13 @@ static edge_index flat_index(const huella_finger_prepared *a, flat *f)
     for (int o = 0; o < no; o++) {
         oriented v = orient(&a->edges[o / 2], o % 2 == 1);
         f->orientations[o] = v;
-        f->ent[o] = (index_entry){v.d, v.b1, v.b2, v.dir};
+        f->d[o] = v.d;
+        f->b1[o] = v.b1;
+        f->b2[o] = v.b2;
+        f->dir[o] = v.dir;
         f->eo[o] = (uint16_t)o;
     }
-    return (edge_index){NULL, no, f->ent, f->eo, f->orientations};
+    return (edge_index){NULL, no, f->d, f->b1, f->b2, f->dir, f->eo, f->orientations};
 }
 
 /*
