@@ -166,7 +166,9 @@
  * score the same (all four databases, and the paths test), but not kept:
  * the look-up's share against the rest of the comparison (compare, with
  * grow inlined, unchanged) rose by 7 to 9 % on DB2_B and DB4_B (perf,
- * three alternated runs each: 0.357 against 0.328, 0.351 against 0.327)
+ * three alternated runs each: 0.357 against 0.328, 0.351 against 0.327;
+ * a second round, lowest of three: 0.366 / 0.330, 0.350 / 0.330,
+ * 0.445 / 0.390, 0.333 / 0.300 on DB1_B..DB4_B)
  * and the versions that moved the masks through general registers by
  * 3 to 24 % (one run a database), once 89 % (DB3_B).  On this machine (AMD EPYC, 512-bit
  * operations in two halves) the index is served from L1 and L2 and the
