@@ -156,6 +156,29 @@
  * loaded machine; consolidation's candidates filtered by masks (b's
  * free minutiae once, a row's votes with AVX-512) before the branch per
  * candidate: its share of the time unchanged.
+ * Then (2026-11-27, last): the probe's index as 4-byte entries (d, b1,
+ * b2, dir side by side, sixteen to a 64-byte line) instead of four byte
+ * arrays, so that a look-up touches one or two lines rather than four to
+ * eight; AVX-512 tested sixteen entries a 512-bit register as 32-bit
+ * lanes (two registers for the 32-entry step, the two masks joined in
+ * mask registers), SSE2 unpacked sixteen entries into four byte
+ * registers (twelve unpacks), the portable code read the entry.  Every
+ * score the same (all four databases, and the paths test), but not kept:
+ * the look-up's share against the rest of the comparison (compare, with
+ * grow inlined, unchanged) rose by 7 to 9 % on DB2_B and DB4_B (perf,
+ * three alternated runs each: 0.357 against 0.328, 0.351 against 0.327;
+ * a second round, lowest of three: 0.366 / 0.330, 0.350 / 0.330,
+ * 0.445 / 0.390, 0.333 / 0.300 on DB1_B..DB4_B)
+ * and the versions that moved the masks through general registers by
+ * 3 to 24 % (one run a database), once 89 % (DB3_B).  On this machine (AMD EPYC, 512-bit
+ * operations in two halves) the index is served from L1 and L2 and the
+ * step is bound by its operations and the compress, not by lines; 32
+ * entries as 4-byte lanes take two 512-bit registers where the byte
+ * arrays take one 256-bit register per field.  Also tried, on the
+ * byte arrays: the tolerance tests as x - (y - t) modulo 256 <= 2 t
+ * (exact for a prepared index, whose lengths lie in [8, 150]): two
+ * operations a field instead of three or four, look-up share 0.334 and
+ * 0.311 against 0.328 and 0.327, within the noise: not kept.
  * Earlier, 2.5 times the previous
  * implementation of this file, which looked up every directed edge,
  * voted in floating point into a table cleared per comparison, rebuilt a
