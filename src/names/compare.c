@@ -102,8 +102,8 @@ typedef struct item {
     bool initial;
     bool abjad; /* written without short vowels (Arabic, Hebrew scripts) */
     /* Both names in one script other than Latin: one romanisation made
-     * both Latin forms, so romanisation variants say nothing (김종은 and
-     * 김정은 are two people; jong and jeong are one name only when two
+     * both Latin forms, so romanisation variants say nothing (김종민 and
+     * 김정민 are two people; jong and jeong are one name only when two
      * systems wrote them). */
     unsigned char one_system; /* 1: an alphabet; 2: syllables (Han, Hangul, kana) */
 } item;
@@ -785,7 +785,7 @@ static double token_similarity(const huella_names *n, const item *x, const item 
     }
     if (x->one_system != 0 || y->one_system != 0) {
         /* One romanisation wrote both: a token of one syllable or
-         * character that differs is another character (习近平, 习近朋);
+         * character that differs is another character (李建明, 李建朋);
          * in an alphabet only spelling differences count (a typo), as
          * edits, not the phonetic and romanisation keys. */
         *how = HUELLA_MATCH_EDIT;
