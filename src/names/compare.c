@@ -34,8 +34,8 @@
  *     tokens in practice; greedy beyond that).
  *  4. Score = sum of aligned similarities / (tokens of the shorter name +
  *     0.15 per token left over in the longer one, 0.10 for a left-over
- *     patronymic; half that after the first aligned token when the
- *     shorter name is aligned whole; a whole token in front of a whole
+ *     patronymic; half that, wherever it stands, when the shorter
+ *     name is aligned whole; a whole token in front of a whole
  *     Arabic name chain), times 1 - k (1 - w) for the weakest edit-only pair w,
  *     k = 2 when it changes a consonant and 1 when it changes only vowels,
  *     h or doubling: a one-letter difference in an otherwise identical
@@ -102,8 +102,8 @@ typedef struct item {
     bool initial;
     bool abjad; /* written without short vowels (Arabic, Hebrew scripts) */
     /* Both names in one script other than Latin: one romanisation made
-     * both Latin forms, so romanisation variants say nothing (김종은 and
-     * 김정은 are two people; jong and jeong are one name only when two
+     * both Latin forms, so romanisation variants say nothing (김종민 and
+     * 김정민 are two people; jong and jeong are one name only when two
      * systems wrote them). */
     unsigned char one_system; /* 1: an alphabet; 2: syllables (Han, Hangul, kana) */
 } item;
@@ -785,7 +785,7 @@ static double token_similarity(const huella_names *n, const item *x, const item 
     }
     if (x->one_system != 0 || y->one_system != 0) {
         /* One romanisation wrote both: a token of one syllable or
-         * character that differs is another character (习近平, 习近朋);
+         * character that differs is another character (李建明, 李建朋);
          * in an alphabet only spelling differences count (a typo), as
          * edits, not the phonetic and romanisation keys. */
         *how = HUELLA_MATCH_EDIT;
@@ -929,12 +929,17 @@ bool huella_names_address_form(const huella_names *n, const huella_name *nm)
            huella_names_equivalent_group(n, nm->tokens[word].text) < 0;
 }
 
-/* A token left over before every aligned one is a name the other
- * document puts in front of the whole shorter name: in Arabic and many
- * other naming systems that is how a child's name is written (Samira
- * Khalid Mahmoud is Khalid Mahmoud's daughter), so it costs more than a
- * middle name or a further surname or ancestor left over after the
- * first aligned token. */
+/* Cost of a token left over in the longer name.  When the shorter name
+ * is aligned whole (first_aligned is not SIZE_MAX - 1), a left-over token
+ * is a middle name, a further given name or surname, or an ancestor, and
+ * costs LEFT_AFTER wherever it stands: lists write the surname first
+ * (TAVARES QUINTELA, Rui Manuel) and documents differ in name order, so
+ * the position of a left-over word against the aligned ones says little
+ * (until the fifth session a word in front cost LEFT_COST; the screening
+ * index's estimate never told the two apart).  The exception is a name
+ * written in front of a whole Arabic name chain: that is how a child's
+ * name is written (Samira Khalid Mahmoud is Khalid Mahmoud's daughter),
+ * another person. */
 static double leftover_cost(const huella_names *n, const huella_name *nm, size_t i,
                             size_t first_aligned, bool chain)
 {
@@ -946,7 +951,7 @@ static double leftover_cost(const huella_names *n, const huella_name *nm, size_t
      * when the rest of the shorter name is aligned. */
     if (first_aligned != SIZE_MAX - 1 && huella_names_devotional(n, nm->tokens[i].text))
         return LEFT_PATRO_AFTER;
-    if (first_aligned == SIZE_MAX - 1 || i < first_aligned)
+    if (first_aligned == SIZE_MAX - 1)
         return patronymic(nm, i) ? LEFT_PATRO : LEFT_COST;
     return patronymic(nm, i) ? LEFT_PATRO_AFTER : LEFT_AFTER;
 }

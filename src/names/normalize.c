@@ -644,7 +644,7 @@ huella_status huella_names_normalize(huella_names *n, const char *name, huella_n
      * transforms chosen below leave untouched, read as their nearest
      * letter: Urdu and Persian forms of heh (ہ ھ ۃ) as heh; Mongolian and
      * Kazakh Cyrillic ү ұ ө ә ғ қ ң һ as у у о а г к н х (so that
-     * Хүрэлсүх is Khurelsukh, not "Kh r els kh"). */
+     * Хүрэлбаатар is Khurelbaatar, not "Kh r elbaatar"). */
     for (int32_t i = 0; i < len; i++)
         a[i] = fold_letter(a[i]);
     /* Hangul writes a name without spaces (류명철); its syllables are
