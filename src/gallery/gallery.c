@@ -297,26 +297,32 @@ void huella_gallery_set_calibration(huella_gallery *g, const huella_calibration 
 }
 
 /* Room for one more entry in slot s. */
-static huella_status slot_reserve(gallery_slot *sl, bool finger, huella_error *err)
+/* Room in every array of sl for `need` entries. */
+static huella_status slot_reserve_for(gallery_slot *sl, bool finger, size_t need, huella_error *err)
 {
-    if (sl->n < sl->cap)
+    if (need <= sl->cap)
         return HUELLA_OK;
     size_t cap = sl->cap, c2 = sl->cap, c3 = sl->cap, c4 = sl->cap, c5 = sl->cap;
-    huella_status st = grow_array((void **)&sl->owner, &cap, sl->n + 1, sizeof(uint32_t), err);
+    huella_status st = grow_array((void **)&sl->owner, &cap, need, sizeof(uint32_t), err);
     if (st == HUELLA_OK)
-        st = grow_array((void **)&sl->sample, &c2, sl->n + 1, sizeof(uint64_t), err);
+        st = grow_array((void **)&sl->sample, &c2, need, sizeof(uint64_t), err);
     if (st == HUELLA_OK)
-        st = grow_array((void **)&sl->next, &c3, sl->n + 1, sizeof(int32_t), err);
+        st = grow_array((void **)&sl->next, &c3, need, sizeof(int32_t), err);
     if (st == HUELLA_OK && finger)
-        st = grow_array((void **)&sl->finger, &c4, sl->n + 1, sizeof(void *), err);
+        st = grow_array((void **)&sl->finger, &c4, need, sizeof(void *), err);
     if (st == HUELLA_OK && finger)
-        st = grow_array((void **)&sl->chunk, &c5, sl->n + 1, sizeof(uint32_t), err);
+        st = grow_array((void **)&sl->chunk, &c5, need, sizeof(uint32_t), err);
     if (st == HUELLA_OK && !finger && sl->iris != NULL)
-        st = grow_array((void **)&sl->iris_id, &c4, sl->n + 1, sizeof(uint64_t), err);
+        st = grow_array((void **)&sl->iris_id, &c4, need, sizeof(uint64_t), err);
     if (st != HUELLA_OK)
         return st;
     sl->cap = cap; /* every array has at least this much now */
     return HUELLA_OK;
+}
+
+static huella_status slot_reserve(gallery_slot *sl, bool finger, huella_error *err)
+{
+    return slot_reserve_for(sl, finger, sl->n + 1, err);
 }
 
 static huella_status free_list_reserve(huella_gallery *g, huella_error *err)
@@ -587,29 +593,30 @@ huella_status huella_gallery_add_fingers_serialized(huella_gallery *g, uint64_t 
     }
     pthread_rwlock_wrlock(&g->lock);
     uint32_t i = 0;
-    size_t done = 0;
+    size_t per_slot[HUELLA_GALLERY_FINGERS] = {0};
+    for (size_t k = 0; k < n; k++)
+        per_slot[f[k].position - 1]++;
+    /* every array made room for first, so that nothing fails once the
+     * fingers are being linked in: all or none */
     st = free_list_reserve(g, err);
+    for (unsigned s = 0; s < HUELLA_GALLERY_FINGERS && st == HUELLA_OK; s++) {
+        gallery_slot *sl = &g->slot[s];
+        st = sl->n + per_slot[s] > INT32_MAX
+                 ? huella_error_set(err, HUELLA_E_NOMEM, "gallery: slot full")
+                 : slot_reserve_for(sl, true, sl->n + per_slot[s], err);
+    }
     if (st == HUELLA_OK)
         st = person_get(g, person, &i, err);
-    for (; done < n && st == HUELLA_OK; done++) {
-        gallery_slot *sl = &g->slot[f[done].position - 1];
-        st = sl->n >= INT32_MAX ? huella_error_set(err, HUELLA_E_NOMEM, "gallery: slot full")
-                                : slot_reserve(sl, true, err);
-        if (st != HUELLA_OK)
-            break;
+    for (size_t k = 0; k < n && st == HUELLA_OK; k++) {
+        gallery_slot *sl = &g->slot[f[k].position - 1];
         size_t e = sl->n++;
-        sl->finger[e] = p[done];
+        sl->finger[e] = p[k];
         sl->chunk[e] = chunk;
-        link_entry(g, f[done].position - 1, e, i, f[done].sample);
+        link_entry(g, f[k].position - 1, e, i, f[k].sample);
     }
     pthread_rwlock_unlock(&g->lock);
-    /* the fingers not linked in (after a failure) are given back */
-    at = 0;
-    for (size_t k = 0; k < n; k++) {
-        if (k >= done)
-            slab_release(g, chunk, mem + at, sizes[k]);
-        at += sizes[k];
-    }
+    if (st != HUELLA_OK) /* then none was linked in */
+        slab_release(g, chunk, mem, total);
     return st;
 }
 
@@ -622,15 +629,8 @@ huella_status huella_gallery_reserve(huella_gallery *g, size_t persons, huella_e
         st = grow_array((void **)&g->free_list, &g->cap_free, persons, sizeof(uint32_t), err);
     while (st == HUELLA_OK && g->hash_cap < 2 * persons)
         st = hash_grow_to(g, g->hash_cap ? 2 * g->hash_cap : 64, err);
-    for (unsigned s = 0; s < HUELLA_GALLERY_FINGERS && st == HUELLA_OK; s++) {
-        gallery_slot *sl = &g->slot[s];
-        if (sl->cap >= persons)
-            continue;
-        size_t n = sl->n;
-        sl->n = persons - 1; /* slot_reserve makes room for one more than n */
-        st = slot_reserve(sl, true, err);
-        sl->n = n;
-    }
+    for (unsigned s = 0; s < HUELLA_GALLERY_FINGERS && st == HUELLA_OK; s++)
+        st = slot_reserve_for(&g->slot[s], true, persons, err);
     pthread_rwlock_unlock(&g->lock);
     return st;
 }
