@@ -329,11 +329,57 @@ static void arguments_are_checked(void **state)
     huella_iris_gallery_free(NULL);
 }
 
+/* A probe that keeps few valid bits (the bound table the search refills
+ * is filled only up to the probe's mask popcount): still the brute-force
+ * answer, for a mask of a few rows and for one below the minimum of valid
+ * bits, where every distance is 1.0 and ties go by id. */
+static void sparse_probe_mask_is_the_brute_force_answer(void **state)
+{
+    (void)state;
+    enum { N = 2000 };
+    uint64_t s = 7;
+    huella_iris_code probe;
+    random_code(&probe, &s);
+    huella_iris_code *codes = malloc(N * sizeof *codes);
+    uint64_t *ids = malloc(N * sizeof *ids);
+    ref_entry *ref = malloc(N * sizeof *ref);
+    assert_non_null(codes);
+    assert_non_null(ids);
+    assert_non_null(ref);
+    huella_iris_gallery *g = make_gallery(N, &probe, codes, ids, &s);
+    const unsigned keep_bytes[] = {3 * HUELLA_IRIS_ROW_BYTES, HUELLA_IRIS_ROW_BYTES,
+                                   HUELLA_IRIS_ROW_BYTES / 2};
+    for (size_t m = 0; m < 3; m++) {
+        huella_iris_code sparse = probe;
+        memset(sparse.mask + keep_bytes[m], 0, HUELLA_IRIS_CODE_BYTES - keep_bytes[m]);
+        for (int shift = 0; shift <= 8; shift += 8) {
+            size_t nref = brute_force(&sparse, codes, ids, NULL, N, shift, 2.0, ref);
+            assert_int_equal(nref, N);
+            for (size_t k = 0; k < N_KERNELS; k++) {
+                if (!huella_iris_kernel_supported(kernels[k]))
+                    continue;
+                assert_int_equal(huella_iris_gallery_set_kernel(g, kernels[k], NULL), HUELLA_OK);
+                check_search(g, &sparse, shift, 1, 2.0, 1, ref, nref);
+                check_search(g, &sparse, shift, 64, 2.0, 2, ref, nref);
+                double threshold = ref[20].distance;
+                size_t nthr = brute_force(&sparse, codes, ids, NULL, N, shift, threshold, ref);
+                check_search(g, &sparse, shift, 10, threshold, 2, ref, nthr);
+                brute_force(&sparse, codes, ids, NULL, N, shift, 2.0, ref);
+            }
+        }
+    }
+    huella_iris_gallery_free(g);
+    free(codes);
+    free(ids);
+    free(ref);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(kernels_count_like_the_reference),
         cmocka_unit_test(top_k_is_the_brute_force_answer),
+        cmocka_unit_test(sparse_probe_mask_is_the_brute_force_answer),
         cmocka_unit_test(add_and_remove_keep_ids),
         cmocka_unit_test(arguments_are_checked),
     };

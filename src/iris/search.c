@@ -591,7 +591,11 @@ static void offer(shard *sh, const candidate *c)
  * distance is, since distances are clamped to 1.0).  limit[v] holds
  * that bound rounded down after adding 1e-6 (so rounding can only let a
  * candidate through, never turn one away), -1 when nothing passes.  The
- * exact distance is then computed for the shifts that pass.
+ * exact distance is then computed for the shifts that pass.  Every index
+ * read is at most the probe's mask popcount (valid bits are a subset of
+ * the probe's mask, whose rows keep their popcount under rotation), so
+ * only limit[0..probe_total] is filled: the table is refilled each time
+ * the k-th best improves, hundreds of times per search at k = 100.
  *
  * After the first six rows a shift has counts d1, v1 and at most r more
  * valid bits to come (r = the smaller mask popcount of rows 6-7, which
@@ -601,9 +605,9 @@ static void offer(shard *sh, const candidate *c)
  * Before any row, the same test with d1 = 0 and V = the smaller mask
  * popcount skips the template altogether.
  */
-static void fill_limits(const huella_iris_gallery *g, double cut, int16_t *limit)
+static void fill_limits(const huella_iris_gallery *g, double cut, unsigned vtop, int16_t *limit)
 {
-    for (unsigned v = 0; v <= HUELLA_IRIS_CODE_BITS; v++) {
+    for (unsigned v = 0; v <= vtop; v++) {
         if (cut >= 1.0) { /* every distance is at most 1.0 */
             limit[v] = (int16_t)v;
             continue;
@@ -618,7 +622,7 @@ static void fill_limits(const huella_iris_gallery *g, double cut, int16_t *limit
         else if (x < 0.0)
             limit[v] = -1;
         else
-            limit[v] = (int16_t)floor(x);
+            limit[v] = (int16_t)x; /* x >= 0: truncation is floor */
     }
 }
 
@@ -629,13 +633,13 @@ static void *search_shard(void *arg)
     uint32_t dv[MAX_SHIFTS];
     int16_t limit[HUELLA_IRIS_CODE_BITS + 1];
     double limit_cut = cut_of(sh);
-    fill_limits(g, limit_cut, limit);
+    fill_limits(g, limit_cut, sh->probe_total, limit);
     for (size_t i = sh->begin; i < sh->end; i++) {
         if (!g->alive[i])
             continue;
         double cut = cut_of(sh);
         if (cut != limit_cut) {
-            fill_limits(g, cut, limit);
+            fill_limits(g, cut, sh->probe_total, limit);
             limit_cut = cut;
         }
         unsigned vmax = g->mask_total[i] < sh->probe_total ? g->mask_total[i] : sh->probe_total;
