@@ -238,6 +238,12 @@ static void serialised_fingers_load_into_chunks(void **state)
     assert_int_equal(huella_gallery_add_fingers_serialized(h, 9999, 1, &fb, &err), HUELLA_E_INPUT);
     fb = (huella_gallery_finger_bytes){1, 11, ser[0][0][0], len[0][0][0]};
     assert_int_equal(huella_gallery_add_fingers_serialized(h, 9999, 1, &fb, &err), HUELLA_E_INPUT);
+    /* a good finger then a bad one: all or none */
+    huella_gallery_finger_bytes good_bad[2] = {{1, 1, ser[0][0][0], len[0][0][0]},
+                                               {2, 2, bad, sizeof(bad)}};
+    assert_int_equal(huella_gallery_add_fingers_serialized(h, 9999, 2, good_bad, &err),
+                     HUELLA_E_INPUT);
+    assert_true(gallery_find(h, 9999) < 0);
     assert_int_equal(huella_gallery_count(h), 39);
     /* enough persons for several chunks; erasing those of the first
      * releases it */
