@@ -149,6 +149,33 @@ static huella_iris_gallery *make_gallery(size_t n, const huella_iris_code *probe
     return g;
 }
 
+/* A probe and a gallery of n codes made from the seed, with the arrays a
+ * test compares the search against: the codes, their ids and room for
+ * the reference answer. */
+static huella_iris_gallery *search_fixture(size_t n, uint64_t seed, huella_iris_code *probe,
+                                           huella_iris_code **codes, uint64_t **ids,
+                                           ref_entry **ref)
+{
+    uint64_t s = seed;
+    random_code(probe, &s);
+    *codes = malloc(n * sizeof **codes);
+    *ids = malloc(n * sizeof **ids);
+    *ref = malloc(n * sizeof **ref);
+    assert_non_null(*codes);
+    assert_non_null(*ids);
+    assert_non_null(*ref);
+    return make_gallery(n, probe, *codes, *ids, &s);
+}
+
+static void search_fixture_free(huella_iris_gallery *g, huella_iris_code *codes, uint64_t *ids,
+                                ref_entry *ref)
+{
+    huella_iris_gallery_free(g);
+    free(codes);
+    free(ids);
+    free(ref);
+}
+
 /* The reference answer: huella_iris_distance on every live template. */
 static size_t brute_force(const huella_iris_code *probe, const huella_iris_code *codes,
                           const uint64_t *ids, const bool *alive, size_t n, int max_shift,
@@ -192,16 +219,10 @@ static void top_k_is_the_brute_force_answer(void **state)
 {
     (void)state;
     enum { N = 3000 };
-    uint64_t s = 42;
-    huella_iris_code probe;
-    random_code(&probe, &s);
-    huella_iris_code *codes = malloc(N * sizeof *codes);
-    uint64_t *ids = malloc(N * sizeof *ids);
-    ref_entry *ref = malloc(N * sizeof *ref);
-    assert_non_null(codes);
-    assert_non_null(ids);
-    assert_non_null(ref);
-    huella_iris_gallery *g = make_gallery(N, &probe, codes, ids, &s);
+    huella_iris_code probe, *codes;
+    uint64_t *ids;
+    ref_entry *ref;
+    huella_iris_gallery *g = search_fixture(N, 42, &probe, &codes, &ids, &ref);
     assert_int_equal(huella_iris_gallery_count(g), N);
     const int shifts[] = {0, 3, 8, 64};
     for (size_t si = 0; si < 4; si++) {
@@ -234,27 +255,18 @@ static void top_k_is_the_brute_force_answer(void **state)
     assert_int_equal(n, 3);
     for (size_t i = 0; i < n; i++)
         assert_int_equal((best[i].id - 1) % 50, 7);
-    huella_iris_gallery_free(g);
-    free(codes);
-    free(ids);
-    free(ref);
+    search_fixture_free(g, codes, ids, ref);
 }
 
 static void add_and_remove_keep_ids(void **state)
 {
     (void)state;
     enum { N = 1000 };
-    uint64_t s = 7;
-    huella_iris_code probe;
-    random_code(&probe, &s);
-    huella_iris_code *codes = malloc(N * sizeof *codes);
-    uint64_t *ids = malloc(N * sizeof *ids);
-    ref_entry *ref = malloc(N * sizeof *ref);
+    huella_iris_code probe, *codes;
+    uint64_t *ids;
+    ref_entry *ref;
     bool alive[N];
-    assert_non_null(codes);
-    assert_non_null(ids);
-    assert_non_null(ref);
-    huella_iris_gallery *g = make_gallery(N, &probe, codes, ids, &s);
+    huella_iris_gallery *g = search_fixture(N, 7, &probe, &codes, &ids, &ref);
     for (size_t i = 0; i < N; i++) {
         assert_int_equal(ids[i], i + 1); /* 1, 2, 3, ... */
         alive[i] = true;
@@ -290,10 +302,7 @@ static void add_and_remove_keep_ids(void **state)
     uint64_t id;
     assert_int_equal(huella_iris_gallery_add(g, &codes[0], &id, NULL), HUELLA_OK);
     assert_int_equal(id, N + 1);
-    huella_iris_gallery_free(g);
-    free(codes);
-    free(ids);
-    free(ref);
+    search_fixture_free(g, codes, ids, ref);
 }
 
 static void arguments_are_checked(void **state)
@@ -337,16 +346,10 @@ static void sparse_probe_mask_is_the_brute_force_answer(void **state)
 {
     (void)state;
     enum { N = 2000 };
-    uint64_t s = 7;
-    huella_iris_code probe;
-    random_code(&probe, &s);
-    huella_iris_code *codes = malloc(N * sizeof *codes);
-    uint64_t *ids = malloc(N * sizeof *ids);
-    ref_entry *ref = malloc(N * sizeof *ref);
-    assert_non_null(codes);
-    assert_non_null(ids);
-    assert_non_null(ref);
-    huella_iris_gallery *g = make_gallery(N, &probe, codes, ids, &s);
+    huella_iris_code probe, *codes;
+    uint64_t *ids;
+    ref_entry *ref;
+    huella_iris_gallery *g = search_fixture(N, 7, &probe, &codes, &ids, &ref);
     const unsigned keep_bytes[] = {3 * HUELLA_IRIS_ROW_BYTES, HUELLA_IRIS_ROW_BYTES,
                                    HUELLA_IRIS_ROW_BYTES / 2};
     for (size_t m = 0; m < 3; m++) {
@@ -368,10 +371,7 @@ static void sparse_probe_mask_is_the_brute_force_answer(void **state)
             }
         }
     }
-    huella_iris_gallery_free(g);
-    free(codes);
-    free(ids);
-    free(ref);
+    search_fixture_free(g, codes, ids, ref);
 }
 
 int main(void)
