@@ -11,10 +11,11 @@
  * reuses) and add to the gallery: a person's fingers are laid out in the
  * gallery's own chunks in one call (huella_gallery_add_fingers_serialized),
  * the iris codes and the face template copied; the gallery is sized for
- * the store's persons before the first is added; a stale person's templates are decoded and
- * prepared, which is the slow path the forms exist to avoid.  Plaintext is wiped from the workers'
- * buffers before they are freed; batches hold ciphertext only.  The first error stops the load and
- * is returned.
+ * the store's persons before the first is added; a stale person's
+ * templates are decoded and prepared, which is the slow path the forms
+ * exist to avoid.  Plaintext is wiped from the workers' buffers before
+ * they are freed; batches hold ciphertext only.  The first error stops
+ * the load and is returned.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "gallery_form.h"
