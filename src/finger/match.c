@@ -1053,20 +1053,21 @@ static float weigh_inside_hull(const huella_finger_prepared *p, const float *px,
     int nh = p->n_hull;
     const float *hnx = p->hnx, *hny = p->hny, *hx = p->hx, *hy = p->hy;
 #if defined(__SSE2__)
-    for (int i = 0; i < n && sse2; i += 4) {
-        const __m128 vx = _mm_loadu_ps(px + i), vy = _mm_loadu_ps(py + i);
-        __m128 lo = _mm_set1_ps(1e30f);
-        for (int h = 0; h < nh; h++) {
-            /* Signed distance to the side's line, positive inside. */
-            __m128 v =
-                _mm_add_ps(_mm_mul_ps(_mm_set1_ps(hnx[h]), _mm_sub_ps(vx, _mm_set1_ps(hx[h]))),
-                           _mm_mul_ps(_mm_set1_ps(hny[h]), _mm_sub_ps(vy, _mm_set1_ps(hy[h]))));
-            lo = _mm_min_ps(v, lo);
+    if (sse2) {
+        for (int i = 0; i < n; i += 4) {
+            const __m128 vx = _mm_loadu_ps(px + i), vy = _mm_loadu_ps(py + i);
+            __m128 lo = _mm_set1_ps(1e30f);
+            for (int h = 0; h < nh; h++) {
+                /* Signed distance to the side's line, positive inside. */
+                __m128 v =
+                    _mm_add_ps(_mm_mul_ps(_mm_set1_ps(hnx[h]), _mm_sub_ps(vx, _mm_set1_ps(hx[h]))),
+                               _mm_mul_ps(_mm_set1_ps(hny[h]), _mm_sub_ps(vy, _mm_set1_ps(hy[h]))));
+                lo = _mm_min_ps(v, lo);
+            }
+            _mm_storeu_ps(least + i, lo);
         }
-        _mm_storeu_ps(least + i, lo);
-    }
-    if (sse2)
         return weigh_least(least, wq, n);
+    }
 #endif
     (void)sse2;
     for (int i = 0; i < n; i++) {
