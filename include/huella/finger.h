@@ -270,8 +270,10 @@ HUELLA_API void huella_finger_prepared_free(huella_finger_prepared *p);
  * minutiae of each print that lie in the common area (each at least 12
  * minutiae's worth), a minutia weighing its quality / 100 (1 when the
  * quality is not reported) and a pair the geometric mean of its two, less
- * when their types disagree; so it reads as the percentage of common-area
- * minutiae that pair up.  Monotone, not a probability.
+ * when their types disagree and the more their directions disagree under
+ * the alignment (half at the consolidation's 20 degrees); so it reads as
+ * the percentage of common-area minutiae that pair up.  Monotone, not a
+ * probability.
  *
  * Thresholds measured on FVC2002 DB1_B..DB4_B images through
  * huella_finger_extract, all pairs, the scores of the four databases
@@ -284,9 +286,9 @@ HUELLA_API void huella_finger_prepared_free(huella_finger_prepared *p);
  * 100,000 impostor comparisons) and has no constant.  Per database, and on
  * the SecuGen ISO records of the same prints, see docs/finger-extraction.md.
  */
-#define HUELLA_FINGER_THRESHOLD_FMR100   23.0 /* pooled 22.1 */
-#define HUELLA_FINGER_THRESHOLD_FMR1000  32.0 /* pooled 31.4 */
-#define HUELLA_FINGER_THRESHOLD_FMR10000 43.0 /* zero FMR, pooled 42.8 (one false match: 38.3) */
+#define HUELLA_FINGER_THRESHOLD_FMR100   16.0 /* pooled 15.6 */
+#define HUELLA_FINGER_THRESHOLD_FMR1000  22.0 /* pooled 21.7 */
+#define HUELLA_FINGER_THRESHOLD_FMR10000 37.0 /* zero FMR, pooled 36.2 (one false match: 26.4) */
 HUELLA_API double huella_finger_compare(const huella_finger_prepared *a,
                                         const huella_finger_prepared *b);
 
