@@ -96,6 +96,37 @@ static void boundaries_are_sane_on_real_eyes(void **state)
     }
 }
 
+/*
+ * The limbus when one lateral arc runs off the image.  MMU1 lecr1: the
+ * right arc of the skin's edge (97 pixels) leaves the image by a few
+ * pixels, and its visible part shows no edge; the limbus is at 56-58
+ * pixels in the eye's other four images.  CASIA 054_1_3: the iris itself
+ * reaches the image's right edge (limbus about 100 pixels, the eye's other
+ * images 107-112), so one arc is the only evidence and must still decide.
+ */
+static void limbus_when_an_arc_leaves_the_image(void **state)
+{
+    (void)state;
+    REQUIRE_DATA();
+    static const eye_case edge_cases[] = {
+        {"iris/mmu1/13/right/lecr1.bmp", 15, 30, 50, 65},
+        {"iris/casia-v1/54/054_1_3.jpg", 35, 55, 95, 115},
+    };
+    for (size_t c = 0; c < sizeof(edge_cases) / sizeof(edge_cases[0]); c++) {
+        huella_image *img = read_image(edge_cases[c].file);
+        iris_segmentation seg;
+        huella_error err;
+        if (iris_segment(img, &seg, &err) != HUELLA_OK)
+            fail_msg("%s: %s", edge_cases[c].file, err.message);
+        double rp = mean_radius(&seg.pupil), rl = mean_radius(&seg.limbus);
+        if (rp < edge_cases[c].pupil_lo || rp > edge_cases[c].pupil_hi ||
+            rl < edge_cases[c].iris_lo || rl > edge_cases[c].iris_hi)
+            fail_msg("%s: pupil radius %.1f, iris radius %.1f", edge_cases[c].file, rp, rl);
+        iris_segmentation_release(&seg);
+        huella_image_free(img);
+    }
+}
+
 static size_t count_class(const iris_segmentation *seg, uint8_t cls)
 {
     size_t n = 0;
@@ -167,6 +198,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(boundaries_are_sane_on_real_eyes),
+        cmocka_unit_test(limbus_when_an_arc_leaves_the_image),
         cmocka_unit_test(masks_find_reflections_lashes_and_eyelids),
         cmocka_unit_test(a_blank_image_is_not_an_eye),
         cmocka_unit_test(boundary_radius_interpolates_around_the_circle),

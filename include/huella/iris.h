@@ -189,7 +189,7 @@ HUELLA_API huella_status huella_iris_draw(const huella_image *img, const huella_
  * CASIA V1 (283,122 impostor comparisons) and MMU1 (100,125); each value
  * is the lower (safer) of the two sets' thresholds.
  *   FMR 0.1 %:    CASIA 0.375, MMU1 0.349
- *   FMR 0.01 %:   CASIA 0.359, MMU1 0.323
+ *   FMR 0.01 %:   CASIA 0.357, MMU1 0.323
  *   FMR 0.0001 %: not measurable with 383,247 impostor comparisons; the
  *                 lowest impostor distance seen was 0.327 (CASIA) and
  *                 0.301 (MMU1), so at or below 0.30 no impostor has been

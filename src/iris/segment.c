@@ -533,32 +533,84 @@ static int find_pupil_candidates(const half_image *g, const ring_table *rt, int 
     return nc;
 }
 
-/* Mean grey on one lateral arc of a circle (side 0: right, |angle| < 37
- * degrees; side 1: left), skipping samples outside the image; NAN when
- * more than a tenth are outside. */
-static double lateral_arc(const half_image *g, double cx, double cy, double r, int side)
+/* The grey levels on one lateral arc of a circle (side 0: right, |angle| <
+ * 37 degrees; side 1: left) at ARC_SAMPLES angles, NAN where the point is
+ * outside the image. */
+#define ARC_SAMPLES 20
+
+static void lateral_arc(const half_image *g, double cx, double cy, double r, int side, double *out)
 {
-    enum { NS = 20 };
-    double s = 0;
-    int c = 0;
-    for (int k = 0; k < NS; k++) {
-        double a = side * IRIS_PI - 0.65 + 1.3 * k / (NS - 1);
+    for (int k = 0; k < ARC_SAMPLES; k++) {
+        double a = side * IRIS_PI - 0.65 + 1.3 * k / (ARC_SAMPLES - 1);
         int x = (int)lround(cx + r * cos(a)), y = (int)lround(cy + r * sin(a));
-        if (x < 0 || y < 0 || x >= g->w || y >= g->h)
-            continue;
-        s += g->v[(size_t)y * (size_t)g->w + (size_t)x];
-        c++;
+        out[k] = x < 0 || y < 0 || x >= g->w || y >= g->h
+                     ? NAN
+                     : g->v[(size_t)y * (size_t)g->w + (size_t)x];
     }
-    return c * 10 >= NS * 9 ? s / c : NAN;
+}
+
+/* The jump from the 4 rings inside radius r to the 4 rings outside on one
+ * arc, averaged over the angles where all 8 rings lie in the image (the
+ * same angles inside and outside); their number in *visible.  NAN when
+ * there are none. */
+static double arc_jump(const double (*q)[ARC_SAMPLES], int r, int *visible)
+{
+    double acc = 0;
+    int n = 0;
+    for (int k = 0; k < ARC_SAMPLES; k++) {
+        double j = 0.25 * (q[r + 1][k] + q[r + 2][k] + q[r + 3][k] + q[r + 4][k] - q[r - 1][k] -
+                           q[r - 2][k] - q[r - 3][k] - q[r - 4][k]);
+        if (isfinite(j)) {
+            acc += j;
+            n++;
+        }
+    }
+    *visible = n;
+    return n > 0 ? acc / n : NAN;
+}
+
+/*
+ * The limbus score of radius r from the two lateral arcs' grey levels
+ * (ring[side][radius][angle]): the smaller of the two jumps, so that a
+ * strong edge on one side only (an eye corner, the skin) cannot win; NAN
+ * when neither arc is seen whole.
+ *
+ * An arc is seen whole when at least 90 % of its angles lie in the image.
+ * When only one is, the iris may simply reach the image's edge (CASIA V1
+ * eyes often do), so the whole arc decides alone, as the only evidence
+ * there is; but if the other arc is at least half visible and its visible
+ * part shows no edge of the limbus's polarity at all (a jump <= 0: not
+ * darker inside than outside), that refutes the radius, and its jump is
+ * the score.  A partly visible arc can refute an edge, never confirm one:
+ * its magnitude is not compared with a whole arc's.  Without the
+ * refutation the skin's edge, seen on one arc while the other arc ran a
+ * few pixels off the image, beat a faint limbus (MMU1 lecr1: 97 pixels
+ * instead of 57).
+ */
+static double limbus_score(double (*ring)[MAX_HALF_R + 8][ARC_SAMPLES], int r)
+{
+    double jump[2];
+    int visible[2];
+    bool whole[2];
+    for (int side = 0; side < 2; side++) {
+        jump[side] = arc_jump((const double(*)[ARC_SAMPLES])ring[side], r, &visible[side]);
+        whole[side] = 10 * visible[side] >= 9 * ARC_SAMPLES;
+    }
+    if (whole[0] && whole[1])
+        return fmin(jump[0], jump[1]);
+    if (!whole[0] && !whole[1])
+        return NAN;
+    int seen = whole[0] ? 0 : 1, other = 1 - seen;
+    if (2 * visible[other] >= ARC_SAMPLES && jump[other] <= 0)
+        return jump[other];
+    return jump[seen];
 }
 
 /*
  * Coarse limbus: centres near the pupil's, radii from 1.35 to 5 pupil
  * radii; on each lateral arc the jump from a band of 4 rings inside to 4
  * rings outside (the limbus is a soft edge, some 10 pixels wide at full
- * size).  The score is the smaller of the two jumps, so that a strong
- * edge on one side only (an eye corner, the skin) cannot win; the radius
- * chosen is explained below.
+ * size), scored by limbus_score; the radius chosen is explained below.
  */
 #define LIMBUS_NEAR_BEST 0.8
 #define LIMBUS_MIN_RATIO 1.9 /* pupil/iris radius ratio 0.53 */
@@ -575,7 +627,7 @@ static bool find_limbus_coarse(const half_image *g, const circle *pupil, circle 
         rmax = MAX_HALF_R - 4;
     int d = (int)ceil(0.1 * rp) + 1;
     best->score = -1;
-    double ring[2][MAX_HALF_R + 8];
+    double ring[2][MAX_HALF_R + 8][ARC_SAMPLES];
     circle per_r[MAX_HALF_R + 8];
     for (int r = 0; r < MAX_HALF_R + 8; r++)
         per_r[r] = (circle){0, 0, 0, -1};
@@ -589,17 +641,11 @@ static bool find_limbus_coarse(const half_image *g, const circle *pupil, circle 
             double cx = pupil->x + ox, cy = pupil->y + oy;
             for (int side = 0; side < 2; side++)
                 for (int r = rmin - 4; r <= rmax + 4; r++)
-                    ring[side][r] = lateral_arc(g, cx, cy, r, side);
+                    lateral_arc(g, cx, cy, r, side, ring[side][r]);
             /* Both arcs must clear the pupil whatever the offset. */
             int from = rmin + (abs(ox) > abs(oy) ? abs(ox) : abs(oy));
             for (int r = from; r <= rmax; r++) {
-                double jump[2];
-                for (int side = 0; side < 2; side++) {
-                    const double *q = ring[side];
-                    jump[side] = 0.25 * (q[r + 1] + q[r + 2] + q[r + 3] + q[r + 4] - q[r - 1] -
-                                         q[r - 2] - q[r - 3] - q[r - 4]);
-                }
-                double sc = fmin(jump[0], jump[1]);
+                double sc = limbus_score(ring, r);
                 if (isfinite(sc) && sc > per_r[r].score) {
                     per_r[r].score = sc;
                     per_r[r].x = cx;
