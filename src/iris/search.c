@@ -79,6 +79,11 @@ struct huella_iris_gallery {
 typedef void (*counts_fn)(const uint8_t *tpl, const uint8_t *probes, unsigned nshift, unsigned b0,
                           unsigned b1, bool add, uint32_t *dv);
 
+/* Both stages and the test between them for one template (see
+ * search_shard), where a kernel has its own; NULL otherwise. */
+typedef bool (*stages_fn)(const uint8_t *tpl, const uint8_t *probes, unsigned nshift,
+                          const int32_t *limit, unsigned r, uint32_t *dv);
+
 /* ---- portable kernel ---------------------------------------------------- */
 
 static uint64_t load64(const uint8_t *p)
@@ -321,6 +326,33 @@ counts_avx512(const uint8_t *tpl, const uint8_t *probes, unsigned nshift, unsign
     }
 }
 
+/* Both stages for one template, with the test between them in vectors:
+ * rows 0-5 for every shift into dv; then, for each group of eight shifts,
+ * the bound limit[v + r] gathered and compared with d; rows 6-7 are added
+ * only if some shift passes.  Returns whether they were (the template can
+ * still reach the cut); the same counts and the same decision as
+ * counts_avx512 and the scalar test in search_shard. */
+__attribute__((target("avx512f,avx512vl,avx512vpopcntdq,avx2"))) static bool
+stages_avx512(const uint8_t *tpl, const uint8_t *probes, unsigned nshift, const int32_t *limit,
+              unsigned r, uint32_t *dv)
+{
+    counts_avx512_n(tpl, probes, nshift, 0, STAGE1_BYTES / 64, false, dv);
+    const __m256i low = _mm256_set1_epi32(0xffff), rr = _mm256_set1_epi32((int)r);
+    bool needed = false;
+    unsigned s = 0;
+    for (; s + 8 <= nshift; s += 8) {
+        __m256i c = _mm256_loadu_si256((const __m256i *)(const void *)(dv + s));
+        __m256i idx = _mm256_add_epi32(_mm256_srli_epi32(c, 16), rr);
+        __m256i lim = _mm256_i32gather_epi32((const int *)limit, idx, 4);
+        needed |= _mm256_cmple_epi32_mask(_mm256_and_si256(c, low), lim) != 0;
+    }
+    for (; s < nshift; s++)
+        needed |= (int32_t)(dv[s] & 0xffffu) <= limit[(dv[s] >> 16) + r];
+    if (needed)
+        counts_avx512_n(tpl, probes, nshift, STAGE1_BYTES, 1, true, dv);
+    return needed;
+}
+
 #endif /* HUELLA_IRIS_X86 */
 
 /* ---- kernel selection ---------------------------------------------------- */
@@ -392,6 +424,16 @@ static counts_fn kernel_function(huella_iris_kernel kernel)
     default:
         return counts_portable;
     }
+}
+
+static stages_fn stages_function(huella_iris_kernel kernel)
+{
+#if HUELLA_IRIS_X86
+    if (resolve_kernel(kernel) == HUELLA_IRIS_KERNEL_AVX512 && __builtin_cpu_supports("avx512vl"))
+        return stages_avx512;
+#endif
+    (void)kernel;
+    return NULL;
 }
 
 huella_status huella_iris_gallery_set_kernel(huella_iris_gallery *g, huella_iris_kernel kernel,
@@ -598,6 +640,7 @@ typedef struct shard {
     int max_shift;
     unsigned probe_total, probe_tail;
     counts_fn counts;
+    stages_fn stages;
     size_t begin, end;
     size_t k;
     double threshold;
@@ -649,11 +692,11 @@ static void offer(shard *sh, const candidate *c)
  * Before any row, the same test with d1 = 0 and V = the smaller mask
  * popcount skips the template altogether.
  */
-static void fill_limits(const huella_iris_gallery *g, double cut, unsigned vtop, int16_t *limit)
+static void fill_limits(const huella_iris_gallery *g, double cut, unsigned vtop, int32_t *limit)
 {
     for (unsigned v = 0; v <= vtop; v++) {
         if (cut >= 1.0) { /* every distance is at most 1.0 */
-            limit[v] = (int16_t)v;
+            limit[v] = (int32_t)v;
             continue;
         }
         if (v < HUELLA_IRIS_MIN_VALID_BITS) {
@@ -662,11 +705,11 @@ static void fill_limits(const huella_iris_gallery *g, double cut, unsigned vtop,
         }
         double x = 0.5 * (double)v - (0.5 - cut) * g->root[v] + 1e-6;
         if (x >= (double)v)
-            limit[v] = (int16_t)v;
+            limit[v] = (int32_t)v;
         else if (x < 0.0)
             limit[v] = -1;
         else
-            limit[v] = (int16_t)x; /* x >= 0: truncation is floor */
+            limit[v] = (int32_t)x; /* x >= 0: truncation is floor */
     }
 }
 
@@ -675,7 +718,7 @@ static void *search_shard(void *arg)
     shard *sh = arg;
     const huella_iris_gallery *g = sh->g;
     uint32_t dv[MAX_SHIFTS];
-    int16_t limit[HUELLA_IRIS_CODE_BITS + 1];
+    int32_t limit[HUELLA_IRIS_CODE_BITS + 1];
     double limit_cut = cut_of(sh);
     fill_limits(g, limit_cut, sh->probe_total, limit);
     for (size_t i = sh->begin; i < sh->end; i++) {
@@ -690,14 +733,19 @@ static void *search_shard(void *arg)
         if (limit[vmax] < 0)
             continue;
         const uint8_t *tpl = g->slots + i * SLOT_BYTES;
-        sh->counts(tpl, sh->probes, sh->nshift, 0, STAGE1_BYTES, false, dv);
         unsigned r = g->mask_tail[i] < sh->probe_tail ? g->mask_tail[i] : sh->probe_tail;
-        bool needed = false;
-        for (unsigned s = 0; s < sh->nshift; s++)
-            needed |= (int)(dv[s] & 0xffffu) <= limit[(dv[s] >> 16) + r];
-        if (!needed)
-            continue;
-        sh->counts(tpl, sh->probes, sh->nshift, STAGE1_BYTES, HUELLA_IRIS_CODE_BYTES, true, dv);
+        if (sh->stages) {
+            if (!sh->stages(tpl, sh->probes, sh->nshift, limit, r, dv))
+                continue;
+        } else {
+            sh->counts(tpl, sh->probes, sh->nshift, 0, STAGE1_BYTES, false, dv);
+            bool needed = false;
+            for (unsigned s = 0; s < sh->nshift; s++)
+                needed |= (int32_t)(dv[s] & 0xffffu) <= limit[(dv[s] >> 16) + r];
+            if (!needed)
+                continue;
+            sh->counts(tpl, sh->probes, sh->nshift, STAGE1_BYTES, HUELLA_IRIS_CODE_BYTES, true, dv);
+        }
         /* Same operations and tie rule as huella_iris_distance, over the
          * shifts that can reach the cut (the best one, if it can). */
         candidate c = {2.0, g->ids[i], 0, 0};
@@ -792,6 +840,7 @@ huella_status huella_iris_gallery_search(const huella_iris_gallery *g,
         sh->probe_total = probe_total;
         sh->probe_tail = probe_tail;
         sh->counts = counts;
+        sh->stages = stages_function(g->kernel);
         sh->begin = g->used * t / nthreads;
         sh->end = g->used * (t + 1) / nthreads;
         sh->k = k;
