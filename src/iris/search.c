@@ -37,6 +37,7 @@
 
 #include <math.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -641,7 +642,8 @@ typedef struct shard {
     unsigned probe_total, probe_tail;
     counts_fn counts;
     stages_fn stages;
-    size_t begin, end;
+    atomic_size_t *next; /* the first slot no thread has taken yet */
+    size_t used;         /* slots to search: [0, used) */
     size_t k;
     double threshold;
     candidate *top; /* sorted, best first */
@@ -713,6 +715,12 @@ static void fill_limits(const huella_iris_gallery *g, double cut, unsigned vtop,
     }
 }
 
+/* Threads take the slots SEARCH_CHUNK at a time (2 MiB of templates) from
+ * a shared counter, so that a thread slowed by other work on its core
+ * takes fewer of them; each keeps its own top-k over what it took (the
+ * merged top-k does not depend on who took what). */
+#define SEARCH_CHUNK ((size_t)4096)
+
 static void *search_shard(void *arg)
 {
     shard *sh = arg;
@@ -721,53 +729,60 @@ static void *search_shard(void *arg)
     int32_t limit[HUELLA_IRIS_CODE_BITS + 1];
     double limit_cut = cut_of(sh);
     fill_limits(g, limit_cut, sh->probe_total, limit);
-    for (size_t i = sh->begin; i < sh->end; i++) {
-        if (!g->alive[i])
-            continue;
-        double cut = cut_of(sh);
-        if (cut != limit_cut) {
-            fill_limits(g, cut, sh->probe_total, limit);
-            limit_cut = cut;
-        }
-        unsigned vmax = g->mask_total[i] < sh->probe_total ? g->mask_total[i] : sh->probe_total;
-        if (limit[vmax] < 0)
-            continue;
-        const uint8_t *tpl = g->slots + i * SLOT_BYTES;
-        unsigned r = g->mask_tail[i] < sh->probe_tail ? g->mask_tail[i] : sh->probe_tail;
-        if (sh->stages) {
-            if (!sh->stages(tpl, sh->probes, sh->nshift, limit, r, dv))
+    for (;;) {
+        size_t begin = atomic_fetch_add(sh->next, SEARCH_CHUNK);
+        if (begin >= sh->used)
+            break;
+        size_t end = sh->used - begin < SEARCH_CHUNK ? sh->used : begin + SEARCH_CHUNK;
+        for (size_t i = begin; i < end; i++) {
+            if (!g->alive[i])
                 continue;
-        } else {
-            sh->counts(tpl, sh->probes, sh->nshift, 0, STAGE1_BYTES, false, dv);
-            bool needed = false;
-            for (unsigned s = 0; s < sh->nshift; s++)
-                needed |= (int32_t)(dv[s] & 0xffffu) <= limit[(dv[s] >> 16) + r];
-            if (!needed)
-                continue;
-            sh->counts(tpl, sh->probes, sh->nshift, STAGE1_BYTES, HUELLA_IRIS_CODE_BYTES, true, dv);
-        }
-        /* Same operations and tie rule as huella_iris_distance, over the
-         * shifts that can reach the cut (the best one, if it can). */
-        candidate c = {2.0, g->ids[i], 0, 0};
-        for (unsigned s = 0; s < sh->nshift; s++) {
-            unsigned d = dv[s] & 0xffffu, v = dv[s] >> 16;
-            if ((int)d > limit[v])
-                continue;
-            double hd = (v < HUELLA_IRIS_MIN_VALID_BITS || d > v)
-                            ? 1.0
-                            : 0.5 - (0.5 - (double)d / (double)v) * g->scale[v];
-            if (hd > 1.0)
-                hd = 1.0;
-            int shift = (int)s - sh->max_shift;
-            int as = shift < 0 ? -shift : shift, ab = c.shift < 0 ? -c.shift : c.shift;
-            if (hd < c.distance || (hd == c.distance && as < ab)) {
-                c.distance = hd;
-                c.shift = shift;
-                c.valid = v;
+            double cut = cut_of(sh);
+            if (cut != limit_cut) {
+                fill_limits(g, cut, sh->probe_total, limit);
+                limit_cut = cut;
             }
+            unsigned vmax = g->mask_total[i] < sh->probe_total ? g->mask_total[i] : sh->probe_total;
+            if (limit[vmax] < 0)
+                continue;
+            const uint8_t *tpl = g->slots + i * SLOT_BYTES;
+            unsigned r = g->mask_tail[i] < sh->probe_tail ? g->mask_tail[i] : sh->probe_tail;
+            if (sh->stages) {
+                if (!sh->stages(tpl, sh->probes, sh->nshift, limit, r, dv))
+                    continue;
+            } else {
+                sh->counts(tpl, sh->probes, sh->nshift, 0, STAGE1_BYTES, false, dv);
+                bool needed = false;
+                for (unsigned s = 0; s < sh->nshift; s++)
+                    needed |= (int32_t)(dv[s] & 0xffffu) <= limit[(dv[s] >> 16) + r];
+                if (!needed)
+                    continue;
+                sh->counts(tpl, sh->probes, sh->nshift, STAGE1_BYTES, HUELLA_IRIS_CODE_BYTES, true,
+                           dv);
+            }
+            /* Same operations and tie rule as huella_iris_distance, over the
+             * shifts that can reach the cut (the best one, if it can). */
+            candidate c = {2.0, g->ids[i], 0, 0};
+            for (unsigned s = 0; s < sh->nshift; s++) {
+                unsigned d = dv[s] & 0xffffu, v = dv[s] >> 16;
+                if ((int)d > limit[v])
+                    continue;
+                double hd = (v < HUELLA_IRIS_MIN_VALID_BITS || d > v)
+                                ? 1.0
+                                : 0.5 - (0.5 - (double)d / (double)v) * g->scale[v];
+                if (hd > 1.0)
+                    hd = 1.0;
+                int shift = (int)s - sh->max_shift;
+                int as = shift < 0 ? -shift : shift, ab = c.shift < 0 ? -c.shift : c.shift;
+                if (hd < c.distance || (hd == c.distance && as < ab)) {
+                    c.distance = hd;
+                    c.shift = shift;
+                    c.valid = v;
+                }
+            }
+            if (c.distance <= 1.0)
+                offer(sh, &c);
         }
-        if (c.distance <= 1.0)
-            offer(sh, &c);
     }
     return NULL;
 }
@@ -830,6 +845,8 @@ huella_status huella_iris_gallery_search(const huella_iris_gallery *g,
 
     pthread_t tid[256];
     size_t started = 0;
+    atomic_size_t next;
+    atomic_init(&next, 0);
     huella_status st = HUELLA_OK;
     for (size_t t = 0; t < nthreads; t++) {
         shard *sh = &shards[t];
@@ -841,8 +858,8 @@ huella_status huella_iris_gallery_search(const huella_iris_gallery *g,
         sh->probe_tail = probe_tail;
         sh->counts = counts;
         sh->stages = stages_function(g->kernel);
-        sh->begin = g->used * t / nthreads;
-        sh->end = g->used * (t + 1) / nthreads;
+        sh->next = &next;
+        sh->used = g->used;
         sh->k = k;
         sh->threshold = threshold;
         sh->top = tops + t * k;
