@@ -320,6 +320,9 @@ counts_avx512(const uint8_t *tpl, const uint8_t *probes, unsigned nshift, unsign
     case 3:
         counts_avx512_n(tpl, probes, nshift, b0, 3, add, dv);
         break;
+    case 4:
+        counts_avx512_n(tpl, probes, nshift, b0, 4, add, dv);
+        break;
     default:
         for (unsigned o = b0; o < b1; o += 64)
             counts_avx512_n(tpl, probes, nshift, o, 1, add || o > b0, dv);
@@ -721,6 +724,16 @@ static void fill_limits(const huella_iris_gallery *g, double cut, unsigned vtop,
  * merged top-k does not depend on who took what). */
 #define SEARCH_CHUNK ((size_t)4096)
 
+/* With a kernel of its own for both stages (see stages_fn), the first
+ * SAMPLE templates of every chunk go through the two stages; if fewer than
+ * half of them stopped after rows 0-5, the rest of the chunk is counted in
+ * one pass over all rows, which costs less than the two stages of a
+ * template that needs both (one load of the template, one reduction, no
+ * test between them) and gives the same counts.  The cut at k = 100 in a
+ * large gallery leaves most templates needing rows 6-7; at k = 10 most
+ * stop. */
+#define SAMPLE ((size_t)256)
+
 static void *search_shard(void *arg)
 {
     shard *sh = arg;
@@ -734,6 +747,8 @@ static void *search_shard(void *arg)
         if (begin >= sh->used)
             break;
         size_t end = sh->used - begin < SEARCH_CHUNK ? sh->used : begin + SEARCH_CHUNK;
+        size_t sampled = 0, exits = 0;
+        bool full = false;
         for (size_t i = begin; i < end; i++) {
             if (!g->alive[i])
                 continue;
@@ -747,8 +762,14 @@ static void *search_shard(void *arg)
                 continue;
             const uint8_t *tpl = g->slots + i * SLOT_BYTES;
             unsigned r = g->mask_tail[i] < sh->probe_tail ? g->mask_tail[i] : sh->probe_tail;
-            if (sh->stages) {
-                if (!sh->stages(tpl, sh->probes, sh->nshift, limit, r, dv))
+            if (full) {
+                sh->counts(tpl, sh->probes, sh->nshift, 0, HUELLA_IRIS_CODE_BYTES, false, dv);
+            } else if (sh->stages) {
+                bool needed = sh->stages(tpl, sh->probes, sh->nshift, limit, r, dv);
+                exits += !needed;
+                if (++sampled == SAMPLE)
+                    full = exits * 2 < sampled;
+                if (!needed)
                     continue;
             } else {
                 sh->counts(tpl, sh->probes, sh->nshift, 0, STAGE1_BYTES, false, dv);
