@@ -23,9 +23,12 @@
  *    its mask popcount alone proves it cannot reach the current cut (the
  *    k-th best so far, or the threshold), and the last two rows are skipped
  *    when, after the first six, a bound proves no shift can (see
- *    fill_limits below);
- *  - the gallery is split into contiguous shards, one pthread each, each
- *    with its own top-k, merged at the end.
+ *    fill_limits below; with AVX-512, a stretch of the gallery where few
+ *    templates stop there is counted in one pass instead, see SAMPLE);
+ *  - the AVX-512 VPOPCNTDQ kernel reduces eight shifts' accumulators at
+ *    once and tests the bound on eight shifts at a time;
+ *  - threads take the gallery in chunks from a shared counter, each with
+ *    its own top-k, merged at the end.
  *
  * Process-wide state: the only one read is the compiler runtime's CPU
  * feature table behind __builtin_cpu_supports (filled once at start-up by
