@@ -198,10 +198,10 @@ static size_t brute_force(const huella_iris_code *probe, const huella_iris_code 
 static void check_search(const huella_iris_gallery *g, const huella_iris_code *probe, int max_shift,
                          size_t k, double threshold, int threads, const ref_entry *ref, size_t nref)
 {
-    huella_iris_match results[64];
-    size_t n = 99;
+    huella_iris_match results[128];
+    size_t n = 999;
     huella_error err;
-    assert_true(k <= 64);
+    assert_true(k <= 128);
     assert_int_equal(
         huella_iris_gallery_search(g, probe, max_shift, k, threshold, threads, results, &n, &err),
         HUELLA_OK);
@@ -374,12 +374,112 @@ static void sparse_probe_mask_is_the_brute_force_answer(void **state)
     search_fixture_free(g, codes, ids, ref);
 }
 
+/* Template masks that are sparse in every way the two stages of the
+ * search treat apart (rows 6-7 empty, only rows 6-7, only rows 0-1, fewer
+ * valid bits than the minimum, none), in a gallery with erased templates
+ * (first tombstones, then a compaction with tombstones after it), probes
+ * full and sparse: with every kernel, one to three threads and k up to
+ * 100 (the depth identification keeps), exactly the brute-force answer. */
+static void sparse_and_erased_templates_are_the_brute_force_answer(void **state)
+{
+    (void)state;
+    enum { N = 1500 };
+    const size_t tail = 6 * HUELLA_IRIS_ROW_BYTES; /* rows 6-7 start here */
+    uint64_t s = 2026;
+    huella_iris_code probe;
+    random_code(&probe, &s);
+    huella_iris_code *codes = malloc(N * sizeof *codes);
+    uint64_t *ids = malloc(N * sizeof *ids);
+    ref_entry *ref = malloc(N * sizeof *ref);
+    bool *alive = malloc(N * sizeof *alive);
+    assert_non_null(codes);
+    assert_non_null(ids);
+    assert_non_null(ref);
+    assert_non_null(alive);
+    huella_iris_gallery *g;
+    assert_int_equal(huella_iris_gallery_new(&g, NULL), HUELLA_OK);
+    for (size_t i = 0; i < N; i++) {
+        huella_iris_code *c = &codes[i];
+        if (i % 30 == 3)
+            genuine_of(&probe, c, &s);
+        else
+            random_code(c, &s);
+        switch (i % 9) {
+        case 1: /* rows 6-7 masked out */
+            memset(c->mask + tail, 0, HUELLA_IRIS_CODE_BYTES - tail);
+            break;
+        case 2: /* only rows 6-7 */
+            memset(c->mask, 0, tail);
+            break;
+        case 4: /* only rows 0-1 */
+            memset(c->mask + 2 * HUELLA_IRIS_ROW_BYTES, 0,
+                   HUELLA_IRIS_CODE_BYTES - 2 * HUELLA_IRIS_ROW_BYTES);
+            break;
+        case 5: /* below the minimum of valid bits: 30 bytes of row 3 */
+            memset(c->mask, 0, HUELLA_IRIS_CODE_BYTES);
+            memset(c->mask + 3 * HUELLA_IRIS_ROW_BYTES, 0xff, 30);
+            break;
+        case 7: /* no valid bit at all */
+            memset(c->mask, 0, HUELLA_IRIS_CODE_BYTES);
+            break;
+        default:
+            break;
+        }
+        assert_int_equal(huella_iris_gallery_add(g, c, &ids[i], NULL), HUELLA_OK);
+        alive[i] = true;
+    }
+    huella_iris_code probes[2] = {probe, probe};
+    memset(probes[1].mask + tail, 0, HUELLA_IRIS_CODE_BYTES - tail);
+    for (int phase = 0; phase < 2; phase++) {
+        /* phase 0: a fifth erased, left as tombstones; phase 1: another
+         * fifth, which compacts the store part-way and leaves tombstones
+         * after it */
+        for (size_t i = (size_t)phase + 1; i < N; i += 5) {
+            assert_int_equal(huella_iris_gallery_remove(g, ids[i], NULL), HUELLA_OK);
+            alive[i] = false;
+        }
+        assert_int_equal(huella_iris_gallery_count(g), N - (size_t)(phase + 1) * (N / 5));
+        for (size_t p = 0; p < 2; p++)
+            for (int shift = 8 - 6 * phase; shift >= 2; shift -= 6) {
+                size_t nref = brute_force(&probes[p], codes, ids, alive, N, shift, 2.0, ref);
+                assert_true(nref > 100);
+                double threshold = ref[40].distance;
+                for (size_t k = 0; k < N_KERNELS; k++) {
+                    if (!huella_iris_kernel_supported(kernels[k]))
+                        continue;
+                    assert_int_equal(huella_iris_gallery_set_kernel(g, kernels[k], NULL),
+                                     HUELLA_OK);
+                    check_search(g, &probes[p], shift, 1, 2.0, 1, ref, nref);
+                    check_search(g, &probes[p], shift, 10, 2.0, 2, ref, nref);
+                    check_search(g, &probes[p], shift, 100, 2.0, 3, ref, nref);
+                    check_search(g, &probes[p], shift, 100, 1.0, 1, ref, nref);
+                }
+                size_t nthr = 0; /* ref is sorted: what is at or below the threshold */
+                while (nthr < nref && ref[nthr].distance <= threshold)
+                    nthr++;
+                for (size_t k = 0; k < N_KERNELS; k++) {
+                    if (!huella_iris_kernel_supported(kernels[k]))
+                        continue;
+                    assert_int_equal(huella_iris_gallery_set_kernel(g, kernels[k], NULL),
+                                     HUELLA_OK);
+                    check_search(g, &probes[p], shift, 100, threshold, 2, ref, nthr);
+                }
+            }
+    }
+    huella_iris_gallery_free(g);
+    free(codes);
+    free(ids);
+    free(ref);
+    free(alive);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(kernels_count_like_the_reference),
         cmocka_unit_test(top_k_is_the_brute_force_answer),
         cmocka_unit_test(sparse_probe_mask_is_the_brute_force_answer),
+        cmocka_unit_test(sparse_and_erased_templates_are_the_brute_force_answer),
         cmocka_unit_test(add_and_remove_keep_ids),
         cmocka_unit_test(arguments_are_checked),
     };

@@ -23,9 +23,12 @@
  *    its mask popcount alone proves it cannot reach the current cut (the
  *    k-th best so far, or the threshold), and the last two rows are skipped
  *    when, after the first six, a bound proves no shift can (see
- *    fill_limits below);
- *  - the gallery is split into contiguous shards, one pthread each, each
- *    with its own top-k, merged at the end.
+ *    fill_limits below; with AVX-512, a stretch of the gallery where few
+ *    templates stop there is counted in one pass instead, see SAMPLE);
+ *  - the AVX-512 VPOPCNTDQ kernel reduces eight shifts' accumulators at
+ *    once and tests the bound on eight shifts at a time;
+ *  - threads take the gallery in chunks from a shared counter, each with
+ *    its own top-k, merged at the end.
  *
  * Process-wide state: the only one read is the compiler runtime's CPU
  * feature table behind __builtin_cpu_supports (filled once at start-up by
@@ -37,6 +40,7 @@
 
 #include <math.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -72,11 +76,17 @@ struct huella_iris_gallery {
     double root[HUELLA_IRIS_CODE_BITS + 1];
 };
 
-/* Kernel: for each of nshift rotated probes (SLOT_BYTES apart), add to
- * dv[s] the counts over bytes [b0, b1) of the code (and the same bytes of
- * the mask), packed as disagree | valid << 16.  b0, b1 multiples of 64. */
+/* Kernel: for each of nshift rotated probes (SLOT_BYTES apart), the
+ * counts over bytes [b0, b1) of the code (and the same bytes of the mask),
+ * packed as disagree | valid << 16, stored in dv[s] (added to it when
+ * add).  b0, b1 multiples of 64. */
 typedef void (*counts_fn)(const uint8_t *tpl, const uint8_t *probes, unsigned nshift, unsigned b0,
-                          unsigned b1, uint32_t *dv);
+                          unsigned b1, bool add, uint32_t *dv);
+
+/* Both stages and the test between them for one template (see
+ * search_shard), where a kernel has its own; NULL otherwise. */
+typedef bool (*stages_fn)(const uint8_t *tpl, const uint8_t *probes, unsigned nshift,
+                          const int32_t *limit, unsigned r, uint32_t *dv);
 
 /* ---- portable kernel ---------------------------------------------------- */
 
@@ -96,7 +106,7 @@ static unsigned popcount64(uint64_t x)
 }
 
 static void counts_portable(const uint8_t *tpl, const uint8_t *probes, unsigned nshift, unsigned b0,
-                            unsigned b1, uint32_t *dv)
+                            unsigned b1, bool add, uint32_t *dv)
 {
     for (unsigned s = 0; s < nshift; s++) {
         const uint8_t *p = probes + (size_t)s * SLOT_BYTES;
@@ -107,7 +117,7 @@ static void counts_portable(const uint8_t *tpl, const uint8_t *probes, unsigned 
             d += popcount64((load64(tpl + o) ^ load64(p + o)) & m);
             v += popcount64(m);
         }
-        dv[s] += d | (v << 16);
+        dv[s] = (add ? dv[s] : 0) + (d | (v << 16));
     }
 }
 
@@ -127,7 +137,7 @@ __attribute__((target("avx2,popcnt"))) static __m256i popcount_bytes256(__m256i 
 
 __attribute__((target("avx2,popcnt"))) static inline void
 counts_avx2_n(const uint8_t *tpl, const uint8_t *probes, unsigned nshift, unsigned b0,
-              unsigned chunks, uint32_t *dv)
+              unsigned chunks, bool add, uint32_t *dv)
 {
     const __m256i zero = _mm256_setzero_si256();
     for (unsigned s = 0; s < nshift; s++) {
@@ -152,7 +162,7 @@ counts_avx2_n(const uint8_t *tpl, const uint8_t *probes, unsigned nshift, unsign
         __m128i h = _mm_add_epi64(_mm256_castsi256_si128(t4), _mm256_extracti128_si256(t4, 1));
         h = _mm_add_epi64(h, _mm_unpackhi_epi64(h, h));
         uint64_t sum = (uint64_t)_mm_cvtsi128_si64(h);
-        dv[s] += (uint32_t)(sum & 0xffffu) | ((uint32_t)(sum >> 32) << 16);
+        dv[s] = (add ? dv[s] : 0) + ((uint32_t)(sum & 0xffffu) | ((uint32_t)(sum >> 32) << 16));
     }
 }
 
@@ -160,18 +170,18 @@ counts_avx2_n(const uint8_t *tpl, const uint8_t *probes, unsigned nshift, unsign
 __attribute__((target("avx2,popcnt"))) static void counts_avx2(const uint8_t *tpl,
                                                                const uint8_t *probes,
                                                                unsigned nshift, unsigned b0,
-                                                               unsigned b1, uint32_t *dv)
+                                                               unsigned b1, bool add, uint32_t *dv)
 {
     switch ((b1 - b0) / 32) {
     case 2:
-        counts_avx2_n(tpl, probes, nshift, b0, 2, dv);
+        counts_avx2_n(tpl, probes, nshift, b0, 2, add, dv);
         break;
     case 6:
-        counts_avx2_n(tpl, probes, nshift, b0, 6, dv);
+        counts_avx2_n(tpl, probes, nshift, b0, 6, add, dv);
         break;
     default:
         for (unsigned o = b0; o < b1; o += 64)
-            counts_avx2_n(tpl, probes, nshift, o, 2, dv);
+            counts_avx2_n(tpl, probes, nshift, o, 2, add || o > b0, dv);
         break;
     }
 }
@@ -188,7 +198,7 @@ __attribute__((target("avx512f,avx512bw"))) static __m512i popcount_bytes512(__m
 
 __attribute__((target("avx512f,avx512bw"))) static inline void
 counts_avx512bw_n(const uint8_t *tpl, const uint8_t *probes, unsigned nshift, unsigned b0,
-                  unsigned chunks, uint32_t *dv)
+                  unsigned chunks, bool add, uint32_t *dv)
 {
     const __m512i zero = _mm512_setzero_si512();
     for (unsigned s = 0; s < nshift; s++) {
@@ -208,73 +218,146 @@ counts_avx512bw_n(const uint8_t *tpl, const uint8_t *probes, unsigned nshift, un
         __m512i t8 = _mm512_add_epi64(_mm512_sad_epu8(cd, zero),
                                       _mm512_slli_epi64(_mm512_sad_epu8(cv, zero), 32));
         uint64_t sum = (uint64_t)_mm512_reduce_add_epi64(t8);
-        dv[s] += (uint32_t)(sum & 0xffffu) | ((uint32_t)(sum >> 32) << 16);
+        dv[s] = (add ? dv[s] : 0) + ((uint32_t)(sum & 0xffffu) | ((uint32_t)(sum >> 32) << 16));
     }
 }
 
 __attribute__((target("avx512f,avx512bw"))) static void
 counts_avx512bw(const uint8_t *tpl, const uint8_t *probes, unsigned nshift, unsigned b0,
-                unsigned b1, uint32_t *dv)
+                unsigned b1, bool add, uint32_t *dv)
 {
     switch ((b1 - b0) / 64) {
     case 1:
-        counts_avx512bw_n(tpl, probes, nshift, b0, 1, dv);
+        counts_avx512bw_n(tpl, probes, nshift, b0, 1, add, dv);
         break;
     case 3:
-        counts_avx512bw_n(tpl, probes, nshift, b0, 3, dv);
+        counts_avx512bw_n(tpl, probes, nshift, b0, 3, add, dv);
         break;
     default:
         for (unsigned o = b0; o < b1; o += 64)
-            counts_avx512bw_n(tpl, probes, nshift, o, 1, dv);
+            counts_avx512bw_n(tpl, probes, nshift, o, 1, add || o > b0, dv);
         break;
     }
 }
 
+/* Lane sums of eight vectors at once: lane j of the result is the sum of
+ * the eight 64-bit lanes of a[j].  Three rounds of pairwise adds (within
+ * 128-bit lanes, then across them), 21 instructions for eight sums where
+ * eight separate horizontal reductions take about 48 and a scalar tail. */
+__attribute__((target("avx512f"))) static inline __m512i sum_lanes8(const __m512i a[8])
+{
+    __m512i b[4], c[2];
+    for (unsigned j = 0; j < 4; j++) /* [a0+a1, b0+b1, a2+a3, b2+b3, ...] */
+        b[j] = _mm512_add_epi64(_mm512_unpacklo_epi64(a[2 * j], a[2 * j + 1]),
+                                _mm512_unpackhi_epi64(a[2 * j], a[2 * j + 1]));
+    for (unsigned j = 0; j < 2; j++) /* 128-bit lanes 0,2 of both plus 1,3 of both */
+        c[j] = _mm512_add_epi64(_mm512_shuffle_i64x2(b[2 * j], b[2 * j + 1], 0x88),
+                                _mm512_shuffle_i64x2(b[2 * j], b[2 * j + 1], 0xdd));
+    return _mm512_add_epi64(_mm512_shuffle_i64x2(c[0], c[1], 0x88),
+                            _mm512_shuffle_i64x2(c[0], c[1], 0xdd));
+}
+
+/* Counts of one shift over CHUNKS chunks: disagree in the low, valid in
+ * the high half of each 64-bit lane (the lane sums are done later). */
+__attribute__((target("avx512f,avx512vpopcntdq"))) static inline __m512i
+shift_counts512(const __m512i *tc, const __m512i *tm, const uint8_t *p, unsigned chunks)
+{
+    __m512i ad = _mm512_setzero_si512(), av = _mm512_setzero_si512();
+    for (unsigned c = 0; c < chunks; c++) {
+        __m512i pc = _mm512_load_si512((const void *)(p + 64 * c));
+        __m512i pm = _mm512_load_si512((const void *)(p + HUELLA_IRIS_CODE_BYTES + 64 * c));
+        __m512i m = _mm512_and_si512(tm[c], pm);
+        __m512i x = _mm512_and_si512(_mm512_xor_si512(tc[c], pc), m);
+        ad = _mm512_add_epi64(ad, _mm512_popcnt_epi64(x));
+        av = _mm512_add_epi64(av, _mm512_popcnt_epi64(m));
+    }
+    return _mm512_add_epi64(ad, _mm512_slli_epi64(av, 32));
+}
+
 /* The template's chunks are loaded once and stay in registers while the
  * rotated probes stream past; CHUNKS is a constant in each instance so the
- * loop unrolls completely. */
+ * loops unroll completely.  Shifts go eight at a time: each shift's counts
+ * stay in a vector until sum_lanes8 reduces the eight together, and the
+ * eight packed results go to dv in one 32-byte store (or load, add and
+ * store when ADD); a last group of fewer than eight is reduced one by
+ * one. */
 __attribute__((target("avx512f,avx512vpopcntdq"))) static inline void
 counts_avx512_n(const uint8_t *tpl, const uint8_t *probes, unsigned nshift, unsigned b0,
-                unsigned chunks, uint32_t *dv)
+                unsigned chunks, bool add, uint32_t *dv)
 {
     __m512i tc[4], tm[4];
     for (unsigned c = 0; c < chunks; c++) {
         tc[c] = _mm512_load_si512((const void *)(tpl + b0 + 64 * c));
         tm[c] = _mm512_load_si512((const void *)(tpl + HUELLA_IRIS_CODE_BYTES + b0 + 64 * c));
     }
-    for (unsigned s = 0; s < nshift; s++) {
-        const uint8_t *p = probes + (size_t)s * SLOT_BYTES + b0;
-        __m512i acc = _mm512_setzero_si512();
-        for (unsigned c = 0; c < chunks; c++) {
-            __m512i pc = _mm512_load_si512((const void *)(p + 64 * c));
-            __m512i pm = _mm512_load_si512((const void *)(p + HUELLA_IRIS_CODE_BYTES + 64 * c));
-            __m512i m = _mm512_and_si512(tm[c], pm);
-            __m512i x = _mm512_and_si512(_mm512_xor_si512(tc[c], pc), m);
-            /* disagree in the low, valid in the high half of each lane */
-            acc = _mm512_add_epi64(acc, _mm512_popcnt_epi64(x));
-            acc = _mm512_add_epi64(acc, _mm512_slli_epi64(_mm512_popcnt_epi64(m), 32));
-        }
-        uint64_t sum = (uint64_t)_mm512_reduce_add_epi64(acc);
-        dv[s] += (uint32_t)(sum & 0xffffu) | ((uint32_t)(sum >> 32) << 16);
+    const uint8_t *p = probes + b0;
+    unsigned s = 0;
+    for (; s + 8 <= nshift; s += 8) {
+        __m512i acc[8];
+        for (unsigned j = 0; j < 8; j++)
+            acc[j] = shift_counts512(tc, tm, p + (size_t)(s + j) * SLOT_BYTES, chunks);
+        __m512i tot = sum_lanes8(acc);
+        /* d | v << 32 per lane (d, v < 2^16) to d | v << 16 in 32 bits */
+        __m256i packed = _mm512_cvtepi64_epi32(_mm512_or_si512(tot, _mm512_srli_epi64(tot, 16)));
+        if (add)
+            packed = _mm256_add_epi32(packed,
+                                      _mm256_loadu_si256((const __m256i *)(const void *)(dv + s)));
+        _mm256_storeu_si256((__m256i *)(void *)(dv + s), packed);
+    }
+    for (; s < nshift; s++) {
+        uint64_t sum = (uint64_t)_mm512_reduce_add_epi64(
+            shift_counts512(tc, tm, p + (size_t)s * SLOT_BYTES, chunks));
+        uint32_t packed = (uint32_t)(sum & 0xffffu) | ((uint32_t)(sum >> 32) << 16);
+        dv[s] = add ? dv[s] + packed : packed;
     }
 }
 
 __attribute__((target("avx512f,avx512vpopcntdq"))) static void
 counts_avx512(const uint8_t *tpl, const uint8_t *probes, unsigned nshift, unsigned b0, unsigned b1,
-              uint32_t *dv)
+              bool add, uint32_t *dv)
 {
     switch ((b1 - b0) / 64) {
     case 1:
-        counts_avx512_n(tpl, probes, nshift, b0, 1, dv);
+        counts_avx512_n(tpl, probes, nshift, b0, 1, add, dv);
         break;
     case 3:
-        counts_avx512_n(tpl, probes, nshift, b0, 3, dv);
+        counts_avx512_n(tpl, probes, nshift, b0, 3, add, dv);
+        break;
+    case 4:
+        counts_avx512_n(tpl, probes, nshift, b0, 4, add, dv);
         break;
     default:
         for (unsigned o = b0; o < b1; o += 64)
-            counts_avx512_n(tpl, probes, nshift, o, 1, dv);
+            counts_avx512_n(tpl, probes, nshift, o, 1, add || o > b0, dv);
         break;
     }
+}
+
+/* Both stages for one template, with the test between them in vectors:
+ * rows 0-5 for every shift into dv; then, for each group of eight shifts,
+ * the bound limit[v + r] gathered and compared with d; rows 6-7 are added
+ * only if some shift passes.  Returns whether they were (the template can
+ * still reach the cut); the same counts and the same decision as
+ * counts_avx512 and the scalar test in search_shard. */
+__attribute__((target("avx512f,avx512vl,avx512vpopcntdq,avx2"))) static bool
+stages_avx512(const uint8_t *tpl, const uint8_t *probes, unsigned nshift, const int32_t *limit,
+              unsigned r, uint32_t *dv)
+{
+    counts_avx512_n(tpl, probes, nshift, 0, STAGE1_BYTES / 64, false, dv);
+    const __m256i low = _mm256_set1_epi32(0xffff), rr = _mm256_set1_epi32((int)r);
+    bool needed = false;
+    unsigned s = 0;
+    for (; s + 8 <= nshift; s += 8) {
+        __m256i c = _mm256_loadu_si256((const __m256i *)(const void *)(dv + s));
+        __m256i idx = _mm256_add_epi32(_mm256_srli_epi32(c, 16), rr);
+        __m256i lim = _mm256_i32gather_epi32((const int *)limit, idx, 4);
+        needed |= _mm256_cmple_epi32_mask(_mm256_and_si256(c, low), lim) != 0;
+    }
+    for (; s < nshift; s++)
+        needed |= (int32_t)(dv[s] & 0xffffu) <= limit[(dv[s] >> 16) + r];
+    if (needed)
+        counts_avx512_n(tpl, probes, nshift, STAGE1_BYTES, 1, true, dv);
+    return needed;
 }
 
 #endif /* HUELLA_IRIS_X86 */
@@ -348,6 +431,16 @@ static counts_fn kernel_function(huella_iris_kernel kernel)
     default:
         return counts_portable;
     }
+}
+
+static stages_fn stages_function(huella_iris_kernel kernel)
+{
+#if HUELLA_IRIS_X86
+    if (resolve_kernel(kernel) == HUELLA_IRIS_KERNEL_AVX512 && __builtin_cpu_supports("avx512vl"))
+        return stages_avx512;
+#endif
+    (void)kernel;
+    return NULL;
 }
 
 huella_status huella_iris_gallery_set_kernel(huella_iris_gallery *g, huella_iris_kernel kernel,
@@ -554,7 +647,9 @@ typedef struct shard {
     int max_shift;
     unsigned probe_total, probe_tail;
     counts_fn counts;
-    size_t begin, end;
+    stages_fn stages;
+    atomic_size_t *next; /* the first slot no thread has taken yet */
+    size_t used;         /* slots to search: [0, used) */
     size_t k;
     double threshold;
     candidate *top; /* sorted, best first */
@@ -605,11 +700,11 @@ static void offer(shard *sh, const candidate *c)
  * Before any row, the same test with d1 = 0 and V = the smaller mask
  * popcount skips the template altogether.
  */
-static void fill_limits(const huella_iris_gallery *g, double cut, unsigned vtop, int16_t *limit)
+static void fill_limits(const huella_iris_gallery *g, double cut, unsigned vtop, int32_t *limit)
 {
     for (unsigned v = 0; v <= vtop; v++) {
         if (cut >= 1.0) { /* every distance is at most 1.0 */
-            limit[v] = (int16_t)v;
+            limit[v] = (int32_t)v;
             continue;
         }
         if (v < HUELLA_IRIS_MIN_VALID_BITS) {
@@ -618,65 +713,100 @@ static void fill_limits(const huella_iris_gallery *g, double cut, unsigned vtop,
         }
         double x = 0.5 * (double)v - (0.5 - cut) * g->root[v] + 1e-6;
         if (x >= (double)v)
-            limit[v] = (int16_t)v;
+            limit[v] = (int32_t)v;
         else if (x < 0.0)
             limit[v] = -1;
         else
-            limit[v] = (int16_t)x; /* x >= 0: truncation is floor */
+            limit[v] = (int32_t)x; /* x >= 0: truncation is floor */
     }
 }
+
+/* Threads take the slots SEARCH_CHUNK at a time (2 MiB of templates) from
+ * a shared counter, so that a thread slowed by other work on its core
+ * takes fewer of them; each keeps its own top-k over what it took (the
+ * merged top-k does not depend on who took what). */
+#define SEARCH_CHUNK ((size_t)4096)
+
+/* With a kernel of its own for both stages (see stages_fn), the first
+ * SAMPLE templates of every chunk go through the two stages; if fewer than
+ * half of them stopped after rows 0-5, the rest of the chunk is counted in
+ * one pass over all rows, which costs less than the two stages of a
+ * template that needs both (one load of the template, one reduction, no
+ * test between them) and gives the same counts.  The cut at k = 100 in a
+ * large gallery leaves most templates needing rows 6-7; at k = 10 most
+ * stop. */
+#define SAMPLE ((size_t)256)
 
 static void *search_shard(void *arg)
 {
     shard *sh = arg;
     const huella_iris_gallery *g = sh->g;
     uint32_t dv[MAX_SHIFTS];
-    int16_t limit[HUELLA_IRIS_CODE_BITS + 1];
+    int32_t limit[HUELLA_IRIS_CODE_BITS + 1];
     double limit_cut = cut_of(sh);
     fill_limits(g, limit_cut, sh->probe_total, limit);
-    for (size_t i = sh->begin; i < sh->end; i++) {
-        if (!g->alive[i])
-            continue;
-        double cut = cut_of(sh);
-        if (cut != limit_cut) {
-            fill_limits(g, cut, sh->probe_total, limit);
-            limit_cut = cut;
-        }
-        unsigned vmax = g->mask_total[i] < sh->probe_total ? g->mask_total[i] : sh->probe_total;
-        if (limit[vmax] < 0)
-            continue;
-        const uint8_t *tpl = g->slots + i * SLOT_BYTES;
-        memset(dv, 0, sh->nshift * sizeof dv[0]);
-        sh->counts(tpl, sh->probes, sh->nshift, 0, STAGE1_BYTES, dv);
-        unsigned r = g->mask_tail[i] < sh->probe_tail ? g->mask_tail[i] : sh->probe_tail;
-        bool needed = false;
-        for (unsigned s = 0; s < sh->nshift; s++)
-            needed |= (int)(dv[s] & 0xffffu) <= limit[(dv[s] >> 16) + r];
-        if (!needed)
-            continue;
-        sh->counts(tpl, sh->probes, sh->nshift, STAGE1_BYTES, HUELLA_IRIS_CODE_BYTES, dv);
-        /* Same operations and tie rule as huella_iris_distance, over the
-         * shifts that can reach the cut (the best one, if it can). */
-        candidate c = {2.0, g->ids[i], 0, 0};
-        for (unsigned s = 0; s < sh->nshift; s++) {
-            unsigned d = dv[s] & 0xffffu, v = dv[s] >> 16;
-            if ((int)d > limit[v])
+    for (;;) {
+        size_t begin = atomic_fetch_add(sh->next, SEARCH_CHUNK);
+        if (begin >= sh->used)
+            break;
+        size_t end = sh->used - begin < SEARCH_CHUNK ? sh->used : begin + SEARCH_CHUNK;
+        size_t sampled = 0, exits = 0;
+        bool full = false;
+        for (size_t i = begin; i < end; i++) {
+            if (!g->alive[i])
                 continue;
-            double hd = (v < HUELLA_IRIS_MIN_VALID_BITS || d > v)
-                            ? 1.0
-                            : 0.5 - (0.5 - (double)d / (double)v) * g->scale[v];
-            if (hd > 1.0)
-                hd = 1.0;
-            int shift = (int)s - sh->max_shift;
-            int as = shift < 0 ? -shift : shift, ab = c.shift < 0 ? -c.shift : c.shift;
-            if (hd < c.distance || (hd == c.distance && as < ab)) {
-                c.distance = hd;
-                c.shift = shift;
-                c.valid = v;
+            double cut = cut_of(sh);
+            if (cut != limit_cut) {
+                fill_limits(g, cut, sh->probe_total, limit);
+                limit_cut = cut;
             }
+            unsigned vmax = g->mask_total[i] < sh->probe_total ? g->mask_total[i] : sh->probe_total;
+            if (limit[vmax] < 0)
+                continue;
+            const uint8_t *tpl = g->slots + i * SLOT_BYTES;
+            unsigned r = g->mask_tail[i] < sh->probe_tail ? g->mask_tail[i] : sh->probe_tail;
+            if (full) {
+                sh->counts(tpl, sh->probes, sh->nshift, 0, HUELLA_IRIS_CODE_BYTES, false, dv);
+            } else if (sh->stages) {
+                bool needed = sh->stages(tpl, sh->probes, sh->nshift, limit, r, dv);
+                exits += !needed;
+                if (++sampled == SAMPLE)
+                    full = exits * 2 < sampled;
+                if (!needed)
+                    continue;
+            } else {
+                sh->counts(tpl, sh->probes, sh->nshift, 0, STAGE1_BYTES, false, dv);
+                bool needed = false;
+                for (unsigned s = 0; s < sh->nshift; s++)
+                    needed |= (int32_t)(dv[s] & 0xffffu) <= limit[(dv[s] >> 16) + r];
+                if (!needed)
+                    continue;
+                sh->counts(tpl, sh->probes, sh->nshift, STAGE1_BYTES, HUELLA_IRIS_CODE_BYTES, true,
+                           dv);
+            }
+            /* Same operations and tie rule as huella_iris_distance, over the
+             * shifts that can reach the cut (the best one, if it can). */
+            candidate c = {2.0, g->ids[i], 0, 0};
+            for (unsigned s = 0; s < sh->nshift; s++) {
+                unsigned d = dv[s] & 0xffffu, v = dv[s] >> 16;
+                if ((int)d > limit[v])
+                    continue;
+                double hd = (v < HUELLA_IRIS_MIN_VALID_BITS || d > v)
+                                ? 1.0
+                                : 0.5 - (0.5 - (double)d / (double)v) * g->scale[v];
+                if (hd > 1.0)
+                    hd = 1.0;
+                int shift = (int)s - sh->max_shift;
+                int as = shift < 0 ? -shift : shift, ab = c.shift < 0 ? -c.shift : c.shift;
+                if (hd < c.distance || (hd == c.distance && as < ab)) {
+                    c.distance = hd;
+                    c.shift = shift;
+                    c.valid = v;
+                }
+            }
+            if (c.distance <= 1.0)
+                offer(sh, &c);
         }
-        if (c.distance <= 1.0)
-            offer(sh, &c);
     }
     return NULL;
 }
@@ -739,6 +869,8 @@ huella_status huella_iris_gallery_search(const huella_iris_gallery *g,
 
     pthread_t tid[256];
     size_t started = 0;
+    atomic_size_t next;
+    atomic_init(&next, 0);
     huella_status st = HUELLA_OK;
     for (size_t t = 0; t < nthreads; t++) {
         shard *sh = &shards[t];
@@ -749,8 +881,9 @@ huella_status huella_iris_gallery_search(const huella_iris_gallery *g,
         sh->probe_total = probe_total;
         sh->probe_tail = probe_tail;
         sh->counts = counts;
-        sh->begin = g->used * t / nthreads;
-        sh->end = g->used * (t + 1) / nthreads;
+        sh->stages = stages_function(g->kernel);
+        sh->next = &next;
+        sh->used = g->used;
         sh->k = k;
         sh->threshold = threshold;
         sh->top = tops + t * k;
@@ -811,8 +944,8 @@ huella_status huella_iris_search_counts(huella_iris_kernel kernel, const huella_
     }
     uint32_t dv = 0;
     counts_fn counts = kernel_function(kernel);
-    counts(tpl, probe, 1, 0, STAGE1_BYTES, &dv);
-    counts(tpl, probe, 1, STAGE1_BYTES, HUELLA_IRIS_CODE_BYTES, &dv);
+    counts(tpl, probe, 1, 0, STAGE1_BYTES, false, &dv);
+    counts(tpl, probe, 1, STAGE1_BYTES, HUELLA_IRIS_CODE_BYTES, true, &dv);
     free(buf);
     *disagree = dv & 0xffffu;
     *valid = dv >> 16;
