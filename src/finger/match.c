@@ -961,6 +961,7 @@ typedef struct scratch {
      * link_pairs' walk (bits 16-31, meaningful once it has a vote). */
     int32_t vote[MAX_M * MAX_M];
     uint32_t first_link[MAX_M * MAX_M];
+    int32_t root_list[MAX_M * MAX_M + 16]; /* see roots_avx512 */
     /* Matching edge pairs: a's index entry and b's edge (+ 16: see
      * append_lanes and find_candidates_avx512). */
     uint16_t cand_at[MAX_MATCHES + 32], cand_e[MAX_MATCHES + 32];
@@ -1026,18 +1027,25 @@ weigh_inside_hull_avx512(const huella_finger_prepared *p, const float *px, const
     return weigh_least(least, wq, n);
 }
 
-/* Bit j of near[]: point j of (tx, ty) (n of them, readable up to a
- * multiple of 16) within sqrt(t2) of (x, y); consolidate's test,
- * sixteen at a time. */
-__attribute__((target("avx512f"))) static void
-near_avx512(const float *tx, const float *ty, int n, float x, float y, float t2, uint64_t *near)
+/* Bit j of near[i]: point j of (tx, ty) (n of them, readable up to a
+ * multiple of 16) within sqrt(t2[i]) of (x[i], y[i]), for each i < m;
+ * consolidate's test, sixteen at a time, every row in one call. */
+__attribute__((target("avx512f"))) static void near_avx512(const float *tx, const float *ty, int n,
+                                                           const float *x, const float *y,
+                                                           const float *t2, int m,
+                                                           uint64_t near[][MAX_M / 64])
 {
-    const __m512 vx = _mm512_set1_ps(x), vy = _mm512_set1_ps(y), vt = _mm512_set1_ps(t2);
-    for (int j = 0; j < n; j += 16) {
-        __m512 ex = _mm512_sub_ps(_mm512_loadu_ps(tx + j), vx);
-        __m512 ey = _mm512_sub_ps(_mm512_loadu_ps(ty + j), vy);
-        __m512 e2 = _mm512_add_ps(_mm512_mul_ps(ex, ex), _mm512_mul_ps(ey, ey));
-        near[j / 64] |= (uint64_t)_mm512_cmp_ps_mask(e2, vt, _CMP_LE_OQ) << (j % 64);
+    for (int i = 0; i < m; i++) {
+        const __m512 vx = _mm512_set1_ps(x[i]), vy = _mm512_set1_ps(y[i]),
+                     vt = _mm512_set1_ps(t2[i]);
+        for (int h = 0; h < MAX_M / 64; h++)
+            near[i][h] = 0;
+        for (int j = 0; j < n; j += 16) {
+            __m512 ex = _mm512_sub_ps(_mm512_loadu_ps(tx + j), vx);
+            __m512 ey = _mm512_sub_ps(_mm512_loadu_ps(ty + j), vy);
+            __m512 e2 = _mm512_add_ps(_mm512_mul_ps(ex, ex), _mm512_mul_ps(ey, ey));
+            near[i][j / 64] |= (uint64_t)_mm512_cmp_ps_mask(e2, vt, _CMP_LE_OQ) << (j % 64);
+        }
     }
 }
 #endif
@@ -1208,12 +1216,11 @@ static int consolidate(const huella_finger_prepared *a, const huella_finger_prep
 
     /* b's minutiae in a's frame, and the tolerance around each of a's. */
     int na = a->n, nb = b->n;
-    float tx[MAX_M + 16], ty[MAX_M + 16], tth[MAX_M], tol2[MAX_M];
+    float tx[MAX_M + 16], ty[MAX_M + 16], tol2[MAX_M];
     for (int j = 0; j < nb; j++) {
         float dxb = b->x[j] - cbx, dyb = b->y[j] - cby;
         tx[j] = cax + ls.c * dxb - ls.s * dyb;
         ty[j] = cay + ls.s * dxb + ls.c * dyb;
-        tth[j] = wrap_2pi(b->th[j] - ls.rot);
     }
     for (int i = 0; i < na; i++) {
         float dx = a->x[i] - cax, dy = a->y[i] - cay;
@@ -1231,6 +1238,11 @@ static int consolidate(const huella_finger_prepared *a, const huella_finger_prep
     int nc = 0;
     for (int j = nb; j < (nb + 15) / 16 * 16; j++)
         tx[j] = ty[j] = 1e30f; /* padding: never near */
+#if FINGER_X86
+    uint64_t near_rows[MAX_M][MAX_M / 64]; /* with AVX-512, every row in one call */
+    if (path == FINGER_PATH_AVX512)
+        near_avx512(tx, ty, nb, a->x, a->y, tol2, na, near_rows);
+#endif
     for (int i = 0; i < na && nc + nb <= MAX_CONSOLIDATE; i++) {
         if (w->taken_a[i] == stamp)
             continue;
@@ -1239,7 +1251,7 @@ static int consolidate(const huella_finger_prepared *a, const huella_finger_prep
         uint64_t near[MAX_M / 64] = {0};
 #if FINGER_X86
         if (path == FINGER_PATH_AVX512)
-            near_avx512(tx, ty, nb, axi, ayi, t2, near);
+            memcpy(near, near_rows[i], sizeof(near));
         else
 #endif
 #if defined(__SSE2__)
@@ -1263,8 +1275,9 @@ static int consolidate(const huella_finger_prepared *a, const huella_finger_prep
         for (int h = 0; h < MAX_M / 64; h++) {
             for (uint64_t bits = near[h]; bits != 0; bits &= bits - 1) {
                 int j = 64 * h + lowest_bit(bits);
+                /* b's direction in a's frame, only for the few candidates */
                 if (j >= nb || vote[j] == 0 || w->taken_b[j] == stamp ||
-                    ang_diff(tth[j], a->th[i]) > TOL_CA)
+                    ang_diff(wrap_2pi(b->th[j] - ls.rot), a->th[i]) > TOL_CA)
                     continue;
                 float ex = tx[j] - axi, ey = ty[j] - ayi;
                 w->cons[nc++] = (cons_pair){(ex * ex + ey * ey) / t2, (uint8_t)i, (uint8_t)j};
@@ -1642,8 +1655,8 @@ static int32_t root_floor(const int32_t m[16])
  * branch: lane k counts the maxima at least as large as its own, and the
  * floor is the largest maximum that N_ROOTS or more lanes reach, which
  * is root_floor's. */
-__attribute__((target("avx512f"))) static void roots_avx512(const scratch *w, int nab16,
-                                                            int64_t top[N_ROOTS])
+__attribute__((target("avx512f,popcnt"))) static void roots_avx512(scratch *w, int nab16,
+                                                                   int64_t top[N_ROOTS])
 {
     __m512i mx = _mm512_setzero_si512();
     for (int p = 0; p < nab16; p += 16)
@@ -1658,11 +1671,20 @@ __attribute__((target("avx512f"))) static void roots_avx512(const scratch *w, in
     __mmask16 enough = _mm512_cmpge_epi32_mask(cnt, _mm512_set1_epi32(N_ROOTS));
     int32_t least = _mm512_mask_reduce_max_epi32(enough, mx);
     const __m512i floor = _mm512_set1_epi32((least > 1 ? least : 1) - 1);
+    /* The pairs above the floor listed without a branch (whether a row
+     * of sixteen holds one is a coin toss for the predictor), then
+     * offered. */
+    const __m512i iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    int nl = 0;
     for (int p = 0; p < nab16; p += 16) {
-        for (unsigned bits = _mm512_cmpgt_epi32_mask(_mm512_loadu_si512(w->vote + p), floor);
-             bits != 0; bits &= bits - 1)
-            offer_pair(w, p + lowest_bit(bits), top);
+        __mmask16 up = _mm512_cmpgt_epi32_mask(_mm512_loadu_si512(w->vote + p), floor);
+        _mm512_storeu_si512(
+            w->root_list + nl,
+            _mm512_maskz_compress_epi32(up, _mm512_add_epi32(iota, _mm512_set1_epi32(p))));
+        nl += _mm_popcnt_u32(up);
     }
+    for (int k = 0; k < nl; k++)
+        offer_pair(w, w->root_list[k], top);
 }
 #endif
 
@@ -1675,7 +1697,7 @@ __attribute__((target("avx512f"))) static void roots_avx512(const scratch *w, in
  * leaves few pairs to offer in the second.  The table is cleared up to
  * nab16 (a multiple of 16).
  */
-static void roots(const scratch *w, int nab16, int64_t top[N_ROOTS], finger_path path)
+static void roots(scratch *w, int nab16, int64_t top[N_ROOTS], finger_path path)
 {
     for (int k = 0; k < N_ROOTS; k++)
         top[k] = -1;
