@@ -955,13 +955,13 @@ typedef struct cons_pair {
 
 typedef struct scratch {
     /* Per pair of minutiae (ia * nb + ib): the sum of its votes, in units
-     * of 1 / VOTE_ONE (cleared up to a multiple of 16: see the roots in
+     * of 1 / VOTE_ONE (cleared up to a multiple of 32: see the roots in
      * compare), and in first_link its first link (bits 0-15, 0xFFFF for
      * none: read it with first_of) and its rank of first vote in
      * link_pairs' walk (bits 16-31, meaningful once it has a vote). */
     int32_t vote[MAX_M * MAX_M];
     uint32_t first_link[MAX_M * MAX_M];
-    int32_t root_list[MAX_M * MAX_M + 16]; /* see roots_avx512 */
+    uint16_t root_list[MAX_M * MAX_M + 32]; /* see roots_avx512 */
     /* Matching edge pairs: a's index entry and b's edge (+ 16: see
      * append_lanes and find_candidates_avx512). */
     uint16_t cand_at[MAX_MATCHES + 32], cand_e[MAX_MATCHES + 32];
@@ -1655,11 +1655,11 @@ static int32_t root_floor(const int32_t m[16])
  * branch: lane k counts the maxima at least as large as its own, and the
  * floor is the largest maximum that N_ROOTS or more lanes reach, which
  * is root_floor's. */
-__attribute__((target("avx512f,popcnt"))) static void roots_avx512(scratch *w, int nab16,
-                                                                   int64_t top[N_ROOTS])
+__attribute__((target("avx512f,avx512bw,avx512vbmi2,popcnt"))) static void
+roots_avx512(scratch *w, int nab32, int64_t top[N_ROOTS])
 {
     __m512i mx = _mm512_setzero_si512();
-    for (int p = 0; p < nab16; p += 16)
+    for (int p = 0; p < nab32; p += 16)
         mx = _mm512_max_epi32(mx, _mm512_loadu_si512(w->vote + p));
     int32_t m[16];
     _mm512_storeu_si512(m, mx);
@@ -1674,13 +1674,19 @@ __attribute__((target("avx512f,popcnt"))) static void roots_avx512(scratch *w, i
     /* The pairs above the floor listed without a branch (whether a row
      * of sixteen holds one is a coin toss for the predictor), then
      * offered. */
-    const __m512i iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    /* Thirty-two at a time (the table is cleared up to a multiple of
+     * 32): one compress of 16-bit indexes. */
+    const __m512i iota = _mm512_setr_epi32(0x10000, 0x30002, 0x50004, 0x70006, 0x90008, 0xB000A,
+                                           0xD000C, 0xF000E, 0x110010, 0x130012, 0x150014, 0x170016,
+                                           0x190018, 0x1B001A, 0x1D001C, 0x1F001E);
     int nl = 0;
-    for (int p = 0; p < nab16; p += 16) {
-        __mmask16 up = _mm512_cmpgt_epi32_mask(_mm512_loadu_si512(w->vote + p), floor);
+    for (int p = 0; p < nab32; p += 32) {
+        __mmask32 up =
+            _mm512_cmpgt_epi32_mask(_mm512_loadu_si512(w->vote + p), floor) |
+            (__mmask32)_mm512_cmpgt_epi32_mask(_mm512_loadu_si512(w->vote + p + 16), floor) << 16;
         _mm512_storeu_si512(
             w->root_list + nl,
-            _mm512_maskz_compress_epi32(up, _mm512_add_epi32(iota, _mm512_set1_epi32(p))));
+            _mm512_maskz_compress_epi16(up, _mm512_add_epi16(iota, _mm512_set1_epi16((short)p))));
         nl += _mm_popcnt_u32(up);
     }
     for (int k = 0; k < nl; k++)
@@ -1695,15 +1701,15 @@ __attribute__((target("avx512f,popcnt"))) static void roots_avx512(scratch *w, i
  * not depend on the order in which they are looked at: the vote table is
  * read in order, in two passes, the first for a floor (root_floor) that
  * leaves few pairs to offer in the second.  The table is cleared up to
- * nab16 (a multiple of 16).
+ * nab32 (a multiple of 32).
  */
-static void roots(scratch *w, int nab16, int64_t top[N_ROOTS], finger_path path)
+static void roots(scratch *w, int nab32, int64_t top[N_ROOTS], finger_path path)
 {
     for (int k = 0; k < N_ROOTS; k++)
         top[k] = -1;
 #if FINGER_X86
     if (path == FINGER_PATH_AVX512) {
-        roots_avx512(w, nab16, top);
+        roots_avx512(w, nab32, top);
         return;
     }
 #endif
@@ -1714,7 +1720,7 @@ static void roots(scratch *w, int nab16, int64_t top[N_ROOTS], finger_path path)
         __m128i mx[4];
         for (int k = 0; k < 4; k++)
             mx[k] = _mm_setzero_si128();
-        for (int p = 0; p < nab16; p += 16) {
+        for (int p = 0; p < nab32; p += 16) {
             for (int k = 0; k < 4; k++) {
                 __m128i v = _mm_loadu_si128((const __m128i *)(w->vote + p + 4 * k));
                 __m128i gt = _mm_cmpgt_epi32(v, mx[k]);
@@ -1725,7 +1731,7 @@ static void roots(scratch *w, int nab16, int64_t top[N_ROOTS], finger_path path)
         for (int k = 0; k < 4; k++)
             _mm_storeu_si128((__m128i *)(m + 4 * k), mx[k]);
         const __m128i floor = _mm_set1_epi32(root_floor(m) - 1);
-        for (int p = 0; p < nab16; p += 4) {
+        for (int p = 0; p < nab32; p += 4) {
             __m128i v = _mm_loadu_si128((const __m128i *)(w->vote + p));
             for (unsigned bits =
                      (unsigned)_mm_movemask_ps(_mm_castsi128_ps(_mm_cmpgt_epi32(v, floor)));
@@ -1737,10 +1743,10 @@ static void roots(scratch *w, int nab16, int64_t top[N_ROOTS], finger_path path)
 #endif
     (void)path;
     int32_t m[16] = {0};
-    for (int p = 0; p < nab16; p++)
+    for (int p = 0; p < nab32; p++)
         m[p % 16] = w->vote[p] > m[p % 16] ? w->vote[p] : m[p % 16];
     int32_t floor = root_floor(m);
-    for (int p = 0; p < nab16; p++)
+    for (int p = 0; p < nab32; p++)
         if (w->vote[p] >= floor)
             offer_pair(w, p, top);
 }
@@ -1787,15 +1793,15 @@ static double compare(const huella_finger_prepared *a, const huella_finger_prepa
 #endif
     if (nm == 0)
         return 0.0;
-    int nab = na * nb, nab16 = (nab + 15) / 16 * 16; /* <= MAX_M * MAX_M */
-    memset(w->vote, 0, sizeof(int32_t) * (size_t)nab16);
+    int nab = na * nb, nab32 = (nab + 31) / 32 * 32; /* <= MAX_M * MAX_M */
+    memset(w->vote, 0, sizeof(int32_t) * (size_t)nab32);
     memset(w->first_link, 0xff, sizeof(uint32_t) * (size_t)nab);
     link_pairs(&ix, b, w, nm, sse2);
 
     /* Roots: the N_ROOTS pairs with the most local support, the first
      * supported first among equals (see roots). */
     int64_t top[N_ROOTS];
-    roots(w, nab16, top, path);
+    roots(w, nab32, top, path);
     int root[N_ROOTS], nr = 0;
     for (; nr < N_ROOTS && top[nr] >= 0; nr++)
         root[nr] = (int)(top[nr] & 0xFFFF);
