@@ -179,6 +179,28 @@
  * (exact for a prepared index, whose lengths lie in [8, 150]): two
  * operations a field instead of three or four, look-up share 0.334 and
  * 0.311 against 0.328 and 0.327, within the noise: not kept.
+ * Then (2026-11-27, a later session), every score bit for bit the same on all three
+ * paths (all ordered pairs of DB1..DB4_B, indexed, compact and mixed):
+ * the roots are no longer screened pair by pair in order of first vote
+ * (a scattered load and a mispredicted branch whenever a pair got in,
+ * about 36 times a comparison on DB2_B: 10 % of the time) but read from
+ * the vote table in two passes, the first for a floor that provably
+ * keeps every root (see roots), the second listing the ten or so pairs
+ * above it with a compress; the rank of first vote, which breaks ties,
+ * moved from the list of touched pairs into the upper half of each
+ * pair's first-link word.  Consolidation's distance tests run for
+ * every row in one AVX-512 call rather than one call a row, and b's
+ * directions are turned into a's frame only for the few candidates
+ * instead of all of them (a loop of wrap_2pi's branches).  About 5 to
+ * 9 % more comparisons a CPU-second (docs/finger.md).  Tried and not
+ * kept (same scores, no gain or slower): the votes, rank and first link
+ * of a pair in one 64-bit word (fewer loads and stores in link_pairs,
+ * but twice the bytes for the roots to scan), first_link left
+ * uncleared (slower: the compiler made the first-vote select a branch;
+ * as masks, no gain), the look-up compressing a's orientations instead
+ * of its entries, grow's free links listed without a branch before the
+ * tests (3 % slower), the root's links kept by align_on for grow, and
+ * wrap_2pi without branches in grow.
  * Earlier, 2.5 times the previous
  * implementation of this file, which looked up every directed edge,
  * voted in floating point into a table cleared per comparison, rebuilt a
@@ -721,8 +743,9 @@ void huella_finger_prepared_free(huella_finger_prepared *p)
  *      table indexed by the pair, and pushes a link from each pair to the
  *      other on the pair's list, so that growing from a pair reads
  *      exactly the pairs it links to;
- *   3. the roots: the N_ROOTS pairs with the most votes, screened by
- *      their votes against the last of them and kept sorted by min/max;
+ *   3. roots: the N_ROOTS pairs with the most votes, from a floor that
+ *      keeps them all and the few pairs above it, kept sorted by
+ *      min/max;
  *   4. grow from each root, keep the largest set; consolidate it
  *      (consolidate); the common area of the least-squares alignment,
  *      weighed over every side of the hulls.
