@@ -197,6 +197,28 @@
  * (51); ISO records 4.37 % / 9.73 % to 4.19 % / 9.55 %; 0.7 % more
  * instructions a comparison (callgrind, ISO records, all four sets).
  * What else was tried is in docs/finger.md.
+ * Then (2026-11-27, a later session), every score bit for bit the same on all three
+ * paths (all ordered pairs of DB1..DB4_B, indexed, compact and mixed):
+ * the roots are no longer screened pair by pair in order of first vote
+ * (a scattered load and a mispredicted branch whenever a pair got in,
+ * about 36 times a comparison on DB2_B: 10 % of the time) but read from
+ * the vote table in two passes, the first for a floor that provably
+ * keeps every root (see roots), the second listing the ten or so pairs
+ * above it with a compress; the rank of first vote, which breaks ties,
+ * moved from the list of touched pairs into the upper half of each
+ * pair's first-link word.  Consolidation's distance tests run for
+ * every row in one AVX-512 call rather than one call a row, and b's
+ * directions are turned into a's frame only for the few candidates
+ * instead of all of them (a loop of wrap_2pi's branches).  About 5 to
+ * 9 % more comparisons a CPU-second (docs/finger.md).  Tried and not
+ * kept (same scores, no gain or slower): the votes, rank and first link
+ * of a pair in one 64-bit word (fewer loads and stores in link_pairs,
+ * but twice the bytes for the roots to scan), first_link left
+ * uncleared (slower: the compiler made the first-vote select a branch;
+ * as masks, no gain), the look-up compressing a's orientations instead
+ * of its entries, grow's free links listed without a branch before the
+ * tests (3 % slower), the root's links kept by align_on for grow, and
+ * wrap_2pi without branches in grow.
  * Earlier, 2.5 times the previous
  * implementation of this file, which looked up every directed edge,
  * voted in floating point into a table cleared per comparison, rebuilt a
@@ -740,8 +762,9 @@ void huella_finger_prepared_free(huella_finger_prepared *p)
  *      table indexed by the pair, and pushes a link from each pair to the
  *      other on the pair's list, so that growing from a pair reads
  *      exactly the pairs it links to;
- *   3. the roots: the N_ROOTS pairs with the most votes, screened by
- *      their votes against the last of them and kept sorted by min/max;
+ *   3. roots: the N_ROOTS pairs with the most votes, from a floor that
+ *      keeps them all and the few pairs above it, kept sorted by
+ *      min/max;
  *   4. grow from each root, keep the largest set; consolidate it
  *      (consolidate); the common area of the least-squares alignment,
  *      weighed over every side of the hulls.
@@ -952,6 +975,12 @@ typedef uint64_t link;
 #define LINK_MULT(l) ((int)(((l) >> 24) & 0xFFu))
 #define LINK_NEXT(l) ((int)(int16_t)(uint16_t)((l) >> 32))
 
+/* The first link of a pair from its first_link word (see scratch), or -1. */
+static inline int first_of(uint32_t f)
+{
+    return (int)(int16_t)(uint16_t)f;
+}
+
 /* Room for a flat index view of a compact template (flat_index). */
 typedef struct flat {
     uint8_t d[2 * MAX_M * K_NEIGHBOURS + 16], b1[2 * MAX_M * K_NEIGHBOURS + 16],
@@ -968,11 +997,13 @@ typedef struct cons_pair {
 
 typedef struct scratch {
     /* Per pair of minutiae (ia * nb + ib): the sum of its votes, in units
-     * of 1 / VOTE_ONE, and the first of its links or -1. */
+     * of 1 / VOTE_ONE (cleared up to a multiple of 32: see the roots in
+     * compare), and in first_link its first link (bits 0-15, 0xFFFF for
+     * none: read it with first_of) and its rank of first vote in
+     * link_pairs' walk (bits 16-31, meaningful once it has a vote). */
     int32_t vote[MAX_M * MAX_M];
-    int16_t first_link[MAX_M * MAX_M];
-    /* The pairs with a vote, in order of first vote. */
-    uint16_t touched[2 * MAX_MATCHES];
+    uint32_t first_link[MAX_M * MAX_M];
+    uint16_t root_list[MAX_M * MAX_M + 32]; /* see roots_avx512 */
     /* Matching edge pairs: a's index entry and b's edge (+ 16: see
      * append_lanes and find_candidates_avx512). */
     uint16_t cand_at[MAX_MATCHES + 32], cand_e[MAX_MATCHES + 32];
@@ -1038,18 +1069,25 @@ weigh_inside_hull_avx512(const huella_finger_prepared *p, const float *px, const
     return weigh_least(least, wq, n);
 }
 
-/* Bit j of near[]: point j of (tx, ty) (n of them, readable up to a
- * multiple of 16) within sqrt(t2) of (x, y); consolidate's test,
- * sixteen at a time. */
-__attribute__((target("avx512f"))) static void
-near_avx512(const float *tx, const float *ty, int n, float x, float y, float t2, uint64_t *near)
+/* Bit j of near[i]: point j of (tx, ty) (n of them, readable up to a
+ * multiple of 16) within sqrt(t2[i]) of (x[i], y[i]), for each i < m;
+ * consolidate's test, sixteen at a time, every row in one call. */
+__attribute__((target("avx512f"))) static void near_avx512(const float *tx, const float *ty, int n,
+                                                           const float *x, const float *y,
+                                                           const float *t2, int m,
+                                                           uint64_t near[][MAX_M / 64])
 {
-    const __m512 vx = _mm512_set1_ps(x), vy = _mm512_set1_ps(y), vt = _mm512_set1_ps(t2);
-    for (int j = 0; j < n; j += 16) {
-        __m512 ex = _mm512_sub_ps(_mm512_loadu_ps(tx + j), vx);
-        __m512 ey = _mm512_sub_ps(_mm512_loadu_ps(ty + j), vy);
-        __m512 e2 = _mm512_add_ps(_mm512_mul_ps(ex, ex), _mm512_mul_ps(ey, ey));
-        near[j / 64] |= (uint64_t)_mm512_cmp_ps_mask(e2, vt, _CMP_LE_OQ) << (j % 64);
+    for (int i = 0; i < m; i++) {
+        const __m512 vx = _mm512_set1_ps(x[i]), vy = _mm512_set1_ps(y[i]),
+                     vt = _mm512_set1_ps(t2[i]);
+        for (int h = 0; h < MAX_M / 64; h++)
+            near[i][h] = 0;
+        for (int j = 0; j < n; j += 16) {
+            __m512 ex = _mm512_sub_ps(_mm512_loadu_ps(tx + j), vx);
+            __m512 ey = _mm512_sub_ps(_mm512_loadu_ps(ty + j), vy);
+            __m512 e2 = _mm512_add_ps(_mm512_mul_ps(ex, ex), _mm512_mul_ps(ey, ey));
+            near[i][j / 64] |= (uint64_t)_mm512_cmp_ps_mask(e2, vt, _CMP_LE_OQ) << (j % 64);
+        }
     }
 }
 #endif
@@ -1136,7 +1174,7 @@ static int grow(const huella_finger_prepared *a, const huella_finger_prepared *b
     while (head < tail) {
         int from = w->queue_a[head] * nb + w->queue_b[head];
         head++;
-        for (int l = w->first_link[from]; l >= 0;) {
+        for (int l = first_of(w->first_link[from]); l >= 0;) {
             const link k = w->links[l];
             int ja = LINK_JA(k), jb = LINK_JB(k);
             l = LINK_NEXT(k);
@@ -1220,12 +1258,11 @@ static int consolidate(const huella_finger_prepared *a, const huella_finger_prep
 
     /* b's minutiae in a's frame, and the tolerance around each of a's. */
     int na = a->n, nb = b->n;
-    float tx[MAX_M + 16], ty[MAX_M + 16], tth[MAX_M], tol2[MAX_M];
+    float tx[MAX_M + 16], ty[MAX_M + 16], tol2[MAX_M];
     for (int j = 0; j < nb; j++) {
         float dxb = b->x[j] - cbx, dyb = b->y[j] - cby;
         tx[j] = cax + ls.c * dxb - ls.s * dyb;
         ty[j] = cay + ls.s * dxb + ls.c * dyb;
-        tth[j] = wrap_2pi(b->th[j] - ls.rot);
     }
     for (int i = 0; i < na; i++) {
         float dx = a->x[i] - cax, dy = a->y[i] - cay;
@@ -1243,6 +1280,11 @@ static int consolidate(const huella_finger_prepared *a, const huella_finger_prep
     int nc = 0;
     for (int j = nb; j < (nb + 15) / 16 * 16; j++)
         tx[j] = ty[j] = 1e30f; /* padding: never near */
+#if FINGER_X86
+    uint64_t near_rows[MAX_M][MAX_M / 64]; /* with AVX-512, every row in one call */
+    if (path == FINGER_PATH_AVX512)
+        near_avx512(tx, ty, nb, a->x, a->y, tol2, na, near_rows);
+#endif
     for (int i = 0; i < na && nc + nb <= MAX_CONSOLIDATE; i++) {
         if (w->taken_a[i] == stamp)
             continue;
@@ -1251,7 +1293,7 @@ static int consolidate(const huella_finger_prepared *a, const huella_finger_prep
         uint64_t near[MAX_M / 64] = {0};
 #if FINGER_X86
         if (path == FINGER_PATH_AVX512)
-            near_avx512(tx, ty, nb, axi, ayi, t2, near);
+            memcpy(near, near_rows[i], sizeof(near));
         else
 #endif
 #if defined(__SSE2__)
@@ -1275,8 +1317,9 @@ static int consolidate(const huella_finger_prepared *a, const huella_finger_prep
         for (int h = 0; h < MAX_M / 64; h++) {
             for (uint64_t bits = near[h]; bits != 0; bits &= bits - 1) {
                 int j = 64 * h + lowest_bit(bits);
+                /* b's direction in a's frame, only for the few candidates */
                 if (j >= nb || vote[j] == 0 || w->taken_b[j] == stamp ||
-                    ang_diff(tth[j], a->th[i]) > TOL_CA)
+                    ang_diff(wrap_2pi(b->th[j] - ls.rot), a->th[i]) > TOL_CA)
                     continue;
                 float ex = tx[j] - axi, ey = ty[j] - ayi;
                 w->cons[nc++] = (cons_pair){(ex * ex + ey * ey) / t2, (uint8_t)i, (uint8_t)j};
@@ -1305,7 +1348,7 @@ static alignment align_on(const huella_finger_prepared *a, const huella_finger_p
                           const scratch *w, int ra, int rb)
 {
     int sum = 0, cnt = 0;
-    for (int l = w->first_link[ra * b->n + rb]; l >= 0; l = LINK_NEXT(w->links[l])) {
+    for (int l = first_of(w->first_link[ra * b->n + rb]); l >= 0; l = LINK_NEXT(w->links[l])) {
         sum += LINK_R(w->links[l]) * LINK_MULT(w->links[l]);
         cnt += LINK_MULT(w->links[l]);
     }
@@ -1535,8 +1578,9 @@ static bool have_avx512(void)
 }
 #endif
 
-/* Pass 2: the votes of the pairs (listed in touched in order of first
- * vote) and their lists of links; returns the number of pairs. */
+/* Pass 2: the votes of the pairs and their lists of links, each pair
+ * numbered in the order of its first vote (first_link's upper half);
+ * returns the number of pairs. */
 static int link_pairs(const edge_index *a, const huella_finger_prepared *b, scratch *w, int nm,
                       bool sse2)
 {
@@ -1577,8 +1621,7 @@ static int link_pairs(const edge_index *a, const huella_finger_prepared *b, scra
     const int16_t *restrict cvote = w->cand_vote;
     const uint32_t *restrict cli = w->cand_li, *restrict clj = w->cand_lj;
     int32_t *restrict vote = w->vote;
-    int16_t *restrict first_link = w->first_link;
-    uint16_t *restrict touched = w->touched;
+    uint32_t *restrict first_link = w->first_link;
     link *restrict links = w->links;
     for (int c = nm - 1; c >= 0; c--) {
         int pi = cpi[c], pj = cpj[c], s = cvote[c];
@@ -1588,10 +1631,10 @@ static int link_pairs(const edge_index *a, const huella_finger_prepared *b, scra
          * compiler cannot know, and a load waiting on the store before it
          * was the longest step of the loop. */
         int32_t vi = vote[pi], vj = vote[pj];
-        int16_t li = first_link[pi], lj = first_link[pj];
-        touched[nt] = (uint16_t)pi;
+        uint32_t li = first_link[pi], lj = first_link[pj];
+        uint32_t ri = vi == 0 ? (uint32_t)nt << 16 : li & 0xFFFF0000u;
         nt += vi == 0;
-        touched[nt] = (uint16_t)pj;
+        uint32_t rj = vj == 0 ? (uint32_t)nt << 16 : lj & 0xFFFF0000u;
         nt += vj == 0;
         vote[pi] = vi + s;
         vote[pj] = vj + s;
@@ -1599,10 +1642,155 @@ static int link_pairs(const edge_index *a, const huella_finger_prepared *b, scra
          * end up in the order of the matching edges. */
         links[2 * c] = (link)cli[c] | (link)(uint16_t)li << 32;
         links[2 * c + 1] = (link)clj[c] | (link)(uint16_t)lj << 32;
-        first_link[pi] = (int16_t)(2 * c);
-        first_link[pj] = (int16_t)(2 * c + 1);
+        first_link[pi] = ri | (uint32_t)(2 * c);
+        first_link[pj] = rj | (uint32_t)(2 * c + 1);
     }
     return nt;
+}
+
+/* The top N_ROOTS keys get in sorted, largest first: a key that gets in
+ * sinks to its place through min/max (no branch on where). */
+static inline void offer_root(int64_t top[N_ROOTS], int64_t key)
+{
+    for (int k = 0; k < N_ROOTS; k++) {
+        int64_t hi = top[k] > key ? top[k] : key;
+        key = top[k] > key ? key : top[k];
+        top[k] = hi;
+    }
+}
+
+/* Pair p's key, which orders the pairs by votes, then by rank of first
+ * vote (the earlier first), and holds p. */
+static inline int64_t root_key(const scratch *w, int p)
+{
+    return (int64_t)w->vote[p] << 32 | (int64_t)(0xFFFF - (w->first_link[p] >> 16)) << 16 | p;
+}
+
+/* Pair p gets in when its key beats the last of the top. */
+static inline void offer_pair(const scratch *w, int p, int64_t top[N_ROOTS])
+{
+    int64_t key = root_key(w, p);
+    if (key > top[N_ROOTS - 1])
+        offer_root(top, key);
+}
+
+/* The least votes a root can have: the eighth largest of the sixteen
+ * maxima m[k] of the votes of the pairs p = k (mod 16).  Those are votes
+ * of sixteen different pairs, so at least N_ROOTS pairs have that many
+ * votes or more; at least 1 (a root has a vote). */
+static int32_t root_floor(const int32_t m[16])
+{
+    int32_t s[16];
+    for (int k = 0; k < 16; k++) {
+        int32_t v = m[k];
+        int at = k;
+        for (; at > 0 && s[at - 1] < v; at--)
+            s[at] = s[at - 1];
+        s[at] = v;
+    }
+    _Static_assert(N_ROOTS <= 16, "root_floor");
+    return s[N_ROOTS - 1] > 1 ? s[N_ROOTS - 1] : 1;
+}
+
+#if FINGER_X86
+/* roots with AVX-512: sixteen votes at a time, and root_floor without a
+ * branch: lane k counts the maxima at least as large as its own, and the
+ * floor is the largest maximum that N_ROOTS or more lanes reach, which
+ * is root_floor's. */
+__attribute__((target("avx512f,avx512bw,avx512vbmi2,popcnt"))) static void
+roots_avx512(scratch *w, int nab32, int64_t top[N_ROOTS])
+{
+    __m512i mx = _mm512_setzero_si512();
+    for (int p = 0; p < nab32; p += 16)
+        mx = _mm512_max_epi32(mx, _mm512_loadu_si512(w->vote + p));
+    int32_t m[16];
+    _mm512_storeu_si512(m, mx);
+    __m512i cnt = _mm512_setzero_si512();
+    const __m512i one = _mm512_set1_epi32(1);
+    for (int k = 0; k < 16; k++)
+        cnt = _mm512_mask_add_epi32(cnt, _mm512_cmple_epi32_mask(mx, _mm512_set1_epi32(m[k])), cnt,
+                                    one);
+    __mmask16 enough = _mm512_cmpge_epi32_mask(cnt, _mm512_set1_epi32(N_ROOTS));
+    int32_t least = _mm512_mask_reduce_max_epi32(enough, mx);
+    const __m512i floor = _mm512_set1_epi32((least > 1 ? least : 1) - 1);
+    /* The pairs above the floor listed without a branch (whether a row
+     * of sixteen holds one is a coin toss for the predictor), then
+     * offered. */
+    /* Thirty-two at a time (the table is cleared up to a multiple of
+     * 32): one compress of 16-bit indexes. */
+    const __m512i iota = _mm512_setr_epi32(0x10000, 0x30002, 0x50004, 0x70006, 0x90008, 0xB000A,
+                                           0xD000C, 0xF000E, 0x110010, 0x130012, 0x150014, 0x170016,
+                                           0x190018, 0x1B001A, 0x1D001C, 0x1F001E);
+    int nl = 0;
+    for (int p = 0; p < nab32; p += 32) {
+        __mmask32 up =
+            _mm512_cmpgt_epi32_mask(_mm512_loadu_si512(w->vote + p), floor) |
+            (__mmask32)_mm512_cmpgt_epi32_mask(_mm512_loadu_si512(w->vote + p + 16), floor) << 16;
+        _mm512_storeu_si512(
+            w->root_list + nl,
+            _mm512_maskz_compress_epi16(up, _mm512_add_epi16(iota, _mm512_set1_epi16((short)p))));
+        nl += _mm_popcnt_u32(up);
+    }
+    for (int k = 0; k < nl; k++)
+        offer_pair(w, w->root_list[k], top);
+}
+#endif
+
+/*
+ * Pass 3, the roots: the keys (root_key) of the N_ROOTS pairs with the
+ * most votes, largest first, in top (-1 where there are fewer pairs with
+ * a vote).  A key is unique (ranks are), so which pairs these are does
+ * not depend on the order in which they are looked at: the vote table is
+ * read in order, in two passes, the first for a floor (root_floor) that
+ * leaves few pairs to offer in the second.  The table is cleared up to
+ * nab32 (a multiple of 32).
+ */
+static void roots(scratch *w, int nab32, int64_t top[N_ROOTS], finger_path path)
+{
+    for (int k = 0; k < N_ROOTS; k++)
+        top[k] = -1;
+#if FINGER_X86
+    if (path == FINGER_PATH_AVX512) {
+        roots_avx512(w, nab32, top);
+        return;
+    }
+#endif
+#if defined(__SSE2__)
+    if (path == FINGER_PATH_SSE2) {
+        /* Sixteen maxima in four registers (SSE2 has no max of 32-bit
+         * integers: a comparison and a select). */
+        __m128i mx[4];
+        for (int k = 0; k < 4; k++)
+            mx[k] = _mm_setzero_si128();
+        for (int p = 0; p < nab32; p += 16) {
+            for (int k = 0; k < 4; k++) {
+                __m128i v = _mm_loadu_si128((const __m128i *)(w->vote + p + 4 * k));
+                __m128i gt = _mm_cmpgt_epi32(v, mx[k]);
+                mx[k] = _mm_or_si128(_mm_and_si128(gt, v), _mm_andnot_si128(gt, mx[k]));
+            }
+        }
+        int32_t m[16];
+        for (int k = 0; k < 4; k++)
+            _mm_storeu_si128((__m128i *)(m + 4 * k), mx[k]);
+        const __m128i floor = _mm_set1_epi32(root_floor(m) - 1);
+        for (int p = 0; p < nab32; p += 4) {
+            __m128i v = _mm_loadu_si128((const __m128i *)(w->vote + p));
+            for (unsigned bits =
+                     (unsigned)_mm_movemask_ps(_mm_castsi128_ps(_mm_cmpgt_epi32(v, floor)));
+                 bits != 0; bits &= bits - 1)
+                offer_pair(w, p + lowest_bit(bits), top);
+        }
+        return;
+    }
+#endif
+    (void)path;
+    int32_t m[16] = {0};
+    for (int p = 0; p < nab32; p++)
+        m[p % 16] = w->vote[p] > m[p % 16] ? w->vote[p] : m[p % 16];
+    int32_t floor = root_floor(m);
+    for (int p = 0; p < nab32; p++)
+        if (w->vote[p] >= floor)
+            offer_pair(w, p, top);
 }
 
 /* a's edges laid out as a flat index view (see edge_index) in f. */
@@ -1647,38 +1835,18 @@ static double compare(const huella_finger_prepared *a, const huella_finger_prepa
 #endif
     if (nm == 0)
         return 0.0;
-    memset(w->vote, 0, sizeof(int32_t) * (size_t)na * (size_t)nb);
-    memset(w->first_link, 0xff, sizeof(int16_t) * (size_t)na * (size_t)nb);
-    int nt = link_pairs(&ix, b, w, nm, sse2);
+    int nab = na * nb, nab32 = (nab + 31) / 32 * 32; /* <= MAX_M * MAX_M */
+    memset(w->vote, 0, sizeof(int32_t) * (size_t)nab32);
+    memset(w->first_link, 0xff, sizeof(uint32_t) * (size_t)nab);
+    link_pairs(&ix, b, w, nm, sse2);
 
-    /* Roots: the pairs with the most local support, the first supported
-     * first among equals.  Each pair's key orders both at once; the top
-     * keys are kept sorted, and a key that gets in sinks to its place
-     * through min/max (no branch on where). */
+    /* Roots: the N_ROOTS pairs with the most local support, the first
+     * supported first among equals (see roots). */
     int64_t top[N_ROOTS];
-    for (int k = 0; k < N_ROOTS; k++)
-        top[k] = -1;
-    /* A later pair gets in only with more votes than the last of the top
-     * (on a tie, the earlier first vote wins): a plain comparison of the
-     * votes screens out most. */
-    int32_t least = -1; /* votes of the last of the top, -1 while it is not full */
-    for (int t = 0; t < nt; t++) {
-        int32_t vote = w->vote[w->touched[t]];
-        if (vote <= least)
-            continue;
-        int64_t key = (int64_t)vote << 16 | (0xFFFF - t);
-        for (int k = 0; k < N_ROOTS; k++) {
-            int64_t hi = top[k] > key ? top[k] : key;
-            key = top[k] > key ? key : top[k];
-            top[k] = hi;
-        }
-        least = top[N_ROOTS - 1] < 0 ? -1 : (int32_t)(top[N_ROOTS - 1] >> 16);
-    }
+    roots(w, nab32, top, path);
     int root[N_ROOTS], nr = 0;
-    for (; nr < N_ROOTS && top[nr] >= 0; nr++) {
-        int t = 0xFFFF - (int)(top[nr] & 0xFFFF); /* its rank of first vote, below nt */
-        root[nr] = w->touched[t < nt ? t : 0];
-    }
+    for (; nr < N_ROOTS && top[nr] >= 0; nr++)
+        root[nr] = (int)(top[nr] & 0xFFFF);
 
     /* Grow from each root; keep the largest consistent set. */
     int best_m = 0, best_r = 0;
