@@ -1921,6 +1921,34 @@ static void hull_normals(huella_finger_prepared *p)
     }
 }
 
+/* tol_d of an edge length d (a byte) by comparisons: 4 + (6 d + 50) / 100
+ * steps up at d = 9, 25, 42 and 59 and is capped at BIN_D / 2 = 8 from
+ * there: the same value as tol_d for every byte (checked for all 256
+ * when this was written), without its division. */
+static int tol_d_byte(int d)
+{
+    return 4 + (d >= 9) + (d >= 25) + (d >= 42) + (d >= 59);
+}
+_Static_assert(BIN_D / 2 == 8 && BIN_D == 16 && N_BIN_D == 10, "tol_d_byte, load_edge");
+
+/* A stored edge (d b1 j b2) of minutia i as preparation makes it. */
+static edge load_edge(const uint8_t *ev, int i, unsigned mutual)
+{
+    int d = ev[0], td = tol_d_byte(d), bd = d >> 4;
+    /* bin_a of a byte, whose (a * N_BIN_A) >> 8 is already below N_BIN_A */
+    int key =
+        key_of(bd < N_BIN_D ? bd : N_BIN_D - 1, (ev[1] * N_BIN_A) >> 8, (ev[3] * N_BIN_A) >> 8);
+    return (edge){.d = ev[0],
+                  .b1 = ev[1],
+                  .b2 = ev[3],
+                  .td = (uint8_t)td,
+                  .dir = (uint8_t)(EDGE_FORWARD | mutual << 1),
+                  .i = (uint8_t)i,
+                  .j = ev[2],
+                  .pdd = pdd_of(td),
+                  .key = (uint16_t)key};
+}
+
 /* The header of a serialised template: its counts, checked against its
  * length. */
 static huella_status load_head(const uint8_t *data, size_t len, int *n, int *ne, int *nh,
@@ -2012,27 +2040,41 @@ huella_status huella_finger_prepared_load_into(const uint8_t *data, size_t len, 
                                     "(%d)",
                                     k);
     uint8_t *block = mem;
-    memset(block, 0, total_size);
+    /* The struct zeroed, every array written whole below and only its
+     * padding zeroed here: each byte of the block is written once (a
+     * gallery's block is fresh memory, and the first write of a page is
+     * most of a load's cost). */
+    memset(block, 0, align16(sizeof(huella_finger_prepared)));
     huella_finger_prepared *p = (huella_finger_prepared *)block;
     uint8_t *cur = block + align16(sizeof(huella_finger_prepared));
-    size_t sz_f = align16((size_t)n * sizeof(float)), sz_h = align16((size_t)nh * sizeof(float));
+    size_t fn = (size_t)n * sizeof(float), hn = (size_t)nh * sizeof(float);
+    size_t sz_f = align16(fn), sz_h = align16(hn);
     float **fa[6] = {&p->x, &p->y, &p->th, &p->cth, &p->sth, &p->wq};
-    for (int k = 0; k < 6; k++, cur += sz_f)
+    for (int k = 0; k < 6; k++, cur += sz_f) {
         *fa[k] = (float *)cur;
+        memset(cur + fn, 0, sz_f - fn);
+    }
     float **ha[4] = {&p->hx, &p->hy, &p->hnx, &p->hny};
-    for (int k = 0; k < 4; k++, cur += sz_h)
+    for (int k = 0; k < 4; k++, cur += sz_h) {
         *ha[k] = (float *)cur;
-    p->type = cur, cur += align16((size_t)n);
-    p->source = cur, cur += align16((size_t)n);
-    p->hsrc = cur, cur += align16((size_t)nh);
+        memset(cur + hn, 0, sz_h - hn);
+    }
+    uint8_t **ba[3] = {&p->type, &p->source, &p->hsrc};
+    for (int k = 0; k < 3; k++) {
+        size_t m = (size_t)(k < 2 ? n : nh);
+        *ba[k] = cur;
+        memset(cur + m, 0, align16(m) - m);
+        cur += align16(m);
+    }
     p->edges = (edge *)cur;
+    memset(cur + (size_t)ne * sizeof(edge), 0,
+           align16((size_t)ne * sizeof(edge)) - (size_t)ne * sizeof(edge));
     p->n = n;
     p->n_edges = ne;
     p->n_hull = nh;
     p->size = total_size;
     p->indexed = false;
     memcpy(&p->wq_mean, data + 12, sizeof(float));
-    size_t fn = (size_t)n * sizeof(float);
     for (int k = 0; k < 5; k++)
         memcpy(*fa[k], data + SER_HEAD + (size_t)k * fn, fn);
     /* Positions finite, directions in [0, 2 pi) as preparation makes
@@ -2057,22 +2099,12 @@ huella_status huella_finger_prepared_load_into(const uint8_t *data, size_t len, 
         p->hy[k] = p->y[hull[k]];
     }
     hull_normals(p);
-    /* Minutia by minutia, each edge without a branch but the check. */
+    /* Minutia by minutia, each edge without a branch but the check; its
+     * tolerance, vote and hash key by load_edge. */
     for (int i = 0, e = 0; i < n; i++) {
         for (int end = e + edges_of[i]; e < end; e++, ev += 4) {
-            edge *ed = &p->edges[e];
             bad |= (ev[2] >= n) | (ev[2] == i);
-            ed->d = ev[0], ed->b1 = ev[1], ed->b2 = ev[3];
-            ed->i = (uint8_t)i;
-            ed->j = ev[2];
-            ed->dir = (uint8_t)(EDGE_FORWARD | ((mutual[e / 8] >> (e % 8)) & 1u) << 1);
-            ed->td = (uint8_t)tol_d(ed->d);
-            ed->pdd = pdd_of(ed->td);
-            int bd = ed->d / BIN_D;
-            /* bin_a of a byte, whose (a * N_BIN_A) >> 8 is already below
-             * N_BIN_A */
-            ed->key = (uint16_t)key_of(bd < N_BIN_D ? bd : N_BIN_D - 1, (ed->b1 * N_BIN_A) >> 8,
-                                       (ed->b2 * N_BIN_A) >> 8);
+            p->edges[e] = load_edge(ev, i, (mutual[e / 8] >> (e % 8)) & 1u);
         }
     }
     if (bad)
