@@ -306,7 +306,8 @@ struct huella_finger_prepared {
     edge *edges;       /* each edge once, from i to j with i < j when mutual */
     float *hx, *hy;    /* convex hull of the minutiae, counterclockwise */
     float *hnx, *hny;  /* unit inward normals of the hull's sides */
-    uint8_t *hsrc;     /* the minutia each point of the hull is */
+    /* (hx, hy, hnx, hny: NULL in a loaded template, see hull_of) */
+    uint8_t *hsrc; /* the minutia each point of the hull is */
 };
 
 static float wrap_2pi(float a)
@@ -997,6 +998,68 @@ static float weigh_least(const float *least, const float *wq, int n)
     return sum;
 }
 
+/* The inward unit normals (hnx, hny) of the sides of the hull (hx, hy)
+ * of nh points. */
+static void side_normals(const float *hx, const float *hy, int nh, float *hnx, float *hny)
+{
+    for (int i = 0; i < nh; i++) {
+        int j = i + 1 == nh ? 0 : i + 1;
+        float ex = hx[j] - hx[i], ey = hy[j] - hy[i];
+        float len = sqrtf(ex * ex + ey * ey);
+        hnx[i] = len > 0 ? -ey / len : 0.0f;
+        hny[i] = len > 0 ? ex / len : 0.0f;
+    }
+}
+
+/* The inward unit normals of the sides of p's hull. */
+static void hull_normals(huella_finger_prepared *p)
+{
+    side_normals(p->hx, p->hy, p->n_hull, p->hnx, p->hny);
+}
+
+/* p's hull as the weighing reads it: the arrays preparation keeps, or,
+ * for a loaded template (which keeps only the indexes hsrc), the points
+ * gathered from its minutiae and their normals computed into buf by the
+ * same code, so the same floats. */
+typedef struct hull_view {
+    const float *hx, *hy, *hnx, *hny;
+} hull_view;
+
+static hull_view hull_of(const huella_finger_prepared *p, float (*buf)[MAX_M + 4])
+{
+    if (p->hnx != NULL)
+        return (hull_view){p->hx, p->hy, p->hnx, p->hny};
+    int nh = p->n_hull;
+    float *hx = buf[0], *hy = buf[1], *hnx = buf[2], *hny = buf[3];
+    for (int k = 0; k < nh; k++) {
+        hx[k] = p->x[p->hsrc[k]];
+        hy[k] = p->y[p->hsrc[k]];
+    }
+#if defined(__SSE2__)
+    /* side_normals four sides at a time: the same operations, each
+     * correctly rounded, so the same floats (the point after the last is
+     * the first, and the lanes past nh are computed and ignored) */
+    for (int k = 0; k < 4; k++) {
+        hx[nh + k] = hx[k < nh ? k : 0];
+        hy[nh + k] = hy[k < nh ? k : 0];
+    }
+    for (int i = 0; i < nh; i += 4) {
+        __m128 x0 = _mm_loadu_ps(hx + i), x1 = _mm_loadu_ps(hx + i + 1);
+        __m128 y0 = _mm_loadu_ps(hy + i), y1 = _mm_loadu_ps(hy + i + 1);
+        __m128 ex = _mm_sub_ps(x1, x0), ey = _mm_sub_ps(y1, y0);
+        __m128 len = _mm_sqrt_ps(_mm_add_ps(_mm_mul_ps(ex, ex), _mm_mul_ps(ey, ey)));
+        __m128 pos = _mm_cmpgt_ps(len, _mm_setzero_ps());
+        __m128 nx = _mm_div_ps(_mm_xor_ps(ey, _mm_set1_ps(-0.0f)), len); /* -ey */
+        __m128 ny = _mm_div_ps(ex, len);
+        _mm_storeu_ps(hnx + i, _mm_and_ps(pos, nx));
+        _mm_storeu_ps(hny + i, _mm_and_ps(pos, ny));
+    }
+#else
+    side_normals(hx, hy, nh, hnx, hny);
+#endif
+    return (hull_view){hx, hy, hnx, hny};
+}
+
 #if FINGER_X86
 /* weigh_inside_hull with AVX-512, sixteen points at a time (px and py
  * readable up to a multiple of 16); the same arithmetic lane by lane,
@@ -1007,9 +1070,10 @@ weigh_inside_hull_avx512(const huella_finger_prepared *p, const float *px, const
 {
     if (p->n_hull < 3)
         return 0;
-    float least[MAX_M + 16];
+    float least[MAX_M + 16], buf[4][MAX_M + 4];
     int nh = p->n_hull;
-    const float *hnx = p->hnx, *hny = p->hny, *hx = p->hx, *hy = p->hy;
+    hull_view hv = hull_of(p, buf);
+    const float *hnx = hv.hnx, *hny = hv.hny, *hx = hv.hx, *hy = hv.hy;
     for (int i = 0; i < n; i += 16) {
         const __m512 vx = _mm512_loadu_ps(px + i), vy = _mm512_loadu_ps(py + i);
         __m512 lo = _mm512_set1_ps(1e30f);
@@ -1054,9 +1118,10 @@ static float weigh_inside_hull(const huella_finger_prepared *p, const float *px,
 {
     if (p->n_hull < 3)
         return 0;
-    float least[MAX_M + 4];
+    float least[MAX_M + 4], buf[4][MAX_M + 4];
     int nh = p->n_hull;
-    const float *hnx = p->hnx, *hny = p->hny, *hx = p->hx, *hy = p->hy;
+    hull_view hv = hull_of(p, buf);
+    const float *hnx = hv.hnx, *hny = hv.hny, *hx = hv.hx, *hy = hv.hy;
 #if defined(__SSE2__)
     if (sse2) {
         for (int i = 0; i < n; i += 4) {
@@ -1819,7 +1884,7 @@ double huella_finger_compare_explain(const huella_finger_prepared *a,
  * loaded template compares bit for bit as the one serialised: a
  * minutia's weight from its quality (wq_quality), the hull's points from
  * the minutiae they are (one index each instead of two floats) and its
- * normals (hull_normals), an edge's i from the order of the edges (they
+ * normals (side_normals, when weighing: hull_of), an edge's i from the order of the edges (they
  * are made minutia by minutia, so each minutia's count says which are
  * its), its tolerance and hash key from (d, b1, b2), and EDGE_FORWARD,
  * which every stored edge has.  Floats are copied as they are in memory
@@ -1912,18 +1977,6 @@ huella_status huella_finger_prepared_serialize(const huella_finger_prepared *p, 
     *out = b;
     *len = size;
     return HUELLA_OK;
-}
-
-/* The inward unit normals of the sides of p's hull. */
-static void hull_normals(huella_finger_prepared *p)
-{
-    for (int i = 0; i < p->n_hull; i++) {
-        int j = i + 1 == p->n_hull ? 0 : i + 1;
-        float ex = p->hx[j] - p->hx[i], ey = p->hy[j] - p->hy[i];
-        float len = sqrtf(ex * ex + ey * ey);
-        p->hnx[i] = len > 0 ? -ey / len : 0.0f;
-        p->hny[i] = len > 0 ? ex / len : 0.0f;
-    }
 }
 
 /* tol_d of an edge length d (a byte) by comparisons: 4 + (6 d + 50) / 100
@@ -2070,17 +2123,17 @@ static void zero_tail16(uint8_t *array, size_t size)
  * The layout of a loaded template, one block: the struct, then each
  * array starting on HUELLA_FINGER_PREPARED_ALIGN bytes and padded to a
  * multiple of it (so readable by 16-byte vector loads up to there), the
- * six per-minutia float arrays, the four hull arrays sized to the hull
- * (not to the minutiae, as preparation sizes them), the three byte
- * arrays, the edges.  Packed to 16 bytes rather than 64: nothing reads
- * these arrays with aligned vector loads, and a gallery holds millions
- * of them.
+ * six per-minutia float arrays, the three byte arrays, the edges.  The
+ * hull is kept as the indexes of its minutiae (hsrc) only: its points
+ * and normals are computed where the comparison weighs the common area
+ * (hull_of, a few dozen operations a comparison, the same floats), which
+ * saves four arrays of floats, about 190 bytes a finger.  Packed to 16 bytes rather than 64:
+ * nothing reads these arrays with aligned vector loads, and a gallery holds millions of them.
  */
 static size_t load_bytes(int n, int ne, int nh)
 {
     return align16(sizeof(huella_finger_prepared)) + 6 * align16((size_t)n * sizeof(float)) +
-           4 * align16((size_t)nh * sizeof(float)) + 2 * align16((size_t)n) + align16((size_t)nh) +
-           align16((size_t)ne * sizeof(edge));
+           2 * align16((size_t)n) + align16((size_t)nh) + align16((size_t)ne * sizeof(edge));
 }
 
 huella_status huella_finger_prepared_load_size(const uint8_t *data, size_t len, size_t *size,
@@ -2141,19 +2194,14 @@ huella_status huella_finger_prepared_load_into(const uint8_t *data, size_t len, 
     memset(block, 0, align16(sizeof(huella_finger_prepared)));
     huella_finger_prepared *p = (huella_finger_prepared *)block;
     uint8_t *cur = block + align16(sizeof(huella_finger_prepared));
-    size_t fn = (size_t)n * sizeof(float), hn = (size_t)nh * sizeof(float);
-    size_t sz_f = align16(fn), sz_h = align16(hn), sz_e = align16((size_t)ne * sizeof(edge));
+    size_t fn = (size_t)n * sizeof(float);
+    size_t sz_f = align16(fn), sz_e = align16((size_t)ne * sizeof(edge));
     /* Each array's padding (less than 16 bytes) zeroed by zeroing its
      * last 16 bytes before the array is written. */
     float **fa[6] = {&p->x, &p->y, &p->th, &p->cth, &p->sth, &p->wq};
     for (int k = 0; k < 6; k++, cur += sz_f) {
         *fa[k] = (float *)cur;
         zero_tail16(cur, sz_f);
-    }
-    float **ha[4] = {&p->hx, &p->hy, &p->hnx, &p->hny};
-    for (int k = 0; k < 4; k++, cur += sz_h) {
-        *ha[k] = (float *)cur;
-        zero_tail16(cur, sz_h);
     }
     uint8_t **ba[3] = {&p->type, &p->source, &p->hsrc};
     for (int k = 0; k < 3; k++) {
@@ -2187,12 +2235,7 @@ huella_status huella_finger_prepared_load_into(const uint8_t *data, size_t len, 
     memcpy(p->source, sources, (size_t)n);
     for (int i = 0; i < n; i++)
         p->wq[i] = wq_quality(qualities[i]);
-    memcpy(p->hsrc, hull, (size_t)nh);
-    for (int k = 0; k < nh; k++) {
-        p->hx[k] = p->x[hull[k]];
-        p->hy[k] = p->y[hull[k]];
-    }
-    hull_normals(p);
+    memcpy(p->hsrc, hull, (size_t)nh); /* hx, hy, hnx, hny: NULL (hull_of) */
     /* The minutia of each edge from the order of the edges, then the
      * edges eight at a time (load_edges8) and the rest one by one
      * (load_edge), each without a branch but the check. */
