@@ -206,6 +206,31 @@ static void serialised_templates_are_small_exact_and_checked(void **state)
     bytes[q0] = q;
     assert_int_equal(huella_finger_prepared_load(bytes, len, &l, &err), HUELLA_OK);
     huella_finger_prepared_free(l);
+    l = NULL;
+    /* Every edge, whether loaded in a group of eight or in the rest,
+     * refused when it leads to no minutia or to its own (j is the third
+     * of its four bytes; its minutia from the counts edges_of). */
+    uint16_t counts[3];
+    memcpy(counts, bytes + 6, sizeof(counts));
+    size_t ne = counts[1], nh = counts[2];
+    assert_true(ne > 16 && ne % 8 != 0); /* both paths */
+    const uint8_t *edges_of = bytes + 16 + 5 * n * sizeof(float) + 3 * n;
+    size_t ev = 16 + 5 * n * sizeof(float) + 4 * n + nh + (ne + 7) / 8;
+    assert_int_equal(ev + 4 * ne, len);
+    for (size_t e = 0, i = 0, left = edges_of[0]; e < ne; e++, left--) {
+        while (left == 0)
+            left = edges_of[++i];
+        uint8_t j = bytes[ev + 4 * e + 2];
+        uint8_t wrong[2] = {(uint8_t)n, (uint8_t)i};
+        for (int k = 0; k < 2; k++) {
+            bytes[ev + 4 * e + 2] = wrong[k];
+            assert_int_equal(huella_finger_prepared_load(bytes, len, &l, &err), HUELLA_E_INPUT);
+            assert_null(l);
+        }
+        bytes[ev + 4 * e + 2] = j;
+    }
+    assert_int_equal(huella_finger_prepared_load(bytes, len, &l, &err), HUELLA_OK);
+    huella_finger_prepared_free(l);
     free(bytes);
     huella_finger_prepared_free(c);
     huella_finger_prepared_free(probe);

@@ -230,6 +230,7 @@
 #include "match_internal.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -332,19 +333,22 @@ struct huella_finger_prepared {
     int n;
     int n_edges;
     int n_hull;
-    size_t size;  /* bytes, for huella_finger_prepared_size */
-    bool indexed; /* false: prepared compact, index is empty */
-    edge_index index;
+    float wq_mean; /* the mean of wq */
+    size_t size;   /* bytes, for huella_finger_prepared_size */
+    /* The hash index, in the template's block after this struct; NULL for
+     * a compact template (a pointer, not the index itself: a gallery
+     * holds millions of compact templates, 64 bytes each saved). */
+    const edge_index *index;
     float *x, *y, *th; /* positions (y flipped) and directions */
     float *cth, *sth;  /* cosines and sines of the directions */
     float *wq;         /* weight of each minutia from its quality, (0, 1] */
-    float wq_mean;     /* their mean */
     uint8_t *type;     /* huella_minutia_type of each minutia */
     uint8_t *source;   /* the index of each minutia in the template */
     edge *edges;       /* each edge once, from i to j with i < j when mutual */
     float *hx, *hy;    /* convex hull of the minutiae, counterclockwise */
     float *hnx, *hny;  /* unit inward normals of the hull's sides */
-    uint8_t *hsrc;     /* the minutia each point of the hull is */
+    /* (hx, hy, hnx, hny: NULL in a loaded template, see hull_of) */
+    uint8_t *hsrc; /* the minutia each point of the hull is */
 };
 
 static float wrap_2pi(float a)
@@ -639,7 +643,8 @@ static huella_status prepare(const huella_finger_template *t, bool with_index,
         bin_start[b + 1] = (uint16_t)(bin_start[b + 1] + bin_start[b]);
     int n_entries = with_index ? bin_start[N_BINS] : 0;
 
-    size_t sz_head = align64(sizeof(huella_finger_prepared));
+    size_t sz_head =
+        align64(sizeof(huella_finger_prepared) + (with_index ? sizeof(edge_index) : 0));
     size_t sz_f = align64((size_t)n * sizeof(float) + 1);
     size_t sz_edges = align64((size_t)ne * sizeof(edge) + 1);
     size_t sz_bins = with_index ? align64((N_BINS + 1) * sizeof(uint16_t)) : 0;
@@ -680,7 +685,6 @@ static huella_status prepare(const huella_finger_template *t, bool with_index,
     p->n = n;
     p->n_edges = ne;
     p->size = total_size;
-    p->indexed = with_index;
     memcpy(p->x, x, (size_t)n * sizeof(float));
     memcpy(p->y, y, (size_t)n * sizeof(float));
     memcpy(p->th, th, (size_t)n * sizeof(float));
@@ -695,7 +699,9 @@ static huella_status prepare(const huella_finger_template *t, bool with_index,
     }
     memcpy(p->edges, edges, (size_t)ne * sizeof(edge));
     if (with_index) {
-        p->index = (edge_index){ix_bins, n_entries, ix_d, ix_b1, ix_b2, ix_dir, ix_eo, ix_oriented};
+        edge_index *index = (edge_index *)(block + sizeof(huella_finger_prepared));
+        *index = (edge_index){ix_bins, n_entries, ix_d, ix_b1, ix_b2, ix_dir, ix_eo, ix_oriented};
+        p->index = index;
         memcpy(ix_bins, bin_start, sizeof(bin_start));
         for (int e = 0; e < ne; e++) {
             for (int r = 0; r < 2; r++) {
@@ -1042,6 +1048,68 @@ static float weigh_least(const float *least, const float *wq, int n)
     return sum;
 }
 
+/* The inward unit normals (hnx, hny) of the sides of the hull (hx, hy)
+ * of nh points. */
+static void side_normals(const float *hx, const float *hy, int nh, float *hnx, float *hny)
+{
+    for (int i = 0; i < nh; i++) {
+        int j = i + 1 == nh ? 0 : i + 1;
+        float ex = hx[j] - hx[i], ey = hy[j] - hy[i];
+        float len = sqrtf(ex * ex + ey * ey);
+        hnx[i] = len > 0 ? -ey / len : 0.0f;
+        hny[i] = len > 0 ? ex / len : 0.0f;
+    }
+}
+
+/* The inward unit normals of the sides of p's hull. */
+static void hull_normals(huella_finger_prepared *p)
+{
+    side_normals(p->hx, p->hy, p->n_hull, p->hnx, p->hny);
+}
+
+/* p's hull as the weighing reads it: the arrays preparation keeps, or,
+ * for a loaded template (which keeps only the indexes hsrc), the points
+ * gathered from its minutiae and their normals computed into buf by the
+ * same code, so the same floats. */
+typedef struct hull_view {
+    const float *hx, *hy, *hnx, *hny;
+} hull_view;
+
+static hull_view hull_of(const huella_finger_prepared *p, float (*buf)[MAX_M + 4])
+{
+    if (p->hnx != NULL)
+        return (hull_view){p->hx, p->hy, p->hnx, p->hny};
+    int nh = p->n_hull;
+    float *hx = buf[0], *hy = buf[1], *hnx = buf[2], *hny = buf[3];
+    for (int k = 0; k < nh; k++) {
+        hx[k] = p->x[p->hsrc[k]];
+        hy[k] = p->y[p->hsrc[k]];
+    }
+#if defined(__SSE2__)
+    /* side_normals four sides at a time: the same operations, each
+     * correctly rounded, so the same floats (the point after the last is
+     * the first, and the lanes past nh are computed and ignored) */
+    for (int k = 0; k < 4; k++) {
+        hx[nh + k] = hx[k < nh ? k : 0];
+        hy[nh + k] = hy[k < nh ? k : 0];
+    }
+    for (int i = 0; i < nh; i += 4) {
+        __m128 x0 = _mm_loadu_ps(hx + i), x1 = _mm_loadu_ps(hx + i + 1);
+        __m128 y0 = _mm_loadu_ps(hy + i), y1 = _mm_loadu_ps(hy + i + 1);
+        __m128 ex = _mm_sub_ps(x1, x0), ey = _mm_sub_ps(y1, y0);
+        __m128 len = _mm_sqrt_ps(_mm_add_ps(_mm_mul_ps(ex, ex), _mm_mul_ps(ey, ey)));
+        __m128 pos = _mm_cmpgt_ps(len, _mm_setzero_ps());
+        __m128 nx = _mm_div_ps(_mm_xor_ps(ey, _mm_set1_ps(-0.0f)), len); /* -ey */
+        __m128 ny = _mm_div_ps(ex, len);
+        _mm_storeu_ps(hnx + i, _mm_and_ps(pos, nx));
+        _mm_storeu_ps(hny + i, _mm_and_ps(pos, ny));
+    }
+#else
+    side_normals(hx, hy, nh, hnx, hny);
+#endif
+    return (hull_view){hx, hy, hnx, hny};
+}
+
 #if FINGER_X86
 /* weigh_inside_hull with AVX-512, sixteen points at a time (px and py
  * readable up to a multiple of 16); the same arithmetic lane by lane,
@@ -1052,9 +1120,10 @@ weigh_inside_hull_avx512(const huella_finger_prepared *p, const float *px, const
 {
     if (p->n_hull < 3)
         return 0;
-    float least[MAX_M + 16];
+    float least[MAX_M + 16], buf[4][MAX_M + 4];
     int nh = p->n_hull;
-    const float *hnx = p->hnx, *hny = p->hny, *hx = p->hx, *hy = p->hy;
+    hull_view hv = hull_of(p, buf);
+    const float *hnx = hv.hnx, *hny = hv.hny, *hx = hv.hx, *hy = hv.hy;
     for (int i = 0; i < n; i += 16) {
         const __m512 vx = _mm512_loadu_ps(px + i), vy = _mm512_loadu_ps(py + i);
         __m512 lo = _mm512_set1_ps(1e30f);
@@ -1106,9 +1175,10 @@ static float weigh_inside_hull(const huella_finger_prepared *p, const float *px,
 {
     if (p->n_hull < 3)
         return 0;
-    float least[MAX_M + 4];
+    float least[MAX_M + 4], buf[4][MAX_M + 4];
     int nh = p->n_hull;
-    const float *hnx = p->hnx, *hny = p->hny, *hx = p->hx, *hy = p->hy;
+    hull_view hv = hull_of(p, buf);
+    const float *hnx = hv.hnx, *hny = hv.hny, *hx = hv.hx, *hy = hv.hy;
 #if defined(__SSE2__)
     if (sse2) {
         for (int i = 0; i < n; i += 4) {
@@ -1824,7 +1894,7 @@ static double compare(const huella_finger_prepared *a, const huella_finger_prepa
         return 0.0;
     scratch w_;
     scratch *w = &w_;
-    const edge_index ix = a->indexed ? a->index : flat_index(a, &w->flat);
+    const edge_index ix = a->index != NULL ? *a->index : flat_index(a, &w->flat);
 
     const bool sse2 = path != FINGER_PATH_PORTABLE;
 #if FINGER_X86
@@ -1928,7 +1998,7 @@ static double compare_either(const huella_finger_prepared *a, const huella_finge
                              huella_finger_pairing *pairs, size_t max_pairs, size_t *n_pairs,
                              finger_path path)
 {
-    if (!a->indexed && b->indexed)
+    if (a->index == NULL && b->index != NULL)
         return compare(b, a, true, pairs, max_pairs, n_pairs, path);
     return compare(a, b, false, pairs, max_pairs, n_pairs, path);
 }
@@ -2004,7 +2074,7 @@ double huella_finger_compare_explain(const huella_finger_prepared *a,
  * loaded template compares bit for bit as the one serialised: a
  * minutia's weight from its quality (wq_quality), the hull's points from
  * the minutiae they are (one index each instead of two floats) and its
- * normals (hull_normals), an edge's i from the order of the edges (they
+ * normals (side_normals, when weighing: hull_of), an edge's i from the order of the edges (they
  * are made minutia by minutia, so each minutia's count says which are
  * its), its tolerance and hash key from (d, b1, b2), and EDGE_FORWARD,
  * which every stored edge has.  Floats are copied as they are in memory
@@ -2060,7 +2130,7 @@ huella_status huella_finger_prepared_serialize(const huella_finger_prepared *p, 
 {
     *out = NULL;
     *len = 0;
-    if (p->indexed)
+    if (p->index != NULL)
         return huella_error_set(err, HUELLA_E_INPUT,
                                 "finger: only a compact prepared template is serialised");
     size_t size = ser_size(p->n, p->n_edges, p->n_hull);
@@ -2099,17 +2169,115 @@ huella_status huella_finger_prepared_serialize(const huella_finger_prepared *p, 
     return HUELLA_OK;
 }
 
-/* The inward unit normals of the sides of p's hull. */
-static void hull_normals(huella_finger_prepared *p)
+/* tol_d of an edge length d (a byte) by comparisons: 4 + (6 d + 50) / 100
+ * steps up at d = 9, 25, 42 and 59 and is capped at BIN_D / 2 = 8 from
+ * there: the same value as tol_d for every byte (checked for all 256
+ * when this was written), without its division. */
+static int tol_d_byte(int d)
 {
-    for (int i = 0; i < p->n_hull; i++) {
-        int j = i + 1 == p->n_hull ? 0 : i + 1;
-        float ex = p->hx[j] - p->hx[i], ey = p->hy[j] - p->hy[i];
-        float len = sqrtf(ex * ex + ey * ey);
-        p->hnx[i] = len > 0 ? -ey / len : 0.0f;
-        p->hny[i] = len > 0 ? ex / len : 0.0f;
-    }
+    return 4 + (d >= 9) + (d >= 25) + (d >= 42) + (d >= 59);
 }
+_Static_assert(BIN_D / 2 == 8 && BIN_D == 16 && N_BIN_D == 10, "tol_d_byte, load_edge");
+
+/* A stored edge (d b1 j b2) of minutia i into *ed as preparation makes
+ * it.  Its four bytes are read before any is written (the stores to *ed
+ * could alias them otherwise, and the reloads were most of the loop) and
+ * the fields stored one by one (assembled into one word, they made a
+ * chain of shifts). */
+static int load_edge(edge *ed, const uint8_t *ev, int i, unsigned mutual)
+{
+    uint8_t v[4];
+    memcpy(v, ev, 4);
+    int d = v[0], td = tol_d_byte(d), bd = d >> 4;
+    /* bin_a of a byte, whose (a * N_BIN_A) >> 8 is already below N_BIN_A */
+    int key = key_of(bd < N_BIN_D ? bd : N_BIN_D - 1, (v[1] * N_BIN_A) >> 8, (v[3] * N_BIN_A) >> 8);
+    ed->d = v[0];
+    ed->b1 = v[1];
+    ed->b2 = v[3];
+    ed->td = (uint8_t)td;
+    ed->dir = (uint8_t)(EDGE_FORWARD | mutual << 1);
+    ed->i = (uint8_t)i;
+    ed->j = v[2];
+    ed->pdd = pdd_of(td);
+    ed->key = (uint16_t)key;
+    return v[2]; /* j, for the caller's check */
+}
+
+#if defined(__SSE2__)
+_Static_assert(sizeof(edge) == 10 && offsetof(edge, pdd) == 7 && offsetof(edge, key) == 8,
+               "load_edges8 writes an edge as 8 bytes and its key");
+
+/* a >= k for unsigned bytes, lane by lane: 0xFF or 0 */
+static __m128i ge_u8(__m128i a, int k)
+{
+    return _mm_cmpeq_epi8(_mm_max_epu8(a, _mm_set1_epi8((char)k)), a);
+}
+
+/*
+ * Edges e0 .. e0 + 7 (e0 a multiple of 8, so that their mutual bits are
+ * the byte mutual) from their 32 stored bytes ev, with owner[k] the
+ * minutia of edge e0 + k: what load_edge makes of each, eight at a time,
+ * the tolerance and vote by the comparisons of tol_d_byte, the hash key
+ * in 16-bit lanes, the eight fields of an edge put together by unpacking
+ * (an 8 x 8 byte transpose).  Returns the lanes whose j is >= n or the
+ * edge's own minutia, as a bit mask.
+ */
+static unsigned load_edges8(edge *ed, const uint8_t *ev, const uint8_t *owner, unsigned mutual,
+                            int n)
+{
+    const __m128i zero = _mm_setzero_si128();
+    __m128i r0 = _mm_loadu_si128((const __m128i *)ev);        /* edges 0..3: d b1 j b2 */
+    __m128i r1 = _mm_loadu_si128((const __m128i *)(ev + 16)); /* edges 4..7 */
+    /* de-interleave: t0 = d0 d4 b1_0 b1_4 j0 j4 b2_0 b2_4 ... */
+    __m128i t0 = _mm_unpacklo_epi8(r0, r1), t1 = _mm_unpackhi_epi8(r0, r1);
+    __m128i u0 = _mm_unpacklo_epi8(t0, t1), u1 = _mm_unpackhi_epi8(t0, t1);
+    __m128i v0 = _mm_unpacklo_epi8(u0, u1), v1 = _mm_unpackhi_epi8(u0, u1);
+    /* v0: d[0..7] b1[0..7], v1: j[0..7] b2[0..7] */
+    __m128i d = v0, b1 = _mm_srli_si128(v0, 8), j = v1, b2 = _mm_srli_si128(v1, 8);
+    __m128i s9 = ge_u8(d, 9), s25 = ge_u8(d, 25), s42 = ge_u8(d, 42), s59 = ge_u8(d, 59);
+    /* td = 4 + steps (a mask is -1) */
+    __m128i td =
+        _mm_sub_epi8(_mm_sub_epi8(_mm_sub_epi8(_mm_sub_epi8(_mm_set1_epi8(4), s9), s25), s42), s59);
+    /* pdd = per_dd(td) - per_dd(8): 224, 140, 80, 35, 0 for td 4..8 */
+    __m128i pdd = _mm_sub_epi8(_mm_set1_epi8((char)224), _mm_and_si128(s9, _mm_set1_epi8(84)));
+    pdd = _mm_sub_epi8(pdd, _mm_and_si128(s25, _mm_set1_epi8(60)));
+    pdd = _mm_sub_epi8(pdd, _mm_and_si128(s42, _mm_set1_epi8(45)));
+    pdd = _mm_sub_epi8(pdd, _mm_and_si128(s59, _mm_set1_epi8(35)));
+    const __m128i bits = _mm_setr_epi8(1, 2, 4, 8, 16, 32, 64, (char)128, 0, 0, 0, 0, 0, 0, 0, 0);
+    __m128i mb = _mm_cmpeq_epi8(_mm_and_si128(_mm_set1_epi8((char)mutual), bits), bits);
+    __m128i dir = _mm_or_si128(_mm_set1_epi8(EDGE_FORWARD), _mm_and_si128(mb, _mm_set1_epi8(2)));
+    __m128i own = _mm_loadl_epi64((const __m128i *)owner);
+    /* the key: (min(d / 16, 9) * 11 + b1 * 11 / 256) * 11 + b2 * 11 / 256 */
+    __m128i d16 = _mm_unpacklo_epi8(d, zero), b116 = _mm_unpacklo_epi8(b1, zero),
+            b216 = _mm_unpacklo_epi8(b2, zero);
+    __m128i bd = _mm_min_epi16(_mm_srli_epi16(d16, 4), _mm_set1_epi16(N_BIN_D - 1));
+    __m128i a1 = _mm_srli_epi16(_mm_mullo_epi16(b116, _mm_set1_epi16(N_BIN_A)), 8);
+    __m128i a2 = _mm_srli_epi16(_mm_mullo_epi16(b216, _mm_set1_epi16(N_BIN_A)), 8);
+    __m128i key = _mm_add_epi16(
+        _mm_mullo_epi16(_mm_add_epi16(_mm_mullo_epi16(bd, _mm_set1_epi16(N_BIN_A)), a1),
+                        _mm_set1_epi16(N_BIN_A)),
+        a2);
+    /* transpose: d b1 b2 td dir i j pdd per edge */
+    __m128i p01 = _mm_unpacklo_epi8(d, b1), p23 = _mm_unpacklo_epi8(b2, td);
+    __m128i p45 = _mm_unpacklo_epi8(dir, own), p67 = _mm_unpacklo_epi8(j, pdd);
+    __m128i q0 = _mm_unpacklo_epi16(p01, p23), q1 = _mm_unpackhi_epi16(p01, p23);
+    __m128i q2 = _mm_unpacklo_epi16(p45, p67), q3 = _mm_unpackhi_epi16(p45, p67);
+    __m128i w[4] = {_mm_unpacklo_epi32(q0, q2), _mm_unpackhi_epi32(q0, q2),
+                    _mm_unpacklo_epi32(q1, q3), _mm_unpackhi_epi32(q1, q3)};
+    uint16_t keys[8];
+    _mm_storeu_si128((__m128i *)keys, key);
+    uint8_t *out = (uint8_t *)ed;
+    for (int k = 0; k < 4; k++) {
+        _mm_storel_epi64((__m128i *)(out + 20 * k), w[k]);
+        _mm_storel_epi64((__m128i *)(out + 20 * k + 10), _mm_unpackhi_epi64(w[k], w[k]));
+    }
+    for (int k = 0; k < 8; k++)
+        memcpy(out + 10 * k + 8, &keys[k], 2);
+    /* j >= n, or j == its own minutia */
+    __m128i bad = _mm_or_si128(ge_u8(j, n), _mm_cmpeq_epi8(j, own)); /* n <= MAX_M */
+    return (unsigned)_mm_movemask_epi8(bad) & 0xFFu;
+}
+#endif
 
 /* The header of a serialised template: its counts, checked against its
  * length. */
@@ -2134,21 +2302,28 @@ static huella_status load_head(const uint8_t *data, size_t len, int *n, int *ne,
     return HUELLA_OK;
 }
 
+/* The last 16 bytes of an array of `size` bytes (a multiple of 16) zeroed. */
+static void zero_tail16(uint8_t *array, size_t size)
+{
+    if (size > 0)
+        memset(array + size - 16, 0, 16);
+}
+
 /*
  * The layout of a loaded template, one block: the struct, then each
  * array starting on HUELLA_FINGER_PREPARED_ALIGN bytes and padded to a
  * multiple of it (so readable by 16-byte vector loads up to there), the
- * six per-minutia float arrays, the four hull arrays sized to the hull
- * (not to the minutiae, as preparation sizes them), the three byte
- * arrays, the edges.  Packed to 16 bytes rather than 64: nothing reads
- * these arrays with aligned vector loads, and a gallery holds millions
- * of them.
+ * six per-minutia float arrays, the three byte arrays, the edges.  The
+ * hull is kept as the indexes of its minutiae (hsrc) only: its points
+ * and normals are computed where the comparison weighs the common area
+ * (hull_of, a few dozen operations a comparison, the same floats), which
+ * saves four arrays of floats, about 190 bytes a finger.  Packed to 16 bytes rather than 64:
+ * nothing reads these arrays with aligned vector loads, and a gallery holds millions of them.
  */
 static size_t load_bytes(int n, int ne, int nh)
 {
     return align16(sizeof(huella_finger_prepared)) + 6 * align16((size_t)n * sizeof(float)) +
-           4 * align16((size_t)nh * sizeof(float)) + 2 * align16((size_t)n) + align16((size_t)nh) +
-           align16((size_t)ne * sizeof(edge));
+           2 * align16((size_t)n) + align16((size_t)nh) + align16((size_t)ne * sizeof(edge));
 }
 
 huella_status huella_finger_prepared_load_size(const uint8_t *data, size_t len, size_t *size,
@@ -2202,27 +2377,36 @@ huella_status huella_finger_prepared_load_into(const uint8_t *data, size_t len, 
                                     "(%d)",
                                     k);
     uint8_t *block = mem;
-    memset(block, 0, total_size);
+    /* The struct zeroed, every array written whole below and only its
+     * padding zeroed here: each byte of the block is written once (a
+     * gallery's block is fresh memory, and the first write of a page is
+     * most of a load's cost). */
+    memset(block, 0, align16(sizeof(huella_finger_prepared)));
     huella_finger_prepared *p = (huella_finger_prepared *)block;
     uint8_t *cur = block + align16(sizeof(huella_finger_prepared));
-    size_t sz_f = align16((size_t)n * sizeof(float)), sz_h = align16((size_t)nh * sizeof(float));
+    size_t fn = (size_t)n * sizeof(float);
+    size_t sz_f = align16(fn), sz_e = align16((size_t)ne * sizeof(edge));
+    /* Each array's padding (less than 16 bytes) zeroed by zeroing its
+     * last 16 bytes before the array is written. */
     float **fa[6] = {&p->x, &p->y, &p->th, &p->cth, &p->sth, &p->wq};
-    for (int k = 0; k < 6; k++, cur += sz_f)
+    for (int k = 0; k < 6; k++, cur += sz_f) {
         *fa[k] = (float *)cur;
-    float **ha[4] = {&p->hx, &p->hy, &p->hnx, &p->hny};
-    for (int k = 0; k < 4; k++, cur += sz_h)
-        *ha[k] = (float *)cur;
-    p->type = cur, cur += align16((size_t)n);
-    p->source = cur, cur += align16((size_t)n);
-    p->hsrc = cur, cur += align16((size_t)nh);
+        zero_tail16(cur, sz_f);
+    }
+    uint8_t **ba[3] = {&p->type, &p->source, &p->hsrc};
+    for (int k = 0; k < 3; k++) {
+        size_t m = align16((size_t)(k < 2 ? n : nh));
+        *ba[k] = cur;
+        zero_tail16(cur, m);
+        cur += m;
+    }
     p->edges = (edge *)cur;
+    zero_tail16(cur, sz_e);
     p->n = n;
     p->n_edges = ne;
     p->n_hull = nh;
     p->size = total_size;
-    p->indexed = false;
     memcpy(&p->wq_mean, data + 12, sizeof(float));
-    size_t fn = (size_t)n * sizeof(float);
     for (int k = 0; k < 5; k++)
         memcpy(*fa[k], data + SER_HEAD + (size_t)k * fn, fn);
     /* Positions finite, directions in [0, 2 pi) as preparation makes
@@ -2241,29 +2425,22 @@ huella_status huella_finger_prepared_load_into(const uint8_t *data, size_t len, 
     memcpy(p->source, sources, (size_t)n);
     for (int i = 0; i < n; i++)
         p->wq[i] = wq_quality(qualities[i]);
-    memcpy(p->hsrc, hull, (size_t)nh);
-    for (int k = 0; k < nh; k++) {
-        p->hx[k] = p->x[hull[k]];
-        p->hy[k] = p->y[hull[k]];
-    }
-    hull_normals(p);
-    /* Minutia by minutia, each edge without a branch but the check. */
-    for (int i = 0, e = 0; i < n; i++) {
-        for (int end = e + edges_of[i]; e < end; e++, ev += 4) {
-            edge *ed = &p->edges[e];
-            bad |= (ev[2] >= n) | (ev[2] == i);
-            ed->d = ev[0], ed->b1 = ev[1], ed->b2 = ev[3];
-            ed->i = (uint8_t)i;
-            ed->j = ev[2];
-            ed->dir = (uint8_t)(EDGE_FORWARD | ((mutual[e / 8] >> (e % 8)) & 1u) << 1);
-            ed->td = (uint8_t)tol_d(ed->d);
-            ed->pdd = pdd_of(ed->td);
-            int bd = ed->d / BIN_D;
-            /* bin_a of a byte, whose (a * N_BIN_A) >> 8 is already below
-             * N_BIN_A */
-            ed->key = (uint16_t)key_of(bd < N_BIN_D ? bd : N_BIN_D - 1, (ed->b1 * N_BIN_A) >> 8,
-                                       (ed->b2 * N_BIN_A) >> 8);
-        }
+    memcpy(p->hsrc, hull, (size_t)nh); /* hx, hy, hnx, hny: NULL (hull_of) */
+    /* The minutia of each edge from the order of the edges, then the
+     * edges eight at a time (load_edges8) and the rest one by one
+     * (load_edge), each without a branch but the check. */
+    uint8_t owner[MAX_M * K_NEIGHBOURS + 8];
+    for (int i = 0, e = 0; i < n; i++)
+        for (int end = e + edges_of[i]; e < end; e++)
+            owner[e] = (uint8_t)i;
+    int e = 0;
+#if defined(__SSE2__)
+    for (; e + 8 <= ne; e += 8, ev += 32)
+        bad |= load_edges8(&p->edges[e], ev, owner + e, mutual[e / 8], n) != 0;
+#endif
+    for (; e < ne; e++, ev += 4) {
+        int j = load_edge(&p->edges[e], ev, owner[e], (mutual[e / 8] >> (e % 8)) & 1u);
+        bad |= (j >= n) | (j == owner[e]);
     }
     if (bad)
         return huella_error_set(err, HUELLA_E_INPUT,
