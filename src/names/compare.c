@@ -128,6 +128,13 @@ static bool soft(char c)
            c == 'w';
 }
 
+/* The h of a final nh is no spelling variant: Vietnamese writes two
+ * finals, -nh and -n (Thanh, Than; Minh, Min). */
+static bool soft_at(const char *s, size_t i)
+{
+    return soft(s[i]) && !(s[i] == 'h' && i > 0 && s[i - 1] == 'n' && s[i + 1] == '\0');
+}
+
 static size_t indel_cost(const char *s, size_t i)
 {
     /* Deleting s[i] (0-based): cheap for a soft letter, a doubled one, or
@@ -135,7 +142,7 @@ static size_t indel_cost(const char *s, size_t i)
      * Rachmat/Rahmat).  At the start of a word ch and kh are consonants
      * of their own: Chun is not Hun, the first sound of a syllable being
      * most of a syllabic name (Korean, Chinese). */
-    if (soft(s[i]) || (i > 0 && s[i - 1] == s[i]) || s[i + 1] == s[i] ||
+    if (soft_at(s, i) || (i > 0 && s[i - 1] == s[i]) || s[i + 1] == s[i] ||
         (i > 0 && (s[i] == 'c' || s[i] == 'k') && s[i + 1] == 'h'))
         return 1;
     return 2;
@@ -152,7 +159,7 @@ static size_t sub_cost(const char *a, size_t i, const char *b, size_t j)
     char x = a[i], y = b[j];
     if (x == y)
         return 0;
-    if (soft(x) && soft(y))
+    if (soft_at(a, i) && soft_at(b, j))
         return 1;
     if ((x == 'v' && y == 'w') || (x == 'w' && y == 'v') || (x == 'q' && (y == 'k' || y == 'g')) ||
         (y == 'q' && (x == 'k' || x == 'g')) || (x == 'x' && y == 'h') || (x == 'h' && y == 'x'))
@@ -650,8 +657,59 @@ static bool vowel_or_y(char c)
     return c == 'a' || c == 'e' || c == 'i' || c == 'o' || c == 'u' || c == 'y';
 }
 
-void huella_names_lax_key(const char *s, char *out, size_t size)
+/* Spellings that other transliteration systems give the same sound,
+ * rewritten before the key is taken:
+ *  - Cyrillic й, and the ь, ъ or я ю ё after a consonant: ISO 9, GOST
+ *    7.79, the German (Duden) and South Slavic romanisations write j
+ *    (Andrej, Dmitrij, Tatjana, Ljudmila), BGN/PCGN y (Andrey, Dmitriy,
+ *    Tatyana, Lyudmila), ICAO Doc 9303 i (Andrei, Dmitrii, Tatiana,
+ *    Liudmila).  So a j after a vowel and before no vowel, or between
+ *    l, r, t, b, v, s or z and a vowel, is the glide y.  Not after n, m,
+ *    k, g or p, which end Korean and Chinese syllables written joined
+ *    (Minjun and Minyun are two Korean names), nor d (the dj of French
+ *    Djamel); a j at the start of a word stays a consonant (Jang and
+ *    Yang, Juan and Yuan are two names);
+ *  - Е at the start of a word: BGN/PCGN ye (Yelena, Yevgeniy), ICAO
+ *    and GOST e (Elena, Evgenii): the glide of an initial ye is dropped
+ *    in a word of six letters or more, longer than a Korean syllable
+ *    (Yeon and Eon are two).  Not je (the German Jelena): a Korean je
+ *    is the che of McCune-Reischauer (Je-son, Che-son), and Jeong is not
+ *    Ong;
+ *  - Basque orthography (Euskaltzaindia) writes tx the sound Spanish
+ *    writes ch (Etxeberria, Echeverria; Txurruka, Churruca);
+ *  - Vietnamese -nh and -n are two finals (Thanh, Than): a final nh
+ *    keeps a mark of its own instead of losing its h. */
+static void lax_respell(const char *s, char *out, size_t size)
 {
+    size_t n = strlen(s), o = 0, i = 0;
+    if (s[0] == 'y' && s[1] == 'e' && n >= 6)
+        i = 1;
+    for (; i < n && o + 2 < size; i++) {
+        char c = s[i], prev = i > 0 ? s[i - 1] : 0, nx = s[i + 1];
+        bool nx_vowel = nx != 0 && vowel_or_y(nx);
+        if (c == 't' && nx == 'x') {
+            out[o++] = 'c';
+            out[o++] = 'h';
+            i++;
+        } else if (c == 'j' && i > 0 &&
+                   ((vowel_or_y(prev) && !nx_vowel) ||
+                    (nx_vowel && prev != 0 && strchr("lrtbvsz", prev) != NULL))) {
+            out[o++] = 'y';
+        } else if (c == 'n' && nx == 'h' && i + 2 == n && i > 0) {
+            out[o++] = 'n';
+            out[o++] = '#'; /* no letter: a key of its own */
+            i++;
+        } else {
+            out[o++] = c;
+        }
+    }
+    out[o] = '\0';
+}
+
+void huella_names_lax_key(const char *text, char *out, size_t size)
+{
+    char s[3 * HUELLA_NAMES_MAX_TOKEN + 8];
+    lax_respell(text, s, sizeof(s));
     size_t n = strlen(s), o = 0;
     char last = 0;
     for (size_t i = 0; i < n && o + 1 < size;) {
