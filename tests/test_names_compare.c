@@ -620,6 +620,18 @@ static void cyrillic_basque_and_vietnamese_spellings(void **state)
     assert_true(score("Vu Thi Khanh", "Vu Khanh") >= T);
 }
 
+static void kana_epenthesis_and_korean_hui(void **state)
+{
+    (void)state;
+    /* Kurt is kuruto, Brandt buranto, Sven suven (ヴェ, a small vowel). */
+    assert_true(score("Kurt Halberg", "クルト・ハルベルク") >= T);
+    assert_true(score("Sven Brandt", "スヴェン・ブラント") >= T);
+    assert_true(score("Kurt Halberg", "クルト・ハックベルク") < T);
+    /* 희: hui, hee. */
+    assert_true(score("Ra Minhee", "Ra Minhui") >= T);
+    assert_true(score("Ra Minhee", "Ra Minhwa") < T);
+}
+
 static void an_initial_ch_is_a_consonant_of_its_own(void **state)
 {
     (void)state;
@@ -663,6 +675,7 @@ int main(void)
         cmocka_unit_test(a_nickname_of_two_names_meets_both),
         cmocka_unit_test(an_initial_ch_is_a_consonant_of_its_own),
         cmocka_unit_test(cyrillic_basque_and_vietnamese_spellings),
+        cmocka_unit_test(kana_epenthesis_and_korean_hui),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

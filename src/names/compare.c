@@ -106,6 +106,7 @@ typedef struct item {
      * 김정민 are two people; jong and jeong are one name only when two
      * systems wrote them). */
     unsigned char one_system; /* 1: an alphabet; 2: syllables (Han, Hangul, kana) */
+    bool kana;                /* written in Katakana or Hiragana */
 } item;
 
 /* Weighted Levenshtein distance: the edits that spellings of one name
@@ -671,18 +672,21 @@ static bool vowel_or_y(char c)
  *    Yang, Juan and Yuan are two names);
  *  - Е at the start of a word: BGN/PCGN ye (Yelena, Yevgeniy), ICAO
  *    and GOST e (Elena, Evgenii): the glide of an initial ye is dropped
- *    in a word of six letters or more, longer than a Korean syllable
- *    (Yeon and Eon are two).  Not je (the German Jelena): a Korean je
- *    is the che of McCune-Reischauer (Je-son, Che-son), and Jeong is not
- *    Ong;
+ *    in a word of four letters or more, not before o (the Korean yeo of
+ *    Yeon, Yeong, which are not Eon, Eong).  Not je (the German Jelena):
+ *    a Korean je is the che of McCune-Reischauer (Je-son, Che-son), and
+ *    Jeong is not Ong;
  *  - Basque orthography (Euskaltzaindia) writes tx the sound Spanish
  *    writes ch (Etxeberria, Echeverria; Txurruka, Churruca);
+ *  - Korean 희: hui in the Revised Romanisation, hŭi in
+ *    McCune-Reischauer, hee or hi in common practice (Yeonhee, Yonhui):
+ *    a ui after h and before no vowel is i;
  *  - Vietnamese -nh and -n are two finals (Thanh, Than): a final nh
  *    keeps a mark of its own instead of losing its h. */
 static void lax_respell(const char *s, char *out, size_t size)
 {
     size_t n = strlen(s), o = 0, i = 0;
-    if (s[0] == 'y' && s[1] == 'e' && n >= 6)
+    if (s[0] == 'y' && s[1] == 'e' && s[2] != 'o' && n >= 4)
         i = 1;
     for (; i < n && o + 2 < size; i++) {
         char c = s[i], prev = i > 0 ? s[i - 1] : 0, nx = s[i + 1];
@@ -695,6 +699,10 @@ static void lax_respell(const char *s, char *out, size_t size)
                    ((vowel_or_y(prev) && !nx_vowel) ||
                     (nx_vowel && prev != 0 && strchr("lrtbvsz", prev) != NULL))) {
             out[o++] = 'y';
+        } else if (c == 'u' && prev == 'h' && nx == 'i' &&
+                   (s[i + 2] == 0 || !vowel_or_y(s[i + 2]))) {
+            out[o++] = 'i'; /* Korean hui (RR) and hee (common practice) */
+            i++;
         } else if (c == 'n' && nx == 'h' && i + 2 == n && i > 0) {
             out[o++] = 'n';
             out[o++] = '#'; /* no letter: a key of its own */
@@ -814,6 +822,36 @@ void huella_names_lax_key(const char *text, char *out, size_t size)
         i += step;
     }
     out[o] = '\0';
+}
+
+/* Japanese writes a foreign name in kana, whose syllables end in a vowel
+ * or n: a consonant with no vowel of its own takes an epenthetic u (o
+ * after t and d), which the Hepburn romanisation of the kana keeps
+ * (Kurt, クルト, kuruto; Schmidt, シュミット, shumitto; Frank, フランク,
+ * furanku).  The kana token without them: a u after a consonant that
+ * does not begin the word (nor n, a syllable of its own), before a
+ * consonant or at the end, and a final o after t or d; with `onset`,
+ * also the u between a first consonant and another (the fr of Frank,
+ * the st of Stone, where the ku of Kurt is a true vowel: both are
+ * tried). */
+static void kana_bare(const item *x, bool onset, item *out)
+{
+    *out = *x;
+    size_t n = strlen(x->text), o = 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = x->text[i], prev = i > 0 ? x->text[i - 1] : 0, nx = x->text[i + 1];
+        bool after_consonant = prev != 0 && !vowel_or_y(prev) && prev != 'n';
+        if (c == 'u' && after_consonant && i >= 2 && (nx == 0 || !vowel_or_y(nx)))
+            continue;
+        if (c == 'u' && onset && i == 1 && after_consonant && nx != 0 && !vowel_or_y(nx))
+            continue;
+        if (c == 'o' && nx == 0 && (prev == 't' || prev == 'd') && i >= 2)
+            continue;
+        out->text[o++] = c;
+    }
+    out->text[o] = '\0';
+    huella_names_phonetic_key(out->text, out->key, sizeof(out->key));
+    huella_names_lax_key(out->text, out->lax, sizeof(out->lax));
 }
 
 static double token_similarity(const huella_names *n, const item *x, const item *y,
@@ -1034,6 +1072,7 @@ static size_t collect(const huella_name *nm, item *items)
         it->second = SIZE_MAX;
         it->initial = nm->tokens[i].role == HUELLA_NAME_INITIAL;
         it->abjad = strcmp(nm->script, "Arabic") == 0 || strcmp(nm->script, "Hebrew") == 0;
+        it->kana = strcmp(nm->script, "Katakana") == 0 || strcmp(nm->script, "Hiragana") == 0;
     }
     return k;
 }
@@ -1364,6 +1403,19 @@ static huella_status compare_tokens(huella_names *n, huella_name_comparison *out
         for (size_t j = 0; j < nb; j++) {
             huella_name_match how = HUELLA_MATCH_EDIT;
             double s = token_similarity(n, &xa[i], &xb[j], &how);
+            if (xa[i].kana != xb[j].kana && !xa[i].initial && !xb[j].initial) {
+                for (int onset = 0; onset < 2; onset++) {
+                    item bare;
+                    huella_name_match how_bare = HUELLA_MATCH_EDIT;
+                    kana_bare(xa[i].kana ? &xa[i] : &xb[j], onset == 1, &bare);
+                    double sb = xa[i].kana ? token_similarity(n, &bare, &xb[j], &how_bare)
+                                           : token_similarity(n, &xa[i], &bare, &how_bare);
+                    if (sb > s) {
+                        s = sb;
+                        how = how_bare;
+                    }
+                }
+            }
             if (s > 0 && (xa[i].second != SIZE_MAX || xb[j].second != SIZE_MAX)) {
                 how = HUELLA_MATCH_JOINED;
                 s = s * SIM_JOINED;
