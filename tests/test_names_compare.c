@@ -620,7 +620,7 @@ static void cyrillic_basque_and_vietnamese_spellings(void **state)
     assert_true(score("Vu Thi Khanh", "Vu Khanh") >= T);
 }
 
-static void kana_epenthesis_and_korean_hui(void **state)
+static void kana_korean_hui_and_wade_giles_tzu(void **state)
 {
     (void)state;
     /* Kurt is kuruto, Brandt buranto, Sven suven (ヴェ, a small vowel). */
@@ -630,6 +630,9 @@ static void kana_epenthesis_and_korean_hui(void **state)
     /* 희: hui, hee. */
     assert_true(score("Ra Minhee", "Ra Minhui") >= T);
     assert_true(score("Ra Minhee", "Ra Minhwa") < T);
+    /* Wade-Giles tzu, ssu are Pinyin zi, si. */
+    assert_true(score("Fang Zilin", "Fang Tzu-lin") >= T);
+    assert_true(score("Fang Silin", "Fang Ssu-lin") >= T);
 }
 
 static void an_initial_ch_is_a_consonant_of_its_own(void **state)
@@ -675,7 +678,7 @@ int main(void)
         cmocka_unit_test(a_nickname_of_two_names_meets_both),
         cmocka_unit_test(an_initial_ch_is_a_consonant_of_its_own),
         cmocka_unit_test(cyrillic_basque_and_vietnamese_spellings),
-        cmocka_unit_test(kana_epenthesis_and_korean_hui),
+        cmocka_unit_test(kana_korean_hui_and_wade_giles_tzu),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -678,6 +678,9 @@ static bool vowel_or_y(char c)
  *    Jeong is not Ong;
  *  - Basque orthography (Euskaltzaindia) writes tx the sound Spanish
  *    writes ch (Etxeberria, Echeverria; Txurruka, Churruca);
+ *  - Wade-Giles writes the syllables Pinyin writes zi, ci and si tzu,
+ *    tz'u and ssu or szu (Tzu-hao, Zihao): a word beginning so begins
+ *    with zi or si;
  *  - Korean 희: hui in the Revised Romanisation, hŭi in
  *    McCune-Reischauer, hee or hi in common practice (Yeonhee, Yonhui):
  *    a ui after h and before no vowel is i;
@@ -688,6 +691,12 @@ static void lax_respell(const char *s, char *out, size_t size)
     size_t n = strlen(s), o = 0, i = 0;
     if (s[0] == 'y' && s[1] == 'e' && s[2] != 'o' && n >= 4)
         i = 1;
+    if ((strncmp(s, "tzu", 3) == 0 || strncmp(s, "ssu", 3) == 0 || strncmp(s, "szu", 3) == 0) &&
+        (s[3] == 0 || !vowel_or_y(s[3]))) {
+        out[o++] = s[0] == 't' ? 'z' : 's';
+        out[o++] = 'i';
+        i = 3;
+    }
     for (; i < n && o + 2 < size; i++) {
         char c = s[i], prev = i > 0 ? s[i - 1] : 0, nx = s[i + 1];
         bool nx_vowel = nx != 0 && vowel_or_y(nx);
