@@ -1413,16 +1413,31 @@ static huella_status compare_tokens(huella_names *n, huella_name_comparison *out
             huella_name_match how = HUELLA_MATCH_EDIT;
             double s = token_similarity(n, &xa[i], &xb[j], &how);
             if (xa[i].kana != xb[j].kana && !xa[i].initial && !xb[j].initial) {
+                const item *kana = xa[i].kana ? &xa[i] : &xb[j];
+                const item *other = xa[i].kana ? &xb[j] : &xa[i];
+                bool fit = false;
                 for (int onset = 0; onset < 2; onset++) {
                     item bare;
                     huella_name_match how_bare = HUELLA_MATCH_EDIT;
-                    kana_bare(xa[i].kana ? &xa[i] : &xb[j], onset == 1, &bare);
-                    double sb = xa[i].kana ? token_similarity(n, &bare, &xb[j], &how_bare)
-                                           : token_similarity(n, &xa[i], &bare, &how_bare);
+                    kana_bare(kana, onset == 1, &bare);
+                    double sb = xa[i].kana ? token_similarity(n, &bare, other, &how_bare)
+                                           : token_similarity(n, other, &bare, &how_bare);
+                    if (how_bare == HUELLA_MATCH_EXACT) {
+                        fit = true;
+                        break;
+                    }
                     if (sb > s) {
                         s = sb;
                         how = how_bare;
                     }
+                }
+                /* Equal once the conventions are undone: one name in two
+                 * writing systems, as an Arabic spelling fits its Latin
+                 * one; it beats any spelling edit. */
+                if (fit && !(how == HUELLA_MATCH_EXACT || how == HUELLA_MATCH_EQUIVALENT ||
+                             (how == HUELLA_MATCH_PHONETIC && s >= SIM_ABJAD))) {
+                    how = HUELLA_MATCH_PHONETIC;
+                    s = SIM_ABJAD;
                 }
             }
             if (s > 0 && (xa[i].second != SIZE_MAX || xb[j].second != SIZE_MAX)) {
