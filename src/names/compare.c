@@ -18,11 +18,15 @@
  *     fewer, where one letter makes another name); an initial against a
  *     word that starts with it (0.75).  A final -a that makes the feminine
  *     never matches.  Equal romanisation keys (huella_names_lax_key:
- *     Korean and Chinese systems, 0.88).  A token romanised from Arabic
+ *     Korean and Chinese systems, the j, y and i of Cyrillic
+ *     romanisations, Basque tx, 0.88).  A token romanised from Arabic
  *     script against a Latin spelling is aligned letter by letter
  *     (abjad_fits: the Latin with its short vowels left out, 0.92), else
- *     compared on its consonant skeleton.  Names in one non-Latin script
- *     on both sides are compared by edits only (syllables exactly).
+ *     compared on its consonant skeleton.  A token written in kana is
+ *     also compared without the vowels Japanese adds to a consonant
+ *     (kana_bare: Kurt, kuruto; 0.92 when that makes it the other).
+ *     Names in one non-Latin script on both sides are compared by edits
+ *     only (syllables exactly).
  *  0. A field of ';'-separated spellings: each alternative, the best pair.
  *  2. Joined tokens: two adjacent tokens, or three with a particle in the
  *     middle, that make the other name's single token (Abdul Rahman ~
