@@ -599,6 +599,42 @@ static void a_nickname_of_two_names_meets_both(void **state)
     assert_int_equal(huella_names_equivalent_group(names, "ted"), g[0]);
 }
 
+static void cyrillic_basque_and_vietnamese_spellings(void **state)
+{
+    (void)state;
+    /* ISO 9 and German j, BGN/PCGN y, ICAO i for й and the soft sign. */
+    assert_true(score("Arkadij Lesovoj", "Arkadiy Lesovoy") >= T);
+    assert_true(score("Nikolaj Zarubovskij", "Nikolay Zarubovsky") >= T);
+    assert_true(score("Ljubov Gorjunova", "Lyubov Goryunova") >= T);
+    assert_true(score("Yevlampiy Krotov", "Evlampii Krotov") >= T);
+    /* Korean j after n, or at the start of a word, is a consonant. */
+    assert_true(score("Han Minjun", "Han Minyun") < T);
+    assert_true(score("Jang Sol", "Yang Sol") < T);
+    assert_true(score("Ri Je-ung", "Ri Che-ung") >= T);
+    /* Basque tx is Spanish ch. */
+    assert_true(score("Aitor Etxegarai", "Aitor Echegaray") >= T);
+    assert_true(score("Aitor Txopitea", "Aitor Zopitea") < T);
+    /* Vietnamese -nh is not -n. */
+    assert_true(score("Hoang Van Vinh", "Hoang Van Vin") < T);
+    assert_true(score("Vu Thi Khanh", "Vu Thi Khan") < T);
+    assert_true(score("Vu Thi Khanh", "Vu Khanh") >= T);
+}
+
+static void kana_korean_hui_and_wade_giles_tzu(void **state)
+{
+    (void)state;
+    /* Kurt is kuruto, Brandt buranto, Sven suven (ヴェ, a small vowel). */
+    assert_true(score("Kurt Halberg", "クルト・ハルベルク") >= T);
+    assert_true(score("Sven Brandt", "スヴェン・ブラント") >= T);
+    assert_true(score("Kurt Halberg", "クルト・ハックベルク") < T);
+    /* 희: hui, hee. */
+    assert_true(score("Ra Minhee", "Ra Minhui") >= T);
+    assert_true(score("Ra Minhee", "Ra Minhwa") < T);
+    /* Wade-Giles tzu, ssu are Pinyin zi, si. */
+    assert_true(score("Fang Zilin", "Fang Tzu-lin") >= T);
+    assert_true(score("Fang Silin", "Fang Ssu-lin") >= T);
+}
+
 static void an_initial_ch_is_a_consonant_of_its_own(void **state)
 {
     (void)state;
@@ -641,6 +677,8 @@ int main(void)
         cmocka_unit_test(dev_pairs_share_no_person_with_the_shared_lists),
         cmocka_unit_test(a_nickname_of_two_names_meets_both),
         cmocka_unit_test(an_initial_ch_is_a_consonant_of_its_own),
+        cmocka_unit_test(cyrillic_basque_and_vietnamese_spellings),
+        cmocka_unit_test(kana_korean_hui_and_wade_giles_tzu),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

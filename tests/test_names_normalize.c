@@ -169,6 +169,17 @@ static void hangul_syllables_are_tokens(void **state)
     assert_string_equal(nm->tokens[2].text, "min");
 }
 
+static void a_small_kana_vowel_replaces_the_syllables_vowel(void **state)
+{
+    (void)state;
+    /* ヴェ is ve: ICU writes "vu~e", which would split Sven in two. */
+    huella_name *nm = norm("スヴェン・ブラント");
+    assert_string_equal(nm->script, "Katakana");
+    assert_int_equal(nm->n_tokens, 2);
+    assert_string_equal(nm->tokens[0].text, "suven");
+    assert_string_equal(nm->tokens[1].text, "buranto");
+}
+
 static void mongolian_and_kazakh_cyrillic_letters_are_read(void **state)
 {
     (void)state;
@@ -231,6 +242,7 @@ int main(void)
         cmocka_unit_test(mongolian_and_kazakh_cyrillic_letters_are_read),
         cmocka_unit_test(modifier_letters_and_middle_dots_do_not_split),
         cmocka_unit_test(digits_inside_words_are_read_as_letters),
+        cmocka_unit_test(a_small_kana_vowel_replaces_the_syllables_vowel),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

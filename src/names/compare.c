@@ -18,11 +18,15 @@
  *     fewer, where one letter makes another name); an initial against a
  *     word that starts with it (0.75).  A final -a that makes the feminine
  *     never matches.  Equal romanisation keys (huella_names_lax_key:
- *     Korean and Chinese systems, 0.88).  A token romanised from Arabic
+ *     Korean and Chinese systems, the j, y and i of Cyrillic
+ *     romanisations, Basque tx, 0.88).  A token romanised from Arabic
  *     script against a Latin spelling is aligned letter by letter
  *     (abjad_fits: the Latin with its short vowels left out, 0.92), else
- *     compared on its consonant skeleton.  Names in one non-Latin script
- *     on both sides are compared by edits only (syllables exactly).
+ *     compared on its consonant skeleton.  A token written in kana is
+ *     also compared without the vowels Japanese adds to a consonant
+ *     (kana_bare: Kurt, kuruto; 0.92 when that makes it the other).
+ *     Names in one non-Latin script on both sides are compared by edits
+ *     only (syllables exactly).
  *  0. A field of ';'-separated spellings: each alternative, the best pair.
  *  2. Joined tokens: two adjacent tokens, or three with a particle in the
  *     middle, that make the other name's single token (Abdul Rahman ~
@@ -106,6 +110,7 @@ typedef struct item {
      * 김정민 are two people; jong and jeong are one name only when two
      * systems wrote them). */
     unsigned char one_system; /* 1: an alphabet; 2: syllables (Han, Hangul, kana) */
+    bool kana;                /* written in Katakana or Hiragana */
 } item;
 
 /* Weighted Levenshtein distance: the edits that spellings of one name
@@ -128,6 +133,13 @@ static bool soft(char c)
            c == 'w';
 }
 
+/* The h of a final nh is no spelling variant: Vietnamese writes two
+ * finals, -nh and -n (Thanh, Than; Minh, Min). */
+static bool soft_at(const char *s, size_t i)
+{
+    return soft(s[i]) && !(s[i] == 'h' && i > 0 && s[i - 1] == 'n' && s[i + 1] == '\0');
+}
+
 static size_t indel_cost(const char *s, size_t i)
 {
     /* Deleting s[i] (0-based): cheap for a soft letter, a doubled one, or
@@ -135,7 +147,7 @@ static size_t indel_cost(const char *s, size_t i)
      * Rachmat/Rahmat).  At the start of a word ch and kh are consonants
      * of their own: Chun is not Hun, the first sound of a syllable being
      * most of a syllabic name (Korean, Chinese). */
-    if (soft(s[i]) || (i > 0 && s[i - 1] == s[i]) || s[i + 1] == s[i] ||
+    if (soft_at(s, i) || (i > 0 && s[i - 1] == s[i]) || s[i + 1] == s[i] ||
         (i > 0 && (s[i] == 'c' || s[i] == 'k') && s[i + 1] == 'h'))
         return 1;
     return 2;
@@ -153,7 +165,7 @@ static size_t sub_cost(const char *a, size_t i, const char *b, size_t j)
     if (x == y)
         return 0;
     if (soft(x) && soft(y))
-        return 1;
+        return (x == 'h' && !soft_at(a, i)) || (y == 'h' && !soft_at(b, j)) ? 2 : 1;
     if ((x == 'v' && y == 'w') || (x == 'w' && y == 'v') || (x == 'q' && (y == 'k' || y == 'g')) ||
         (y == 'q' && (x == 'k' || x == 'g')) || (x == 'x' && y == 'h') || (x == 'h' && y == 'x'))
         return 1;
@@ -650,8 +662,96 @@ static bool vowel_or_y(char c)
     return c == 'a' || c == 'e' || c == 'i' || c == 'o' || c == 'u' || c == 'y';
 }
 
-void huella_names_lax_key(const char *s, char *out, size_t size)
+/* Spellings that other transliteration systems give the same sound,
+ * rewritten before the key is taken:
+ *  - Cyrillic й, and the ь, ъ or я ю ё after a consonant: ISO 9, GOST
+ *    7.79, the German (Duden) and South Slavic romanisations write j
+ *    (Andrej, Dmitrij, Tatjana, Ljudmila), BGN/PCGN y (Andrey, Dmitriy,
+ *    Tatyana, Lyudmila), ICAO Doc 9303 i (Andrei, Dmitrii, Tatiana,
+ *    Liudmila).  So a j after a vowel and before no vowel, or between
+ *    l, r, t, b, v, s or z and a vowel, is the glide y.  Not after n, m,
+ *    k, g or p, which end Korean and Chinese syllables written joined
+ *    (Minjun and Minyun are two Korean names), nor d (the dj of French
+ *    Djamel); a j at the start of a word stays a consonant (Jang and
+ *    Yang, Juan and Yuan are two names);
+ *  - Е at the start of a word: BGN/PCGN ye (Yelena, Yevgeniy), ICAO
+ *    and GOST e (Elena, Evgenii): the glide of an initial ye is dropped
+ *    in a word of four letters or more, not before o (the Korean yeo of
+ *    Yeon, Yeong, which are not Eon, Eong).  Not je (the German Jelena):
+ *    a Korean je is the che of McCune-Reischauer (Je-son, Che-son), and
+ *    Jeong is not Ong;
+ *  - Basque orthography (Euskaltzaindia) writes tx the sound Spanish
+ *    writes ch (Etxeberria, Echeverria; Txurruka, Churruca);
+ *  - Wade-Giles writes the syllables Pinyin writes zi, ci and si tzu,
+ *    tz'u and ssu or szu (Tzu-hao, Zihao): a word beginning so begins
+ *    with zi or si;
+ *  - Korean 희: hui in the Revised Romanisation, hŭi in
+ *    McCune-Reischauer, hee or hi in common practice (Yeonhee, Yonhui):
+ *    a ui after h and before no vowel is i;
+ *  - Vietnamese -nh and -n are two finals (Thanh, Than): a final nh
+ *    keeps a mark of its own instead of losing its h. */
+static void lax_respell(const char *s, char *out, size_t size)
 {
+    size_t n = strlen(s), o = 0, i = 0;
+    if (s[0] == 'y' && s[1] == 'e' && s[2] != 'o' && n >= 4)
+        i = 1;
+    if ((strncmp(s, "tzu", 3) == 0 || strncmp(s, "ssu", 3) == 0 || strncmp(s, "szu", 3) == 0) &&
+        (s[3] == 0 || !vowel_or_y(s[3]))) {
+        out[o++] = s[0] == 't' ? 'z' : 's';
+        out[o++] = 'i';
+        i = 3;
+    }
+    for (; i < n && o + 2 < size; i++) {
+        char c = s[i], prev = i > 0 ? s[i - 1] : 0, nx = s[i + 1];
+        bool nx_vowel = nx != 0 && vowel_or_y(nx);
+        if (c == 't' && nx == 'x') {
+            out[o++] = 'c';
+            out[o++] = 'h';
+            i++;
+        } else if (c == 'j' && i > 0 &&
+                   ((vowel_or_y(prev) && !nx_vowel) ||
+                    (nx_vowel && prev != 0 && strchr("lrtbvsz", prev) != NULL))) {
+            out[o++] = 'y';
+        } else if (c == 'u' && prev == 'h' && nx == 'i' &&
+                   (s[i + 2] == 0 || !vowel_or_y(s[i + 2]))) {
+            out[o++] = 'i'; /* Korean hui (RR) and hee (common practice) */
+            i++;
+        } else if (c == 'n' && nx == 'h' && i + 2 == n && i > 0) {
+            out[o++] = 'n';
+            out[o++] = '#'; /* no letter: a key of its own */
+            i++;
+        } else {
+            out[o++] = c;
+        }
+    }
+    out[o] = '\0';
+}
+
+/* Does lax_respell change anything in s?  Most tokens have none of its
+ * letters: one pass, and no copy, for them (screening computes the keys
+ * of every listed name it compares). */
+static bool lax_needs_respell(const char *s)
+{
+    if ((s[0] == 'y' && s[1] == 'e') || ((s[0] == 't' || s[0] == 's') && s[1] != 0 && s[2] == 'u'))
+        return true;
+    for (size_t i = 0; s[i] != 0; i++) {
+        char c = s[i];
+        if (c == 'j' || (c == 'x' && i > 0 && s[i - 1] == 't') ||
+            (c == 'h' &&
+             ((i > 0 && s[i - 1] == 'n' && s[i + 1] == 0) || (s[i + 1] == 'u' && s[i + 2] == 'i'))))
+            return true;
+    }
+    return false;
+}
+
+void huella_names_lax_key(const char *text, char *out, size_t size)
+{
+    char buf[3 * HUELLA_NAMES_MAX_TOKEN + 8];
+    const char *s = text;
+    if (lax_needs_respell(text)) {
+        lax_respell(text, buf, sizeof(buf));
+        s = buf;
+    }
     size_t n = strlen(s), o = 0;
     char last = 0;
     for (size_t i = 0; i < n && o + 1 < size;) {
@@ -756,6 +856,36 @@ void huella_names_lax_key(const char *s, char *out, size_t size)
         i += step;
     }
     out[o] = '\0';
+}
+
+/* Japanese writes a foreign name in kana, whose syllables end in a vowel
+ * or n: a consonant with no vowel of its own takes an epenthetic u (o
+ * after t and d), which the Hepburn romanisation of the kana keeps
+ * (Kurt, クルト, kuruto; Schmidt, シュミット, shumitto; Frank, フランク,
+ * furanku).  The kana token without them: a u after a consonant that
+ * does not begin the word (nor n, a syllable of its own), before a
+ * consonant or at the end, and a final o after t or d; with `onset`,
+ * also the u between a first consonant and another (the fr of Frank,
+ * the st of Stone, where the ku of Kurt is a true vowel: both are
+ * tried). */
+static void kana_bare(const item *x, bool onset, item *out)
+{
+    *out = *x;
+    size_t n = strlen(x->text), o = 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = x->text[i], prev = i > 0 ? x->text[i - 1] : 0, nx = x->text[i + 1];
+        bool after_consonant = prev != 0 && !vowel_or_y(prev) && prev != 'n';
+        if (c == 'u' && after_consonant && i >= 2 && (nx == 0 || !vowel_or_y(nx)))
+            continue;
+        if (c == 'u' && onset && i == 1 && after_consonant && nx != 0 && !vowel_or_y(nx))
+            continue;
+        if (c == 'o' && nx == 0 && (prev == 't' || prev == 'd') && i >= 2)
+            continue;
+        out->text[o++] = c;
+    }
+    out->text[o] = '\0';
+    huella_names_phonetic_key(out->text, out->key, sizeof(out->key));
+    huella_names_lax_key(out->text, out->lax, sizeof(out->lax));
 }
 
 static double token_similarity(const huella_names *n, const item *x, const item *y,
@@ -976,6 +1106,7 @@ static size_t collect(const huella_name *nm, item *items)
         it->second = SIZE_MAX;
         it->initial = nm->tokens[i].role == HUELLA_NAME_INITIAL;
         it->abjad = strcmp(nm->script, "Arabic") == 0 || strcmp(nm->script, "Hebrew") == 0;
+        it->kana = strcmp(nm->script, "Katakana") == 0 || strcmp(nm->script, "Hiragana") == 0;
     }
     return k;
 }
@@ -1306,6 +1437,34 @@ static huella_status compare_tokens(huella_names *n, huella_name_comparison *out
         for (size_t j = 0; j < nb; j++) {
             huella_name_match how = HUELLA_MATCH_EDIT;
             double s = token_similarity(n, &xa[i], &xb[j], &how);
+            if (xa[i].kana != xb[j].kana && !xa[i].initial && !xb[j].initial) {
+                const item *kana = xa[i].kana ? &xa[i] : &xb[j];
+                const item *other = xa[i].kana ? &xb[j] : &xa[i];
+                bool fit = false;
+                for (int onset = 0; onset < 2; onset++) {
+                    item bare;
+                    huella_name_match how_bare = HUELLA_MATCH_EDIT;
+                    kana_bare(kana, onset == 1, &bare);
+                    double sb = xa[i].kana ? token_similarity(n, &bare, other, &how_bare)
+                                           : token_similarity(n, other, &bare, &how_bare);
+                    if (how_bare == HUELLA_MATCH_EXACT) {
+                        fit = true;
+                        break;
+                    }
+                    if (sb > s) {
+                        s = sb;
+                        how = how_bare;
+                    }
+                }
+                /* Equal once the conventions are undone: one name in two
+                 * writing systems, as an Arabic spelling fits its Latin
+                 * one; it beats any spelling edit. */
+                if (fit && !(how == HUELLA_MATCH_EXACT || how == HUELLA_MATCH_EQUIVALENT ||
+                             (how == HUELLA_MATCH_PHONETIC && s >= SIM_ABJAD))) {
+                    how = HUELLA_MATCH_PHONETIC;
+                    s = SIM_ABJAD;
+                }
+            }
             if (s > 0 && (xa[i].second != SIZE_MAX || xb[j].second != SIZE_MAX)) {
                 how = HUELLA_MATCH_JOINED;
                 s = s * SIM_JOINED;

@@ -676,6 +676,21 @@ huella_status huella_names_normalize(huella_names *n, const char *name, huella_n
         goto done;
     }
 
+    /* Kana: a small vowel after a syllable replaces its vowel (ヴェ is
+     * ve, as in Sven), which ICU writes after a tilde ("vu~e"). */
+    if (script == USCRIPT_KATAKANA || script == USCRIPT_HIRAGANA) {
+        int32_t w = 0;
+        for (int32_t r = 0; r < len; r++) {
+            if (a[r] == '~' && w > 0 && r + 1 < len && a[r + 1] != 0 && a[w - 1] != 0 &&
+                u_strchr(u"aeiou", a[r + 1]) != NULL && u_strchr(u"aeiou", a[w - 1]) != NULL) {
+                w--; /* the syllable's own vowel */
+                continue;
+            }
+            a[w++] = a[r];
+        }
+        len = w;
+    }
+
     /* ASCII form: letters and digits kept, marks dropped, apostrophes
      * joined, everything else a token boundary (hyphens remembered). */
     size_t o = 0, start = 0;

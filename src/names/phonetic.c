@@ -16,7 +16,8 @@
  *   - c before e/i/y->S else K; z->S; v/w->B; g before e/i->J; x at the
  *     start->J (Xavier/Javier, Ximena/Jimena), elsewhere KS;
  *   - h dropped (silent in Spanish; an aspiration lost by most
- *     romanisations); gu before e/i is G (Guillermo);
+ *     romanisations), except in a final nh, a Vietnamese final of its
+ *     own (Thanh is not Than); gu before e/i is G (Guillermo);
  *   - vowels kept as three classes, A (a), I (e, i, y) and U (o, u), a run
  *     of vowels written as one class (I if it holds e, i or y: ei, ai,
  *     ay; else its first letter's: ou, au): vowels separate
@@ -103,6 +104,9 @@ void huella_names_phonetic_key(const char *s, char *key, size_t key_size)
                 } else if (next == 'h') {
                     k = 'T';
                     step = 2;
+                } else if (next == 'x') {
+                    k = 'X'; /* Basque tx is Spanish ch */
+                    step = 2;
                 } else if (next == 's' && next2 == 'h') {
                     k = 'X';
                     step = 3;
@@ -170,7 +174,8 @@ void huella_names_phonetic_key(const char *s, char *key, size_t key_size)
                 k = 'B';
                 break;
             case 'h':
-                k = 0;
+                /* Vietnamese final -nh is not -n (Thanh, Than). */
+                k = i > 0 && s[i - 1] == 'n' && i + 1 == n ? 'Q' : 0;
                 break;
             case 'f':
                 k = 'F';
