@@ -730,7 +730,11 @@ huella_status huella_names_normalize(huella_names *n, const char *name, huella_n
             if (single[i])
                 out->tokens[i].text[1] = '\0';
     if (out->n_tokens == 0) {
-        st = huella_error_set(err, HUELLA_E_INPUT, "name '%.60s' has no letters or digits", name);
+        /* The name itself is not quoted: error messages reach logs, and
+         * names are personal data. */
+        st = huella_error_set(err, HUELLA_E_INPUT,
+                              "a name of %zu bytes has no letters or digits after normalisation",
+                              strlen(name));
         goto done;
     }
     for (size_t i = 0; i < out->n_tokens; i++)
