@@ -3,7 +3,8 @@
  * problem with its line or entry index and field, all or nothing),
  * provenance and grading kept, expiry (expired entries never match and
  * are purged), partial dates and swapped day/month, nationality and sex
- * as evidence and never as filters, the database's shape.
+ * as evidence and never as filters, the database's shape, stored
+ * normalised names rewritten when the normaliser changed.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <jansson.h>
@@ -20,6 +21,7 @@
 #include <sodium.h>
 #include <sqlite3.h>
 
+#include "huella/names.h"
 #include "huella/watchlist.h"
 #include "support.h"
 
@@ -464,7 +466,7 @@ static void database_is_private_versioned_and_in_wal_mode(void **state)
     sqlite3_stmt *s;
     assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &s, NULL), SQLITE_OK);
     assert_int_equal(sqlite3_step(s), SQLITE_ROW);
-    assert_int_equal(sqlite3_column_int(s, 0), 1);
+    assert_int_equal(sqlite3_column_int(s, 0), 2);
     sqlite3_finalize(s);
     assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &s, NULL), SQLITE_OK);
     assert_int_equal(sqlite3_step(s), SQLITE_ROW);
@@ -476,6 +478,60 @@ static void database_is_private_versioned_and_in_wal_mode(void **state)
     huella_error err;
     assert_int_equal(huella_watchlist_open(dir, NULL, &wl, &err), HUELLA_E_UNSUPPORTED);
     assert_non_null(strstr(err.message, "schema version 99"));
+}
+
+static char *sql_text(const char *path, const char *sql)
+{
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    sqlite3_stmt *s;
+    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+    const unsigned char *v = sqlite3_column_text(s, 0);
+    assert_non_null(v);
+    char *copy = strdup((const char *)v);
+    sqlite3_finalize(s);
+    sqlite3_close(db);
+    return copy;
+}
+
+static void normalised_names_of_an_older_normaliser_are_rewritten_on_open(void **state)
+{
+    (void)state;
+    char dir[600], path[700], text[2048];
+    snprintf(dir, sizeof(dir), "%s", fresh_dir("db-renorm"));
+    snprintf(path, sizeof(path), "%s/watchlist.db", dir);
+    snprintf(text, sizeof(text), "%s%s", header, people);
+    huella_watchlist *wl = open_wl(dir);
+    import_ok(wl, write_file("renorm.csv", text), "2026-01-01", 4);
+    huella_watchlist_close(wl);
+    const char *all = "SELECT group_concat(norm, '|') FROM (SELECT norm FROM names ORDER BY "
+                      "entry_id, ord)";
+    char *want = sql_text(path, all);
+    /* As a store written by an older normaliser would hold them. */
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db,
+                                  "UPDATE names SET norm = 'Latin w:zzzz'; "
+                                  "UPDATE normaliser SET version = 1",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(db);
+    wl = open_wl(dir);
+    char *got = sql_text(path, all);
+    assert_string_equal(got, want);
+    char *version = sql_text(path, "SELECT version FROM normaliser");
+    assert_int_equal(atoi(version), HUELLA_NAMES_NORMALIZE_VERSION);
+    huella_screen_result r;
+    huella_screen_query q = {
+        .name = "Lucia Fernandez Ortega", .today = "2026-01-01", .min_score = 0.5};
+    assert_int_equal(huella_watchlist_screen(wl, &q, &r, NULL), HUELLA_OK);
+    assert_int_equal(r.n_hits, 2);
+    huella_screen_result_clear(&r);
+    huella_watchlist_close(wl);
+    free(version);
+    free(got);
+    free(want);
 }
 
 static void cli_import_list_show_expire(void **state)
@@ -564,6 +620,7 @@ int main(void)
         cmocka_unit_test(swapped_day_and_month_still_raise_the_score),
         cmocka_unit_test(expired_entries_never_match_and_are_purged),
         cmocka_unit_test(database_is_private_versioned_and_in_wal_mode),
+        cmocka_unit_test(normalised_names_of_an_older_normaliser_are_rewritten_on_open),
         cmocka_unit_test(cli_import_list_show_expire),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -84,6 +84,12 @@ typedef struct huella_name_comparison {
  * (docs/names.md gives the sweep). */
 #define HUELLA_NAMES_THRESHOLD 0.82
 
+/* The version of what huella_names_normalize writes.  It goes up whenever
+ * a name may normalise to other tokens (version 2, 2026-11-27: kana
+ * epenthesis and small kana vowels), so that a store keeping normalised
+ * forms knows to rebuild them from the names as written. */
+#define HUELLA_NAMES_NORMALIZE_VERSION 2
+
 /*
  * Load particles.tsv and given-name-equivalents.tsv from data_dir (NULL:
  * the HUELLA_NAMES_DATA environment variable if set, else the directory

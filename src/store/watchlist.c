@@ -9,6 +9,10 @@
  * own reference, so each can be traced back to the line it came from.
  * Expiry deletes entries whose expiry date has passed and records the
  * purge (when, as of which date, how many) in the purges table.
+ * Normalised names are kept beside the names as written; when they were
+ * written by another version of the normaliser
+ * (HUELLA_NAMES_NORMALIZE_VERSION), opening rewrites them, in one
+ * transaction, before any screening reads them.
  *
  * Relies on: SQLite 3 (foreign keys enforced, ON DELETE CASCADE for the
  * names, documents and biometric references of an entry), libsodium for
@@ -27,7 +31,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#define SCHEMA_VERSION 1
+#define SCHEMA_VERSION 2
 
 /* Migration k takes the schema from version k to k + 1. */
 static const char *const migrations[] = {
@@ -81,6 +85,10 @@ static const char *const migrations[] = {
     "  purged_at TEXT NOT NULL,"
     "  as_of TEXT NOT NULL,"
     "  entries INTEGER NOT NULL);",
+    /* Which normaliser wrote names.norm; forms written before this table
+     * came from version 1. */
+    "CREATE TABLE normaliser (version INTEGER NOT NULL);"
+    "INSERT INTO normaliser VALUES (1);",
 };
 
 static huella_status db_error(huella_watchlist *wl, huella_error *err, const char *what)
@@ -132,6 +140,107 @@ static huella_status migrate(huella_watchlist *wl, huella_error *err)
     return HUELLA_OK;
 }
 
+static huella_status normaliser_version(huella_watchlist *wl, int *version, huella_error *err)
+{
+    sqlite3_stmt *s = NULL;
+    if (sqlite3_prepare_v2(wl->db, "SELECT version FROM normaliser", -1, &s, NULL) != SQLITE_OK)
+        return db_error(wl, err, "reading the normaliser version");
+    bool found = sqlite3_step(s) == SQLITE_ROW;
+    *version = found ? sqlite3_column_int(s, 0) : 0;
+    sqlite3_finalize(s);
+    return found ? HUELLA_OK : db_error(wl, err, "reading the normaliser version");
+}
+
+static bool step_done(sqlite3_stmt *s);
+
+/* Rewrite every stored normalised name with this huella's normaliser.  A
+ * name it can no longer normalise keeps the form it had: still a valid
+ * form, where dropping it would drop an entry's name from screening. */
+static huella_status renormalise(huella_watchlist *wl, huella_error *err)
+{
+    int version = 0;
+    huella_status st = normaliser_version(wl, &version, err);
+    if (st != HUELLA_OK || version == HUELLA_NAMES_NORMALIZE_VERSION)
+        return st;
+    st = exec(wl, "BEGIN IMMEDIATE", err);
+    if (st != HUELLA_OK)
+        return st;
+    sqlite3_stmt *sel = NULL, *upd = NULL;
+    huella_name *nm = malloc(sizeof(*nm));
+    char *norm = malloc(1024);
+    /* Another process may have rewritten them while this one waited. */
+    st = normaliser_version(wl, &version, err);
+    if (st != HUELLA_OK || version == HUELLA_NAMES_NORMALIZE_VERSION)
+        goto done;
+    if (nm == NULL || norm == NULL) {
+        st = huella_error_set(err, HUELLA_E_NOMEM, "out of memory");
+        goto done;
+    }
+    /* Changes are written after the scan, not during it: SQLite leaves
+     * undefined what a pending SELECT sees of rows updated under it. */
+    if (sqlite3_prepare_v2(wl->db, "SELECT entry_id, ord, name, norm FROM names", -1, &sel, NULL) !=
+            SQLITE_OK ||
+        sqlite3_prepare_v2(wl->db,
+                           "CREATE TEMP TABLE renormalised (entry_id INTEGER, ord INTEGER, "
+                           "norm TEXT, PRIMARY KEY (entry_id, ord)) WITHOUT ROWID",
+                           -1, &upd, NULL) != SQLITE_OK ||
+        sqlite3_step(upd) != SQLITE_DONE) {
+        st = db_error(wl, err, "rewriting normalised names");
+        goto done;
+    }
+    sqlite3_finalize(upd);
+    upd = NULL;
+    if (sqlite3_prepare_v2(wl->db, "INSERT INTO renormalised VALUES (?1, ?2, ?3)", -1, &upd,
+                           NULL) != SQLITE_OK) {
+        st = db_error(wl, err, "rewriting normalised names");
+        goto done;
+    }
+    int rc;
+    while ((rc = sqlite3_step(sel)) == SQLITE_ROW) {
+        const char *name = (const char *)sqlite3_column_text(sel, 2);
+        const char *old = (const char *)sqlite3_column_text(sel, 3);
+        huella_error sub = {0};
+        if (name == NULL || huella_names_normalize(wl->names, name, nm, &sub) != HUELLA_OK ||
+            !wl_norm_encode(nm, norm, 1024))
+            continue;
+        if (old != NULL && strcmp(old, norm) == 0)
+            continue;
+        sqlite3_bind_int64(upd, 1, sqlite3_column_int64(sel, 0));
+        sqlite3_bind_int64(upd, 2, sqlite3_column_int64(sel, 1));
+        sqlite3_bind_text(upd, 3, norm, -1, SQLITE_TRANSIENT);
+        if (!step_done(upd)) {
+            st = db_error(wl, err, "rewriting normalised names");
+            goto done;
+        }
+    }
+    if (rc != SQLITE_DONE) {
+        st = db_error(wl, err, "reading normalised names");
+        goto done;
+    }
+    st = exec(wl,
+              "UPDATE names SET norm = (SELECT r.norm FROM renormalised r WHERE r.entry_id = "
+              "names.entry_id AND r.ord = names.ord) WHERE (entry_id, ord) IN (SELECT entry_id, "
+              "ord FROM renormalised)",
+              err);
+    char sql[64];
+    if (st == HUELLA_OK)
+        st = exec(wl, "DROP TABLE renormalised", err);
+    if (st == HUELLA_OK) {
+        snprintf(sql, sizeof(sql), "UPDATE normaliser SET version = %d",
+                 HUELLA_NAMES_NORMALIZE_VERSION);
+        st = exec(wl, sql, err);
+    }
+done:
+    sqlite3_finalize(sel);
+    sqlite3_finalize(upd);
+    free(norm);
+    free(nm);
+    if (st == HUELLA_OK)
+        return exec(wl, "COMMIT", err);
+    sqlite3_exec(wl->db, "ROLLBACK", NULL, NULL, NULL);
+    return st;
+}
+
 huella_status huella_watchlist_open(const char *dir, huella_names *names, huella_watchlist **out,
                                     huella_error *err)
 {
@@ -172,6 +281,8 @@ huella_status huella_watchlist_open(const char *dir, huella_names *names, huella
     }
     if (st == HUELLA_OK)
         st = migrate(wl, err);
+    if (st == HUELLA_OK)
+        st = renormalise(wl, err);
     if (st != HUELLA_OK) {
         huella_watchlist_close(wl);
         return st;
