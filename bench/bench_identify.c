@@ -285,13 +285,14 @@ static int bench_fingers(size_t persons, size_t exhaustive, size_t shortlist, bo
         }
     huella_identify_options o = {.shortlist = shortlist};
     run_probes(g, probes, mates, n, &o,
-               "ten fingers, cascade (default: 1 finger, prefilter, 2 "
-               "fingers, shortlist)",
+               "ten fingers, cascade (default: 2 fingers against everyone, "
+               "shortlist)",
                persons);
-    huella_identify_options o2 = {.shortlist = shortlist, .prefilter = SIZE_MAX};
+    huella_identify_options o2 = {.shortlist = shortlist,
+                                  .prefilter = 10 * (shortlist > 0 ? shortlist : 1000)};
     run_probes(g, probes, mates, n, &o2,
-               "ten fingers, cascade without prefilter (2 fingers "
-               "against everyone)",
+               "ten fingers, cascade with prefilter (1 finger, best 10 x shortlist, 2 "
+               "fingers)",
                persons);
     if (stage1_one) {
         huella_identify_options o1 = {.shortlist = shortlist, .stage1 = 1};

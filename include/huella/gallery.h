@@ -246,7 +246,9 @@ typedef struct huella_identify_options {
      * The finger cascade, for probes with more than `cascade_min` fingers
      * (0 = 3): the strongest probe finger (by minutiae count weighted by
      * quality) is searched against everyone; the best `prefilter` persons
-     * by its LLR (0 = 10 x shortlist) are compared on the next `stage1` - 1
+     * by its LLR (0 = everyone; 10 x shortlist halves the time at the
+     * risk of losing a mate whose strongest finger fails to match) are
+     * compared on the next `stage1` - 1
      * strongest fingers (stage1: 0 = 2); the best `shortlist` persons by
      * the summed LLR (0 = 1000) are compared on every other finger.
      * exhaustive = true compares every finger with everyone.

@@ -20,8 +20,9 @@
  * million comparisons, about 6 CPU-seconds at 160k comparisons per
  * second.  With more than cascade_min fingers, the strongest probe finger
  * (most minutiae, weighted by minutia quality) is compared with everyone;
- * the best `prefilter` persons by its LLR are compared on the next
- * strongest stage-1 fingers (stage1 - 1 of them); the best `shortlist` by
+ * the best `prefilter` persons by its LLR (default: everyone) are
+ * compared on the next strongest stage-1 fingers (stage1 - 1 of them);
+ * the best `shortlist` by
  * the sum are compared on all the other fingers.  The mate is lost only
  * when `prefilter` impostors outscore it on the first finger, or
  * `shortlist` on the stage-1 sum; docs/identification.md gives the
@@ -348,8 +349,11 @@ static void options_defaults(const huella_identify_options *in, huella_identify_
         o->stage1 = DEFAULT_STAGE1;
     if (o->shortlist == 0)
         o->shortlist = DEFAULT_SHORTLIST;
+    /* No prefilter unless asked: one finger that fails to match (a bad
+     * impression happens) would lose the mate, where two fingers against
+     * everyone let the other carry it (docs/identification.md). */
     if (o->prefilter == 0)
-        o->prefilter = o->shortlist > SIZE_MAX / 10 ? SIZE_MAX : 10 * o->shortlist;
+        o->prefilter = SIZE_MAX;
     if (o->iris_depth == 0)
         o->iris_depth = DEFAULT_IRIS;
 }
