@@ -531,7 +531,7 @@ static int cover_bins(const oriented *o, int keys[8])
 }
 
 static float wq_quality(int quality);
-static void hull_normals(huella_finger_prepared *p);
+static void side_normals(const float *hx, const float *hy, int nh, float *hnx, float *hny);
 
 static huella_status prepare(const huella_finger_template *t, bool with_index,
                              huella_finger_prepared **out, huella_error *err)
@@ -724,7 +724,7 @@ static huella_status prepare(const huella_finger_template *t, bool with_index,
     for (int i = 0; i < n; i++)
         pts[i] = (pt){p->x[i], p->y[i], i};
     p->n_hull = convex_hull(pts, n, p->hx, p->hy, p->hsrc);
-    hull_normals(p);
+    side_normals(p->hx, p->hy, p->n_hull, p->hnx, p->hny);
     *out = p;
     return HUELLA_OK;
 }
@@ -1059,12 +1059,6 @@ static void side_normals(const float *hx, const float *hy, int nh, float *hnx, f
         hnx[i] = len > 0 ? -ey / len : 0.0f;
         hny[i] = len > 0 ? ex / len : 0.0f;
     }
-}
-
-/* The inward unit normals of the sides of p's hull. */
-static void hull_normals(huella_finger_prepared *p)
-{
-    side_normals(p->hx, p->hy, p->n_hull, p->hnx, p->hny);
 }
 
 /* p's hull as the weighing reads it: the arrays preparation keeps, or,
@@ -2173,9 +2167,14 @@ huella_status huella_finger_prepared_serialize(const huella_finger_prepared *p, 
  * steps up at d = 9, 25, 42 and 59 and is capped at BIN_D / 2 = 8 from
  * there: the same value as tol_d for every byte (checked for all 256
  * when this was written), without its division. */
+static const uint8_t tol_d_steps[4] = {9, 25, 42, 59};
+
 static int tol_d_byte(int d)
 {
-    return 4 + (d >= 9) + (d >= 25) + (d >= 42) + (d >= 59);
+    int td = 4;
+    for (int k = 0; k < 4; k++)
+        td += d >= tol_d_steps[k];
+    return td;
 }
 _Static_assert(BIN_D / 2 == 8 && BIN_D == 16 && N_BIN_D == 10, "tol_d_byte, load_edge");
 
@@ -2234,15 +2233,15 @@ static unsigned load_edges8(edge *ed, const uint8_t *ev, const uint8_t *owner, u
     __m128i v0 = _mm_unpacklo_epi8(u0, u1), v1 = _mm_unpackhi_epi8(u0, u1);
     /* v0: d[0..7] b1[0..7], v1: j[0..7] b2[0..7] */
     __m128i d = v0, b1 = _mm_srli_si128(v0, 8), j = v1, b2 = _mm_srli_si128(v1, 8);
-    __m128i s9 = ge_u8(d, 9), s25 = ge_u8(d, 25), s42 = ge_u8(d, 42), s59 = ge_u8(d, 59);
-    /* td = 4 + steps (a mask is -1) */
-    __m128i td =
-        _mm_sub_epi8(_mm_sub_epi8(_mm_sub_epi8(_mm_sub_epi8(_mm_set1_epi8(4), s9), s25), s42), s59);
-    /* pdd = per_dd(td) - per_dd(8): 224, 140, 80, 35, 0 for td 4..8 */
-    __m128i pdd = _mm_sub_epi8(_mm_set1_epi8((char)224), _mm_and_si128(s9, _mm_set1_epi8(84)));
-    pdd = _mm_sub_epi8(pdd, _mm_and_si128(s25, _mm_set1_epi8(60)));
-    pdd = _mm_sub_epi8(pdd, _mm_and_si128(s42, _mm_set1_epi8(45)));
-    pdd = _mm_sub_epi8(pdd, _mm_and_si128(s59, _mm_set1_epi8(35)));
+    /* tol_d_byte and pdd_of by its steps: td = 4 + the steps d reaches (a
+     * mask is -1), pdd = pdd_of(4) less what each step takes off */
+    __m128i td = _mm_set1_epi8(4), pdd = _mm_set1_epi8((char)pdd_of(4));
+    for (int k = 0; k < 4; k++) {
+        __m128i step = ge_u8(d, tol_d_steps[k]);
+        td = _mm_sub_epi8(td, step);
+        pdd = _mm_sub_epi8(
+            pdd, _mm_and_si128(step, _mm_set1_epi8((char)(pdd_of(4 + k) - pdd_of(5 + k)))));
+    }
     const __m128i bits = _mm_setr_epi8(1, 2, 4, 8, 16, 32, 64, (char)128, 0, 0, 0, 0, 0, 0, 0, 0);
     __m128i mb = _mm_cmpeq_epi8(_mm_and_si128(_mm_set1_epi8((char)mutual), bits), bits);
     __m128i dir = _mm_or_si128(_mm_set1_epi8(EDGE_FORWARD), _mm_and_si128(mb, _mm_set1_epi8(2)));
