@@ -133,11 +133,10 @@ static bool soft(char c)
            c == 'w';
 }
 
-/* The h of a final nh is no spelling variant: Vietnamese writes two
- * finals, -nh and -n (Thanh, Than; Minh, Min). */
+/* A soft letter, but not the h of a final nh (huella_names_final_nh). */
 static bool soft_at(const char *s, size_t i)
 {
-    return soft(s[i]) && !(s[i] == 'h' && i > 0 && s[i - 1] == 'n' && s[i + 1] == '\0');
+    return soft(s[i]) && !huella_names_final_nh(s, i);
 }
 
 static size_t indel_cost(const char *s, size_t i)
@@ -716,7 +715,7 @@ static void lax_respell(const char *s, char *out, size_t size)
                    (s[i + 2] == 0 || !vowel_or_y(s[i + 2]))) {
             out[o++] = 'i'; /* Korean hui (RR) and hee (common practice) */
             i++;
-        } else if (c == 'n' && nx == 'h' && i + 2 == n && i > 0) {
+        } else if (c == 'n' && i > 0 && huella_names_final_nh(s, i + 1)) {
             out[o++] = 'n';
             out[o++] = '#'; /* no letter: a key of its own */
             i++;
@@ -736,9 +735,8 @@ static bool lax_needs_respell(const char *s)
         return true;
     for (size_t i = 0; s[i] != 0; i++) {
         char c = s[i];
-        if (c == 'j' || (c == 'x' && i > 0 && s[i - 1] == 't') ||
-            (c == 'h' &&
-             ((i > 0 && s[i - 1] == 'n' && s[i + 1] == 0) || (s[i + 1] == 'u' && s[i + 2] == 'i'))))
+        if (c == 'j' || (c == 'x' && i > 0 && s[i - 1] == 't') || huella_names_final_nh(s, i) ||
+            (c == 'h' && s[i + 1] == 'u' && s[i + 2] == 'i'))
             return true;
     }
     return false;

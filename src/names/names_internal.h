@@ -23,6 +23,14 @@ size_t huella_names_equivalent_groups(const huella_names *n, const char *token, 
  * table but share none, -1 when either is not in it. */
 int huella_names_equivalent(const huella_names *n, const char *a, const char *b);
 
+/* Whether s[i] is the h of a final nh: Vietnamese writes two finals, -nh
+ * and -n (Thanh, Than; Minh, Min), so this h is no silent letter or
+ * spelling variant (the phonetic and romanisation keys, the edit costs). */
+static inline bool huella_names_final_nh(const char *s, size_t i)
+{
+    return s[i] == 'h' && i > 0 && s[i - 1] == 'n' && s[i + 1] == '\0';
+}
+
 /* Consonant skeleton of a token, how a name written in Arabic or Hebrew
  * script is compared (compare.c); also the blocking key of screening. */
 void huella_names_skeleton(const char *text, char *out, size_t size);

@@ -32,6 +32,7 @@
  * decides alone.
  */
 #include "huella/names.h"
+#include "names_internal.h"
 
 #include <string.h>
 
@@ -175,7 +176,7 @@ void huella_names_phonetic_key(const char *s, char *key, size_t key_size)
                 break;
             case 'h':
                 /* Vietnamese final -nh is not -n (Thanh, Than). */
-                k = i > 0 && s[i - 1] == 'n' && i + 1 == n ? 'Q' : 0;
+                k = huella_names_final_nh(s, i) ? 'Q' : 0;
                 break;
             case 'f':
                 k = 'F';
