@@ -123,8 +123,8 @@ static int prepare_all(build *b, const char *dir, char **names, int n)
     return 0;
 }
 
-/* One round: every template against every other; 0 on a score that
- * differs between the builds. */
+/* One round: every template against every other, the scores into
+ * scores (in order, for the comparison of the builds); its CPU seconds. */
 static double round_seconds(const build *b, int n, double *scores)
 {
     double t0 = thread_cpu();
