@@ -886,6 +886,73 @@ static void kana_bare(const item *x, bool onset, item *out)
     huella_names_lax_key(out->text, out->lax, sizeof(out->lax));
 }
 
+/* French transcription of Arabic (and of the West African names written
+ * in French, Maghreb and Sahel civil registers) writes the glide waw ou
+ * before a vowel, where English and scholarly systems write w: Oualid,
+ * Walid; Marouane, Marwan; Ouassim, Wasim; Sahraoui, Sahrawi; Aouad,
+ * Awad.  After an a and before a consonant the ou is the diphthong aw:
+ * Chaouki, Shawki (شوقي).  Writes s with those ou read as w into out and
+ * returns whether anything changed.  An ou that is a vowel (Youssef,
+ * Moustafa) is left alone: the keys already read it as u.  Only used as a
+ * second reading beside the spelling as written (so Touati still meets
+ * Tuati), not in the keys the screening index shares. */
+static bool french_glide(const char *s, char *out, size_t size)
+{
+    size_t n = strlen(s), o = 0;
+    bool changed = false;
+    for (size_t i = 0; i < n && o + 1 < size; i++) {
+        char prev = i > 0 ? s[i - 1] : 0;
+        if (s[i] == 'o' && s[i + 1] == 'u') {
+            char nx = s[i + 2];
+            bool before_vowel = nx == 'a' || nx == 'e' || nx == 'i';
+            bool diphthong = prev == 'a' && nx != 0 && !vowel_or_y(nx);
+            if (before_vowel || diphthong) {
+                out[o++] = 'w';
+                i++;
+                changed = true;
+                continue;
+            }
+        }
+        out[o++] = s[i];
+    }
+    out[o] = '\0';
+    return changed;
+}
+
+/* Do x and y meet once the French ou of either is read as w?  Equal
+ * phonetic or romanisation keys of the respelt forms (Chaouki, chawki,
+ * Shawki), or the edit similarity of the respelt forms when it is higher
+ * than e (Marouane, marwane, Marwan). */
+static double french_similarity(const item *x, const item *y, double e, huella_name_match *how)
+{
+    char fx[sizeof(x->text)], fy[sizeof(y->text)];
+    bool cx = strstr(x->text, "ou") != NULL && french_glide(x->text, fx, sizeof(fx));
+    bool cy = strstr(y->text, "ou") != NULL && french_glide(y->text, fy, sizeof(fy));
+    if (!cx && !cy)
+        return 0.0;
+    const char *tx = cx ? fx : x->text, *ty = cy ? fy : y->text;
+    char kx[sizeof(x->key)], ky[sizeof(y->key)];
+    huella_names_phonetic_key(tx, kx, sizeof(kx));
+    huella_names_phonetic_key(ty, ky, sizeof(ky));
+    /* As for keys equal as written, the similarity is the spelling's as
+     * written, at least the key's: one sound, two spellings, never 1.0. */
+    if (strlen(kx) >= 2 && strcmp(kx, ky) == 0) {
+        *how = HUELLA_MATCH_PHONETIC;
+        return e > SIM_PHON ? e : SIM_PHON;
+    }
+    huella_names_lax_key(tx, kx, sizeof(kx));
+    huella_names_lax_key(ty, ky, sizeof(ky));
+    if (strlen(kx) >= 2 && strcmp(kx, ky) == 0) {
+        *how = HUELLA_MATCH_PHONETIC;
+        return e > SIM_LAX ? e : SIM_LAX;
+    }
+    /* Otherwise the edits left once the glide is read (the mute final e
+     * of Marouane against Marwan), counted as an edit. */
+    double ef = edit_similarity(tx, ty);
+    *how = HUELLA_MATCH_EDIT;
+    return ef > e ? ef : e;
+}
+
 static double token_similarity(const huella_names *n, const item *x, const item *y,
                                huella_name_match *how)
 {
@@ -973,6 +1040,16 @@ static double token_similarity(const huella_names *n, const item *x, const item 
     }
     /* Short tokens: one letter makes another name (Ali/Ala, Ivan/Iran). */
     double floor = shortest <= 4 ? 0.85 : MIN_SIM;
+    if (shortest >= 3) {
+        huella_name_match how_fr = HUELLA_MATCH_EDIT;
+        double f = french_similarity(x, y, e, &how_fr);
+        if (how_fr == HUELLA_MATCH_PHONETIC || f > e) {
+            *how = how_fr;
+            if (how_fr == HUELLA_MATCH_PHONETIC)
+                return f;
+            e = f;
+        }
+    }
     *how = HUELLA_MATCH_EDIT;
     return e >= floor ? e : 0.0;
 }
