@@ -111,6 +111,7 @@ typedef struct item {
      * systems wrote them). */
     unsigned char one_system; /* 1: an alphabet; 2: syllables (Han, Hangul, kana) */
     bool kana;                /* written in Katakana or Hiragana */
+    bool arabic;              /* a Latin name marked Arabic by an article or a nasab */
 } item;
 
 /* Weighted Levenshtein distance: the edits that spellings of one name
@@ -953,6 +954,21 @@ static double french_similarity(const item *x, const item *y, double e, huella_n
     return ef > e ? ef : e;
 }
 
+/* The consonants of a Latin token, its short vowels a, e, i, o, u left
+ * out (y and w, which write the long vowels and diphthongs of Arabic
+ * ay, aw, stay), through the phonetic key, doubled letters one. */
+static size_t short_vowel_skeleton(const char *s, char *out, size_t size)
+{
+    char bare[3 * HUELLA_NAMES_MAX_TOKEN];
+    size_t o = 0;
+    for (size_t i = 0; s[i] != 0 && o + 1 < sizeof(bare); i++)
+        if (!is_vowel(s[i]))
+            bare[o++] = s[i];
+    bare[o] = '\0';
+    huella_names_phonetic_key(bare, out, size);
+    return strlen(out);
+}
+
 static double token_similarity(const huella_names *n, const item *x, const item *y,
                                huella_name_match *how)
 {
@@ -1034,6 +1050,19 @@ static double token_similarity(const huella_names *n, const item *x, const item 
     if (shortest >= 2) {
         const char *lx = x->lax, *ly = y->lax;
         if (strlen(lx) >= 2 && strcmp(lx, ly) == 0) {
+            *how = HUELLA_MATCH_PHONETIC;
+            return e > SIM_LAX ? e : SIM_LAX;
+        }
+    }
+    /* Both names Arabic (an article or a nasab in each), written in Latin
+     * letters: Arabic script writes no short vowels, so the romanisations
+     * of one name supply them as each writer hears them (Mushakhas,
+     * Mishkhis; Shihata, Shahata; Hanafi, Hanifi), as a name written in
+     * Arabic script is compared on its consonants. */
+    if (x->arabic && y->arabic && shortest >= 4) {
+        char sx[sizeof(x->key)], sy[sizeof(y->key)];
+        if (short_vowel_skeleton(x->text, sx, sizeof(sx)) >= 3 &&
+            short_vowel_skeleton(y->text, sy, sizeof(sy)) >= 3 && strcmp(sx, sy) == 0) {
             *how = HUELLA_MATCH_PHONETIC;
             return e > SIM_LAX ? e : SIM_LAX;
         }
@@ -1169,6 +1198,7 @@ static bool alignable(const huella_name_token *t)
 static size_t collect(const huella_name *nm, item *items)
 {
     size_t k = 0;
+    bool arabic = strcmp(nm->script, "Latin") == 0 && (has_article(nm) || has_nasab(nm));
     for (size_t i = 0; i < nm->n_tokens; i++) {
         if (!alignable(&nm->tokens[i]))
             continue;
@@ -1182,6 +1212,7 @@ static size_t collect(const huella_name *nm, item *items)
         it->initial = nm->tokens[i].role == HUELLA_NAME_INITIAL;
         it->abjad = strcmp(nm->script, "Arabic") == 0 || strcmp(nm->script, "Hebrew") == 0;
         it->kana = strcmp(nm->script, "Katakana") == 0 || strcmp(nm->script, "Hiragana") == 0;
+        it->arabic = arabic;
     }
     return k;
 }
