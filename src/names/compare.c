@@ -969,6 +969,63 @@ static size_t short_vowel_skeleton(const char *s, char *out, size_t size)
     return strlen(out);
 }
 
+/* The short vowels of a Latin token slot by slot: the token without h
+ * (which the skeleton drops) and with doubled letters once, cut after
+ * each consonant; slot 0 holds the vowels before the first consonant.
+ * Each slot keeps one class: u for a run with o or u, else i, else e,
+ * else a; 0 for no vowel.  Returns the number of consonants, or SIZE_MAX
+ * when there are too many. */
+#define MAX_SLOTS 24
+static size_t vowel_slots(const char *s, char *slot)
+{
+    size_t c = 0;
+    char last = 0;
+    slot[0] = 0;
+    for (size_t i = 0; s[i] != 0; i++) {
+        char ch = s[i];
+        if (ch == 'h' || ch == last)
+            continue;
+        last = ch;
+        if (is_vowel(ch)) {
+            char k = ch == 'o' || ch == 'u' ? 'u' : ch;
+            char *v = &slot[c];
+            if (*v == 0 || k == 'u' || (k == 'i' && *v != 'u') || (k == 'e' && *v == 'a'))
+                *v = k;
+            continue;
+        }
+        if (++c >= MAX_SLOTS)
+            return SIZE_MAX;
+        slot[c] = 0;
+    }
+    return c;
+}
+
+/* Do two short vowels disagree only as romanisations of one Arabic vowel
+ * do?  Fatha is written a or e (Mohamad, Mohamed), kasra e or i, damma o
+ * or u, and kasra and damma i or u in dialects (Juburi, Jiburi); a vowel
+ * written on one side only is a vowel one writer left out.  A against i
+ * or u is another pattern of long and short vowels, another name (Faris,
+ * Firas; Shakir, Shukri). */
+static bool vowels_agree(char a, char b)
+{
+    if (a == 0 || b == 0 || a == b)
+        return true;
+    char lo = a < b ? a : b, hi = a < b ? b : a;
+    return (lo == 'a' && hi == 'e') || (lo == 'e' && hi == 'i') || (lo == 'i' && hi == 'u');
+}
+
+static bool short_vowels_agree(const char *x, const char *y)
+{
+    char sx[MAX_SLOTS + 1], sy[MAX_SLOTS + 1];
+    size_t cx = vowel_slots(x, sx), cy = vowel_slots(y, sy);
+    if (cx == SIZE_MAX || cx != cy)
+        return false;
+    for (size_t k = 0; k <= cx; k++)
+        if (!vowels_agree(sx[k], sy[k]))
+            return false;
+    return true;
+}
+
 static double token_similarity(const huella_names *n, const item *x, const item *y,
                                huella_name_match *how)
 {
@@ -1062,7 +1119,8 @@ static double token_similarity(const huella_names *n, const item *x, const item 
     if (x->arabic && y->arabic && shortest >= 4) {
         char sx[sizeof(x->key)], sy[sizeof(y->key)];
         if (short_vowel_skeleton(x->text, sx, sizeof(sx)) >= 3 &&
-            short_vowel_skeleton(y->text, sy, sizeof(sy)) >= 3 && strcmp(sx, sy) == 0) {
+            short_vowel_skeleton(y->text, sy, sizeof(sy)) >= 3 && strcmp(sx, sy) == 0 &&
+            short_vowels_agree(x->text, y->text)) {
             *how = HUELLA_MATCH_PHONETIC;
             return e > SIM_LAX ? e : SIM_LAX;
         }
@@ -1195,10 +1253,40 @@ static bool alignable(const huella_name_token *t)
     return t->role == HUELLA_NAME_WORD || t->role == HUELLA_NAME_INITIAL;
 }
 
-static size_t collect(const huella_name *nm, item *items)
+/* Ends s with suffix (and has at least two letters before it)? */
+static bool ends_with(const char *s, const char *suffix)
+{
+    size_t ls = strlen(s), lx = strlen(suffix);
+    return ls >= lx + 2 && strcmp(s + ls - lx, suffix) == 0;
+}
+
+/* A Latin name that is the romanisation of an Arabic one: it has the
+ * article (al-, el-) or a nasab (bin, ibn, ould), or a theophoric
+ * compound that only Arabic (and Muslim names from it) makes: Abd al-X
+ * written in any of its forms (Abdul, Abdel, Abdur, Abd), X-ullah,
+ * X-uddin / X-eddine, or Muhammad in any spelling of its group. */
+static bool arabic_name(const huella_names *n, const huella_name *nm)
+{
+    if (strcmp(nm->script, "Latin") != 0)
+        return false;
+    if (has_article(nm) || has_nasab(nm))
+        return true;
+    for (size_t i = 0; i < nm->n_tokens; i++) {
+        const char *t = nm->tokens[i].text;
+        if (nm->tokens[i].role != HUELLA_NAME_WORD)
+            continue;
+        if ((strncmp(t, "abd", 3) == 0 && strlen(t) >= 5) || ends_with(t, "ullah") ||
+            ends_with(t, "allah") || ends_with(t, "uddin") || ends_with(t, "eddine") ||
+            strcmp(t, "abd") == 0 || huella_names_devotional(n, t))
+            return true;
+    }
+    return false;
+}
+
+static size_t collect(const huella_names *n, const huella_name *nm, item *items)
 {
     size_t k = 0;
-    bool arabic = strcmp(nm->script, "Latin") == 0 && (has_article(nm) || has_nasab(nm));
+    bool arabic = arabic_name(n, nm);
     for (size_t i = 0; i < nm->n_tokens; i++) {
         if (!alignable(&nm->tokens[i]))
             continue;
@@ -1518,7 +1606,7 @@ huella_status huella_names_compare_normalized(huella_names *n, const huella_name
 static huella_status compare_tokens(huella_names *n, huella_name_comparison *out, huella_error *err)
 {
     item xa[MAX_ITEMS], xb[MAX_ITEMS];
-    size_t na = collect(&out->a, xa), nb = collect(&out->b, xb);
+    size_t na = collect(n, &out->a, xa), nb = collect(n, &out->b, xb);
     unsigned char one_system = 0;
     if (strcmp(out->a.script, out->b.script) == 0 && strcmp(out->a.script, "Latin") != 0) {
         static const char *const syllabic[] = {"Han", "Hangul", "Hiragana", "Katakana", "Yi"};
