@@ -644,6 +644,37 @@ static void an_initial_ch_is_a_consonant_of_its_own(void **state)
     assert_true(score("Yang Tok Hun", "Yang Tok Chun") < T);
 }
 
+static void french_ou_glide_is_a_w(void **state)
+{
+    (void)state;
+    /* French transcription of Arabic writes the glide waw ou before a
+     * vowel, and aou before a consonant, where English writes w. */
+    assert_true(score("Marouane Belhadj", "Marwan Belhadj") >= T);
+    assert_true(score("Chaouki Bendaoud", "Shawki Bendaoud") >= T);
+    assert_true(score("Ouassim Gharbi", "Wasim Gharbi") >= T);
+    assert_true(score("Lahouari Benhamou", "Lahwari Benhamou") >= T);
+    /* The vowel ou is still u, and another name stays another name. */
+    assert_true(score("Touati Yacine", "Tuati Yacine") >= T);
+    assert_true(score("Marouane Belhadj", "Marwa Belhadj") < T);
+    assert_true(score("Chaouki Bendaoud", "Chakib Bendaoud") < T);
+}
+
+static void arabic_short_vowels_in_latin_spellings(void **state)
+{
+    (void)state;
+    /* Both names Arabic (an article, a nasab, Abd-, -ullah, -uddin or
+     * Muhammad): short vowels written a/e, e/i, i/u, or left out. */
+    assert_true(score("Sulaiman Mutawakkil al-Harthi", "Sulaiman Mitwakil al-Harthi") >= T);
+    assert_true(score("Nasser Mushaqqat al-Rumaihi", "Nasser Mishqat al-Rumaihi") >= T);
+    assert_true(score("Yusuf Mutawakkil bin Salem", "Yusuf Mitwakil bin Salem") >= T);
+    /* Without a mark of an Arabic name the edits count as before. */
+    assert_true(score("Sulaiman Mutawakkil Harthi", "Sulaiman Mitwakil Harthi") < T);
+    /* a against i or u: another pattern of long and short vowels. */
+    assert_true(score("Firas Hamdan al-Obaidi", "Faris Hamdan al-Obaidi") < T);
+    assert_true(score("Shakir Nasser al-Janabi", "Shukri Nasser al-Janabi") < T);
+    assert_true(score("Mubarak Saad al-Harbi", "Mabruk Saad al-Harbi") < T);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -679,6 +710,8 @@ int main(void)
         cmocka_unit_test(an_initial_ch_is_a_consonant_of_its_own),
         cmocka_unit_test(cyrillic_basque_and_vietnamese_spellings),
         cmocka_unit_test(kana_korean_hui_and_wade_giles_tzu),
+        cmocka_unit_test(french_ou_glide_is_a_w),
+        cmocka_unit_test(arabic_short_vowels_in_latin_spellings),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
