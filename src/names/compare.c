@@ -111,7 +111,15 @@ typedef struct item {
      * systems wrote them). */
     unsigned char one_system; /* 1: an alphabet; 2: syllables (Han, Hangul, kana) */
     bool kana;                /* written in Katakana or Hiragana */
-    bool arabic;              /* a Latin name marked Arabic by an article or a nasab */
+    bool arabic;              /* a Latin name marked Arabic (arabic_name) */
+    /* Read once per token, not per pair (screening compares each token
+     * with thousands): the French ou read as w (french_glide; "" when it
+     * has none) with its phonetic and romanisation keys, and for a token
+     * of an Arabic name its short-vowel skeleton ("" otherwise). */
+    char glide[3 * HUELLA_NAMES_MAX_TOKEN];
+    char glide_key[3 * HUELLA_NAMES_MAX_TOKEN];
+    char glide_lax[3 * HUELLA_NAMES_MAX_TOKEN];
+    char vowelless[3 * HUELLA_NAMES_MAX_TOKEN];
 } item;
 
 /* Weighted Levenshtein distance: the edits that spellings of one name
@@ -885,6 +893,8 @@ static void kana_bare(const item *x, bool onset, item *out)
     out->text[o] = '\0';
     huella_names_phonetic_key(out->text, out->key, sizeof(out->key));
     huella_names_lax_key(out->text, out->lax, sizeof(out->lax));
+    out->glide[0] = '\0'; /* kana is no French spelling */
+    out->vowelless[0] = '\0';
 }
 
 /* French transcription of Arabic (and of the West African names written
@@ -926,23 +936,18 @@ static bool french_glide(const char *s, char *out, size_t size)
  * than e (Marouane, marwane, Marwan). */
 static double french_similarity(const item *x, const item *y, double e, huella_name_match *how)
 {
-    char fx[sizeof(x->text)], fy[sizeof(y->text)];
-    bool cx = strstr(x->text, "ou") != NULL && french_glide(x->text, fx, sizeof(fx));
-    bool cy = strstr(y->text, "ou") != NULL && french_glide(y->text, fy, sizeof(fy));
-    if (!cx && !cy)
+    if (x->glide[0] == 0 && y->glide[0] == 0)
         return 0.0;
-    const char *tx = cx ? fx : x->text, *ty = cy ? fy : y->text;
-    char kx[sizeof(x->key)], ky[sizeof(y->key)];
-    huella_names_phonetic_key(tx, kx, sizeof(kx));
-    huella_names_phonetic_key(ty, ky, sizeof(ky));
+    const char *tx = x->glide[0] ? x->glide : x->text, *ty = y->glide[0] ? y->glide : y->text;
+    const char *kx = x->glide[0] ? x->glide_key : x->key, *ky = y->glide[0] ? y->glide_key : y->key;
     /* As for keys equal as written, the similarity is the spelling's as
      * written, at least the key's: one sound, two spellings, never 1.0. */
     if (strlen(kx) >= 2 && strcmp(kx, ky) == 0) {
         *how = HUELLA_MATCH_PHONETIC;
         return e > SIM_PHON ? e : SIM_PHON;
     }
-    huella_names_lax_key(tx, kx, sizeof(kx));
-    huella_names_lax_key(ty, ky, sizeof(ky));
+    kx = x->glide[0] ? x->glide_lax : x->lax;
+    ky = y->glide[0] ? y->glide_lax : y->lax;
     if (strlen(kx) >= 2 && strcmp(kx, ky) == 0) {
         *how = HUELLA_MATCH_PHONETIC;
         return e > SIM_LAX ? e : SIM_LAX;
@@ -1116,11 +1121,9 @@ static double token_similarity(const huella_names *n, const item *x, const item 
      * of one name supply them as each writer hears them (Mushakhas,
      * Mishkhis; Shihata, Shahata; Hanafi, Hanifi), as a name written in
      * Arabic script is compared on its consonants. */
-    if (x->arabic && y->arabic && shortest >= 4) {
-        char sx[sizeof(x->key)], sy[sizeof(y->key)];
-        if (short_vowel_skeleton(x->text, sx, sizeof(sx)) >= 3 &&
-            short_vowel_skeleton(y->text, sy, sizeof(sy)) >= 3 && strcmp(sx, sy) == 0 &&
-            short_vowels_agree(x->text, y->text)) {
+    if (x->arabic && y->arabic && shortest >= 4 && strlen(x->vowelless) >= 3 &&
+        strcmp(x->vowelless, y->vowelless) == 0) {
+        if (short_vowels_agree(x->text, y->text)) {
             *how = HUELLA_MATCH_PHONETIC;
             return e > SIM_LAX ? e : SIM_LAX;
         }
@@ -1301,6 +1304,15 @@ static size_t collect(const huella_names *n, const huella_name *nm, item *items)
         it->abjad = strcmp(nm->script, "Arabic") == 0 || strcmp(nm->script, "Hebrew") == 0;
         it->kana = strcmp(nm->script, "Katakana") == 0 || strcmp(nm->script, "Hiragana") == 0;
         it->arabic = arabic;
+        if (strstr(it->text, "ou") != NULL &&
+            french_glide(it->text, it->glide, sizeof(it->glide))) {
+            huella_names_phonetic_key(it->glide, it->glide_key, sizeof(it->glide_key));
+            huella_names_lax_key(it->glide, it->glide_lax, sizeof(it->glide_lax));
+        } else {
+            it->glide[0] = '\0';
+        }
+        if (arabic)
+            short_vowel_skeleton(it->text, it->vowelless, sizeof(it->vowelless));
     }
     return k;
 }
