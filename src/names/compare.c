@@ -111,7 +111,7 @@ typedef struct item {
      * systems wrote them). */
     unsigned char one_system; /* 1: an alphabet; 2: syllables (Han, Hangul, kana) */
     bool kana;                /* written in Katakana or Hiragana */
-    bool arabic;              /* a Latin name marked Arabic (arabic_name) */
+    bool arabic;              /* both names Latin and marked Arabic (arabic_name) */
     /* Read once per token, not per pair (screening compares each token
      * with thousands): the French ou read as w (french_glide; "" when it
      * has none) with its phonetic and romanisation keys, and for a token
@@ -1286,10 +1286,11 @@ static bool arabic_name(const huella_names *n, const huella_name *nm)
     return false;
 }
 
-static size_t collect(const huella_names *n, const huella_name *nm, item *items)
+/* arabic: both names are Arabic (arabic_name), so that the short-vowel
+ * skeleton is worth reading. */
+static size_t collect(const huella_name *nm, bool arabic, item *items)
 {
     size_t k = 0;
-    bool arabic = arabic_name(n, nm);
     for (size_t i = 0; i < nm->n_tokens; i++) {
         if (!alignable(&nm->tokens[i]))
             continue;
@@ -1618,7 +1619,8 @@ huella_status huella_names_compare_normalized(huella_names *n, const huella_name
 static huella_status compare_tokens(huella_names *n, huella_name_comparison *out, huella_error *err)
 {
     item xa[MAX_ITEMS], xb[MAX_ITEMS];
-    size_t na = collect(n, &out->a, xa), nb = collect(n, &out->b, xb);
+    bool arabic = arabic_name(n, &out->a) && arabic_name(n, &out->b);
+    size_t na = collect(&out->a, arabic, xa), nb = collect(&out->b, arabic, xb);
     unsigned char one_system = 0;
     if (strcmp(out->a.script, out->b.script) == 0 && strcmp(out->a.script, "Latin") != 0) {
         static const char *const syllabic[] = {"Han", "Hangul", "Hiragana", "Katakana", "Yi"};
