@@ -55,7 +55,7 @@ def build_dump(build):
     exe = os.path.join("/tmp", "huella_names_dump")
     lib = os.path.abspath(build)
     inc = os.path.join(HERE, "..", "..", "include")
-    subprocess.run(["cc", "-O2", "-std=c17", "-I", inc, os.path.join(HERE, "names_dump.c"),
+    subprocess.run(["cc", "-O2", "-std=c17", "-D_POSIX_C_SOURCE=200809L", "-Wall", "-Wextra", "-Werror", "-I", inc, os.path.join(HERE, "names_dump.c"),
                     "-o", exe, "-L", lib, "-lhuella", "-Wl,-rpath," + lib], check=True)
     return exe
 
