@@ -673,6 +673,10 @@ static void arabic_short_vowels_in_latin_spellings(void **state)
     assert_true(score("Firas Hamdan al-Obaidi", "Faris Hamdan al-Obaidi") < T);
     assert_true(score("Shakir Nasser al-Janabi", "Shukri Nasser al-Janabi") < T);
     assert_true(score("Mubarak Saad al-Harbi", "Mabruk Saad al-Harbi") < T);
+    /* The written abbreviations of Muhammad (Malaysia Mohd, Muhd;
+     * Bangladesh Md; Indonesia Muh). */
+    assert_true(score("Md Rafiqul Haque", "Mohammad Rafiqul Haque") >= T);
+    assert_true(score("Muh Sholihin Karta", "Muhammad Sholihin Karta") >= T);
 }
 
 int main(void)
