@@ -219,6 +219,24 @@
  * of its entries, grow's free links listed without a branch before the
  * tests (3 % slower), the root's links kept by align_on for grow, and
  * wrap_2pi without branches in grow.
+ * Then (2026-11-27, a third session), every score bit for bit the same
+ * (bench_finger_match --scores on DB1..DB4_B, 50,560 lines, and the
+ * paths test): no lists of links.  link_pairs keeps per pair its votes,
+ * the first matching edge pair that votes for it (a store to a spare
+ * slot when it is not the first: no load, no branch) and its last link,
+ * which orders ties between roots as the rank of first vote did; growing
+ * (and align_on) find a pair's links by scanning the matching edge pairs
+ * between its first and last, 32 at a time with a compress (2.7 blocks
+ * and 4.2 links a scan on DB2_B's records), with grow, align_on and the
+ * scan compiled together for AVX-512 (grow_root_avx512).  That removes
+ * the list heads' clearing, half of link_pairs' loads and stores and the
+ * chain of dependent loads along each list.  The look-up compresses the
+ * passing lanes as byte offsets in a 256-bit register, widened sixteen at
+ * a time, instead of a 512-bit compress of 16-bit entries; consolidation
+ * turns b's minutiae into a's frame and works out the tolerances sixteen
+ * at a time.  In-process A/B (bench_finger_ab, 200 rounds, median ratio)
+ * against the build before: DB2_B 1.07, DB1_B 1.04, DB3_B and DB4_B 1.03
+ * (docs/finger.md).
  * Earlier, 2.5 times the previous
  * implementation of this file, which looked up every directed edge,
  * voted in floating point into a table cleared per comparison, rebuilt a
@@ -780,9 +798,10 @@ void huella_finger_prepared_free(huella_finger_prepared *p)
  *      tolerance through a table of bit positions;
  *   2. link_pairs: each matching edge pair votes for its two minutia
  *      pairs (i of a, i of b) and (j of a, j of b), in integers, in a
- *      table indexed by the pair, and pushes a link from each pair to the
- *      other on the pair's list, so that growing from a pair reads
- *      exactly the pairs it links to;
+ *      table indexed by the pair, and works out the link from each pair
+ *      to the other; growing from a pair finds its links by scanning the
+ *      matching edge pairs between the first and the last that vote for
+ *      it (links_of);
  *   3. roots: the N_ROOTS pairs with the most votes, from a floor that
  *      keeps them all and the few pairs above it, kept sorted by
  *      min/max;
@@ -791,10 +810,9 @@ void huella_finger_prepared_free(huella_finger_prepared *p)
  *      weighed over every side of the hulls.
  *
  * Every pass has a fixed order (candidates in order of b's edges and of
- * a's bins; link_pairs walks them backwards so that each pair's list of
- * links comes out forwards, and numbers the pairs in that walk's order
- * of first vote, which breaks ties between roots), so the result is
- * deterministic and depends on nothing but the two templates.
+ * a's bins; a pair's links in that order; ties between roots broken by
+ * each pair's last link), so the result is deterministic and depends on
+ * nothing but the two templates.
  */
 
 #if defined(__SSE2__)
@@ -1314,12 +1332,8 @@ static ALWAYS_INLINE int grow(const huella_finger_prepared *a, const huella_fing
     w->queue_a[tail] = (uint8_t)ra;
     w->queue_b[tail++] = (uint8_t)rb;
     while (head < tail) {
-        if (head > 0) {
-            /* A pair that one matching edge pair votes for has one link:
-             * back to the pair it was reached from, which is taken. */
-            int from = w->queue_a[head] * nb + w->queue_b[head];
-            n_ids = w->first[from] == w->last[from] >> 1 ? 0 : links_of(w, from, w->link_ids, path);
-        }
+        if (head > 0)
+            n_ids = links_of(w, w->queue_a[head] * nb + w->queue_b[head], w->link_ids, path);
         head++;
         for (int q = 0; q < n_ids; q++) {
             const link k = w->links[w->link_ids[q]];
