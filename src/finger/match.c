@@ -235,8 +235,8 @@
  * a time, instead of a 512-bit compress of 16-bit entries; consolidation
  * turns b's minutiae into a's frame and works out the tolerances sixteen
  * at a time.  In-process A/B (bench_finger_ab, 200 rounds, median ratio)
- * against the build before: DB2_B 1.04 to 1.085 (five runs, median
- * 1.068), DB1_B 1.04, DB3_B 1.02, DB4_B 1.03 (docs/finger.md).
+ * against the build before: DB2_B 1.04 to 1.085 (six runs, median
+ * 1.07), DB1_B 1.04 to 1.08, DB3_B 1.02, DB4_B 1.03 (docs/finger.md).
  * Earlier, 2.5 times the previous
  * implementation of this file, which looked up every directed edge,
  * voted in floating point into a table cleared per comparison, rebuilt a
