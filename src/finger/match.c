@@ -219,6 +219,24 @@
  * of its entries, grow's free links listed without a branch before the
  * tests (3 % slower), the root's links kept by align_on for grow, and
  * wrap_2pi without branches in grow.
+ * Then (2026-11-27, a third session), every score bit for bit the same
+ * (bench_finger_match --scores on DB1..DB4_B, 50,560 lines, and the
+ * paths test): no lists of links.  link_pairs keeps per pair its votes,
+ * the first matching edge pair that votes for it (a store to a spare
+ * slot when it is not the first: no load, no branch) and its last link,
+ * which orders ties between roots as the rank of first vote did; growing
+ * (and align_on) find a pair's links by scanning the matching edge pairs
+ * between its first and last, 32 at a time with a compress (2.7 blocks
+ * and 4.2 links a scan on DB2_B's records), with grow, align_on and the
+ * scan compiled together for AVX-512 (grow_root_avx512).  That removes
+ * the list heads' clearing, half of link_pairs' loads and stores and the
+ * chain of dependent loads along each list.  The look-up compresses the
+ * passing lanes as byte offsets in a 256-bit register, widened sixteen at
+ * a time, instead of a 512-bit compress of 16-bit entries; consolidation
+ * turns b's minutiae into a's frame and works out the tolerances sixteen
+ * at a time.  In-process A/B (bench_finger_ab, 200 rounds, median ratio)
+ * against the build before: DB2_B 1.04 to 1.085 (six runs, median
+ * 1.07), DB1_B 1.04 to 1.08, DB3_B 1.02, DB4_B 1.03 (docs/finger.md).
  * Earlier, 2.5 times the previous
  * implementation of this file, which looked up every directed edge,
  * voted in floating point into a table cleared per comparison, rebuilt a
@@ -244,6 +262,21 @@
 #include <immintrin.h>
 #else
 #define FINGER_X86 0
+#endif
+
+/* No a * b + c fused into one rounding (clang would, in the functions
+ * compiled for AVX-512, which has FMA; GCC does not in ISO C mode): every
+ * path gives the same floats. */
+#if defined(__clang__)
+#pragma STDC FP_CONTRACT OFF
+#endif
+
+/* Inlined into the AVX-512 functions that call it, so that what it calls
+ * is compiled for AVX-512 too. */
+#if defined(__GNUC__)
+#define ALWAYS_INLINE __attribute__((always_inline)) inline
+#else
+#define ALWAYS_INLINE inline
 #endif
 
 #define PI_F     3.14159265f
@@ -765,9 +798,10 @@ void huella_finger_prepared_free(huella_finger_prepared *p)
  *      tolerance through a table of bit positions;
  *   2. link_pairs: each matching edge pair votes for its two minutia
  *      pairs (i of a, i of b) and (j of a, j of b), in integers, in a
- *      table indexed by the pair, and pushes a link from each pair to the
- *      other on the pair's list, so that growing from a pair reads
- *      exactly the pairs it links to;
+ *      table indexed by the pair, and works out the link from each pair
+ *      to the other; growing from a pair finds its links by scanning the
+ *      matching edge pairs between the first and the last that vote for
+ *      it (links_of);
  *   3. roots: the N_ROOTS pairs with the most votes, from a floor that
  *      keeps them all and the few pairs above it, kept sorted by
  *      min/max;
@@ -776,10 +810,9 @@ void huella_finger_prepared_free(huella_finger_prepared *p)
  *      weighed over every side of the hulls.
  *
  * Every pass has a fixed order (candidates in order of b's edges and of
- * a's bins; link_pairs walks them backwards so that each pair's list of
- * links comes out forwards, and numbers the pairs in that walk's order
- * of first vote, which breaks ties between roots), so the result is
- * deterministic and depends on nothing but the two templates.
+ * a's bins; a pair's links in that order; ties between roots broken by
+ * each pair's last link), so the result is deterministic and depends on
+ * nothing but the two templates.
  */
 
 #if defined(__SSE2__)
@@ -970,22 +1003,18 @@ static inline unsigned match_mask16(const edge_index *a, int first, const edge *
 }
 
 /* A link from a pair of minutiae to another through a matching edge pair,
- * on the from pair's list, packed in one word: bits 0-7 ja and 8-15 jb,
- * the pair linked to; 16-23 r, the rotation the edge pair adds to the
- * directions' one (two's complement); 24-31 mult, the multiplicity of the
- * edge pair; 32-47 the next link from the same pair, or 0xFFFF for none. */
-typedef uint64_t link;
+ * packed in one word: bits 0-7 ja and 8-15 jb, the pair linked to; 16-23
+ * r, the rotation the edge pair adds to the directions' one (two's
+ * complement); 24-31 mult, the multiplicity of the edge pair.  Matching
+ * edge pair c has two: link 2 c + 1 from its pair (i of a, i of b) to (j
+ * of a, j of b), and link 2 c back (see links_of). */
+typedef uint32_t link;
+_Static_assert(2 * (MAX_MATCHES + 32) <= 0xFFFF && MAX_M * MAX_M <= 0xFFFF,
+               "link numbers and pairs are 16-bit, 0xFFFF no pair");
 #define LINK_JA(l)   ((int)((l)&0xFFu))
 #define LINK_JB(l)   ((int)(((l) >> 8) & 0xFFu))
 #define LINK_R(l)    ((int)(int8_t)(uint8_t)((l) >> 16))
 #define LINK_MULT(l) ((int)(((l) >> 24) & 0xFFu))
-#define LINK_NEXT(l) ((int)(int16_t)(uint16_t)((l) >> 32))
-
-/* The first link of a pair from its first_link word (see scratch), or -1. */
-static inline int first_of(uint32_t f)
-{
-    return (int)(int16_t)(uint16_t)f;
-}
 
 /* Room for a flat index view of a compact template (flat_index). */
 typedef struct flat {
@@ -1004,22 +1033,24 @@ typedef struct cons_pair {
 typedef struct scratch {
     /* Per pair of minutiae (ia * nb + ib): the sum of its votes, in units
      * of 1 / VOTE_ONE (cleared up to a multiple of 32: see the roots in
-     * compare), and in first_link its first link (bits 0-15, 0xFFFF for
-     * none: read it with first_of) and its rank of first vote in
-     * link_pairs' walk (bits 16-31, meaningful once it has a vote). */
+     * compare); the first matching edge pair that votes for it, and the
+     * largest link (see link) from it, which also breaks ties between
+     * roots (both meaningful once it has a vote: never cleared; first has
+     * a slot past the pairs for the stores that are not a first vote). */
     int32_t vote[MAX_M * MAX_M];
-    uint32_t first_link[MAX_M * MAX_M];
+    uint16_t first[MAX_M * MAX_M + 1], last[MAX_M * MAX_M];
     uint16_t root_list[MAX_M * MAX_M + 32]; /* see roots_avx512 */
     /* Matching edge pairs: a's index entry and b's edge (+ 16: see
      * append_lanes and find_candidates_avx512). */
     uint16_t cand_at[MAX_MATCHES + 32], cand_e[MAX_MATCHES + 32];
     /* Per matching edge pair, worked out by link_pairs: its two minutia
-     * pairs (ia * nb + ib), its vote, and its two links but for their
-     * next fields (+ 8: eight at a time). */
-    uint16_t cand_pi[MAX_MATCHES + 8], cand_pj[MAX_MATCHES + 8];
+     * pairs (ia * nb + ib; 0xFFFF, no pair, in the padding up to a
+     * multiple of 32, see links_of), its vote, and its two links (+ 32:
+     * eight at a time, and the padding). */
+    uint16_t cand_pi[MAX_MATCHES + 32], cand_pj[MAX_MATCHES + 32];
     int16_t cand_vote[MAX_MATCHES + 8];
-    uint32_t cand_li[MAX_MATCHES + 8], cand_lj[MAX_MATCHES + 8];
-    link links[2 * MAX_MATCHES];             /* two per matching edge pair */
+    link links[2 * (MAX_MATCHES + 8)];
+    uint16_t link_ids[MAX_MATCHES + 64];     /* the links of one pair, see links_of */
     uint16_t taken_a[MAX_M], taken_b[MAX_M]; /* see grow */
     flat flat;                               /* a's edges when it has no index */
     uint8_t queue_a[MAX_M], queue_b[MAX_M];
@@ -1213,6 +1244,69 @@ static float weigh_hull(const huella_finger_prepared *p, const float *px, const 
     return weigh_inside_hull(p, px, py, wq, n, path != FINGER_PATH_PORTABLE);
 }
 
+/*
+ * The links from pair p (see link) in order, their numbers into ids;
+ * returns their count.  The matching edge pairs from p's first to its
+ * last (see scratch) are scanned for p: each whose pair i is p gives its
+ * link 2 c + 1, each whose pair j is p its link 2 c.  No lists of links
+ * are built: scanning the matching edge pairs, 32 at a time, for each
+ * pair grown costs less than building a list head per pair and a next
+ * field per link, and walking a list was a chain of dependent loads.
+ */
+#if FINGER_X86
+__attribute__((target("avx512f,avx512bw,avx512vbmi2,popcnt"))) static inline int
+links_of_avx512(const scratch *w, int p, uint16_t *ids)
+{
+    const __m512i iota2 = _mm512_setr_epi32(0x20000, 0x60004, 0xA0008, 0xE000C, 0x120010, 0x160014,
+                                            0x1A0018, 0x1E001C, 0x220020, 0x260024, 0x2A0028,
+                                            0x2E002C, 0x320030, 0x360034, 0x3A0038, 0x3E003C);
+    const __m512i vp = _mm512_set1_epi16((short)p), one = _mm512_set1_epi16(1);
+    int n = 0, end = (w->last[p] >> 1) + 1;
+    for (int c = w->first[p] & ~31; c < end; c += 32) {
+        __mmask32 mi = _mm512_cmpeq_epi16_mask(_mm512_loadu_si512(w->cand_pi + c), vp);
+        __mmask32 mj = _mm512_cmpeq_epi16_mask(_mm512_loadu_si512(w->cand_pj + c), vp);
+        __m512i id = _mm512_add_epi16(iota2, _mm512_set1_epi16((short)(2 * c)));
+        id = _mm512_mask_add_epi16(id, mi, id, one);
+        _mm512_storeu_si512(ids + n, _mm512_maskz_compress_epi16(mi | mj, id));
+        n += _mm_popcnt_u32(mi | mj);
+    }
+    return n;
+}
+#endif
+
+static ALWAYS_INLINE int links_of(const scratch *w, int p, uint16_t *ids, finger_path path)
+{
+#if FINGER_X86
+    if (path == FINGER_PATH_AVX512)
+        return links_of_avx512(w, p, ids);
+#endif
+    int n = 0, end = (w->last[p] >> 1) + 1;
+#if defined(__SSE2__)
+    if (path == FINGER_PATH_SSE2) {
+        const __m128i vp = _mm_set1_epi16((short)p);
+        for (int c = w->first[p] & ~7; c < end; c += 8) {
+            __m128i mi = _mm_cmpeq_epi16(_mm_loadu_si128((const __m128i *)(w->cand_pi + c)), vp);
+            __m128i mj = _mm_cmpeq_epi16(_mm_loadu_si128((const __m128i *)(w->cand_pj + c)), vp);
+            /* Bits 0-7: pair i is p, 8-15: pair j is p. */
+            unsigned m = (unsigned)_mm_movemask_epi8(_mm_packs_epi16(mi, mj));
+            for (unsigned bits = (m | m >> 8) & 0xFFu; bits != 0; bits &= bits - 1) {
+                int k = lowest_bit(bits);
+                ids[n++] = (uint16_t)(2 * (c + k) + (int)((m >> k) & 1u));
+            }
+        }
+        return n;
+    }
+#endif
+    (void)path;
+    for (int c = w->first[p]; c < end; c++) {
+        if (w->cand_pi[c] == p)
+            ids[n++] = (uint16_t)(2 * c + 1);
+        else if (w->cand_pj[c] == p)
+            ids[n++] = (uint16_t)(2 * c);
+    }
+    return n;
+}
+
 typedef struct alignment {
     float ax, ay, bx, by; /* root positions */
     float c, s;           /* rotation taking b's frame to a's */
@@ -1224,10 +1318,12 @@ typedef struct alignment {
  * taking a linked pair when neither of its minutiae is taken yet and it
  * passes the global check; returns the number of pairs, which are left in
  * queue_a / queue_b.  A minutia is taken in this growth when its stamp is
- * the growth's (no clearing between roots).
+ * the growth's (no clearing between roots).  The root's n_ids links are
+ * in link_ids (links_of), the others' are found in turn.
  */
-static int grow(const huella_finger_prepared *a, const huella_finger_prepared *b, scratch *w,
-                int ra, int rb, const alignment *al, uint16_t stamp)
+static ALWAYS_INLINE int grow(const huella_finger_prepared *a, const huella_finger_prepared *b,
+                              scratch *w, int ra, int rb, const alignment *al, uint16_t stamp,
+                              int n_ids, finger_path path)
 {
     int nb = b->n;
     w->taken_a[ra] = stamp;
@@ -1236,12 +1332,12 @@ static int grow(const huella_finger_prepared *a, const huella_finger_prepared *b
     w->queue_a[tail] = (uint8_t)ra;
     w->queue_b[tail++] = (uint8_t)rb;
     while (head < tail) {
-        int from = w->queue_a[head] * nb + w->queue_b[head];
+        if (head > 0)
+            n_ids = links_of(w, w->queue_a[head] * nb + w->queue_b[head], w->link_ids, path);
         head++;
-        for (int l = first_of(w->first_link[from]); l >= 0;) {
-            const link k = w->links[l];
+        for (int q = 0; q < n_ids; q++) {
+            const link k = w->links[w->link_ids[q]];
             int ja = LINK_JA(k), jb = LINK_JB(k);
-            l = LINK_NEXT(k);
             if (w->taken_a[ja] == stamp || w->taken_b[jb] == stamp)
                 continue;
             /* Global check against the root's alignment. */
@@ -1264,6 +1360,41 @@ static int grow(const huella_finger_prepared *a, const huella_finger_prepared *b
     }
     return tail;
 }
+
+#if FINGER_X86
+/* consolidate's frames with AVX-512, sixteen points at a time, the same
+ * operations lane by lane (no fused multiply-adds), so the same floats:
+ * b's minutiae in a's frame by the transform ls (tx, ty: room for a
+ * multiple of 16), and the squared tolerance around each of a's (tol2,
+ * likewise). */
+__attribute__((target("avx512f"))) static void frames_avx512(const huella_finger_prepared *a,
+                                                             const huella_finger_prepared *b,
+                                                             const alignment *ls, float *tx,
+                                                             float *ty, float *tol2)
+{
+    const __m512 cax = _mm512_set1_ps(ls->ax), cay = _mm512_set1_ps(ls->ay),
+                 cbx = _mm512_set1_ps(ls->bx), cby = _mm512_set1_ps(ls->by),
+                 c = _mm512_set1_ps(ls->c), s = _mm512_set1_ps(ls->s);
+    for (int j = 0; j < b->n; j += 16) {
+        __mmask16 in = (__mmask16)(b->n - j >= 16 ? 0xFFFFu : (1u << (b->n - j)) - 1u);
+        __m512 dxb = _mm512_sub_ps(_mm512_maskz_loadu_ps(in, b->x + j), cbx);
+        __m512 dyb = _mm512_sub_ps(_mm512_maskz_loadu_ps(in, b->y + j), cby);
+        _mm512_storeu_ps(tx + j, _mm512_sub_ps(_mm512_add_ps(cax, _mm512_mul_ps(c, dxb)),
+                                               _mm512_mul_ps(s, dyb)));
+        _mm512_storeu_ps(ty + j, _mm512_add_ps(_mm512_add_ps(cay, _mm512_mul_ps(s, dxb)),
+                                               _mm512_mul_ps(c, dyb)));
+    }
+    const __m512 tc = _mm512_set1_ps(TOL_C), slope = _mm512_set1_ps(TOL_C_SLOPE);
+    for (int i = 0; i < a->n; i += 16) {
+        __mmask16 in = (__mmask16)(a->n - i >= 16 ? 0xFFFFu : (1u << (a->n - i)) - 1u);
+        __m512 dx = _mm512_sub_ps(_mm512_maskz_loadu_ps(in, a->x + i), cax);
+        __m512 dy = _mm512_sub_ps(_mm512_maskz_loadu_ps(in, a->y + i), cay);
+        __m512 r = _mm512_sqrt_ps(_mm512_add_ps(_mm512_mul_ps(dx, dx), _mm512_mul_ps(dy, dy)));
+        __m512 tol = _mm512_add_ps(tc, _mm512_mul_ps(slope, r));
+        _mm512_mask_storeu_ps(tol2 + i, in, _mm512_mul_ps(tol, tol));
+    }
+}
+#endif
 
 /*
  * Consolidation after growing (the global stage of two-stage matchers,
@@ -1323,15 +1454,22 @@ static int consolidate(const huella_finger_prepared *a, const huella_finger_prep
     /* b's minutiae in a's frame, and the tolerance around each of a's. */
     int na = a->n, nb = b->n;
     float tx[MAX_M + 16], ty[MAX_M + 16], tol2[MAX_M];
-    for (int j = 0; j < nb; j++) {
-        float dxb = b->x[j] - cbx, dyb = b->y[j] - cby;
-        tx[j] = cax + ls.c * dxb - ls.s * dyb;
-        ty[j] = cay + ls.s * dxb + ls.c * dyb;
-    }
-    for (int i = 0; i < na; i++) {
-        float dx = a->x[i] - cax, dy = a->y[i] - cay;
-        float tol = TOL_C + TOL_C_SLOPE * sqrtf(dx * dx + dy * dy);
-        tol2[i] = tol * tol;
+#if FINGER_X86
+    if (path == FINGER_PATH_AVX512)
+        frames_avx512(a, b, &ls, tx, ty, tol2);
+    else
+#endif
+    {
+        for (int j = 0; j < nb; j++) {
+            float dxb = b->x[j] - cbx, dyb = b->y[j] - cby;
+            tx[j] = cax + ls.c * dxb - ls.s * dyb;
+            ty[j] = cay + ls.s * dxb + ls.c * dyb;
+        }
+        for (int i = 0; i < na; i++) {
+            float dx = a->x[i] - cax, dy = a->y[i] - cay;
+            float tol = TOL_C + TOL_C_SLOPE * sqrtf(dx * dx + dy * dy);
+            tol2[i] = tol * tol;
+        }
     }
     /* The candidates: pairs with local support (a vote: some edge of one
      * matches an edge of the other), both minutiae free, within the
@@ -1407,14 +1545,17 @@ static int consolidate(const huella_finger_prepared *a, const huella_finger_prep
 /* The alignment of a root pair: translation from the pair, rotation from
  * the difference of their directions corrected by the mean angular
  * residue of the edges that support the pair (each edge pair measures the
- * rotation more precisely than one minutia direction does). */
-static alignment align_on(const huella_finger_prepared *a, const huella_finger_prepared *b,
-                          const scratch *w, int ra, int rb)
+ * rotation more precisely than one minutia direction does).  The root's
+ * n_ids links are in link_ids (links_of). */
+static ALWAYS_INLINE alignment align_on(const huella_finger_prepared *a,
+                                        const huella_finger_prepared *b, const scratch *w, int ra,
+                                        int rb, int n_ids)
 {
     int sum = 0, cnt = 0;
-    for (int l = first_of(w->first_link[ra * b->n + rb]); l >= 0; l = LINK_NEXT(w->links[l])) {
-        sum += LINK_R(w->links[l]) * LINK_MULT(w->links[l]);
-        cnt += LINK_MULT(w->links[l]);
+    for (int q = 0; q < n_ids; q++) {
+        const link k = w->links[w->link_ids[q]];
+        sum += LINK_R(k) * LINK_MULT(k);
+        cnt += LINK_MULT(k);
     }
     alignment al;
     al.ax = a->x[ra];
@@ -1438,6 +1579,28 @@ static alignment align_on(const huella_finger_prepared *a, const huella_finger_p
     al.s = -(sd * cc + cd * sc); /* sin(-rot) */
     return al;
 }
+
+/* Root p (a pair): its alignment into *al, and the pairs grown from it
+ * under the given stamp (grow); returns their number. */
+static ALWAYS_INLINE int grow_root(const huella_finger_prepared *a, const huella_finger_prepared *b,
+                                   scratch *w, int p, uint16_t stamp, alignment *al,
+                                   finger_path path)
+{
+    int ra = p / b->n, rb = p % b->n;
+    int n_ids = links_of(w, p, w->link_ids, path);
+    *al = align_on(a, b, w, ra, rb, n_ids);
+    return grow(a, b, w, ra, rb, al, stamp, n_ids, path);
+}
+
+#if FINGER_X86
+/* grow_root with the links found by links_of_avx512, inlined. */
+__attribute__((target("avx512f,avx512bw,avx512vbmi2,popcnt"))) static int
+grow_root_avx512(const huella_finger_prepared *a, const huella_finger_prepared *b, scratch *w,
+                 int p, uint16_t stamp, alignment *al)
+{
+    return grow_root(a, b, w, p, stamp, al, FINGER_PATH_AVX512);
+}
+#endif
 
 /* Pass 1: the matching edge pairs, in order of b's edges and then of a's
  * bucket; returns their number. */
@@ -1524,10 +1687,13 @@ static inline void work_out8(const edge_index *a, const huella_finger_prepared *
     __m128i ji = _mm_unpacklo_epi8(_mm_srli_si128(fa[2], 8), fb[3]); /* xj | eb.j << 8 */
     __m128i jj = _mm_unpacklo_epi8(fa[2], _mm_srli_si128(fb[2], 8)); /* xi | eb.i << 8 */
     __m128i ri = _mm_unpacklo_epi8(x1, mb), rj = _mm_unpacklo_epi8(x2, mb);
-    _mm_storeu_si128((__m128i *)(w->cand_li + c), _mm_unpacklo_epi16(ji, ri));
-    _mm_storeu_si128((__m128i *)(w->cand_li + c + 4), _mm_unpackhi_epi16(ji, ri));
-    _mm_storeu_si128((__m128i *)(w->cand_lj + c), _mm_unpacklo_epi16(jj, rj));
-    _mm_storeu_si128((__m128i *)(w->cand_lj + c + 4), _mm_unpackhi_epi16(jj, rj));
+    __m128i li0 = _mm_unpacklo_epi16(ji, ri), li1 = _mm_unpackhi_epi16(ji, ri);
+    __m128i lj0 = _mm_unpacklo_epi16(jj, rj), lj1 = _mm_unpackhi_epi16(jj, rj);
+    /* Link 2 c from pair j, 2 c + 1 from pair i (see link). */
+    _mm_storeu_si128((__m128i *)(w->links + 2 * c), _mm_unpacklo_epi32(lj0, li0));
+    _mm_storeu_si128((__m128i *)(w->links + 2 * c + 4), _mm_unpackhi_epi32(lj0, li0));
+    _mm_storeu_si128((__m128i *)(w->links + 2 * c + 8), _mm_unpacklo_epi32(lj1, li1));
+    _mm_storeu_si128((__m128i *)(w->links + 2 * c + 12), _mm_unpackhi_epi32(lj1, li1));
 }
 #endif
 
@@ -1587,9 +1753,9 @@ find_candidates_avx512(const edge_index *a, const huella_finger_prepared *b, scr
     const int n_entries = a->n_entries, ne = b->n_edges;
     const edge *edges = b->edges;
     uint16_t *cand_at = w->cand_at, *cand_e = w->cand_e;
-    const __m512i iota32 = _mm512_setr_epi32(0x10000, 0x30002, 0x50004, 0x70006, 0x90008, 0xB000A,
-                                             0xD000C, 0xF000E, 0x110010, 0x130012, 0x150014,
-                                             0x170016, 0x190018, 0x1B001A, 0x1D001C, 0x1F001E);
+    const __m256i iota8 =
+        _mm256_setr_epi8(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20,
+                         21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31);
     const __m256i vta = _mm256_set1_epi8((char)TOL_A), zero = _mm256_setzero_si256();
     /* Byte k of an edge (d, b1, b2, td, dir) to every byte. */
     const __m256i pick_d = _mm256_set1_epi8(0), pick_b1 = _mm256_set1_epi8(1),
@@ -1626,10 +1792,24 @@ find_candidates_avx512(const edge_index *a, const huella_finger_prepared *b, scr
                             _mm256_or_si256(_mm256_subs_epu8(a1, vta), _mm256_subs_epu8(a2, vta)));
         __mmask32 m = _mm256_mask_cmpeq_epi8_mask(lim, excess, zero);
         m &= _mm256_test_epi8_mask(dir, vdir);
-        __m512i ats = _mm512_add_epi16(iota32, _mm512_set1_epi16((short)f0));
-        _mm512_storeu_si512(cand_at + nm, _mm512_maskz_compress_epi16(m, ats));
-        _mm512_storeu_si512(cand_e + nm, _mm512_set1_epi16((short)e));
-        nm += _mm_popcnt_u32(m);
+        /* The passing lanes' offsets compressed as bytes (one 256-bit
+         * compress rather than a 512-bit one of 16-bit entries), then
+         * widened sixteen at a time: more than sixteen matching entries
+         * for one edge of b is rare (a predictable branch). */
+        __m256i off = _mm256_maskz_compress_epi8(m, iota8);
+        const __m256i vf0 = _mm256_set1_epi16((short)f0), ve = _mm256_set1_epi16((short)e);
+        int cnt = _mm_popcnt_u32(m);
+        _mm256_storeu_si256(
+            (__m256i *)(cand_at + nm),
+            _mm256_add_epi16(_mm256_cvtepu8_epi16(_mm256_castsi256_si128(off)), vf0));
+        _mm256_storeu_si256((__m256i *)(cand_e + nm), ve);
+        if (cnt > 16) {
+            _mm256_storeu_si256(
+                (__m256i *)(cand_at + nm + 16),
+                _mm256_add_epi16(_mm256_cvtepu8_epi16(_mm256_extracti128_si256(off, 1)), vf0));
+            _mm256_storeu_si256((__m256i *)(cand_e + nm + 16), ve);
+        }
+        nm += cnt;
     }
     return nm;
 }
@@ -1642,13 +1822,12 @@ static bool have_avx512(void)
 }
 #endif
 
-/* Pass 2: the votes of the pairs and their lists of links, each pair
- * numbered in the order of its first vote (first_link's upper half);
- * returns the number of pairs. */
-static int link_pairs(const edge_index *a, const huella_finger_prepared *b, scratch *w, int nm,
-                      bool sse2)
+/* Pass 2: the votes of the pairs, and each pair's last link (see
+ * scratch); the padding of the matching edge pairs up to nm32 (see
+ * links_of). */
+static void link_pairs(const edge_index *a, const huella_finger_prepared *b, scratch *w, int nm,
+                       int nm32, bool sse2)
 {
-    int nt = 0;
     /* First each matching edge pair's two minutia pairs, vote and links
      * (independent from one pair to the next: eight at a time in 16-bit
      * lanes, about 14 instructions a pair where the scalar code below
@@ -1676,40 +1855,32 @@ static int link_pairs(const edge_index *a, const huella_finger_prepared *b, scra
         w->cand_vote[c] = (int16_t)(s * mult);
         w->cand_pi[c] = (uint16_t)(ea.i * nb + eb.i);
         w->cand_pj[c] = (uint16_t)(ea.j * nb + eb.j);
-        w->cand_li[c] = (uint32_t)ea.j | (uint32_t)eb.j << 8 |
-                        (uint32_t)(uint8_t)(eb.b1 - ea.b1) << 16 | (uint32_t)mult << 24;
-        w->cand_lj[c] = (uint32_t)ea.i | (uint32_t)eb.i << 8 |
-                        (uint32_t)(uint8_t)(eb.b2 - ea.b2) << 16 | (uint32_t)mult << 24;
+        w->links[2 * c + 1] =
+            (link)ea.j | (link)eb.j << 8 | (link)(uint8_t)(eb.b1 - ea.b1) << 16 | (link)mult << 24;
+        w->links[2 * c] =
+            (link)ea.i | (link)eb.i << 8 | (link)(uint8_t)(eb.b2 - ea.b2) << 16 | (link)mult << 24;
     }
+    for (int k = nm; k < nm32; k++)
+        w->cand_pi[k] = w->cand_pj[k] = 0xFFFF; /* no pair */
     const uint16_t *restrict cpi = w->cand_pi, *restrict cpj = w->cand_pj;
     const int16_t *restrict cvote = w->cand_vote;
-    const uint32_t *restrict cli = w->cand_li, *restrict clj = w->cand_lj;
     int32_t *restrict vote = w->vote;
-    uint32_t *restrict first_link = w->first_link;
-    link *restrict links = w->links;
-    for (int c = nm - 1; c >= 0; c--) {
+    uint16_t *restrict first = w->first, *restrict last = w->last;
+    for (int c = 0; c < nm; c++) {
         int pi = cpi[c], pj = cpj[c], s = cvote[c];
-        /* Remember each pair on its first vote (without a branch: whether
-         * a pair was seen is a coin toss for the predictor). */
         /* Both loads before either store: pi != pj (xi != xj), which the
          * compiler cannot know, and a load waiting on the store before it
          * was the longest step of the loop. */
         int32_t vi = vote[pi], vj = vote[pj];
-        uint32_t li = first_link[pi], lj = first_link[pj];
-        uint32_t ri = vi == 0 ? (uint32_t)nt << 16 : li & 0xFFFF0000u;
-        nt += vi == 0;
-        uint32_t rj = vj == 0 ? (uint32_t)nt << 16 : lj & 0xFFFF0000u;
-        nt += vj == 0;
         vote[pi] = vi + s;
         vote[pj] = vj + s;
-        /* Push both links on their pair's list: going backwards, the lists
-         * end up in the order of the matching edges. */
-        links[2 * c] = (link)cli[c] | (link)(uint16_t)li << 32;
-        links[2 * c + 1] = (link)clj[c] | (link)(uint16_t)lj << 32;
-        first_link[pi] = ri | (uint32_t)(2 * c);
-        first_link[pj] = rj | (uint32_t)(2 * c + 1);
+        /* A pair's first vote without a branch: the other stores go to the
+         * spare slot. */
+        first[vi == 0 ? pi : MAX_M * MAX_M] = (uint16_t)c;
+        first[vj == 0 ? pj : MAX_M * MAX_M] = (uint16_t)c;
+        last[pi] = (uint16_t)(2 * c + 1);
+        last[pj] = (uint16_t)(2 * c);
     }
-    return nt;
 }
 
 /* The top N_ROOTS keys get in sorted, largest first: a key that gets in
@@ -1723,11 +1894,13 @@ static inline void offer_root(int64_t top[N_ROOTS], int64_t key)
     }
 }
 
-/* Pair p's key, which orders the pairs by votes, then by rank of first
- * vote (the earlier first), and holds p. */
+/* Pair p's key, which orders the pairs by votes, then by last link (the
+ * later first), and holds p.  (The order of an earlier version, which
+ * ranked the pairs by their first vote in a walk of the matching edge
+ * pairs backwards, pair i before pair j: the same order.) */
 static inline int64_t root_key(const scratch *w, int p)
 {
-    return (int64_t)w->vote[p] << 32 | (int64_t)(0xFFFF - (w->first_link[p] >> 16)) << 16 | p;
+    return (int64_t)w->vote[p] << 32 | (int64_t)w->last[p] << 16 | p;
 }
 
 /* Pair p gets in when its key beats the last of the top. */
@@ -1901,8 +2074,8 @@ static double compare(const huella_finger_prepared *a, const huella_finger_prepa
         return 0.0;
     int nab = na * nb, nab32 = (nab + 31) / 32 * 32; /* <= MAX_M * MAX_M */
     memset(w->vote, 0, sizeof(int32_t) * (size_t)nab32);
-    memset(w->first_link, 0xff, sizeof(uint32_t) * (size_t)nab);
-    link_pairs(&ix, b, w, nm, sse2);
+    int nm32 = (nm + 31) / 32 * 32;
+    link_pairs(&ix, b, w, nm, nm32, sse2);
 
     /* Roots: the N_ROOTS pairs with the most local support, the first
      * supported first among equals (see roots). */
@@ -1918,9 +2091,13 @@ static double compare(const huella_finger_prepared *a, const huella_finger_prepa
     memset(w->taken_a, 0, sizeof(uint16_t) * (size_t)na);
     memset(w->taken_b, 0, sizeof(uint16_t) * (size_t)nb);
     for (int r = 0; r < nr; r++) {
-        int ra = root[r] / nb, rb = root[r] % nb;
-        root_al[r] = align_on(a, b, w, ra, rb);
-        int m = grow(a, b, w, ra, rb, &root_al[r], (uint16_t)(r + 1));
+#if FINGER_X86
+        int m = path == FINGER_PATH_AVX512
+                    ? grow_root_avx512(a, b, w, root[r], (uint16_t)(r + 1), &root_al[r])
+                    : grow_root(a, b, w, root[r], (uint16_t)(r + 1), &root_al[r], path);
+#else
+        int m = grow_root(a, b, w, root[r], (uint16_t)(r + 1), &root_al[r], path);
+#endif
         if (m > best_m) {
             best_m = m;
             best_r = r;
