@@ -152,7 +152,11 @@ HUELLA_API void huella_gallery_set_calibration(huella_gallery *g, const huella_c
  * position is unknown has to be given one by the caller).  sample is the
  * caller's id of the sample (for instance the store's), reported back in
  * the evidence.  The template is prepared (compact) or copied: the caller
- * keeps ownership of t.
+ * keeps ownership of t.  A gallery keeps each finger as its serialised
+ * compact form (huella_finger_prepared_serialize, about 1.5 KB) and lays
+ * it out for comparison when a search reaches it (about a tenth of a
+ * comparison's time): 40 % less memory per ten-finger person than laid
+ * out fingers, the same scores bit for bit.
  */
 HUELLA_API huella_status huella_gallery_add_finger(huella_gallery *g, uint64_t person,
                                                    uint64_t sample, unsigned position,
@@ -168,12 +172,12 @@ HUELLA_API huella_status huella_gallery_add_finger_prepared(huella_gallery *g, u
 /*
  * The fingers of one person from their serialised compact prepared
  * forms (huella_finger_prepared_serialize), what loading a store does:
- * each is checked and laid out (huella_finger_prepared_load_into) in
- * large chunks of memory the gallery owns, the person's fingers next to
- * each other, nothing allocated per finger, and all of them are linked
- * in under one lock.  Nothing is added on failure.  When a finger is
- * removed its bytes are wiped at once; a chunk is released when none of
- * its fingers is left (holes are not reused).  data is not kept.
+ * each is checked (laid out once, huella_finger_prepared_load_into) and
+ * copied into chunks of memory the gallery owns, the person's fingers
+ * next to each other, nothing allocated per finger, and all of them are
+ * linked in under one lock.  Nothing is added on failure.  When a finger
+ * is removed its bytes are wiped at once; a chunk is released when none
+ * of its fingers is left (holes are not reused).  data is not kept.
  */
 typedef struct huella_gallery_finger_bytes {
     uint64_t sample;

@@ -7,9 +7,8 @@
  * (pthread rwlock: many searches at once, enrolments in between).
  * Removal moves the last entry of the slot into the hole, so that the
  * arrays the 1:N loops run over stay dense; the moved entry's chain is
- * re-linked.  Fingers loaded from serialised forms
- * (huella_gallery_add_fingers_serialized) live in chunks the gallery
- * owns, wiped in place when removed (gallery_internal.h, "Slabs").
+ * re-linked.  Fingers are kept serialised in chunks the gallery owns,
+ * wiped in place when removed (gallery_internal.h, "Slabs").
  * Layout: gallery_internal.h.
  */
 #define _POSIX_C_SOURCE 200809L
@@ -256,11 +255,8 @@ void huella_gallery_free(huella_gallery *g)
         return;
     for (int s = 0; s < HUELLA_GALLERY_SLOTS; s++) {
         gallery_slot *sl = &g->slot[s];
-        if (sl->finger != NULL)
-            for (size_t e = 0; e < sl->n; e++)
-                if (sl->chunk[e] == NO_CHUNK)
-                    huella_finger_prepared_free(sl->finger[e]);
         free(sl->finger);
+        free(sl->finger_len);
         free(sl->chunk);
         free(sl->owner);
         free(sl->sample);
@@ -302,7 +298,7 @@ static huella_status slot_reserve_for(gallery_slot *sl, bool finger, size_t need
 {
     if (need <= sl->cap)
         return HUELLA_OK;
-    size_t cap = sl->cap, c2 = sl->cap, c3 = sl->cap, c4 = sl->cap, c5 = sl->cap;
+    size_t cap = sl->cap, c2 = sl->cap, c3 = sl->cap, c4 = sl->cap, c5 = sl->cap, c6 = sl->cap;
     huella_status st = grow_array((void **)&sl->owner, &cap, need, sizeof(uint32_t), err);
     if (st == HUELLA_OK)
         st = grow_array((void **)&sl->sample, &c2, need, sizeof(uint64_t), err);
@@ -312,6 +308,8 @@ static huella_status slot_reserve_for(gallery_slot *sl, bool finger, size_t need
         st = grow_array((void **)&sl->finger, &c4, need, sizeof(void *), err);
     if (st == HUELLA_OK && finger)
         st = grow_array((void **)&sl->chunk, &c5, need, sizeof(uint32_t), err);
+    if (st == HUELLA_OK && finger)
+        st = grow_array((void **)&sl->finger_len, &c6, need, sizeof(uint32_t), err);
     if (st == HUELLA_OK && !finger && sl->iris != NULL)
         st = grow_array((void **)&sl->iris_id, &c4, need, sizeof(uint64_t), err);
     if (st != HUELLA_OK)
@@ -362,33 +360,15 @@ huella_status huella_gallery_add_finger_prepared(huella_gallery *g, uint64_t per
                                                  uint64_t sample, unsigned position,
                                                  huella_finger_prepared *p, huella_error *err)
 {
-    if (position < 1 || position > HUELLA_GALLERY_FINGERS) {
-        huella_finger_prepared_free(p);
-        return huella_error_set(err, HUELLA_E_INPUT,
-                                "gallery: finger position %u is not 1..10 (ANSI/NIST-ITL)",
-                                position);
-    }
-    huella_status st;
-    unsigned s = position - 1;
-    pthread_rwlock_wrlock(&g->lock);
-    gallery_slot *sl = &g->slot[s];
-    uint32_t i = 0;
-    st = sl->n >= INT32_MAX ? huella_error_set(err, HUELLA_E_NOMEM, "gallery: slot full")
-                            : slot_reserve(sl, true, err);
-    if (st == HUELLA_OK)
-        st = free_list_reserve(g, err);
-    if (st == HUELLA_OK)
-        st = person_get(g, person, &i, err);
-    if (st == HUELLA_OK) {
-        size_t e = sl->n++;
-        sl->finger[e] = p;
-        sl->chunk[e] = NO_CHUNK;
-        sl->finger_bytes += huella_finger_prepared_size(p);
-        link_entry(g, s, e, i, sample);
-    }
-    pthread_rwlock_unlock(&g->lock);
+    uint8_t *bytes = NULL;
+    size_t len = 0;
+    huella_status st = huella_finger_prepared_serialize(p, &bytes, &len, err);
+    huella_finger_prepared_free(p);
     if (st != HUELLA_OK)
-        huella_finger_prepared_free(p);
+        return st;
+    huella_gallery_finger_bytes f = {sample, position, bytes, len};
+    st = huella_gallery_add_fingers_serialized(g, person, 1, &f, err);
+    free(bytes); /* the serialised form of a template: not secret beyond it */
     return st;
 }
 
@@ -495,6 +475,23 @@ huella_status huella_gallery_add_encoded(huella_gallery *g, uint64_t person, uin
     return st;
 }
 
+/* ---- fingers, serialised (gallery_internal.h) ---------------------------- */
+
+/* The bytes a serialised finger of len bytes takes in a chunk. */
+static size_t finger_room(size_t len)
+{
+    return (len + HUELLA_FINGER_PREPARED_ALIGN - 1) & ~(size_t)(HUELLA_FINGER_PREPARED_ALIGN - 1);
+}
+
+const huella_finger_prepared *gallery_finger_expand(const gallery_slot *sl, size_t e, void *scratch)
+{
+    huella_finger_prepared *p = NULL;
+    if (huella_finger_prepared_load_into(sl->finger[e], sl->finger_len[e], scratch,
+                                         GALLERY_FINGER_SCRATCH, &p, NULL) != HUELLA_OK)
+        return NULL;
+    return p;
+}
+
 /* ---- slabs (gallery_internal.h) ------------------------------------------- */
 
 /* `size` bytes (a multiple of HUELLA_FINGER_PREPARED_ALIGN) in a chunk:
@@ -516,8 +513,14 @@ static huella_status slab_take(huella_gallery *g, size_t size, uint32_t *chunk, 
                  ? huella_error_set(err, HUELLA_E_NOMEM, "gallery: too many chunks")
                  : grow_array((void **)&g->chunks, &g->cap_chunks, g->n_chunks + 1,
                               sizeof(gallery_chunk), err);
-        /* a multiple of the alignment, as aligned_alloc wants */
-        size_t cap = size > GALLERY_CHUNK_BYTES ? (size + 63) & ~(size_t)63 : GALLERY_CHUNK_BYTES;
+        /* The first chunks small and each twice the one before, up to
+         * GALLERY_CHUNK_BYTES, so that a small gallery's memory is about
+         * what it holds; a multiple of the alignment, as aligned_alloc
+         * wants. */
+        size_t want = GALLERY_CHUNK_BYTES;
+        if (g->n_chunks < GALLERY_CHUNK_DOUBLINGS)
+            want = GALLERY_CHUNK_BYTES >> (GALLERY_CHUNK_DOUBLINGS - g->n_chunks);
+        size_t cap = size > want ? (size + 63) & ~(size_t)63 : want;
         uint8_t *m = st == HUELLA_OK ? aligned_alloc(64, cap) : NULL;
         if (st == HUELLA_OK && m == NULL)
             st = huella_error_set(err, HUELLA_E_NOMEM, "gallery: out of memory");
@@ -561,35 +564,42 @@ huella_status huella_gallery_add_fingers_serialized(huella_gallery *g, uint64_t 
         return HUELLA_OK;
     if (n > HUELLA_GALLERY_FINGERS * 64)
         return huella_error_set(err, HUELLA_E_INPUT, "gallery: %zu fingers for one person", n);
-    size_t sizes[HUELLA_GALLERY_FINGERS * 64], total = 0;
+    /* Each checked by laying it out once (so that a search's layout of
+     * it cannot fail), then copied, the person's fingers in one piece of
+     * a chunk, each on the alignment a layout wants. */
+    size_t at[HUELLA_GALLERY_FINGERS * 64], total = 0;
+    _Alignas(64) uint8_t scratch[GALLERY_FINGER_SCRATCH];
     for (size_t k = 0; k < n; k++) {
         if (f[k].position < 1 || f[k].position > HUELLA_GALLERY_FINGERS)
             return huella_error_set(err, HUELLA_E_INPUT,
                                     "gallery: finger position %u is not 1..10 (ANSI/NIST-ITL)",
                                     f[k].position);
-        huella_status st = huella_finger_prepared_load_size(f[k].data, f[k].len, &sizes[k], err);
+        size_t size = 0;
+        huella_finger_prepared *p;
+        huella_status st = huella_finger_prepared_load_size(f[k].data, f[k].len, &size, err);
+        if (st == HUELLA_OK && (size > sizeof(scratch) || f[k].len > UINT32_MAX))
+            st = huella_error_set(err, HUELLA_E_INPUT,
+                                  "gallery: a finger of %zu bytes (%zu laid out) is more than "
+                                  "a gallery takes (%zu)",
+                                  f[k].len, size, sizeof(scratch));
+        if (st == HUELLA_OK)
+            st = huella_finger_prepared_load_into(f[k].data, f[k].len, scratch, sizeof(scratch), &p,
+                                                  err);
         if (st != HUELLA_OK)
             return st;
-        if (!huella_size_add(total, sizes[k], &total))
-            return huella_error_set(err, HUELLA_E_NOMEM, "gallery: out of memory");
+        at[k] = total;
+        total += finger_room(f[k].len);
     }
-    /* The person's fingers in one piece of a chunk, laid out outside the
-     * gallery's lock (the first writes to fresh memory are most of a
-     * load's cost), then linked in under it, all at once. */
+    sodium_memzero(scratch, sizeof(scratch));
     uint32_t chunk;
     uint8_t *mem;
     huella_status st = slab_take(g, total, &chunk, &mem, err);
     if (st != HUELLA_OK)
         return st;
-    huella_finger_prepared *p[HUELLA_GALLERY_FINGERS * 64];
-    size_t at = 0;
-    for (size_t k = 0; k < n && st == HUELLA_OK; k++) {
-        st = huella_finger_prepared_load_into(f[k].data, f[k].len, mem + at, sizes[k], &p[k], err);
-        at += sizes[k];
-    }
-    if (st != HUELLA_OK) {
-        slab_release(g, chunk, mem, total);
-        return st;
+    for (size_t k = 0; k < n; k++) {
+        size_t room = (k + 1 < n ? at[k + 1] : total) - at[k];
+        memcpy(mem + at[k], f[k].data, f[k].len);
+        memset(mem + at[k] + f[k].len, 0, room - f[k].len);
     }
     pthread_rwlock_wrlock(&g->lock);
     uint32_t i = 0;
@@ -610,7 +620,8 @@ huella_status huella_gallery_add_fingers_serialized(huella_gallery *g, uint64_t 
     for (size_t k = 0; k < n && st == HUELLA_OK; k++) {
         gallery_slot *sl = &g->slot[f[k].position - 1];
         size_t e = sl->n++;
-        sl->finger[e] = p[k];
+        sl->finger[e] = mem + at[k];
+        sl->finger_len[e] = (uint32_t)f[k].len;
         sl->chunk[e] = chunk;
         link_entry(g, f[k].position - 1, e, i, f[k].sample);
     }
@@ -641,13 +652,7 @@ static huella_status drop_entry(huella_gallery *g, unsigned s, size_t e, huella_
 {
     gallery_slot *sl = &g->slot[s];
     if (sl->finger != NULL && s < HUELLA_GALLERY_FINGERS) {
-        if (sl->chunk[e] == NO_CHUNK) {
-            sl->finger_bytes -= huella_finger_prepared_size(sl->finger[e]);
-            huella_finger_prepared_free(sl->finger[e]);
-        } else {
-            slab_release(g, sl->chunk[e], sl->finger[e],
-                         huella_finger_prepared_size(sl->finger[e]));
-        }
+        slab_release(g, sl->chunk[e], sl->finger[e], finger_room(sl->finger_len[e]));
     } else if (s == HUELLA_GALLERY_SLOT_FACE) {
         huella_status st = huella_face_gallery_remove(sl->face, e, err);
         if (st != HUELLA_OK)
@@ -670,6 +675,7 @@ static huella_status drop_entry(huella_gallery *g, unsigned s, size_t e, huella_
         sl->next[e] = sl->next[last];
         if (s < HUELLA_GALLERY_FINGERS) {
             sl->finger[e] = sl->finger[last];
+            sl->finger_len[e] = sl->finger_len[last];
             sl->chunk[e] = sl->chunk[last];
         } else if (s == HUELLA_GALLERY_SLOT_FACE) {
             /* huella_face_gallery_remove moved the face the same way */
@@ -745,9 +751,7 @@ static void bytes_by_part(huella_gallery *g, size_t part[HUELLA_GALLERY_MODALITI
         const gallery_slot *sl = &g->slot[s];
         *other += sl->cap * (sizeof(uint32_t) + sizeof(uint64_t) + sizeof(int32_t));
         if (s < HUELLA_GALLERY_FINGERS) {
-            *other += sl->cap * sizeof(void *);
-            *other += sl->cap * sizeof(uint32_t);
-            part[HUELLA_GALLERY_FINGER] += sl->finger_bytes;
+            *other += sl->cap * (sizeof(void *) + 2 * sizeof(uint32_t));
         } else if (s == HUELLA_GALLERY_SLOT_FACE) {
             part[HUELLA_GALLERY_FACE] += sl->n * (HUELLA_FACE_DIM + 2 * sizeof(float));
         } else {

@@ -22,18 +22,35 @@
 #define NO_ENTRY (-1)
 #define NO_CHUNK UINT32_MAX
 
+/* The largest laid-out finger a gallery accepts, and the scratch a
+ * search lays one out in (on its stack). */
+#define GALLERY_FINGER_SCRATCH ((size_t)16 << 10)
+
 /*
- * Slabs: fingers loaded from serialised bytes
- * (huella_gallery_add_fingers_serialized) are laid out
- * (huella_finger_prepared_load_into) in chunks of GALLERY_CHUNK_BYTES
- * the gallery owns, one person's fingers next to each other, carved by a
- * bump pointer under slab_mu: no allocation per finger.  A removed
- * finger's bytes are wiped at once and counted dead in their chunk; a
- * chunk whose every byte is dead (and that is not the one being filled)
- * is released.  Holes are not reused: a gallery that erases much holds
- * at most the wiped holes of chunks that still have live fingers.
+ * Fingers are kept as their serialised prepared form
+ * (huella_finger_prepared_serialize, about 1.5 KB with 32 minutiae),
+ * not laid out for comparison (about 2.6 KB): a search lays each
+ * candidate out in a scratch buffer of its thread
+ * (gallery_finger_expand, about half a microsecond, a tenth of a
+ * comparison), which saves 40 % of a ten-finger person's memory, what
+ * decides how many persons one machine holds (docs/identification.md,
+ * "Fingers kept serialised").  Each is checked when added, so that
+ * laying it out again cannot fail.
+ *
+ * Slabs: the serialised fingers live in chunks of GALLERY_CHUNK_BYTES
+ * the gallery owns, one person's fingers next to each other, each
+ * starting on HUELLA_FINGER_PREPARED_ALIGN bytes, carved by a bump
+ * pointer under slab_mu: no allocation per finger (the first chunks are
+ * smaller, see GALLERY_CHUNK_DOUBLINGS).  A removed finger's
+ * bytes are wiped at once and counted dead in their chunk; a chunk whose
+ * every byte is dead (and that is not the one being filled) is released.
+ * Holes are not reused: a gallery that erases much holds at most the
+ * wiped holes of chunks that still have live fingers.
  */
 #define GALLERY_CHUNK_BYTES ((size_t)8 << 20)
+/* Chunk k < GALLERY_CHUNK_DOUBLINGS has GALLERY_CHUNK_BYTES >>
+ * (GALLERY_CHUNK_DOUBLINGS - k) bytes: 64 KB, 128 KB, ..., then 8 MB. */
+#define GALLERY_CHUNK_DOUBLINGS 7
 typedef struct gallery_chunk {
     uint8_t *mem; /* NULL once released */
     size_t cap, used, live;
@@ -50,10 +67,10 @@ typedef struct gallery_slot {
     uint32_t *owner; /* person index */
     uint64_t *sample;
     int32_t *next;
-    huella_finger_prepared **finger; /* finger slots */
-    uint32_t *chunk;                 /* finger slots: its slab chunk, NO_CHUNK = malloc'd */
-    size_t finger_bytes;             /* sum of the prepared sizes */
-    uint64_t *iris_id;               /* iris slots: id in iris */
+    uint8_t **finger;     /* finger slots: the serialised form, in chunk[e] */
+    uint32_t *finger_len; /* its length in bytes */
+    uint32_t *chunk;      /* its slab chunk */
+    uint64_t *iris_id;    /* iris slots: id in iris */
     huella_iris_gallery *iris;
     uint32_t *by_id; /* iris id - 1 -> entry, UINT32_MAX when removed */
     size_t n_by_id, cap_by_id;
@@ -84,6 +101,12 @@ int64_t gallery_find(const huella_gallery *g, uint64_t id);
  * threads (the caller's included); chunks are taken dynamically. */
 typedef void (*gallery_range_fn)(void *ctx, size_t begin, size_t end);
 void gallery_parallel(unsigned threads, size_t n, size_t chunk, gallery_range_fn fn, void *ctx);
+
+/* Finger entry e of slot sl laid out for comparison in scratch
+ * (GALLERY_FINGER_SCRATCH bytes, HUELLA_FINGER_PREPARED_ALIGN-aligned);
+ * NULL only if the gallery's memory was corrupted (checked when added). */
+const huella_finger_prepared *gallery_finger_expand(const gallery_slot *sl, size_t e,
+                                                    void *scratch);
 
 /* The calibration index of slot k (by huella_gallery_modality). */
 static inline int gallery_slot_modality(unsigned k)
