@@ -769,17 +769,16 @@ static void refine(const float *img, const uint8_t *mask, int w, int h, huella_i
 }
 
 /* The pupil's own grey level: the median of the clear pixels within half
- * the coarse radius of its centre (full-size coordinates); -1 if none. */
+ * the coarse radius of its centre (full-size coordinates); -1 if none.
+ * scratch holds w * h floats (its contents are overwritten). */
 static double pupil_level(const float *img, const uint8_t *mask, int w, int h, double cx, double cy,
-                          double r)
+                          double r, float *scratch)
 {
     double R = 0.5 * r;
     int x0 = clampi((int)floor(cx - R), 0, w - 1), x1 = clampi((int)ceil(cx + R), 0, w - 1);
     int y0 = clampi((int)floor(cy - R), 0, h - 1), y1 = clampi((int)ceil(cy + R), 0, h - 1);
-    size_t cap = (size_t)(x1 - x0 + 1) * (size_t)(y1 - y0 + 1), n = 0;
-    float *v = malloc(cap * sizeof(float));
-    if (v == NULL)
-        return -1;
+    float *v = scratch;
+    size_t n = 0;
     for (int y = y0; y <= y1; y++)
         for (int x = x0; x <= x1; x++) {
             size_t k = (size_t)y * (size_t)w + (size_t)x;
@@ -787,9 +786,7 @@ static double pupil_level(const float *img, const uint8_t *mask, int w, int h, d
             if (dx * dx + dy * dy <= R * R && mask[k] == IRIS_PIX_CLEAR)
                 v[n++] = img[k];
         }
-    double level = n > 0 ? median_of(v, n) : -1;
-    free(v);
-    return level;
+    return n > 0 ? median_of(v, n) : -1;
 }
 
 /* Move a contour's centre to the centroid of the region it encloses and
@@ -1131,7 +1128,8 @@ huella_status iris_segment(const huella_image *img, iris_segmentation *seg, huel
      * just beyond the pupil are not reached: the grey level crosses the
      * midpoint at the pupil's edge first. */
     double margin = fmax(4.0, 0.25 * rp);
-    double level = pupil_level(g, mask, w, h, seg->pupil.cx, seg->pupil.cy, rp);
+    /* mean (step 1's neighbourhood means) is free until step 5 refills it. */
+    double level = pupil_level(g, mask, w, h, seg->pupil.cx, seg->pupil.cy, rp, mean);
     iris_statistics(g, mask, w, h, seg);
     if (level >= 0 && seg->iris_median > level) {
         refine(g, mask, w, h, &seg->pupil, margin, IRIS_MAX_DILATION * rl,
