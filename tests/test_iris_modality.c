@@ -29,11 +29,13 @@
  * work (lash model, pupil candidates, narrower bands, wavelength 32): EER
  * 0.95 %, FNMR at FMR 0.1 % 1.43 % (threshold 0.351).  After the eyelid
  * parabolas and the two-scale code (template version 3): EER 0.47 %,
- * FNMR at FMR 0.1 % 0.95 % (threshold 0.376).  The bounds leave room for
- * a comparison or two (one genuine pair is 0.24 %), not for a regression;
- * tighten them as the engine improves. */
+ * FNMR at FMR 0.1 % 0.95 % (threshold 0.376).  After the pupil's
+ * dark-run refinement (sixth round): EER 0.47 %, FNMR at FMR 0.1 % 0.71 %
+ * (threshold 0.379).  The bounds leave room for a comparison or two (one
+ * genuine pair is 0.24 %), not for a regression; tighten them as the
+ * engine improves. */
 #define MAX_EER   0.008
-#define MAX_FNMR3 0.015
+#define MAX_FNMR3 0.012
 #define EYES      20
 #define PER_EYE   7
 

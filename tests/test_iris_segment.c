@@ -127,6 +127,44 @@ static void limbus_when_an_arc_leaves_the_image(void **state)
     }
 }
 
+/* MMU1 pupils whose upper part is hazy (a dimmer second reflection in it)
+ * with a dark iris above: the coarse circle sits in the lower, darker part
+ * (norazal1 at y 134.5, radius 21.5; masr3 at 150.5, 22.3) and the
+ * refinement must grow it to the whole dark disc.  tanwnr3 has its upper
+ * lid's lash line a few pixels above the pupil: a wider search that took
+ * the strongest edge found the lid there (contour out to 33 pixels). */
+static void pupil_covers_a_hazy_pupil_and_stops_at_its_edge(void **state)
+{
+    (void)state;
+    REQUIRE_DATA();
+    static const struct {
+        const char *file;
+        double cy_lo, cy_hi; /* pupil centre, image rows */
+        double r_lo, r_hi;   /* mean radius, pixels */
+        double r_max;        /* no contour point beyond this */
+    } hazy[] = {
+        {"iris/mmu1/26/left/norazal1.bmp", 124, 131, 24.5, 28.5, 30},
+        {"iris/mmu1/20/right/masr3.bmp", 141, 148, 25, 29.5, 32},
+        {"iris/mmu1/36/right/tanwnr3.bmp", 86, 95, 24, 27.5, 29},
+    };
+    for (size_t c = 0; c < sizeof(hazy) / sizeof(hazy[0]); c++) {
+        huella_image *img = read_image(hazy[c].file);
+        iris_segmentation seg;
+        huella_error err;
+        if (iris_segment(img, &seg, &err) != HUELLA_OK)
+            fail_msg("%s: %s", hazy[c].file, err.message);
+        double r = mean_radius(&seg.pupil), rmax = 0;
+        for (int i = 0; i < HUELLA_IRIS_CONTOUR_POINTS; i++)
+            rmax = fmax(rmax, seg.pupil.radius[i]);
+        if (seg.pupil.cy < hazy[c].cy_lo || seg.pupil.cy > hazy[c].cy_hi || r < hazy[c].r_lo ||
+            r > hazy[c].r_hi || rmax > hazy[c].r_max)
+            fail_msg("%s: pupil centre row %.1f, mean radius %.1f, largest %.1f", hazy[c].file,
+                     seg.pupil.cy, r, rmax);
+        iris_segmentation_release(&seg);
+        huella_image_free(img);
+    }
+}
+
 static size_t count_class(const iris_segmentation *seg, uint8_t cls)
 {
     size_t n = 0;
@@ -199,6 +237,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(boundaries_are_sane_on_real_eyes),
         cmocka_unit_test(limbus_when_an_arc_leaves_the_image),
+        cmocka_unit_test(pupil_covers_a_hazy_pupil_and_stops_at_its_edge),
         cmocka_unit_test(masks_find_reflections_lashes_and_eyelids),
         cmocka_unit_test(a_blank_image_is_not_an_eye),
         cmocka_unit_test(boundary_radius_interpolates_around_the_circle),

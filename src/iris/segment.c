@@ -30,7 +30,12 @@
  *      least-squares Fourier series of the radius (order 3 for the pupil,
  *      1 for the limbus whose top and bottom are often hidden) - the
  *      "active contours" of J. Daugman, "New methods in iris recognition",
- *      IEEE Trans. SMC-B 37(5), 2007.
+ *      IEEE Trans. SMC-B 37(5), 2007.  The pupil first along the whole
+ *      dark run of each ray (up to where the grey level first rises past
+ *      half-way from the pupil's level to the iris's), so that a coarse
+ *      circle caught in one part of a soft-edged, unevenly dark pupil
+ *      grows to all of it; then again near that contour, seen from its
+ *      own centre.
  *   5. Eyelids: each lid a parabola, the one (in a grid of positions and
  *      curvatures) beyond which most rubber-sheet samples lie outside the
  *      robust range of the clear iris (skin is brighter, lashes darker)
@@ -49,6 +54,11 @@
 #include <string.h>
 
 #define NPTS HUELLA_IRIS_CONTOUR_POINTS
+
+/* The largest pupil/iris radius ratio accepted (Daugman's physiological
+ * range is 0.1 - 0.8): beyond it the segmentation is refused, and the
+ * pupil's refinement never looks further out. */
+#define IRIS_MAX_DILATION 0.8
 
 /* ---- small helpers ------------------------------------------------------ */
 
@@ -257,37 +267,64 @@ static bool fourier_fit(const double *r, const bool *ok_in, int order, double ri
  * from (cx, cy), on the grey levels averaged over three neighbouring
  * angles, as the difference of samples d half-pixels either side.  Rays that touch a reflection or
  * leave the image are not used.
+ *
+ * dark_run > 0 (the pupil, polarity +1): beyond near[i] the ray is followed
+ * only while it stays in the dark region it started in, i.e. up to the
+ * first sample brighter than dark_run that follows one at or below it,
+ * plus d samples for the edge there; a ray that never comes below
+ * dark_run is searched up to near[i] only.  near may be NULL when
+ * dark_run is 0.
  */
 static void edge_search(const float *img, const uint8_t *mask, int w, int h, double cx, double cy,
-                        const double *lo, const double *hi, const bool *want, int polarity, int d,
-                        double *r, bool *ok)
+                        const double *lo, const double *hi, const double *near, double dark_run,
+                        const bool *want, int polarity, int d, double *r, bool *ok)
 {
-    enum { MAXS = 256 };
+    enum { MAXS = 512 };
     const double step = 0.5;
     for (int i = 0; i < NPTS; i++) {
         ok[i] = false;
         if (!want[i])
             continue;
         int n = (int)((hi[i] - lo[i]) / step) + 1;
-        if (n < 2 * d + 3 || n > MAXS)
+        if (n < 2 * d + 3)
             continue;
+        n = n > MAXS ? MAXS : n;
+        /* With a dark run, the samples up to near[i] are always searched,
+         * those beyond it only as long as the run lasts. */
+        int n_near = n;
+        if (dark_run > 0) {
+            n_near = (int)((near[i] - lo[i]) / step) + 1;
+            n_near = n_near < 2 * d + 3 ? 2 * d + 3 : n_near > n ? n : n_near;
+        }
+        int end = n, run_end = -1, bad = n;
         float prof[MAXS] = {0};
-        bool good = true;
-        for (int s = 0; s < n && good; s++) {
+        bool dark = false;
+        for (int s = 0; s < end && bad == n; s++) {
             double rho = lo[i] + s * step;
             double acc = 0;
-            for (int da = -1; da <= 1 && good; da++) {
+            for (int da = -1; da <= 1 && bad == n; da++) {
                 double t = 2 * IRIS_PI * (i + da / 3.0) / NPTS;
                 double x = cx + rho * cos(t), y = cy + rho * sin(t);
                 float v;
                 if (!sample(img, w, h, x, y, &v) || is_reflection(mask, w, h, x, y))
-                    good = false;
+                    bad = s;
                 else
                     acc += v;
             }
             prof[s] = (float)(acc / 3);
+            if (dark_run > 0 && run_end < 0) {
+                if (prof[s] <= dark_run)
+                    dark = true;
+                else if (dark)
+                    run_end = s;
+                if (run_end >= 0 && run_end + 2 * d + 1 < end)
+                    end = run_end + 2 * d + 1;
+            }
         }
-        if (!good)
+        if (dark_run > 0 && run_end < 0 && !dark)
+            end = n_near; /* never in the dark: only near the coarse circle */
+        n = end;
+        if (bad < n || n < 2 * d + 3)
             continue;
         double best = 0;
         int arg = -1;
@@ -707,24 +744,76 @@ static void set_circle(huella_iris_boundary *b, double cx, double cy, double r)
         b->radius[i] = (float)r;
 }
 
-/* Refine a coarse circle (full-size coordinates) to the edge as a contour. */
+/* Refine a coarse circle (full-size coordinates) to the edge as a contour:
+ * per angle within margin of the current radius, or (dark_run > 0) out to
+ * reach along the ray's dark run (edge_search). */
 static void refine(const float *img, const uint8_t *mask, int w, int h, huella_iris_boundary *b,
-                   double margin, const bool *want, int order, int d, double ridge_sin1)
+                   double margin, double reach, double dark_run, const bool *want, int order, int d,
+                   double ridge_sin1)
 {
-    double lo[NPTS], hi[NPTS], r[NPTS];
+    double lo[NPTS], hi[NPTS], near[NPTS], r[NPTS];
     bool ok[NPTS];
     for (int i = 0; i < NPTS; i++) {
         lo[i] = b->radius[i] - margin;
-        hi[i] = b->radius[i] + margin;
+        near[i] = b->radius[i] + margin;
+        hi[i] = dark_run > 0 && reach > near[i] ? reach : near[i];
         if (lo[i] < 2)
             lo[i] = 2;
     }
-    edge_search(img, mask, w, h, b->cx, b->cy, lo, hi, want, +1, d, r, ok);
+    edge_search(img, mask, w, h, b->cx, b->cy, lo, hi, near, dark_run, want, +1, d, r, ok);
     float fitted[NPTS];
     if (fourier_fit(r, ok, order, ridge_sin1, fitted))
         memcpy(b->radius, fitted, sizeof(fitted));
     else if (order > 1 && fourier_fit(r, ok, 1, ridge_sin1, fitted))
         memcpy(b->radius, fitted, sizeof(fitted));
+}
+
+/* The pupil's own grey level: the median of the clear pixels within half
+ * the coarse radius of its centre (full-size coordinates); -1 if none.
+ * scratch holds w * h floats (its contents are overwritten). */
+static double pupil_level(const float *img, const uint8_t *mask, int w, int h, double cx, double cy,
+                          double r, float *scratch)
+{
+    double R = 0.5 * r;
+    int x0 = clampi((int)floor(cx - R), 0, w - 1), x1 = clampi((int)ceil(cx + R), 0, w - 1);
+    int y0 = clampi((int)floor(cy - R), 0, h - 1), y1 = clampi((int)ceil(cy + R), 0, h - 1);
+    float *v = scratch;
+    size_t n = 0;
+    for (int y = y0; y <= y1; y++)
+        for (int x = x0; x <= x1; x++) {
+            size_t k = (size_t)y * (size_t)w + (size_t)x;
+            double dx = x - cx, dy = y - cy;
+            if (dx * dx + dy * dy <= R * R && mask[k] == IRIS_PIX_CLEAR)
+                v[n++] = img[k];
+        }
+    return n > 0 ? median_of(v, n) : -1;
+}
+
+/* Move a contour's centre to the centroid of the region it encloses and
+ * make it the circle of its mean distance from there: the start of a
+ * refinement seen from the boundary's own centre, so that the radius
+ * per angle (and the rubber sheet's angles) are measured from it. */
+static void recentre(huella_iris_boundary *b)
+{
+    double x[NPTS], y[NPTS], area = 0, sx = 0, sy = 0;
+    for (int i = 0; i < NPTS; i++) {
+        double t = 2 * IRIS_PI * i / NPTS;
+        x[i] = b->cx + b->radius[i] * cos(t);
+        y[i] = b->cy + b->radius[i] * sin(t);
+    }
+    for (int i = 0; i < NPTS; i++) {
+        int j = (i + 1) % NPTS;
+        double c = x[i] * y[j] - x[j] * y[i];
+        area += c;
+        sx += (x[i] + x[j]) * c;
+        sy += (y[i] + y[j]) * c;
+    }
+    if (!(area > 1e-6))
+        return;
+    double cx = sx / (3 * area), cy = sy / (3 * area), r = 0;
+    for (int i = 0; i < NPTS; i++)
+        r += hypot(x[i] - cx, y[i] - cy);
+    set_circle(b, cx, cy, r / NPTS);
 }
 
 static double mean_radius(const huella_iris_boundary *b)
@@ -1027,8 +1116,29 @@ huella_status iris_segment(const huella_image *img, iris_segmentation *seg, huel
         lateral[i] = fabs(sin(2 * IRIS_PI * i / NPTS)) < 0.75;
     }
     double rp = 2 * pc.r, rl = 2 * lc.r;
-    refine(g, mask, w, h, &seg->pupil, fmax(4.0, 0.25 * rp), all, 3, 4, 0.0);
-    refine(g, mask, w, h, &seg->limbus, fmax(5.0, 0.12 * rl), lateral, 1, 8, 1.0);
+    /* The pupil: the coarse circle can sit in one part of a pupil whose
+     * edge is soft or whose inside is unevenly dark (a haze or a second,
+     * dimmer reflection in it: MMU1), with the true edge on one side
+     * beyond the search margin.  So each ray is first followed along the
+     * pupil's dark run, as far as the grey level stays below half-way
+     * between the pupil's level and the iris's (the midpoint of the step,
+     * where a blurred edge is) and never beyond the largest physiological
+     * pupil (IRIS_MAX_DILATION of the iris); then the contour is
+     * recentred and refined near itself as before.  An eyelid or lashes
+     * just beyond the pupil are not reached: the grey level crosses the
+     * midpoint at the pupil's edge first. */
+    double margin = fmax(4.0, 0.25 * rp);
+    /* mean (step 1's neighbourhood means) is free until step 5 refills it. */
+    double level = pupil_level(g, mask, w, h, seg->pupil.cx, seg->pupil.cy, rp, mean);
+    iris_statistics(g, mask, w, h, seg);
+    if (level >= 0 && seg->iris_median > level) {
+        refine(g, mask, w, h, &seg->pupil, margin, IRIS_MAX_DILATION * rl,
+               0.5 * (level + seg->iris_median), all, 3, 4, 0.0);
+        recentre(&seg->pupil);
+        margin = fmax(4.0, 0.25 * mean_radius(&seg->pupil));
+    }
+    refine(g, mask, w, h, &seg->pupil, margin, 0, 0, all, 3, 4, 0.0);
+    refine(g, mask, w, h, &seg->limbus, fmax(5.0, 0.12 * rl), 0, 0, lateral, 1, 8, 1.0);
     /* The pupil must lie inside the limbus, with some iris around it. */
     for (int i = 0; i < NPTS; i++) {
         double t = 2 * IRIS_PI * i / NPTS, x, y;
@@ -1040,7 +1150,7 @@ huella_status iris_segment(const huella_image *img, iris_segmentation *seg, huel
             goto done;
         }
     }
-    if (mean_radius(&seg->pupil) > 0.8 * mean_radius(&seg->limbus)) {
+    if (mean_radius(&seg->pupil) > IRIS_MAX_DILATION * mean_radius(&seg->limbus)) {
         st = huella_error_set(err, HUELLA_E_INPUT, "implausible pupil/iris ratio");
         goto done;
     }
