@@ -567,7 +567,7 @@ huella_status huella_gallery_add_fingers_serialized(huella_gallery *g, uint64_t 
     /* Each checked by laying it out once (so that a search's layout of
      * it cannot fail), then copied, the person's fingers in one piece of
      * a chunk, each on the alignment a layout wants. */
-    size_t at[HUELLA_GALLERY_FINGERS * 64], total = 0;
+    size_t at[HUELLA_GALLERY_FINGERS * 64], total = 0, laid_out = 0;
     _Alignas(64) uint8_t scratch[GALLERY_FINGER_SCRATCH];
     for (size_t k = 0; k < n; k++) {
         if (f[k].position < 1 || f[k].position > HUELLA_GALLERY_FINGERS)
@@ -582,15 +582,19 @@ huella_status huella_gallery_add_fingers_serialized(huella_gallery *g, uint64_t 
                                   "gallery: a finger of %zu bytes (%zu laid out) is more than "
                                   "a gallery takes (%zu)",
                                   f[k].len, size, sizeof(scratch));
-        if (st == HUELLA_OK)
+        if (st == HUELLA_OK) {
+            laid_out = size > laid_out ? size : laid_out; /* at most sizeof(scratch) */
             st = huella_finger_prepared_load_into(f[k].data, f[k].len, scratch, sizeof(scratch), &p,
                                                   err);
-        if (st != HUELLA_OK)
+        }
+        if (st != HUELLA_OK) {
+            sodium_memzero(scratch, laid_out);
             return st;
+        }
         at[k] = total;
         total += finger_room(f[k].len);
     }
-    sodium_memzero(scratch, sizeof(scratch));
+    sodium_memzero(scratch, laid_out); /* what was written, not the 16 KB */
     uint32_t chunk;
     uint8_t *mem;
     huella_status st = slab_take(g, total, &chunk, &mem, err);
