@@ -368,7 +368,8 @@ huella_status huella_gallery_add_finger_prepared(huella_gallery *g, uint64_t per
         return st;
     huella_gallery_finger_bytes f = {sample, position, bytes, len};
     st = huella_gallery_add_fingers_serialized(g, person, 1, &f, err);
-    free(bytes); /* the serialised form of a template: not secret beyond it */
+    sodium_memzero(bytes, len); /* a template in plaintext, as every copy the gallery drops */
+    free(bytes);
     return st;
 }
 

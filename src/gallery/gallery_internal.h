@@ -33,7 +33,7 @@
  * candidate out in a scratch buffer of its thread
  * (gallery_finger_expand, about half a microsecond, a tenth of a
  * comparison), which saves 40 % of a ten-finger person's memory, what
- * decides how many persons one machine holds (docs/identification.md,
+ * decides how many persons one machine holds (docs/store.md,
  * "Fingers kept serialised").  Each is checked when added, so that
  * laying it out again cannot fail.
  *
