@@ -145,6 +145,14 @@ def main():
         tp = fp = fn = tn = 0
         miss, fpos = Counter(), Counter()
         miss_sub, fp_sub = Counter(), Counter()
+
+        def tally(label, by_cause, by_sub, r):
+            c, sub = classify(r, args.threshold)
+            by_cause[c] += 1
+            by_sub[c + ":" + sub] += 1
+            if args.list:
+                print(label, c, sub, r[4], r[0], "||", r[1], sep="\t")
+
         for r in rows:
             r += [""] * (10 - len(r))
             same = r[2] == "same"
@@ -153,18 +161,10 @@ def main():
                 tp += 1
             elif same:
                 fn += 1
-                c, sub = classify(r, args.threshold)
-                miss[c] += 1
-                miss_sub[c + ":" + sub] += 1
-                if args.list:
-                    print("MISS", c, sub, r[4], r[0], "||", r[1], sep="\t")
+                tally("MISS", miss, miss_sub, r)
             elif ok:
                 fp += 1
-                c, sub = classify(r, args.threshold)
-                fpos[c] += 1
-                fp_sub[c + ":" + sub] += 1
-                if args.list:
-                    print("FP", c, sub, r[4], r[0], "||", r[1], sep="\t")
+                tally("FP", fpos, fp_sub, r)
             else:
                 tn += 1
         fixable = miss["a"] + miss["b"]
