@@ -484,11 +484,29 @@ static size_t finger_room(size_t len)
     return (len + HUELLA_FINGER_PREPARED_ALIGN - 1) & ~(size_t)(HUELLA_FINGER_PREPARED_ALIGN - 1);
 }
 
-const huella_finger_prepared *gallery_finger_expand(const gallery_slot *sl, size_t e, void *scratch)
+huella_status gallery_scratch_layout(gallery_scratch *s, const uint8_t *data, size_t len,
+                                     huella_finger_prepared **out, huella_error *err)
+{
+    huella_status st =
+        huella_finger_prepared_load_into(data, len, s->buf, sizeof(s->buf), out, err);
+    /* on failure the layout may have written anywhere in the buffer */
+    size_t written = st == HUELLA_OK ? huella_finger_prepared_size(*out) : sizeof(s->buf);
+    if (written > s->used)
+        s->used = written;
+    return st;
+}
+
+void gallery_scratch_wipe(gallery_scratch *s)
+{
+    sodium_memzero(s->buf, s->used);
+    s->used = 0;
+}
+
+const huella_finger_prepared *gallery_finger_expand(const gallery_slot *sl, size_t e,
+                                                    gallery_scratch *s)
 {
     huella_finger_prepared *p = NULL;
-    if (huella_finger_prepared_load_into(sl->finger[e], sl->finger_len[e], scratch,
-                                         GALLERY_FINGER_SCRATCH, &p, NULL) != HUELLA_OK)
+    if (gallery_scratch_layout(s, sl->finger[e], sl->finger_len[e], &p, NULL) != HUELLA_OK)
         return NULL;
     return p;
 }
@@ -568,8 +586,9 @@ huella_status huella_gallery_add_fingers_serialized(huella_gallery *g, uint64_t 
     /* Each checked by laying it out once (so that a search's layout of
      * it cannot fail), then copied, the person's fingers in one piece of
      * a chunk, each on the alignment a layout wants. */
-    size_t at[HUELLA_GALLERY_FINGERS * 64], total = 0, laid_out = 0;
-    _Alignas(64) uint8_t scratch[GALLERY_FINGER_SCRATCH];
+    size_t at[HUELLA_GALLERY_FINGERS * 64], total = 0;
+    gallery_scratch scratch;
+    scratch.used = 0;
     for (size_t k = 0; k < n; k++) {
         if (f[k].position < 1 || f[k].position > HUELLA_GALLERY_FINGERS)
             return huella_error_set(err, HUELLA_E_INPUT,
@@ -578,24 +597,21 @@ huella_status huella_gallery_add_fingers_serialized(huella_gallery *g, uint64_t 
         size_t size = 0;
         huella_finger_prepared *p;
         huella_status st = huella_finger_prepared_load_size(f[k].data, f[k].len, &size, err);
-        if (st == HUELLA_OK && (size > sizeof(scratch) || f[k].len > UINT32_MAX))
+        if (st == HUELLA_OK && (size > sizeof(scratch.buf) || f[k].len > UINT32_MAX))
             st = huella_error_set(err, HUELLA_E_INPUT,
                                   "gallery: a finger of %zu bytes (%zu laid out) is more than "
                                   "a gallery takes (%zu)",
-                                  f[k].len, size, sizeof(scratch));
-        if (st == HUELLA_OK) {
-            laid_out = size > laid_out ? size : laid_out; /* at most sizeof(scratch) */
-            st = huella_finger_prepared_load_into(f[k].data, f[k].len, scratch, sizeof(scratch), &p,
-                                                  err);
-        }
+                                  f[k].len, size, sizeof(scratch.buf));
+        if (st == HUELLA_OK)
+            st = gallery_scratch_layout(&scratch, f[k].data, f[k].len, &p, err);
         if (st != HUELLA_OK) {
-            sodium_memzero(scratch, laid_out);
+            gallery_scratch_wipe(&scratch);
             return st;
         }
         at[k] = total;
         total += finger_room(f[k].len);
     }
-    sodium_memzero(scratch, laid_out); /* what was written, not the 16 KB */
+    gallery_scratch_wipe(&scratch);
     uint32_t chunk;
     uint8_t *mem;
     huella_status st = slab_take(g, total, &chunk, &mem, err);

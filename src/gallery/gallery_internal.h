@@ -102,11 +102,26 @@ int64_t gallery_find(const huella_gallery *g, uint64_t id);
 typedef void (*gallery_range_fn)(void *ctx, size_t begin, size_t end);
 void gallery_parallel(unsigned threads, size_t n, size_t chunk, gallery_range_fn fn, void *ctx);
 
-/* Finger entry e of slot sl laid out for comparison in scratch
- * (GALLERY_FINGER_SCRATCH bytes, HUELLA_FINGER_PREPARED_ALIGN-aligned);
- * NULL only if the gallery's memory was corrupted (checked when added). */
+/* Where a thread lays serialised fingers out for comparison (on its
+ * stack), and how many of its bytes have been written, so that wiping it
+ * costs what was written rather than all of it. */
+typedef struct gallery_scratch {
+    _Alignas(64) uint8_t buf[GALLERY_FINGER_SCRATCH];
+    size_t used;
+} gallery_scratch;
+
+/* Lay serialised finger bytes out in s (huella_finger_prepared_load_into,
+ * which checks them); *out points into s. */
+huella_status gallery_scratch_layout(gallery_scratch *s, const uint8_t *data, size_t len,
+                                     huella_finger_prepared **out, huella_error *err);
+
+/* Wipe what was written to s. */
+void gallery_scratch_wipe(gallery_scratch *s);
+
+/* Finger entry e of slot sl laid out for comparison in s; NULL only if
+ * the gallery's memory was corrupted (checked when added). */
 const huella_finger_prepared *gallery_finger_expand(const gallery_slot *sl, size_t e,
-                                                    void *scratch);
+                                                    gallery_scratch *s);
 
 /* The calibration index of slot k (by huella_gallery_modality). */
 static inline int gallery_slot_modality(unsigned k)

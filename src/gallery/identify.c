@@ -43,7 +43,6 @@
 #include "gallery/gallery_internal.h"
 
 #include <math.h>
-#include <sodium.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -83,7 +82,7 @@ typedef struct search {
 /* The probe against finger entry e, laid out in scratch
  * (gallery_finger_expand); rounded to float as every route stores it. */
 static float compare_entry(const huella_finger_prepared *probe, const gallery_slot *sl, size_t e,
-                           void *scratch)
+                           gallery_scratch *scratch)
 {
     const huella_finger_prepared *c = gallery_finger_expand(sl, e, scratch);
     /* NULL only if the gallery's memory was overwritten: no evidence */
@@ -95,10 +94,11 @@ static void finger_range(void *ctx, size_t b, size_t e)
     search *s = ctx;
     const gallery_slot *sl = &s->g->slot[s->cur_slot];
     const huella_finger_prepared *p = s->probe_finger[s->cur_slot];
-    _Alignas(64) uint8_t scratch[GALLERY_FINGER_SCRATCH];
+    gallery_scratch scratch;
+    scratch.used = 0;
     for (size_t i = b; i < e; i++)
-        s->entry_score[i] = compare_entry(p, sl, i, scratch);
-    sodium_memzero(scratch, sizeof(scratch));
+        s->entry_score[i] = compare_entry(p, sl, i, &scratch);
+    gallery_scratch_wipe(&scratch);
 }
 
 /* Compare probe finger of slot k with every entry; keep the best per
@@ -226,10 +226,11 @@ static void evidence_of(search *s, uint32_t o, unsigned k, huella_evidence *ev, 
     }
     /* a finger after the cascade: compare with each of the person's entries */
     double best = -1;
-    _Alignas(64) uint8_t scratch[GALLERY_FINGER_SCRATCH];
+    gallery_scratch scratch;
+    scratch.used = 0;
     for (int32_t e = p->first[k]; e != NO_ENTRY; e = sl->next[e]) {
         /* rounded as the exhaustive loop stores scores, so both routes agree */
-        double v = compare_entry(s->probe_finger[k], sl, (size_t)e, scratch);
+        double v = compare_entry(s->probe_finger[k], sl, (size_t)e, &scratch);
         (*cmp)++;
         if (v > best) {
             best = v;
@@ -238,7 +239,7 @@ static void evidence_of(search *s, uint32_t o, unsigned k, huella_evidence *ev, 
     }
     ev->present = true;
     ev->score = best;
-    sodium_memzero(scratch, sizeof(scratch));
+    gallery_scratch_wipe(&scratch);
     ev->llr = huella_calibration_llr(cal, best);
 }
 
