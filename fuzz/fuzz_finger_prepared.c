@@ -9,7 +9,8 @@
  * caller's memory (huella_finger_prepared_load_size, _load_into) must
  * agree with huella_finger_prepared_load on every input, stay inside the
  * size it asked for (the block is exactly that size, so ASan sees any
- * write past it) and give the same template.
+ * write past it) and give the same template; huella_finger_prepared_check
+ * must accept exactly what loads.
  */
 #include "huella/finger.h"
 
@@ -60,6 +61,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     huella_error err;
     huella_finger_prepared *p = NULL;
     huella_status st = huella_finger_prepared_load(data, size, &p, &err);
+    if (huella_finger_prepared_check(data, size, NULL) != st)
+        abort(); /* the check a gallery makes at add time agrees with a load */
     if (st == HUELLA_OK) {
         round_trip(p, data, size);
         huella_finger_prepared_free(p);

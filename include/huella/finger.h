@@ -258,6 +258,12 @@ HUELLA_API huella_status huella_finger_prepared_load_into(const uint8_t *data, s
                                                           void *mem, size_t size,
                                                           huella_finger_prepared **out,
                                                           huella_error *err);
+/* Every check huella_finger_prepared_load_into makes, without laying the
+ * template out: HUELLA_OK exactly when a load of the bytes would succeed
+ * (given memory enough).  A gallery that keeps templates serialised
+ * checks each once when adding it. */
+HUELLA_API huella_status huella_finger_prepared_check(const uint8_t *data, size_t len,
+                                                      huella_error *err);
 /* The bytes a prepared template holds (0 for NULL). */
 HUELLA_API size_t huella_finger_prepared_size(const huella_finger_prepared *p);
 HUELLA_API void huella_finger_prepared_free(huella_finger_prepared *p);

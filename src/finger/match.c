@@ -2502,6 +2502,92 @@ static size_t load_bytes(int n, int ne, int nh)
            2 * align16((size_t)n) + align16((size_t)nh) + align16((size_t)ne * sizeof(edge));
 }
 
+/* What both a load and a check refuse in the per-minutia bytes, the edge
+ * counts and the hull of a serialised template whose header load_head
+ * accepted. */
+static huella_status check_counts(const uint8_t *qualities, const uint8_t *edges_of,
+                                  const uint8_t *hull, const uint8_t *mutual, int n, int ne, int nh,
+                                  huella_error *err)
+{
+    int counted = 0;
+    for (int i = 0; i < n; i++) {
+        /* 100 weighs as 0 does, and is serialised as 0 */
+        if (qualities[i] >= 100 || edges_of[i] > K_NEIGHBOURS)
+            return huella_error_set(err, HUELLA_E_INPUT,
+                                    "finger: serialised prepared template has a bad minutia (%d)",
+                                    i);
+        counted += edges_of[i];
+    }
+    if (counted != ne || (ne % 8 != 0 && (mutual[ne / 8] >> (ne % 8)) != 0))
+        return huella_error_set(err, HUELLA_E_INPUT,
+                                "finger: serialised prepared template counts %d edges, holds %d "
+                                "(or has stray mutual bits)",
+                                counted, ne);
+    /* Hull points: minutiae, named by their indexes. */
+    for (int k = 0; k < nh; k++)
+        if (hull[k] >= n)
+            return huella_error_set(err, HUELLA_E_INPUT,
+                                    "finger: serialised prepared template has a bad hull point "
+                                    "(%d)",
+                                    k);
+    return HUELLA_OK;
+}
+
+/* Positions finite, directions in [0, 2 pi) as preparation makes them (a
+ * direction of 1e30 or infinity would never wrap: the comparison's angle
+ * arithmetic relies on the range), cosines and sines in [-1, 1]: nonzero
+ * when minutia i of the five float arrays fails. */
+static int minutia_out_of_range(float x, float y, float th, float cth, float sth)
+{
+    return !isfinite(x) | !isfinite(y) | !(th >= 0.0f && th < TWO_PI_F) | !(fabsf(cth) <= 1.0f) |
+           !(fabsf(sth) <= 1.0f);
+}
+
+static huella_status out_of_range(huella_error *err)
+{
+    return huella_error_set(err, HUELLA_E_INPUT,
+                            "finger: serialised prepared template has a minutia out of range");
+}
+
+static huella_status bad_edge(huella_error *err)
+{
+    return huella_error_set(err, HUELLA_E_INPUT,
+                            "finger: serialised prepared template has an edge to no minutia "
+                            "or to its own");
+}
+
+huella_status huella_finger_prepared_check(const uint8_t *data, size_t len, huella_error *err)
+{
+    int n = 0, ne = 0, nh = 0;
+    huella_status st = load_head(data, len, &n, &ne, &nh, err);
+    if (st != HUELLA_OK)
+        return st;
+    const uint8_t *c = data + SER_HEAD + (size_t)n * 5 * sizeof(float);
+    const uint8_t *qualities = c + 2 * n, *edges_of = c + 3 * n;
+    const uint8_t *hull = c + 4 * n, *mutual = hull + nh, *ev = mutual + (ne + 7) / 8;
+    st = check_counts(qualities, edges_of, hull, mutual, n, ne, nh, err);
+    if (st != HUELLA_OK)
+        return st;
+    const uint8_t *f = data + SER_HEAD;
+    size_t fn = (size_t)n * sizeof(float);
+    int bad = 0;
+    for (int i = 0; i < n; i++) {
+        float v[5];
+        for (int k = 0; k < 5; k++)
+            memcpy(&v[k], f + (size_t)k * fn + (size_t)i * sizeof(float), sizeof(float));
+        bad |= minutia_out_of_range(v[0], v[1], v[2], v[3], v[4]);
+    }
+    if (bad)
+        return out_of_range(err);
+    /* each edge's j (its third byte) against n and against its minutia */
+    for (int i = 0, e = 0; i < n; i++)
+        for (int end = e + edges_of[i]; e < end; e++) {
+            int j = ev[4 * (size_t)e + 2];
+            bad |= (j >= n) | (j == i);
+        }
+    return bad ? bad_edge(err) : HUELLA_OK;
+}
+
 huella_status huella_finger_prepared_load_size(const uint8_t *data, size_t len, size_t *size,
                                                huella_error *err)
 {
@@ -2531,27 +2617,9 @@ huella_status huella_finger_prepared_load_into(const uint8_t *data, size_t len, 
     const uint8_t *c = data + SER_HEAD + (size_t)n * 5 * sizeof(float);
     const uint8_t *types = c, *sources = c + n, *qualities = c + 2 * n, *edges_of = c + 3 * n;
     const uint8_t *hull = c + 4 * n, *mutual = hull + nh, *ev = mutual + (ne + 7) / 8;
-    int counted = 0;
-    for (int i = 0; i < n; i++) {
-        /* 100 weighs as 0 does, and is serialised as 0 */
-        if (qualities[i] >= 100 || edges_of[i] > K_NEIGHBOURS)
-            return huella_error_set(err, HUELLA_E_INPUT,
-                                    "finger: serialised prepared template has a bad minutia (%d)",
-                                    i);
-        counted += edges_of[i];
-    }
-    if (counted != ne || (ne % 8 != 0 && (mutual[ne / 8] >> (ne % 8)) != 0))
-        return huella_error_set(err, HUELLA_E_INPUT,
-                                "finger: serialised prepared template counts %d edges, holds %d "
-                                "(or has stray mutual bits)",
-                                counted, ne);
-    /* Hull points: minutiae, named by their indexes. */
-    for (int k = 0; k < nh; k++)
-        if (hull[k] >= n)
-            return huella_error_set(err, HUELLA_E_INPUT,
-                                    "finger: serialised prepared template has a bad hull point "
-                                    "(%d)",
-                                    k);
+    st = check_counts(qualities, edges_of, hull, mutual, n, ne, nh, err);
+    if (st != HUELLA_OK)
+        return st;
     uint8_t *block = mem;
     /* The struct zeroed, every array written whole below and only its
      * padding zeroed here: each byte of the block is written once (a
@@ -2585,18 +2653,13 @@ huella_status huella_finger_prepared_load_into(const uint8_t *data, size_t len, 
     memcpy(&p->wq_mean, data + 12, sizeof(float));
     for (int k = 0; k < 5; k++)
         memcpy(*fa[k], data + SER_HEAD + (size_t)k * fn, fn);
-    /* Positions finite, directions in [0, 2 pi) as preparation makes
-     * them (a direction of 1e30 or infinity would never wrap: the
-     * comparison's angle arithmetic relies on the range); checked on the
-     * copies, array by array (a gallery loads millions of these). */
+    /* minutia_out_of_range on the copies, array by array (a gallery
+     * loads millions of these) */
     int bad = 0;
     for (int i = 0; i < n; i++)
-        bad |= !isfinite(p->x[i]) | !isfinite(p->y[i]) |
-               !(p->th[i] >= 0.0f && p->th[i] < TWO_PI_F) | !(fabsf(p->cth[i]) <= 1.0f) |
-               !(fabsf(p->sth[i]) <= 1.0f);
+        bad |= minutia_out_of_range(p->x[i], p->y[i], p->th[i], p->cth[i], p->sth[i]);
     if (bad)
-        return huella_error_set(err, HUELLA_E_INPUT,
-                                "finger: serialised prepared template has a minutia out of range");
+        return out_of_range(err);
     memcpy(p->type, types, (size_t)n);
     memcpy(p->source, sources, (size_t)n);
     for (int i = 0; i < n; i++)
@@ -2619,9 +2682,7 @@ huella_status huella_finger_prepared_load_into(const uint8_t *data, size_t len, 
         bad |= (j >= n) | (j == owner[e]);
     }
     if (bad)
-        return huella_error_set(err, HUELLA_E_INPUT,
-                                "finger: serialised prepared template has an edge to no minutia "
-                                "or to its own");
+        return bad_edge(err);
     *out = p;
     return HUELLA_OK;
 }

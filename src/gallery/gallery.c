@@ -13,6 +13,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include "gallery/gallery_internal.h"
+#include "base/pages.h"
 
 #include <math.h>
 #include <sodium.h>
@@ -22,6 +23,8 @@
 #include <unistd.h>
 
 #define MAX_THREADS 64
+
+static void chunk_free(gallery_chunk *c);
 
 /* ---- the thread pool ---------------------------------------------------- */
 
@@ -270,7 +273,7 @@ void huella_gallery_free(huella_gallery *g)
     free(g->free_list);
     free(g->hash);
     for (size_t c = 0; c < g->n_chunks; c++)
-        free(g->chunks[c].mem);
+        chunk_free(&g->chunks[c]);
     free(g->chunks);
     pthread_mutex_destroy(&g->slab_mu);
     pthread_rwlock_destroy(&g->lock);
@@ -513,6 +516,15 @@ const huella_finger_prepared *gallery_finger_expand(const gallery_slot *sl, size
 
 /* ---- slabs (gallery_internal.h) ------------------------------------------- */
 
+static void chunk_free(gallery_chunk *c)
+{
+    if (c->mapped)
+        huella_pages_free(c->mem, c->cap);
+    else
+        free(c->mem);
+    c->mem = NULL;
+}
+
 /* `size` bytes (a multiple of HUELLA_FINGER_PREPARED_ALIGN) in a chunk:
  * *chunk and *mem; under slab_mu. */
 static huella_status slab_take(huella_gallery *g, size_t size, uint32_t *chunk, uint8_t **mem,
@@ -525,8 +537,7 @@ static huella_status slab_take(huella_gallery *g, size_t size, uint32_t *chunk, 
         /* a new chunk; the previous one, when all dead already, goes */
         if (c != NULL && c->mem != NULL && c->live == 0) {
             g->chunk_bytes -= c->cap;
-            free(c->mem);
-            c->mem = NULL;
+            chunk_free(c);
         }
         st = g->n_chunks >= NO_CHUNK - 1
                  ? huella_error_set(err, HUELLA_E_NOMEM, "gallery: too many chunks")
@@ -540,12 +551,15 @@ static huella_status slab_take(huella_gallery *g, size_t size, uint32_t *chunk, 
         if (g->n_chunks < GALLERY_CHUNK_DOUBLINGS)
             want = GALLERY_CHUNK_BYTES >> (GALLERY_CHUNK_DOUBLINGS - g->n_chunks);
         size_t cap = size > want ? (size + 63) & ~(size_t)63 : want;
-        uint8_t *m = st == HUELLA_OK ? aligned_alloc(64, cap) : NULL;
+        bool mapped = cap >= HUELLA_HUGE_PAGE_BYTES;
+        uint8_t *m = st != HUELLA_OK ? NULL
+                     : mapped        ? huella_pages_alloc(cap)
+                                     : aligned_alloc(64, cap);
         if (st == HUELLA_OK && m == NULL)
             st = huella_error_set(err, HUELLA_E_NOMEM, "gallery: out of memory");
         if (st == HUELLA_OK) {
             c = &g->chunks[g->n_chunks++];
-            *c = (gallery_chunk){m, cap, 0, 0};
+            *c = (gallery_chunk){m, cap, 0, 0, mapped};
             g->chunk_bytes += cap;
         }
     }
@@ -569,8 +583,7 @@ static void slab_release(huella_gallery *g, uint32_t k, void *mem, size_t size)
     c->live -= size;
     if (c->live == 0 && k + 1 != g->n_chunks) {
         g->chunk_bytes -= c->cap;
-        free(c->mem);
-        c->mem = NULL;
+        chunk_free(c);
     }
     pthread_mutex_unlock(&g->slab_mu);
 }
@@ -583,35 +596,30 @@ huella_status huella_gallery_add_fingers_serialized(huella_gallery *g, uint64_t 
         return HUELLA_OK;
     if (n > HUELLA_GALLERY_FINGERS * 64)
         return huella_error_set(err, HUELLA_E_INPUT, "gallery: %zu fingers for one person", n);
-    /* Each checked by laying it out once (so that a search's layout of
-     * it cannot fail), then copied, the person's fingers in one piece of
-     * a chunk, each on the alignment a layout wants. */
+    /* Each checked once (huella_finger_prepared_check: a search's layout
+     * of it cannot fail, and fits the scratch buffer), then copied, the
+     * person's fingers in one piece of a chunk, each on the alignment a
+     * layout wants. */
     size_t at[HUELLA_GALLERY_FINGERS * 64], total = 0;
-    gallery_scratch scratch;
-    scratch.used = 0;
     for (size_t k = 0; k < n; k++) {
         if (f[k].position < 1 || f[k].position > HUELLA_GALLERY_FINGERS)
             return huella_error_set(err, HUELLA_E_INPUT,
                                     "gallery: finger position %u is not 1..10 (ANSI/NIST-ITL)",
                                     f[k].position);
         size_t size = 0;
-        huella_finger_prepared *p;
         huella_status st = huella_finger_prepared_load_size(f[k].data, f[k].len, &size, err);
-        if (st == HUELLA_OK && (size > sizeof(scratch.buf) || f[k].len > UINT32_MAX))
+        if (st == HUELLA_OK && (size > GALLERY_FINGER_SCRATCH || f[k].len > UINT32_MAX))
             st = huella_error_set(err, HUELLA_E_INPUT,
                                   "gallery: a finger of %zu bytes (%zu laid out) is more than "
                                   "a gallery takes (%zu)",
-                                  f[k].len, size, sizeof(scratch.buf));
+                                  f[k].len, size, (size_t)GALLERY_FINGER_SCRATCH);
         if (st == HUELLA_OK)
-            st = gallery_scratch_layout(&scratch, f[k].data, f[k].len, &p, err);
-        if (st != HUELLA_OK) {
-            gallery_scratch_wipe(&scratch);
+            st = huella_finger_prepared_check(f[k].data, f[k].len, err);
+        if (st != HUELLA_OK)
             return st;
-        }
         at[k] = total;
         total += finger_room(f[k].len);
     }
-    gallery_scratch_wipe(&scratch);
     uint32_t chunk;
     uint8_t *mem;
     huella_status st = slab_take(g, total, &chunk, &mem, err);

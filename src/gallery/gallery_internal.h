@@ -54,6 +54,7 @@
 typedef struct gallery_chunk {
     uint8_t *mem; /* NULL once released */
     size_t cap, used, live;
+    bool mapped; /* mem from huella_pages_alloc (a full-size chunk), else aligned_alloc */
 } gallery_chunk;
 
 typedef struct gallery_person {

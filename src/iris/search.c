@@ -37,6 +37,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "huella/iris.h"
 #include "iris/search_internal.h"
+#include "base/pages.h"
 
 #include <math.h>
 #include <pthread.h>
@@ -487,7 +488,7 @@ void huella_iris_gallery_free(huella_iris_gallery *g)
 {
     if (!g)
         return;
-    free(g->slots);
+    huella_pages_free(g->slots, g->cap * SLOT_BYTES);
     free(g->ids);
     free(g->mask_total);
     free(g->mask_tail);
@@ -514,7 +515,9 @@ static huella_status grow(huella_iris_gallery *g, huella_error *err)
     size_t slot_bytes;
     if (cap < g->cap || !huella_size_mul(cap, SLOT_BYTES, &slot_bytes))
         return huella_error_set(err, HUELLA_E_NOMEM, "iris gallery: too many templates");
-    uint8_t *slots = aligned_alloc(64, slot_bytes);
+    /* whole pages, huge ones when large (base/pages.h): a million
+     * persons' irises are 1 GB written once */
+    uint8_t *slots = huella_pages_alloc(slot_bytes);
     if (!slots)
         return huella_error_set(err, HUELLA_E_NOMEM,
                                 "iris gallery: out of memory for %zu "
@@ -535,10 +538,10 @@ static huella_status grow(huella_iris_gallery *g, huella_error *err)
     if (alive)
         g->alive = alive;
     if (!ids || !total || !tail || !alive) {
-        free(slots);
+        huella_pages_free(slots, slot_bytes);
         return huella_error_set(err, HUELLA_E_NOMEM, "iris gallery: out of memory");
     }
-    free(g->slots);
+    huella_pages_free(g->slots, g->cap * SLOT_BYTES);
     g->slots = slots;
     g->cap = cap;
     return HUELLA_OK;
