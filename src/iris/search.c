@@ -37,7 +37,6 @@
 #define _POSIX_C_SOURCE 200809L
 #include "huella/iris.h"
 #include "iris/search_internal.h"
-#include "base/pages.h"
 
 #include <math.h>
 #include <pthread.h>
@@ -488,7 +487,7 @@ void huella_iris_gallery_free(huella_iris_gallery *g)
 {
     if (!g)
         return;
-    huella_pages_free(g->slots, g->cap * SLOT_BYTES);
+    free(g->slots);
     free(g->ids);
     free(g->mask_total);
     free(g->mask_tail);
@@ -515,9 +514,7 @@ static huella_status grow(huella_iris_gallery *g, huella_error *err)
     size_t slot_bytes;
     if (cap < g->cap || !huella_size_mul(cap, SLOT_BYTES, &slot_bytes))
         return huella_error_set(err, HUELLA_E_NOMEM, "iris gallery: too many templates");
-    /* whole pages, huge ones when large (base/pages.h): a million
-     * persons' irises are 1 GB written once */
-    uint8_t *slots = huella_pages_alloc(slot_bytes);
+    uint8_t *slots = aligned_alloc(64, slot_bytes);
     if (!slots)
         return huella_error_set(err, HUELLA_E_NOMEM,
                                 "iris gallery: out of memory for %zu "
@@ -538,10 +535,10 @@ static huella_status grow(huella_iris_gallery *g, huella_error *err)
     if (alive)
         g->alive = alive;
     if (!ids || !total || !tail || !alive) {
-        huella_pages_free(slots, slot_bytes);
+        free(slots);
         return huella_error_set(err, HUELLA_E_NOMEM, "iris gallery: out of memory");
     }
-    huella_pages_free(g->slots, g->cap * SLOT_BYTES);
+    free(g->slots);
     g->slots = slots;
     g->cap = cap;
     return HUELLA_OK;
