@@ -1,10 +1,11 @@
 /*
  * pages.h - large, long-lived arrays straight from the kernel.
  *
- * A gallery of a million persons is 15 GB written once at load.  On the
- * virtual machines huella is measured on (and on most), the first write
- * of every 4 KB page is a fault, and the faults were most of a load's
- * time; a 2 MB transparent huge page takes one fault for 512 of them.
+ * A gallery of a million persons is 15 GB written once at load.  The
+ * first write of every 4 KB page of it is a fault, and on the virtual
+ * machines huella is measured on the faults were most of a load's time
+ * (docs/store.md, "Gallery memory in huge pages"); a 2 MB transparent
+ * huge page takes one fault for 512 of them.
  * huella_pages_alloc maps `size` bytes, zeroed, and for sizes of at least
  * a huge page aligns them to one and asks for huge pages (madvise: the
  * system's policy decides); smaller sizes are plain anonymous maps.

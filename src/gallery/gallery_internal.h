@@ -41,7 +41,8 @@
  * the gallery owns, one person's fingers next to each other, each
  * starting on HUELLA_FINGER_PREPARED_ALIGN bytes, carved by a bump
  * pointer under slab_mu: no allocation per finger (the first chunks are
- * smaller, see GALLERY_CHUNK_DOUBLINGS).  A removed finger's
+ * smaller, see GALLERY_CHUNK_DOUBLINGS; those of 2 MB and more are
+ * mapped in huge pages, base/pages.h).  A removed finger's
  * bytes are wiped at once and counted dead in their chunk; a chunk whose
  * every byte is dead (and that is not the one being filled) is released.
  * Holes are not reused: a gallery that erases much holds at most the
