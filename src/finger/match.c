@@ -2533,6 +2533,14 @@ static huella_status check_counts(const uint8_t *qualities, const uint8_t *edges
     return HUELLA_OK;
 }
 
+/* The minutia of each stored edge (owner[e]), from the counts edges_of
+ * (their sum checked by check_counts: at most MAX_M * K_NEIGHBOURS). */
+static void edge_owners(const uint8_t *edges_of, int n, uint8_t *owner)
+{
+    for (int i = 0, e = 0; i < n; e += edges_of[i], i++)
+        memset(owner + e, i, edges_of[i]);
+}
+
 /* Positions finite, directions in [0, 2 pi) as preparation makes them (a
  * direction of 1e30 or infinity would never wrap: the comparison's angle
  * arithmetic relies on the range), cosines and sines in [-1, 1]: nonzero
@@ -2583,8 +2591,7 @@ huella_status huella_finger_prepared_check(const uint8_t *data, size_t len, huel
      * (the minutia of each edge from the counts first: one loop with no
      * branch over the edges) */
     uint8_t owner[MAX_M * K_NEIGHBOURS];
-    for (int i = 0, e = 0; i < n; e += edges_of[i], i++)
-        memset(owner + e, i, edges_of[i]);
+    edge_owners(edges_of, n, owner);
     for (int e = 0; e < ne; e++) {
         int j = ev[4 * (size_t)e + 2];
         bad |= (j >= n) | (j == owner[e]);
@@ -2673,9 +2680,7 @@ huella_status huella_finger_prepared_load_into(const uint8_t *data, size_t len, 
      * edges eight at a time (load_edges8) and the rest one by one
      * (load_edge), each without a branch but the check. */
     uint8_t owner[MAX_M * K_NEIGHBOURS + 8];
-    for (int i = 0, e = 0; i < n; i++)
-        for (int end = e + edges_of[i]; e < end; e++)
-            owner[e] = (uint8_t)i;
+    edge_owners(edges_of, n, owner);
     int e = 0;
 #if defined(__SSE2__)
     for (; e + 8 <= ne; e += 8, ev += 32)

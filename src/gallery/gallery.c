@@ -518,10 +518,7 @@ const huella_finger_prepared *gallery_finger_expand(const gallery_slot *sl, size
 
 static void chunk_free(gallery_chunk *c)
 {
-    if (c->mapped)
-        huella_pages_free(c->mem, c->cap);
-    else
-        free(c->mem);
+    huella_pages_free(c->mem, c->cap);
     c->mem = NULL;
 }
 
@@ -545,21 +542,18 @@ static huella_status slab_take(huella_gallery *g, size_t size, uint32_t *chunk, 
                               sizeof(gallery_chunk), err);
         /* The first chunks small and each twice the one before, up to
          * GALLERY_CHUNK_BYTES, so that a small gallery's memory is about
-         * what it holds; a multiple of the alignment, as aligned_alloc
-         * wants. */
+         * what it holds; whole pages (huge ones from 2 MB, base/pages.h),
+         * so every chunk starts on any alignment a finger wants. */
         size_t want = GALLERY_CHUNK_BYTES;
         if (g->n_chunks < GALLERY_CHUNK_DOUBLINGS)
             want = GALLERY_CHUNK_BYTES >> (GALLERY_CHUNK_DOUBLINGS - g->n_chunks);
         size_t cap = size > want ? (size + 63) & ~(size_t)63 : want;
-        bool mapped = cap >= HUELLA_HUGE_PAGE_BYTES;
-        uint8_t *m = st != HUELLA_OK ? NULL
-                     : mapped        ? huella_pages_alloc(cap)
-                                     : aligned_alloc(64, cap);
+        uint8_t *m = st == HUELLA_OK ? huella_pages_alloc(cap) : NULL;
         if (st == HUELLA_OK && m == NULL)
             st = huella_error_set(err, HUELLA_E_NOMEM, "gallery: out of memory");
         if (st == HUELLA_OK) {
             c = &g->chunks[g->n_chunks++];
-            *c = (gallery_chunk){m, cap, 0, 0, mapped};
+            *c = (gallery_chunk){m, cap, 0, 0};
             g->chunk_bytes += cap;
         }
     }

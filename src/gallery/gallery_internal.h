@@ -41,8 +41,8 @@
  * the gallery owns, one person's fingers next to each other, each
  * starting on HUELLA_FINGER_PREPARED_ALIGN bytes, carved by a bump
  * pointer under slab_mu: no allocation per finger (the first chunks are
- * smaller, see GALLERY_CHUNK_DOUBLINGS; those of 2 MB and more are
- * mapped in huge pages, base/pages.h).  A removed finger's
+ * smaller, see GALLERY_CHUNK_DOUBLINGS; every chunk is whole pages,
+ * huge ones from 2 MB, base/pages.h).  A removed finger's
  * bytes are wiped at once and counted dead in their chunk; a chunk whose
  * every byte is dead (and that is not the one being filled) is released.
  * Holes are not reused: a gallery that erases much holds at most the
@@ -53,9 +53,8 @@
  * (GALLERY_CHUNK_DOUBLINGS - k) bytes: 64 KB, 128 KB, ..., then 8 MB. */
 #define GALLERY_CHUNK_DOUBLINGS 7
 typedef struct gallery_chunk {
-    uint8_t *mem; /* NULL once released */
-    size_t cap, used, live;
-    bool mapped; /* mem from huella_pages_alloc (a full-size chunk), else aligned_alloc */
+    uint8_t *mem;           /* NULL once released */
+    size_t cap, used, live; /* mem from huella_pages_alloc(cap) */
 } gallery_chunk;
 
 typedef struct gallery_person {
