@@ -570,9 +570,13 @@ static void test_plain_http_rules(void **state)
     assert_true(WIFEXITED(ws));
     assert_int_equal(WEXITSTATUS(ws), 2);
     snprintf(listen, sizeof(listen), "127.0.0.1:%d", port);
+    /* huellad's log kept, and shown if it does not end cleanly (the port
+     * from free_port can be taken by another test between the two). */
+    char log_path[700];
+    snprintf(log_path, sizeof(log_path), "%s", test_tmpfile("plain-http-huellad.log"));
     pid = fork();
     if (pid == 0) {
-        FILE *log = freopen("/dev/null", "w", stderr);
+        FILE *log = freopen(log_path, "w", stderr);
         (void)log;
         execl(HUELLAD_BIN, "huellad", "--db", g.dir, "--listen", listen, "--insecure-http",
               (char *)NULL);
@@ -595,6 +599,16 @@ static void test_plain_http_rules(void **state)
     }
     kill(pid, SIGTERM);
     assert_int_equal(waitpid(pid, &ws, 0), pid);
+    if (!(WIFEXITED(ws) && WEXITSTATUS(ws) == 0)) {
+        printf("# huellad on port %d ended with %s %d; its log:\n", port,
+               WIFEXITED(ws) ? "status" : "signal", WIFEXITED(ws) ? WEXITSTATUS(ws) : WTERMSIG(ws));
+        FILE *f = fopen(log_path, "r");
+        char line[512];
+        while (f != NULL && fgets(line, sizeof(line), f) != NULL)
+            printf("#   %s", line);
+        if (f != NULL)
+            fclose(f);
+    }
     assert_true(answered);
     assert_true(WIFEXITED(ws) && WEXITSTATUS(ws) == 0);
 }
