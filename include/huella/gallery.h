@@ -189,7 +189,7 @@ HUELLA_API huella_status huella_gallery_add_fingers_serialized(huella_gallery *g
                                                                size_t n,
                                                                const huella_gallery_finger_bytes *f,
                                                                huella_error *err);
-/* Room for `persons` persons with a template in every finger slot, made
+/* Room for `persons` persons with a template in every finger and iris slot, made
  * at once rather than by doubling (a load that knows the store's size). */
 HUELLA_API huella_status huella_gallery_reserve(huella_gallery *g, size_t persons,
                                                 huella_error *err);

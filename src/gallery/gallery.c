@@ -665,6 +665,14 @@ huella_status huella_gallery_reserve(huella_gallery *g, size_t persons, huella_e
         st = hash_grow_to(g, g->hash_cap ? 2 * g->hash_cap : 64, err);
     for (unsigned s = 0; s < HUELLA_GALLERY_FINGERS && st == HUELLA_OK; s++)
         st = slot_reserve_for(&g->slot[s], true, persons, err);
+    /* One iris per person and eye is the common case; memory reserved and
+     * never written is only address space. */
+    for (unsigned s = HUELLA_GALLERY_FINGERS;
+         s < HUELLA_GALLERY_FINGERS + HUELLA_GALLERY_IRISES && st == HUELLA_OK; s++) {
+        st = slot_reserve_for(&g->slot[s], false, persons, err);
+        if (st == HUELLA_OK)
+            st = huella_iris_gallery_reserve(g->slot[s].iris, persons, err);
+    }
     pthread_rwlock_unlock(&g->lock);
     return st;
 }

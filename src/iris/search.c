@@ -508,9 +508,8 @@ static unsigned popcount_bytes(const uint8_t *p, size_t n)
     return c;
 }
 
-static huella_status grow(huella_iris_gallery *g, huella_error *err)
+static huella_status grow_to(huella_iris_gallery *g, size_t cap, huella_error *err)
 {
-    size_t cap = g->cap ? g->cap * 2 : 1024;
     size_t slot_bytes;
     if (cap < g->cap || !huella_size_mul(cap, SLOT_BYTES, &slot_bytes))
         return huella_error_set(err, HUELLA_E_NOMEM, "iris gallery: too many templates");
@@ -542,6 +541,18 @@ static huella_status grow(huella_iris_gallery *g, huella_error *err)
     g->slots = slots;
     g->cap = cap;
     return HUELLA_OK;
+}
+
+static huella_status grow(huella_iris_gallery *g, huella_error *err)
+{
+    return grow_to(g, g->cap ? g->cap * 2 : 1024, err);
+}
+
+huella_status huella_iris_gallery_reserve(huella_iris_gallery *g, size_t n, huella_error *err)
+{
+    if (!g)
+        return huella_error_set(err, HUELLA_E_INPUT, "iris gallery reserve: no gallery");
+    return n > g->cap ? grow_to(g, n, err) : HUELLA_OK;
 }
 
 huella_status huella_iris_gallery_add(huella_iris_gallery *g, const huella_iris_code *code,
