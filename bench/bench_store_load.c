@@ -430,16 +430,17 @@ static double load_once(const char *dir, unsigned threads, const char *what, dou
     printf("{\"bench\":\"store_to_gallery\",\"path\":\"%s\",\"heap\":\"%s\",\"threads\":%u,"
            "\"persons\":%zu,"
            "\"persons_from_forms\":%zu,\"persons_rebuilt\":%zu,"
+           "\"persons_from_snapshot\":%zu,\"snapshot\":\"%s\","
            "\"finger_templates\":%zu,\"iris_templates\":%zu,\"face_templates\":%zu,"
            "\"seconds\":%.3f,\"cpu_seconds\":%.3f,\"persons_per_s\":%.0f,"
            "\"seconds_for_1M_persons\":%.1f,\"cpu_seconds_for_1M_persons\":%.1f,"
            "\"target_seconds_for_1M\":30,\"gallery_bytes_per_person\":%.0f,"
            "\"ratio_to_baseline\":%.3f,\"max_rss_kb\":%ld}\n",
            what, loads_in_process++ == 0 ? "fresh" : "reused", ls.threads, ls.persons,
-           ls.persons_from_forms, ls.persons_rebuilt, ls.finger_templates, ls.iris_templates,
-           ls.face_templates, ls.seconds, ct, n / ls.seconds, ls.seconds * 1e6 / n, ct * 1e6 / n,
-           huella_gallery_bytes_per_person(g), base_s > 0 ? ls.seconds / base_s : 1.0,
-           r1.ru_maxrss);
+           ls.persons_from_forms, ls.persons_rebuilt, ls.persons_from_snapshot, ls.snapshot,
+           ls.finger_templates, ls.iris_templates, ls.face_templates, ls.seconds, ct,
+           n / ls.seconds, ls.seconds * 1e6 / n, ct * 1e6 / n, huella_gallery_bytes_per_person(g),
+           base_s > 0 ? ls.seconds / base_s : 1.0, r1.ru_maxrss);
     fflush(stdout);
     if (persons_out != NULL)
         *persons_out = ls.persons;
@@ -527,6 +528,7 @@ static int load_only(const char *dir, unsigned threads, bool cold_cache)
     printf("{\"bench\":\"store_load_cold\",\"page_cache\":\"%s\",\"threads\":%u,"
            "\"persons\":%zu,"
            "\"persons_from_forms\":%zu,\"persons_rebuilt\":%zu,"
+           "\"persons_from_snapshot\":%zu,\"snapshot\":\"%s\","
            "\"finger_templates\":%zu,\"iris_templates\":%zu,\"face_templates\":%zu,"
            "\"wall_s\":%.3f,\"user_s\":%.3f,\"sys_s\":%.3f,\"cpu_s\":%.3f,"
            "\"minor_faults\":%ld,\"major_faults\":%ld,\"disk_read_bytes\":%.0f,"
@@ -539,11 +541,11 @@ static int load_only(const char *dir, unsigned threads, bool cold_cache)
            "\"cpu_s_per_1M_persons\":%.1f,\"gallery_gb_for_1M_persons\":%.1f,"
            "\"target_wall_s_for_1M\":30}\n",
            cold_cache ? "dropped" : "as found", ls.threads, ls.persons, ls.persons_from_forms,
-           ls.persons_rebuilt, ls.finger_templates, ls.iris_templates, ls.face_templates,
-           ls.seconds, user, sys, user + sys, r1.ru_minflt - r0.ru_minflt,
-           r1.ru_majflt - r0.ru_majflt, (double)(r1.ru_inblock - r0.ru_inblock) * 512.0,
-           (double)r1.ru_maxrss * 1024.0, (double)r1.ru_maxrss * 1024.0 / n,
-           (double)r0.ru_maxrss * 1024.0, rss_anon / n, rss_file,
+           ls.persons_rebuilt, ls.persons_from_snapshot, ls.snapshot, ls.finger_templates,
+           ls.iris_templates, ls.face_templates, ls.seconds, user, sys, user + sys,
+           r1.ru_minflt - r0.ru_minflt, r1.ru_majflt - r0.ru_majflt,
+           (double)(r1.ru_inblock - r0.ru_inblock) * 512.0, (double)r1.ru_maxrss * 1024.0,
+           (double)r1.ru_maxrss * 1024.0 / n, (double)r0.ru_maxrss * 1024.0, rss_anon / n, rss_file,
            huella_gallery_bytes_per_person(g),
            (double)huella_gallery_bytes_modality(g, HUELLA_GALLERY_FINGER) / n,
            (double)huella_gallery_bytes_modality(g, HUELLA_GALLERY_IRIS) / n,
@@ -728,9 +730,43 @@ int main(int argc, char **argv)
         fflush(stdout);
     }
     off_t disk = file_size(dir, "huella.db") + file_size(dir, "huella.db-wal");
+    /* The forms from the database: a snapshot of a reused store is moved
+     * aside meanwhile. */
+    char snap[1100], aside[1100];
+    snprintf(snap, sizeof(snap), "%s/gallery.snap", dir);
+    snprintf(aside, sizeof(aside), "%s/gallery.snap.aside", dir);
+    bool had_snapshot = rename(snap, aside) == 0;
     size_t loaded = 0;
     double one = load_once(dir, 1, "forms", base_s, &loaded);
-    if (one < 0 || load_once(dir, all, "forms", base_s > 0 ? base_s : one, NULL) < 0)
+    double two = one < 0 ? -1 : load_once(dir, all, "forms", base_s > 0 ? base_s : one, NULL);
+    if (had_snapshot && rename(aside, snap) != 0) {
+        perror(aside);
+        return 1;
+    }
+    if (two < 0)
+        return 1;
+    /* The same forms from the snapshot file (written now unless the store
+     * had one), the forms' load with all threads as the baseline. */
+    if (!had_snapshot) {
+        if (huella_store_open(dir, &s, &err) != HUELLA_OK) {
+            fprintf(stderr, "%s\n", err.message);
+            return 1;
+        }
+        huella_gallery_snapshot_stats ss;
+        double ca = cpu_s();
+        huella_status st = huella_store_gallery_snapshot(s, &ss, &err);
+        double ct = cpu_s() - ca;
+        huella_store_close(s);
+        if (st != HUELLA_OK) {
+            fprintf(stderr, "snapshot: %s\n", err.message);
+            return 1;
+        }
+        printf("{\"bench\":\"gallery_snapshot_write\",\"persons\":%zu,\"forms\":%zu,"
+               "\"bytes\":%llu,\"seconds\":%.2f,\"cpu_seconds\":%.2f}\n",
+               ss.persons, ss.forms, (unsigned long long)ss.bytes, ss.seconds, ct);
+        fflush(stdout);
+    }
+    if (load_once(dir, all, "snapshot", two, NULL) < 0)
         return 1;
     printf("{\"bench\":\"store_disk\",\"persons\":%zu,\"disk_bytes_per_person\":%.0f}\n", loaded,
            loaded ? (double)disk / (double)loaded : 0.0);

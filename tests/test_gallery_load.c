@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <sqlite3.h>
@@ -477,6 +478,215 @@ static void test_forms_tamper(void **state)
     done(&f);
 }
 
+/* ---- the gallery snapshot -------------------------------------------------- */
+
+static huella_gallery_snapshot_stats snapshot(huella_store *s)
+{
+    huella_gallery_snapshot_stats st;
+    huella_error err;
+    if (huella_store_gallery_snapshot(s, &st, &err) != HUELLA_OK)
+        fail_msg("snapshot: %s", err.message);
+    return st;
+}
+
+static void snap_path(const fixture *f, const char *name, char *out, size_t n)
+{
+    snprintf(out, n, "%s/%s", f->dir, name);
+}
+
+/* A load with DIR/gallery.snap moved aside: from the database alone. */
+static huella_gallery *load_without_snapshot(fixture *f, huella_gallery_load_stats *ls)
+{
+    char a[1100], b[1100];
+    snap_path(f, "gallery.snap", a, sizeof(a));
+    snap_path(f, "gallery.snap.aside", b, sizeof(b));
+    assert_int_equal(rename(a, b), 0);
+    huella_gallery *g = load(f->s, 2, ls);
+    assert_int_equal(ls->persons_from_snapshot, 0);
+    assert_int_equal(rename(b, a), 0);
+    return g;
+}
+
+/* The file with bytes [at, at + n) replaced, or cut at `at` (n 0). */
+static void edit_snapshot(const fixture *f, size_t at, const uint8_t *bytes, size_t n)
+{
+    char path[1100];
+    snap_path(f, "gallery.snap", path, sizeof(path));
+    size_t len = 0;
+    uint8_t *data = test_read_file(path, &len);
+    assert_non_null(data);
+    assert_true(at + n <= len);
+    if (n > 0)
+        memcpy(data + at, bytes, n);
+    FILE *fp = fopen(path, "wb");
+    assert_non_null(fp);
+    assert_int_equal(fwrite(data, 1, n > 0 ? len : at, fp), n > 0 ? len : at);
+    fclose(fp);
+    free(data);
+}
+
+static void test_snapshot_loads_like_database(void **state)
+{
+    (void)state;
+    fixture f = {0};
+    build(&f, "snap");
+    huella_error err;
+    assert_int_equal(huella_store_gallery_refresh(f.s, NULL, &err), HUELLA_OK);
+    huella_gallery_load_stats l1, l2;
+    huella_gallery *g1 = load(f.s, 2, &l1);
+    assert_int_equal(l1.persons_from_snapshot, 0);
+    assert_non_null(strstr(l1.snapshot, "none written"));
+    huella_gallery_snapshot_stats ss = snapshot(f.s);
+    assert_true(ss.installed);
+    assert_int_equal(ss.persons, PERSONS);
+    assert_int_equal(ss.forms, PERSONS);
+    huella_gallery *g2 = load(f.s, 2, &l2);
+    assert_string_equal(l2.snapshot, "used");
+    assert_int_equal(l2.persons_from_snapshot, PERSONS);
+    assert_int_equal(l2.persons_from_forms, PERSONS);
+    assert_int_equal(l2.finger_templates, 2 * PERSONS);
+    assert_int_equal(l2.iris_templates, 2);
+    assert_int_equal(huella_gallery_bytes(g1), huella_gallery_bytes(g2));
+    same_results(g1, g2, &f, PERSONS);
+    huella_gallery_free(g1);
+    huella_gallery_free(g2);
+
+    /* Changes after the snapshot come from the database: a new sample of
+     * person 0 (their form dropped, then written again), a new person, and
+     * person 1's form dropped (stale: rebuilt from the templates). */
+    size_t len;
+    uint8_t *t = encoded_finger("DB4_B", 101, 1, &len);
+    huella_store_template tt = {HUELLA_STORE_TEMPLATE_FINGER, 1, t, len};
+    huella_store_sample smp = {HUELLA_STORE_FINGER, 3, 60, NULL, NULL, 0, &tt, 1};
+    int64_t sid, extra, extra_enc;
+    assert_int_equal(huella_store_sample_add(f.s, f.encounter[0], &smp, &sid, &err), HUELLA_OK);
+    assert_int_equal(huella_store_person_create(f.s, &extra, &err), HUELLA_OK);
+    assert_int_equal(huella_store_encounter_add(f.s, extra, &enc, NULL, &extra_enc, &err),
+                     HUELLA_OK);
+    assert_int_equal(huella_store_sample_add(f.s, extra_enc, &smp, &sid, &err), HUELLA_OK);
+    free(t);
+    assert_int_equal(huella_store_gallery_refresh(f.s, NULL, &err), HUELLA_OK);
+    char sql[256];
+    snprintf(sql, sizeof(sql), "DELETE FROM gallery_form WHERE person_id = %lld",
+             (long long)f.person[1]);
+    raw_exec(f.dir, sql);
+    huella_gallery *g3 = load(f.s, 2, &l1);
+    assert_string_equal(l1.snapshot, "used");
+    assert_int_equal(l1.persons, PERSONS + 1);
+    assert_int_equal(l1.persons_from_snapshot, PERSONS - 2);
+    assert_int_equal(l1.persons_rebuilt, 1);
+    assert_int_equal(huella_gallery_count_slot(g3, 2), 2); /* the new fingers are there */
+    huella_gallery *g4 = load_without_snapshot(&f, &l2);
+    assert_int_equal(l2.persons, PERSONS + 1);
+    assert_int_equal(huella_gallery_bytes(g3), huella_gallery_bytes(g4));
+    same_results(g3, g4, &f, PERSONS);
+    huella_gallery_free(g3);
+    huella_gallery_free(g4);
+
+    /* A newer snapshot takes them in and trims the change log; the one
+     * before it is not the store's any more. */
+    char path[1100], old_path[1100];
+    snap_path(&f, "gallery.snap", path, sizeof(path));
+    snap_path(&f, "gallery.snap.old", old_path, sizeof(old_path));
+    size_t old_len = 0;
+    uint8_t *old = test_read_file(path, &old_len);
+    assert_true(snapshot(f.s).installed);
+    assert_int_equal(raw_count(f.dir, "SELECT count(*) FROM gallery_change"), 0);
+    g3 = load(f.s, 1, &l1);
+    assert_int_equal(l1.persons_from_snapshot, PERSONS + 1 - 1); /* person 1: no form */
+    huella_gallery_free(g3);
+    FILE *fp = fopen(path, "wb");
+    assert_non_null(fp);
+    assert_int_equal(fwrite(old, 1, old_len, fp), old_len);
+    fclose(fp);
+    free(old);
+    g3 = load(f.s, 2, &l1);
+    assert_string_equal(l1.snapshot, "not the store's current snapshot");
+    assert_int_equal(l1.persons, PERSONS + 1);
+    huella_gallery_free(g3);
+    assert_true(snapshot(f.s).installed);
+    done(&f);
+}
+
+static void test_snapshot_tamper_and_erasure(void **state)
+{
+    (void)state;
+    fixture f = {0};
+    build(&f, "snaptamper");
+    huella_error err;
+    assert_int_equal(huella_store_gallery_refresh(f.s, NULL, &err), HUELLA_OK);
+    assert_true(snapshot(f.s).installed);
+    char path[1100];
+    snap_path(&f, "gallery.snap", path, sizeof(path));
+    size_t len = 0;
+    uint8_t *older = test_read_file(path, &len);
+    assert_non_null(older);
+    /* Person 0's form written again (a fresh nonce, the same length), and
+     * a snapshot with it. */
+    assert_int_equal(huella_store_gallery_update(f.s, f.person[0], &err), HUELLA_OK);
+    assert_true(snapshot(f.s).installed);
+    uint8_t *good = test_read_file(path, &len);
+    assert_non_null(good);
+    uint32_t first = (uint32_t)good[4096 + 8] << 24 | (uint32_t)good[4096 + 9] << 16 |
+                     (uint32_t)good[4096 + 10] << 8 | good[4096 + 11];
+    assert_memory_not_equal(older + 4096 + 12, good + 4096 + 12, first);
+    static const uint8_t flip = 0x5a, zero = 0, huge[4] = {0x7f, 0xff, 0xff, 0xff};
+    struct {
+        size_t at, n;
+        const uint8_t *bytes;
+        const char *want;
+    } cases[] = {
+        /* the first entry's tag: its form does not authenticate */
+        {4096 + 12 + first - 1, 1, &flip, "person"},
+        /* the first entry replaced by the person's older form, which
+         * authenticates alone: the whole file does not */
+        {4096 + 12, first, older + 4096 + 12, "does not authenticate"},
+        /* a length beyond any form */
+        {4096 + 8, 4, huge, "claims"},
+        /* cut inside the last entry */
+        {len - 10, 0, &zero, "ends inside entry"},
+        /* cut after the first entry: fewer entries than the header says */
+        {4096 + 12 + first, 0, &zero, "entries"},
+    };
+    for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+        FILE *fp = fopen(path, "wb");
+        assert_non_null(fp);
+        assert_int_equal(fwrite(good, 1, len, fp), len);
+        fclose(fp);
+        edit_snapshot(&f, cases[c].at, cases[c].bytes, cases[c].n);
+        huella_gallery *g = NULL;
+        assert_int_equal(huella_gallery_new(&g, &err), HUELLA_OK);
+        assert_int_equal(huella_gallery_load_store(f.s, g, 2, NULL, &err), HUELLA_E_INPUT);
+        if (strstr(err.message, cases[c].want) == NULL)
+            fail_msg("case %zu: '%s' does not say '%s'", c, err.message, cases[c].want);
+        huella_gallery_free(g);
+    }
+    /* A header that is not a snapshot's is ignored, not trusted. */
+    edit_snapshot(&f, 0, (const uint8_t *)"garbage!", 8);
+    huella_gallery_load_stats ls;
+    huella_gallery *g = load(f.s, 2, &ls);
+    assert_non_null(strstr(ls.snapshot, "is not a gallery snapshot"));
+    assert_int_equal(ls.persons, PERSONS);
+    huella_gallery_free(g);
+    FILE *fp = fopen(path, "wb");
+    assert_non_null(fp);
+    assert_int_equal(fwrite(good, 1, len, fp), len);
+    fclose(fp);
+    free(good);
+    free(older);
+    /* Erasure removes the file, which holds the person's sealed form. */
+    assert_int_equal(huella_store_person_erase(f.s, f.person[4], "dpo", "test", &err), HUELLA_OK);
+    assert_int_not_equal(access(path, F_OK), 0);
+    g = load(f.s, 2, &ls);
+    assert_int_equal(ls.persons, PERSONS - 1);
+    assert_int_equal(ls.persons_from_snapshot, 0);
+    huella_gallery_free(g);
+    assert_true(snapshot(f.s).installed);
+    assert_int_equal(huella_store_encounter_erase(f.s, f.encounter[5], &err), HUELLA_OK);
+    assert_int_not_equal(access(path, F_OK), 0);
+    done(&f);
+}
+
 /* ---- faces ---------------------------------------------------------------- */
 
 static void test_face_enrol_load_identify(void **state)
@@ -552,6 +762,8 @@ int main(void)
         cmocka_unit_test(test_forms_load_like_templates),
         cmocka_unit_test(test_forms_follow_samples),
         cmocka_unit_test(test_forms_tamper),
+        cmocka_unit_test(test_snapshot_loads_like_database),
+        cmocka_unit_test(test_snapshot_tamper_and_erasure),
         cmocka_unit_test(test_face_enrol_load_identify),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -961,7 +961,11 @@ static void test_migrations(void **state)
     huella_store_close(s);
     raw_exec(
         dir,
-        "DROP TRIGGER gallery_form_sample_insert; DROP TRIGGER gallery_form_sample_delete;"
+        "DROP TRIGGER gallery_change_form_insert; DROP TRIGGER gallery_change_form_update;"
+        " DROP TRIGGER gallery_change_form_delete; DROP TRIGGER gallery_change_person_insert;"
+        " DROP TRIGGER gallery_change_person_delete; DROP TABLE gallery_change;"
+        " DROP TABLE gallery_snapshot;"
+        " DROP TRIGGER gallery_form_sample_insert; DROP TRIGGER gallery_form_sample_delete;"
         " DROP TRIGGER gallery_form_sample_update; DROP TABLE gallery_form;"
         " DROP TABLE idempotency; DROP TABLE bio_history; ALTER TABLE person DROP COLUMN agency;"
         " DROP TABLE case_candidate; DROP TABLE dup_case; DROP TABLE erasure;"

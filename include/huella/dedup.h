@@ -46,8 +46,10 @@ typedef struct huella_gallery_load_stats {
     double seconds;   /* wall time, scan and decode */
     unsigned threads; /* decoding threads used */
     size_t face_templates;
-    size_t persons_from_forms; /* loaded from their current gallery form (fast) */
-    size_t persons_rebuilt;    /* no current form: decoded and prepared (slow) */
+    size_t persons_from_forms;    /* loaded from their current gallery form (fast) */
+    size_t persons_rebuilt;       /* no current form: decoded and prepared (slow) */
+    size_t persons_from_snapshot; /* of persons_from_forms, read from DIR/gallery.snap */
+    char snapshot[128];           /* "used", or why the snapshot was not used */
 } huella_gallery_load_stats;
 
 /*

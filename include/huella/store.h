@@ -218,6 +218,32 @@ HUELLA_API huella_status huella_store_gallery_refresh(huella_store *s, size_t *w
                                                       huella_error *err);
 
 /*
+ * The gallery snapshot (src/store/gallery_snapshot.c): DIR/gallery.snap,
+ * a copy of every person's sealed gallery form (still sealed under the
+ * person's key) in person order, in a file of its own, so that a load
+ * reads the forms in long sequential runs (huella_gallery_load_store uses
+ * it when it is the store's current one).  A cache beside the cache: the
+ * database logs every person whose form changes after it was written,
+ * and the load takes those from the database.  Writing it reads every
+ * form once (one read transaction), writes DIR/gallery.snap.tmp, syncs it
+ * and installs it (rename) in a write transaction that also trims the
+ * change log.  Erasing a person or an encounter removes the file (it
+ * holds their sealed form); a snapshot being written across an erasure,
+ * or older than one installed meanwhile, is not installed
+ * (stats->installed false, HUELLA_OK).  stats may be NULL.
+ */
+typedef struct huella_gallery_snapshot_stats {
+    size_t persons; /* entries: every person of the store */
+    size_t forms;   /* of which with a current form; the rest load from the database */
+    uint64_t bytes; /* size of the file */
+    bool installed; /* false: superseded, nothing changed */
+    double seconds; /* wall time */
+} huella_gallery_snapshot_stats;
+HUELLA_API huella_status huella_store_gallery_snapshot(huella_store *s,
+                                                       huella_gallery_snapshot_stats *stats,
+                                                       huella_error *err);
+
+/*
  * Bulk load for the galleries: calls cb once for every template of the
  * native type of modality (finger: HUELLA_STORE_TEMPLATE_FINGER, iris:
  * HUELLA_STORE_TEMPLATE_IRIS, face: HUELLA_STORE_TEMPLATE_FACE) of every sample of that modality,

@@ -206,6 +206,55 @@ static int db_gallery_refresh(int argc, char **argv)
     return EXIT_OK;
 }
 
+static const char snapshot_help[] =
+    "usage: huella db gallery-snapshot --db DIR [--json]   (or: huella db gallery-snapshot DIR)\n"
+    "\n"
+    "Copy every person's sealed gallery form into DIR/gallery.snap, in person\n"
+    "order, so that loading the galleries reads them in long sequential runs\n"
+    "instead of from between the database's other pages (a million ten-finger\n"
+    "persons have 15 GB of forms).  The forms stay sealed under each person's key,\n"
+    "which stays in the database.  Loading takes from the database every person\n"
+    "enrolled, linked or changed since the snapshot, so an old snapshot is never\n"
+    "wrong, only slower; run this after a large enrolment or gallery-refresh, or\n"
+    "nightly.  Erasing a person or an encounter removes the snapshot.  Reads the\n"
+    "whole store once; enrolment may go on meanwhile.\n";
+
+static int db_gallery_snapshot(int argc, char **argv)
+{
+    cli_opts opt = {0};
+    const char *dir;
+    int r = store_dir_args(argc, argv, "db gallery-snapshot", snapshot_help, true, &opt, &dir);
+    if (r != CLI_CONTINUE)
+        return r;
+    huella_error err;
+    huella_store *s = NULL;
+    huella_status st = huella_store_open(dir, &s, &err);
+    huella_gallery_snapshot_stats stats = {0};
+    if (st == HUELLA_OK)
+        st = huella_store_gallery_snapshot(s, &stats, &err);
+    huella_store_close(s);
+    if (st != HUELLA_OK)
+        return cli_fail(st, &err);
+    if (opt.json) {
+        json_t *o = json_object();
+        json_object_set_new(o, "installed", json_boolean(stats.installed));
+        json_object_set_new(o, "persons", json_integer((json_int_t)stats.persons));
+        json_object_set_new(o, "forms", json_integer((json_int_t)stats.forms));
+        json_object_set_new(o, "bytes", json_integer((json_int_t)stats.bytes));
+        json_object_set_new(o, "seconds", json_real(stats.seconds));
+        return cli_print_json(o, JSON_INDENT(2));
+    }
+    if (!stats.installed) {
+        printf("%s: not installed: an erasure or a newer snapshot came first; run it again\n", dir);
+        return EXIT_OK;
+    }
+    printf("%s: gallery snapshot of %zu person%s (%zu with a current form; the rest load from "
+           "the database), %.1f MB, in %.1f s\n",
+           dir, stats.persons, stats.persons == 1 ? "" : "s", stats.forms,
+           (double)stats.bytes / 1e6, stats.seconds);
+    return EXIT_OK;
+}
+
 static int db_rekey(int argc, char **argv)
 {
     cli_opts opt = {0};
@@ -228,6 +277,8 @@ int cmd_db(int argc, char **argv)
         {"check", db_check, "verify integrity, encryption and consistency"},
         {"rekey", db_rekey, "rotate the master key"},
         {"gallery-refresh", db_gallery_refresh, "write missing or stale gallery forms"},
+        {"gallery-snapshot", db_gallery_snapshot,
+         "copy the gallery forms into one file for fast loads"},
         {NULL, NULL, NULL},
     };
     return cli_dispatch("db", db_help, verbs, argc, argv);

@@ -5,6 +5,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include "gallery_form.h"
+#include "gallery_snapshot.h"
 #include "store_internal.h"
 
 #include <inttypes.h>
@@ -117,6 +118,8 @@ huella_status huella_store_encounter_erase(huella_store *s, int64_t encounter_id
      * secure_delete); write it again from what remains. */
     if (st == HUELLA_OK)
         st = store_gallery_form_write(s, person, store_form_format(s), err);
+    if (st == HUELLA_OK)
+        st = store_snapshot_discard(s, err);
     if (st == HUELLA_OK)
         st = store_exec(s, "COMMIT", err);
     if (st != HUELLA_OK) {

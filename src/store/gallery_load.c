@@ -18,11 +18,14 @@
  * the load and is returned.
  */
 #define _POSIX_C_SOURCE 200809L
+#include "../base/pages.h"
 #include "gallery_form.h"
+#include "gallery_snapshot.h"
 #include "huella/dedup.h"
 
 #include <inttypes.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,8 +39,9 @@ enum { ITEM_FORM, ITEM_TEMPLATES };
 typedef struct item {
     int64_t person;
     int kind;
-    size_t key_off, off, len; /* into the batch's buffer */
-    unsigned n_samples;       /* ITEM_TEMPLATES */
+    size_t off, len;    /* into the batch's buffer */
+    unsigned n_samples; /* ITEM_TEMPLATES */
+    uint8_t wrapped_key[STORE_WRAPPED_KEY_BYTES];
 } item;
 
 /* An ITEM_TEMPLATES payload: n_samples of this header then the sealed
@@ -49,9 +53,11 @@ typedef struct sample_head {
     size_t len;
 } sample_head;
 
+/* A batch's buffer is whole pages (page-aligned, as a direct read of the
+ * snapshot needs); items grow for the snapshot's blocks. */
 typedef struct batch {
-    size_t n, used, cap;
-    item items[BATCH_PERSONS];
+    size_t n, items_cap, used, cap;
+    item *items;
     uint8_t *buf;
 } batch;
 
@@ -67,7 +73,7 @@ typedef struct loader {
     huella_error err;
     batch *cur;
     size_t counts[HUELLA_GALLERY_MODALITIES];
-    size_t from_forms, rebuilt;
+    size_t from_forms, rebuilt, from_snapshot;
 } loader;
 
 static huella_status load_item(loader *L, const batch *b, const item *it, uint8_t **buf,
@@ -76,7 +82,7 @@ static huella_status load_item(loader *L, const batch *b, const item *it, uint8_
 {
     uint8_t key[STORE_KEY_BYTES];
     huella_status st =
-        store_key_unwrap(L->s, it->person, b->buf + it->key_off, STORE_WRAPPED_KEY_BYTES, key, e);
+        store_key_unwrap(L->s, it->person, it->wrapped_key, STORE_WRAPPED_KEY_BYTES, key, e);
     size_t len = 0;
     if (st == HUELLA_OK && it->kind == ITEM_FORM) {
         store_ad ad;
@@ -158,24 +164,83 @@ static void *worker(void *arg)
     return NULL;
 }
 
-/* Hand the current batch to the workers and take a free one. */
-static huella_status flush(loader *L)
+/* Hand b (if it holds anything) to the workers. */
+static void give_work(loader *L, batch *b)
 {
     pthread_mutex_lock(&L->mu);
-    if (L->cur != NULL && L->cur->n > 0) {
-        L->work[(L->work_head + L->n_work) % L->n_batches] = L->cur;
+    if (b->n > 0) {
+        L->work[(L->work_head + L->n_work) % L->n_batches] = b;
         L->n_work++;
-        L->cur = NULL;
         pthread_cond_signal(&L->has_work);
+    } else {
+        b->used = 0;
+        L->free_list[L->n_free++] = b;
+        pthread_cond_signal(&L->has_free);
     }
-    if (L->cur == NULL) {
-        while (L->n_free == 0)
-            pthread_cond_wait(&L->has_free, &L->mu);
-        L->cur = L->free_list[--L->n_free];
-    }
+    pthread_mutex_unlock(&L->mu);
+}
+
+/* A free batch (waiting for the workers to return one); the first
+ * worker's failure instead. */
+static huella_status take_free(loader *L, batch **out)
+{
+    pthread_mutex_lock(&L->mu);
+    while (L->n_free == 0)
+        pthread_cond_wait(&L->has_free, &L->mu);
+    *out = L->free_list[--L->n_free];
     huella_status st = L->failed ? L->st : HUELLA_OK;
     pthread_mutex_unlock(&L->mu);
     return st;
+}
+
+/* Hand the current batch to the workers and take a free one. */
+static huella_status flush(loader *L)
+{
+    batch *b = L->cur;
+    L->cur = NULL;
+    if (b != NULL)
+        give_work(L, b);
+    return take_free(L, &L->cur);
+}
+
+/* A batch buffer of at least cap bytes, keeping its first `keep`. */
+static huella_status batch_grow(batch *b, size_t cap, size_t keep, huella_error *err)
+{
+    if (b->cap >= cap)
+        return HUELLA_OK;
+    uint8_t *nb = huella_pages_alloc(cap);
+    if (nb == NULL)
+        return huella_error_set(err, HUELLA_E_NOMEM, "gallery load: out of memory");
+    if (keep > 0)
+        memcpy(nb, b->buf, keep);
+    if (b->buf != NULL)
+        huella_pages_free(b->buf, b->cap);
+    b->buf = nb;
+    b->cap = cap;
+    return HUELLA_OK;
+}
+
+/* The next item of b, its person and wrapped key set. */
+static huella_status batch_item(batch *b, int64_t person, const void *wrapped, int kind, item **out,
+                                huella_error *err)
+{
+    if (b->n == b->items_cap) {
+        size_t cap = b->items_cap ? 2 * b->items_cap : BATCH_PERSONS;
+        item *ni = realloc(b->items, cap * sizeof(*ni));
+        if (ni == NULL)
+            return huella_error_set(err, HUELLA_E_NOMEM, "gallery load: out of memory");
+        b->items = ni;
+        b->items_cap = cap;
+    }
+    item *it = &b->items[b->n++];
+    it->person = person;
+    it->kind = kind;
+    it->off = b->used;
+    it->len = 0;
+    it->n_samples = 0;
+    memcpy(it->wrapped_key, wrapped, STORE_WRAPPED_KEY_BYTES);
+    *out = it;
+    return HUELLA_OK;
 }
 
 /* Room for `need` more bytes in the current batch (flushing a full one). */
@@ -191,17 +256,10 @@ static huella_status reserve(loader *L, size_t need, huella_error *err)
     size_t total;
     if (!huella_size_add(b->used, need, &total))
         return huella_error_set(err, HUELLA_E_NOMEM, "gallery load: out of memory");
-    if (total > b->cap) {
-        size_t cap = b->cap ? b->cap : BATCH_BYTES;
-        while (cap < total)
-            cap *= 2;
-        uint8_t *nb = realloc(b->buf, cap);
-        if (nb == NULL)
-            return huella_error_set(err, HUELLA_E_NOMEM, "gallery load: out of memory");
-        b->buf = nb;
-        b->cap = cap;
-    }
-    return HUELLA_OK;
+    size_t cap = b->cap ? b->cap : BATCH_BYTES;
+    while (cap < total)
+        cap *= 2;
+    return batch_grow(b, cap, b->used, err);
 }
 
 static huella_status push(loader *L, const void *data, size_t len)
@@ -218,6 +276,21 @@ static huella_status check_key(const void *wrapped, int len, int64_t person, hue
         return huella_error_set(err, HUELLA_E_INPUT,
                                 "person %" PRId64 ": the wrapped key has %d bytes", person, len);
     return HUELLA_OK;
+}
+
+/* A person's sealed form as an item of the current batch. */
+static huella_status queue_form(loader *L, int64_t person, const void *wrapped, const void *form,
+                                size_t len, huella_error *err)
+{
+    huella_status st = reserve(L, len, err);
+    item *it = NULL;
+    if (st == HUELLA_OK)
+        st = batch_item(L->cur, person, wrapped, ITEM_FORM, &it, err);
+    if (st == HUELLA_OK && len > 0) {
+        it->len = len;
+        push(L, form, len);
+    }
+    return st;
 }
 
 /* Every current form, in person order. */
@@ -237,30 +310,58 @@ static huella_status read_forms(loader *L, uint64_t format, huella_error *err)
     while (st == HUELLA_OK && (rc = sqlite3_step(q)) == SQLITE_ROW) {
         int64_t person = sqlite3_column_int64(q, 0);
         const void *wk = sqlite3_column_blob(q, 1);
-        int wk_len = sqlite3_column_bytes(q, 1);
-        const void *form = sqlite3_column_blob(q, 2);
-        size_t len = (size_t)sqlite3_column_bytes(q, 2);
-        st = check_key(wk, wk_len, person, err);
+        st = check_key(wk, sqlite3_column_bytes(q, 1), person, err);
         if (st == HUELLA_OK)
-            st = reserve(L, STORE_WRAPPED_KEY_BYTES + len, err);
-        if (st != HUELLA_OK)
-            break;
-        batch *b = L->cur;
-        item *it = &b->items[b->n++];
-        it->person = person;
-        it->kind = ITEM_FORM;
-        it->key_off = b->used;
-        push(L, wk, STORE_WRAPPED_KEY_BYTES);
-        it->off = b->used;
-        it->len = len;
-        it->n_samples = 0;
-        if (len > 0)
-            push(L, form, len);
+            st = queue_form(L, person, wk, sqlite3_column_blob(q, 2),
+                            (size_t)sqlite3_column_bytes(q, 2), err);
     }
     if (st == HUELLA_OK && rc != SQLITE_DONE)
         st = store_sql_error(s, err, "reading gallery forms");
     sqlite3_finalize(q);
     return st;
+}
+
+#define SAMPLES_SQL                                                                                \
+    "SELECT id, modality, position, templates FROM sample INDEXED BY "                             \
+    "sample_scan WHERE modality IN (1, 2, 3) AND person_id = ?1 ORDER BY id"
+
+/* A person's sealed templates (qs: SAMPLES_SQL) as an item of the current
+ * batch. */
+static huella_status queue_templates(loader *L, sqlite3_stmt *qs, int64_t person,
+                                     const void *wrapped, huella_error *err)
+{
+    huella_store *s = L->s;
+    /* Sizes first, so that the person's item fits in one batch. */
+    size_t total = 0;
+    huella_status st = HUELLA_OK;
+    int rs;
+    sqlite3_reset(qs);
+    sqlite3_bind_int64(qs, 1, person);
+    while (st == HUELLA_OK && (rs = sqlite3_step(qs)) == SQLITE_ROW)
+        if (!huella_size_add(total, sizeof(sample_head) + (size_t)sqlite3_column_bytes(qs, 3),
+                             &total))
+            st = huella_error_set(err, HUELLA_E_NOMEM, "gallery load: out of memory");
+    if (st == HUELLA_OK && rs != SQLITE_DONE)
+        st = store_sql_error(s, err, "reading a person's samples");
+    if (st == HUELLA_OK)
+        st = reserve(L, total, err);
+    item *it = NULL;
+    if (st == HUELLA_OK)
+        st = batch_item(L->cur, person, wrapped, ITEM_TEMPLATES, &it, err);
+    if (st != HUELLA_OK)
+        return st;
+    sqlite3_reset(qs);
+    sqlite3_bind_int64(qs, 1, person);
+    while ((rs = sqlite3_step(qs)) == SQLITE_ROW) {
+        sample_head h = {sqlite3_column_int64(qs, 0), sqlite3_column_int(qs, 1),
+                         (unsigned)sqlite3_column_int(qs, 2), (size_t)sqlite3_column_bytes(qs, 3)};
+        push(L, &h, sizeof(h));
+        if (h.len > 0)
+            push(L, sqlite3_column_blob(qs, 3), h.len);
+        it->n_samples++;
+    }
+    it->len = L->cur->used - it->off;
+    return rs == SQLITE_DONE ? HUELLA_OK : store_sql_error(s, err, "reading a person's samples");
 }
 
 /* The sealed templates of every person without a current form. */
@@ -273,61 +374,304 @@ static huella_status read_stale(loader *L, uint64_t format, huella_error *err)
                            " (SELECT 1 FROM gallery_form f WHERE f.person_id = p.id"
                            " AND f.format = ?1) ORDER BY p.id",
                            -1, &q, NULL) != SQLITE_OK ||
-        sqlite3_prepare_v2(s->db,
-                           "SELECT id, modality, position, templates FROM sample INDEXED BY "
-                           "sample_scan WHERE modality IN (1, 2, 3) AND person_id = ?1 ORDER BY id",
-                           -1, &qs, NULL) != SQLITE_OK) {
+        sqlite3_prepare_v2(s->db, SAMPLES_SQL, -1, &qs, NULL) != SQLITE_OK) {
         huella_status st = store_sql_error(s, err, "reading persons without a gallery form");
         sqlite3_finalize(q);
         return st;
     }
     sqlite3_bind_int64(q, 1, (int64_t)format);
     huella_status st = HUELLA_OK;
-    int rc, rs = SQLITE_DONE;
+    int rc;
     while (st == HUELLA_OK && (rc = sqlite3_step(q)) == SQLITE_ROW) {
         int64_t person = sqlite3_column_int64(q, 0);
-        st = check_key(sqlite3_column_blob(q, 1), sqlite3_column_bytes(q, 1), person, err);
-        /* Sizes first, so that the person's item fits in one batch. */
-        size_t total = STORE_WRAPPED_KEY_BYTES;
-        sqlite3_reset(qs);
-        sqlite3_bind_int64(qs, 1, person);
-        while (st == HUELLA_OK && (rs = sqlite3_step(qs)) == SQLITE_ROW)
-            if (!huella_size_add(total, sizeof(sample_head) + (size_t)sqlite3_column_bytes(qs, 3),
-                                 &total))
-                st = huella_error_set(err, HUELLA_E_NOMEM, "gallery load: out of memory");
-        if (st == HUELLA_OK && rs != SQLITE_DONE)
-            st = store_sql_error(s, err, "reading a person's samples");
+        const void *wk = sqlite3_column_blob(q, 1);
+        st = check_key(wk, sqlite3_column_bytes(q, 1), person, err);
         if (st == HUELLA_OK)
-            st = reserve(L, total, err);
-        if (st != HUELLA_OK)
-            break;
-        batch *b = L->cur;
-        item *it = &b->items[b->n++];
-        it->person = person;
-        it->kind = ITEM_TEMPLATES;
-        it->key_off = b->used;
-        push(L, sqlite3_column_blob(q, 1), STORE_WRAPPED_KEY_BYTES);
-        it->off = b->used;
-        it->n_samples = 0;
-        sqlite3_reset(qs);
-        sqlite3_bind_int64(qs, 1, person);
-        while ((rs = sqlite3_step(qs)) == SQLITE_ROW) {
-            sample_head h = {sqlite3_column_int64(qs, 0), sqlite3_column_int(qs, 1),
-                             (unsigned)sqlite3_column_int(qs, 2),
-                             (size_t)sqlite3_column_bytes(qs, 3)};
-            push(L, &h, sizeof(h));
-            if (h.len > 0)
-                push(L, sqlite3_column_blob(qs, 3), h.len);
-            it->n_samples++;
-        }
-        it->len = b->used - it->off;
-        if (rs != SQLITE_DONE)
-            st = store_sql_error(s, err, "reading a person's samples");
+            st = queue_templates(L, qs, person, wk, err);
     }
     if (st == HUELLA_OK && rc != SQLITE_DONE)
         st = store_sql_error(s, err, "reading persons without a gallery form");
     sqlite3_finalize(q);
     sqlite3_finalize(qs);
+    return st;
+}
+
+/* ---- From the snapshot ---- */
+
+/* Persons the snapshot cannot give: read from the database afterwards. */
+typedef struct pending {
+    int64_t person;
+    uint8_t wrapped_key[STORE_WRAPPED_KEY_BYTES];
+} pending;
+
+typedef struct pending_list {
+    pending *v;
+    size_t n, cap;
+} pending_list;
+
+static huella_status pending_add(pending_list *l, int64_t person, const void *wrapped,
+                                 huella_error *err)
+{
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? 2 * l->cap : 1024;
+        pending *nv = realloc(l->v, cap * sizeof(*nv));
+        if (nv == NULL)
+            return huella_error_set(err, HUELLA_E_NOMEM, "gallery load: out of memory");
+        l->v = nv;
+        l->cap = cap;
+    }
+    l->v[l->n].person = person;
+    memcpy(l->v[l->n].wrapped_key, wrapped, STORE_WRAPPED_KEY_BYTES);
+    l->n++;
+    return HUELLA_OK;
+}
+
+static bool sorted_has(const int64_t *v, size_t n, int64_t x)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (v[mid] < x)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < n && v[lo] == x;
+}
+
+/* Walks the snapshot's entries and the store's persons (both in person
+ * order) together: an entry with a form of a person still in the store
+ * and unchanged since the snapshot becomes an item pointing into the
+ * block it was read into; every other person of the store is pending. */
+typedef struct merge {
+    loader *L;
+    store_snapshot *snap;
+    sqlite3_stmt *persons;
+    int prc; /* the step that gave the current person */
+    const int64_t *changed;
+    size_t n_changed;
+    pending_list *pending;
+    uint64_t entries, bytes;
+    int64_t last;
+} merge;
+
+static huella_status merge_entry(merge *m, const uint8_t *head, const uint8_t *form,
+                                 huella_error *err)
+{
+    int64_t person =
+        (int64_t)(((uint64_t)huella_load_u32be(head) << 32) | huella_load_u32be(head + 4));
+    uint32_t len = huella_load_u32be(head + 8);
+    if (person <= m->last)
+        return huella_error_set(err, HUELLA_E_INPUT,
+                                "%s: entry %" PRIu64 " (person %" PRId64
+                                ") is out of order; remove it or write it again",
+                                m->snap->path, m->entries, person);
+    if (len > 0 && len < STORE_SEAL_OVERHEAD)
+        return huella_error_set(err, HUELLA_E_INPUT,
+                                "%s: entry %" PRIu64 " has a form of %" PRIu32
+                                " bytes; remove it or write it again",
+                                m->snap->path, m->entries, len);
+    m->last = person;
+    store_snapshot_mac_entry(m->snap, head, form, len);
+    m->entries++;
+    m->bytes += SNAP_ENTRY_HEAD + len;
+    huella_status st = HUELLA_OK;
+    sqlite3_stmt *q = m->persons;
+    while (st == HUELLA_OK && m->prc == SQLITE_ROW && sqlite3_column_int64(q, 0) < person) {
+        int64_t p = sqlite3_column_int64(q, 0);
+        st = check_key(sqlite3_column_blob(q, 1), sqlite3_column_bytes(q, 1), p, err);
+        if (st == HUELLA_OK)
+            st = pending_add(m->pending, p, sqlite3_column_blob(q, 1), err);
+        m->prc = sqlite3_step(q);
+    }
+    if (st != HUELLA_OK || m->prc != SQLITE_ROW || sqlite3_column_int64(q, 0) != person)
+        return st; /* not in the store any more: skipped */
+    const void *wk = sqlite3_column_blob(q, 1);
+    st = check_key(wk, sqlite3_column_bytes(q, 1), person, err);
+    if (st == HUELLA_OK && len > 0 && !sorted_has(m->changed, m->n_changed, person)) {
+        batch *b = m->L->cur;
+        item *it = NULL;
+        st = batch_item(b, person, wk, ITEM_FORM, &it, err);
+        if (st == HUELLA_OK) {
+            it->off = (size_t)(form - b->buf);
+            it->len = len;
+            m->L->from_snapshot++;
+        }
+    } else if (st == HUELLA_OK) {
+        st = pending_add(m->pending, person, wk, err);
+    }
+    m->prc = sqlite3_step(q);
+    return st;
+}
+
+/* Read the snapshot block by block into the batches themselves: the
+ * workers decrypt the forms where they were read, and the few bytes of an
+ * entry cut by a block's end are copied in front of the next block. */
+static huella_status read_snapshot_blocks(merge *m, huella_error *err)
+{
+    loader *L = m->L;
+    uint64_t offset = SNAP_HEADER_BYTES;
+    size_t left = 0; /* bytes of a cut entry at the end of L->cur */
+    const uint8_t *left_src = NULL;
+    huella_status st = HUELLA_OK;
+    for (bool eof = false; !eof && st == HUELLA_OK;) {
+        batch *b = NULL;
+        st = take_free(L, &b);
+        size_t pre = (left + SNAP_ALIGN - 1) / SNAP_ALIGN * SNAP_ALIGN;
+        if (st == HUELLA_OK)
+            st = batch_grow(b, SNAP_MAX_ENTRY + SNAP_ENTRY_HEAD + SNAP_ALIGN + SNAP_BLOCK, 0, err);
+        if (st != HUELLA_OK) {
+            if (b != NULL)
+                give_work(L, b);
+            break;
+        }
+        if (left > 0)
+            memcpy(b->buf + pre - left, left_src, left);
+        if (L->cur != NULL)
+            give_work(L, L->cur);
+        L->cur = b;
+        size_t got = 0;
+        st = store_snapshot_read(m->snap, offset, b->buf + pre, SNAP_BLOCK, &got, err);
+        offset += got;
+        eof = got < SNAP_BLOCK;
+        const uint8_t *p = b->buf + pre - left, *end = b->buf + pre + got;
+        while (st == HUELLA_OK && (size_t)(end - p) >= SNAP_ENTRY_HEAD) {
+            uint32_t len = huella_load_u32be(p + 8);
+            if (len > SNAP_MAX_ENTRY)
+                st = huella_error_set(err, HUELLA_E_INPUT,
+                                      "%s: entry %" PRIu64 " claims %" PRIu32
+                                      " bytes; remove it or write it again",
+                                      m->snap->path, m->entries, len);
+            else if ((size_t)(end - p) - SNAP_ENTRY_HEAD < len)
+                break;
+            else
+                st = merge_entry(m, p, p + SNAP_ENTRY_HEAD, err);
+            p += SNAP_ENTRY_HEAD + len;
+        }
+        left = (size_t)(end - p);
+        left_src = p;
+        b->used = (size_t)(end - b->buf);
+        if (st == HUELLA_OK && eof && left > 0)
+            st = huella_error_set(err, HUELLA_E_INPUT,
+                                  "%s: ends inside entry %" PRIu64 "; remove it or write it again",
+                                  m->snap->path, m->entries);
+    }
+    if (L->cur != NULL) {
+        give_work(L, L->cur);
+        L->cur = NULL;
+    }
+    return st;
+}
+
+/* The ids of persons changed since the snapshot, ascending and distinct. */
+static huella_status changed_since(huella_store *s, uint64_t seq, int64_t **ids, size_t *n,
+                                   huella_error *err)
+{
+    *ids = NULL;
+    *n = 0;
+    sqlite3_stmt *q = NULL;
+    if (sqlite3_prepare_v2(s->db,
+                           "SELECT DISTINCT person_id FROM gallery_change WHERE seq > ?1"
+                           " ORDER BY person_id",
+                           -1, &q, NULL) != SQLITE_OK)
+        return store_sql_error(s, err, "reading the gallery change log");
+    sqlite3_bind_int64(q, 1, (int64_t)seq);
+    huella_status st = HUELLA_OK;
+    size_t cap = 0;
+    int rc;
+    while (st == HUELLA_OK && (rc = sqlite3_step(q)) == SQLITE_ROW) {
+        if (*n == cap) {
+            cap = cap ? 2 * cap : 256;
+            int64_t *nv = realloc(*ids, cap * sizeof(*nv));
+            if (nv == NULL) {
+                st = huella_error_set(err, HUELLA_E_NOMEM, "gallery load: out of memory");
+                break;
+            }
+            *ids = nv;
+        }
+        (*ids)[(*n)++] = sqlite3_column_int64(q, 0);
+    }
+    if (st == HUELLA_OK && rc != SQLITE_DONE)
+        st = store_sql_error(s, err, "reading the gallery change log");
+    sqlite3_finalize(q);
+    return st;
+}
+
+/* The persons the snapshot did not give, from the database: their
+ * current form, else their templates. */
+static huella_status read_pending(loader *L, const pending_list *l, uint64_t format,
+                                  huella_error *err)
+{
+    huella_store *s = L->s;
+    sqlite3_stmt *qf = NULL, *qs = NULL;
+    if (sqlite3_prepare_v2(s->db,
+                           "SELECT form FROM gallery_form WHERE person_id = ?1 AND format = ?2", -1,
+                           &qf, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(s->db, SAMPLES_SQL, -1, &qs, NULL) != SQLITE_OK) {
+        huella_status st = store_sql_error(s, err, "reading persons changed since the snapshot");
+        sqlite3_finalize(qf);
+        return st;
+    }
+    huella_status st = take_free(L, &L->cur);
+    for (size_t i = 0; i < l->n && st == HUELLA_OK; i++) {
+        const pending *p = &l->v[i];
+        sqlite3_reset(qf);
+        sqlite3_bind_int64(qf, 1, p->person);
+        sqlite3_bind_int64(qf, 2, (int64_t)format);
+        int rc = sqlite3_step(qf);
+        if (rc == SQLITE_ROW)
+            st = queue_form(L, p->person, p->wrapped_key, sqlite3_column_blob(qf, 0),
+                            (size_t)sqlite3_column_bytes(qf, 0), err);
+        else if (rc == SQLITE_DONE)
+            st = queue_templates(L, qs, p->person, p->wrapped_key, err);
+        else
+            st = store_sql_error(s, err, "reading persons changed since the snapshot");
+    }
+    sqlite3_finalize(qf);
+    sqlite3_finalize(qs);
+    return st;
+}
+
+static huella_status read_snapshot(loader *L, store_snapshot *snap, uint64_t format,
+                                   huella_error *err)
+{
+    huella_store *s = L->s;
+    pending_list pend = {0};
+    merge m = {.L = L, .snap = snap, .pending = &pend};
+    int64_t *changed = NULL;
+    huella_status st = changed_since(s, snap->seq, &changed, &m.n_changed, err);
+    m.changed = changed;
+    if (st == HUELLA_OK &&
+        sqlite3_prepare_v2(s->db, "SELECT id, wrapped_key FROM person ORDER BY id", -1, &m.persons,
+                           NULL) != SQLITE_OK)
+        st = store_sql_error(s, err, "reading persons");
+    if (st == HUELLA_OK) {
+        m.prc = sqlite3_step(m.persons);
+        /* The batch the copying path filled so far is handed on first. */
+        if (L->cur != NULL) {
+            give_work(L, L->cur);
+            L->cur = NULL;
+        }
+        st = read_snapshot_blocks(&m, err);
+    }
+    if (st == HUELLA_OK)
+        st = store_snapshot_verify(snap, m.entries, m.bytes, err);
+    /* Persons after the snapshot's last. */
+    while (st == HUELLA_OK && m.prc == SQLITE_ROW) {
+        int64_t p = sqlite3_column_int64(m.persons, 0);
+        st = check_key(sqlite3_column_blob(m.persons, 1), sqlite3_column_bytes(m.persons, 1), p,
+                       err);
+        if (st == HUELLA_OK)
+            st = pending_add(&pend, p, sqlite3_column_blob(m.persons, 1), err);
+        m.prc = sqlite3_step(m.persons);
+    }
+    if (st == HUELLA_OK && m.prc != SQLITE_DONE)
+        st = store_sql_error(s, err, "reading persons");
+    sqlite3_finalize(m.persons);
+    if (st == HUELLA_OK)
+        st = read_pending(L, &pend, format, err);
+    free(pend.v);
+    free(changed);
     return st;
 }
 
@@ -397,10 +741,20 @@ huella_status huella_gallery_load_store(huella_store *s, huella_gallery *g, unsi
         st = store_exec(s, "BEGIN", err);
     if (st == HUELLA_OK)
         st = reserve_persons(s, g, err);
+    store_snapshot snap;
+    bool use_snapshot = false;
+    char why[128] = "";
     if (st == HUELLA_OK)
-        st = read_forms(&L, format, err);
-    if (st == HUELLA_OK)
-        st = read_stale(&L, format, err);
+        st = store_snapshot_open(s, format, &snap, &use_snapshot, why, sizeof(why), err);
+    if (st == HUELLA_OK && use_snapshot) {
+        st = read_snapshot(&L, &snap, format, err);
+        store_snapshot_close(&snap);
+    } else {
+        if (st == HUELLA_OK)
+            st = read_forms(&L, format, err);
+        if (st == HUELLA_OK)
+            st = read_stale(&L, format, err);
+    }
     if (own_tx)
         sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
     if (st == HUELLA_OK)
@@ -417,8 +771,11 @@ huella_status huella_gallery_load_store(huella_store *s, huella_gallery *g, unsi
         if (err != NULL)
             *err = L.err;
     }
-    for (size_t i = 0; i < L.n_batches; i++)
-        free(batches[i].buf); /* ciphertext only */
+    for (size_t i = 0; i < L.n_batches; i++) { /* ciphertext only */
+        if (batches[i].buf != NULL)
+            huella_pages_free(batches[i].buf, batches[i].cap);
+        free(batches[i].items);
+    }
     pthread_mutex_destroy(&L.mu);
     pthread_cond_destroy(&L.has_work);
     pthread_cond_destroy(&L.has_free);
@@ -433,6 +790,8 @@ huella_status huella_gallery_load_store(huella_store *s, huella_gallery *g, unsi
         stats->persons = huella_gallery_count(g);
         stats->persons_from_forms = L.from_forms;
         stats->persons_rebuilt = L.rebuilt;
+        stats->persons_from_snapshot = L.from_snapshot;
+        snprintf(stats->snapshot, sizeof(stats->snapshot), "%s", use_snapshot ? "used" : why);
         stats->seconds = (double)(huella_now_ns() - t0) / 1e9;
         stats->threads = started;
     }

@@ -21,6 +21,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include "gallery_form.h"
+#include "gallery_snapshot.h"
 #include "store_internal.h"
 
 #include <inttypes.h>
@@ -649,6 +650,8 @@ huella_status huella_store_person_erase(huella_store *s, int64_t person_id, cons
     if (st == HUELLA_OK)
         st = exec_bind(s, "INSERT INTO erasure(person_id, at, who, reason) VALUES (?1, ?2, ?3, ?4)",
                        person_id, now, who, reason, err);
+    if (st == HUELLA_OK)
+        st = store_snapshot_discard(s, err);
     if (st != HUELLA_OK) {
         huella_store_rollback(s);
         return st;

@@ -90,6 +90,31 @@ const char *const store_migrations[] = {
     " DELETE FROM gallery_form WHERE person_id = OLD.person_id; END;"
     "CREATE TRIGGER gallery_form_sample_update AFTER UPDATE ON sample BEGIN"
     " DELETE FROM gallery_form WHERE person_id IN (OLD.person_id, NEW.person_id); END;",
+
+    /* 6: the gallery snapshot (src/store/gallery_snapshot.c): a copy of
+     * the sealed forms in a file of its own, read in long sequential runs
+     * at load.  gallery_change logs every person whose form or existence
+     * changed (triggers, whatever the code path), so that a load takes
+     * from the snapshot only the persons unchanged since it was written;
+     * gallery_snapshot names the one current snapshot, and `discards`
+     * counts erasures, which remove the file: a snapshot written across
+     * an erasure is not installed. */
+    "CREATE TABLE gallery_change(seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " person_id INTEGER NOT NULL);"
+    "CREATE TABLE gallery_snapshot(id INTEGER PRIMARY KEY CHECK (id = 1), snap_id BLOB,"
+    " seq INTEGER NOT NULL DEFAULT 0, discards INTEGER NOT NULL DEFAULT 0);"
+    "INSERT INTO gallery_snapshot(id) VALUES (1);"
+    "CREATE TRIGGER gallery_change_form_insert AFTER INSERT ON gallery_form BEGIN"
+    " INSERT INTO gallery_change(person_id) VALUES (NEW.person_id); END;"
+    "CREATE TRIGGER gallery_change_form_update AFTER UPDATE ON gallery_form BEGIN"
+    " INSERT INTO gallery_change(person_id) VALUES (OLD.person_id);"
+    " INSERT INTO gallery_change(person_id) VALUES (NEW.person_id); END;"
+    "CREATE TRIGGER gallery_change_form_delete AFTER DELETE ON gallery_form BEGIN"
+    " INSERT INTO gallery_change(person_id) VALUES (OLD.person_id); END;"
+    "CREATE TRIGGER gallery_change_person_insert AFTER INSERT ON person BEGIN"
+    " INSERT INTO gallery_change(person_id) VALUES (NEW.id); END;"
+    "CREATE TRIGGER gallery_change_person_delete AFTER DELETE ON person BEGIN"
+    " INSERT INTO gallery_change(person_id) VALUES (OLD.id); END;",
 };
 
 const int store_n_migrations = (int)(sizeof(store_migrations) / sizeof(store_migrations[0]));

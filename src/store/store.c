@@ -181,7 +181,7 @@ void huella_store_rollback(huella_store *s)
 
 /* ---- paths ---- */
 
-static huella_status join_path(const char *dir, const char *name, char **out, huella_error *err)
+huella_status store_path(const char *dir, const char *name, char **out, huella_error *err)
 {
     size_t n = strlen(dir) + strlen(name) + 2;
     *out = malloc(n);
@@ -275,7 +275,7 @@ static huella_status write_master_key(const char *path, uint8_t *out, huella_err
 static huella_status open_db(const char *dir, bool create, sqlite3 **db, huella_error *err)
 {
     char *path;
-    huella_status st = join_path(dir, STORE_DB_NAME, &path, err);
+    huella_status st = store_path(dir, STORE_DB_NAME, &path, err);
     if (st != HUELLA_OK)
         return st;
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
@@ -369,7 +369,7 @@ static huella_status read_config(huella_store *s, huella_error *err)
     return HUELLA_OK;
 }
 
-static huella_status sync_dir(const char *dir, huella_error *err)
+huella_status store_sync_dir(const char *dir, huella_error *err)
 {
     int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0 || fsync(fd) != 0) {
@@ -417,9 +417,9 @@ static huella_status verify_key(huella_store *s, const char *dir, huella_error *
         snprintf(stored, sizeof(stored), "%s", (const char *)sqlite3_column_text(q, 0));
     sqlite3_finalize(q);
     char *new_path = NULL, *key_path = NULL;
-    huella_status st = join_path(dir, STORE_NEW_KEY_NAME, &new_path, err);
+    huella_status st = store_path(dir, STORE_NEW_KEY_NAME, &new_path, err);
     if (st == HUELLA_OK)
-        st = join_path(dir, STORE_KEY_NAME, &key_path, err);
+        st = store_path(dir, STORE_KEY_NAME, &key_path, err);
     char mine[2 * STORE_KEY_BYTES + 1];
     store_key_check(s->master, mine);
     if (st != HUELLA_OK) {
@@ -439,7 +439,7 @@ static huella_status verify_key(huella_store *s, const char *dir, huella_error *
                 st = huella_error_set(err, HUELLA_E_IO, "%s: cannot finish a key rotation: %s",
                                       new_path, strerror(errno));
             else
-                st = sync_dir(dir, err);
+                st = store_sync_dir(dir, err);
             if (st == HUELLA_OK)
                 memcpy(s->master, fresh, STORE_KEY_BYTES);
         } else {
@@ -465,7 +465,7 @@ huella_status huella_store_rekey(const char *dir, huella_error *err)
     if (fresh == NULL)
         st = huella_error_set(err, HUELLA_E_NOMEM, "store: cannot allocate key memory");
     if (st == HUELLA_OK)
-        st = join_path(dir, STORE_NEW_KEY_NAME, &new_path, err);
+        st = store_path(dir, STORE_NEW_KEY_NAME, &new_path, err);
     if (st == HUELLA_OK)
         st = write_master_key(new_path, fresh, err);
     bool wrote = st == HUELLA_OK;
@@ -508,14 +508,14 @@ huella_status huella_store_rekey(const char *dir, huella_error *err)
         /* Committed: from here the new key is the store's; a crash before
          * the rename is finished by the next open (verify_key). */
         char *key_path = NULL;
-        st = join_path(dir, STORE_KEY_NAME, &key_path, err);
+        st = store_path(dir, STORE_KEY_NAME, &key_path, err);
         if (st == HUELLA_OK && rename(new_path, key_path) != 0)
             st = huella_error_set(err, HUELLA_E_IO,
                                   "%s: the store uses the new key, but it could not be renamed "
                                   "to master.key (%s); the next open finishes it",
                                   new_path, strerror(errno));
         if (st == HUELLA_OK)
-            st = sync_dir(dir, err);
+            st = store_sync_dir(dir, err);
         free(key_path);
         /* The old wrapped keys must not survive in the log. */
         if (st == HUELLA_OK && sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_TRUNCATE,
@@ -540,6 +540,7 @@ void huella_store_close(huella_store *s)
     sqlite3_close(s->db);
     sodium_free(s->master);
     huella_names_free(s->names);
+    free(s->dir);
     free(s);
 }
 
@@ -557,8 +558,13 @@ static huella_status store_open(const char *dir, bool create, huella_store **out
         free(s);
         return huella_error_set(err, HUELLA_E_NOMEM, "store: cannot allocate key memory");
     }
+    s->dir = strdup(dir);
+    if (s->dir == NULL) {
+        huella_store_close(s);
+        return huella_error_set(err, HUELLA_E_NOMEM, "store: out of memory");
+    }
     char *key_path = NULL;
-    st = join_path(dir, STORE_KEY_NAME, &key_path, err);
+    st = store_path(dir, STORE_KEY_NAME, &key_path, err);
     if (st == HUELLA_OK)
         st = read_master_key(key_path, s->master, err);
     free(key_path);
@@ -606,9 +612,9 @@ huella_status huella_store_init(const char *dir, const huella_store_init_options
     }
     chmod(dir, 0700);
     char *key_path = NULL, *db_path = NULL;
-    st = join_path(dir, STORE_KEY_NAME, &key_path, err);
+    st = store_path(dir, STORE_KEY_NAME, &key_path, err);
     if (st == HUELLA_OK)
-        st = join_path(dir, STORE_DB_NAME, &db_path, err);
+        st = store_path(dir, STORE_DB_NAME, &db_path, err);
     if (st == HUELLA_OK) {
         struct stat sb;
         if (stat(key_path, &sb) == 0 || stat(db_path, &sb) == 0)

@@ -47,6 +47,7 @@ struct huella_store {
     int savepoints;      /* depth of store_save nesting, for names */
     sqlite3_stmt *stmts[STMT_COUNT];
     uint64_t form_format; /* store_form_format() once computed, else 0 */
+    char *dir;            /* the store's directory, as opened */
 };
 
 /* sqlite3 failure as a huella error naming what was being done. */
@@ -60,6 +61,11 @@ huella_status store_stmt(huella_store *s, store_stmt_id id, sqlite3_stmt **out, 
 huella_status store_save(huella_store *s, huella_error *err);
 huella_status store_release(huella_store *s, huella_error *err);
 void store_undo(huella_store *s);
+
+/* "DIR/name" (malloc'd). */
+huella_status store_path(const char *dir, const char *name, char **out, huella_error *err);
+/* fsync a directory (after a rename in it). */
+huella_status store_sync_dir(const char *dir, huella_error *err);
 
 /* Current UTC time, "YYYY-MM-DDThh:mm:ssZ". */
 void store_now(char out[32]);
