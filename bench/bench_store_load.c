@@ -42,6 +42,11 @@
  * decrypted, decoded and prepared: the previous path), the baseline of
  * the ratio; --scan adds the bare template scans above.
  *
+ * Then the gallery snapshot (src/store/gallery_snapshot.c): written
+ * (timed) unless the store has one, and the load from it with one thread
+ * per core, whose baseline is the load from the database's forms with as
+ * many threads (a snapshot of a reused store is moved aside for those).
+ *
  * --forms-at-build writes each person's form as it is built
  * (huella_store_gallery_update, as enrolment does), instead of the
  * separate pass; --irises-only builds persons with two irises and no

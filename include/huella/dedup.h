@@ -59,7 +59,11 @@ typedef struct huella_gallery_load_stats {
  * persons without a current one, their sealed templates; `threads` worker
  * threads (0 = the number of online CPUs, at most 64) fed in batches
  * decrypt and add them (a form is copied; templates are decoded and
- * prepared, the slow path, counted in persons_rebuilt).  Gallery person
+ * prepared, the slow path, counted in persons_rebuilt).  The forms come
+ * from DIR/gallery.snap when it is the store's current gallery snapshot
+ * (huella_store_gallery_snapshot; persons changed since it come from the
+ * database): persons_from_snapshot, and `snapshot` says "used" or why
+ * not.  Gallery person
  * ids are the store's person ids, sample ids the store's sample ids.
  * stats may be NULL.
  */

@@ -1414,6 +1414,9 @@ huella_status server_new(const server_config *cfg, server **out, huella_error *e
         "retention_interval_s", (int)cfg->retention_interval_s);
     if (cfg->retention_interval_s > 0)
         json_object_set_new(hello, "retention_policy", json_string(s->retention_path));
+    json_object_set_new(hello, "gallery_snapshot", json_string(gls.snapshot));
+    json_object_set_new(hello, "gallery_persons_from_snapshot",
+                        json_integer((json_int_t)gls.persons_from_snapshot));
     log_json(hello);
     *out = s;
     return HUELLA_OK;

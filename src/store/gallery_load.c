@@ -2,10 +2,15 @@
  * gallery_load.c - fill a gallery from the store (huella_gallery_load_store).
  *
  * Contract: the calling thread reads, in one read transaction (one
- * consistent snapshot), first every current gallery form in rowid
+ * consistent view), first every current gallery form in rowid
  * (person) order, with its person's wrapped key, then, for the persons
  * whose form is missing or stale (gallery_form.c), their sealed template
- * containers.  It only copies ciphertext into batches; full batches go
+ * containers.  When the store's current gallery snapshot exists
+ * (gallery_snapshot.c), the forms come from it instead: read in blocks
+ * into the batches themselves, merged with the store's persons and their
+ * keys, and every person it cannot give (changed since, not in it, no
+ * form in it) read from the database afterwards; its MAC is checked
+ * before the load returns.  It only copies ciphertext into batches; full batches go
  * through a bounded queue to worker threads that unwrap the person's key,
  * decrypt (one blob per person with a form, into a buffer each worker
  * reuses) and add to the gallery: a person's fingers are laid out in the
