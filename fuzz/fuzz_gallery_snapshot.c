@@ -29,13 +29,31 @@ static uint8_t header[4096];
 static uint8_t entries[4096];
 static size_t n_entries_bytes;
 
+static char dir[] = "/tmp/huella-fuzz-snapshot-XXXXXX";
+static char sub[300];
+
+/* The store is made per process: leave nothing behind in /tmp. */
+static void cleanup(void)
+{
+    static const char *const names[] = {"gallery.snap",  "gallery.snap.tmp", "huella.db",
+                                        "huella.db-wal", "huella.db-shm",    "master.key"};
+    huella_store_close(store);
+    store = NULL;
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        char p[400];
+        snprintf(p, sizeof(p), "%s/%s", sub, names[i]);
+        unlink(p);
+    }
+    rmdir(sub);
+    rmdir(dir);
+}
+
 static int setup(void)
 {
-    char dir[] = "/tmp/huella-fuzz-snapshot-XXXXXX";
     if (mkdtemp(dir) == NULL)
         return -1;
-    char sub[300];
     snprintf(sub, sizeof(sub), "%s/store", dir);
+    atexit(cleanup);
     huella_error err;
     if (huella_store_init(sub, NULL, &err) != HUELLA_OK ||
         huella_store_open(sub, &store, &err) != HUELLA_OK)
