@@ -570,6 +570,7 @@ static void test_snapshot_loads_like_database(void **state)
     snprintf(sql, sizeof(sql), "DELETE FROM gallery_form WHERE person_id = %lld",
              (long long)f.person[1]);
     raw_exec(f.dir, sql);
+    assert_int_equal(check_problems(f.s, "\"gallery_snapshot\": \"current\""), 0);
     huella_gallery *g3 = load(f.s, 2, &l1);
     assert_string_equal(l1.snapshot, "used");
     assert_int_equal(l1.persons, PERSONS + 1);
@@ -660,6 +661,8 @@ static void test_snapshot_tamper_and_erasure(void **state)
         if (strstr(err.message, cases[c].want) == NULL)
             fail_msg("case %zu: '%s' does not say '%s'", c, err.message, cases[c].want);
         huella_gallery_free(g);
+        /* huella db check reads the file too */
+        assert_true(check_problems(f.s, "gallery snapshot") >= 1);
     }
     /* A header that is not a snapshot's is ignored, not trusted. */
     edit_snapshot(&f, 0, (const uint8_t *)"garbage!", 8);

@@ -12,6 +12,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include "gallery_form.h"
+#include "gallery_snapshot.h"
 #include "store_internal.h"
 
 #include "huella/face.h"
@@ -212,6 +213,101 @@ static void check_refs(checker *c)
     }
 }
 
+/* The gallery snapshot, when the database names one: it authenticates
+ * and every entry of a person unchanged since is the database's form
+ * byte for byte (a snapshot that is missing, stale or of another key is
+ * only ignored by loads: reported, not a problem). */
+typedef struct snap_checker {
+    checker *c;
+    sqlite3_stmt *form;
+    const int64_t *changed;
+    size_t n_changed;
+    uint64_t format;
+} snap_checker;
+
+static bool in_sorted(const int64_t *v, size_t n, int64_t x)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (v[mid] < x)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < n && v[lo] == x;
+}
+
+static huella_status check_snapshot_entry(void *ctx, int64_t person, const uint8_t *form,
+                                          uint32_t len, huella_error *err)
+{
+    (void)err;
+    snap_checker *k = ctx;
+    if (in_sorted(k->changed, k->n_changed, person))
+        return HUELLA_OK;
+    sqlite3_reset(k->form);
+    sqlite3_bind_int64(k->form, 1, person);
+    int rc = sqlite3_step(k->form);
+    bool has = rc == SQLITE_ROW && (uint64_t)sqlite3_column_int64(k->form, 0) == k->format &&
+               sqlite3_column_bytes(k->form, 1) <= (int)SNAP_MAX_ENTRY;
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        problem(k->c, "gallery snapshot: person %" PRId64 ": %s", person,
+                sqlite3_errmsg(k->c->s->db));
+    else if (len > 0 && (!has || (uint32_t)sqlite3_column_bytes(k->form, 1) != len ||
+                         memcmp(sqlite3_column_blob(k->form, 1), form, len) != 0))
+        problem(k->c,
+                "gallery snapshot: the entry of person %" PRId64
+                " is not the database's gallery form",
+                person);
+    else if (len == 0 && has)
+        problem(k->c,
+                "gallery snapshot: person %" PRId64
+                " has a current gallery form the snapshot does not",
+                person);
+    return HUELLA_OK;
+}
+
+static void check_snapshot(checker *c, const char **state, json_int_t *entries)
+{
+    *state = "none";
+    store_snapshot snap;
+    bool usable = false;
+    char why[128] = "";
+    huella_error e;
+    uint64_t format = store_form_format(c->s);
+    if (store_snapshot_open(c->s, format, &snap, &usable, why, sizeof(why), &e) != HUELLA_OK) {
+        problem(c, "gallery snapshot: %s", e.message);
+        return;
+    }
+    if (!usable) {
+        *state = strstr(why, "none written") != NULL ? "none" : "not used by loads";
+        return;
+    }
+    *state = "current";
+    snap_checker k = {c, NULL, NULL, 0, format};
+    int64_t *changed = NULL;
+    size_t n_changed = 0;
+    huella_status st = store_list_ids(c->s,
+                                      "SELECT DISTINCT person_id FROM gallery_change WHERE"
+                                      " seq > (SELECT seq FROM gallery_snapshot WHERE id = 1)"
+                                      " ORDER BY person_id",
+                                      0, &changed, &n_changed, &e);
+    k.changed = changed;
+    k.n_changed = n_changed;
+    if (st == HUELLA_OK &&
+        sqlite3_prepare_v2(c->s->db, "SELECT format, form FROM gallery_form WHERE person_id = ?1",
+                           -1, &k.form, NULL) != SQLITE_OK)
+        st = huella_error_set(&e, HUELLA_E_IO, "%s", sqlite3_errmsg(c->s->db));
+    if (st == HUELLA_OK)
+        st = store_snapshot_each(&snap, check_snapshot_entry, &k, &e);
+    if (st != HUELLA_OK)
+        problem(c, "gallery snapshot: %s", e.message);
+    *entries = (json_int_t)snap.seen_entries;
+    sqlite3_finalize(k.form);
+    free(changed);
+    store_snapshot_close(&snap);
+}
+
 /* Every current gallery form authenticates and is exactly what the
  * person's samples give today (forms of another format are stale, not a
  * problem: counted). */
@@ -285,6 +381,16 @@ huella_status huella_store_check(huella_store *s, char **report, size_t *n_probl
     check_refs(&c);
     json_int_t n_form = 0, n_stale = 0;
     check_forms(&c, &n_form, &n_stale);
+    const char *snap_state = "none";
+    json_int_t n_snap = 0;
+    check_snapshot(&c, &snap_state, &n_snap);
+    json_int_t n_changes = 0;
+    sqlite3_stmt *qc = NULL;
+    if (sqlite3_prepare_v2(s->db, "SELECT count(*) FROM gallery_change", -1, &qc, NULL) ==
+            SQLITE_OK &&
+        sqlite3_step(qc) == SQLITE_ROW)
+        n_changes = sqlite3_column_int64(qc, 0);
+    sqlite3_finalize(qc);
     if (own_tx)
         sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
     store_wipe_free(c.buf, c.cap);
@@ -298,6 +404,9 @@ huella_status huella_store_check(huella_store *s, char **report, size_t *n_probl
     json_object_set_new(counts, "samples", json_integer(n_smp));
     json_object_set_new(counts, "gallery_forms", json_integer(n_form));
     json_object_set_new(counts, "gallery_forms_stale", json_integer(n_stale));
+    json_object_set_new(counts, "gallery_snapshot_entries", json_integer(n_snap));
+    json_object_set_new(counts, "gallery_changes_logged", json_integer(n_changes));
+    json_object_set_new(o, "gallery_snapshot", json_string(snap_state));
     json_object_set_new(o, "counts", counts);
     json_object_set_new(o, "problems", c.problems);
     *report = json_dumps(o, JSON_INDENT(2));

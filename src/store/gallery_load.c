@@ -456,31 +456,16 @@ typedef struct merge {
     const int64_t *changed;
     size_t n_changed;
     pending_list *pending;
-    uint64_t entries, bytes;
-    int64_t last;
 } merge;
 
 static huella_status merge_entry(merge *m, const uint8_t *head, const uint8_t *form,
                                  huella_error *err)
 {
-    int64_t person =
-        (int64_t)(((uint64_t)huella_load_u32be(head) << 32) | huella_load_u32be(head + 4));
-    uint32_t len = huella_load_u32be(head + 8);
-    if (person <= m->last)
-        return huella_error_set(err, HUELLA_E_INPUT,
-                                "%s: entry %" PRIu64 " (person %" PRId64
-                                ") is out of order; remove it or write it again",
-                                m->snap->path, m->entries, person);
-    if (len > 0 && len < STORE_SEAL_OVERHEAD)
-        return huella_error_set(err, HUELLA_E_INPUT,
-                                "%s: entry %" PRIu64 " has a form of %" PRIu32
-                                " bytes; remove it or write it again",
-                                m->snap->path, m->entries, len);
-    m->last = person;
-    store_snapshot_mac_entry(m->snap, head, form, len);
-    m->entries++;
-    m->bytes += SNAP_ENTRY_HEAD + len;
-    huella_status st = HUELLA_OK;
+    int64_t person;
+    uint32_t len;
+    huella_status st = store_snapshot_take(m->snap, head, form, &person, &len, err);
+    if (st != HUELLA_OK)
+        return st;
     sqlite3_stmt *q = m->persons;
     while (st == HUELLA_OK && m->prc == SQLITE_ROW && sqlite3_column_int64(q, 0) < person) {
         int64_t p = sqlite3_column_int64(q, 0);
@@ -541,16 +526,11 @@ static huella_status read_snapshot_blocks(merge *m, huella_error *err)
         eof = got < SNAP_BLOCK;
         const uint8_t *p = b->buf + pre - left, *end = b->buf + pre + got;
         while (st == HUELLA_OK && (size_t)(end - p) >= SNAP_ENTRY_HEAD) {
-            uint32_t len = huella_load_u32be(p + 8);
-            if (len > SNAP_MAX_ENTRY)
-                st = huella_error_set(err, HUELLA_E_INPUT,
-                                      "%s: entry %" PRIu64 " claims %" PRIu32
-                                      " bytes; remove it or write it again",
-                                      m->snap->path, m->entries, len);
-            else if ((size_t)(end - p) - SNAP_ENTRY_HEAD < len)
+            uint32_t len;
+            st = store_snapshot_entry_len(m->snap, p, &len, err);
+            if (st != HUELLA_OK || (size_t)(end - p) - SNAP_ENTRY_HEAD < len)
                 break;
-            else
-                st = merge_entry(m, p, p + SNAP_ENTRY_HEAD, err);
+            st = merge_entry(m, p, p + SNAP_ENTRY_HEAD, err);
             p += SNAP_ENTRY_HEAD + len;
         }
         left = (size_t)(end - p);
@@ -559,7 +539,7 @@ static huella_status read_snapshot_blocks(merge *m, huella_error *err)
         if (st == HUELLA_OK && eof && left > 0)
             st = huella_error_set(err, HUELLA_E_INPUT,
                                   "%s: ends inside entry %" PRIu64 "; remove it or write it again",
-                                  m->snap->path, m->entries);
+                                  m->snap->path, m->snap->seen_entries);
     }
     if (L->cur != NULL) {
         give_work(L, L->cur);
@@ -660,7 +640,7 @@ static huella_status read_snapshot(loader *L, store_snapshot *snap, uint64_t for
         st = read_snapshot_blocks(&m, err);
     }
     if (st == HUELLA_OK)
-        st = store_snapshot_verify(snap, m.entries, m.bytes, err);
+        st = store_snapshot_verify(snap, err);
     /* Persons after the snapshot's last. */
     while (st == HUELLA_OK && m.prc == SQLITE_ROW) {
         int64_t p = sqlite3_column_int64(m.persons, 0);

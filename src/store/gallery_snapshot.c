@@ -83,13 +83,43 @@ static void mac_start(const uint8_t *master, crypto_generichash_state *st)
     sodium_memzero(mac_key, sizeof(mac_key));
 }
 
-void store_snapshot_mac_entry(store_snapshot *snap, const uint8_t head[SNAP_ENTRY_HEAD],
-                              const uint8_t *sealed, uint32_t len)
+huella_status store_snapshot_entry_len(store_snapshot *snap, const uint8_t head[SNAP_ENTRY_HEAD],
+                                       uint32_t *len, huella_error *err)
 {
+    *len = huella_load_u32be(head + 8);
+    if (*len > SNAP_MAX_ENTRY)
+        return huella_error_set(err, HUELLA_E_INPUT,
+                                "%s: entry %" PRIu64 " claims %" PRIu32
+                                " bytes; remove it or write it again",
+                                snap->path, snap->seen_entries, *len);
+    return HUELLA_OK;
+}
+
+huella_status store_snapshot_take(store_snapshot *snap, const uint8_t head[SNAP_ENTRY_HEAD],
+                                  const uint8_t *form, int64_t *person, uint32_t *len,
+                                  huella_error *err)
+{
+    huella_status st = store_snapshot_entry_len(snap, head, len, err);
+    if (st != HUELLA_OK)
+        return st;
+    *person = (int64_t)get_u64(head);
+    if (*person <= snap->last_person)
+        return huella_error_set(err, HUELLA_E_INPUT,
+                                "%s: entry %" PRIu64 " (person %" PRId64
+                                ") is out of order; remove it or write it again",
+                                snap->path, snap->seen_entries, *person);
+    if (*len > 0 && *len < STORE_SEAL_OVERHEAD)
+        return huella_error_set(err, HUELLA_E_INPUT,
+                                "%s: entry %" PRIu64 " has a form of %" PRIu32
+                                " bytes; remove it or write it again",
+                                snap->path, snap->seen_entries, *len);
+    snap->last_person = *person;
     crypto_generichash_update(&snap->mac_state, head, SNAP_ENTRY_HEAD);
-    if (len >= STORE_TAG_BYTES)
-        crypto_generichash_update(&snap->mac_state, sealed + len - STORE_TAG_BYTES,
-                                  STORE_TAG_BYTES);
+    if (*len >= STORE_TAG_BYTES)
+        crypto_generichash_update(&snap->mac_state, form + *len - STORE_TAG_BYTES, STORE_TAG_BYTES);
+    snap->seen_entries++;
+    snap->seen_bytes += SNAP_ENTRY_HEAD + *len;
+    return HUELLA_OK;
 }
 
 /* The row naming the current snapshot (id NULL: none). */
@@ -226,18 +256,17 @@ huella_status store_snapshot_read(store_snapshot *snap, uint64_t offset, uint8_t
     return HUELLA_OK;
 }
 
-huella_status store_snapshot_verify(store_snapshot *snap, uint64_t entries, uint64_t data_bytes,
-                                    huella_error *err)
+huella_status store_snapshot_verify(store_snapshot *snap, huella_error *err)
 {
     uint8_t mac[SNAP_MAC_BYTES];
     crypto_generichash_update(&snap->mac_state, snap->header, SNAP_MAC_OFFSET);
     crypto_generichash_final(&snap->mac_state, mac, sizeof(mac));
-    if (entries != snap->entries || data_bytes != snap->data_bytes)
-        return huella_error_set(err, HUELLA_E_INPUT,
-                                "%s: holds %" PRIu64 " entries in %" PRIu64
-                                " bytes, its header says %" PRIu64 " in %" PRIu64
-                                "; remove it or write it again (huella db gallery-snapshot)",
-                                snap->path, entries, data_bytes, snap->entries, snap->data_bytes);
+    if (snap->seen_entries != snap->entries || snap->seen_bytes != snap->data_bytes)
+        return huella_error_set(
+            err, HUELLA_E_INPUT,
+            "%s: holds %" PRIu64 " entries in %" PRIu64 " bytes, its header says %" PRIu64
+            " in %" PRIu64 "; remove it or write it again (huella db gallery-snapshot)",
+            snap->path, snap->seen_entries, snap->seen_bytes, snap->entries, snap->data_bytes);
     if (sodium_memcmp(mac, snap->mac, sizeof(mac)) != 0)
         return huella_error_set(err, HUELLA_E_INPUT,
                                 "%s: does not authenticate (entries removed, reordered or "
@@ -245,6 +274,49 @@ huella_status store_snapshot_verify(store_snapshot *snap, uint64_t entries, uint
                                 "gallery-snapshot)",
                                 snap->path);
     return HUELLA_OK;
+}
+
+huella_status store_snapshot_each(store_snapshot *snap, store_snapshot_cb cb, void *ctx,
+                                  huella_error *err)
+{
+    size_t cap = SNAP_MAX_ENTRY + SNAP_ENTRY_HEAD + SNAP_ALIGN + SNAP_BLOCK;
+    uint8_t *buf = aligned_alloc(SNAP_ALIGN, cap);
+    if (buf == NULL)
+        return huella_error_set(err, HUELLA_E_NOMEM, "gallery snapshot: out of memory");
+    uint64_t offset = SNAP_HEADER_BYTES;
+    size_t left = 0; /* bytes of a cut entry, moved in front of the next block */
+    huella_status st = HUELLA_OK;
+    for (bool eof = false; !eof && st == HUELLA_OK;) {
+        size_t pre = (left + SNAP_ALIGN - 1) / SNAP_ALIGN * SNAP_ALIGN, got = 0;
+        st = store_snapshot_read(snap, offset, buf + pre, SNAP_BLOCK, &got, err);
+        offset += got;
+        eof = got < SNAP_BLOCK;
+        const uint8_t *p = buf + pre - left, *end = buf + pre + got;
+        while (st == HUELLA_OK && (size_t)(end - p) >= SNAP_ENTRY_HEAD) {
+            uint32_t len;
+            int64_t person;
+            st = store_snapshot_entry_len(snap, p, &len, err);
+            if (st != HUELLA_OK || (size_t)(end - p) - SNAP_ENTRY_HEAD < len)
+                break;
+            st = store_snapshot_take(snap, p, p + SNAP_ENTRY_HEAD, &person, &len, err);
+            if (st == HUELLA_OK)
+                st = cb(ctx, person, p + SNAP_ENTRY_HEAD, len, err);
+            p += SNAP_ENTRY_HEAD + len;
+        }
+        left = (size_t)(end - p);
+        if (st == HUELLA_OK && eof && left > 0)
+            st = huella_error_set(err, HUELLA_E_INPUT,
+                                  "%s: ends inside entry %" PRIu64 "; remove it or write it again",
+                                  snap->path, snap->seen_entries);
+        if (st == HUELLA_OK && !eof) {
+            size_t next_pre = (left + SNAP_ALIGN - 1) / SNAP_ALIGN * SNAP_ALIGN;
+            memmove(buf + next_pre - left, p, left);
+        }
+    }
+    free(buf);
+    if (st == HUELLA_OK)
+        st = store_snapshot_verify(snap, err);
+    return st;
 }
 
 huella_status store_snapshot_discard(huella_store *s, huella_error *err)

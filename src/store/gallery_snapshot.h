@@ -28,7 +28,9 @@ typedef struct store_snapshot {
     char *path;
     uint64_t format, seq, entries, data_bytes;
     uint8_t id[16], mac[32];
-    uint8_t header[80]; /* the fields the MAC ends with */
+    uint8_t header[80];                /* the fields the MAC ends with */
+    uint64_t seen_entries, seen_bytes; /* taken so far */
+    int64_t last_person;
     crypto_generichash_state mac_state;
 } store_snapshot;
 
@@ -46,12 +48,22 @@ huella_status store_snapshot_open(huella_store *s, uint64_t format, store_snapsh
  * at the end of the file. */
 huella_status store_snapshot_read(store_snapshot *snap, uint64_t offset, uint8_t *buf, size_t len,
                                   size_t *got, huella_error *err);
-/* Feed one entry to the whole-file MAC (every entry, in file order). */
-void store_snapshot_mac_entry(store_snapshot *snap, const uint8_t head[SNAP_ENTRY_HEAD],
-                              const uint8_t *sealed, uint32_t len);
+/* The length of the entry whose head is at `head` (refused beyond
+ * SNAP_MAX_ENTRY: the file is damaged). */
+huella_status store_snapshot_entry_len(store_snapshot *snap, const uint8_t head[SNAP_ENTRY_HEAD],
+                                       uint32_t *len, huella_error *err);
+/* Take a whole entry (head, then its len bytes at form): checks its order
+ * and length, feeds the whole-file MAC, counts it. */
+huella_status store_snapshot_take(store_snapshot *snap, const uint8_t head[SNAP_ENTRY_HEAD],
+                                  const uint8_t *form, int64_t *person, uint32_t *len,
+                                  huella_error *err);
 /* After the last entry: the counts and the MAC agree with the header. */
-huella_status store_snapshot_verify(store_snapshot *snap, uint64_t entries, uint64_t data_bytes,
-                                    huella_error *err);
+huella_status store_snapshot_verify(store_snapshot *snap, huella_error *err);
+/* Every entry in order, then the verification (huella db check). */
+typedef huella_status (*store_snapshot_cb)(void *ctx, int64_t person, const uint8_t *form,
+                                           uint32_t len, huella_error *err);
+huella_status store_snapshot_each(store_snapshot *snap, store_snapshot_cb cb, void *ctx,
+                                  huella_error *err);
 void store_snapshot_close(store_snapshot *snap);
 
 /* Erasure: remove the snapshot (it holds sealed forms of the erased) and
