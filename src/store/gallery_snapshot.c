@@ -279,7 +279,9 @@ huella_status store_snapshot_verify(store_snapshot *snap, huella_error *err)
 huella_status store_snapshot_each(store_snapshot *snap, store_snapshot_cb cb, void *ctx,
                                   huella_error *err)
 {
-    size_t cap = SNAP_MAX_ENTRY + SNAP_ENTRY_HEAD + SNAP_ALIGN + SNAP_BLOCK;
+    /* room for a cut entry, aligned, then a block (a multiple of the
+     * alignment, as aligned_alloc wants) */
+    size_t cap = SNAP_MAX_ENTRY + 2 * SNAP_ALIGN + SNAP_BLOCK;
     uint8_t *buf = aligned_alloc(SNAP_ALIGN, cap);
     if (buf == NULL)
         return huella_error_set(err, HUELLA_E_NOMEM, "gallery snapshot: out of memory");
