@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "huella/audit.h"
+#include "huella/dedup.h"
 #include "huella/face.h"
 #include "huella/policy.h"
 #include "huella/store.h"
@@ -1239,6 +1240,72 @@ static void test_retention_timer(void **state)
            "audited as huellad-retention; SIGTERM stops the timer\n");
 }
 
+/* The gallery snapshot timer: with --gallery-snapshot-interval 1 huellad
+ * writes DIR/gallery.snap itself (the store has persons and changes),
+ * `huella db check` finds it current and equal to the database, and the
+ * next start loads from it; SIGTERM stops the timer. */
+static void test_gallery_snapshot_timer(void **state)
+{
+    (void)state;
+    if (!test_have_data())
+        skip();
+    char snap[800];
+    snprintf(snap, sizeof(snap), "%s/gallery.snap", g.dir);
+    unlink(snap);
+    if (g.pid > 0) {
+        kill(g.pid, SIGTERM);
+        waitpid(g.pid, NULL, 0);
+        g.pid = 0;
+    }
+    g.extra[0] = "--gallery-snapshot-interval";
+    g.extra[1] = "1";
+    assert_int_equal(start_huellad(), 0);
+    memset(g.extra, 0, sizeof(g.extra));
+    bool written = false;
+    uint64_t t0 = test_now_ns();
+    while (!written && test_now_ns() - t0 < UINT64_C(20000000000)) {
+        huella_store *s;
+        huella_error err;
+        assert_int_equal(huella_store_open(g.dir, &s, &err), HUELLA_OK);
+        bool due = true;
+        assert_int_equal(huella_store_gallery_snapshot_due(s, &due, NULL, &err), HUELLA_OK);
+        huella_store_close(s);
+        written = !due && access(snap, F_OK) == 0;
+        if (!written) {
+            struct timespec ts = {0, 100000000};
+            nanosleep(&ts, NULL);
+        }
+    }
+    assert_true(written);
+    kill(g.pid, SIGTERM);
+    int ws;
+    assert_int_equal(waitpid(g.pid, &ws, 0), g.pid);
+    g.pid = 0;
+    assert_true(WIFEXITED(ws));
+    assert_int_equal(WEXITSTATUS(ws), 0);
+    const char *check[] = {"db", "check", "--db", g.dir, "--json", NULL};
+    char *out = NULL, *eout = NULL;
+    int rc = test_run_huella(check, NULL, &out, &eout);
+    if (rc != 0 || strstr(out, "\"gallery_snapshot\": \"current\"") == NULL)
+        fail_msg("huella db check after the snapshot timer: exit %d: %s", rc, out);
+    free(out);
+    free(eout);
+    huella_store *s;
+    huella_error err;
+    assert_int_equal(huella_store_open(g.dir, &s, &err), HUELLA_OK);
+    huella_gallery *gal = NULL;
+    assert_int_equal(huella_gallery_new(&gal, &err), HUELLA_OK);
+    huella_gallery_load_stats ls;
+    assert_int_equal(huella_gallery_load_store(s, gal, 2, &ls, &err), HUELLA_OK);
+    assert_string_equal(ls.snapshot, "used");
+    assert_true(ls.persons_from_snapshot > 0);
+    huella_gallery_free(gal);
+    huella_store_close(s);
+    assert_int_equal(start_huellad(), 0);
+    printf("# gallery snapshot timer: written by huellad (%zu persons from it at the next load)\n",
+           ls.persons_from_snapshot);
+}
+
 /* The kit client against the real huellad: `huella submit` enrols; with
  * huellad down the encounter is queued (encrypted outbox); after the
  * restart `--flush` delivers it exactly once, and a resend of the same
@@ -1419,6 +1486,7 @@ int main(void)
         cmocka_unit_test(test_audited),
         cmocka_unit_test(test_sigkill_during_enrolments),
         cmocka_unit_test(test_retention_timer),
+        cmocka_unit_test(test_gallery_snapshot_timer),
         cmocka_unit_test(test_submit_to_huellad),
         cmocka_unit_test(test_sigterm_finishes_in_flight),
     };

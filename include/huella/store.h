@@ -242,6 +242,15 @@ typedef struct huella_gallery_snapshot_stats {
 HUELLA_API huella_status huella_store_gallery_snapshot(huella_store *s,
                                                        huella_gallery_snapshot_stats *stats,
                                                        huella_error *err);
+/* Make the statement running on s in another thread (a gallery snapshot
+ * being written, a load) stop soon with an error: for a service shutting
+ * down.  Safe to call from any thread while s is open. */
+HUELLA_API void huella_store_interrupt(huella_store *s);
+/* Whether a new snapshot would change anything: the store has persons and
+ * no current snapshot file, or persons changed since it (*changes: the
+ * rows of the change log; may be NULL). */
+HUELLA_API huella_status huella_store_gallery_snapshot_due(huella_store *s, bool *due,
+                                                           size_t *changes, huella_error *err);
 
 /*
  * Bulk load for the galleries: calls cb once for every template of the

@@ -5,6 +5,7 @@
  *           [--insecure-http] [--policy FILE] [--audit-key FILE]
  *           [--threads N] [--workers N] [--max-body BYTES] [--timeout SECONDS]
  *           [--retention-interval SECONDS] [--retention-policy FILE]
+ *           [--gallery-snapshot-interval SECONDS]
  *
  * SIGTERM or SIGINT: stop accepting, let requests in flight finish (up to
  * 30 s), commit the audit queue, exit 0.  Exit 1 on a usage error, 2 when
@@ -24,6 +25,7 @@ static const char usage[] =
     "               [--insecure-http] [--policy FILE] [--audit-key FILE]\n"
     "               [--threads N] [--workers N] [--max-body BYTES] [--timeout SECONDS]\n"
     "               [--quiet] [--retention-interval SECONDS] [--retention-policy FILE]\n"
+    "               [--gallery-snapshot-interval SECONDS]\n"
     "\n"
     "Serve the store in DIR over HTTPS (docs/server.md).  Plain HTTP needs\n"
     "--insecure-http and a loopback address.  The policy is --policy FILE,\n"
@@ -39,7 +41,10 @@ static const char usage[] =
     "Every --retention-interval seconds (default 3600; 0: never) a timer thread\n"
     "purges what the retention policy says has expired, each purge recorded in\n"
     "the audit chain first (docs/retention.md); the policy is --retention-policy\n"
-    "FILE, else DIR/retention.json, else the default of the source tree.\n";
+    "FILE, else DIR/retention.json, else the default of the source tree.\n"
+    "Every --gallery-snapshot-interval seconds (default 86400; 0: never) another\n"
+    "timer writes the gallery snapshot again if persons changed since the last\n"
+    "one (huella db gallery-snapshot), so that a restart loads fast.\n";
 
 enum {
     O_DB = 256,
@@ -56,7 +61,8 @@ enum {
     O_QUIET,
     O_RET_INTERVAL,
     O_RET_POLICY,
-    O_WORKERS
+    O_WORKERS,
+    O_SNAP_INTERVAL
 };
 
 int main(int argc, char **argv)
@@ -76,10 +82,12 @@ int main(int argc, char **argv)
         {"quiet", no_argument, NULL, O_QUIET},
         {"retention-interval", required_argument, NULL, O_RET_INTERVAL},
         {"retention-policy", required_argument, NULL, O_RET_POLICY},
+        {"gallery-snapshot-interval", required_argument, NULL, O_SNAP_INTERVAL},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     server_config cfg = {0};
     cfg.retention_interval_s = 3600;
+    cfg.gallery_snapshot_interval_s = 86400;
     int c;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         char *end = NULL;
@@ -150,6 +158,15 @@ int main(int argc, char **argv)
             break;
         case O_RET_POLICY:
             cfg.retention_policy = optarg;
+            break;
+        case O_SNAP_INTERVAL:
+            cfg.gallery_snapshot_interval_s = (unsigned)strtoul(optarg, &end, 10);
+            if (*end != '\0' || optarg[0] == '-' || optarg[0] == '\0' ||
+                cfg.gallery_snapshot_interval_s > 31 * 86400) {
+                fprintf(stderr, "huellad: --gallery-snapshot-interval wants 0..2678400 seconds "
+                                "(0: no timer)\n");
+                return 1;
+            }
             break;
         case 'h':
             fputs(usage, stdout);

@@ -118,9 +118,12 @@ struct server {
     huella_retention_policy retention;
     char retention_path[4200];
     huella_store *retention_store;
+    huella_store *snapshot_store; /* the gallery snapshot timer's */
+    pthread_t snapshot_thread;
+    bool snapshot_started;
     pthread_t retention_thread;
     bool retention_started;
-    pthread_cond_t retention_cv;
+    pthread_cond_t timer_cv;
     uint64_t retention_runs, retention_failures, retention_purged;
     /* The work queue: requests to personal-data routes run on `workers`
      * threads in arrival order, not on the connection's thread. */
@@ -1190,37 +1193,79 @@ static void retention_once(server *s)
     json_decref(o);
 }
 
-/* Every retention_interval_s seconds until server_shutdown. */
-static void *retention_main(void *arg)
+/* ---- the gallery snapshot timer ---- */
+
+/* A new gallery snapshot when persons changed since the last one, so that
+ * the next start loads from it.  Logged as counts. */
+static void snapshot_once(server *s)
 {
-    server *s = arg;
+    bool due = false;
+    size_t changes = 0;
+    huella_error err;
+    huella_status st = huella_store_gallery_snapshot_due(s->snapshot_store, &due, &changes, &err);
+    if (st == HUELLA_OK && !due)
+        return;
+    huella_gallery_snapshot_stats ss = {0};
+    if (st == HUELLA_OK)
+        st = huella_store_gallery_snapshot(s->snapshot_store, &ss, &err);
+    if (st != HUELLA_OK)
+        log_json(json_pack("{s:s, s:s, s:s}", "level", "error", "msg", "gallery snapshot failed",
+                           "detail", err.message));
+    else
+        log_json(json_pack("{s:s, s:s, s:b, s:I, s:I, s:I, s:I, s:f}", "level", "info", "msg",
+                           "gallery snapshot", "installed", ss.installed, "persons",
+                           (json_int_t)ss.persons, "forms", (json_int_t)ss.forms, "bytes",
+                           (json_int_t)ss.bytes, "changes_before", (json_int_t)changes, "seconds",
+                           ss.seconds));
+}
+
+/* once(s) every interval seconds until server_shutdown. */
+static void timer_loop(server *s, unsigned interval, void (*once)(server *))
+{
     pthread_mutex_lock(&s->mu);
     while (!s->stopping) {
         struct timespec deadline;
         clock_gettime(CLOCK_REALTIME, &deadline);
-        deadline.tv_sec += (time_t)s->cfg.retention_interval_s;
-        while (!s->stopping &&
-               pthread_cond_timedwait(&s->retention_cv, &s->mu, &deadline) != ETIMEDOUT)
+        deadline.tv_sec += (time_t)interval;
+        while (!s->stopping && pthread_cond_timedwait(&s->timer_cv, &s->mu, &deadline) != ETIMEDOUT)
             ;
         if (s->stopping)
             break;
         pthread_mutex_unlock(&s->mu);
-        retention_once(s);
+        once(s);
         pthread_mutex_lock(&s->mu);
     }
     pthread_mutex_unlock(&s->mu);
+}
+
+static void *retention_main(void *arg)
+{
+    server *s = arg;
+    timer_loop(s, s->cfg.retention_interval_s, retention_once);
     return NULL;
 }
 
-static void retention_stop(server *s)
+static void *snapshot_main(void *arg)
+{
+    server *s = arg;
+    timer_loop(s, s->cfg.gallery_snapshot_interval_s, snapshot_once);
+    return NULL;
+}
+
+static void timers_stop(server *s)
 {
     pthread_mutex_lock(&s->mu);
     s->stopping = true;
-    pthread_cond_broadcast(&s->retention_cv);
+    pthread_cond_broadcast(&s->timer_cv);
     pthread_mutex_unlock(&s->mu);
     if (s->retention_started) {
         pthread_join(s->retention_thread, NULL);
         s->retention_started = false;
+    }
+    if (s->snapshot_started) {
+        huella_store_interrupt(s->snapshot_store); /* a snapshot of a large store takes minutes */
+        pthread_join(s->snapshot_thread, NULL);
+        s->snapshot_started = false;
     }
 }
 
@@ -1302,7 +1347,7 @@ huella_status server_new(const server_config *cfg, server **out, huella_error *e
     pthread_rwlock_init(&s->gallery_lock, NULL);
     pthread_mutex_init(&s->wl_mu, NULL);
     pthread_mutex_init(&s->faces_mu, NULL);
-    pthread_cond_init(&s->retention_cv, NULL);
+    pthread_cond_init(&s->timer_cv, NULL);
     pthread_mutex_init(&s->work_mu, NULL);
     pthread_cond_init(&s->work_cv, NULL);
     huella_status st = HUELLA_OK;
@@ -1368,6 +1413,16 @@ huella_status server_new(const server_config *cfg, server **out, huella_error *e
                 s->retention_started = true;
         }
     }
+    if (st == HUELLA_OK && cfg->gallery_snapshot_interval_s > 0) {
+        st = huella_store_open(cfg->db, &s->snapshot_store, err);
+        if (st == HUELLA_OK) {
+            if (pthread_create(&s->snapshot_thread, NULL, snapshot_main, s) != 0)
+                st = huella_error_set(err, HUELLA_E_INTERNAL,
+                                      "cannot start the gallery snapshot timer");
+            else
+                s->snapshot_started = true;
+        }
+    }
     if (st == HUELLA_OK) {
         s->n_workers = s->cfg.workers;
         s->workers = calloc(s->n_workers ? s->n_workers : 1, sizeof(pthread_t));
@@ -1427,7 +1482,7 @@ void server_shutdown(server *s, unsigned grace_s)
     if (s == NULL || s->d == NULL)
         return;
     MHD_socket ls = MHD_quiesce_daemon(s->d);
-    retention_stop(s); /* a run in progress finishes first */
+    timers_stop(s); /* a run in progress finishes first */
     /* Event streams end: wake them so that they say so. */
     struct MHD_Connection *wake[1024];
     pthread_mutex_lock(&s->mu);
@@ -1460,7 +1515,7 @@ void server_free(server *s)
 {
     if (s == NULL)
         return;
-    retention_stop(s);
+    timers_stop(s);
     workers_stop(s);
     if (s->d != NULL)
         MHD_stop_daemon(s->d);
@@ -1485,6 +1540,7 @@ void server_free(server *s)
     huella_gallery_free(s->gallery);
     huella_face_models_free(s->faces);
     huella_store_close(s->retention_store);
+    huella_store_close(s->snapshot_store);
     huella_audit_close(s->audit); /* commits what is queued */
     for (size_t i = 0; s->slots != NULL && i < s->n_slots; i++) {
         huella_store_close(s->slots[i].store);
@@ -1504,7 +1560,7 @@ void server_free(server *s)
     pthread_rwlock_destroy(&s->gallery_lock);
     pthread_mutex_destroy(&s->wl_mu);
     pthread_mutex_destroy(&s->faces_mu);
-    pthread_cond_destroy(&s->retention_cv);
+    pthread_cond_destroy(&s->timer_cv);
     pthread_mutex_destroy(&s->work_mu);
     pthread_cond_destroy(&s->work_cv);
     free(s->workers);

@@ -110,6 +110,10 @@ typedef struct server_config {
      * default data/retention.json). */
     unsigned retention_interval_s;
     const char *retention_policy;
+    /* The gallery snapshot timer: every gallery_snapshot_interval_s
+     * seconds (0: never) the gallery snapshot is written again on its own
+     * thread when something changed (huella_store_gallery_snapshot_due). */
+    unsigned gallery_snapshot_interval_s;
 } server_config;
 
 typedef struct server server;

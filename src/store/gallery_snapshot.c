@@ -586,3 +586,44 @@ huella_status huella_store_gallery_snapshot(huella_store *s, huella_gallery_snap
     stats->seconds = (double)(huella_now_ns() - t0) / 1e9;
     return st;
 }
+
+huella_status huella_store_gallery_snapshot_due(huella_store *s, bool *due, size_t *changes,
+                                                huella_error *err)
+{
+    *due = false;
+    if (changes != NULL)
+        *changes = 0;
+    sqlite3_stmt *q = NULL;
+    if (sqlite3_prepare_v2(s->db,
+                           "SELECT (SELECT count(*) FROM gallery_change),"
+                           " EXISTS (SELECT 1 FROM person)",
+                           -1, &q, NULL) != SQLITE_OK)
+        return store_sql_error(s, err, "reading the gallery change log");
+    huella_status st = HUELLA_OK;
+    int64_t n = 0;
+    bool persons = false;
+    if (sqlite3_step(q) == SQLITE_ROW) {
+        n = sqlite3_column_int64(q, 0);
+        persons = sqlite3_column_int(q, 1) != 0;
+    } else {
+        st = store_sql_error(s, err, "reading the gallery change log");
+    }
+    sqlite3_finalize(q);
+    uint8_t id[16];
+    bool has_id = false;
+    uint64_t seq;
+    int64_t discards;
+    if (st == HUELLA_OK)
+        st = current_row(s, id, &has_id, &seq, &discards, err);
+    char *path = NULL;
+    if (st == HUELLA_OK)
+        st = store_path(s->dir, SNAP_NAME, &path, err);
+    if (st == HUELLA_OK) {
+        bool file = access(path, F_OK) == 0;
+        *due = persons && (!has_id || !file || n > 0);
+        if (changes != NULL)
+            *changes = (size_t)n;
+    }
+    free(path);
+    return st;
+}

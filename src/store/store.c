@@ -531,6 +531,12 @@ huella_status huella_store_rekey(const char *dir, huella_error *err)
     return st;
 }
 
+void huella_store_interrupt(huella_store *s)
+{
+    if (s != NULL && s->db != NULL)
+        sqlite3_interrupt(s->db);
+}
+
 void huella_store_close(huella_store *s)
 {
     if (s == NULL)
