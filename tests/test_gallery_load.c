@@ -687,6 +687,21 @@ static void test_snapshot_tamper_and_erasure(void **state)
     assert_true(snapshot(f.s).installed);
     assert_int_equal(huella_store_encounter_erase(f.s, f.encounter[5], &err), HUELLA_OK);
     assert_int_not_equal(access(path, F_OK), 0);
+    /* Due again; written, not due; a new master key (its MAC's) removes it. */
+    bool due = false;
+    size_t changes = 0;
+    assert_int_equal(huella_store_gallery_snapshot_due(f.s, &due, &changes, &err), HUELLA_OK);
+    assert_true(due);
+    assert_true(snapshot(f.s).installed);
+    assert_int_equal(huella_store_gallery_snapshot_due(f.s, &due, &changes, &err), HUELLA_OK);
+    assert_false(due);
+    assert_int_equal(changes, 0);
+    huella_store_close(f.s);
+    assert_int_equal(huella_store_rekey(f.dir, &err), HUELLA_OK);
+    assert_int_equal(huella_store_open(f.dir, &f.s, &err), HUELLA_OK);
+    assert_int_not_equal(access(path, F_OK), 0);
+    assert_int_equal(huella_store_gallery_snapshot_due(f.s, &due, NULL, &err), HUELLA_OK);
+    assert_true(due);
     done(&f);
 }
 

@@ -609,21 +609,19 @@ huella_status huella_store_gallery_snapshot_due(huella_store *s, bool *due, size
         st = store_sql_error(s, err, "reading the gallery change log");
     }
     sqlite3_finalize(q);
-    uint8_t id[16];
-    bool has_id = false;
-    uint64_t seq;
-    int64_t discards;
+    /* not used by a load (none, missing, another format or key, damaged
+     * header): due as well */
+    store_snapshot snap;
+    bool usable = false;
+    char why[128];
     if (st == HUELLA_OK)
-        st = current_row(s, id, &has_id, &seq, &discards, err);
-    char *path = NULL;
-    if (st == HUELLA_OK)
-        st = store_path(s->dir, SNAP_NAME, &path, err);
+        st = store_snapshot_open(s, store_form_format(s), &snap, &usable, why, sizeof(why), err);
+    if (usable)
+        store_snapshot_close(&snap);
     if (st == HUELLA_OK) {
-        bool file = access(path, F_OK) == 0;
-        *due = persons && (!has_id || !file || n > 0);
+        *due = persons && (!usable || n > 0);
         if (changes != NULL)
             *changes = (size_t)n;
     }
-    free(path);
     return st;
 }

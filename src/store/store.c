@@ -13,6 +13,7 @@
  * close.
  */
 #define _POSIX_C_SOURCE 200809L
+#include "gallery_snapshot.h"
 #include "store_internal.h"
 
 #include <errno.h>
@@ -498,6 +499,9 @@ huella_status huella_store_rekey(const char *dir, huella_error *err)
     sqlite3_finalize(u);
     if (st == HUELLA_OK)
         st = set_key_check(s, fresh, err);
+    /* The snapshot's MAC is under the old key: loads would ignore it. */
+    if (st == HUELLA_OK)
+        st = store_snapshot_discard(s, err);
     if (st == HUELLA_OK)
         st = store_exec(s, "COMMIT", err);
     if (st != HUELLA_OK) {
