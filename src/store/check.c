@@ -225,25 +225,12 @@ typedef struct snap_checker {
     uint64_t format;
 } snap_checker;
 
-static bool in_sorted(const int64_t *v, size_t n, int64_t x)
-{
-    size_t lo = 0, hi = n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (v[mid] < x)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo < n && v[lo] == x;
-}
-
 static huella_status check_snapshot_entry(void *ctx, int64_t person, const uint8_t *form,
                                           uint32_t len, huella_error *err)
 {
     (void)err;
     snap_checker *k = ctx;
-    if (in_sorted(k->changed, k->n_changed, person))
+    if (store_ids_contain(k->changed, k->n_changed, person))
         return HUELLA_OK;
     sqlite3_reset(k->form);
     sqlite3_bind_int64(k->form, 1, person);
@@ -287,11 +274,7 @@ static void check_snapshot(checker *c, const char **state, json_int_t *entries)
     snap_checker k = {c, NULL, NULL, 0, format};
     int64_t *changed = NULL;
     size_t n_changed = 0;
-    huella_status st = store_list_ids(c->s,
-                                      "SELECT DISTINCT person_id FROM gallery_change WHERE"
-                                      " seq > (SELECT seq FROM gallery_snapshot WHERE id = 1)"
-                                      " ORDER BY person_id",
-                                      0, &changed, &n_changed, &e);
+    huella_status st = store_snapshot_changed(c->s, &snap, &changed, &n_changed, &e);
     k.changed = changed;
     k.n_changed = n_changed;
     if (st == HUELLA_OK &&

@@ -431,19 +431,6 @@ static huella_status pending_add(pending_list *l, int64_t person, const void *wr
     return HUELLA_OK;
 }
 
-static bool sorted_has(const int64_t *v, size_t n, int64_t x)
-{
-    size_t lo = 0, hi = n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (v[mid] < x)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo < n && v[lo] == x;
-}
-
 /* Walks the snapshot's entries and the store's persons (both in person
  * order) together: an entry with a form of a person still in the store
  * and unchanged since the snapshot becomes an item pointing into the
@@ -478,7 +465,7 @@ static huella_status merge_entry(merge *m, const uint8_t *head, const uint8_t *f
         return st; /* not in the store any more: skipped */
     const void *wk = sqlite3_column_blob(q, 1);
     st = check_key(wk, sqlite3_column_bytes(q, 1), person, err);
-    if (st == HUELLA_OK && len > 0 && !sorted_has(m->changed, m->n_changed, person)) {
+    if (st == HUELLA_OK && len > 0 && !store_ids_contain(m->changed, m->n_changed, person)) {
         batch *b = m->L->cur;
         item *it = NULL;
         st = batch_item(b, person, wk, ITEM_FORM, &it, err);
@@ -548,40 +535,6 @@ static huella_status read_snapshot_blocks(merge *m, huella_error *err)
     return st;
 }
 
-/* The ids of persons changed since the snapshot, ascending and distinct. */
-static huella_status changed_since(huella_store *s, uint64_t seq, int64_t **ids, size_t *n,
-                                   huella_error *err)
-{
-    *ids = NULL;
-    *n = 0;
-    sqlite3_stmt *q = NULL;
-    if (sqlite3_prepare_v2(s->db,
-                           "SELECT DISTINCT person_id FROM gallery_change WHERE seq > ?1"
-                           " ORDER BY person_id",
-                           -1, &q, NULL) != SQLITE_OK)
-        return store_sql_error(s, err, "reading the gallery change log");
-    sqlite3_bind_int64(q, 1, (int64_t)seq);
-    huella_status st = HUELLA_OK;
-    size_t cap = 0;
-    int rc;
-    while (st == HUELLA_OK && (rc = sqlite3_step(q)) == SQLITE_ROW) {
-        if (*n == cap) {
-            cap = cap ? 2 * cap : 256;
-            int64_t *nv = realloc(*ids, cap * sizeof(*nv));
-            if (nv == NULL) {
-                st = huella_error_set(err, HUELLA_E_NOMEM, "gallery load: out of memory");
-                break;
-            }
-            *ids = nv;
-        }
-        (*ids)[(*n)++] = sqlite3_column_int64(q, 0);
-    }
-    if (st == HUELLA_OK && rc != SQLITE_DONE)
-        st = store_sql_error(s, err, "reading the gallery change log");
-    sqlite3_finalize(q);
-    return st;
-}
-
 /* The persons the snapshot did not give, from the database: their
  * current form, else their templates. */
 static huella_status read_pending(loader *L, const pending_list *l, uint64_t format,
@@ -624,7 +577,7 @@ static huella_status read_snapshot(loader *L, store_snapshot *snap, uint64_t for
     pending_list pend = {0};
     merge m = {.L = L, .snap = snap, .pending = &pend};
     int64_t *changed = NULL;
-    huella_status st = changed_since(s, snap->seq, &changed, &m.n_changed, err);
+    huella_status st = store_snapshot_changed(s, snap, &changed, &m.n_changed, err);
     m.changed = changed;
     if (st == HUELLA_OK &&
         sqlite3_prepare_v2(s->db, "SELECT id, wrapped_key FROM person ORDER BY id", -1, &m.persons,

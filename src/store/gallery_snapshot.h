@@ -66,6 +66,12 @@ huella_status store_snapshot_each(store_snapshot *snap, store_snapshot_cb cb, vo
                                   huella_error *err);
 void store_snapshot_close(store_snapshot *snap);
 
+/* The persons changed since the snapshot (the change log after its
+ * sequence), ascending and distinct; and whether x is among them. */
+huella_status store_snapshot_changed(huella_store *s, const store_snapshot *snap, int64_t **ids,
+                                     size_t *n, huella_error *err);
+bool store_ids_contain(const int64_t *ids, size_t n, int64_t x);
+
 /* Erasure: remove the snapshot (it holds sealed forms of the erased) and
  * count the discard, inside the erasure's write transaction. */
 huella_status store_snapshot_discard(huella_store *s, huella_error *err);
