@@ -122,9 +122,15 @@ huella_status store_snapshot_take(store_snapshot *snap, const uint8_t head[SNAP_
     return HUELLA_OK;
 }
 
-/* The row naming the current snapshot (id NULL: none). */
-static huella_status current_row(huella_store *s, uint8_t id[16], bool *has_id, uint64_t *seq,
-                                 int64_t *discards, huella_error *err)
+/* The row naming the current snapshot. */
+typedef struct snap_row {
+    uint8_t id[16];
+    bool has_id; /* false: none is current */
+    uint64_t seq;
+    int64_t discards;
+} snap_row;
+
+static huella_status current_row(huella_store *s, snap_row *r, huella_error *err)
 {
     sqlite3_stmt *q = NULL;
     if (sqlite3_prepare_v2(s->db,
@@ -132,17 +138,15 @@ static huella_status current_row(huella_store *s, uint8_t id[16], bool *has_id, 
                            &q, NULL) != SQLITE_OK)
         return store_sql_error(s, err, "reading the gallery snapshot's record");
     huella_status st = HUELLA_OK;
-    *has_id = false;
-    *seq = 0;
-    *discards = 0;
+    memset(r, 0, sizeof(*r));
     int rc = sqlite3_step(q);
     if (rc == SQLITE_ROW) {
         if (sqlite3_column_bytes(q, 0) == 16) {
-            memcpy(id, sqlite3_column_blob(q, 0), 16);
-            *has_id = true;
+            memcpy(r->id, sqlite3_column_blob(q, 0), 16);
+            r->has_id = true;
         }
-        *seq = (uint64_t)sqlite3_column_int64(q, 1);
-        *discards = sqlite3_column_int64(q, 2);
+        r->seq = (uint64_t)sqlite3_column_int64(q, 1);
+        r->discards = sqlite3_column_int64(q, 2);
     } else if (rc != SQLITE_DONE) {
         st = store_sql_error(s, err, "reading the gallery snapshot's record");
     }
@@ -172,12 +176,9 @@ huella_status store_snapshot_open(huella_store *s, uint64_t format, store_snapsh
     huella_status st = store_path(s->dir, SNAP_NAME, &snap->path, err);
     if (st != HUELLA_OK)
         return st;
-    uint8_t db_id[16];
-    bool has_id;
-    uint64_t db_seq;
-    int64_t discards;
-    st = current_row(s, db_id, &has_id, &db_seq, &discards, err);
-    if (st != HUELLA_OK || !has_id) {
+    snap_row row;
+    st = current_row(s, &row, err);
+    if (st != HUELLA_OK || !row.has_id) {
         snprintf(why, why_size, "none written (huella db gallery-snapshot writes it)");
         store_snapshot_close(snap);
         return st;
@@ -214,11 +215,11 @@ huella_status store_snapshot_open(huella_store *s, uint64_t format, store_snapsh
         snprintf(why, why_size, "stale: written for gallery forms of another format");
     } else if (sodium_memcmp(h + 48, key_id, 16) != 0) {
         snprintf(why, why_size, "stale: written under another master key");
-    } else if (sodium_memcmp(h + 32, db_id, 16) != 0 || get_u64(h + 24) != db_seq) {
+    } else if (sodium_memcmp(h + 32, row.id, 16) != 0 || get_u64(h + 24) != row.seq) {
         snprintf(why, why_size, "not the store's current snapshot");
     } else {
         snap->format = format;
-        snap->seq = db_seq;
+        snap->seq = row.seq;
         memcpy(snap->id, h + 32, 16);
         snap->entries = get_u64(h + 64);
         snap->data_bytes = get_u64(h + 72);
@@ -442,11 +443,10 @@ static huella_status write_entries(huella_store *s, writer *w, uint64_t format, 
         seq = (uint64_t)sqlite3_column_int64(q, 0);
     sqlite3_finalize(q);
     q = NULL;
-    uint8_t id[16];
-    bool has_id;
-    uint64_t cur_seq;
+    snap_row row = {0};
     if (st == HUELLA_OK)
-        st = current_row(s, id, &has_id, &cur_seq, discards, err);
+        st = current_row(s, &row, err);
+    *discards = row.discards;
     put_u64(header + 24, seq);
     if (st == HUELLA_OK &&
         sqlite3_prepare_v2(s->db,
@@ -499,13 +499,10 @@ static huella_status install(huella_store *s, const char *tmp, const char *final
     huella_status st = store_exec(s, "BEGIN IMMEDIATE", err);
     if (st != HUELLA_OK)
         return st;
-    uint8_t id[16];
-    bool has_id;
-    uint64_t cur_seq;
-    int64_t cur_discards;
-    st = current_row(s, id, &has_id, &cur_seq, &cur_discards, err);
+    snap_row row;
+    st = current_row(s, &row, err);
     uint64_t seq = get_u64(header + 24);
-    bool current = st == HUELLA_OK && cur_discards == discards && (!has_id || cur_seq <= seq);
+    bool current = st == HUELLA_OK && row.discards == discards && (!row.has_id || row.seq <= seq);
     sqlite3_stmt *q = NULL;
     if (current) {
         if (sqlite3_prepare_v2(s->db,
