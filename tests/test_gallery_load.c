@@ -22,6 +22,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -687,6 +689,18 @@ static void test_snapshot_tamper_and_erasure(void **state)
     assert_true(snapshot(f.s).installed);
     assert_int_equal(huella_store_encounter_erase(f.s, f.encounter[5], &err), HUELLA_OK);
     assert_int_not_equal(access(path, F_OK), 0);
+    /* One writer at a time: while another holds the lock, nothing is
+     * written and the note says why. */
+    char lock_path[1100];
+    snap_path(&f, "gallery.snap.lock", lock_path, sizeof(lock_path));
+    int lock_fd = open(lock_path, O_RDWR | O_CREAT, 0600);
+    assert_true(lock_fd >= 0);
+    assert_int_equal(flock(lock_fd, LOCK_EX), 0);
+    huella_gallery_snapshot_stats busy = snapshot(f.s);
+    assert_false(busy.installed);
+    assert_non_null(strstr(busy.note, "another process"));
+    assert_int_not_equal(access(path, F_OK), 0);
+    close(lock_fd);
     /* Due again; written, not due; a new master key (its MAC's) removes it. */
     bool due = false;
     size_t changes = 0;

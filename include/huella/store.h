@@ -229,15 +229,17 @@ HUELLA_API huella_status huella_store_gallery_refresh(huella_store *s, size_t *w
  * and installs it (rename) in a write transaction that also trims the
  * change log.  Erasing a person or an encounter removes the file (it
  * holds their sealed form); a snapshot being written across an erasure,
- * or older than one installed meanwhile, is not installed
- * (stats->installed false, HUELLA_OK).  stats may be NULL.
+ * or older than one installed meanwhile, or while another process writes
+ * one, is not installed (stats->installed false, stats->note why,
+ * HUELLA_OK).  stats may be NULL.
  */
 typedef struct huella_gallery_snapshot_stats {
     size_t persons; /* entries: every person of the store */
     size_t forms;   /* of which with a current form; the rest load from the database */
     uint64_t bytes; /* size of the file */
-    bool installed; /* false: superseded, nothing changed */
+    bool installed; /* false: nothing changed, `note` says why */
     double seconds; /* wall time */
+    char note[128]; /* why not installed: an erasure meanwhile, a newer one, another writer */
 } huella_gallery_snapshot_stats;
 HUELLA_API huella_status huella_store_gallery_snapshot(huella_store *s,
                                                        huella_gallery_snapshot_stats *stats,

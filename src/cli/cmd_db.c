@@ -238,6 +238,8 @@ static int db_gallery_snapshot(int argc, char **argv)
     if (opt.json) {
         json_t *o = json_object();
         json_object_set_new(o, "installed", json_boolean(stats.installed));
+        if (!stats.installed)
+            json_object_set_new(o, "note", json_string(stats.note));
         json_object_set_new(o, "persons", json_integer((json_int_t)stats.persons));
         json_object_set_new(o, "forms", json_integer((json_int_t)stats.forms));
         json_object_set_new(o, "bytes", json_integer((json_int_t)stats.bytes));
@@ -245,7 +247,7 @@ static int db_gallery_snapshot(int argc, char **argv)
         return cli_print_json(o, JSON_INDENT(2));
     }
     if (!stats.installed) {
-        printf("%s: not installed: an erasure or a newer snapshot came first; run it again\n", dir);
+        printf("%s: gallery snapshot not installed: %s; run it again\n", dir, stats.note);
         return EXIT_OK;
     }
     printf("%s: gallery snapshot of %zu person%s (%zu with a current form; the rest load from "

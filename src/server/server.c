@@ -1212,11 +1212,11 @@ static void snapshot_once(server *s)
         log_json(json_pack("{s:s, s:s, s:s}", "level", "error", "msg", "gallery snapshot failed",
                            "detail", err.message));
     else
-        log_json(json_pack("{s:s, s:s, s:b, s:I, s:I, s:I, s:I, s:f}", "level", "info", "msg",
-                           "gallery snapshot", "installed", ss.installed, "persons",
-                           (json_int_t)ss.persons, "forms", (json_int_t)ss.forms, "bytes",
-                           (json_int_t)ss.bytes, "changes_before", (json_int_t)changes, "seconds",
-                           ss.seconds));
+        log_json(json_pack("{s:s, s:s, s:b, s:s, s:I, s:I, s:I, s:I, s:f}", "level", "info", "msg",
+                           "gallery snapshot", "installed", ss.installed, "note", ss.note,
+                           "persons", (json_int_t)ss.persons, "forms", (json_int_t)ss.forms,
+                           "bytes", (json_int_t)ss.bytes, "changes_before", (json_int_t)changes,
+                           "seconds", ss.seconds));
 }
 
 /* once(s) every interval seconds until server_shutdown. */

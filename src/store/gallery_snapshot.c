@@ -35,6 +35,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,6 +44,7 @@
 
 #define SNAP_NAME      "gallery.snap"
 #define SNAP_TMP_NAME  "gallery.snap.tmp"
+#define SNAP_LOCK_NAME "gallery.snap.lock" /* one writer at a time (flock) */
 #define SNAP_MAGIC     "huella-gsnap-v1\n" /* 16 bytes, without the NUL */
 #define SNAP_MAC_BYTES 32u
 /* Header fields: magic 16, format 8, seq 8, id 16, key id 16, entries 8,
@@ -190,10 +192,10 @@ huella_status store_snapshot_open(huella_store *s, uint64_t format, store_snapsh
     if (snap->fd < 0) {
         int e = errno;
         snprintf(why, why_size, "%s: %s", SNAP_NAME, strerror(e));
+        if (e != ENOENT)
+            st = huella_error_set(err, HUELLA_E_IO, "%s: cannot open: %s", snap->path, strerror(e));
         store_snapshot_close(snap);
-        return e == ENOENT ? HUELLA_OK
-                           : huella_error_set(err, HUELLA_E_IO, "%s: cannot open: %s", snap->path,
-                                              strerror(e));
+        return st;
     }
     if (!snap->direct)
         posix_fadvise(snap->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
@@ -372,15 +374,19 @@ huella_status store_snapshot_discard(huella_store *s, huella_error *err)
 {
     huella_status st = store_exec(
         s, "UPDATE gallery_snapshot SET snap_id = NULL, discards = discards + 1 WHERE id = 1", err);
-    char *path = NULL;
-    if (st == HUELLA_OK)
-        st = store_path(s->dir, SNAP_NAME, &path, err);
-    if (st == HUELLA_OK && unlink(path) != 0 && errno != ENOENT)
-        st = huella_error_set(err, HUELLA_E_IO,
-                              "%s: cannot remove the gallery snapshot, which holds sealed forms "
-                              "of the erased: %s",
-                              path, strerror(errno));
-    free(path);
+    /* The file, and one being written or left by a crash: a writer whose
+     * file goes away here is not installed (the discard count moved). */
+    static const char *const names[2] = {SNAP_NAME, SNAP_TMP_NAME};
+    for (int i = 0; i < 2 && st == HUELLA_OK; i++) {
+        char *path = NULL;
+        st = store_path(s->dir, names[i], &path, err);
+        if (st == HUELLA_OK && unlink(path) != 0 && errno != ENOENT)
+            st = huella_error_set(err, HUELLA_E_IO,
+                                  "%s: cannot remove the gallery snapshot, which holds sealed "
+                                  "forms of the erased: %s",
+                                  path, strerror(errno));
+        free(path);
+    }
     return st;
 }
 
@@ -492,8 +498,8 @@ static huella_status write_entries(huella_store *s, writer *w, uint64_t format, 
 /* In one write transaction: still the newest and no erasure since?  Then
  * name it, trim the change log and rename it into place. */
 static huella_status install(huella_store *s, const char *tmp, const char *final,
-                             const uint8_t *header, int64_t discards, bool *installed,
-                             huella_error *err)
+                             const uint8_t *header, int64_t discards, bool *installed, char *note,
+                             size_t note_size, huella_error *err)
 {
     *installed = false;
     huella_status st = store_exec(s, "BEGIN IMMEDIATE", err);
@@ -503,6 +509,11 @@ static huella_status install(huella_store *s, const char *tmp, const char *final
     st = current_row(s, &row, err);
     uint64_t seq = get_u64(header + 24);
     bool current = st == HUELLA_OK && row.discards == discards && (!row.has_id || row.seq <= seq);
+    if (st == HUELLA_OK && !current)
+        snprintf(note, note_size, "%s",
+                 row.discards != discards
+                     ? "an erasure happened while it was written (it holds their form)"
+                     : "a newer snapshot was installed meanwhile");
     sqlite3_stmt *q = NULL;
     if (current) {
         if (sqlite3_prepare_v2(s->db,
@@ -582,10 +593,35 @@ huella_status huella_store_gallery_snapshot(huella_store *s, huella_gallery_snap
         return huella_error_set(err, HUELLA_E_INPUT,
                                 "gallery snapshot: not allowed inside a transaction");
     uint64_t format = store_form_format(s);
-    char *tmp = NULL, *final = NULL;
+    char *tmp = NULL, *final = NULL, *lock = NULL;
     huella_status st = store_path(s->dir, SNAP_TMP_NAME, &tmp, err);
     if (st == HUELLA_OK)
         st = store_path(s->dir, SNAP_NAME, &final, err);
+    if (st == HUELLA_OK)
+        st = store_path(s->dir, SNAP_LOCK_NAME, &lock, err);
+    /* Two writers (huellad's timer, an operator) would share the
+     * temporary file: the second one leaves it to the first.  The lock goes
+     * with the process, also when it dies. */
+    int lock_fd = -1;
+    if (st == HUELLA_OK) {
+        lock_fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (lock_fd < 0)
+            st = huella_error_set(err, HUELLA_E_IO, "%s: cannot open: %s", lock, strerror(errno));
+        else if (flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
+            if (errno == EWOULDBLOCK)
+                snprintf(stats->note, sizeof(stats->note),
+                         "another process is writing the gallery snapshot");
+            else
+                st = huella_error_set(err, HUELLA_E_IO, "%s: cannot lock: %s", lock,
+                                      strerror(errno));
+            close(lock_fd);
+            lock_fd = -1;
+            free(tmp);
+            free(final);
+            free(lock);
+            return st;
+        }
+    }
     writer w = {.fd = -1, .path = tmp};
     if (st == HUELLA_OK) {
         w.buf = malloc(SNAP_BLOCK);
@@ -621,11 +657,15 @@ huella_status huella_store_gallery_snapshot(huella_store *s, huella_gallery_snap
     if (w.fd >= 0 && close(w.fd) != 0 && st == HUELLA_OK)
         st = huella_error_set(err, HUELLA_E_IO, "%s: cannot close: %s", tmp, strerror(errno));
     if (st == HUELLA_OK)
-        st = install(s, tmp, final, header, discards, &stats->installed, err);
+        st = install(s, tmp, final, header, discards, &stats->installed, stats->note,
+                     sizeof(stats->note), err);
     if (w.fd >= 0 && !stats->installed)
         unlink(tmp);
+    if (lock_fd >= 0)
+        close(lock_fd); /* releases the lock */
     free(tmp);
     free(final);
+    free(lock);
     stats->seconds = (double)(huella_now_ns() - t0) / 1e9;
     return st;
 }
