@@ -274,7 +274,7 @@ static void check_snapshot(checker *c, const char **state, json_int_t *entries)
     snap_checker k = {c, NULL, NULL, 0, format};
     int64_t *changed = NULL;
     size_t n_changed = 0;
-    huella_status st = store_snapshot_changed(c->s, &snap, &changed, &n_changed, &e);
+    huella_status st = store_snapshot_changed(c->s, &changed, &n_changed, &e);
     k.changed = changed;
     k.n_changed = n_changed;
     if (st == HUELLA_OK &&

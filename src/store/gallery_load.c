@@ -577,7 +577,7 @@ static huella_status read_snapshot(loader *L, store_snapshot *snap, uint64_t for
     pending_list pend = {0};
     merge m = {.L = L, .snap = snap, .pending = &pend};
     int64_t *changed = NULL;
-    huella_status st = store_snapshot_changed(s, snap, &changed, &m.n_changed, err);
+    huella_status st = store_snapshot_changed(s, &changed, &m.n_changed, err);
     m.changed = changed;
     if (st == HUELLA_OK &&
         sqlite3_prepare_v2(s->db, "SELECT id, wrapped_key FROM person ORDER BY id", -1, &m.persons,

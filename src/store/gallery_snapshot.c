@@ -324,37 +324,14 @@ huella_status store_snapshot_each(store_snapshot *snap, store_snapshot_cb cb, vo
     return st;
 }
 
-huella_status store_snapshot_changed(huella_store *s, const store_snapshot *snap, int64_t **ids,
-                                     size_t *n, huella_error *err)
+huella_status store_snapshot_changed(huella_store *s, int64_t **ids, size_t *n, huella_error *err)
 {
-    *ids = NULL;
-    *n = 0;
-    sqlite3_stmt *q = NULL;
-    if (sqlite3_prepare_v2(s->db,
-                           "SELECT DISTINCT person_id FROM gallery_change WHERE seq > ?1"
-                           " ORDER BY person_id",
-                           -1, &q, NULL) != SQLITE_OK)
-        return store_sql_error(s, err, "reading the gallery change log");
-    sqlite3_bind_int64(q, 1, (int64_t)snap->seq);
-    huella_status st = HUELLA_OK;
-    size_t cap = 0;
-    int rc;
-    while (st == HUELLA_OK && (rc = sqlite3_step(q)) == SQLITE_ROW) {
-        if (*n == cap) {
-            cap = cap ? 2 * cap : 256;
-            int64_t *nv = realloc(*ids, cap * sizeof(*nv));
-            if (nv == NULL) {
-                st = huella_error_set(err, HUELLA_E_NOMEM, "gallery snapshot: out of memory");
-                break;
-            }
-            *ids = nv;
-        }
-        (*ids)[(*n)++] = sqlite3_column_int64(q, 0);
-    }
-    if (st == HUELLA_OK && rc != SQLITE_DONE)
-        st = store_sql_error(s, err, "reading the gallery change log");
-    sqlite3_finalize(q);
-    return st;
+    /* the recorded sequence: the open snapshot's (store_snapshot_open
+     * checked them equal in the caller's transaction) */
+    return store_list_ids(s,
+                          "SELECT DISTINCT person_id FROM gallery_change WHERE seq >"
+                          " (SELECT seq FROM gallery_snapshot WHERE id = 1) ORDER BY person_id",
+                          0, ids, n, err);
 }
 
 bool store_ids_contain(const int64_t *ids, size_t n, int64_t x)

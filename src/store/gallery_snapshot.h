@@ -68,8 +68,7 @@ void store_snapshot_close(store_snapshot *snap);
 
 /* The persons changed since the snapshot (the change log after its
  * sequence), ascending and distinct; and whether x is among them. */
-huella_status store_snapshot_changed(huella_store *s, const store_snapshot *snap, int64_t **ids,
-                                     size_t *n, huella_error *err);
+huella_status store_snapshot_changed(huella_store *s, int64_t **ids, size_t *n, huella_error *err);
 bool store_ids_contain(const int64_t *ids, size_t n, int64_t x);
 
 /* Erasure: remove the snapshot (it holds sealed forms of the erased) and
