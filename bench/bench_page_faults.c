@@ -11,15 +11,19 @@
  *   - "pages": huella_pages_alloc, what the gallery's chunks use now.
  * Prints, per way, wall, user and system seconds (getrusage of this
  * process), minor faults and the wall ratio to "4k", ways alternated for
- * ROUNDS rounds.  Nothing is read back: the numbers are the first touch
- * (a way that follows another may reuse the pages just given back, which
- * the host has already backed: compare the first round, or alternate).
+ * ROUNDS rounds.  Nothing is read back: the numbers are the first touch.
+ * A way that follows another at once reuses the pages just given back,
+ * which the host still backs: on the VMs measured here (free page
+ * reporting, about 2 s after pages are freed) that made "pages", which
+ * follows "hugepage", 6-20 times faster than a cold first touch.  So the
+ * ways are SETTLE seconds apart (default 10), long enough for the freed
+ * memory to go back to the host; 0 shows the warm reuse.
  * Run it once with the page cache empty and once right after reading a
  * file as large as memory (`cat STORE/huella.db > /dev/null`) to see the
  * cost under reclaim and compaction (docs/store.md, "Gallery memory in
  * huge pages").
  *
- * usage: bench_page_faults [MB [ROUNDS]]   (default 1500 MB, 2 rounds)
+ * usage: bench_page_faults [MB [ROUNDS [SETTLE]]]   (default 1500 MB, 2 rounds, 10 s)
  */
 #define _GNU_SOURCE
 #include "base/pages.h"
@@ -117,24 +121,30 @@ int main(int argc, char **argv)
 {
     long mb = argc > 1 ? strtol(argv[1], NULL, 10) : 1500;
     long rounds = argc > 2 ? strtol(argv[2], NULL, 10) : 2;
-    if (mb < 8 || rounds < 1) {
-        fprintf(stderr, "usage: bench_page_faults [MB (>= 8) [ROUNDS (>= 1)]]\n");
+    long settle = argc > 3 ? strtol(argv[3], NULL, 10) : 10;
+    if (mb < 8 || rounds < 1 || settle < 0) {
+        fprintf(stderr, "usage: bench_page_faults [MB (>= 8) [ROUNDS (>= 1) [SETTLE (s)]]]\n");
         return 2;
     }
     size_t pieces = (size_t)mb / 8;
     for (long r = 0; r < rounds; r++) {
         sample s[WAYS];
-        for (int w = 0; w < WAYS; w++)
+        for (int w = 0; w < WAYS; w++) {
+            struct timespec pause = {settle, 0};
+            if ((r > 0 || w > 0) && settle > 0)
+                nanosleep(&pause, NULL);
             if (run(w, pieces, &s[w]) != 0) {
                 fprintf(stderr, "bench_page_faults: out of memory (%s)\n", way_name[w]);
                 return 1;
             }
+        }
         for (int w = 0; w < WAYS; w++)
             printf("{\"bench\":\"page_faults\",\"round\":%ld,\"way\":\"%s\",\"mb\":%zu,"
+                   "\"settle_s\":%ld,"
                    "\"wall_s\":%.3f,\"user_s\":%.3f,\"sys_s\":%.3f,\"minor_faults\":%ld,"
                    "\"wall_ratio_to_4k\":%.3f}\n",
-                   r + 1, way_name[w], pieces * 8, s[w].wall, s[w].user, s[w].sys, s[w].faults,
-                   s[WAY_4K].wall > 0 ? s[w].wall / s[WAY_4K].wall : 0.0);
+                   r + 1, way_name[w], pieces * 8, settle, s[w].wall, s[w].user, s[w].sys,
+                   s[w].faults, s[WAY_4K].wall > 0 ? s[w].wall / s[WAY_4K].wall : 0.0);
     }
     return 0;
 }
