@@ -249,8 +249,9 @@ HUELLA_API huella_status huella_store_gallery_snapshot(huella_store *s,
  * down.  Safe to call from any thread while s is open. */
 HUELLA_API void huella_store_interrupt(huella_store *s);
 /* Whether a new snapshot would change anything: the store has persons and
- * no current snapshot file, or persons changed since it (*changes: the
- * rows of the change log; may be NULL). */
+ * no snapshot that a load would use (none, removed, another format or
+ * master key, damaged), or persons changed since it (*changes: the rows
+ * of the change log; may be NULL). */
 HUELLA_API huella_status huella_store_gallery_snapshot_due(huella_store *s, bool *due,
                                                            size_t *changes, huella_error *err);
 
