@@ -445,6 +445,24 @@ typedef struct merge {
     pending_list *pending;
 } merge;
 
+/* Every person of the store before `limit` (the next entry's person), or
+ * every one left (to_end, after the last entry), pending: the snapshot
+ * has no entry for them. */
+static huella_status pend_persons_before(merge *m, int64_t limit, bool to_end, huella_error *err)
+{
+    sqlite3_stmt *q = m->persons;
+    huella_status st = HUELLA_OK;
+    while (st == HUELLA_OK && m->prc == SQLITE_ROW &&
+           (to_end || sqlite3_column_int64(q, 0) < limit)) {
+        int64_t p = sqlite3_column_int64(q, 0);
+        st = check_key(sqlite3_column_blob(q, 1), sqlite3_column_bytes(q, 1), p, err);
+        if (st == HUELLA_OK)
+            st = pending_add(m->pending, p, sqlite3_column_blob(q, 1), err);
+        m->prc = sqlite3_step(q);
+    }
+    return st;
+}
+
 static huella_status merge_entry(merge *m, const uint8_t *head, const uint8_t *form,
                                  huella_error *err)
 {
@@ -454,13 +472,7 @@ static huella_status merge_entry(merge *m, const uint8_t *head, const uint8_t *f
     if (st != HUELLA_OK)
         return st;
     sqlite3_stmt *q = m->persons;
-    while (st == HUELLA_OK && m->prc == SQLITE_ROW && sqlite3_column_int64(q, 0) < person) {
-        int64_t p = sqlite3_column_int64(q, 0);
-        st = check_key(sqlite3_column_blob(q, 1), sqlite3_column_bytes(q, 1), p, err);
-        if (st == HUELLA_OK)
-            st = pending_add(m->pending, p, sqlite3_column_blob(q, 1), err);
-        m->prc = sqlite3_step(q);
-    }
+    st = pend_persons_before(m, person, false, err);
     if (st != HUELLA_OK || m->prc != SQLITE_ROW || sqlite3_column_int64(q, 0) != person)
         return st; /* not in the store any more: skipped */
     const void *wk = sqlite3_column_blob(q, 1);
@@ -594,15 +606,8 @@ static huella_status read_snapshot(loader *L, store_snapshot *snap, uint64_t for
     }
     if (st == HUELLA_OK)
         st = store_snapshot_verify(snap, err);
-    /* Persons after the snapshot's last. */
-    while (st == HUELLA_OK && m.prc == SQLITE_ROW) {
-        int64_t p = sqlite3_column_int64(m.persons, 0);
-        st = check_key(sqlite3_column_blob(m.persons, 1), sqlite3_column_bytes(m.persons, 1), p,
-                       err);
-        if (st == HUELLA_OK)
-            st = pending_add(&pend, p, sqlite3_column_blob(m.persons, 1), err);
-        m.prc = sqlite3_step(m.persons);
-    }
+    if (st == HUELLA_OK)
+        st = pend_persons_before(&m, 0, true, err);
     if (st == HUELLA_OK && m.prc != SQLITE_DONE)
         st = store_sql_error(s, err, "reading persons");
     sqlite3_finalize(m.persons);

@@ -377,20 +377,31 @@ typedef struct writer {
     uint64_t written; /* bytes handed to the file so far */
 } writer;
 
-static huella_status write_all(writer *w, const uint8_t *p, size_t n, huella_error *err)
+/* n bytes at offset off of the file, whatever the partial writes. */
+static huella_status write_at(const writer *w, const uint8_t *p, size_t n, uint64_t off,
+                              huella_error *err)
 {
     while (n > 0) {
-        ssize_t k = write(w->fd, p, n);
+        ssize_t k = pwrite(w->fd, p, n, (off_t)off);
         if (k < 0 && errno == EINTR)
             continue;
         if (k < 0)
             return huella_error_set(err, HUELLA_E_IO, "%s: write failed: %s", w->path,
                                     strerror(errno));
         p += k;
+        off += (uint64_t)k;
         n -= (size_t)k;
-        w->written += (uint64_t)k;
     }
     return HUELLA_OK;
+}
+
+/* n bytes after what was written so far. */
+static huella_status write_all(writer *w, const uint8_t *p, size_t n, huella_error *err)
+{
+    huella_status st = write_at(w, p, n, w->written, err);
+    if (st == HUELLA_OK)
+        w->written += n;
+    return st;
 }
 
 static huella_status put(writer *w, const uint8_t *p, size_t n, huella_error *err)
@@ -537,20 +548,9 @@ static huella_status install(huella_store *s, const char *tmp, const char *final
 /* The header at offset 0, then the file's data on disk. */
 static huella_status finish_file(writer *w, const uint8_t *header, huella_error *err)
 {
-    const uint8_t *p = header;
-    size_t n = SNAP_HEADER_BYTES;
-    off_t off = 0;
-    while (n > 0) {
-        ssize_t k = pwrite(w->fd, p, n, off);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k < 0)
-            return huella_error_set(err, HUELLA_E_IO, "%s: write failed: %s", w->path,
-                                    strerror(errno));
-        p += k;
-        off += k;
-        n -= (size_t)k;
-    }
+    huella_status st = write_at(w, header, SNAP_HEADER_BYTES, 0, err);
+    if (st != HUELLA_OK)
+        return st;
     if (fdatasync(w->fd) != 0)
         return huella_error_set(err, HUELLA_E_IO, "%s: cannot sync: %s", w->path, strerror(errno));
     /* Written and on disk: its pages need not stay in the cache. */
