@@ -373,7 +373,6 @@ struct huella_finger_prepared {
      * holds millions of compact templates, 64 bytes each saved). */
     const edge_index *index;
     float *x, *y, *th; /* positions (y flipped) and directions */
-    float *cth, *sth;  /* cosines and sines of the directions */
     float *wq;         /* weight of each minutia from its quality, (0, 1] */
     uint8_t *type;     /* huella_minutia_type of each minutia */
     uint8_t *source;   /* the index of each minutia in the template */
@@ -685,7 +684,7 @@ static huella_status prepare(const huella_finger_template *t, bool with_index,
     size_t sz_eo = with_index ? align64((size_t)n_entries * sizeof(uint16_t) + 1) : 0;
     size_t sz_oriented = with_index ? align64(2 * (size_t)ne * sizeof(oriented) + 1) : 0;
     size_t sz_source = align64((size_t)n + 1);
-    size_t total_size = sz_head + 10 * sz_f + 3 * sz_source + sz_edges + sz_bins + 4 * sz_entries +
+    size_t total_size = sz_head + 8 * sz_f + 3 * sz_source + sz_edges + sz_bins + 4 * sz_entries +
                         sz_eo + sz_oriented;
     uint8_t *block = aligned_alloc(64, total_size);
     if (block == NULL)
@@ -696,8 +695,6 @@ static huella_status prepare(const huella_finger_template *t, bool with_index,
     p->x = (float *)cur, cur += sz_f;
     p->y = (float *)cur, cur += sz_f;
     p->th = (float *)cur, cur += sz_f;
-    p->cth = (float *)cur, cur += sz_f;
-    p->sth = (float *)cur, cur += sz_f;
     p->wq = (float *)cur, cur += sz_f;
     p->type = cur, cur += sz_source;
     p->hx = (float *)cur, cur += sz_f;
@@ -727,8 +724,6 @@ static huella_status prepare(const huella_finger_template *t, bool with_index,
         p->type[k] = mk->type;
         p->wq[k] = wq_quality(mk->quality);
         p->wq_mean += p->wq[k] / (float)n;
-        p->cth[k] = cosf(th[k]);
-        p->sth[k] = sinf(th[k]);
     }
     memcpy(p->edges, edges, (size_t)ne * sizeof(edge));
     if (with_index) {
@@ -1565,15 +1560,22 @@ static ALWAYS_INLINE alignment align_on(const huella_finger_prepared *a,
     /* The correction is small (the edges' angles agree within TOL_A, 15.5
      * degrees): its cosine and sine by Taylor series (error < 1e-6); the
      * directions' difference by the angle-difference formulas from the
-     * cosines and sines kept with the templates, rather than four calls
-     * to cosf and sinf per root. */
+     * directions' cosines and sines.  Those are computed here, for the
+     * two minutiae of each of at most N_ROOTS roots, rather than kept
+     * with the templates: kept, they were 18 % of a gallery's bytes (and
+     * of what a load reads, decrypts and writes), and computing them for
+     * every minutia of every candidate laid out costs more than for its
+     * roots only.  The same function of the same float as the cosf and
+     * sinf preparation stored before format 3, so the same scores. */
     float corr = cnt > 0 ? (float)sum / (float)cnt * (TWO_PI_F / 256.0f) : 0.0f;
     float c2 = corr * corr;
     float cc = 1.0f - c2 * (0.5f - c2 * (1.0f / 24.0f));
     float sc = corr * (1.0f - c2 * (1.0f / 6.0f - c2 * (1.0f / 120.0f)));
+    float ca = cosf(a->th[ra]), sa = sinf(a->th[ra]);
+    float cb = cosf(b->th[rb]), sb = sinf(b->th[rb]);
     /* d = th_b - th_a; rot = d + corr; the rotation taking b to a is -rot. */
-    float cd = b->cth[rb] * a->cth[ra] + b->sth[rb] * a->sth[ra];
-    float sd = b->sth[rb] * a->cth[ra] - b->cth[rb] * a->sth[ra];
+    float cd = cb * ca + sb * sa;
+    float sd = sb * ca - cb * sa;
     al.rot = wrap_2pi(b->th[rb] - a->th[ra] + corr);
     al.c = cd * cc - sd * sc;    /* cos(rot) = cos(-rot) */
     al.s = -(sd * cc + cd * sc); /* sin(-rot) */
@@ -2239,7 +2241,7 @@ double huella_finger_compare_explain(const huella_finger_prepared *a,
 /*
  * What huella_finger_prepare_compact computes, so that a gallery can be
  * loaded without preparing again: the minutiae as prepared (positions,
- * directions with their cosines and sines, types, sources, qualities),
+ * directions, types, sources, qualities),
  * the hull, and the edges.  Everything that is a function of what is
  * kept is recomputed on loading, by the same code as preparation, so the
  * loaded template compares bit for bit as the one serialised: a
@@ -2252,17 +2254,19 @@ double huella_finger_compare_explain(const huella_finger_prepared *a,
  * (host byte order, recorded in the header: a host of the other order
  * refuses the bytes and the caller prepares again).
  *
- * Layout (format 2): "HFPC", u8 HUELLA_FINGER_PREPARED_FORMAT, u8
+ * Layout (format 3): "HFPC", u8 HUELLA_FINGER_PREPARED_FORMAT, u8
  * byte-order mark (1 = little-endian host), u16 n, u16 n_edges, u16
- * n_hull, f32 wq_mean, f32 x[n] y[n] th[n] cth[n] sth[n], u8 type[n]
+ * n_hull, f32 wq_mean, f32 x[n] y[n] th[n], u8 type[n]
  * source[n] quality[n] edges_of[n], u8 hull[n_hull] (minutia indexes),
  * the mutual bits of the edges (EDGE_BACKWARD, bit e % 8 of byte e / 8),
  * then n_edges times u8 d b1 j b2.  u16 and f32 in host order.  Format 1
  * kept the weights, hull points and normals as floats and 6 bytes an
  * edge: on the ISO records of FVC2002 DB1..DB4_B, 2,035 bytes a finger
- * on average against 1,508 now (26 % fewer).
+ * on average against 1,508 for format 2.  Format 2 kept the directions'
+ * cosines and sines too (see align_on for why no more).
  */
-#define SER_HEAD 16
+#define SER_HEAD     16
+#define N_SER_FLOATS 3 /* x, y, th */
 
 static size_t align16(size_t v)
 {
@@ -2279,8 +2283,8 @@ static uint8_t host_order(void)
 
 static size_t ser_size(int n, int ne, int nh)
 {
-    return SER_HEAD + (size_t)n * (5 * sizeof(float) + 4) + (size_t)nh + ((size_t)ne + 7) / 8 +
-           (size_t)ne * 4;
+    return SER_HEAD + (size_t)n * (N_SER_FLOATS * sizeof(float) + 4) + (size_t)nh +
+           ((size_t)ne + 7) / 8 + (size_t)ne * 4;
 }
 
 /* The weight of a minutia of the given quality (see compare). */
@@ -2316,8 +2320,8 @@ huella_status huella_finger_prepared_serialize(const huella_finger_prepared *p, 
     memcpy(b + 12, &p->wq_mean, sizeof(float));
     uint8_t *c = b + SER_HEAD;
     size_t fn = (size_t)p->n * sizeof(float);
-    const float *fa[5] = {p->x, p->y, p->th, p->cth, p->sth};
-    for (int k = 0; k < 5; k++, c += fn)
+    const float *fa[N_SER_FLOATS] = {p->x, p->y, p->th};
+    for (int k = 0; k < N_SER_FLOATS; k++, c += fn)
         memcpy(c, fa[k], fn);
     memcpy(c, p->type, (size_t)p->n), c += p->n;
     memcpy(c, p->source, (size_t)p->n), c += p->n;
@@ -2489,7 +2493,7 @@ static void zero_tail16(uint8_t *array, size_t size)
  * The layout of a loaded template, one block: the struct, then each
  * array starting on HUELLA_FINGER_PREPARED_ALIGN bytes and padded to a
  * multiple of it (so readable by 16-byte vector loads up to there), the
- * six per-minutia float arrays, the three byte arrays, the edges.  The
+ * four per-minutia float arrays, the three byte arrays, the edges.  The
  * hull is kept as the indexes of its minutiae (hsrc) only: its points
  * and normals are computed where the comparison weighs the common area
  * (hull_of, a few dozen operations a comparison, the same floats), which
@@ -2498,8 +2502,9 @@ static void zero_tail16(uint8_t *array, size_t size)
  */
 static size_t load_bytes(int n, int ne, int nh)
 {
-    return align16(sizeof(huella_finger_prepared)) + 6 * align16((size_t)n * sizeof(float)) +
-           2 * align16((size_t)n) + align16((size_t)nh) + align16((size_t)ne * sizeof(edge));
+    return align16(sizeof(huella_finger_prepared)) +
+           (N_SER_FLOATS + 1) * align16((size_t)n * sizeof(float)) + 2 * align16((size_t)n) +
+           align16((size_t)nh) + align16((size_t)ne * sizeof(edge));
 }
 
 /* What both a load and a check refuse in the per-minutia bytes, the edge
@@ -2543,12 +2548,10 @@ static void edge_owners(const uint8_t *edges_of, int n, uint8_t *owner)
 
 /* Positions finite, directions in [0, 2 pi) as preparation makes them (a
  * direction of 1e30 or infinity would never wrap: the comparison's angle
- * arithmetic relies on the range), cosines and sines in [-1, 1]: nonzero
- * when minutia i of the five float arrays fails. */
-static int minutia_out_of_range(float x, float y, float th, float cth, float sth)
+ * arithmetic relies on the range): nonzero when a minutia fails. */
+static int minutia_out_of_range(float x, float y, float th)
 {
-    return !isfinite(x) | !isfinite(y) | !(th >= 0.0f && th < TWO_PI_F) | !(fabsf(cth) <= 1.0f) |
-           !(fabsf(sth) <= 1.0f);
+    return !isfinite(x) | !isfinite(y) | !(th >= 0.0f && th < TWO_PI_F);
 }
 
 static huella_status out_of_range(huella_error *err)
@@ -2570,21 +2573,21 @@ huella_status huella_finger_prepared_check(const uint8_t *data, size_t len, huel
     huella_status st = load_head(data, len, &n, &ne, &nh, err);
     if (st != HUELLA_OK)
         return st;
-    const uint8_t *c = data + SER_HEAD + (size_t)n * 5 * sizeof(float);
+    const uint8_t *c = data + SER_HEAD + (size_t)n * N_SER_FLOATS * sizeof(float);
     const uint8_t *qualities = c + 2 * n, *edges_of = c + 3 * n;
     const uint8_t *hull = c + 4 * n, *mutual = hull + nh, *ev = mutual + (ne + 7) / 8;
     st = check_counts(qualities, edges_of, hull, mutual, n, ne, nh, err);
     if (st != HUELLA_OK)
         return st;
-    /* the five float arrays copied out whole (the bytes need not be
-     * aligned), then checked minutia by minutia as a load does */
-    float v[5][MAX_M];
+    /* the float arrays copied out whole (the bytes need not be aligned),
+     * then checked minutia by minutia as a load does */
+    float v[N_SER_FLOATS][MAX_M];
     size_t fn = (size_t)n * sizeof(float);
-    for (int k = 0; k < 5; k++)
+    for (int k = 0; k < N_SER_FLOATS; k++)
         memcpy(v[k], data + SER_HEAD + (size_t)k * fn, fn);
     int bad = 0;
     for (int i = 0; i < n; i++)
-        bad |= minutia_out_of_range(v[0][i], v[1][i], v[2][i], v[3][i], v[4][i]);
+        bad |= minutia_out_of_range(v[0][i], v[1][i], v[2][i]);
     if (bad)
         return out_of_range(err);
     /* each edge's j (its third byte) against n and against its minutia
@@ -2625,7 +2628,7 @@ huella_status huella_finger_prepared_load_into(const uint8_t *data, size_t len, 
                                 "finger: memory for a loaded template must be %d-byte aligned "
                                 "and hold %zu bytes (given %zu)",
                                 HUELLA_FINGER_PREPARED_ALIGN, total_size, size);
-    const uint8_t *c = data + SER_HEAD + (size_t)n * 5 * sizeof(float);
+    const uint8_t *c = data + SER_HEAD + (size_t)n * N_SER_FLOATS * sizeof(float);
     const uint8_t *types = c, *sources = c + n, *qualities = c + 2 * n, *edges_of = c + 3 * n;
     const uint8_t *hull = c + 4 * n, *mutual = hull + nh, *ev = mutual + (ne + 7) / 8;
     st = check_counts(qualities, edges_of, hull, mutual, n, ne, nh, err);
@@ -2643,8 +2646,8 @@ huella_status huella_finger_prepared_load_into(const uint8_t *data, size_t len, 
     size_t sz_f = align16(fn), sz_e = align16((size_t)ne * sizeof(edge));
     /* Each array's padding (less than 16 bytes) zeroed by zeroing its
      * last 16 bytes before the array is written. */
-    float **fa[6] = {&p->x, &p->y, &p->th, &p->cth, &p->sth, &p->wq};
-    for (int k = 0; k < 6; k++, cur += sz_f) {
+    float **fa[N_SER_FLOATS + 1] = {&p->x, &p->y, &p->th, &p->wq};
+    for (int k = 0; k < N_SER_FLOATS + 1; k++, cur += sz_f) {
         *fa[k] = (float *)cur;
         zero_tail16(cur, sz_f);
     }
@@ -2662,13 +2665,13 @@ huella_status huella_finger_prepared_load_into(const uint8_t *data, size_t len, 
     p->n_hull = nh;
     p->size = total_size;
     memcpy(&p->wq_mean, data + 12, sizeof(float));
-    for (int k = 0; k < 5; k++)
+    for (int k = 0; k < N_SER_FLOATS; k++)
         memcpy(*fa[k], data + SER_HEAD + (size_t)k * fn, fn);
     /* minutia_out_of_range on the copies, array by array (a gallery
      * loads millions of these) */
     int bad = 0;
     for (int i = 0; i < n; i++)
-        bad |= minutia_out_of_range(p->x[i], p->y[i], p->th[i], p->cth[i], p->sth[i]);
+        bad |= minutia_out_of_range(p->x[i], p->y[i], p->th[i]);
     if (bad)
         return out_of_range(err);
     memcpy(p->type, types, (size_t)n);
