@@ -28,6 +28,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <sodium.h>
+#include <sqlite3.h>
 #include <sys/wait.h>
 #include <time.h>
 
@@ -1306,6 +1307,81 @@ static void test_gallery_snapshot_timer(void **state)
            ls.persons_from_snapshot);
 }
 
+/* The start log of huellad's log file at port g.port once it holds the
+ * gallery counts (the log is written right after the port opens). */
+static char *start_log(void)
+{
+    char logpath[800];
+    snprintf(logpath, sizeof(logpath), "%s/huellad-%d.log", test_tmpdir(), g.port);
+    for (int i = 0; i < 100; i++) {
+        size_t len = 0;
+        char *log = (char *)test_read_file(logpath, &len);
+        if (log != NULL && strstr(log, "gallery_persons_rebuilt") != NULL)
+            return log;
+        free(log);
+        struct timespec ts = {0, 50000000};
+        nanosleep(&ts, NULL);
+    }
+    fail_msg("no start log with the gallery counts in %s", logpath);
+    return NULL;
+}
+
+/* gallery_persons_rebuilt in a start log. */
+static long persons_rebuilt(const char *log)
+{
+    const char *at = strstr(log, "\"gallery_persons_rebuilt\":");
+    assert_non_null(at);
+    return strtol(at + strlen("\"gallery_persons_rebuilt\":"), NULL, 10);
+}
+
+/* A person whose gallery form is stale (as every form is after an upgrade
+ * that changes the fingers' prepared format) is prepared from the
+ * templates at start, and the start log counts them and names the fix;
+ * after `huella db gallery-refresh` the next start counts none. */
+static void test_start_log_names_stale_forms(void **state)
+{
+    (void)state;
+    if (!test_have_data())
+        skip();
+    char *log = start_log();
+    assert_int_equal(persons_rebuilt(log), 0);
+    assert_null(strstr(log, "gallery forms stale"));
+    free(log);
+    kill(g.pid, SIGTERM);
+    assert_int_equal(waitpid(g.pid, NULL, 0), g.pid);
+    g.pid = 0;
+    char path[800];
+    snprintf(path, sizeof(path), "%s/huella.db", g.dir);
+    sqlite3 *raw;
+    assert_int_equal(sqlite3_open(path, &raw), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(raw,
+                                  "UPDATE gallery_form SET format = format + 1 WHERE person_id = "
+                                  "(SELECT min(person_id) FROM gallery_form)",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_changes(raw), 1);
+    sqlite3_close(raw);
+    assert_int_equal(start_huellad(), 0);
+    log = start_log();
+    assert_int_equal(persons_rebuilt(log), 1);
+    assert_non_null(strstr(log, "gallery forms stale or missing"));
+    assert_non_null(strstr(log, "huella db gallery-refresh"));
+    free(log);
+    const char *refresh[] = {"db", "gallery-refresh", "--db", g.dir, NULL};
+    char *out = NULL, *eout = NULL;
+    assert_int_equal(test_run_huella(refresh, NULL, &out, &eout), 0);
+    free(out);
+    free(eout);
+    kill(g.pid, SIGTERM);
+    assert_int_equal(waitpid(g.pid, NULL, 0), g.pid);
+    g.pid = 0;
+    assert_int_equal(start_huellad(), 0);
+    log = start_log();
+    assert_int_equal(persons_rebuilt(log), 0);
+    free(log);
+    printf("# a stale gallery form: prepared at start, counted and named in the start log\n");
+}
+
 /* The kit client against the real huellad: `huella submit` enrols; with
  * huellad down the encounter is queued (encrypted outbox); after the
  * restart `--flush` delivers it exactly once, and a resend of the same
@@ -1487,6 +1563,7 @@ int main(void)
         cmocka_unit_test(test_sigkill_during_enrolments),
         cmocka_unit_test(test_retention_timer),
         cmocka_unit_test(test_gallery_snapshot_timer),
+        cmocka_unit_test(test_start_log_names_stale_forms),
         cmocka_unit_test(test_submit_to_huellad),
         cmocka_unit_test(test_sigterm_finishes_in_flight),
     };

@@ -1472,7 +1472,17 @@ huella_status server_new(const server_config *cfg, server **out, huella_error *e
     json_object_set_new(hello, "gallery_snapshot", json_string(gls.snapshot));
     json_object_set_new(hello, "gallery_persons_from_snapshot",
                         json_integer((json_int_t)gls.persons_from_snapshot));
+    json_object_set_new(hello, "gallery_persons_rebuilt",
+                        json_integer((json_int_t)gls.persons_rebuilt));
     log_json(hello);
+    /* After an upgrade that changed the matcher's preparation every form
+     * is stale and each start prepares every finger again: say what
+     * fixes it, once, where an operator looks. */
+    if (gls.persons_rebuilt > 0)
+        log_json(json_pack("{s:s, s:s, s:I, s:s}", "level", "warn", "msg",
+                           "gallery forms stale or missing", "persons",
+                           (json_int_t)gls.persons_rebuilt, "fix",
+                           "huella db gallery-refresh --db DIR (then huella db gallery-snapshot)"));
     *out = s;
     return HUELLA_OK;
 }
