@@ -193,10 +193,11 @@ static void serialised_templates_are_small_exact_and_checked(void **state)
     huella_error err;
     assert_int_equal(huella_finger_prepared_serialize(c, &bytes, &len, &err), HUELLA_OK);
     /* 16-byte header, 16 bytes a minutia (three floats, four bytes), a
-     * hull index, ~4 bytes an edge: format 1 took 26 bytes a minutia, 16 a
-     * hull point and 6 an edge, format 2 24 bytes a minutia. */
+     * hull index, 3 bytes and a bit an edge: format 1 took 26 bytes a
+     * minutia, 16 a hull point and 6 an edge, format 2 24 bytes a minutia
+     * and 4 an edge. */
     size_t n = t->n_minutiae > 128 ? 128 : t->n_minutiae;
-    assert_true(len < 16 + n * 16 + n + n * 9 * 4 + (n * 9 + 7) / 8 + 1);
+    assert_true(len < 16 + n * 16 + n + n * 9 * 3 + (n * 9 + 7) / 8 + 1);
     assert_int_equal(load_checked(bytes, len, &l, &err), HUELLA_OK);
     assert_true(huella_finger_compare(probe, l) == huella_finger_compare(probe, c));
     assert_true(huella_finger_compare(l, l) == huella_finger_compare(c, c));
@@ -223,26 +224,27 @@ static void serialised_templates_are_small_exact_and_checked(void **state)
     huella_finger_prepared_free(l);
     l = NULL;
     /* Every edge, whether loaded in a group of eight or in the rest,
-     * refused when it leads to no minutia or to its own (j is the third
-     * of its four bytes; its minutia from the counts edges_of). */
+     * refused when it leads to no minutia or to its own (the edges' j are
+     * the second of three byte arrays; an edge's minutia from the counts
+     * edges_of). */
     uint16_t counts[3];
     memcpy(counts, bytes + 6, sizeof(counts));
     size_t ne = counts[1], nh = counts[2];
     assert_true(ne > 16 && ne % 8 != 0); /* both paths */
     const uint8_t *edges_of = bytes + 16 + 3 * n * sizeof(float) + 3 * n;
     size_t ev = 16 + 3 * n * sizeof(float) + 4 * n + nh + (ne + 7) / 8;
-    assert_int_equal(ev + 4 * ne, len);
+    assert_int_equal(ev + 3 * ne, len);
     for (size_t e = 0, i = 0, left = edges_of[0]; e < ne; e++, left--) {
         while (left == 0)
             left = edges_of[++i];
-        uint8_t j = bytes[ev + 4 * e + 2];
+        uint8_t j = bytes[ev + ne + e];
         uint8_t wrong[2] = {(uint8_t)n, (uint8_t)i};
         for (int k = 0; k < 2; k++) {
-            bytes[ev + 4 * e + 2] = wrong[k];
+            bytes[ev + ne + e] = wrong[k];
             assert_int_equal(load_checked(bytes, len, &l, &err), HUELLA_E_INPUT);
             assert_null(l);
         }
-        bytes[ev + 4 * e + 2] = j;
+        bytes[ev + ne + e] = j;
     }
     assert_int_equal(load_checked(bytes, len, &l, &err), HUELLA_OK);
     huella_finger_prepared_free(l);
@@ -330,6 +332,54 @@ static void templates_load_into_caller_memory_exactly(void **state)
         huella_finger_template_free(t[i]);
     }
     free(block);
+}
+
+/* Positions that are not whole pixels (prints rotated by a few angles):
+ * an edge's length, which a load computes again from the positions
+ * (four at a time, or one by one for the last few), is the byte
+ * preparation stored, so a loaded template scores as the compact one it
+ * was serialised from against every probe, and against its loaded mates. */
+static void templates_off_the_pixel_grid_load_exactly(void **state)
+{
+    (void)state;
+    if (!test_have_data())
+        skip();
+    enum { N = 12 };
+    huella_finger_prepared *probe[N], *compact[N], *loaded[N];
+    const double angles[] = {0.3, 1.1, 2.9, 4.4};
+    for (int i = 0; i < N; i++) {
+        char rel[64];
+        snprintf(rel, sizeof(rel), "finger/fvc2002/DB3_B/%d_%d.iso", 101 + i / 3, 1 + i % 3);
+        huella_finger_template *t = load(rel);
+        huella_finger_template *m = moved(t, angles[i % 4], 150.5, 170.25, 400.3, 350.7);
+        assert_true(m->n_minutiae > 0 && m->minutiae[0].x != floorf(m->minutiae[0].x));
+        probe[i] = prepare(m);
+        huella_error err;
+        assert_int_equal(huella_finger_prepare_compact(m, &compact[i], &err), HUELLA_OK);
+        uint8_t *bytes;
+        size_t len;
+        assert_int_equal(huella_finger_prepared_serialize(compact[i], &bytes, &len, &err),
+                         HUELLA_OK);
+        assert_int_equal(huella_finger_prepared_load(bytes, len, &loaded[i], &err), HUELLA_OK);
+        free(bytes);
+        huella_finger_template_free(m);
+        huella_finger_template_free(t);
+    }
+    int positive = 0;
+    for (int i = 0; i < N; i++)
+        for (int k = 0; k < N; k++) {
+            double want = huella_finger_compare(probe[i], compact[k]);
+            assert_true(huella_finger_compare(probe[i], loaded[k]) == want);
+            assert_true(huella_finger_compare(loaded[i], loaded[k]) ==
+                        huella_finger_compare(compact[i], compact[k]));
+            positive += want > 0;
+        }
+    assert_true(positive > N); /* the mates (each rotated differently) do score */
+    for (int i = 0; i < N; i++) {
+        huella_finger_prepared_free(probe[i]);
+        huella_finger_prepared_free(compact[i]);
+        huella_finger_prepared_free(loaded[i]);
+    }
 }
 
 /* The scores of a few pairs, pinned: work on the matcher's speed must
@@ -648,6 +698,7 @@ int main(void)
         cmocka_unit_test(compact_templates_score_the_same_in_less_memory),
         cmocka_unit_test(serialised_templates_are_small_exact_and_checked),
         cmocka_unit_test(templates_load_into_caller_memory_exactly),
+        cmocka_unit_test(templates_off_the_pixel_grid_load_exactly),
         cmocka_unit_test(scores_stay_what_they_were),
         cmocka_unit_test(explain_gives_the_score_and_the_pairs_behind_it),
         cmocka_unit_test(fvc2002_db1_accuracy_does_not_regress),

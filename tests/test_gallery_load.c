@@ -104,10 +104,15 @@ static void test_prepared_round_trip(void **state)
             assert_int_equal(huella_finger_prepared_load(bytes, len, &x, &err),
                              HUELLA_E_UNSUPPORTED);
             bytes[4] ^= 0x40;
-            uint8_t saved = bytes[len - 2];
-            bytes[len - 2] = 250; /* the last edge's i */
+            /* the last edge's j: the j array is followed by the b2 array,
+             * n_edges (the second u16 of the header) long */
+            uint16_t counts[3];
+            memcpy(counts, bytes + 6, sizeof(counts));
+            size_t last_j = len - counts[1] - 1;
+            uint8_t saved = bytes[last_j];
+            bytes[last_j] = 250;
             assert_int_equal(huella_finger_prepared_load(bytes, len, &x, &err), HUELLA_E_INPUT);
-            bytes[len - 2] = saved;
+            bytes[last_j] = saved;
             assert_null(x);
             /* an indexed template is not serialised */
             uint8_t *none = NULL;

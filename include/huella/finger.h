@@ -229,7 +229,7 @@ HUELLA_API huella_status huella_finger_prepare_compact(const huella_finger_templ
  * huella_finger_prepared_load gives a template that compares exactly as
  * the one serialised.  Serialising an indexed template is refused.
  */
-#define HUELLA_FINGER_PREPARED_FORMAT 3
+#define HUELLA_FINGER_PREPARED_FORMAT 4
 HUELLA_API huella_status huella_finger_prepared_serialize(const huella_finger_prepared *p,
                                                           uint8_t **out, size_t *len,
                                                           huella_error *err);

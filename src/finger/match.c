@@ -404,6 +404,21 @@ static uint8_t angle256(float a)
     return (uint8_t)((int)lroundf(a * 256.0f / TWO_PI_F) & 0xFF);
 }
 
+/* An edge's length in whole pixels, rounded to even, at most 255: what
+ * preparation stores and what loading computes again from the positions
+ * (load_edge, and load_edges8 four lanes at a time with the same IEEE
+ * operations in the same order, so the same byte).  The squares are
+ * separate statements so that no compiler fuses them into a
+ * multiply-add. */
+static uint8_t edge_length(float xi, float yi, float xj, float yj)
+{
+    float dx = xj - xi, dy = yj - yi;
+    float dx2 = dx * dx;
+    float dy2 = dy * dy;
+    long d = lrintf(sqrtf(dx2 + dy2));
+    return (uint8_t)(d > 255 ? 255 : d);
+}
+
 /* The index of the lowest set bit of v != 0 (de Bruijn multiplication). */
 static int lowest_bit(uint64_t v)
 {
@@ -642,8 +657,7 @@ static huella_status prepare(const huella_finger_template *t, bool with_index,
                 continue;
             float phi = atan2f(y[j] - y[i], x[j] - x[i]);
             edge *e = &edges[ne++];
-            long d = lroundf(hypotf(x[j] - x[i], y[j] - y[i]));
-            e->d = (uint8_t)(d > 255 ? 255 : d);
+            e->d = edge_length(x[i], y[i], x[j], y[j]);
             e->b1 = angle256(wrap_2pi(phi - th[i]));
             e->b2 = angle256(wrap_2pi(phi - th[j]));
             e->td = (uint8_t)tol_d(e->d);
@@ -2249,24 +2263,29 @@ double huella_finger_compare_explain(const huella_finger_prepared *a,
  * the minutiae they are (one index each instead of two floats) and its
  * normals (side_normals, when weighing: hull_of), an edge's i from the order of the edges (they
  * are made minutia by minutia, so each minutia's count says which are
- * its), its tolerance and hash key from (d, b1, b2), and EDGE_FORWARD,
+ * its), its length from the positions (edge_length), its tolerance and
+ * hash key from (d, b1, b2), and EDGE_FORWARD,
  * which every stored edge has.  Floats are copied as they are in memory
  * (host byte order, recorded in the header: a host of the other order
  * refuses the bytes and the caller prepares again).
  *
- * Layout (format 3): "HFPC", u8 HUELLA_FINGER_PREPARED_FORMAT, u8
+ * Layout (format 4): "HFPC", u8 HUELLA_FINGER_PREPARED_FORMAT, u8
  * byte-order mark (1 = little-endian host), u16 n, u16 n_edges, u16
  * n_hull, f32 wq_mean, f32 x[n] y[n] th[n], u8 type[n]
  * source[n] quality[n] edges_of[n], u8 hull[n_hull] (minutia indexes),
  * the mutual bits of the edges (EDGE_BACKWARD, bit e % 8 of byte e / 8),
- * then n_edges times u8 d b1 j b2.  u16 and f32 in host order.  Format 1
+ * then u8 b1[n_edges] j[n_edges] b2[n_edges].  u16 and f32 in host
+ * order.  Format 1
  * kept the weights, hull points and normals as floats and 6 bytes an
  * edge: on the ISO records of FVC2002 DB1..DB4_B, 2,035 bytes a finger
  * on average against 1,508 for format 2.  Format 2 kept the directions'
- * cosines and sines too (see align_on for why no more).
+ * cosines and sines too (see align_on for why no more), format 3 each
+ * edge's length (computed again from the positions, about 0.1 us a
+ * finger, rather than read: a quarter of an edge's bytes).
  */
 #define SER_HEAD     16
 #define N_SER_FLOATS 3 /* x, y, th */
+#define SER_EDGE     3 /* b1, j, b2: each in an array of its own */
 
 static size_t align16(size_t v)
 {
@@ -2284,7 +2303,7 @@ static uint8_t host_order(void)
 static size_t ser_size(int n, int ne, int nh)
 {
     return SER_HEAD + (size_t)n * (N_SER_FLOATS * sizeof(float) + 4) + (size_t)nh +
-           ((size_t)ne + 7) / 8 + (size_t)ne * 4;
+           ((size_t)ne + 7) / 8 + (size_t)ne * SER_EDGE;
 }
 
 /* The weight of a minutia of the given quality (see compare). */
@@ -2334,10 +2353,11 @@ huella_status huella_finger_prepared_serialize(const huella_finger_prepared *p, 
     memcpy(c, p->hsrc, (size_t)p->n_hull), c += p->n_hull;
     uint8_t *mutual = c;
     c += (p->n_edges + 7) / 8;
-    for (int e = 0; e < p->n_edges; e++, c += 4) {
+    int ne = p->n_edges;
+    for (int e = 0; e < ne; e++) {
         const edge *ed = &p->edges[e];
         mutual[e / 8] |= (uint8_t)(((ed->dir & EDGE_BACKWARD) != 0) << (e % 8));
-        c[0] = ed->d, c[1] = ed->b1, c[2] = ed->j, c[3] = ed->b2;
+        c[e] = ed->b1, c[ne + e] = ed->j, c[2 * ne + e] = ed->b2;
     }
     *out = b;
     *len = size;
@@ -2359,28 +2379,32 @@ static int tol_d_byte(int d)
 }
 _Static_assert(BIN_D / 2 == 8 && BIN_D == 16 && N_BIN_D == 10, "tol_d_byte, load_edge");
 
-/* A stored edge (d b1 j b2) of minutia i into *ed as preparation makes
- * it.  Its four bytes are read before any is written (the stores to *ed
- * could alias them otherwise, and the reloads were most of the loop) and
- * the fields stored one by one (assembled into one word, they made a
- * chain of shifts). */
-static int load_edge(edge *ed, const uint8_t *ev, int i, unsigned mutual)
+/* Stored edge e (b1, j, b2 in the arrays at ev, ne long) of minutia i
+ * into *ed as preparation makes it, its length from the positions x, y
+ * of the template's n minutiae (edge_length; a j past them, refused by
+ * the caller, is measured to i instead of read out of bounds).  Its bytes
+ * are read before any is written (the stores to *ed could alias them
+ * otherwise, and the reloads were most of the loop) and the fields
+ * stored one by one (assembled into one word, they made a chain of
+ * shifts). */
+static int load_edge(edge *ed, const uint8_t *ev, int e, int ne, int i, unsigned mutual,
+                     const float *x, const float *y, int n)
 {
-    uint8_t v[4];
-    memcpy(v, ev, 4);
-    int d = v[0], td = tol_d_byte(d), bd = d >> 4;
+    const uint8_t v[SER_EDGE] = {ev[e], ev[ne + e], ev[2 * ne + e]};
+    int j = v[1], js = j < n ? j : i;
+    int d = edge_length(x[i], y[i], x[js], y[js]), td = tol_d_byte(d), bd = d >> 4;
     /* bin_a of a byte, whose (a * N_BIN_A) >> 8 is already below N_BIN_A */
-    int key = key_of(bd < N_BIN_D ? bd : N_BIN_D - 1, (v[1] * N_BIN_A) >> 8, (v[3] * N_BIN_A) >> 8);
-    ed->d = v[0];
-    ed->b1 = v[1];
-    ed->b2 = v[3];
+    int key = key_of(bd < N_BIN_D ? bd : N_BIN_D - 1, (v[0] * N_BIN_A) >> 8, (v[2] * N_BIN_A) >> 8);
+    ed->d = (uint8_t)d;
+    ed->b1 = v[0];
+    ed->b2 = v[2];
     ed->td = (uint8_t)td;
     ed->dir = (uint8_t)(EDGE_FORWARD | mutual << 1);
     ed->i = (uint8_t)i;
-    ed->j = v[2];
+    ed->j = (uint8_t)j;
     ed->pdd = pdd_of(td);
     ed->key = (uint16_t)key;
-    return v[2]; /* j, for the caller's check */
+    return j; /* for the caller's check */
 }
 
 #if defined(__SSE2__)
@@ -2393,27 +2417,47 @@ static __m128i ge_u8(__m128i a, int k)
     return _mm_cmpeq_epi8(_mm_max_epu8(a, _mm_set1_epi8((char)k)), a);
 }
 
+/* edge_length of the four edges (i[k], j[k]), lane by lane: the same
+ * operations as the scalar function (sqrtps and cvtps2dq round to nearest
+ * even as sqrtf and lrintf do), saturated to 255 by the caller's packing.
+ * The positions are gathered into registers (_mm_setr_ps), not through
+ * arrays: eight stores and a vector load of them stall. */
+static __m128i edge_lengths4(const float *x, const float *y, const int *i, const int *j)
+{
+    __m128 xi = _mm_setr_ps(x[i[0]], x[i[1]], x[i[2]], x[i[3]]);
+    __m128 yi = _mm_setr_ps(y[i[0]], y[i[1]], y[i[2]], y[i[3]]);
+    __m128 xj = _mm_setr_ps(x[j[0]], x[j[1]], x[j[2]], x[j[3]]);
+    __m128 yj = _mm_setr_ps(y[j[0]], y[j[1]], y[j[2]], y[j[3]]);
+    __m128 dx = _mm_sub_ps(xj, xi), dy = _mm_sub_ps(yj, yi);
+    return _mm_cvtps_epi32(_mm_sqrt_ps(_mm_add_ps(_mm_mul_ps(dx, dx), _mm_mul_ps(dy, dy))));
+}
+
 /*
- * Edges e0 .. e0 + 7 (e0 a multiple of 8, so that their mutual bits are
- * the byte mutual) from their 32 stored bytes ev, with owner[k] the
- * minutia of edge e0 + k: what load_edge makes of each, eight at a time,
- * the tolerance and vote by the comparisons of tol_d_byte, the hash key
- * in 16-bit lanes, the eight fields of an edge put together by unpacking
- * (an 8 x 8 byte transpose).  Returns the lanes whose j is >= n or the
- * edge's own minutia, as a bit mask.
+ * Edges e .. e + 7 (e a multiple of 8, so that their mutual bits are the
+ * byte mutual) from the arrays b1, j, b2 at ev (ne long each), with
+ * owner[k] the minutia of edge e + k, x and y the positions of the
+ * template's n minutiae: what load_edge makes of each, eight at a time,
+ * the lengths by edge_lengths4, the tolerance and vote by the comparisons
+ * of tol_d_byte, the hash key in 16-bit lanes, the eight fields of an
+ * edge put together by unpacking (an 8 x 8 byte transpose).  Returns the
+ * lanes whose j is >= n or the edge's own minutia, as a bit mask.
  */
-static unsigned load_edges8(edge *ed, const uint8_t *ev, const uint8_t *owner, unsigned mutual,
-                            int n)
+static unsigned load_edges8(edge *ed, const uint8_t *ev, int e, int ne, const uint8_t *owner,
+                            unsigned mutual, const float *x, const float *y, int n)
 {
     const __m128i zero = _mm_setzero_si128();
-    __m128i r0 = _mm_loadu_si128((const __m128i *)ev);        /* edges 0..3: d b1 j b2 */
-    __m128i r1 = _mm_loadu_si128((const __m128i *)(ev + 16)); /* edges 4..7 */
-    /* de-interleave: t0 = d0 d4 b1_0 b1_4 j0 j4 b2_0 b2_4 ... */
-    __m128i t0 = _mm_unpacklo_epi8(r0, r1), t1 = _mm_unpackhi_epi8(r0, r1);
-    __m128i u0 = _mm_unpacklo_epi8(t0, t1), u1 = _mm_unpackhi_epi8(t0, t1);
-    __m128i v0 = _mm_unpacklo_epi8(u0, u1), v1 = _mm_unpackhi_epi8(u0, u1);
-    /* v0: d[0..7] b1[0..7], v1: j[0..7] b2[0..7] */
-    __m128i d = v0, b1 = _mm_srli_si128(v0, 8), j = v1, b2 = _mm_srli_si128(v1, 8);
+    __m128i b1 = _mm_loadl_epi64((const __m128i *)(ev + e)),
+            j = _mm_loadl_epi64((const __m128i *)(ev + ne + e)),
+            b2 = _mm_loadl_epi64((const __m128i *)(ev + 2 * ne + e));
+    int oi[8], oj[8];
+    for (int k = 0; k < 8; k++) {
+        /* a j past the minutiae (refused below) measured to the owner */
+        int jk = ev[ne + e + k];
+        oi[k] = owner[k];
+        oj[k] = jk < n ? jk : owner[k];
+    }
+    __m128i len = _mm_packs_epi32(edge_lengths4(x, y, oi, oj), edge_lengths4(x, y, oi + 4, oj + 4));
+    __m128i d = _mm_packus_epi16(len, zero); /* lengths >= 0; above 255 saturate */
     /* tol_d_byte and pdd_of by its steps: td = 4 + the steps d reaches (a
      * mask is -1), pdd = pdd_of(4) less what each step takes off */
     __m128i td = _mm_set1_epi8(4), pdd = _mm_set1_epi8((char)pdd_of(4));
@@ -2596,7 +2640,7 @@ huella_status huella_finger_prepared_check(const uint8_t *data, size_t len, huel
     uint8_t owner[MAX_M * K_NEIGHBOURS];
     edge_owners(edges_of, n, owner);
     for (int e = 0; e < ne; e++) {
-        int j = ev[4 * (size_t)e + 2];
+        int j = ev[ne + e];
         bad |= (j >= n) | (j == owner[e]);
     }
     return bad ? bad_edge(err) : HUELLA_OK;
@@ -2686,11 +2730,12 @@ huella_status huella_finger_prepared_load_into(const uint8_t *data, size_t len, 
     edge_owners(edges_of, n, owner);
     int e = 0;
 #if defined(__SSE2__)
-    for (; e + 8 <= ne; e += 8, ev += 32)
-        bad |= load_edges8(&p->edges[e], ev, owner + e, mutual[e / 8], n) != 0;
+    for (; e + 8 <= ne; e += 8)
+        bad |= load_edges8(&p->edges[e], ev, e, ne, owner + e, mutual[e / 8], p->x, p->y, n) != 0;
 #endif
-    for (; e < ne; e++, ev += 4) {
-        int j = load_edge(&p->edges[e], ev, owner[e], (mutual[e / 8] >> (e % 8)) & 1u);
+    for (; e < ne; e++) {
+        int j = load_edge(&p->edges[e], ev, e, ne, owner[e], (mutual[e / 8] >> (e % 8)) & 1u, p->x,
+                          p->y, n);
         bad |= (j >= n) | (j == owner[e]);
     }
     if (bad)
