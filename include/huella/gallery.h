@@ -153,7 +153,7 @@ HUELLA_API void huella_gallery_set_calibration(huella_gallery *g, const huella_c
  * caller's id of the sample (for instance the store's), reported back in
  * the evidence.  The template is prepared (compact) or copied: the caller
  * keeps ownership of t.  A gallery keeps each finger as its serialised
- * compact form (huella_finger_prepared_serialize, about 1.5 KB) and lays
+ * compact form (huella_finger_prepared_serialize, about 1.1 KB) and lays
  * it out for comparison when a search reaches it (about a tenth of a
  * comparison's time): 40 % less memory per ten-finger person than laid
  * out fingers, the same scores bit for bit.
