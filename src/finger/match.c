@@ -1576,7 +1576,7 @@ static ALWAYS_INLINE alignment align_on(const huella_finger_prepared *a,
      * directions' difference by the angle-difference formulas from the
      * directions' cosines and sines.  Those are computed here, for the
      * two minutiae of each of at most N_ROOTS roots, rather than kept
-     * with the templates: kept, they were 18 % of a gallery's bytes (and
+     * with the templates: kept, they were 17 % of a finger's bytes (and
      * of what a load reads, decrypts and writes), and computing them for
      * every minutia of every candidate laid out costs more than for its
      * roots only.  The same function of the same float as the cosf and
@@ -2634,7 +2634,7 @@ huella_status huella_finger_prepared_check(const uint8_t *data, size_t len, huel
         bad |= minutia_out_of_range(v[0][i], v[1][i], v[2][i]);
     if (bad)
         return out_of_range(err);
-    /* each edge's j (its third byte) against n and against its minutia
+    /* each edge's j (the second edge array) against n and against its minutia
      * (the minutia of each edge from the counts first: one loop with no
      * branch over the edges) */
     uint8_t owner[MAX_M * K_NEIGHBOURS];
