@@ -17,7 +17,9 @@
  *     index (the probe) against every other prepared compact (the
  *     candidates of a 1:N gallery);
  *   - bytes_prepared, bytes_compact: the mean memory of a prepared
- *     template, with and without its index.
+ *     template, with and without its index; bytes_serialised: the mean
+ *     length of a compact one serialised (huella_finger_prepared_serialize,
+ *     what a gallery and the store's gallery forms keep of a finger).
  *
  * Two kinds of templates per database, one JSON line each ("source"):
  * "iso", the SecuGen ISO/IEC 19794-2 records beside the images (*.iso),
@@ -247,10 +249,15 @@ static void bench_db(const char *name, const char *dir, double ppi, bool extract
         return;
     }
     qsort(prep_us, (size_t)n, sizeof(double), cmp_double);
-    double bytes_full = 0, bytes_compact = 0;
+    double bytes_full = 0, bytes_compact = 0, bytes_serialised = 0;
     for (int i = 0; i < n; i++) {
         bytes_full += (double)huella_finger_prepared_size(full[i]);
         bytes_compact += (double)huella_finger_prepared_size(compact[i]);
+        uint8_t *ser = NULL;
+        size_t len = 0;
+        if (huella_finger_prepared_serialize(compact[i], &ser, &len, NULL) == HUELLA_OK)
+            bytes_serialised += (double)len;
+        free(ser);
     }
     /* Alternate 1:1 and gallery runs; the median of each. */
     int runs = once ? 1 : REPEATS;
@@ -268,10 +275,10 @@ static void bench_db(const char *name, const char *dir, double ppi, bool extract
            "\"comparisons_per_second\":%.0f,\"comparisons_per_second_min\":%.0f,"
            "\"comparisons_per_second_max\":%.0f,\"target_ratio\":%.2f,\"compare_us_mean\":%.3f,"
            "\"gallery_comparisons_per_second\":%.0f,\"prepare_us_median\":%.1f,"
-           "\"bytes_prepared\":%.0f,\"bytes_compact\":%.0f",
+           "\"bytes_prepared\":%.0f,\"bytes_compact\":%.0f,\"bytes_serialised\":%.0f",
            name, source, n, runs, (unsigned long long)count, per_second, r1[0], r1[runs - 1],
            per_second / TARGET, 1e6 / per_second, gallery, prep_us[n / 2], bytes_full / n,
-           bytes_compact / n);
+           bytes_compact / n, bytes_serialised / n);
     double before = baseline_of(name, source);
     if (before > 0)
         printf(",\"baseline_comparisons_per_second\":%.0f,\"speedup\":%.2f", before,
